@@ -1,0 +1,34 @@
+{
+  "targets": [
+    {
+      "target_name": "runtime_sampler",
+      "sources": [
+        "native/addon.cc",
+        "native/monitor.cc",
+        "native/v8/gc_hooks.cc",
+        "native/v8/heap_stats.cc",
+        "native/uv/loop_monitor.cc",
+        "native/uv/refresh.cc"
+      ],
+      "include_dirs": [
+        "<!(node -p \"require('node-addon-api').include_dir\")",
+        "native"
+      ],
+      "defines": [
+        "NAPI_VERSION=8",
+        "NAPI_DISABLE_CPP_EXCEPTIONS",
+        "NODE_ADDON_API_DISABLE_DEPRECATED"
+      ],
+      "cflags_cc!": ["-fno-exceptions", "-std=gnu++14", "-std=gnu++17"],
+      "cflags_cc": ["-std=gnu++17", "-fno-exceptions", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-cast-function-type"],
+      "xcode_settings": {
+        "CLANG_CXX_LANGUAGE_STANDARD": "gnu++17",
+        "GCC_ENABLE_CPP_EXCEPTIONS": "NO",
+        "MACOSX_DEPLOYMENT_TARGET": "11.0"
+      },
+      "conditions": [
+        ["OS=='win'", { "defines": ["_HAS_EXCEPTIONS=0"] }]
+      ]
+    }
+  ]
+}

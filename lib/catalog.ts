@@ -1,0 +1,122 @@
+// The metric catalog: every metric's stable name, unit, kind and where it lives. Names
+// follow the OpenTelemetry semantic conventions where one exists. docs/metrics.md is
+// generated from this list, and a test matches it against the Snapshot both ways.
+import { GC_TYPES } from './snapshot';
+
+export type MetricKind = 'counter' | 'gauge' | 'histogram';
+
+export interface MetricAttribute {
+  name: string;
+  /** The attribute's values; for wildcard paths, in the same order as the `*` keys. */
+  values: readonly string[];
+}
+
+export interface MetricDescription {
+  /** Stable name (OpenTelemetry style). */
+  name: string;
+  /** UCUM-style unit: ns, By, us, 1, {collection}, … */
+  unit: string;
+  kind: MetricKind;
+  /** Whether the value only grows from start() on. */
+  cumulative: boolean;
+  description: string;
+  attributes: readonly MetricAttribute[];
+  /**
+   * Where the value is read: a Snapshot path (`gc.byType.*.count`, `*` = one key per
+   * attribute value) or `histograms.<name>` for histograms.
+   */
+  path: string;
+}
+
+const SNAKE_GC: Record<string, string> = {
+  scavenge: 'scavenge',
+  minorMarkSweep: 'minor_mark_sweep',
+  markSweepCompact: 'mark_sweep_compact',
+  incrementalMarking: 'incremental_marking',
+  processWeakCallbacks: 'process_weak_callbacks',
+};
+const GC_TYPE_ATTR: MetricAttribute = {
+  name: 'v8js.gc.type',
+  values: GC_TYPES.map((t) => SNAKE_GC[t]),
+};
+
+type Entry = Omit<MetricDescription, 'attributes'> & { attributes?: readonly MetricAttribute[] };
+
+function entries(spaceNames: readonly string[]): Entry[] {
+  const SPACE_ATTR: MetricAttribute = { name: 'v8js.heap.space.name', values: spaceNames };
+  const g = (name: string, unit: string, path: string, description: string): Entry => ({
+    name, unit, kind: 'gauge', cumulative: false, path, description,
+  });
+  const c = (name: string, unit: string, path: string, description: string): Entry => ({
+    name, unit, kind: 'counter', cumulative: true, path, description,
+  });
+  return [
+    // GC
+    c('v8js.gc.count', '{collection}', 'gc.count', 'Garbage collections of every type.'),
+    { ...c('v8js.gc.count', '{collection}', 'gc.byType.*.count', 'Garbage collections by type.'), attributes: [GC_TYPE_ATTR] },
+    c('v8js.gc.pause.time', 'ns', 'gc.pauseNs', 'Total time the JS thread was paused in GC (nested collections counted once).'),
+    { ...c('v8js.gc.pause.time', 'ns', 'gc.byType.*.pauseNs', 'Total GC pause by type.'), attributes: [GC_TYPE_ATTR] },
+    g('v8js.gc.pause.max', 'ns', 'gc.maxPauseNs', 'Longest single GC pause since start().'),
+    { ...g('v8js.gc.pause.max', 'ns', 'gc.byType.*.maxPauseNs', 'Longest single GC pause by type.'), attributes: [GC_TYPE_ATTR] },
+    c('v8js.gc.forced.count', '{collection}', 'gc.forcedCount', 'Collections forced by gc() or the embedder.'),
+    c('v8js.gc.nested.count', '{collection}', 'gc.nestedCount', 'Collections that began inside another collection\'s callbacks.'),
+    c('v8js.gc.reclaimed', 'By', 'gc.reclaimedBytes', 'Heap bytes freed by collections.'),
+    g('v8js.gc.last_end_time', 'ns', 'gc.lastEndNs', 'When the last collection ended (monotonic clock).'),
+    c('v8js.memory.allocated', 'By', 'gc.allocatedBytes', 'Heap bytes allocated: heap growth between GCs and refreshes.'),
+    { name: 'v8js.gc.duration', unit: 'ns', kind: 'histogram', cumulative: true, path: 'histograms.gcPause', description: 'Pause of every garbage collection.' },
+    { name: 'v8js.gc.duration', unit: 'ns', kind: 'histogram', cumulative: true, path: 'histograms.gcPauseByType.*', attributes: [GC_TYPE_ATTR], description: 'Pause of every garbage collection, by type.' },
+    // Heap
+    g('v8js.heap.used', 'By', 'heap.usedBytes', 'Heap bytes in use (all spaces).'),
+    g('v8js.heap.total', 'By', 'heap.totalBytes', 'Heap bytes reserved by V8 (all spaces).'),
+    g('v8js.heap.limit', 'By', 'heap.limitBytes', 'The heap size limit.'),
+    g('v8js.heap.physical', 'By', 'heap.physicalBytes', 'Heap bytes backed by physical memory.'),
+    g('v8js.heap.available', 'By', 'heap.availableBytes', 'Heap bytes still available before the limit.'),
+    g('v8js.heap.external', 'By', 'heap.externalBytes', 'Memory of external objects (Buffers, ArrayBuffers) V8 is told about.'),
+    g('v8js.heap.malloced', 'By', 'heap.mallocedBytes', 'Memory V8 allocated with malloc.'),
+    g('v8js.heap.malloced.peak', 'By', 'heap.peakMallocedBytes', 'Peak of V8\'s malloc-ed memory.'),
+    g('v8js.heap.executable', 'By', 'heap.executableBytes', 'Heap bytes of executable code.'),
+    g('v8js.heap.native_contexts', '{context}', 'heap.nativeContexts', 'Native contexts alive (vm contexts, realms). A steady rise is a leak.'),
+    g('v8js.heap.detached_contexts', '{context}', 'heap.detachedContexts', 'Contexts detached but not yet collected. Non-zero for long is a leak.'),
+    g('v8js.heap.global_handles.total', 'By', 'heap.globalHandlesBytes', 'Memory of V8 global handles.'),
+    g('v8js.heap.global_handles.used', 'By', 'heap.usedGlobalHandlesBytes', 'Used memory of V8 global handles.'),
+    g('v8js.heap.update_time', 'ns', 'heap.updatedNs', 'When the heap values were last taken (monotonic clock).'),
+    { ...g('v8js.memory.heap.limit', 'By', 'heap.spaces.*.sizeBytes', 'Size of a heap space.'), attributes: [SPACE_ATTR] },
+    { ...g('v8js.memory.heap.used', 'By', 'heap.spaces.*.usedBytes', 'Used bytes of a heap space.'), attributes: [SPACE_ATTR] },
+    { ...g('v8js.heap.space.available_size', 'By', 'heap.spaces.*.availableBytes', 'Available bytes of a heap space.'), attributes: [SPACE_ATTR] },
+    { ...g('v8js.heap.space.physical_size', 'By', 'heap.spaces.*.physicalBytes', 'Physical bytes of a heap space.'), attributes: [SPACE_ATTR] },
+    // Event loop
+    c('nodejs.eventloop.iterations', '{iteration}', 'loop.iterations', 'Event-loop iterations completed.'),
+    c('nodejs.eventloop.events', '{event}', 'loop.events', 'Events returned by the loop\'s poll (libuv ≥ 1.45).'),
+    g('nodejs.eventloop.events.waiting', '{event}', 'loop.eventsWaiting', 'Events waiting to be processed at the last poll (libuv ≥ 1.45).'),
+    { ...c('nodejs.eventloop.time', 'ns', 'loop.idleNs', 'Time the loop spent idle, waiting for events.'), attributes: [{ name: 'nodejs.eventloop.state', values: ['idle'] }] },
+    { ...c('nodejs.eventloop.time', 'ns', 'loop.busyNs', 'Time the loop spent running callbacks.'), attributes: [{ name: 'nodejs.eventloop.state', values: ['active'] }] },
+    g('nodejs.eventloop.utilization', '1', 'loop.utilization', 'busy / (busy + idle) since start(); over an interval use delta().'),
+    g('nodejs.eventloop.iteration.max', 'ns', 'loop.maxIterationNs', 'Busy time of the busiest iteration since start().'),
+    g('nodejs.eventloop.iteration.last', 'ns', 'loop.lastIterationNs', 'Busy time of the last completed iteration.'),
+    { name: 'nodejs.eventloop.delay', unit: 'ns', kind: 'histogram', cumulative: true, path: 'histograms.loopDelay', description: 'Loop delay, as monitorEventLoopDelay records it: the full period of a repeating timer.' },
+    { name: 'nodejs.eventloop.iteration.duration', unit: 'ns', kind: 'histogram', cumulative: true, path: 'histograms.loopIteration', description: 'Busy time of each loop iteration.' },
+    // Process
+    g('process.memory.usage', 'By', 'process.rssBytes', 'Resident set size.'),
+    { ...c('process.cpu.time', 'us', 'process.cpuUserUs', 'CPU time in user mode.'), attributes: [{ name: 'cpu.mode', values: ['user'] }] },
+    { ...c('process.cpu.time', 'us', 'process.cpuSystemUs', 'CPU time in kernel mode.'), attributes: [{ name: 'cpu.mode', values: ['system'] }] },
+    g('process.open_file_descriptor.count', '{file_descriptor}', 'process.openFds', 'Open file descriptors (-1 where not counted).'),
+    g('nodejs.active_handles', '{handle}', 'process.activeHandles', 'libuv handles active and referenced: what keeps the loop alive.'),
+    g('nodejs.active_requests', '{request}', 'process.activeRequests', 'libuv requests in flight.'),
+    // The sampler itself
+    c('runtime_sampler.ring.dropped', '{event}', 'sampler.ringDropped', 'GC events lost to a full ring (histograms miss them, counters do not).'),
+    c('runtime_sampler.refreshes', '{refresh}', 'sampler.refreshes', 'Refreshes of heap and process values.'),
+    g('runtime_sampler.refresh.last_time', 'ns', 'sampler.lastRefreshNs', 'When the last refresh ran (monotonic clock).'),
+    g('runtime_sampler.refresh.duration', 'ns', 'sampler.refreshCostNs', 'How long the last refresh took.'),
+    c('runtime_sampler.drains', '{drain}', 'sampler.drains', 'Drains of the GC event ring.'),
+    c('runtime_sampler.gc_events', '{event}', 'sampler.gcEvents', 'GC events drained into the histograms.'),
+    g('runtime_sampler.time', 'ns', 'timeNs', 'Monotonic time the snapshot\'s loop counters are accounted up to.'),
+    g('runtime_sampler.start_time', 'ns', 'startNs', 'When the sampler was first started (monotonic clock).'),
+  ];
+}
+
+/** Sorted by name, then path. */
+export function catalog(spaceNames: readonly string[]): MetricDescription[] {
+  return entries(spaceNames)
+    .map((e) => ({ ...e, attributes: e.attributes ?? [] }))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}

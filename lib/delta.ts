@@ -1,0 +1,96 @@
+// Rates and interval values from two snapshots. Everything at the source is cumulative,
+// so any number of readers can each keep their own previous snapshot.
+import { GC_TYPES, GcTypeName, Snapshot } from './snapshot';
+
+export interface SnapshotDelta {
+  /** cur.timeNs - prev.timeNs. */
+  intervalNs: number;
+  gc: {
+    count: number;
+    perSecond: number;
+    pauseNs: number;
+    /** GC pause time / wall time over the interval (0–1). */
+    cpuFraction: number;
+    forcedCount: number;
+    reclaimedBytes: number;
+    byType: Record<GcTypeName, { count: number; pauseNs: number }>;
+  };
+  allocation: {
+    bytes: number;
+    bytesPerSecond: number;
+  };
+  loop: {
+    iterations: number;
+    iterationsPerSecond: number;
+    events: number;
+    eventsPerSecond: number;
+    busyNs: number;
+    idleNs: number;
+    /** Event-loop utilization over the interval: busy / (busy + idle). */
+    utilization: number;
+  };
+  process: {
+    cpuUserUs: number;
+    cpuSystemUs: number;
+    /** CPU time (user + system) / wall time over the interval; can exceed 1 with threads. */
+    cpuFraction: number;
+  };
+}
+
+/** What happened between two snapshots of the same sampler (`prev` taken first). */
+export function delta(prev: Snapshot, cur: Snapshot): SnapshotDelta {
+  if (!(prev instanceof Snapshot) || !(cur instanceof Snapshot)) {
+    throw new TypeError('delta(prev, cur) takes two Snapshots from sampler.read()');
+  }
+  if (prev === cur) {
+    throw new TypeError('delta(prev, cur): prev and cur are the same object; read into two snapshots');
+  }
+  const intervalNs = cur.timeNs - prev.timeNs;
+  if (intervalNs < 0) {
+    throw new RangeError('delta(prev, cur): prev is newer than cur; pass the older snapshot first');
+  }
+  const perSecond = (n: number): number => (intervalNs > 0 ? (n * 1e9) / intervalNs : 0);
+  const byType = {} as Record<GcTypeName, { count: number; pauseNs: number }>;
+  for (const t of GC_TYPES) {
+    byType[t] = {
+      count: cur.gc.byType[t].count - prev.gc.byType[t].count,
+      pauseNs: cur.gc.byType[t].pauseNs - prev.gc.byType[t].pauseNs,
+    };
+  }
+  const gcCount = cur.gc.count - prev.gc.count;
+  const pauseNs = cur.gc.pauseNs - prev.gc.pauseNs;
+  const allocated = cur.gc.allocatedBytes - prev.gc.allocatedBytes;
+  const busyNs = cur.loop.busyNs - prev.loop.busyNs;
+  const idleNs = cur.loop.idleNs - prev.loop.idleNs;
+  const iterations = cur.loop.iterations - prev.loop.iterations;
+  const events = cur.loop.events - prev.loop.events;
+  const cpuUserUs = cur.process.cpuUserUs - prev.process.cpuUserUs;
+  const cpuSystemUs = cur.process.cpuSystemUs - prev.process.cpuSystemUs;
+  return {
+    intervalNs,
+    gc: {
+      count: gcCount,
+      perSecond: perSecond(gcCount),
+      pauseNs,
+      cpuFraction: intervalNs > 0 ? Math.min(1, pauseNs / intervalNs) : 0,
+      forcedCount: cur.gc.forcedCount - prev.gc.forcedCount,
+      reclaimedBytes: cur.gc.reclaimedBytes - prev.gc.reclaimedBytes,
+      byType,
+    },
+    allocation: { bytes: allocated, bytesPerSecond: perSecond(allocated) },
+    loop: {
+      iterations,
+      iterationsPerSecond: perSecond(iterations),
+      events,
+      eventsPerSecond: perSecond(events),
+      busyNs,
+      idleNs,
+      utilization: busyNs + idleNs > 0 ? busyNs / (busyNs + idleNs) : 0,
+    },
+    process: {
+      cpuUserUs,
+      cpuSystemUs,
+      cpuFraction: intervalNs > 0 ? ((cpuUserUs + cpuSystemUs) * 1e3) / intervalNs : 0,
+    },
+  };
+}

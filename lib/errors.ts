@@ -1,0 +1,72 @@
+/** Stable codes carried by {@link SamplerError}. */
+export type SamplerErrorCode =
+  | 'ERR_SAMPLER_CLOSED'
+  | 'ERR_SAMPLER_BINARY'
+  | 'ERR_SAMPLER_NATIVE'
+  | 'ERR_SAMPLER_BLOCK'
+  | 'ERR_SAMPLER_TORN_READ'
+  | 'ERR_SAMPLER_INCOMPATIBLE';
+
+/**
+ * A runtime failure of the sampler (as opposed to bad input, which throws TypeError or
+ * RangeError). `code` is stable across versions; the message is not.
+ */
+export class SamplerError extends Error {
+  readonly code: SamplerErrorCode;
+  constructor(message: string, code: SamplerErrorCode, options?: { cause?: unknown }) {
+    super(message, options as ErrorOptions);
+    this.name = 'SamplerError';
+    this.code = code;
+  }
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'number' || typeof value === 'boolean' || value == null) return String(value);
+  if (typeof value === 'bigint') return `${value}n`;
+  if (Array.isArray(value)) return 'an array';
+  return `a ${typeof value}`;
+}
+
+/** Throws unless `value` is an integer in [min, max] (and, with `powerOfTwo`, a power of two). */
+export function checkInteger(
+  option: string,
+  value: unknown,
+  min: number,
+  max: number,
+  powerOfTwo = false,
+): number {
+  if (typeof value !== 'number') {
+    throw new TypeError(
+      `${option} must be a number (an integer from ${min} to ${max}), got ${describe(value)}`,
+    );
+  }
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new RangeError(`${option} must be an integer from ${min} to ${max}, got ${describe(value)}`);
+  }
+  if (powerOfTwo && (value & (value - 1)) !== 0) {
+    throw new RangeError(
+      `${option} must be a power of two from ${min} to ${max} (e.g. ${min}, ${min * 2}, …, ${max}), got ${value}`,
+    );
+  }
+  return value;
+}
+
+/** Throws a TypeError naming the first key of `options` that is not in `known`. */
+export function checkKnownOptions(
+  what: string,
+  options: object,
+  known: readonly string[],
+): void {
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) {
+      throw new TypeError(
+        `${what}: unknown option ${JSON.stringify(key)}; accepted options: ${known.join(', ')}`,
+      );
+    }
+  }
+}
+
+export function closedError(): SamplerError {
+  return new SamplerError('the sampler is closed', 'ERR_SAMPLER_CLOSED');
+}

@@ -1,0 +1,37 @@
+export { Sampler } from './sampler';
+export type { SamplerOptions, GCEvent, GCListener, SamplerHistograms } from './sampler';
+export {
+  Snapshot,
+  GcStats,
+  GcTypeStats,
+  HeapStats,
+  HeapSpaceStats,
+  LoopStats,
+  ProcessStats,
+  SamplerStats,
+  GC_TYPES,
+} from './snapshot';
+export type { GcTypeName } from './snapshot';
+export { Histogram, bucketIndex, bucketLowerBound } from './histogram';
+export type { HistogramJSON } from './histogram';
+export { delta } from './delta';
+export type { SnapshotDelta } from './delta';
+export { SamplerError } from './errors';
+export type { SamplerErrorCode } from './errors';
+export type { MetricDescription, MetricKind, MetricAttribute } from './catalog';
+
+import { catalog as buildCatalog, MetricDescription } from './catalog';
+import { native } from './binding';
+
+/** The metric catalog for this isolate's heap spaces, sorted by name. */
+export function catalog(): MetricDescription[] {
+  return buildCatalog(native.heapSpaceNames());
+}
+
+/** Versions of what the native side was built against and runs on. */
+export const nativeInfo = Object.freeze({
+  moduleVersion: native.moduleVersion,
+  uvVersion: native.uvVersion,
+  v8Version: native.v8Version,
+  uvMetricsInfo: native.uvMetricsInfo,
+});

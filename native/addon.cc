@@ -1,0 +1,307 @@
+// Module init and the JavaScript surface of the native side. Everything here runs on the
+// environment's JS thread; all state hangs off the environment's instance data.
+// node_version.h defines NAPI_VERSION as the runtime's newest; keep the one we target.
+#pragma push_macro("NAPI_VERSION")
+#undef NAPI_VERSION
+#include <node_version.h>
+#undef NAPI_VERSION
+#pragma pop_macro("NAPI_VERSION")
+
+#include <napi.h>
+#include <uv.h>
+#include <v8.h>
+
+#include <cstdint>
+
+#include "core/histogram.h"
+#include "core/layout.h"
+#include "monitor.h"
+
+namespace rs {
+
+namespace {
+
+struct EnvData {
+  v8::Isolate* isolate = nullptr;
+  uv_loop_t* loop = nullptr;
+  uint32_t space_count = 0;
+  Napi::FunctionReference sampler_error;
+  Napi::FunctionReference native_sampler;
+};
+
+EnvData* GetEnvData(Napi::Env env) { return env.GetInstanceData<EnvData>(); }
+
+// Throws the JS-defined SamplerError (handed over by setErrorClass) with a stable code.
+void ThrowSamplerError(Napi::Env env, const char* code, const std::string& message) {
+  EnvData* data = GetEnvData(env);
+  if (data != nullptr && !data->sampler_error.IsEmpty()) {
+    Napi::Value err = data->sampler_error.New({Napi::String::New(env, message),
+                                               Napi::String::New(env, code)});
+    if (!env.IsExceptionPending()) {
+      Napi::Error(env, err).ThrowAsJavaScriptException();
+    }
+    return;
+  }
+  Napi::Error e = Napi::Error::New(env, message);
+  e.Set("code", Napi::String::New(env, code));
+  e.ThrowAsJavaScriptException();
+}
+
+bool GetUint32(const Napi::Value& v, const char* name, uint32_t min, uint32_t max,
+               uint32_t* out) {
+  Napi::Env env = v.Env();
+  if (!v.IsNumber()) {
+    Napi::TypeError::New(env, std::string(name) + " must be a number").ThrowAsJavaScriptException();
+    return false;
+  }
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= min && d <= max) || d != static_cast<double>(static_cast<uint32_t>(d))) {
+    Napi::RangeError::New(env, std::string(name) + " must be an integer in [" +
+                                   std::to_string(min) + ", " + std::to_string(max) + "]")
+        .ThrowAsJavaScriptException();
+    return false;
+  }
+  *out = static_cast<uint32_t>(d);
+  return true;
+}
+
+Napi::Object LayoutObject(Napi::Env env, const Layout& l) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("ringCapacity", l.ring_capacity);
+  o.Set("scale", l.scale);
+  o.Set("mainOffset", l.main_offset);
+  o.Set("mainSlots", l.main_slots);
+  o.Set("ringControlOffset", l.ring_control_offset);
+  o.Set("loopDelayOffset", l.loop_delay_offset);
+  o.Set("loopIterationOffset", l.loop_iteration_offset);
+  o.Set("histSlots", l.hist_slots);
+  o.Set("histBuckets", HistBucketCount(l.scale));
+  o.Set("ringRecordsOffset", l.ring_records_offset);
+  o.Set("totalSlots", l.total_slots);
+  o.Set("totalBytes", static_cast<double>(l.total_bytes()));
+  return o;
+}
+
+// computeLayout(ringCapacity, scale)
+Napi::Value ComputeLayoutJs(const Napi::CallbackInfo& info) {
+  uint32_t cap, scale;
+  if (!GetUint32(info[0], "ringCapacity", kMinRingCapacity, kMaxRingCapacity, &cap)) return {};
+  if (!IsPowerOfTwo(cap)) {
+    Napi::RangeError::New(info.Env(), "ringCapacity must be a power of two")
+        .ThrowAsJavaScriptException();
+    return {};
+  }
+  if (!GetUint32(info[1], "histogramScale", k::HIST_MIN_SCALE, k::HIST_MAX_SCALE, &scale)) {
+    return {};
+  }
+  return LayoutObject(info.Env(), ComputeLayout(cap, scale));
+}
+
+Napi::Object Constants(Napi::Env env) {
+  Napi::Object c = Napi::Object::New(env);
+  Napi::Object main = Napi::Object::New(env), space = Napi::Object::New(env),
+               hist = Napi::Object::New(env), rec = Napi::Object::New(env),
+               consts = Napi::Object::New(env);
+#define MAIN(name) main.Set(#name, static_cast<uint32_t>(MAIN_##name));
+#define SPACE(name) space.Set(#name, static_cast<uint32_t>(SPACE_##name));
+#define HIST(name) hist.Set(#name, static_cast<uint32_t>(HIST_##name));
+#define RECORD(name) rec.Set(#name, static_cast<uint32_t>(RECORD_##name));
+#define CONST(name, value) consts.Set(#name, k::name);
+#include "core/slots.def"
+#undef MAIN
+#undef SPACE
+#undef HIST
+#undef RECORD
+#undef CONST
+  c.Set("MAIN", main);
+  c.Set("SPACE", space);
+  c.Set("HIST", hist);
+  c.Set("RECORD", rec);
+  c.Set("CONST", consts);
+  c.Set("mainRegionSlots", kMainRegionSlots);
+  c.Set("histIndexOffset", kHistIndexOffset);
+  return c;
+}
+
+Napi::Value HeapSpaceNames(const Napi::CallbackInfo& info) {
+  EnvData* data = GetEnvData(info.Env());
+  Napi::Array names = Napi::Array::New(info.Env(), data->space_count);
+  for (uint32_t i = 0; i < data->space_count; i++) {
+    v8::HeapSpaceStatistics ss;
+    const char* name = data->isolate->GetHeapSpaceStatistics(&ss, i) ? ss.space_name() : "";
+    names.Set(i, Napi::String::New(info.Env(), name != nullptr ? name : ""));
+  }
+  return names;
+}
+
+// bucketIndex(value, scale): the C++ bucket function, for the shared test vectors.
+Napi::Value BucketIndexJs(const Napi::CallbackInfo& info) {
+  uint32_t scale;
+  if (!info[0].IsNumber()) {
+    Napi::TypeError::New(info.Env(), "value must be a number").ThrowAsJavaScriptException();
+    return {};
+  }
+  if (!GetUint32(info[1], "scale", k::HIST_MIN_SCALE, k::HIST_MAX_SCALE, &scale)) return {};
+  return Napi::Number::New(info.Env(),
+                           BucketIndex(info[0].As<Napi::Number>().DoubleValue(), scale));
+}
+
+Napi::Value SetErrorClass(const Napi::CallbackInfo& info) {
+  if (!info[0].IsFunction()) {
+    Napi::TypeError::New(info.Env(), "SamplerError must be a function")
+        .ThrowAsJavaScriptException();
+    return {};
+  }
+  GetEnvData(info.Env())->sampler_error = Napi::Persistent(info[0].As<Napi::Function>());
+  return info.Env().Undefined();
+}
+
+class NativeSampler : public Napi::ObjectWrap<NativeSampler> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "NativeSampler",
+                       {InstanceMethod<&NativeSampler::Start>("start"),
+                        InstanceMethod<&NativeSampler::Stop>("stop"),
+                        InstanceMethod<&NativeSampler::Close>("close"),
+                        InstanceMethod<&NativeSampler::Refresh>("refresh")});
+  }
+
+  // new NativeSampler(block: Float64Array over a SharedArrayBuffer, ringCapacity,
+  //                   histogramScale, refreshIntervalMs, loopDelayResolutionMs)
+  explicit NativeSampler(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeSampler>(info) {
+    Napi::Env env = info.Env();
+    uint32_t cap, scale, refresh_ms, delay_ms;
+    if (!info[0].IsTypedArray() ||
+        info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
+      Napi::TypeError::New(env, "block must be a Float64Array").ThrowAsJavaScriptException();
+      return;
+    }
+    if (!GetUint32(info[1], "ringCapacity", kMinRingCapacity, kMaxRingCapacity, &cap) ||
+        !GetUint32(info[2], "histogramScale", k::HIST_MIN_SCALE, k::HIST_MAX_SCALE, &scale) ||
+        !GetUint32(info[3], "refreshIntervalMs", 10, 60000, &refresh_ms) ||
+        !GetUint32(info[4], "loopDelayResolutionMs", 1, 1000, &delay_ms)) {
+      return;
+    }
+    if (!IsPowerOfTwo(cap)) {
+      Napi::RangeError::New(env, "ringCapacity must be a power of two")
+          .ThrowAsJavaScriptException();
+      return;
+    }
+    const Layout layout = ComputeLayout(cap, scale);
+    Napi::TypedArray view = info[0].As<Napi::TypedArray>();
+    void* data = nullptr;
+    size_t length = 0;
+    napi_status st = napi_get_typedarray_info(env, view, nullptr, &length, &data, nullptr,
+                                              nullptr);
+    if (st != napi_ok || data == nullptr) {
+      ThrowSamplerError(env, "ERR_SAMPLER_BLOCK", "cannot reach the shared block's memory");
+      return;
+    }
+    if (length * sizeof(double) < layout.total_bytes() ||
+        reinterpret_cast<uintptr_t>(data) % alignof(double) != 0) {
+      Napi::RangeError::New(env, "block is smaller than the layout needs (" +
+                                     std::to_string(layout.total_bytes()) + " bytes)")
+          .ThrowAsJavaScriptException();
+      return;
+    }
+    EnvData* ed = GetEnvData(env);
+    block_ref_ = Napi::Persistent(view.As<Napi::Object>());
+    int uv_err = 0;
+    monitor_ = Monitor::Create(env, ed->isolate, ed->loop, static_cast<double*>(data), layout,
+                               MonitorOptions{refresh_ms, delay_ms}, ed->space_count, &uv_err);
+    if (monitor_ == nullptr) {
+      block_ref_.Reset();
+      ThrowSamplerError(env, "ERR_SAMPLER_NATIVE",
+                        std::string("cannot set up the loop handles: ") + uv_strerror(uv_err));
+      return;
+    }
+    monitor_->SetOwnerSlot(&monitor_);
+  }
+
+  ~NativeSampler() override { Shutdown(); }
+
+ private:
+  bool Live(Napi::Env env) {
+    if (monitor_ != nullptr) return true;
+    ThrowSamplerError(env, "ERR_SAMPLER_CLOSED", "the sampler is closed");
+    return false;
+  }
+
+  void Shutdown() {
+    if (monitor_ != nullptr) {
+      Monitor* m = monitor_;
+      monitor_ = nullptr;
+      m->Close();
+    }
+    if (!block_ref_.IsEmpty()) block_ref_.Reset();
+  }
+
+  Napi::Value Start(const Napi::CallbackInfo& info) {
+    if (!Live(info.Env())) return {};
+    monitor_->Start();
+    return info.Env().Undefined();
+  }
+  Napi::Value Stop(const Napi::CallbackInfo& info) {
+    if (monitor_ != nullptr) monitor_->Stop();
+    return info.Env().Undefined();
+  }
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    Shutdown();
+    return info.Env().Undefined();
+  }
+  Napi::Value Refresh(const Napi::CallbackInfo& info) {
+    if (!Live(info.Env())) return {};
+    monitor_->Refresh();
+    return info.Env().Undefined();
+  }
+
+  Monitor* monitor_ = nullptr;
+  Napi::ObjectReference block_ref_;
+};
+
+}  // namespace
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  EnvData* data = new EnvData();
+  // Module init runs on the environment's own thread with its isolate entered, so the
+  // current isolate is this environment's; we keep it rather than asking again later.
+  data->isolate = v8::Isolate::GetCurrent();
+  data->loop = nullptr;
+  if (napi_get_uv_event_loop(env, &data->loop) != napi_ok || data->loop == nullptr ||
+      data->isolate == nullptr) {
+    delete data;
+    Napi::Error::New(env, "runtime-sampler: cannot reach the environment's isolate or loop")
+        .ThrowAsJavaScriptException();
+    return exports;
+  }
+  size_t spaces = data->isolate->NumberOfHeapSpaces();
+  data->space_count = static_cast<uint32_t>(spaces < k::MAX_SPACES ? spaces : k::MAX_SPACES);
+  env.SetInstanceData(data);
+
+  exports.Set("constants", Constants(env));
+  exports.Set("computeLayout", Napi::Function::New(env, ComputeLayoutJs, "computeLayout"));
+  exports.Set("heapSpaceNames", Napi::Function::New(env, HeapSpaceNames, "heapSpaceNames"));
+  exports.Set("heapSpaceCountTotal", static_cast<double>(spaces));
+  exports.Set("bucketIndex", Napi::Function::New(env, BucketIndexJs, "bucketIndex"));
+  exports.Set("setErrorClass", Napi::Function::New(env, SetErrorClass, "setErrorClass"));
+  // The ABI this binary was compiled against. It is registered through Node-API, which
+  // Node does not ABI-check, but it calls V8 and libuv directly: the loader compares.
+  exports.Set("moduleVersion", NODE_MODULE_VERSION);
+  exports.Set("uvVersion", uv_version_string());
+  exports.Set("v8Version", v8::V8::GetVersion());
+#if UV_VERSION_HEX >= ((1 << 16) | (45 << 8))
+  exports.Set("uvMetricsInfo", true);
+#else
+  exports.Set("uvMetricsInfo", false);
+#endif
+  exports.Set("NativeSampler", NativeSampler::Define(env));
+  return exports;
+}
+
+}  // namespace rs
+
+static Napi::Object InitRuntimeSampler(Napi::Env env, Napi::Object exports) {
+  return rs::Init(env, exports);
+}
+
+NODE_API_MODULE(runtime_sampler, InitRuntimeSampler)

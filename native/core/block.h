@@ -1,0 +1,58 @@
+// Typed access to one sampler's shared block: where its regions are and how a fresh block
+// is initialised. The memory is owned elsewhere (a SharedArrayBuffer).
+#ifndef RUNTIME_SAMPLER_CORE_BLOCK_H_
+#define RUNTIME_SAMPLER_CORE_BLOCK_H_
+
+#include <cstdint>
+#include <cstring>
+
+#include "histogram.h"
+#include "layout.h"
+#include "ring.h"
+#include "seqlock.h"
+#include "slot_access.h"
+
+namespace rs {
+
+class Block {
+ public:
+  Block() = default;
+  Block(double* base, const Layout& layout)
+      : base_(base),
+        layout_(layout),
+        ring_(base + layout.ring_control_offset, base + layout.ring_records_offset,
+              layout.ring_capacity),
+        loop_delay_(base + layout.loop_delay_offset),
+        loop_iteration_(base + layout.loop_iteration_offset) {}
+
+  // Zeroes the block and writes its self-describing fields. Only before anyone reads it.
+  void Init() {
+    std::memset(base_, 0, layout_.total_bytes());
+    StoreSlot(main() + MAIN_LAYOUT_VERSION, k::LAYOUT_VERSION);
+    Ring::Init(base_ + layout_.ring_control_offset, layout_.ring_capacity);
+    BlockHistogram::Init(loop_delay_.region(), layout_.scale);
+    BlockHistogram::Init(loop_iteration_.region(), layout_.scale);
+  }
+
+  double* main() const { return base_ + layout_.main_offset; }
+  uint32_t* main_seq() const { return WordOf(main() + MAIN_SEQ); }
+  double* space(uint32_t index) const {
+    return main() + MAIN_SPACES_BASE + index * k::SPACE_SLOTS;
+  }
+  Ring& ring() { return ring_; }
+  BlockHistogram& loop_delay() { return loop_delay_; }
+  BlockHistogram& loop_iteration() { return loop_iteration_; }
+  const Layout& layout() const { return layout_; }
+  bool valid() const { return base_ != nullptr; }
+
+ private:
+  double* base_ = nullptr;
+  Layout layout_{};
+  Ring ring_;
+  BlockHistogram loop_delay_;
+  BlockHistogram loop_iteration_;
+};
+
+}  // namespace rs
+
+#endif  // RUNTIME_SAMPLER_CORE_BLOCK_H_

@@ -1,0 +1,164 @@
+// Offsets of the shared block, generated from slots.def. No Node or V8 headers here.
+#ifndef RUNTIME_SAMPLER_CORE_LAYOUT_H_
+#define RUNTIME_SAMPLER_CORE_LAYOUT_H_
+
+#include <cstddef>
+#include <cstdint>
+
+namespace rs {
+
+// Slot indices of the snapshot (main) region.
+enum MainSlot : uint32_t {
+#define MAIN(name) MAIN_##name,
+#define SPACE(name)
+#define HIST(name)
+#define RECORD(name)
+#define CONST(name, value)
+#include "slots.def"
+#undef MAIN
+#undef SPACE
+#undef HIST
+#undef RECORD
+#undef CONST
+  MAIN_SLOT_COUNT
+};
+
+// Offsets inside one heap space's group of slots.
+enum SpaceSlot : uint32_t {
+#define MAIN(name)
+#define SPACE(name) SPACE_##name,
+#define HIST(name)
+#define RECORD(name)
+#define CONST(name, value)
+#include "slots.def"
+#undef MAIN
+#undef SPACE
+#undef HIST
+#undef RECORD
+#undef CONST
+  SPACE_FIELD_COUNT
+};
+
+// Offsets inside a histogram region's header.
+enum HistSlot : uint32_t {
+#define MAIN(name)
+#define SPACE(name)
+#define HIST(name) HIST_##name,
+#define RECORD(name)
+#define CONST(name, value)
+#include "slots.def"
+#undef MAIN
+#undef SPACE
+#undef HIST
+#undef RECORD
+#undef CONST
+  HIST_FIELD_COUNT
+};
+
+// Offsets inside one ring record.
+enum RecordSlot : uint32_t {
+#define MAIN(name)
+#define SPACE(name)
+#define HIST(name)
+#define RECORD(name) RECORD_##name,
+#define CONST(name, value)
+#include "slots.def"
+#undef MAIN
+#undef SPACE
+#undef HIST
+#undef RECORD
+#undef CONST
+  RECORD_FIELD_COUNT
+};
+
+namespace k {
+#define MAIN(name)
+#define SPACE(name)
+#define HIST(name)
+#define RECORD(name)
+#define CONST(name, value) constexpr uint32_t name = value;
+#include "slots.def"
+#undef MAIN
+#undef SPACE
+#undef HIST
+#undef RECORD
+#undef CONST
+}  // namespace k
+
+constexpr uint32_t kSlotBytes = 8;
+constexpr uint32_t kCacheLineSlots = 8;
+
+constexpr uint32_t RoundUpSlots(uint32_t n) {
+  return (n + kCacheLineSlots - 1) / kCacheLineSlots * kCacheLineSlots;
+}
+
+// The main region ends after the last possible heap space.
+constexpr uint32_t kMainRegionSlots =
+    RoundUpSlots(MAIN_SPACES_BASE + k::MAX_SPACES * k::SPACE_SLOTS);
+
+static_assert(MAIN_SEQ == 0, "the sequence word must be the block's first slot");
+static_assert(MAIN_SPACES_BASE + 1 == MAIN_SLOT_COUNT,
+              "SPACES_BASE must be the last MAIN slot: heap spaces follow it");
+static_assert(SPACE_FIELD_COUNT == k::SPACE_SLOTS, "SPACE_SLOTS must match the SPACE list");
+static_assert(HIST_FIELD_COUNT <= k::HIST_HEADER_SLOTS, "histogram header overflows");
+static_assert(RECORD_SPACES_USED_AFTER + k::MAX_SPACES == k::RECORD_SLOTS,
+              "a record is its fields followed by one slot per heap space");
+static_assert(k::RING_TAIL_SLOT - k::RING_HEAD_SLOT >= kCacheLineSlots,
+              "head and tail must sit on different cache lines");
+static_assert(k::RING_CAPACITY_SLOT < k::RING_CONTROL_SLOTS, "ring control overflows");
+static_assert(kMainRegionSlots % kCacheLineSlots == 0, "regions start on cache lines");
+
+// Number of buckets of a histogram of the given scale: octaves [0, HIST_TOP_OCTAVE)
+// at 2^scale buckets each, plus bucket -1 that holds (2^(-2^-scale), 1] and everything
+// clamped below it.
+constexpr uint32_t HistBucketCount(uint32_t scale) {
+  return (k::HIST_TOP_OCTAVE << scale) + 1;
+}
+constexpr int32_t kHistIndexOffset = -1;
+
+constexpr uint32_t HistRegionSlots(uint32_t scale) {
+  return RoundUpSlots(k::HIST_HEADER_SLOTS + HistBucketCount(scale));
+}
+
+// Where each region of one block starts, in slots from the block's start.
+struct Layout {
+  uint32_t ring_capacity;
+  uint32_t scale;
+  uint32_t main_offset;
+  uint32_t main_slots;
+  uint32_t ring_control_offset;
+  uint32_t loop_delay_offset;
+  uint32_t loop_iteration_offset;
+  uint32_t hist_slots;
+  uint32_t ring_records_offset;
+  uint32_t total_slots;
+  size_t total_bytes() const { return static_cast<size_t>(total_slots) * kSlotBytes; }
+};
+
+constexpr bool IsPowerOfTwo(uint32_t v) { return v != 0 && (v & (v - 1)) == 0; }
+
+constexpr Layout ComputeLayout(uint32_t ring_capacity, uint32_t scale) {
+  Layout l{};
+  l.ring_capacity = ring_capacity;
+  l.scale = scale;
+  l.main_offset = 0;
+  l.main_slots = kMainRegionSlots;
+  l.ring_control_offset = l.main_offset + l.main_slots;
+  l.hist_slots = HistRegionSlots(scale);
+  l.loop_delay_offset = l.ring_control_offset + RoundUpSlots(k::RING_CONTROL_SLOTS);
+  l.loop_iteration_offset = l.loop_delay_offset + l.hist_slots;
+  l.ring_records_offset = l.loop_iteration_offset + l.hist_slots;
+  l.total_slots = l.ring_records_offset + ring_capacity * k::RECORD_SLOTS;
+  return l;
+}
+
+static_assert(ComputeLayout(64, 0).ring_control_offset == kMainRegionSlots, "layout order");
+static_assert(ComputeLayout(4096, 6).loop_delay_offset % kCacheLineSlots == 0, "alignment");
+
+// The limits the TypeScript side validates options against; native re-checks them.
+constexpr uint32_t kMinRingCapacity = 64;
+constexpr uint32_t kMaxRingCapacity = 65536;
+
+}  // namespace rs
+
+#endif  // RUNTIME_SAMPLER_CORE_LAYOUT_H_

@@ -1,0 +1,138 @@
+#include "monitor.h"
+
+#include <new>
+
+#include "core/clock.h"
+
+namespace rs {
+
+Monitor* Monitor::Create(napi_env env, v8::Isolate* isolate, uv_loop_t* loop, double* base,
+                         const Layout& layout, const MonitorOptions& options,
+                         uint32_t space_count, int* uv_error) {
+  Monitor* m = new (std::nothrow) Monitor();
+  if (m == nullptr) {
+    *uv_error = UV_ENOMEM;
+    return nullptr;
+  }
+  m->env_ = env;
+  m->isolate_ = isolate;
+  m->loop_ = loop;
+  m->block_ = Block(base, layout);
+  m->block_.Init();
+  m->options_ = options;
+  m->space_count_ = space_count;
+
+  uv_handle_t* handles[] = {reinterpret_cast<uv_handle_t*>(&m->check_),
+                            reinterpret_cast<uv_handle_t*>(&m->delay_timer_),
+                            reinterpret_cast<uv_handle_t*>(&m->refresh_timer_)};
+  int err = uv_check_init(loop, &m->check_);
+  if (err == 0) {
+    m->open_handles_++;
+    err = uv_timer_init(loop, &m->delay_timer_);
+  }
+  if (err == 0) {
+    m->open_handles_++;
+    err = uv_timer_init(loop, &m->refresh_timer_);
+  }
+  if (err == 0) m->open_handles_++;
+  for (int i = 0; i < m->open_handles_; i++) {
+    handles[i]->data = m;
+    // Never keep the process alive.
+    uv_unref(handles[i]);
+  }
+  if (err == 0) {
+    napi_status st = napi_add_async_cleanup_hook(env, AsyncCleanup, m, &m->cleanup_handle_);
+    if (st != napi_ok) {
+      m->cleanup_handle_ = nullptr;
+      err = UV_EINVAL;
+    }
+  }
+  if (err != 0) {
+    *uv_error = err;
+    m->BeginClose();  // frees m once the handles that were opened are closed
+    return nullptr;
+  }
+  return m;
+}
+
+void Monitor::Start() {
+  if (started_ || closing_) return;
+  const uint64_t now = MonotonicNs();
+  HeapSample& hs = heap_sample_;
+  SampleHeap(isolate_, space_count_, &hs);
+  {
+    SeqWriteSection section(block_.main_seq());
+    double* m = block_.main();
+    if (LoadSlot(m + MAIN_START_NS) == 0) StoreSlot(m + MAIN_START_NS, static_cast<double>(now));
+    StoreSlot(m + MAIN_STARTED, 1);
+    StoreSlot(m + MAIN_TIME_NS, static_cast<double>(now));  // loop accounting starts here
+    WriteHeapSample(block_, hs, static_cast<double>(now));
+    // Allocation accounting starts from here (a restart does not count the gap).
+    last_heap_used_ = hs.used;
+  }
+  InstallGCHooks();
+  StartLoop(now);
+  uv_timer_start(&refresh_timer_, RefreshTimerCb, options_.refresh_interval_ms,
+                 options_.refresh_interval_ms);
+  started_ = true;
+  Refresh();
+}
+
+void Monitor::Stop() {
+  if (!started_) return;
+  RemoveGCHooks();
+  StopLoop();
+  uv_timer_stop(&refresh_timer_);
+  gc_depth_ = 0;
+  gc_overflow_depth_ = 0;
+  started_ = false;
+  SeqWriteSection section(block_.main_seq());
+  StoreSlot(block_.main() + MAIN_STARTED, 0);
+}
+
+void Monitor::Close() {
+  Stop();
+  BeginClose();
+}
+
+void Monitor::BeginClose() {
+  if (closing_) return;
+  closing_ = true;
+  if (hooks_installed_) RemoveGCHooks();
+  uv_handle_t* handles[] = {reinterpret_cast<uv_handle_t*>(&check_),
+                            reinterpret_cast<uv_handle_t*>(&delay_timer_),
+                            reinterpret_cast<uv_handle_t*>(&refresh_timer_)};
+  if (owner_slot_ != nullptr) *owner_slot_ = nullptr;
+  owner_slot_ = nullptr;
+  const int to_close = open_handles_;
+  if (to_close == 0) {
+    Finish();
+    return;
+  }
+  for (int i = 0; i < to_close; i++) uv_close(handles[i], HandleClosed);
+}
+
+void Monitor::HandleClosed(uv_handle_t* handle) {
+  Monitor* m = static_cast<Monitor*>(handle->data);
+  if (--m->open_handles_ > 0) return;
+  m->Finish();
+}
+
+void Monitor::Finish() {
+  if (cleanup_handle_ != nullptr) {
+    // Either unregisters the hook (normal close) or reports that the teardown we were
+    // asked for is finished (hook already running). Both are this one call.
+    napi_remove_async_cleanup_hook(cleanup_handle_);
+  }
+  delete this;
+}
+
+void Monitor::AsyncCleanup(napi_async_cleanup_hook_handle handle, void* arg) {
+  Monitor* m = static_cast<Monitor*>(arg);
+  m->cleanup_handle_ = handle;
+  if (m->closing_) return;  // a close is already under way; its last callback finishes
+  m->Stop();
+  m->BeginClose();
+}
+
+}  // namespace rs

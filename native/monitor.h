@@ -1,0 +1,122 @@
+// One sampler's native side: the GC hooks, the loop handles and the refresh timer that
+// write into its shared block. Created and used on the environment's JS thread only.
+//
+// Lifetime: the owning JS object (addon.cc) calls Close(), or the environment's async
+// cleanup hook does at teardown; both remove the GC hooks and stop the handles at once,
+// then close the uv handles. The object deletes itself when the last close callback has
+// run, and only then tells Node the cleanup is finished, so a worker's loop is never
+// closed with our handles still open.
+#ifndef RUNTIME_SAMPLER_MONITOR_H_
+#define RUNTIME_SAMPLER_MONITOR_H_
+
+#include <node_api.h>
+#include <uv.h>
+
+#include <cstdint>
+
+#include "core/block.h"
+#include "v8/heap_stats.h"
+
+namespace v8 {
+class Isolate;
+}
+
+namespace rs {
+
+struct MonitorOptions {
+  uint32_t refresh_interval_ms;
+  uint32_t loop_delay_resolution_ms;
+};
+
+class Monitor {
+ public:
+  // `base` must stay valid until Close() (the caller holds the SharedArrayBuffer).
+  static Monitor* Create(napi_env env, v8::Isolate* isolate, uv_loop_t* loop, double* base,
+                         const Layout& layout, const MonitorOptions& options,
+                         uint32_t space_count, int* uv_error);
+
+  void Start();
+  void Stop();
+  // Stops everything now; frees itself later. The pointer must not be used afterwards.
+  void Close();
+  // Refreshes heap and process values now (the refresh timer's work).
+  void Refresh();
+
+  bool started() const { return started_; }
+  // The owner's pointer to this monitor, cleared when the environment tears it down.
+  void SetOwnerSlot(Monitor** slot) { owner_slot_ = slot; }
+
+  // GC callbacks (v8/gc_hooks.cc).
+  void OnGCPrologue(uint32_t type, uint32_t flags);
+  void OnGCEpilogue(uint32_t type, uint32_t flags);
+
+ private:
+  Monitor() = default;
+  ~Monitor() = default;
+
+  void InstallGCHooks();
+  void RemoveGCHooks();
+  // Heap used is observed at GC boundaries and refreshes; rises count as allocation,
+  // falls as reclaimed. Call inside the main write section.
+  void ObserveHeapUsed(double used);
+
+  // Loop (uv/loop_monitor.cc).
+  void StartLoop(uint64_t now);
+  void StopLoop();
+  void AccountLoop(uint64_t now, bool iteration_end);
+  void OnDelayTimer();
+  static void CheckCb(uv_check_t* handle);
+  static void DelayTimerCb(uv_timer_t* handle);
+
+  // Refresh (uv/refresh.cc).
+  static void RefreshTimerCb(uv_timer_t* handle);
+
+  static void AsyncCleanup(napi_async_cleanup_hook_handle handle, void* arg);
+  static void HandleClosed(uv_handle_t* handle);
+  void BeginClose();
+  void Finish();
+
+  napi_env env_ = nullptr;
+  v8::Isolate* isolate_ = nullptr;
+  uv_loop_t* loop_ = nullptr;
+  Block block_;
+  MonitorOptions options_{};
+  uint32_t space_count_ = 0;
+  bool started_ = false;
+  bool hooks_installed_ = false;
+  bool closing_ = false;
+  int open_handles_ = 0;
+  napi_async_cleanup_hook_handle cleanup_handle_ = nullptr;
+  Monitor** owner_slot_ = nullptr;
+
+  // GC state. A GC can begin inside another GC's callbacks; each frame's pause excludes
+  // the nested GCs' time so that pauses add up to the wall time spent in GC.
+  struct GcFrame {
+    uint32_t type;
+    uint32_t flags;
+    uint64_t start_ns;
+    uint64_t nested_ns;
+    double used_before;
+  };
+  static constexpr int kMaxGcDepth = 8;
+  GcFrame gc_stack_[kMaxGcDepth];
+  int gc_depth_ = 0;
+  int gc_overflow_depth_ = 0;
+  double last_heap_used_ = 0;
+  HeapSample heap_sample_{};
+
+  // Loop state.
+  uv_check_t check_{};
+  uv_timer_t delay_timer_{};
+  uv_timer_t refresh_timer_{};
+  uint64_t acc_ns_ = 0;            // busy/idle accounted up to here
+  uint64_t acc_idle_ns_ = 0;
+  uint64_t iter_start_ns_ = 0;     // the current iteration began at this check
+  uint64_t iter_start_idle_ns_ = 0;
+  uint64_t prev_delay_ns_ = 0;
+  uint64_t prev_events_ = 0;
+};
+
+}  // namespace rs
+
+#endif  // RUNTIME_SAMPLER_MONITOR_H_
