@@ -1,0 +1,115 @@
+// Event-loop timing against known blocking and against performance.eventLoopUtilization().
+const { test } = require('uvu');
+const assert = require('uvu/assert');
+const { performance, monitorEventLoopDelay } = require('node:perf_hooks');
+const { Sampler, delta, nativeInfo } = require('..');
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+function block(ms) {
+  const end = performance.now() + ms;
+  while (performance.now() < end);
+}
+
+test('a 200 ms block shows in maxIterationNs, the iteration histogram and the delay histogram', async () => {
+  const s = new Sampler({ loopDelayResolutionMs: 10 }).start();
+  await sleep(50);
+  await new Promise((resolve) => setTimeout(() => { block(200); resolve(); }, 5));
+  await sleep(50);
+  const snap = s.read();
+  assert.ok(snap.loop.maxIterationNs >= 200e6, `maxIterationNs ${snap.loop.maxIterationNs}`);
+  assert.ok(snap.loop.maxIterationNs < 400e6, `maxIterationNs ${snap.loop.maxIterationNs}`);
+  const it = s.histograms.loopIteration;
+  assert.ok(it.max >= 200e6);
+  assert.ok(it.count >= 3);
+  assert.is(it.max, snap.loop.maxIterationNs);
+  const d = s.histograms.loopDelay;
+  assert.ok(d.max >= 200e6, `loop delay max ${d.max}`);
+  assert.ok(d.percentile(100) >= 200e6);
+  assert.ok(d.min >= 9e6, 'the timer period is part of each value, as in monitorEventLoopDelay');
+  s.close();
+});
+
+test('loop delay agrees with monitorEventLoopDelay at the same resolution', async () => {
+  const s = new Sampler({ loopDelayResolutionMs: 10 }).start();
+  const h = monitorEventLoopDelay({ resolution: 10 });
+  h.enable();
+  for (let i = 0; i < 10; i++) {
+    await sleep(20);
+    block(30);
+  }
+  await sleep(30);
+  h.disable();
+  const d = s.histograms.loopDelay;
+  assert.ok(Math.abs(d.count - h.count) <= 3, `counts ${d.count} vs ${h.count}`);
+  assert.ok(Math.abs(d.max - h.max) / h.max < 0.05, `max ${d.max} vs ${h.max}`);
+  assert.ok(Math.abs(d.percentile(50) - h.percentile(50)) / h.percentile(50) < 0.1,
+    `p50 ${d.percentile(50)} vs ${h.percentile(50)}`);
+  s.close();
+});
+
+test('utilization over an interval agrees with performance.eventLoopUtilization() within 0.02', async () => {
+  const s = new Sampler().start();
+  const results = [];
+  for (const busyMs of [5, 20, 40]) {
+    await sleep(10);
+    const { a, e1 } = await new Promise((r) => setTimeout(() => r({ a: s.read(), e1: performance.eventLoopUtilization() }), 0));
+    for (let i = 0; i < 15; i++) {
+      await sleep(50 - busyMs);
+      block(busyMs);
+    }
+    const { b, e2 } = await new Promise((r) => setTimeout(() => r({ b: s.read(), e2: performance.eventLoopUtilization() }), 0));
+    const ours = delta(a, b).loop.utilization;
+    const node = performance.eventLoopUtilization(e2, e1).utilization;
+    results.push([busyMs, ours, node]);
+    assert.ok(Math.abs(ours - node) <= 0.02, `busy ${busyMs} ms: ours ${ours.toFixed(4)} vs node ${node.toFixed(4)}`);
+  }
+  assert.ok(results[2][1] > results[0][1] + 0.3, 'utilization follows the load');
+  s.close();
+});
+
+test('iterations count loop turns; idle time grows while waiting', async () => {
+  const s = new Sampler().start();
+  await sleep(5);
+  const a = s.read();
+  const n = 1000;
+  await new Promise((resolve) => {
+    let i = 0;
+    const hop = () => (++i < n ? setImmediate(hop) : resolve());
+    setImmediate(hop);
+  });
+  const b = s.read();
+  const turns = b.loop.iterations - a.loop.iterations;
+  assert.ok(turns >= n - 1 && turns <= n + 5, `iterations ${turns} for ${n} setImmediate hops`);
+  await sleep(100);
+  const c = s.read();
+  assert.ok(c.loop.idleNs - b.loop.idleNs >= 80e6, `idle ${c.loop.idleNs - b.loop.idleNs}`);
+  assert.ok(c.timeNs > b.timeNs);
+  // Timers and immediates are not poll events; finished thread-pool work is (uv_async).
+  await require('node:fs/promises').readFile(__filename);
+  await sleep(5);
+  const d = s.read();
+  if (nativeInfo.uvMetricsInfo) assert.ok(d.loop.events > c.loop.events, 'poll events counted');
+  assert.ok(c.loop.busyNs + c.loop.idleNs <= c.timeNs - c.startNs + 1e6);
+  s.close();
+});
+
+test('stop() freezes the loop counters; start() resumes without counting the gap', async () => {
+  const s = new Sampler().start();
+  await sleep(20);
+  s.stop();
+  const a = s.read();
+  assert.is(a.running, false);
+  await sleep(50);
+  block(20);
+  const b = s.read();
+  assert.is(b.loop.iterations, a.loop.iterations);
+  assert.is(b.loop.busyNs, a.loop.busyNs);
+  s.start();
+  await sleep(20);
+  const c = s.read();
+  assert.ok(c.loop.iterations > b.loop.iterations);
+  assert.ok(c.loop.busyNs + c.loop.idleNs - (b.loop.busyNs + b.loop.idleNs) < 60e6, 'the stopped gap is not counted');
+  s.close();
+});
+
+test.run();
