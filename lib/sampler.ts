@@ -56,6 +56,11 @@ const GC_TYPE_BY_BIT: Record<number, GcTypeName> = {
 const FORCED_FLAG = 1 << 2;
 const MAX_SEQ_RETRIES = 1_000_000;
 
+/** Only `undefined` means "use the default"; null and every other value are checked. */
+function orDefault(value: unknown, fallback: number): unknown {
+  return value === undefined ? fallback : value;
+}
+
 /** The sampler's histograms. loopDelay and loopIteration are copied from native memory on access. */
 export interface SamplerHistograms {
   /** Every GC's pause, ns. */
@@ -100,10 +105,10 @@ export class Sampler {
     }
     checkKnownOptions('Sampler', options, OPTION_NAMES);
     const o = {
-      refreshIntervalMs: checkInteger('refreshIntervalMs', options.refreshIntervalMs ?? 1000, 10, 60000),
-      loopDelayResolutionMs: checkInteger('loopDelayResolutionMs', options.loopDelayResolutionMs ?? 10, 1, 1000),
-      ringCapacity: checkInteger('ringCapacity', options.ringCapacity ?? 4096, 64, 65536, true),
-      histogramScale: checkInteger('histogramScale', options.histogramScale ?? DEFAULT_SCALE, C.HIST_MIN_SCALE, C.HIST_MAX_SCALE),
+      refreshIntervalMs: checkInteger('refreshIntervalMs', orDefault(options.refreshIntervalMs, 1000), 10, 60000),
+      loopDelayResolutionMs: checkInteger('loopDelayResolutionMs', orDefault(options.loopDelayResolutionMs, 10), 1, 1000),
+      ringCapacity: checkInteger('ringCapacity', orDefault(options.ringCapacity, 4096), 64, 65536, true),
+      histogramScale: checkInteger('histogramScale', orDefault(options.histogramScale, DEFAULT_SCALE), C.HIST_MIN_SCALE, C.HIST_MAX_SCALE),
     };
     this.options = Object.freeze(o);
     this.layout = native.computeLayout(o.ringCapacity, o.histogramScale);

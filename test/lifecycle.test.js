@@ -1,0 +1,103 @@
+// Lifecycle in forked children and worker threads: never keeps a process alive, exits
+// cleanly in every order, works inside workers and survives their termination.
+const { test } = require('uvu');
+const assert = require('uvu/assert');
+const { spawnSync } = require('node:child_process');
+const { Worker } = require('node:worker_threads');
+const path = require('node:path');
+
+const root = JSON.stringify(path.join(__dirname, '..'));
+
+function child(code, flags = []) {
+  const started = Date.now();
+  const r = spawnSync(process.execPath, [...flags, '-e', code], { encoding: 'utf8', timeout: 20000 });
+  return { ...r, ms: Date.now() - started };
+}
+
+test('a started sampler does not keep the process alive', () => {
+  const r = child(`const { Sampler } = require(${root}); globalThis.s = new Sampler({ refreshIntervalMs: 10 }).start();`);
+  assert.is(r.status, 0, r.stderr);
+  assert.is(r.signal, null);
+  assert.ok(r.ms < 5000, `exited after ${r.ms} ms`);
+});
+
+for (const [name, code] of [
+  ['exit while started', `s.start(); process.exit(0);`],
+  ['exit after stop', `s.start(); s.stop(); process.exit(0);`],
+  ['exit after close', `s.start(); s.close(); process.exit(0);`],
+  ['close from an onGC listener', `s.start(); s.onGC(() => s.close()); gc(); s.read();`],
+  ['sampler collected without close', `s.start(); s = null; gc(); setTimeout(() => { gc(); }, 50);`],
+  ['uncaught exception while started', `s.start(); process.on('exit', (c) => { process.exitCode = 0; }); setTimeout(() => { throw new Error('boom'); }, 5);`],
+]) {
+  test(`clean exit: ${name}`, () => {
+    const r = child(`const { Sampler } = require(${root}); let s = new Sampler({ refreshIntervalMs: 10 }); ${code}`, ['--expose-gc']);
+    assert.is(r.signal, null, r.stderr);
+    assert.is(r.status, 0, r.stderr);
+  });
+}
+
+function runWorker(source, opts = {}) {
+  return new Promise((resolve, reject) => {
+    const w = new Worker(source, { eval: true, ...opts });
+    const messages = [];
+    w.on('message', (m) => messages.push(m));
+    w.on('error', reject);
+    w.on('exit', (code) => resolve({ code, messages }));
+  });
+}
+
+test('a sampler inside a worker records that worker’s GCs and loop, then exits cleanly', async () => {
+  const { code, messages } = await runWorker(`
+    const { parentPort } = require('node:worker_threads');
+    const { Sampler } = require(${root});
+    const s = new Sampler().start();
+    let keep = [];
+    for (let i = 0; i < 500000; i++) { keep.push({ i }); if (keep.length > 1000) keep = []; }
+    setTimeout(() => {
+      const snap = s.read();
+      parentPort.postMessage({ gc: snap.gc.count, scav: snap.gc.byType.scavenge.count, iterations: snap.loop.iterations, spaces: Object.keys(snap.heap.spaces).length, hist: s.histograms.gcPause.count });
+    }, 30);
+  `);
+  assert.is(code, 0);
+  const m = messages[0];
+  assert.ok(m.scav > 0, 'the worker’s own scavenges');
+  assert.is(m.hist, m.gc);
+  assert.ok(m.iterations > 0);
+  assert.ok(m.spaces > 3);
+});
+
+test('workers terminated while allocating with a sampler running: no crash', async () => {
+  for (let i = 0; i < 12; i++) {
+    const w = new Worker(`
+      const { Sampler } = require(${root});
+      const s = new Sampler({ refreshIntervalMs: 10 }).start();
+      s.onGC(() => {});
+      let keep = [];
+      for (;;) { keep.push({ x: new Array(20).fill(1) }); if (keep.length > 5000) { keep = []; s.read(); } }
+    `, { eval: true });
+    await new Promise((r) => setTimeout(r, 30 + (i % 4) * 20));
+    const code = await w.terminate();
+    assert.is(code, 1);
+  }
+  // The main thread is still healthy.
+  const { Sampler } = require('..');
+  const s = new Sampler().start();
+  assert.ok(s.read().heap.usedBytes > 0);
+  s.close();
+});
+
+test('a worker that exits without closing its sampler, in a child process', () => {
+  const r = child(`
+    const { Worker } = require('node:worker_threads');
+    let done = 0;
+    for (let i = 0; i < 8; i++) {
+      const w = new Worker("const { Sampler } = require(${root.replace(/"/g, '\\"')}); new Sampler({ refreshIntervalMs: 10 }).start(); setTimeout(() => process.exit(0), 20);", { eval: true });
+      w.on('exit', (c) => { if (c !== 0) process.exit(3); if (++done === 8) console.log('ALL_DONE'); });
+    }
+  `);
+  assert.is(r.signal, null, r.stderr);
+  assert.is(r.status, 0, r.stderr);
+  assert.ok(r.stdout.includes('ALL_DONE'));
+});
+
+test.run();
