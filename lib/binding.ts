@@ -32,6 +32,7 @@ export interface NativeSamplerHandle {
   stop(): void;
   close(): void;
   refresh(): void;
+  alias(): ArrayBuffer | undefined;
 }
 
 export interface NativeBinding {

@@ -84,6 +84,12 @@ export class Sampler {
   private handle: NativeSamplerHandle | null;
   private readonly seq: Int32Array;
   private readonly main: Float64Array;
+  /** Owner-thread views: over the plain alias of the block when there is one. */
+  private readonly ownerSeq: Int32Array;
+  private readonly ownerMain: Float64Array;
+  private readonly ownerHead: Int32Array;
+  /** The ring's head as last drained (signed 32-bit, as the Int32Array view reads it). */
+  private tail = 0;
   private readonly ringHead: Int32Array;
   private readonly ringTail: Int32Array;
   private readonly records: Float64Array;
@@ -127,6 +133,12 @@ export class Sampler {
     this.main = new Float64Array(this.buffer, 0, M.SPACES_BASE + this.heapSpaceNames.length * C.SPACE_SLOTS);
     this.ringHead = new Int32Array(this.buffer, (L.ringControlOffset + C.RING_HEAD_SLOT) * 8, 1);
     this.ringTail = new Int32Array(this.buffer, (L.ringControlOffset + C.RING_TAIL_SLOT) * 8, 1);
+    // The owning thread reads through a plain ArrayBuffer alias when the runtime allows
+    // one: copying out of it is about twice as fast as out of the SharedArrayBuffer.
+    const alias: ArrayBufferLike = this.handle.alias() ?? this.buffer;
+    this.ownerSeq = new Int32Array(alias, 0, 1);
+    this.ownerMain = new Float64Array(alias, 0, this.main.length);
+    this.ownerHead = new Int32Array(alias, (L.ringControlOffset + C.RING_HEAD_SLOT) * 8, 1);
     this.records = new Float64Array(this.buffer, L.ringRecordsOffset * 8, L.ringCapacity * C.RECORD_SLOTS);
     this.recordScratch = new Float64Array(C.RECORD_SLOTS);
     this.ringMask = L.ringCapacity - 1;
@@ -216,20 +228,31 @@ export class Sampler {
       }
       snap = into;
     }
-    if (Atomics.load(this.ringHead, 0) !== Atomics.load(this.ringTail, 0)) this.drain();
+    // This thread is the ring's only consumer, so its tail is known without a load.
+    if (this.ownerHead[0] !== this.tail) this.drain();
     const dst = snap.slots;
+    // On the owning thread the writer cannot run during this copy (it writes from GC and
+    // loop callbacks; the copy neither allocates nor yields), so one pass suffices. The
+    // sequence check stays as a guard and falls back to the full protocol.
+    const before = this.ownerSeq[0];
+    dst.set(this.ownerMain);
+    if ((before & 1) !== 0 || this.ownerSeq[0] !== before) this.copyConsistent(dst);
+    dst[MAIN_REGION_SLOTS + JsSlot.DRAINS] = this.drains;
+    dst[MAIN_REGION_SLOTS + JsSlot.GC_EVENTS] = this.gcEvents;
+    return snap;
+  }
+
+  /** The seqlock read, with Atomics, for when a writer may run concurrently. */
+  private copyConsistent(dst: Float64Array): void {
     const seq = this.seq;
     for (let attempt = 0; ; attempt++) {
       const before = Atomics.load(seq, 0);
       dst.set(this.main);
-      if ((before & 1) === 0 && Atomics.load(seq, 0) === before) break;
+      if ((before & 1) === 0 && Atomics.load(seq, 0) === before) return;
       if (attempt === MAX_SEQ_RETRIES) {
         throw new SamplerError('the writer never finished an update of the shared block', 'ERR_SAMPLER_TORN_READ');
       }
     }
-    dst[MAIN_REGION_SLOTS + JsSlot.DRAINS] = this.drains;
-    dst[MAIN_REGION_SLOTS + JsSlot.GC_EVENTS] = this.gcEvents;
-    return snap;
   }
 
   /** Calls `listener` with every GC event drained from now on (on read(), and at least once a second). */
@@ -252,6 +275,7 @@ export class Sampler {
     if (this.handle === null) return 0;
     const head = Atomics.load(this.ringHead, 0) >>> 0;
     let tail = Atomics.load(this.ringTail, 0) >>> 0;
+    this.tail = head | 0; // compared with the Int32Array view of head in read()
     if (head === tail) return 0;
     const rec = this.recordScratch;
     const records = this.records;

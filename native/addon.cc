@@ -163,7 +163,8 @@ class NativeSampler : public Napi::ObjectWrap<NativeSampler> {
                        {InstanceMethod<&NativeSampler::Start>("start"),
                         InstanceMethod<&NativeSampler::Stop>("stop"),
                         InstanceMethod<&NativeSampler::Close>("close"),
-                        InstanceMethod<&NativeSampler::Refresh>("refresh")});
+                        InstanceMethod<&NativeSampler::Refresh>("refresh"),
+                        InstanceMethod<&NativeSampler::Alias>("alias")});
   }
 
   // new NativeSampler(block: Float64Array over a SharedArrayBuffer, ringCapacity,
@@ -216,6 +217,8 @@ class NativeSampler : public Napi::ObjectWrap<NativeSampler> {
       return;
     }
     monitor_->SetOwnerSlot(&monitor_);
+    block_data_ = data;
+    block_bytes_ = layout.total_bytes();
   }
 
   ~NativeSampler() override { Shutdown(); }
@@ -255,8 +258,30 @@ class NativeSampler : public Napi::ObjectWrap<NativeSampler> {
     return info.Env().Undefined();
   }
 
+  // alias(): a plain (non-shared) ArrayBuffer over the same memory, for the owning
+  // thread's reads. V8 copies out of a SharedArrayBuffer with relaxed-atomic moves,
+  // about twice the cost of a plain copy; on the owning thread the writer never runs
+  // during a read (it writes from GC and loop callbacks, and read(into) neither
+  // allocates nor yields), so the plain view is safe there. Other threads use the
+  // SharedArrayBuffer and the seqlock. The caller keeps the SharedArrayBuffer alive for
+  // as long as it keeps this view; the view does not own the memory. Returns undefined
+  // where the runtime forbids external buffers (V8 sandbox builds).
+  Napi::Value Alias(const Napi::CallbackInfo& info) {
+    if (!Live(info.Env())) return {};
+    napi_value ab;
+    napi_status st = napi_create_external_arraybuffer(info.Env(), block_data_, block_bytes_,
+                                                      nullptr, nullptr, &ab);
+    if (st != napi_ok) {
+      if (info.Env().IsExceptionPending()) info.Env().GetAndClearPendingException();
+      return info.Env().Undefined();
+    }
+    return Napi::Value(info.Env(), ab);
+  }
+
   Monitor* monitor_ = nullptr;
   Napi::ObjectReference block_ref_;
+  void* block_data_ = nullptr;
+  size_t block_bytes_ = 0;
 };
 
 }  // namespace
