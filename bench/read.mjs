@@ -148,7 +148,8 @@ async function main() {
       ratioVsReadInto: s.median / ours,
     });
   }
-  const file = writeNdjson(rows);
+  // Quick mode is a smoke run (CI): it prints but records nothing.
+  const file = quick ? null : writeNdjson(rows);
   let md = `## Read cost (\`node bench/read.mjs${quick ? ' --quick' : ''}\`)\n\n`;
   md += `${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, ${new Date().toISOString().slice(0, 10)}. `;
   md += `Each contender in ${runs} fresh processes (alternating order); per process the median of ${quick ? 3 : 7} timed batches after warm-up; the table shows the median over processes and the min–max.\n\n`;
@@ -162,7 +163,7 @@ async function main() {
   }
   console.log(md);
   if (!quick) updateResultsMd('read', md);
-  progress(`results appended to ${file}`);
+  if (file) progress(`results appended to ${file}`);
 }
 
 await main();
