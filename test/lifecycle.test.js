@@ -67,7 +67,8 @@ test('a sampler inside a worker records that worker’s GCs and loop, then exits
 });
 
 test('workers terminated while allocating with a sampler running: no crash', async () => {
-  for (let i = 0; i < 12; i++) {
+  // Terminations land everywhere: during module load, sampler setup, GC, drains.
+  for (let i = 0; i < 30; i++) {
     const w = new Worker(`
       const { Sampler } = require(${root});
       const s = new Sampler({ refreshIntervalMs: 10 }).start();
@@ -75,9 +76,9 @@ test('workers terminated while allocating with a sampler running: no crash', asy
       let keep = [];
       for (;;) { keep.push({ x: new Array(20).fill(1) }); if (keep.length > 5000) { keep = []; s.read(); } }
     `, { eval: true });
-    await new Promise((r) => setTimeout(r, 30 + (i % 4) * 20));
+    await new Promise((r) => setTimeout(r, (i * 7) % 90));
     const code = await w.terminate();
-    assert.is(code, 1);
+    assert.ok(code === 1 || code === 0, `exit code ${code}`); // 0 when terminated before it ran
   }
   // The main thread is still healthy.
   const { Sampler } = require('..');

@@ -1,0 +1,39 @@
+// The loader: one place, and a clear SamplerError when no binary fits.
+const { test } = require('uvu');
+const assert = require('uvu/assert');
+const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { nativeInfo } = require('..');
+
+test('the loaded binary was built for this Node ABI and reports its runtime', () => {
+  assert.is(String(nativeInfo.moduleVersion), process.versions.modules);
+  assert.is(nativeInfo.v8Version.split('-')[0], process.versions.v8.split('-')[0]);
+  assert.is(nativeInfo.uvVersion, process.versions.uv);
+});
+
+test('a package without a binary fails with ERR_SAMPLER_BINARY and says how to fix it', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rs-nobin-'));
+  try {
+    const root = path.join(__dirname, '..');
+    fs.cpSync(path.join(root, 'dist'), path.join(dir, 'dist'), { recursive: true });
+    fs.copyFileSync(path.join(root, 'package.json'), path.join(dir, 'package.json'));
+    fs.mkdirSync(path.join(dir, 'node_modules'));
+    fs.cpSync(path.join(root, 'node_modules', 'node-gyp-build'), path.join(dir, 'node_modules', 'node-gyp-build'), { recursive: true });
+    const r = spawnSync(process.execPath, ['-e', `
+      try { require(${JSON.stringify(dir)}); console.log('LOADED'); }
+      catch (e) { console.log(JSON.stringify({ name: e.name, code: e.code, message: e.message })); }
+    `], { encoding: 'utf8' });
+    assert.is(r.status, 0, r.stderr);
+    const e = JSON.parse(r.stdout.trim());
+    assert.is(e.name, 'SamplerError');
+    assert.is(e.code, 'ERR_SAMPLER_BINARY');
+    assert.ok(e.message.includes(process.version) && e.message.includes(`ABI ${process.versions.modules}`), e.message);
+    assert.ok(e.message.includes('npm rebuild runtime-sampler'), e.message);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test.run();
