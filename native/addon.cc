@@ -108,11 +108,6 @@ Napi::Object Constants(Napi::Env env) {
 #define RECORD(name) rec.Set(#name, static_cast<uint32_t>(RECORD_##name));
 #define CONST(name, value) consts.Set(#name, k::name);
 #include "core/slots.def"
-#undef MAIN
-#undef SPACE
-#undef HIST
-#undef RECORD
-#undef CONST
   c.Set("MAIN", main);
   c.Set("SPACE", space);
   c.Set("HIST", hist);

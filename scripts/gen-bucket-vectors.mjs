@@ -3,7 +3,7 @@
 // (as IEEE-754 bits) with their bucket index at each scale. The C++ core test reads the
 // same file, so both implementations are held to one list. `--check` fails when stale.
 import { createRequire } from 'node:module';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeOrCheck } from './write-or-check.mjs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 
@@ -49,17 +49,4 @@ for (const v of values) {
   for (const scale of [0, 3, 6, 8]) out += `${hex(v)} ${scale} ${bucketIndex(v, scale)}\n`;
 }
 const file = join(root, 'test/fixtures/bucket-vectors.txt');
-if (process.argv.includes('--check')) {
-  let old = '';
-  try {
-    old = readFileSync(file, 'utf8');
-  } catch {}
-  if (old !== out) {
-    console.error(`stale: ${file} (run node scripts/gen-bucket-vectors.mjs)`);
-    process.exit(1);
-  }
-} else {
-  mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, out);
-  console.log(`wrote ${values.length * 4} vectors to ${file}`);
-}
+if (!writeOrCheck(file, out, 'node scripts/gen-bucket-vectors.mjs')) process.exit(1);

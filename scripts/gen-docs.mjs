@@ -2,7 +2,7 @@
 // Writes docs/metrics.md from the catalog (sampler.catalog()). `--check` fails when the
 // committed file differs, so the docs cannot drift from the code.
 import { createRequire } from 'node:module';
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { writeOrCheck } from './write-or-check.mjs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 
@@ -36,17 +36,4 @@ for (const e of entries) {
   md += `| \`${e.name}\` | ${e.kind} | ${esc(e.unit)} | ${e.cumulative ? 'yes' : 'no'} | ${attrs} | \`${e.path}\` | ${esc(e.description)} |\n`;
 }
 const file = join(root, 'docs/metrics.md');
-if (process.argv.includes('--check')) {
-  let old = '';
-  try {
-    old = readFileSync(file, 'utf8');
-  } catch {}
-  if (old !== md) {
-    console.error(`stale: ${file} (run: node scripts/gen-docs.mjs)`);
-    process.exit(1);
-  }
-} else {
-  mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, md);
-  console.log(`wrote ${file} (${entries.length} metrics)`);
-}
+if (!writeOrCheck(file, md, 'node scripts/gen-docs.mjs')) process.exit(1);

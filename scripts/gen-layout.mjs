@@ -1,19 +1,19 @@
 #!/usr/bin/env node
 // Generates the TypeScript mirror of native/core/slots.def and the histogram boundary
 // table shared by C++ and TypeScript. `--check` fails when a generated file is stale.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { writeOrCheck } from './write-or-check.mjs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const check = process.argv.includes('--check');
 
 const def = readFileSync(join(root, 'native/core/slots.def'), 'utf8');
 const groups = { MAIN: [], SPACE: [], HIST: [], RECORD: [] };
 const consts = [];
 for (const raw of def.split('\n')) {
   const line = raw.trim();
-  if (!line || line.startsWith('//')) continue;
+  if (!line || line.startsWith('//') || line.startsWith('#')) continue;
   let m = /^(MAIN|SPACE|HIST|RECORD)\((\w+)\)$/.exec(line);
   if (m) {
     groups[m[1]].push(m[2]);
@@ -73,19 +73,6 @@ const outputs = [
   [join(root, 'lib/layout.generated.ts'), ts],
   [join(root, 'native/core/bucket_table.h'), cc],
 ];
-let stale = false;
-for (const [file, text] of outputs) {
-  let old = null;
-  try {
-    old = readFileSync(file, 'utf8');
-  } catch {}
-  if (old === text) continue;
-  if (check) {
-    console.error(`stale generated file: ${file} (run: node scripts/gen-layout.mjs)`);
-    stale = true;
-  } else {
-    writeFileSync(file, text);
-    console.log(`wrote ${file}`);
-  }
-}
-if (stale) process.exit(1);
+let ok = true;
+for (const [file, text] of outputs) ok = writeOrCheck(file, text, 'node scripts/gen-layout.mjs') && ok;
+if (!ok) process.exit(1);

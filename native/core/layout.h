@@ -10,79 +10,34 @@ namespace rs {
 // Slot indices of the snapshot (main) region.
 enum MainSlot : uint32_t {
 #define MAIN(name) MAIN_##name,
-#define SPACE(name)
-#define HIST(name)
-#define RECORD(name)
-#define CONST(name, value)
 #include "slots.def"
-#undef MAIN
-#undef SPACE
-#undef HIST
-#undef RECORD
-#undef CONST
   MAIN_SLOT_COUNT
 };
 
 // Offsets inside one heap space's group of slots.
 enum SpaceSlot : uint32_t {
-#define MAIN(name)
 #define SPACE(name) SPACE_##name,
-#define HIST(name)
-#define RECORD(name)
-#define CONST(name, value)
 #include "slots.def"
-#undef MAIN
-#undef SPACE
-#undef HIST
-#undef RECORD
-#undef CONST
   SPACE_FIELD_COUNT
 };
 
 // Offsets inside a histogram region's header.
 enum HistSlot : uint32_t {
-#define MAIN(name)
-#define SPACE(name)
 #define HIST(name) HIST_##name,
-#define RECORD(name)
-#define CONST(name, value)
 #include "slots.def"
-#undef MAIN
-#undef SPACE
-#undef HIST
-#undef RECORD
-#undef CONST
   HIST_FIELD_COUNT
 };
 
 // Offsets inside one ring record.
 enum RecordSlot : uint32_t {
-#define MAIN(name)
-#define SPACE(name)
-#define HIST(name)
 #define RECORD(name) RECORD_##name,
-#define CONST(name, value)
 #include "slots.def"
-#undef MAIN
-#undef SPACE
-#undef HIST
-#undef RECORD
-#undef CONST
   RECORD_FIELD_COUNT
 };
 
 namespace k {
-#define MAIN(name)
-#define SPACE(name)
-#define HIST(name)
-#define RECORD(name)
 #define CONST(name, value) constexpr uint32_t name = value;
 #include "slots.def"
-#undef MAIN
-#undef SPACE
-#undef HIST
-#undef RECORD
-#undef CONST
 }  // namespace k
 
 constexpr uint32_t kSlotBytes = 8;
