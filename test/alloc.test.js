@@ -26,7 +26,9 @@ test('read(into) allocates nothing over 10^6 calls', () => {
   // The smallest object is 16 bytes: one a call would be 16 MB and force scavenges. No GC
   // at all is the proof; heap growth is bounded loosely for one-time JIT feedback/code.
   assert.is(gcs, 0, `GCs during the loop: ${gcs}`);
-  assert.ok(grown < 512 * 1024, `heap grew ${grown} bytes over 10^6 reads`);
+  // Under CPU contention late concurrent compilation can land code and feedback on the
+  // heap during the loop: we allow < 4 bytes a call, below the 16-byte smallest object.
+  assert.ok(grown < 4e6, `heap grew ${grown} bytes over 10^6 reads`);
   assert.is(check, gcBefore * 1_000_000);
   s.close();
 });
