@@ -282,8 +282,10 @@ export class Sampler {
     let n = 0;
     let events: GCEvent[] | null = null;
     while (tail !== head) {
+      // Copy without allocating (no subarray): a GC here would add a record behind the
+      // head we are draining to and make read() report it in gc.count but not gcEvents.
       const base = (tail & this.ringMask) * C.RECORD_SLOTS;
-      rec.set(records.subarray(base, base + C.RECORD_SLOTS));
+      for (let i = 0; i < C.RECORD_SLOTS; i++) rec[i] = records[base + i];
       tail = (tail + 1) >>> 0;
       Atomics.store(this.ringTail, 0, tail | 0);
       n++;
