@@ -56,6 +56,21 @@ const GC_TYPE_BY_BIT: Record<number, GcTypeName> = {
 const FORCED_FLAG = 1 << 2;
 const MAX_SEQ_RETRIES = 1_000_000;
 
+/** Views of one native histogram region of the block (header, buckets, sequence word). */
+interface NativeHistogramRegion {
+  header: Float64Array;
+  buckets: Float64Array;
+  seq: Int32Array;
+}
+
+function nativeHistogramRegion(buffer: SharedArrayBuffer, offset: number, buckets: number): NativeHistogramRegion {
+  return {
+    header: new Float64Array(buffer, offset * 8, C.HIST_HEADER_SLOTS),
+    buckets: new Float64Array(buffer, (offset + C.HIST_HEADER_SLOTS) * 8, buckets),
+    seq: new Int32Array(buffer, offset * 8, 1),
+  };
+}
+
 /** Only `undefined` means "use the default"; null and every other value are checked. */
 function orDefault(value: unknown, fallback: number): unknown {
   return value === undefined ? fallback : value;
@@ -99,6 +114,8 @@ export class Sampler {
   private readonly gcPauseByType: Record<GcTypeName, Histogram>;
   private readonly loopDelayHist: Histogram;
   private readonly loopIterationHist: Histogram;
+  private readonly loopDelayRegion: NativeHistogramRegion;
+  private readonly loopIterationRegion: NativeHistogramRegion;
   private readonly listeners = new Set<GCListener>();
   private drainTimer: NodeJS.Timeout | null = null;
   private drains = 0;
@@ -148,15 +165,17 @@ export class Sampler {
     this.gcPauseByType = byType;
     this.loopDelayHist = new Histogram(o.histogramScale);
     this.loopIterationHist = new Histogram(o.histogramScale);
+    this.loopDelayRegion = nativeHistogramRegion(this.buffer, L.loopDelayOffset, L.histBuckets);
+    this.loopIterationRegion = nativeHistogramRegion(this.buffer, L.loopIterationOffset, L.histBuckets);
     const self = this;
     this.histograms = Object.freeze({
       gcPause: this.gcPause,
       gcPauseByType: Object.freeze(byType),
       get loopDelay(): Histogram {
-        return self.copyNativeHistogram(L.loopDelayOffset, self.loopDelayHist);
+        return self.copyNativeHistogram(self.loopDelayRegion, self.loopDelayHist);
       },
       get loopIteration(): Histogram {
-        return self.copyNativeHistogram(L.loopIterationOffset, self.loopIterationHist);
+        return self.copyNativeHistogram(self.loopIterationRegion, self.loopIterationHist);
       },
     });
   }
@@ -332,11 +351,9 @@ export class Sampler {
     };
   }
 
-  private copyNativeHistogram(offset: number, into: Histogram): Histogram {
+  private copyNativeHistogram(region: NativeHistogramRegion, into: Histogram): Histogram {
     if (this.handle === null) throw closedError();
-    const header = new Float64Array(this.buffer, offset * 8, C.HIST_HEADER_SLOTS);
-    const buckets = new Float64Array(this.buffer, (offset + C.HIST_HEADER_SLOTS) * 8, into.counts.length);
-    const seq = new Int32Array(this.buffer, offset * 8, 1);
+    const { header, buckets, seq } = region;
     for (let attempt = 0; ; attempt++) {
       const before = Atomics.load(seq, 0);
       into.counts.set(buckets);
@@ -347,4 +364,5 @@ export class Sampler {
       }
     }
   }
+
 }

@@ -26,7 +26,6 @@ struct EnvData {
   uv_loop_t* loop = nullptr;
   uint32_t space_count = 0;
   Napi::FunctionReference sampler_error;
-  Napi::FunctionReference native_sampler;
 };
 
 EnvData* GetEnvData(Napi::Env env) { return env.GetInstanceData<EnvData>(); }
