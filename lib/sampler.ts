@@ -56,6 +56,21 @@ const GC_TYPE_BY_BIT: Record<number, GcTypeName> = {
 const FORCED_FLAG = 1 << 2;
 const MAX_SEQ_RETRIES = 1_000_000;
 
+/**
+ * The seqlock read: runs `copy` until it happened between two equal, even values of the
+ * sequence word. Gives up after MAX_SEQ_RETRIES (a writer that died mid-update).
+ */
+function seqlockRead(seq: Int32Array, copy: () => void, what: string): void {
+  for (let attempt = 0; ; attempt++) {
+    const before = Atomics.load(seq, 0);
+    copy();
+    if ((before & 1) === 0 && Atomics.load(seq, 0) === before) return;
+    if (attempt === MAX_SEQ_RETRIES) {
+      throw new SamplerError(`the writer never finished ${what}`, 'ERR_SAMPLER_TORN_READ');
+    }
+  }
+}
+
 /** Views of one native histogram region of the block (header, buckets, sequence word). */
 interface NativeHistogramRegion {
   header: Float64Array;
@@ -263,15 +278,7 @@ export class Sampler {
 
   /** The seqlock read, with Atomics, for when a writer may run concurrently. */
   private copyConsistent(dst: Float64Array): void {
-    const seq = this.seq;
-    for (let attempt = 0; ; attempt++) {
-      const before = Atomics.load(seq, 0);
-      dst.set(this.main);
-      if ((before & 1) === 0 && Atomics.load(seq, 0) === before) return;
-      if (attempt === MAX_SEQ_RETRIES) {
-        throw new SamplerError('the writer never finished an update of the shared block', 'ERR_SAMPLER_TORN_READ');
-      }
-    }
+    seqlockRead(this.seq, () => dst.set(this.main), 'an update of the shared block');
   }
 
   /** Calls `listener` with every GC event drained from now on (on read(), and at least once a second). */
@@ -354,15 +361,11 @@ export class Sampler {
   private copyNativeHistogram(region: NativeHistogramRegion, into: Histogram): Histogram {
     if (this.handle === null) throw closedError();
     const { header, buckets, seq } = region;
-    for (let attempt = 0; ; attempt++) {
-      const before = Atomics.load(seq, 0);
+    seqlockRead(seq, () => {
       into.counts.set(buckets);
       into.setSummary(header[H.COUNT], header[H.SUM], header[H.MIN], header[H.MAX], header[H.ZERO_COUNT]);
-      if ((before & 1) === 0 && Atomics.load(seq, 0) === before) return into;
-      if (attempt === MAX_SEQ_RETRIES) {
-        throw new SamplerError('the writer never finished a histogram update', 'ERR_SAMPLER_TORN_READ');
-      }
-    }
+    }, 'a histogram update');
+    return into;
   }
 
 }
