@@ -20,10 +20,8 @@
         "NODE_ADDON_API_DISABLE_DEPRECATED",
         "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"
       ],
-      "cflags_cc!": ["-fno-exceptions", "-std=gnu++14", "-std=gnu++17"],
-      "cflags_cc": ["-std=gnu++17", "-fno-exceptions", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-cast-function-type"],
+      "cflags_cc": ["-fno-exceptions", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-cast-function-type"],
       "xcode_settings": {
-        "CLANG_CXX_LANGUAGE_STANDARD": "gnu++17",
         "GCC_ENABLE_CPP_EXCEPTIONS": "NO",
         "MACOSX_DEPLOYMENT_TARGET": "11.0"
       },

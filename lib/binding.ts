@@ -1,5 +1,6 @@
 // The one place the native addon is loaded, and the typed description of its surface.
-import { join } from 'node:path';
+import { existsSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { SamplerError } from './errors';
 
 export interface NativeLayout {
@@ -58,33 +59,79 @@ export interface NativeBinding {
 /** The package root: dist/cjs/binding.js → ../.. */
 export const packageRoot = join(__dirname, '..', '..');
 
-function load(): NativeBinding {
-  let binding: NativeBinding;
+interface NodeGypBuild {
+  parseTags(file: string): { file: string } | undefined;
+  matchTags(runtime: string, abi: string): (tags: unknown) => boolean;
+  compareTags(runtime: string): (a: unknown, b: unknown) => number;
+}
+
+/**
+ * Where a binary may come from, in order:
+ *  1. `RUNTIME_SAMPLER_BINARY=/path/to/runtime_sampler.node` — exactly that file, nothing else
+ *     (for developers: a CMake or debug build);
+ *  2. `build/Release/runtime_sampler.node` — a source build (`npm rebuild`, `npm run build:native`);
+ *  3. `prebuilds/<platform>-<arch>/node.abi<ABI>[.<libc>].node` — the prebuilt binary for this
+ *     Node ABI, picked with node-gyp-build's own tag matching (runtime, ABI, libc).
+ * A candidate whose compiled-in ABI is not this Node's is skipped (it uses V8 and libuv
+ * directly, so it must match), so a stale source build from another Node version does not
+ * hide a matching prebuild.
+ */
+export function binaryCandidates(root: string = packageRoot): string[] {
+  const explicit = process.env.RUNTIME_SAMPLER_BINARY;
+  if (explicit) return [resolve(explicit)];
+  const out: string[] = [];
+  const release = join(root, 'build', 'Release', 'runtime_sampler.node');
+  if (existsSync(release)) out.push(release);
   // eslint-disable-next-line @typescript-eslint/no-var-requires
-  const nodeGypBuild = require('node-gyp-build') as (dir: string) => unknown;
+  const ngb = require('node-gyp-build') as NodeGypBuild;
+  const dir = join(root, 'prebuilds', `${process.platform}-${process.arch}`);
+  let files: string[] = [];
   try {
-    binding = nodeGypBuild(packageRoot) as NativeBinding;
-  } catch (err) {
-    throw new SamplerError(
-      `runtime-sampler: no native binary for Node ${process.version} ` +
-        `(ABI ${process.versions.modules}, ${process.platform}-${process.arch}). ` +
-        `Reinstall so that a prebuilt binary is picked or one is built from source ` +
-        `(npm rebuild runtime-sampler; needs python3, make and a C++17 compiler). ` +
-        `Cause: ${(err as Error).message}`,
-      'ERR_SAMPLER_BINARY',
-      { cause: err },
-    );
+    files = readdirSync(dir);
+  } catch {
+    files = [];
   }
-  if (String(binding.moduleVersion) !== process.versions.modules) {
-    throw new SamplerError(
-      `runtime-sampler: the native binary was built for Node ABI ${binding.moduleVersion}, ` +
-        `but this is Node ${process.version} (ABI ${process.versions.modules}). ` +
-        `It uses V8 and libuv directly, so it must match: rebuild it (npm rebuild runtime-sampler).`,
-      'ERR_SAMPLER_BINARY',
-    );
+  const winner = files
+    .map((f) => ngb.parseTags(f))
+    .filter(ngb.matchTags('node', process.versions.modules))
+    .sort(ngb.compareTags('node'))[0] as { file: string } | undefined;
+  if (winner) out.push(join(dir, winner.file));
+  return out;
+}
+
+/** The binary that was loaded (absolute path). */
+export let binaryPath = '';
+
+function load(): NativeBinding {
+  const candidates = binaryCandidates();
+  const tried: string[] = [];
+  let firstError: unknown;
+  for (const file of candidates) {
+    let binding: NativeBinding;
+    try {
+      binding = require(file) as NativeBinding;
+    } catch (err) {
+      firstError ??= err;
+      tried.push(`${file}: ${(err as Error).message.split('\n')[0]}`);
+      continue;
+    }
+    if (String(binding.moduleVersion) !== process.versions.modules) {
+      tried.push(`${file}: built for Node ABI ${binding.moduleVersion}`);
+      continue;
+    }
+    binaryPath = file;
+    binding.setErrorClass(SamplerError as unknown as new (message: string, code: string) => Error);
+    return binding;
   }
-  binding.setErrorClass(SamplerError as unknown as new (message: string, code: string) => Error);
-  return binding;
+  const where = `Node ${process.version} (ABI ${process.versions.modules}, ${process.platform}-${process.arch})`;
+  throw new SamplerError(
+    `runtime-sampler: no usable native binary for ${where}. ` +
+      (tried.length ? `Tried: ${tried.join('; ')}. ` : 'No prebuilt binary matches and none was built from source. ') +
+      `It uses V8 and libuv directly, so the binary must match this Node's ABI: ` +
+      `reinstall or rebuild it (npm rebuild runtime-sampler; a source build needs python3, make and a C++17 compiler).`,
+    'ERR_SAMPLER_BINARY',
+    firstError === undefined ? undefined : { cause: firstError },
+  );
 }
 
 export const native: NativeBinding = load();

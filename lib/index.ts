@@ -21,7 +21,7 @@ export type { SamplerErrorCode } from './errors';
 export type { MetricDescription, MetricKind, MetricAttribute } from './catalog';
 
 import { catalog as buildCatalog, MetricDescription } from './catalog';
-import { native } from './binding';
+import { native, binaryPath } from './binding';
 
 /** The metric catalog for this isolate's heap spaces, sorted by name. */
 export function catalog(): MetricDescription[] {
@@ -34,4 +34,6 @@ export const nativeInfo = Object.freeze({
   uvVersion: native.uvVersion,
   v8Version: native.v8Version,
   uvMetricsInfo: native.uvMetricsInfo,
+  /** The native binary that was loaded: a prebuild, a source build, or RUNTIME_SAMPLER_BINARY. */
+  binaryPath,
 });

