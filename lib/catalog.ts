@@ -73,7 +73,7 @@ function entries(spaceNames: readonly string[]): Entry[] {
     g('v8js.heap.available', 'By', 'heap.availableBytes', 'Heap bytes still available before the limit.'),
     g('v8js.heap.external', 'By', 'heap.externalBytes', 'Memory of external objects (Buffers, ArrayBuffers) V8 is told about.'),
     g('v8js.heap.malloced', 'By', 'heap.mallocedBytes', 'Memory V8 allocated with malloc.'),
-    g('v8js.heap.malloced.peak', 'By', 'heap.peakMallocedBytes', 'Peak of V8\'s malloc-ed memory.'),
+    g('v8js.heap.malloced.peak', 'By', 'heap.peakMallocedBytes', 'Peak of V8\'s malloc-ed memory, as V8 reports it (on V8 14 / Node 26 it can read below the current value).'),
     g('v8js.heap.executable', 'By', 'heap.executableBytes', 'Heap bytes of executable code.'),
     g('v8js.heap.native_contexts', '{context}', 'heap.nativeContexts', 'Native contexts alive (vm contexts, realms). A steady rise is a leak.'),
     g('v8js.heap.detached_contexts', '{context}', 'heap.detachedContexts', 'Contexts detached but not yet collected. Non-zero for long is a leak.'),

@@ -23,7 +23,8 @@ test('heap fields agree with v8.getHeapStatistics() right after a refresh', () =
   assert.ok(close(snap.heap.availableBytes, h.total_available_size, 0.02, MB));
   assert.ok(close(snap.heap.externalBytes, h.external_memory, 0.05, MB));
   assert.ok(close(snap.heap.mallocedBytes, h.malloced_memory, 0.5, MB));
-  assert.ok(snap.heap.peakMallocedBytes >= snap.heap.mallocedBytes);
+  // V8's own figure: on Node 26 (V8 14) it can be below malloced_memory, so compare, not order.
+  assert.ok(close(snap.heap.peakMallocedBytes, h.peak_malloced_memory, 0.5, MB));
   assert.ok(close(snap.heap.executableBytes, h.total_heap_size_executable, 0.05, MB));
   assert.ok(close(snap.heap.globalHandlesBytes, h.total_global_handles_size, 0.05, 64 * 1024));
   assert.ok(snap.heap.updatedNs >= snap.startNs);

@@ -13,6 +13,9 @@ const root = join(here, '..');
 const args = process.argv.slice(2);
 const only = args.filter((a) => !a.startsWith('--'));
 const skipNative = args.includes('--no-native') || process.env.RUNTIME_SAMPLER_SKIP_NATIVE_TESTS === '1';
+// package-*.test.mjs pack and install the package under every Node version; test:versions
+// runs the rest of the suite under each version and skips them with --no-package.
+const skipPackage = args.includes('--no-package');
 
 let passed = 0;
 let failed = 0;
@@ -27,6 +30,7 @@ function stripAnsi(s) {
 const files = readdirSync(here)
   .filter((f) => f.endsWith('.test.js') || f.endsWith('.test.mjs'))
   .filter((f) => only.length === 0 || only.some((o) => f.includes(o)))
+  .filter((f) => !(skipPackage && f.startsWith('package-')))
   .sort();
 
 for (const file of files) {

@@ -1,0 +1,68 @@
+// With no prebuild for the running Node, `npm install` builds from source with node-gyp and
+// the local headers, saying so in one line — and passes the same smoke. With the
+// prebuilds-only switch the same install is a clear error instead.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  NODE_TARGETS, cleanup, ensureNodeDist, ensurePrebuilds, headerAbi, installTarball, pack, repack, runSmoke, tempDir, unpack,
+} from './helpers/package.mjs';
+
+ensurePrebuilds();
+const work = tempDir('rs-fallback-');
+const { tarball } = pack(work);
+const dir = unpack(tarball, join(work, 'pkg'));
+rmSync(join(dir, 'prebuilds'), { recursive: true });
+const noPrebuilds = repack(dir, join(work, 'runtime-sampler-no-prebuilds.tgz'));
+const made = [];
+
+function expectSourceBuild(inst, version, abi) {
+  made.push(inst.dir);
+  assert.is(inst.status, 0, inst.output);
+  const line = `runtime-sampler: no prebuilt binary for linux-x64, Node v${version} (ABI ${abi}) — building from source with node-gyp`;
+  assert.ok(inst.output.includes(line), inst.output);
+  assert.ok(inst.output.includes('runtime-sampler: built build/Release/runtime_sampler.node'), inst.output);
+  const built = join(inst.dir, 'node_modules/runtime-sampler/build/Release/runtime_sampler.node');
+  assert.ok(existsSync(built));
+  return built;
+}
+
+test('the system Node: no prebuild → source build with the local headers → smoke passes', () => {
+  // npm's own configuration (nodedir here) is what a user's source build uses: keep it.
+  const inst = installTarball(noPrebuilds, { keepNodedir: true });
+  const built = expectSourceBuild(inst, process.versions.node, process.versions.modules);
+  const smoke = runSmoke(inst.dir);
+  assert.is(smoke.status, 0, `${JSON.stringify(smoke.results)}\n${smoke.stderr}`);
+  assert.equal(smoke.results.map((r) => r.thread), ['main', 'worker']);
+  for (const r of smoke.results) {
+    assert.ok(r.ok, `${r.thread}: ${r.failures.join('; ')}`);
+    assert.is(r.binaryPath, built);
+  }
+});
+
+test('the newest Node (C++20 headers): no prebuild → source build against its headers → smoke passes', () => {
+  const v = NODE_TARGETS[NODE_TARGETS.length - 1];
+  const dist = ensureNodeDist(v);
+  const inst = installTarball(noPrebuilds, { node: v, env: { npm_config_nodedir: dist } });
+  const built = expectSourceBuild(inst, v, headerAbi(dist));
+  const smoke = runSmoke(inst.dir, { node: v });
+  assert.is(smoke.status, 0, `${JSON.stringify(smoke.results)}\n${smoke.stderr}`);
+  for (const r of smoke.results) {
+    assert.ok(r.ok, `${r.thread}: ${r.failures.join('; ')}`);
+    assert.is(r.binaryPath, built);
+    assert.is(r.node, `v${v}`);
+  }
+});
+
+test('RUNTIME_SAMPLER_PREBUILDS_ONLY=1 turns a missing prebuild into a clear install error', () => {
+  const inst = installTarball(noPrebuilds, { prebuildsOnly: true });
+  made.push(inst.dir);
+  assert.is.not(inst.status, 0, 'install succeeded with no prebuild and source builds forbidden');
+  assert.ok(inst.output.includes(`runtime-sampler: no prebuilt binary for linux-x64, Node ${process.version} (ABI ${process.versions.modules})`), inst.output);
+  assert.ok(inst.output.includes('RUNTIME_SAMPLER_PREBUILDS_ONLY=1 forbids a source build'), inst.output);
+  assert.not.match(inst.output, /building from source/);
+});
+
+test.after(() => cleanup(work, ...made));
+test.run();
