@@ -64,5 +64,15 @@ test('RUNTIME_SAMPLER_PREBUILDS_ONLY=1 turns a missing prebuild into a clear ins
   assert.not.match(inst.output, /building from source/);
 });
 
+test('--build-from-source builds from source even though a prebuild matches', () => {
+  const inst = installTarball(tarball, { keepNodedir: true, args: ['--build-from-source'] });
+  made.push(inst.dir);
+  assert.is(inst.status, 0, inst.output);
+  assert.ok(inst.output.includes('runtime-sampler: a build from source was asked for — building from source with node-gyp'), inst.output);
+  const smoke = runSmoke(inst.dir);
+  assert.is(smoke.status, 0, smoke.stderr);
+  for (const r of smoke.results) assert.ok(r.ok && r.binaryPath.endsWith('build/Release/runtime_sampler.node'), JSON.stringify(r));
+});
+
 test.after(() => cleanup(work, ...made));
 test.run();

@@ -56,7 +56,7 @@ export function repack(dir, tarball) {
  * PATH (undefined: the system node). `prebuildsOnly`: set the switch and make every compiler
  * and node-gyp unreachable. `env`: extra variables. Returns { dir, status, output }.
  */
-export function installTarball(tarball, { node, prebuildsOnly = false, env = {}, keepNodedir = false } = {}) {
+export function installTarball(tarball, { node, prebuildsOnly = false, env = {}, keepNodedir = false, args = [] } = {}) {
   const dir = tempDir('rs-install-');
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'rs-install-check', version: '1.0.0', private: true }));
   const base = keepNodedir ? { ...process.env } : envWithoutNodedir();
@@ -70,7 +70,7 @@ export function installTarball(tarball, { node, prebuildsOnly = false, env = {},
       npm_config_node_gyp: '/bin/false',
     });
   }
-  const r = npm(['install', tarball, '--no-audit', '--no-fund', '--prefer-offline', '--foreground-scripts', '--no-package-lock'], {
+  const r = npm(['install', tarball, '--no-audit', '--no-fund', '--prefer-offline', '--foreground-scripts', '--no-package-lock', ...args], {
     cwd: dir,
     env: e,
   });
