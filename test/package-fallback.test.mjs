@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  NODE_TARGETS, cleanup, ensureNodeDist, ensurePrebuilds, headerAbi, installTarball, pack, repack, runSmoke, tempDir, unpack,
+  NODE_TARGETS, assertSmokePassed, cleanup, ensureNodeDist, ensurePrebuilds, headerAbi, installTarball, pack, repack, runSmoke, tempDir, unpack,
 } from './helpers/package.mjs';
 
 ensurePrebuilds();
@@ -32,13 +32,7 @@ test('the system Node: no prebuild → source build with the local headers → s
   // npm's own configuration (nodedir here) is what a user's source build uses: keep it.
   const inst = installTarball(noPrebuilds, { keepNodedir: true });
   const built = expectSourceBuild(inst, process.versions.node, process.versions.modules);
-  const smoke = runSmoke(inst.dir);
-  assert.is(smoke.status, 0, `${JSON.stringify(smoke.results)}\n${smoke.stderr}`);
-  assert.equal(smoke.results.map((r) => r.thread), ['main', 'worker']);
-  for (const r of smoke.results) {
-    assert.ok(r.ok, `${r.thread}: ${r.failures.join('; ')}`);
-    assert.is(r.binaryPath, built);
-  }
+  assertSmokePassed(runSmoke(inst.dir), { binaryPath: built, node: process.versions.node });
 });
 
 test('the newest Node (C++20 headers): no prebuild → source build against its headers → smoke passes', () => {
@@ -46,13 +40,7 @@ test('the newest Node (C++20 headers): no prebuild → source build against its 
   const dist = ensureNodeDist(v);
   const inst = installTarball(noPrebuilds, { node: v, env: { npm_config_nodedir: dist } });
   const built = expectSourceBuild(inst, v, headerAbi(dist));
-  const smoke = runSmoke(inst.dir, { node: v });
-  assert.is(smoke.status, 0, `${JSON.stringify(smoke.results)}\n${smoke.stderr}`);
-  for (const r of smoke.results) {
-    assert.ok(r.ok, `${r.thread}: ${r.failures.join('; ')}`);
-    assert.is(r.binaryPath, built);
-    assert.is(r.node, `v${v}`);
-  }
+  assertSmokePassed(runSmoke(inst.dir, { node: v }), { binaryPath: built, node: v });
 });
 
 test('RUNTIME_SAMPLER_PREBUILDS_ONLY=1 turns a missing prebuild into a clear install error', () => {
@@ -69,9 +57,7 @@ test('--build-from-source builds from source even though a prebuild matches', ()
   made.push(inst.dir);
   assert.is(inst.status, 0, inst.output);
   assert.ok(inst.output.includes('runtime-sampler: a build from source was asked for — building from source with node-gyp'), inst.output);
-  const smoke = runSmoke(inst.dir);
-  assert.is(smoke.status, 0, smoke.stderr);
-  for (const r of smoke.results) assert.ok(r.ok && r.binaryPath.endsWith('build/Release/runtime_sampler.node'), JSON.stringify(r));
+  assertSmokePassed(runSmoke(inst.dir), { binaryPath: join(inst.dir, 'node_modules/runtime-sampler/build/Release/runtime_sampler.node') });
 });
 
 test.after(() => cleanup(work, ...made));

@@ -2,6 +2,7 @@
 // way `npm publish` would, and install the tarball into fresh projects under a chosen
 // Node version (its own bin/node first on PATH, so npm runs our install script with it).
 import { execFileSync, spawnSync } from 'node:child_process';
+import * as assert from 'uvu/assert';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -103,4 +104,24 @@ export function cleanup(...dirs) {
 
 export function readJson(file) {
   return JSON.parse(readFileSync(file, 'utf8'));
+}
+
+/**
+ * Asserts a smoke run passed on the main thread and in the worker, exited by itself, and
+ * (when given) loaded `binaryPath` — a path, or a RegExp it must match — under Node `node`.
+ */
+export function assertSmokePassed(smoke, { binaryPath, node } = {}) {
+  const detail = `${JSON.stringify(smoke.results)}\n${smoke.stderr}`;
+  assert.is(smoke.status, 0, detail);
+  assert.is(smoke.signal, null, detail);
+  assert.equal(smoke.results.map((r) => r.thread), ['main', 'worker'], detail);
+  for (const r of smoke.results) {
+    assert.ok(r.ok, `${r.thread}: ${r.failures.join('; ')}`);
+    assert.is(r.markSweeps, 3);
+    assert.ok(r.maxIterationNs >= 100e6, `${r.thread}: maxIterationNs ${r.maxIterationNs}`);
+    assert.is(String(r.moduleVersion), r.abi);
+    if (node) assert.is(r.node, `v${node}`);
+    if (binaryPath instanceof RegExp) assert.match(r.binaryPath, binaryPath);
+    else if (binaryPath) assert.is(r.binaryPath, binaryPath);
+  }
 }
