@@ -34,6 +34,7 @@ export interface NativeSamplerHandle {
   close(): void;
   refresh(): void;
   alias(): ArrayBuffer | undefined;
+  loopClock(): 'tsc' | 'calibrating' | 'monotonic';
 }
 
 export interface NativeBinding {

@@ -236,7 +236,22 @@ export class Sampler {
     this.listeners.clear();
   }
 
-  /** Refreshes heap and process values now instead of at the next refresh tick. */
+  /**
+   * What times each loop iteration: 'tsc' (the CPU's invariant time-stamp counter,
+   * calibrated against the monotonic clock: ~10 ns a read), 'calibrating' (the monotonic
+   * clock for the first ~20 ms after the first start), or 'monotonic' (no invariant TSC,
+   * or RUNTIME_SAMPLER_CLOCK=monotonic). Timestamps and busy/idle totals always come
+   * from the monotonic clock.
+   */
+  get loopClock(): 'tsc' | 'calibrating' | 'monotonic' {
+    if (this.handle === null) throw closedError();
+    return this.handle.loopClock();
+  }
+
+  /**
+   * Refreshes heap and process values now instead of at the next refresh tick, and
+   * publishes the loop counters up to now (otherwise at most ~1 ms behind).
+   */
   refresh(): this {
     if (this.handle === null) throw closedError();
     this.handle.refresh();

@@ -158,7 +158,8 @@ class NativeSampler : public Napi::ObjectWrap<NativeSampler> {
                         InstanceMethod<&NativeSampler::Stop>("stop"),
                         InstanceMethod<&NativeSampler::Close>("close"),
                         InstanceMethod<&NativeSampler::Refresh>("refresh"),
-                        InstanceMethod<&NativeSampler::Alias>("alias")});
+                        InstanceMethod<&NativeSampler::Alias>("alias"),
+                        InstanceMethod<&NativeSampler::LoopClock>("loopClock")});
   }
 
   // new NativeSampler(block: Float64Array over a SharedArrayBuffer, ringCapacity,
@@ -250,6 +251,13 @@ class NativeSampler : public Napi::ObjectWrap<NativeSampler> {
     if (!Live(info.Env())) return {};
     monitor_->Refresh();
     return info.Env().Undefined();
+  }
+
+  // loopClock(): what times loop iterations: "tsc", "calibrating" (the monotonic clock
+  // until the TSC rate is known) or "monotonic".
+  Napi::Value LoopClock(const Napi::CallbackInfo& info) {
+    if (!Live(info.Env())) return {};
+    return Napi::String::New(info.Env(), monitor_->loop_clock());
   }
 
   // alias(): a plain (non-shared) ArrayBuffer over the same memory, for the owning

@@ -1,5 +1,8 @@
 #include "monitor.h"
 
+#include <cstdlib>
+#include <cstring>
+
 #include <new>
 
 #include "core/clock.h"
@@ -21,11 +24,19 @@ Monitor* Monitor::Create(napi_env env, v8::Isolate* isolate, uv_loop_t* loop, do
   m->block_.Init();
   m->options_ = options;
   m->space_count_ = space_count;
+  // RUNTIME_SAMPLER_CLOCK=monotonic: time loop iterations with the monotonic clock only.
+  const char* clock = std::getenv("RUNTIME_SAMPLER_CLOCK");
+  if (!InvariantTscAvailable() || (clock != nullptr && std::strcmp(clock, "monotonic") == 0)) {
+    m->ticks_.Disable();
+  }
 
-  uv_handle_t* handles[] = {reinterpret_cast<uv_handle_t*>(&m->check_),
-                            reinterpret_cast<uv_handle_t*>(&m->delay_timer_),
-                            reinterpret_cast<uv_handle_t*>(&m->refresh_timer_)};
-  int err = uv_check_init(loop, &m->check_);
+  uv_handle_t* handles[kHandleCount];
+  m->Handles(handles);
+  int err = uv_prepare_init(loop, &m->prepare_);
+  if (err == 0) {
+    m->open_handles_++;
+    err = uv_check_init(loop, &m->check_);
+  }
   if (err == 0) {
     m->open_handles_++;
     err = uv_timer_init(loop, &m->delay_timer_);
@@ -99,9 +110,8 @@ void Monitor::BeginClose() {
   if (closing_) return;
   closing_ = true;
   if (hooks_installed_) RemoveGCHooks();
-  uv_handle_t* handles[] = {reinterpret_cast<uv_handle_t*>(&check_),
-                            reinterpret_cast<uv_handle_t*>(&delay_timer_),
-                            reinterpret_cast<uv_handle_t*>(&refresh_timer_)};
+  uv_handle_t* handles[kHandleCount];
+  Handles(handles);
   if (owner_slot_ != nullptr) *owner_slot_ = nullptr;
   owner_slot_ = nullptr;
   const int to_close = open_handles_;
@@ -110,6 +120,14 @@ void Monitor::BeginClose() {
     return;
   }
   for (int i = 0; i < to_close; i++) uv_close(handles[i], HandleClosed);
+}
+
+// In the order they are initialised (Create opens a prefix of them on failure).
+void Monitor::Handles(uv_handle_t* out[kHandleCount]) {
+  out[0] = reinterpret_cast<uv_handle_t*>(&prepare_);
+  out[1] = reinterpret_cast<uv_handle_t*>(&check_);
+  out[2] = reinterpret_cast<uv_handle_t*>(&delay_timer_);
+  out[3] = reinterpret_cast<uv_handle_t*>(&refresh_timer_);
 }
 
 void Monitor::HandleClosed(uv_handle_t* handle) {

@@ -15,6 +15,7 @@
 #include <cstdint>
 
 #include "core/block.h"
+#include "core/clock.h"
 #include "v8/heap_stats.h"
 
 namespace v8 {
@@ -43,6 +44,9 @@ class Monitor {
   void Refresh();
 
   bool started() const { return started_; }
+  const char* loop_clock() const {
+    return ticks_.ready() ? "tsc" : ticks_.enabled() ? "calibrating" : "monotonic";
+  }
   // The owner's pointer to this monitor, cleared when the environment tears it down.
   void SetOwnerSlot(Monitor** slot) { owner_slot_ = slot; }
 
@@ -63,9 +67,15 @@ class Monitor {
   // Loop (uv/loop_monitor.cc).
   void StartLoop(uint64_t now);
   void StopLoop();
-  void AccountLoop(uint64_t now, bool iteration_end);
+  // Publishes the loop counters up to `now` (a refresh, a stop).
+  void AccountLoop(uint64_t now);
+  // The end of an iteration (the check handle): counts it, records its busy time, and
+  // publishes the loop counters when due (see loop_monitor.cc).
+  void OnIterationEnd();
+  void PublishLoop(uint64_t now, uint64_t idle);
   void OnDelayTimer();
   static void CheckCb(uv_check_t* handle);
+  static void PrepareCb(uv_prepare_t* handle);
   static void DelayTimerCb(uv_timer_t* handle);
 
   // Refresh (uv/refresh.cc).
@@ -75,6 +85,8 @@ class Monitor {
   static void HandleClosed(uv_handle_t* handle);
   void BeginClose();
   void Finish();
+  static constexpr int kHandleCount = 4;
+  void Handles(uv_handle_t* out[kHandleCount]);
 
   napi_env env_ = nullptr;
   v8::Isolate* isolate_ = nullptr;
@@ -106,15 +118,34 @@ class Monitor {
   HeapSample heap_sample_{};
 
   // Loop state.
+  uv_prepare_t prepare_{};
   uv_check_t check_{};
   uv_timer_t delay_timer_{};
   uv_timer_t refresh_timer_{};
-  uint64_t acc_ns_ = 0;            // busy/idle accounted up to here
-  uint64_t acc_idle_ns_ = 0;
-  uint64_t iter_start_ns_ = 0;     // the current iteration began at this check
+  // Loop accounting is kept here in integers and published as totals, so the per-iteration
+  // path only stores (no read-modify-write of the shared block).
+  uint64_t run_start_ns_ = 0;        // the current started period began here
+  uint64_t run_start_idle_ns_ = 0;   // libuv's idle time then
+  uint64_t run_start_events_ = 0;    // libuv's event count then
+  uint64_t busy_base_ns_ = 0;        // totals of earlier started periods
+  uint64_t idle_base_ns_ = 0;
+  uint64_t events_base_ = 0;
+  uint64_t busy_total_ns_ = 0;       // as last published (never decreases)
+  uint64_t idle_total_ns_ = 0;
+  uint64_t events_total_ = 0;
+  uint64_t iterations_ = 0;
+  uint64_t last_iteration_ns_ = 0;
+  uint64_t max_iteration_ns_ = 0;
+  TickCalibration ticks_;            // the TSC for per-iteration durations, once calibrated
+  uint64_t iter_start_ticks_ = 0;
+  uint64_t last_publish_ticks_ = 0;
+  uint64_t publish_every_ticks_ = 0;
+  uint64_t last_publish_ns_ = 0;
+  uint64_t iter_start_ns_ = 0;       // the current iteration began at this check
   uint64_t iter_start_idle_ns_ = 0;
+  // Set just before poll: whether poll may block (libuv's idle time can only grow then).
+  bool poll_may_block_ = true;
   uint64_t prev_delay_ns_ = 0;
-  uint64_t prev_events_ = 0;
 };
 
 }  // namespace rs

@@ -69,6 +69,46 @@ test('utilization over an interval agrees with performance.eventLoopUtilization(
   s.close();
 });
 
+// Iterations are timed with the CPU's time-stamp counter once it is calibrated (where it
+// is invariant), else with the monotonic clock: both must measure a known block.
+// Blocks inside a timer callback and reads lastIterationNs from an immediate: immediates
+// run in the next iteration's check phase, after the blocked iteration was published.
+function measureBlock(s, ms) {
+  return new Promise((resolve) => setTimeout(() => {
+    block(ms);
+    setImmediate(() => resolve(s.read().loop.lastIterationNs));
+  }, 5));
+}
+
+test('loop iteration timing: the calibrated tick clock and the monotonic clock agree with a known block', async () => {
+  const s = new Sampler().start();
+  assert.ok(['tsc', 'calibrating', 'monotonic'].includes(s.loopClock));
+  await sleep(60);
+  const clock = s.loopClock;
+  const fs = require('node:fs');
+  const invariantTsc = process.arch === 'x64' && /\bconstant_tsc\b/.test(fs.readFileSync('/proc/cpuinfo', 'utf8')) &&
+    /\bnonstop_tsc\b/.test(fs.readFileSync('/proc/cpuinfo', 'utf8'));
+  if (invariantTsc && process.env.RUNTIME_SAMPLER_CLOCK !== 'monotonic') assert.is(clock, 'tsc', 'an invariant TSC is calibrated within 60 ms');
+  for (const ms of [20, 50]) {
+    const ns = await measureBlock(s, ms);
+    assert.ok(ns >= ms * 1e6 && ns < ms * 1e6 * 1.5 + 5e6, `${clock}: ${ms} ms block measured ${ns / 1e6} ms`);
+  }
+  s.close();
+  // The same in a child forced onto the monotonic clock.
+  const child = require('node:child_process').spawnSync(process.execPath, ['-e', `
+    const { Sampler } = require(${JSON.stringify(require('node:path').join(__dirname, '..'))});
+    const s = new Sampler().start();
+    setTimeout(() => {
+      const end = performance.now() + 30; while (performance.now() < end);
+      setImmediate(() => { console.log(JSON.stringify({ clock: s.loopClock, ns: s.read().loop.lastIterationNs })); s.close(); });
+    }, 60);
+  `], { encoding: 'utf8', env: { ...process.env, RUNTIME_SAMPLER_CLOCK: 'monotonic' } });
+  assert.is(child.status, 0, child.stderr);
+  const r = JSON.parse(child.stdout);
+  assert.is(r.clock, 'monotonic');
+  assert.ok(r.ns >= 30e6 && r.ns < 50e6, `monotonic: 30 ms block measured ${r.ns / 1e6} ms`);
+});
+
 test('iterations count loop turns; idle time grows while waiting', async () => {
   const s = new Sampler().start();
   await sleep(5);
@@ -79,9 +119,16 @@ test('iterations count loop turns; idle time grows while waiting', async () => {
     const hop = () => (++i < n ? setImmediate(hop) : resolve());
     setImmediate(hop);
   });
+  // Without a native call, loop counters are at most ~1 ms behind (published at least
+  // every millisecond, and at once after a long iteration).
+  const stale = s.read();
+  assert.ok(Number(process.hrtime.bigint()) - stale.timeNs < 5e6, `published ${(Number(process.hrtime.bigint()) - stale.timeNs) / 1e6} ms ago`);
+  // refresh() publishes them up to now: the count is exact.
+  s.refresh();
   const b = s.read();
   const turns = b.loop.iterations - a.loop.iterations;
   assert.ok(turns >= n - 1 && turns <= n + 5, `iterations ${turns} for ${n} setImmediate hops`);
+  assert.ok(b.loop.iterations >= stale.loop.iterations);
   await sleep(100);
   const c = s.read();
   assert.ok(c.loop.idleNs - b.loop.idleNs >= 80e6, `idle ${c.loop.idleNs - b.loop.idleNs}`);

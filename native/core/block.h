@@ -22,8 +22,8 @@ class Block {
         layout_(layout),
         ring_(base + layout.ring_control_offset, base + layout.ring_records_offset,
               layout.ring_capacity),
-        loop_delay_(base + layout.loop_delay_offset),
-        loop_iteration_(base + layout.loop_iteration_offset) {}
+        loop_delay_(base + layout.loop_delay_offset, layout.scale),
+        loop_iteration_(base + layout.loop_iteration_offset, layout.scale) {}
 
   // Zeroes the block and writes its self-describing fields. Only before anyone reads it.
   void Init() {

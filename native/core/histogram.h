@@ -1,8 +1,8 @@
 // The base-2 exponential histogram shared with lib/histogram.ts (same bucket function,
 // proven equal by test/native/histogram_vectors). OpenTelemetry exponential-histogram
 // semantics: at scale s, bucket i holds values in (2^(i / 2^s), 2^((i + 1) / 2^s)].
-// The index is computed exactly from the double's exponent bits and a binary search of
-// the shared boundary table, never with log(), so C++ and JavaScript agree on every value.
+// The index is computed exactly from the double's exponent bits and the shared boundary
+// table, never with log(), so C++ and JavaScript agree on every value.
 #ifndef RUNTIME_SAMPLER_CORE_HISTOGRAM_H_
 #define RUNTIME_SAMPLER_CORE_HISTOGRAM_H_
 
@@ -16,7 +16,46 @@
 
 namespace rs {
 
+namespace detail {
+
+// A first guess for the bucket search: the mantissa's top 9 bits pick one of 512 equal
+// bins of [1, 2); kBinFirst[b] is the number of finest-scale boundaries below the bin's
+// start. Bins (width 2^-9 ≈ 0.00195) are narrower than the closest two boundaries
+// (2^(1/256) - 1 ≈ 0.00271, near 1), so a bin holds at most one boundary and one
+// comparison finishes the search. Built at compile time from the shared table.
+constexpr int kBinBits = 9;
+struct BinTable {
+  uint16_t first[1 << kBinBits];
+};
+constexpr BinTable MakeBinTable() {
+  BinTable t{};
+  int k = 0;
+  for (int b = 0; b < (1 << kBinBits); b++) {
+    const double start = 1.0 + static_cast<double>(b) / (1 << kBinBits);  // exact
+    while (k < (1 << k::HIST_MAX_SCALE) && kBucketBoundaries[k] < start) k++;
+    t.first[b] = static_cast<uint16_t>(k);
+  }
+  return t;
+}
+inline constexpr BinTable kBins = MakeBinTable();
+static_assert(kBins.first[0] == 0, "the first boundary is 1");
+
+// Number of finest-scale boundaries strictly below `mantissa` (in [1, 2)), whose bits
+// (with the exponent of 1.0) are `mbits`: the lower_bound a binary search would give.
+inline uint32_t BoundariesBelow(double mantissa, uint64_t mbits) {
+  const uint32_t bin = static_cast<uint32_t>((mbits >> (52 - kBinBits)) & ((1u << kBinBits) - 1));
+  const uint32_t first = kBins.first[bin];
+  const uint32_t n = 1u << k::HIST_MAX_SCALE;
+  return first + (first < n && kBucketBoundaries[first < n ? first : 0] < mantissa ? 1u : 0u);
+}
+
+}  // namespace detail
+
 // Bucket index of a value > 0 at `scale`, clamped to [-1, HIST_TOP_OCTAVE * 2^scale - 1].
+// Exact: the finest-scale count of boundaries below the mantissa, c, comes from a bin
+// table and one comparison; at a coarser scale (every 2^(MAX - scale)-th boundary) the
+// count is ceil(c / 2^(MAX - scale)). Equal to a binary search of the table on every
+// value (test/native/histogram_test.cc checks both, and the shared vector file).
 inline int32_t BucketIndex(double value, uint32_t scale) {
   const int32_t per_octave = 1 << scale;
   const int32_t max_index = static_cast<int32_t>(k::HIST_TOP_OCTAVE) * per_octave - 1;
@@ -29,8 +68,25 @@ inline int32_t BucketIndex(double value, uint32_t scale) {
   const uint64_t mbits = (bits & 0x000fffffffffffffull) | 0x3ff0000000000000ull;
   double mantissa;
   std::memcpy(&mantissa, &mbits, sizeof mantissa);
-  // lower_bound over boundaries[j << (MAX - scale)], j in [0, per_octave): the number of
-  // boundaries strictly below the mantissa.
+  const uint32_t shift = k::HIST_MAX_SCALE - scale;
+  const uint32_t below = detail::BoundariesBelow(mantissa, mbits);
+  const int32_t sub = static_cast<int32_t>((below + (1u << shift) - 1) >> shift);
+  const int32_t index = exponent * per_octave + sub - 1;
+  return index > max_index ? max_index : index;
+}
+
+// The reference: a binary search of the boundary table (kept for the tests).
+inline int32_t BucketIndexBySearch(double value, uint32_t scale) {
+  const int32_t per_octave = 1 << scale;
+  const int32_t max_index = static_cast<int32_t>(k::HIST_TOP_OCTAVE) * per_octave - 1;
+  if (!(value > 1.0)) return -1;
+  uint64_t bits;
+  std::memcpy(&bits, &value, sizeof bits);
+  const int32_t exponent = static_cast<int32_t>((bits >> 52) & 0x7ff) - 1023;
+  if (exponent >= static_cast<int32_t>(k::HIST_TOP_OCTAVE)) return max_index;
+  const uint64_t mbits = (bits & 0x000fffffffffffffull) | 0x3ff0000000000000ull;
+  double mantissa;
+  std::memcpy(&mantissa, &mbits, sizeof mantissa);
   const uint32_t stride_shift = k::HIST_MAX_SCALE - scale;
   int32_t lo = 0, hi = per_octave;
   while (lo < hi) {
@@ -63,7 +119,7 @@ inline double BucketLowerBound(int32_t index, uint32_t scale) {
 class BlockHistogram {
  public:
   BlockHistogram() = default;
-  explicit BlockHistogram(double* region) : region_(region) {}
+  BlockHistogram(double* region, uint32_t scale) : region_(region), scale_(scale) {}
 
   static void Init(double* region, uint32_t scale) {
     std::memset(region, 0, sizeof(double) * HistRegionSlots(scale));
@@ -73,7 +129,8 @@ class BlockHistogram {
   }
 
   void Record(double value) {
-    const uint32_t scale = static_cast<uint32_t>(LoadSlot(region_ + HIST_SCALE));
+    // The index first: nothing but stores happens inside the write section.
+    const int32_t index = value > 0 ? BucketIndex(value, scale_) : 0;
     SeqWriteSection section(WordOf(region_ + HIST_SEQ));
     const double count = LoadSlot(region_ + HIST_COUNT);
     if (count == 0 || value < LoadSlot(region_ + HIST_MIN)) StoreSlot(region_ + HIST_MIN, value);
@@ -84,7 +141,6 @@ class BlockHistogram {
       AddSlot(region_ + HIST_ZERO_COUNT, 1);
       return;
     }
-    const int32_t index = BucketIndex(value, scale);
     AddSlot(buckets() + (index - kHistIndexOffset), 1);
   }
 
@@ -93,6 +149,7 @@ class BlockHistogram {
 
  private:
   double* region_ = nullptr;
+  uint32_t scale_ = 0;  // as written into the region by Init
 };
 
 }  // namespace rs

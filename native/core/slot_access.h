@@ -38,6 +38,10 @@ inline void StoreWord(uint32_t* word, uint32_t value, int order = __ATOMIC_RELEA
   __atomic_store_n(word, value, order);
 }
 
+// A counter or nanosecond value as a slot value. Our integers stay far below 2^63, and the
+// signed conversion is one instruction where the unsigned one is a branchy sequence.
+inline double SlotValue(uint64_t v) { return static_cast<double>(static_cast<int64_t>(v)); }
+
 // Single-writer read-modify-write helpers: only the owning thread writes these slots.
 inline void AddSlot(double* slot, double delta) { StoreSlot(slot, LoadSlot(slot) + delta); }
 inline void MaxSlot(double* slot, double value) {

@@ -1,12 +1,13 @@
 // Event-loop timing on the environment's own loop.
 //
-// One check handle marks the end of every iteration's poll phase. Between two checks the
-// loop was either blocked in poll (idle: libuv's own uv_metrics_idle_time, the number
+// A check handle marks the end of every iteration's poll phase; a prepare handle, just
+// before poll, notes whether poll can block. Between two checks the loop was either blocked
+// in poll (idle: libuv's own uv_metrics_idle_time, the number
 // performance.eventLoopUtilization() uses) or running callbacks (busy = elapsed - idle).
 // Poll-phase I/O callbacks run between the two marks, so they count as busy, as they
-// should. This costs one clock read and one uncontended mutex (inside libuv) per
-// iteration. A delay timer reproduces monitorEventLoopDelay({ resolution }): it records
-// the full time between two of its callbacks.
+// should. See OnIterationEnd for the per-iteration cost. A delay timer reproduces
+// monitorEventLoopDelay({ resolution }): it records the full time between two of its
+// callbacks.
 #include "../core/clock.h"
 #include "../monitor.h"
 
@@ -40,15 +41,23 @@ void Monitor::StartLoop(uint64_t now) {
   // Node enables idle-time accounting on every loop it creates; asking again is harmless
   // and covers embedders that did not.
   uv_loop_configure(loop_, UV_METRICS_IDLE_TIME);
-  acc_ns_ = iter_start_ns_ = now;
-  acc_idle_ns_ = iter_start_idle_ns_ = uv_metrics_idle_time(loop_);
   uint64_t waiting;
-  prev_events_ = LoopEvents(loop_, &waiting);
+  run_start_ns_ = iter_start_ns_ = now;
+  run_start_idle_ns_ = iter_start_idle_ns_ = uv_metrics_idle_time(loop_);
+  run_start_events_ = LoopEvents(loop_, &waiting);
+  busy_base_ns_ = busy_total_ns_;
+  idle_base_ns_ = idle_total_ns_;
+  events_base_ = events_total_;
+  iter_start_ticks_ = last_publish_ticks_ = ReadTsc();
+  last_publish_ns_ = 0;  // publish at the first check
+  ticks_.Begin(iter_start_ticks_, now);
   prev_delay_ns_ = 0;
+  poll_may_block_ = true;
   {
     SeqWriteSection section(block_.main_seq());
     StoreSlot(block_.main() + MAIN_LOOP_METRICS_AVAILABLE, RS_HAVE_UV_METRICS_INFO);
   }
+  uv_prepare_start(&prepare_, PrepareCb);
   uv_check_start(&check_, CheckCb);
   uv_timer_start(&delay_timer_, DelayTimerCb, options_.loop_delay_resolution_ms,
                  options_.loop_delay_resolution_ms);
@@ -56,54 +65,112 @@ void Monitor::StartLoop(uint64_t now) {
 
 void Monitor::StopLoop() {
   // Account for the time up to now, so a stop loses nothing.
-  AccountLoop(MonotonicNs(), false);
+  AccountLoop(MonotonicNs());
+  uv_prepare_stop(&prepare_);
   uv_check_stop(&check_);
   uv_timer_stop(&delay_timer_);
 }
 
-void Monitor::CheckCb(uv_check_t* handle) {
+// Just before poll, libuv computes its poll timeout the same way (uv_run: idle and
+// prepare handles have run). A zero timeout means poll will not block, so libuv's idle
+// time cannot grow in this iteration and the check callback need not read it (a mutex
+// inside libuv). Idle time is cumulative: even if a prepare callback running after this
+// one made poll block after all, that idle time is picked up at the next read, so totals
+// stay exact; only that one iteration's busy time would include the wait.
+void Monitor::PrepareCb(uv_prepare_t* handle) {
   Monitor* m = static_cast<Monitor*>(handle->data);
-  m->AccountLoop(MonotonicNs(), true);
+  m->poll_may_block_ = uv_backend_timeout(m->loop_) != 0;
 }
 
-// Brings busy/idle time up to `now`. At the end of an iteration (the check handle) it
-// also counts the iteration and records its busy time. Refreshes call it mid-iteration
-// so that snapshots taken between checks are current; the iteration's own measurement
-// is kept apart (iter_start_*) and is not split by them.
-void Monitor::AccountLoop(uint64_t now, bool iteration_end) {
+void Monitor::CheckCb(uv_check_t* handle) {
+  static_cast<Monitor*>(handle->data)->OnIterationEnd();
+}
+
+namespace {
+// Loop counters are published at least this often, and after any iteration this long.
+constexpr uint64_t kPublishIntervalNs = 1000000;
+}  // namespace
+
+// The hot path, once per loop iteration (check to check). Its busy time is the elapsed
+// time minus libuv's idle time (time blocked in poll), so it includes the poll phase's I/O
+// callbacks. Per iteration: one time-stamp-counter read (or a clock read until the
+// counter is calibrated, or where there is none), libuv's idle time only when poll could
+// block, integer arithmetic and one histogram record. The shared counters (busy, idle,
+// iterations, last/max iteration) are published under the seqlock at most every
+// millisecond, and at once after an iteration of a millisecond or more or a new maximum,
+// so a reader is never more than 1 ms behind and always sees a long iteration at once.
+void Monitor::OnIterationEnd() {
+  const uint64_t idle = poll_may_block_ ? uv_metrics_idle_time(loop_) : iter_start_idle_ns_;
+  const uint64_t it_idle = idle - iter_start_idle_ns_;
+  iter_start_idle_ns_ = idle;
+  uint64_t it_elapsed;
+  uint64_t now = 0;
+  bool publish;
+  if (ticks_.ready()) {
+    const uint64_t t = ReadTsc();
+    it_elapsed = static_cast<uint64_t>(
+        static_cast<double>(static_cast<int64_t>(t - iter_start_ticks_)) * ticks_.ns_per_tick());
+    iter_start_ticks_ = t;
+    publish = t - last_publish_ticks_ >= publish_every_ticks_;
+  } else {
+    now = MonotonicNs();
+    it_elapsed = now - iter_start_ns_;
+    iter_start_ns_ = now;
+    if (ticks_.enabled()) iter_start_ticks_ = ReadTsc();
+    publish = now - last_publish_ns_ >= kPublishIntervalNs;
+  }
+  const uint64_t it_busy = it_elapsed > it_idle ? it_elapsed - it_idle : 0;
+  iterations_++;
+  last_iteration_ns_ = it_busy;
+  if (it_busy > max_iteration_ns_) {
+    max_iteration_ns_ = it_busy;
+    publish = true;
+  }
+  if (it_busy >= kPublishIntervalNs) publish = true;
+  block_.loop_iteration().Record(SlotValue(it_busy));
+  if (publish) PublishLoop(now != 0 ? now : MonotonicNs(), idle);
+}
+
+// Refreshes and stops call this mid-iteration so that snapshots taken between checks are
+// current; the iteration's own measurement (iter_start_*) is not split by them.
+void Monitor::AccountLoop(uint64_t now) {
   const uint64_t idle = uv_metrics_idle_time(loop_);
-  const uint64_t elapsed = now > acc_ns_ ? now - acc_ns_ : 0;
-  const uint64_t idle_delta = idle > acc_idle_ns_ ? idle - acc_idle_ns_ : 0;
-  const uint64_t busy_delta = elapsed > idle_delta ? elapsed - idle_delta : 0;
+  PublishLoop(now, idle);
+}
+
+void Monitor::PublishLoop(uint64_t now, uint64_t idle) {
+  if (ticks_.enabled()) {
+    const uint64_t t = ReadTsc();
+    const bool was_ready = ticks_.ready();
+    ticks_.Update(t, now);
+    if (ticks_.ready()) {
+      publish_every_ticks_ = ticks_.TicksFor(kPublishIntervalNs);
+      last_publish_ticks_ = t;
+    } else if (was_ready) {
+      iter_start_ns_ = now;  // the counter misbehaved: back to the clock from here
+    }
+  }
+  last_publish_ns_ = now;
+  const uint64_t run_elapsed = now > run_start_ns_ ? now - run_start_ns_ : 0;
+  const uint64_t run_idle = idle > run_start_idle_ns_ ? idle - run_start_idle_ns_ : 0;
+  const uint64_t run_busy = run_elapsed > run_idle ? run_elapsed - run_idle : 0;
+  // Totals only grow: a reader never sees busy or idle time go backwards.
+  if (idle_base_ns_ + run_idle > idle_total_ns_) idle_total_ns_ = idle_base_ns_ + run_idle;
+  if (busy_base_ns_ + run_busy > busy_total_ns_) busy_total_ns_ = busy_base_ns_ + run_busy;
   uint64_t waiting;
   const uint64_t events = LoopEvents(loop_, &waiting);
-  const uint64_t events_delta = events > prev_events_ ? events - prev_events_ : 0;
-  acc_ns_ = now;
-  acc_idle_ns_ = idle;
-  prev_events_ = events;
-
-  double iteration_busy = 0;
-  if (iteration_end) {
-    const uint64_t it_elapsed = now - iter_start_ns_;
-    const uint64_t it_idle = idle - iter_start_idle_ns_;
-    iteration_busy = static_cast<double>(it_elapsed > it_idle ? it_elapsed - it_idle : 0);
-    iter_start_ns_ = now;
-    iter_start_idle_ns_ = idle;
-    block_.loop_iteration().Record(iteration_busy);
-  }
+  if (events >= run_start_events_) events_total_ = events_base_ + (events - run_start_events_);
 
   SeqWriteSection section(block_.main_seq());
   double* m = block_.main();
-  AddSlot(m + MAIN_LOOP_IDLE_NS, static_cast<double>(idle_delta));
-  AddSlot(m + MAIN_LOOP_BUSY_NS, static_cast<double>(busy_delta));
-  AddSlot(m + MAIN_LOOP_EVENTS, static_cast<double>(events_delta));
-  StoreSlot(m + MAIN_LOOP_EVENTS_WAITING, static_cast<double>(waiting));
-  if (iteration_end) {
-    AddSlot(m + MAIN_LOOP_ITERATIONS, 1);
-    StoreSlot(m + MAIN_LOOP_LAST_ITERATION_NS, iteration_busy);
-    MaxSlot(m + MAIN_LOOP_MAX_ITERATION_NS, iteration_busy);
-  }
-  StoreSlot(m + MAIN_TIME_NS, static_cast<double>(now));
+  StoreSlot(m + MAIN_LOOP_IDLE_NS, SlotValue(idle_total_ns_));
+  StoreSlot(m + MAIN_LOOP_BUSY_NS, SlotValue(busy_total_ns_));
+  StoreSlot(m + MAIN_LOOP_EVENTS, SlotValue(events_total_));
+  StoreSlot(m + MAIN_LOOP_EVENTS_WAITING, SlotValue(waiting));
+  StoreSlot(m + MAIN_LOOP_ITERATIONS, SlotValue(iterations_));
+  StoreSlot(m + MAIN_LOOP_LAST_ITERATION_NS, SlotValue(last_iteration_ns_));
+  StoreSlot(m + MAIN_LOOP_MAX_ITERATION_NS, SlotValue(max_iteration_ns_));
+  StoreSlot(m + MAIN_TIME_NS, SlotValue(now));
 }
 
 void Monitor::DelayTimerCb(uv_timer_t* handle) {

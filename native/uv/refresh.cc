@@ -47,7 +47,7 @@ void Monitor::Refresh() {
   const double handles = loop_->active_handles;
   const double requests = loop_->active_reqs.count;
   const uint64_t end = MonotonicNs();
-  if (started_) AccountLoop(end, false);
+  if (started_) AccountLoop(end);
 
   SeqWriteSection section(block_.main_seq());
   double* m = block_.main();

@@ -1,6 +1,7 @@
 // Histogram bucket function: OpenTelemetry boundaries (upper-inclusive), monotonicity,
 // clamping, agreement with the TypeScript vectors, and recording into a block region.
 #include <cmath>
+#include <cstring>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -36,6 +37,43 @@ void Boundaries() {
       CHECK_EQ(BucketIndex(lower, scale), i - 1);
       CHECK_EQ(BucketIndex(std::nextafter(lower, INFINITY), scale), i);
     }
+  }
+}
+
+// The bin-table bucket function against the plain binary search: at every boundary of
+// the finest scale and its neighbours, every bin start and its neighbours, and random
+// mantissas, at every scale and over many octaves.
+void TableEqualsSearch() {
+  auto both = [](double v) {
+    for (uint32_t scale = k::HIST_MIN_SCALE; scale <= k::HIST_MAX_SCALE; scale++) {
+      CHECK_EQ(BucketIndex(v, scale), BucketIndexBySearch(v, scale));
+    }
+  };
+  for (int e : {0, 1, 7, 20, 33, 43, 44}) {
+    const double p = std::ldexp(1.0, e);
+    for (int i = 0; i < (1 << k::HIST_MAX_SCALE); i++) {
+      const double b = kBucketBoundaries[i] * p;
+      both(b);
+      both(std::nextafter(b, INFINITY));
+      both(std::nextafter(b, 0.0));
+    }
+    for (int b = 0; b < (1 << detail::kBinBits); b++) {
+      const double start = (1.0 + static_cast<double>(b) / (1 << detail::kBinBits)) * p;
+      both(start);
+      both(std::nextafter(start, INFINITY));
+      both(std::nextafter(start, 0.0));
+    }
+  }
+  uint64_t x = 0x9e3779b97f4a7c15ull;  // xorshift64*
+  for (int i = 0; i < 2000000; i++) {
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    const uint64_t r = x * 0x2545f4914f6cdd1dull;
+    const uint64_t bits = (static_cast<uint64_t>(1023 + (r >> 58) % 46) << 52) | (r & 0x000fffffffffffffull);
+    double v;
+    std::memcpy(&v, &bits, sizeof v);
+    both(v);
   }
 }
 
@@ -86,7 +124,7 @@ void RecordIntoRegion() {
   const uint32_t scale = 6;
   std::vector<double> region(HistRegionSlots(scale), 0);
   BlockHistogram::Init(region.data(), scale);
-  BlockHistogram h(region.data());
+  BlockHistogram h(region.data(), scale);
   h.Record(1000);
   h.Record(2000);
   h.Record(0);
@@ -107,6 +145,7 @@ void RecordIntoRegion() {
 
 int main(int argc, char** argv) {
   Boundaries();
+  TableEqualsSearch();
   Monotonic();
   RecordIntoRegion();
   if (argc > 1) SharedVectors(argv[1]);
