@@ -38,7 +38,28 @@ const CONTENDERS = {
   'v8.getHeapStatistics()': () => () => v8.getHeapStatistics(),
   'v8.getHeapSpaceStatistics()': () => () => v8.getHeapSpaceStatistics(),
   'performance.eventLoopUtilization()': () => () => performance.eventLoopUtilization(),
+  '@datadog/native-metrics stats()': () => {
+    const dd = peer('@datadog/native-metrics');
+    dd.start();
+    return () => dd.stats();
+  },
+  'prom-client register.metrics() (default metrics)': () => {
+    const client = peer('prom-client');
+    const register = new client.Registry();
+    client.collectDefaultMetrics({ register });
+    return () => register.metrics(); // a Promise: timed with await
+  },
 };
+
+/** A peer package (a devDependency); a missing one is reported as skipped, not dropped. */
+function peer(name) {
+  try {
+    return require(name);
+  } catch (e) {
+    if (e.code === 'MODULE_NOT_FOUND') throw new Error(`skipped: ${name} is not installed (npm install --no-save ${name})`);
+    throw e;
+  }
+}
 
 function pureJs(withStddev) {
   const h = monitorEventLoopDelay({ resolution: 10 });
@@ -59,14 +80,21 @@ function pureJs(withStddev) {
 }
 
 async function child(name, quick) {
-  const op = CONTENDERS[name]();
+  const sync = CONTENDERS[name]();
+  // An operation that returns a Promise is timed with await, one at a time.
+  const first = sync();
+  const isAsync = first && typeof first.then === 'function';
+  if (isAsync) await first;
   let sink = 0;
+  const runBatch = isAsync
+    ? async (k) => { for (let i = 0; i < k; i++) sink += (await sync()) === undefined ? 0 : 1; }
+    : (k) => { for (let i = 0; i < k; i++) sink += sync() === undefined ? 0 : 1; };
   // Calibrate a batch to ~50 ms (~10 ms quick), warm up for ~300 ms, then 7 batches.
   const target = quick ? 10e6 : 50e6;
   let n = 1;
   for (;;) {
     const t = process.hrtime.bigint();
-    for (let i = 0; i < n; i++) sink += op() === undefined ? 0 : 1;
+    await runBatch(n);
     const dt = Number(process.hrtime.bigint() - t);
     if (dt > target / 4) {
       n = Math.max(1, Math.round((n * target) / dt));
@@ -75,27 +103,27 @@ async function child(name, quick) {
     n *= 4;
   }
   const warmEnd = performance.now() + (quick ? 50 : 300);
-  while (performance.now() < warmEnd) for (let i = 0; i < n; i++) sink += op() === undefined ? 0 : 1;
+  while (performance.now() < warmEnd) await runBatch(n);
   const batches = [];
   for (let b = 0; b < (quick ? 3 : 7); b++) {
     const t = process.hrtime.bigint();
-    for (let i = 0; i < n; i++) sink += op() === undefined ? 0 : 1;
+    await runBatch(n);
     batches.push(Number(process.hrtime.bigint() - t) / n);
   }
   // Bytes/op: heap growth over a batch small enough to fit the young generation, with a
   // GC first; a scavenge inside the window would hide allocation, so we say when one ran.
   // The window runs twice and the second counts, so its own loop is warm as well.
   const m = Math.min(n, 5000);
-  const window = () => {
+  const window = async () => {
     global.gc();
     const gcsBefore = gcCount();
     const h0 = process.memoryUsage().heapUsed;
-    for (let i = 0; i < m; i++) sink += op() === undefined ? 0 : 1;
+    await runBatch(m);
     const h1 = process.memoryUsage().heapUsed;
     return { bytes: Math.max(0, (h1 - h0) / m), clean: gcCount() === gcsBefore };
   };
-  window();
-  const w = window();
+  await window();
+  const w = await window();
   console.log('RESULT ' + JSON.stringify({ nsPerOp: median(batches), bytesPerOp: w.bytes, bytesExact: w.clean, sink: sink > 0 }));
 }
 
