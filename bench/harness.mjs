@@ -1,5 +1,6 @@
 // Shared pieces of the benchmarks: fresh-process runs, statistics, result files.
 import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -68,4 +69,16 @@ export function updateResultsMd(section, markdown) {
   if (i >= 0 && j > i) text = text.slice(0, i) + block + text.slice(j + close.length);
   else text = `${text.trimEnd()}\n\n${block}\n`;
   writeFileSync(file, text);
+}
+
+const benchRequire = createRequire(import.meta.url);
+
+/** A peer package (a devDependency); a missing one is reported as skipped, not dropped. */
+export function peer(name) {
+  try {
+    return benchRequire(name);
+  } catch (e) {
+    if (e.code === 'MODULE_NOT_FOUND') throw new Error(`skipped: ${name} is not installed (npm install --no-save ${name})`);
+    throw e;
+  }
 }

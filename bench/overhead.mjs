@@ -16,21 +16,12 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
-import { benchDir, fmt, machine, median, progress, runChild, stats, updateResultsMd, writeNdjson } from './harness.mjs';
+import { benchDir, fmt, peer, machine, median, progress, runChild, stats, updateResultsMd, writeNdjson } from './harness.mjs';
 
 const require = createRequire(import.meta.url);
 const self = fileURLToPath(import.meta.url);
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
-
-function peer(name) {
-  try {
-    return require(name);
-  } catch (e) {
-    if (e.code === 'MODULE_NOT_FOUND') throw new Error(`skipped: ${name} is not installed (npm install --no-save ${name})`);
-    throw e;
-  }
-}
 
 // Each contender: setup() → { on(), off() }; off() may be missing (not switchable).
 const CONTENDERS = {

@@ -7,7 +7,7 @@ import { performance, monitorEventLoopDelay } from 'node:perf_hooks';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { benchDir, fmt, machine, median, progress, runChild, stats, updateResultsMd, writeNdjson } from './harness.mjs';
+import { benchDir, fmt, peer, machine, median, progress, runChild, stats, updateResultsMd, writeNdjson } from './harness.mjs';
 
 const require = createRequire(import.meta.url);
 const self = fileURLToPath(import.meta.url);
@@ -50,16 +50,6 @@ const CONTENDERS = {
     return () => register.metrics(); // a Promise: timed with await
   },
 };
-
-/** A peer package (a devDependency); a missing one is reported as skipped, not dropped. */
-function peer(name) {
-  try {
-    return require(name);
-  } catch (e) {
-    if (e.code === 'MODULE_NOT_FOUND') throw new Error(`skipped: ${name} is not installed (npm install --no-save ${name})`);
-    throw e;
-  }
-}
 
 function pureJs(withStddev) {
   const h = monitorEventLoopDelay({ resolution: 10 });

@@ -51,54 +51,68 @@ inline uint32_t BoundariesBelow(double mantissa, uint64_t mbits) {
 
 }  // namespace detail
 
+// A value split for the bucket search: its binary exponent and its mantissa in [1, 2)
+// (with the mantissa's bits). Returns false, with `*index` set, when the value needs no
+// search: -1 for values ≤ 1 (and NaN), the top bucket for values at or past the top octave.
+struct Split {
+  int32_t exponent;
+  double mantissa;
+  uint64_t mbits;
+};
+inline bool SplitForBucket(double value, uint32_t scale, Split* out, int32_t* index) {
+  const int32_t per_octave = 1 << scale;
+  if (!(value > 1.0)) {
+    *index = -1;  // also NaN
+    return false;
+  }
+  uint64_t bits;
+  std::memcpy(&bits, &value, sizeof bits);
+  out->exponent = static_cast<int32_t>((bits >> 52) & 0x7ff) - 1023;
+  if (out->exponent >= static_cast<int32_t>(k::HIST_TOP_OCTAVE)) {
+    *index = static_cast<int32_t>(k::HIST_TOP_OCTAVE) * per_octave - 1;
+    return false;
+  }
+  out->mbits = (bits & 0x000fffffffffffffull) | 0x3ff0000000000000ull;  // exactly [1, 2)
+  std::memcpy(&out->mantissa, &out->mbits, sizeof out->mantissa);
+  return true;
+}
+
+inline int32_t ClampIndex(int32_t index, uint32_t scale) {
+  const int32_t max_index = static_cast<int32_t>(k::HIST_TOP_OCTAVE) * (1 << scale) - 1;
+  return index > max_index ? max_index : index;
+}
+
 // Bucket index of a value > 0 at `scale`, clamped to [-1, HIST_TOP_OCTAVE * 2^scale - 1].
 // Exact: the finest-scale count of boundaries below the mantissa, c, comes from a bin
 // table and one comparison; at a coarser scale (every 2^(MAX - scale)-th boundary) the
 // count is ceil(c / 2^(MAX - scale)). Equal to a binary search of the table on every
 // value (test/native/histogram_test.cc checks both, and the shared vector file).
 inline int32_t BucketIndex(double value, uint32_t scale) {
-  const int32_t per_octave = 1 << scale;
-  const int32_t max_index = static_cast<int32_t>(k::HIST_TOP_OCTAVE) * per_octave - 1;
-  if (!(value > 1.0)) return -1;  // also NaN
-  uint64_t bits;
-  std::memcpy(&bits, &value, sizeof bits);
-  const int32_t exponent = static_cast<int32_t>((bits >> 52) & 0x7ff) - 1023;
-  if (exponent >= static_cast<int32_t>(k::HIST_TOP_OCTAVE)) return max_index;
-  // The mantissa scaled into [1, 2), exactly.
-  const uint64_t mbits = (bits & 0x000fffffffffffffull) | 0x3ff0000000000000ull;
-  double mantissa;
-  std::memcpy(&mantissa, &mbits, sizeof mantissa);
+  Split v;
+  int32_t index;
+  if (!SplitForBucket(value, scale, &v, &index)) return index;
   const uint32_t shift = k::HIST_MAX_SCALE - scale;
-  const uint32_t below = detail::BoundariesBelow(mantissa, mbits);
+  const uint32_t below = detail::BoundariesBelow(v.mantissa, v.mbits);
   const int32_t sub = static_cast<int32_t>((below + (1u << shift) - 1) >> shift);
-  const int32_t index = exponent * per_octave + sub - 1;
-  return index > max_index ? max_index : index;
+  return ClampIndex(v.exponent * (1 << scale) + sub - 1, scale);
 }
 
 // The reference: a binary search of the boundary table (kept for the tests).
 inline int32_t BucketIndexBySearch(double value, uint32_t scale) {
-  const int32_t per_octave = 1 << scale;
-  const int32_t max_index = static_cast<int32_t>(k::HIST_TOP_OCTAVE) * per_octave - 1;
-  if (!(value > 1.0)) return -1;
-  uint64_t bits;
-  std::memcpy(&bits, &value, sizeof bits);
-  const int32_t exponent = static_cast<int32_t>((bits >> 52) & 0x7ff) - 1023;
-  if (exponent >= static_cast<int32_t>(k::HIST_TOP_OCTAVE)) return max_index;
-  const uint64_t mbits = (bits & 0x000fffffffffffffull) | 0x3ff0000000000000ull;
-  double mantissa;
-  std::memcpy(&mantissa, &mbits, sizeof mantissa);
+  Split v;
+  int32_t index;
+  if (!SplitForBucket(value, scale, &v, &index)) return index;
   const uint32_t stride_shift = k::HIST_MAX_SCALE - scale;
-  int32_t lo = 0, hi = per_octave;
+  int32_t lo = 0, hi = 1 << scale;
   while (lo < hi) {
     int32_t mid = (lo + hi) >> 1;
-    if (kBucketBoundaries[static_cast<uint32_t>(mid) << stride_shift] < mantissa) {
+    if (kBucketBoundaries[static_cast<uint32_t>(mid) << stride_shift] < v.mantissa) {
       lo = mid + 1;
     } else {
       hi = mid;
     }
   }
-  int32_t index = exponent * per_octave + lo - 1;
-  return index > max_index ? max_index : index;
+  return ClampIndex(v.exponent * (1 << scale) + lo - 1, scale);
 }
 
 // Lower boundary of bucket `index` at `scale`: 2^(index / 2^scale).
