@@ -277,15 +277,22 @@ export class Sampler {
       }
       snap = into;
     }
-    // This thread is the ring's only consumer, so its tail is known without a load.
-    if (this.ownerHead[0] !== this.tail) this.drain();
     const dst = snap.slots;
-    // On the owning thread the writer cannot run during this copy (it writes from GC and
-    // loop callbacks; the copy neither allocates nor yields), so one pass suffices. The
-    // sequence check stays as a guard and falls back to the full protocol.
-    const before = this.ownerSeq[0];
-    dst.set(this.ownerMain);
-    if ((before & 1) !== 0 || this.ownerSeq[0] !== before) this.copyConsistent(dst);
+    // Drain, then copy; if a GC slipped in between (V8 can collect at any stack check,
+    // e.g. to finish incremental marking, not only when allocating), its event is in the
+    // ring but its count is in the copy: drain and copy again, so that a snapshot's
+    // gcEvents + ringDropped always equals gc.count. This thread is the ring's only
+    // consumer, so its tail is known without a load.
+    for (let attempt = 0; attempt < 4; attempt++) {
+      if (this.ownerHead[0] !== this.tail) this.drain();
+      // On the owning thread the writer cannot run during this copy (it writes from GC
+      // and loop callbacks; the copy neither allocates nor yields), so one pass suffices.
+      // The sequence check stays as a guard and falls back to the full protocol.
+      const before = this.ownerSeq[0];
+      dst.set(this.ownerMain);
+      if ((before & 1) !== 0 || this.ownerSeq[0] !== before) this.copyConsistent(dst);
+      if (this.ownerHead[0] === this.tail) break;
+    }
     dst[MAIN_REGION_SLOTS + JsSlot.DRAINS] = this.drains;
     dst[MAIN_REGION_SLOTS + JsSlot.GC_EVENTS] = this.gcEvents;
     return snap;

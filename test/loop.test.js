@@ -25,7 +25,10 @@ test('a 200 ms block shows in maxIterationNs, the iteration histogram and the de
   const d = s.histograms.loopDelay;
   assert.ok(d.max >= 200e6, `loop delay max ${d.max}`);
   assert.ok(d.percentile(100) >= 200e6);
-  assert.ok(d.min >= 9e6, 'the timer period is part of each value, as in monitorEventLoopDelay');
+  // The timer period is part of each value, as in monitorEventLoopDelay. (Single values
+  // can be shorter: libuv reschedules a repeating timer from its cached loop time, so one
+  // that runs late in a timers phase fires early next time — Node's histogram too.)
+  assert.ok(d.percentile(50) >= 9e6, `median ${d.percentile(50)}`);
   s.close();
 });
 
@@ -45,7 +48,7 @@ test('loop delay agrees with monitorEventLoopDelay at the same resolution', asyn
   assert.ok(Math.abs(d.count - h.count) <= 3, `counts ${d.count} vs ${h.count}`);
   assert.ok(Math.abs(d.mean - h.mean) / h.mean < 0.1, `mean ${d.mean} vs ${h.mean}`);
   assert.ok(Math.abs(d.max - h.max) / h.max < 0.15, `max ${d.max} vs ${h.max}`);
-  assert.ok(d.min >= 9e6 && h.min >= 9e6, `min ${d.min} vs ${h.min}`); // libuv timers are ms-granular
+  assert.ok(d.percentile(50) >= 9e6 && h.percentile(50) >= 9e6, `medians ${d.percentile(50)} vs ${h.percentile(50)}`);
   s.close();
 });
 

@@ -50,4 +50,23 @@ test('with frequent drains a small ring loses nothing (counter wraparound is tes
   s.close();
 });
 
+test('a GC between the drain and the copy inside read() is drained too: the snapshot stays consistent', () => {
+  // V8 may collect at any stack check, so a GC can land after read()'s drain and before
+  // its copy. Force exactly that: a listener, called from the drain, runs a GC.
+  const s = new Sampler().start();
+  let forced = 0;
+  const off = s.onGC(() => {
+    if (forced < 3) {
+      forced++;
+      global.gc();
+    }
+  });
+  global.gc();
+  const snap = s.read();
+  assert.ok(forced >= 1, 'the listener ran');
+  assert.is(snap.sampler.gcEvents + snap.sampler.ringDropped, snap.gc.count);
+  off();
+  s.close();
+});
+
 test.run();
