@@ -12,96 +12,23 @@
 // Every contender runs as a real user would run it, including its periodic collection
 // (a read/scrape/export every second).
 //   node bench/overhead.mjs [--quick] [--only <contender substring>]
-import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { join } from 'node:path';
-import { PerformanceObserver } from 'node:perf_hooks';
-import { benchDir, fmt, peer, machine, median, progress, runChild, stats, updateResultsMd, writeNdjson } from './harness.mjs';
+import { CONTENDERS } from './contenders.mjs';
+import { fmt, machine, median, progress, runChild, stats, updateResultsMd, writeNdjson } from './harness.mjs';
 
-const require = createRequire(import.meta.url);
 const self = fileURLToPath(import.meta.url);
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 
-// Each contender: setup() → { on(), off() }; off() may be missing (not switchable).
-const CONTENDERS = {
-  none: () => ({ on() {}, off() {} }),
-  'runtime-sampler': () => {
-    const { Sampler } = require(join(benchDir, '..'));
-    const s = new Sampler();
-    const snap = s.read();
-    let timer = null;
-    return {
-      on() {
-        s.start();
-        timer = setInterval(() => s.read(snap), 1000);
-      },
-      off() {
-        clearInterval(timer);
-        s.stop();
-      },
-      info: () => ({ loopClock: s.loopClock }),
-    };
-  },
-  "PerformanceObserver('gc')": () => {
-    let count = 0;
-    const obs = new PerformanceObserver((list) => { count += list.getEntries().length; });
-    return {
-      on() { obs.observe({ entryTypes: ['gc'] }); },
-      off() { obs.disconnect(); },
-    };
-  },
-  '@datadog/native-metrics': () => {
-    const dd = peer('@datadog/native-metrics');
-    let timer = null;
-    return {
-      on() {
-        dd.start();
-        timer = setInterval(() => dd.stats(), 1000);
-      },
-      off() {
-        clearInterval(timer);
-        dd.stop();
-      },
-    };
-  },
-  '@opentelemetry/instrumentation-runtime-node': () => {
-    const { RuntimeNodeInstrumentation } = peer('@opentelemetry/instrumentation-runtime-node');
-    const sdk = peer('@opentelemetry/sdk-metrics');
-    const exporter = new sdk.InMemoryMetricExporter(sdk.AggregationTemporality.CUMULATIVE);
-    const provider = new sdk.MeterProvider({
-      readers: [new sdk.PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 1000 })],
-    });
-    const inst = new RuntimeNodeInstrumentation({ monitoringPrecision: 10, enabled: false });
-    inst.setMeterProvider(provider);
-    return {
-      on() { inst.enable(); },
-      off() { inst.disable(); exporter.reset(); },
-    };
-  },
-  'prom-client default metrics': () => {
-    const client = peer('prom-client');
-    const register = new client.Registry();
-    let timer = null;
-    return {
-      on() {
-        client.collectDefaultMetrics({ register });
-        timer = setInterval(() => register.metrics(), 1000);
-      },
-      // No off(): collectDefaultMetrics cannot be undone (its GC observer and loop-delay
-      // monitor stay), so it is measured in fresh processes only.
-    };
-  },
-};
-
-// Workloads: one phase of each is ~100 ms here (~30 ms with --quick).
+// Workloads: one phase of each is ~150-200 ms here (~20-30 ms with --quick): long enough
+// that a phase holds many scavenges and some mark-compacts, so GC timing evens out.
 const WORKLOADS = {
   'gc-heavy': {
     unit: 'ms/phase',
     run() {
       // Allocation churn: short-lived objects (scavenges) and a retained set that is
       // replaced now and then (old-space growth, mark-compacts).
-      const n = quick ? 60_000 : 200_000;
+      const n = quick ? 200_000 : 2_000_000;
       const t = process.hrtime.bigint();
       const c0 = process.cpuUsage();
       let keep = [];
@@ -116,7 +43,7 @@ const WORKLOADS = {
   'setImmediate storm': {
     unit: 'ns/hop',
     run() {
-      const hops = quick ? 30_000 : 100_000;
+      const hops = quick ? 30_000 : 200_000;
       return new Promise((resolve) => {
         let i = 0;
         const t = process.hrtime.bigint();
@@ -200,9 +127,9 @@ async function main() {
   const onlyArg = args.indexOf('--only');
   const only = onlyArg >= 0 ? args[onlyArg + 1] : null;
   const names = Object.keys(CONTENDERS).filter((n) => !only || n === 'none' || n.includes(only));
-  const pairs = quick ? 3 : 16;
+  const pairs = quick ? 3 : 20;
   const freshRuns = quick ? 1 : 5;
-  const reps = quick ? 3 : 9;
+  const reps = quick ? 3 : 7;
   const rows = [];
   let md = `## Overhead (\`node bench/overhead.mjs${quick ? ' --quick' : ''}\`)\n\n`;
   md += `${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, ${new Date().toISOString().slice(0, 10)}. `;

@@ -12,6 +12,9 @@ const SCENARIOS = [
   ['read cost', 'read.mjs'],
   ['overhead (GC-heavy, setImmediate storm)', 'overhead.mjs'],
   ['loop-hook overhead', 'loop-overhead.mjs'],
+  ['HTTP under load (wrk)', 'http.mjs'],
+  ['memory footprint', 'memory.mjs'],
+  ['precision against --trace-gc and monitorEventLoopDelay', 'precision.mjs'],
 ];
 const only = args.filter((a) => !a.startsWith('--'));
 const summaries = [];
