@@ -82,3 +82,20 @@ export function peer(name) {
     throw e;
   }
 }
+
+/**
+ * The end of every scenario: prints its table; hands its rows to `npm run bench` (the
+ * targets summary) through RS_BENCH_ROWS; a full run also appends them to
+ * bench/results/<date>.ndjson and regenerates its section of bench/RESULTS.md.
+ */
+export function report(section, md, rows, quick) {
+  console.log(md);
+  if (process.env.RS_BENCH_ROWS) {
+    for (const row of rows) appendFileSync(process.env.RS_BENCH_ROWS, JSON.stringify({ ...row, quick }) + '\n');
+  }
+  if (!quick) {
+    const file = writeNdjson(rows);
+    updateResultsMd(section, md);
+    progress(`results appended to ${file}`);
+  }
+}

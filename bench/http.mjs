@@ -10,7 +10,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { CONTENDERS } from './contenders.mjs';
-import { fmt, machine, median, progress, updateResultsMd, writeNdjson } from './harness.mjs';
+import { fmt, machine, median, progress, report } from './harness.mjs';
 
 const self = fileURLToPath(import.meta.url);
 const args = process.argv.slice(2);
@@ -148,12 +148,7 @@ async function main() {
       ratio: fRps / baseRps, p99Ms: fP99,
     });
   }
-  console.log(md);
-  if (!quick) {
-    const file = writeNdjson(rows);
-    updateResultsMd('http', md);
-    progress(`results appended to ${file}`);
-  }
+  report('http', md, rows, quick);
 }
 
 await main();

@@ -3,9 +3,10 @@
 // setImmediate storm (loop-heavy).
 //
 // Two methods, both reported:
-//  - in one process, the contender switched on and off in many short alternating phases
-//    (the order alternates every pair, so drift favours neither side): the median of the
-//    per-pair on/off ratios, with its min–max — robust to a noisy, shared machine;
+//  - in one process, the contender switched on and off in many short phases, in triples
+//    (on, off, and off again as an A/A control) whose order rotates so drift favours no
+//    side: the median of the per-triple on/off ratios with p10–p90, beside the A/A median
+//    (the machine's noise floor) — robust to a noisy, shared machine;
 //  - fresh processes, alternating between contenders, each running the workload with the
 //    contender on from the start (the only method for a contender that cannot be switched
 //    off, such as prom-client's default metrics): medians and ratios against 'none'.
@@ -14,21 +15,21 @@
 //   node bench/overhead.mjs [--quick] [--only <contender substring>]
 import { fileURLToPath } from 'node:url';
 import { CONTENDERS } from './contenders.mjs';
-import { fmt, machine, median, progress, runChild, stats, updateResultsMd, writeNdjson } from './harness.mjs';
+import { fmt, machine, median, progress, report, runChild, stats } from './harness.mjs';
 
 const self = fileURLToPath(import.meta.url);
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 
-// Workloads: one phase of each is ~150-200 ms here (~20-30 ms with --quick): long enough
-// that a phase holds many scavenges and some mark-compacts, so GC timing evens out.
+// Workloads: one phase of each is ~15-20 ms here; many phases, each after a full GC (not
+// timed) so that every phase starts from the same heap.
 const WORKLOADS = {
   'gc-heavy': {
     unit: 'ms/phase',
     run() {
       // Allocation churn: short-lived objects (scavenges) and a retained set that is
       // replaced now and then (old-space growth, mark-compacts).
-      const n = quick ? 200_000 : 2_000_000;
+      const n = 200_000;
       const t = process.hrtime.bigint();
       const c0 = process.cpuUsage();
       let keep = [];
@@ -43,7 +44,7 @@ const WORKLOADS = {
   'setImmediate storm': {
     unit: 'ns/hop',
     run() {
-      const hops = quick ? 30_000 : 200_000;
+      const hops = 20_000;
       return new Promise((resolve) => {
         let i = 0;
         const t = process.hrtime.bigint();
@@ -59,35 +60,31 @@ const WORKLOADS = {
   },
 };
 
-async function childOnOff(contender, workload, pairs) {
+async function childOnOff(contender, workload, triples) {
   const c = CONTENDERS[contender]();
   if (!c.off) return skip('cannot be switched off in one process: fresh processes only');
   const w = WORKLOADS[workload];
-  for (let i = 0; i < 3; i++) await w.run(); // warm up the workload
+  for (let i = 0; i < 5; i++) await w.run(); // warm up the workload
   c.on();
-  await w.run();
+  for (let i = 0; i < 5; i++) await w.run(); // and the contender
   c.off();
-  const on = [];
-  const off = [];
-  const phase = async (enabled) => {
-    global.gc(); // every phase starts from the same heap (untimed)
-    if (enabled) c.on();
-    const r = await w.run();
-    if (enabled) c.off();
-    (enabled ? on : off).push(r.wall);
-  };
-  for (let p = 0; p < pairs; p++) {
-    if (p % 2) {
-      await phase(true);
-      await phase(false);
-    } else {
-      await phase(false);
-      await phase(true);
+  // Triples of phases in rotating order: on, off, and off again as an A/A control whose
+  // ratio to the first off phase shows the noise floor of this machine.
+  const res = { on: [], off: [], control: [] };
+  const ORDERS = [['off', 'on', 'control'], ['on', 'control', 'off'], ['control', 'off', 'on']];
+  for (let p = 0; p < triples; p++) {
+    for (const phase of ORDERS[p % 3]) {
+      global.gc(); // every phase starts from the same heap (untimed)
+      if (phase === 'on') c.on();
+      const r = await w.run();
+      if (phase === 'on') c.off();
+      res[phase].push(r.wall);
     }
   }
-  const ratios = on.map((v, i) => v / off[i]);
+  const ratios = res.on.map((v, i) => v / res.off[i]);
+  const control = res.control.map((v, i) => v / res.off[i]);
   const info = c.info ? c.info() : {};
-  console.log('RESULT ' + JSON.stringify({ ratios, on, off, info }));
+  console.log('RESULT ' + JSON.stringify({ ratios, control, info }));
   process.exit(0); // some contenders keep handles (timers, observers)
 }
 
@@ -108,6 +105,8 @@ async function childFresh(contender, workload, reps) {
   process.exit(0);
 }
 
+const q = (xs, f) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * f))];
+
 function skip(reason) {
   console.log('RESULT ' + JSON.stringify({ skipped: reason }));
   process.exit(0);
@@ -127,13 +126,13 @@ async function main() {
   const onlyArg = args.indexOf('--only');
   const only = onlyArg >= 0 ? args[onlyArg + 1] : null;
   const names = Object.keys(CONTENDERS).filter((n) => !only || n === 'none' || n.includes(only));
-  const pairs = quick ? 3 : 20;
+  const pairs = quick ? 6 : 150;
   const freshRuns = quick ? 1 : 5;
-  const reps = quick ? 3 : 7;
+  const reps = quick ? 5 : 60;
   const rows = [];
   let md = `## Overhead (\`node bench/overhead.mjs${quick ? ' --quick' : ''}\`)\n\n`;
   md += `${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, ${new Date().toISOString().slice(0, 10)}. `;
-  md += `Each contender with its periodic collection (a read/scrape/export every second). **In one process**: ${pairs} alternating on/off pairs of phases, median of the per-pair on/off ratios (min–max). **Fresh processes**: ${freshRuns} per contender, alternating, each the median of ${reps} phases after warm-up; ratio of medians against \`none\`.\n\n`;
+  md += `Each contender with its periodic collection (a read/scrape/export every second). **In one process**: ${pairs} triples of short phases (each after an untimed full GC) in rotating order — contender on, off, and off again as an A/A control that shows the noise floor; median of the per-triple on/off ratios (p10–p90), and the A/A median. Phases are ~20 ms, so the contenders' once-a-second collection rarely falls inside one: that cost is in the fresh-process numbers. **Fresh processes**: ${freshRuns} per contender, alternating, each the median of ${reps} phases after warm-up, contender on throughout; ratio of medians against \`none\`.\n\n`;
 
   for (const workload of Object.keys(WORKLOADS)) {
     const unit = WORKLOADS[workload].unit;
@@ -143,7 +142,7 @@ async function main() {
       const r = runChild(self, 'onoff', [name, workload, String(pairs)], ['--expose-gc']);
       onoff[name] = r;
       if (r.skipped) r.error = `skipped: ${r.skipped}`;
-      progress(r.error ? `  ${name}: ${r.error}` : `  ${name}: on/off median ${fmt(median(r.ratios), 3)} (${fmt(Math.min(...r.ratios), 3)}–${fmt(Math.max(...r.ratios), 3)})`);
+      progress(r.error ? `  ${name}: ${r.error}` : `  ${name}: on/off median ${fmt(median(r.ratios), 3)} (p10–p90 ${fmt(q(r.ratios, 0.1), 3)}–${fmt(q(r.ratios, 0.9), 3)}), A/A control ${fmt(median(r.control), 3)}`);
     }
     progress(`${workload}: fresh processes`);
     const fresh = Object.fromEntries(names.map((n) => [n, { wall: [], cpu: [], error: null }]));
@@ -163,17 +162,17 @@ async function main() {
     }
     const base = fresh.none.wall.length ? median(fresh.none.wall) : NaN;
     const baseCpu = fresh.none.cpu.length ? median(fresh.none.cpu) : NaN;
-    md += `### ${workload}\n\n| contender | on/off in one process: median (min–max) | fresh: median ${unit} (min–max) | fresh: × none | fresh CPU × none |\n|---|---:|---:|---:|---:|\n`;
+    md += `### ${workload}\n\n| contender | on/off in one process: median (p10–p90); A/A | fresh: median ${unit} (min–max) | fresh: × none | fresh CPU × none |\n|---|---:|---:|---:|---:|\n`;
     for (const name of names) {
       const o = onoff[name];
       const f = fresh[name];
-      let oo = name === 'none' ? '—' : o?.error ? o.error : `${fmt(median(o.ratios), 3)} (${fmt(Math.min(...o.ratios), 3)}–${fmt(Math.max(...o.ratios), 3)})`;
+      let oo = name === 'none' ? '—' : o?.error ? o.error : `${fmt(median(o.ratios), 3)} (${fmt(q(o.ratios, 0.1), 3)}–${fmt(q(o.ratios, 0.9), 3)}); A/A ${fmt(median(o.control), 3)}`;
       if (o?.info?.loopClock) oo += ` [loop clock: ${o.info.loopClock}]`;
       const fs = f.wall.length ? stats(f.wall) : null;
       md += `| ${name} | ${oo} | ${fs ? `${fmt(fs.median, 2)} (${fmt(fs.min, 2)}–${fmt(fs.max, 2)})` : f.error} | ${fs ? fmt(fs.median / base, 3) : ''} | ${f.cpu.length ? fmt(median(f.cpu) / baseCpu, 3) : ''} |\n`;
       rows.push({
         scenario: `overhead/${workload}`, contender: name, unit,
-        onOff: o && !o.error ? { runs: o.ratios.length, median: median(o.ratios), min: Math.min(...o.ratios), max: Math.max(...o.ratios), unit: 'ratio on/off' } : undefined,
+        onOff: o && !o.error ? { runs: o.ratios.length, median: median(o.ratios), min: q(o.ratios, 0.1), max: q(o.ratios, 0.9), spread: 'p10–p90', controlMedian: median(o.control), unit: 'ratio on/off' } : undefined,
         ...(fs ?? { skipped: f.error }),
         ratio: fs ? fs.median / base : undefined,
         cpuRatio: f.cpu.length ? median(f.cpu) / baseCpu : undefined,
@@ -182,12 +181,7 @@ async function main() {
     }
     md += '\n';
   }
-  console.log(md);
-  if (!quick) {
-    const file = writeNdjson(rows);
-    updateResultsMd('overhead', md);
-    progress(`results appended to ${file}`);
-  }
+  report('overhead', md, rows, quick);
 }
 
 await main();

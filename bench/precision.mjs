@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PerformanceObserver, monitorEventLoopDelay, constants as perfConstants } from 'node:perf_hooks';
-import { benchDir, fmt, machine, median, peer, progress, updateResultsMd, writeNdjson } from './harness.mjs';
+import { benchDir, fmt, machine, median, peer, progress, report } from './harness.mjs';
 
 const require = createRequire(import.meta.url);
 const self = fileURLToPath(import.meta.url);
@@ -246,12 +246,7 @@ async function main() {
   }
   md += `\np99 ratio: ${fmt(d.ours.p99 / d.node.p99, 3)}; mean ratio: ${fmt(d.ours.mean / d.node.mean, 3)}.\n`;
   rows.push({ scenario: 'precision/loop-delay', contender: 'runtime-sampler', unit: 'ratio vs monitorEventLoopDelay', runs: 1, median: d.ours.p99 / d.node.p99, min: d.ours.p99 / d.node.p99, max: d.ours.p99 / d.node.p99, ours: d.ours, node: d.node });
-  console.log(md);
-  if (!quick) {
-    const file = writeNdjson(rows);
-    updateResultsMd('precision', md);
-    progress(`results appended to ${file}`);
-  }
+  report('precision', md, rows, quick);
 }
 
 await main();

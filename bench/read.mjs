@@ -7,7 +7,7 @@ import { performance, monitorEventLoopDelay } from 'node:perf_hooks';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { benchDir, fmt, peer, machine, median, progress, runChild, stats, updateResultsMd, writeNdjson } from './harness.mjs';
+import { benchDir, fmt, peer, machine, median, progress, report, runChild, stats } from './harness.mjs';
 
 const require = createRequire(import.meta.url);
 const self = fileURLToPath(import.meta.url);
@@ -166,8 +166,6 @@ async function main() {
       ratioVsReadInto: s.median / ours,
     });
   }
-  // Quick mode is a smoke run (CI): it prints but records nothing.
-  const file = quick ? null : writeNdjson(rows);
   let md = `## Read cost (\`node bench/read.mjs${quick ? ' --quick' : ''}\`)\n\n`;
   md += `${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, ${new Date().toISOString().slice(0, 10)}. `;
   md += `Each contender in ${runs} fresh processes (alternating order); per process the median of ${quick ? 3 : 7} timed batches after warm-up; the table shows the median over processes and the min–max.\n\n`;
@@ -179,9 +177,7 @@ async function main() {
     }
     md += `| ${r.contender} | ${fmt(r.median)} | ${fmt(r.min)}–${fmt(r.max)} | ${fmt(r.bytesPerOp, 0)}${r.bytesExact ? '' : ' (a GC ran: lower bound)'} | ${fmt(r.ratioVsReadInto, 1)} |\n`;
   }
-  console.log(md);
-  if (!quick) updateResultsMd('read', md);
-  if (file) progress(`results appended to ${file}`);
+  report('read', md, rows, quick);
 }
 
 await main();

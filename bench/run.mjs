@@ -5,7 +5,9 @@
 // (CI runs it as a smoke test, never gated on timings).
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { benchDir, machine, progress } from './harness.mjs';
+import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { benchDir, fmt, machine, progress, updateResultsMd } from './harness.mjs';
 
 const args = process.argv.slice(2);
 const SCENARIOS = [
@@ -17,6 +19,9 @@ const SCENARIOS = [
   ['precision against --trace-gc and monitorEventLoopDelay', 'precision.mjs'],
 ];
 const only = args.filter((a) => !a.startsWith('--'));
+const quick = args.includes('--quick');
+const rowsDir = mkdtempSync(join(tmpdir(), 'rs-bench-'));
+const rowsFile = join(rowsDir, 'rows.ndjson');
 const summaries = [];
 let failed = 0;
 for (const [title, file] of SCENARIOS) {
@@ -25,6 +30,7 @@ for (const [title, file] of SCENARIOS) {
   const t0 = Date.now();
   const r = spawnSync(process.execPath, [join(benchDir, file), ...args.filter((a) => a.startsWith('--'))], {
     stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, RS_BENCH_ROWS: rowsFile },
     encoding: 'utf8',
     maxBuffer: 64 << 20,
   });
@@ -39,4 +45,48 @@ for (const [title, file] of SCENARIOS) {
 }
 console.log(`# runtime-sampler benchmarks — ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}\n`);
 console.log(summaries.join('\n\n'));
+const rows = existsSync(rowsFile) ? readFileSync(rowsFile, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)) : [];
+rmSync(rowsDir, { recursive: true, force: true });
+const targetsMd = targets(rows);
+console.log(`\n${targetsMd}`);
+// A full run of every scenario also puts the targets table into RESULTS.md.
+if (!quick && only.length === 0) updateResultsMd('targets', `${targetsMd}\n${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, ${new Date().toISOString().slice(0, 10)}.`);
 process.exitCode = failed ? 1 : 0;
+
+// ---- the issue's targets, from the rows the scenarios reported ----
+function targets(rows) {
+  const find = (scenario, contender) => rows.find((r) => r.scenario === scenario && r.contender === contender);
+  const out = [];
+  const add = (target, measured, met) => out.push({ target, measured, met });
+  const spread = (o) => (o ? `median ${fmt(o.median, 3)} (${fmt(o.min, 3)}–${fmt(o.max, 3)})` : 'not measured');
+  const ri = find('read', 'sampler.read(into)');
+  const floor = find('read', 'copy 64 doubles (floor)');
+  if (ri) {
+    add('read(into) ≤ 100 ns (floor: 64-double copy)', `${fmt(ri.median)} ns (floor ${floor ? fmt(floor.median) : '?'} ns)`, ri.median <= 100);
+    add('read(into) 0 bytes/op', `${fmt(ri.bytesPerOp, 1)} B/op`, ri.bytesPerOp < 1);
+    for (const c of ['pure JS snapshot (no stddev)', 'pure JS snapshot (with stddev)', '@datadog/native-metrics stats()']) {
+      const x = find('read', c);
+      if (x && !x.skipped) add(`≥ 100× faster than ${c}`, `${fmt(x.median / ri.median, 0)}×`, x.median / ri.median >= 100);
+    }
+  }
+  for (const [scenario, label, limit] of [['overhead/gc-heavy', 'GC-heavy wall time', 1.01], ['overhead/setImmediate storm', 'setImmediate storm', 1.03]]) {
+    const x = find(scenario, 'runtime-sampler');
+    if (x) add(`${label} overhead ≤ ${fmt((limit - 1) * 100, 0)}% (on/off in one process)`, `${spread(x.onOff)}, A/A control ${x.onOff ? fmt(x.onOff.controlMedian, 3) : '?'}; fresh processes × none ${fmt(x.ratio, 3)}`, x.onOff ? x.onOff.median <= limit : false);
+  }
+  const lo = find('loop-overhead', 'runtime-sampler (setImmediate storm)');
+  if (lo) add('loop hook: a few tens of ns per iteration at most (≤ 50)', `${fmt(lo.costNsPerHop)} ns/hop (on/off ${fmt(lo.median, 3)}, A/A control ${fmt(lo.controlMedian, 3)})`, lo.costNsPerHop <= 50);
+  if (lo) add('setImmediate storm ≤ 3% (bench/loop-overhead.mjs, the loop hook alone)', `on/off ${fmt(lo.median, 3)} (p10–p90 ${fmt(lo.min, 3)}–${fmt(lo.max, 3)})`, lo.median <= 1.03);
+  const http = find('http', 'runtime-sampler');
+  if (http && http.onOff) add('HTTP requests/s within 1% of none (on/off in one process)', `${spread(http.onOff)}; fresh × none ${fmt(http.ratio, 3)}`, Math.abs(1 - http.onOff.median) <= 0.01);
+  const p = find('precision/gc', 'runtime-sampler');
+  if (p && !p.skipped) {
+    add('exact GC count (vs --trace-gc)', `${p.count} vs ${p.refCount} (ratio ${fmt(p.median, 3)}, min–max ${fmt(p.min, 3)}–${fmt(p.max, 3)})`, p.min === 1 && p.max === 1);
+    add('total pause within 5% of --trace-gc', `ratio ${fmt(p.pauseRatio, 3)}`, Math.abs(1 - p.pauseRatio) <= 0.05);
+  }
+  const mem = find('memory', 'runtime-sampler');
+  const memNone = find('memory', 'none');
+  if (mem && memNone) add('fixed footprint under the GC-heavy workload', `RSS ${fmt((mem.median - memNone.median) / 2 ** 20, 2)} MiB above none; RSS slope ${fmt(mem.rssSlopeBytesPerSec / 1024)} KiB/s (none: ${fmt(memNone.rssSlopeBytesPerSec / 1024)})`, null);
+  let md = '## Targets\n\n| target | measured | met |\n|---|---|---|\n';
+  for (const t of out) md += `| ${t.target} | ${t.measured} | ${t.met === null ? 'see table' : t.met ? 'yes' : 'no'} |\n`;
+  return md;
+}
