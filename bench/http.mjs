@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 // An HTTP server (node:http, a small JSON response with a little work per request) under
-// load from wrk (Debian package) on 127.0.0.1: requests/s and p99 latency with each
-// contender. The server runs in a child process; between load phases the parent switches
-// the contender on and off over IPC (alternating order), so on/off pairs share one
-// process; a contender that cannot be switched off (prom-client) is measured in fresh
-// server processes against 'none'.
-//   node bench/http.mjs [--quick]
+// load from wrk (Debian package) on 127.0.0.1: requests/s, CPU per request and p99 latency
+// with each contender. In one process: under one continuous wrk run, the server switches
+// the contender on and off itself in short phases (blocks of on/off/off/on), counting
+// requests and CPU per phase. Fresh processes: one server per contender, alternating,
+// a warm-up and one timed wrk run each (the only method for prom-client, which cannot be
+// switched off), with wrk's p99.
+//   node bench/http.mjs [--quick] [--only <contender substring>]
 import { spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
@@ -17,7 +18,13 @@ const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 
 // ---- server child ----
-async function serve(name) {
+function handler(req, res) {
+  const body = JSON.stringify({ path: req.url, t: Date.now(), items: [1, 2, 3].map((i) => ({ i, s: `x${i}` })) });
+  res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+async function serve(name, toggle) {
   let c;
   try {
     c = CONTENDERS[name]();
@@ -25,16 +32,44 @@ async function serve(name) {
     process.send({ skipped: String(e.message).replace(/^skipped: /, '') });
     return;
   }
+  let requests = 0;
   const server = createServer((req, res) => {
-    const body = JSON.stringify({ path: req.url, t: Date.now(), items: [1, 2, 3].map((i) => ({ i, s: `x${i}` })) });
-    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-    res.end(body);
+    requests++;
+    handler(req, res);
   });
   server.listen(0, '127.0.0.1', () => process.send({ port: server.address().port, switchable: !!c.off }));
   process.on('message', (m) => {
     if (m === 'on') c.on();
     else if (m === 'off') c.off();
     else if (m === 'exit') process.exit(0);
+    else if (m && m.toggle) {
+      // Under continuous load, switch the contender itself in phases of m.phaseMs, in
+      // blocks of on/off/off/on, and count requests and CPU time per phase.
+      const phases = [];
+      const pattern = [true, false, false, true];
+      let i = 0;
+      let r0 = requests;
+      let c0 = process.cpuUsage();
+      let t0 = process.hrtime.bigint();
+      const step = () => {
+        const dt = Number(process.hrtime.bigint() - t0) / 1e9;
+        const cpu = process.cpuUsage(c0);
+        if (i > 0) phases.push({ on: pattern[(i - 1) % 4], rps: (requests - r0) / dt, cpuPerReq: (cpu.user + cpu.system) / Math.max(1, requests - r0) });
+        if (i > 0 && pattern[(i - 1) % 4]) c.off();
+        if (i === m.phases) {
+          process.send({ phases });
+          return;
+        }
+        if (pattern[i % 4]) c.on();
+        i++;
+        r0 = requests;
+        c0 = process.cpuUsage();
+        t0 = process.hrtime.bigint();
+        setTimeout(step, m.phaseMs);
+      };
+      step();
+      return;
+    }
     process.send({ ack: m });
   });
 }
@@ -57,7 +92,7 @@ function startServer(name) {
   return { child, next, send: async (m) => { child.send(m); return next(); } };
 }
 
-async function onOff(name, pairs, seconds) {
+async function onOff(name, blocks, phaseMs) {
   const srv = startServer(name);
   const hello = await srv.next();
   if (hello.skipped) {
@@ -69,25 +104,32 @@ async function onOff(name, pairs, seconds) {
     return { skipped: 'cannot be switched off in one process: fresh processes only' };
   }
   wrk(hello.port, 1); // warm up
-  const on = [];
-  const off = [];
-  for (let p = 0; p < pairs; p++) {
-    for (const enabled of p % 2 ? [true, false] : [false, true]) {
-      if (enabled) await srv.send('on');
-      (enabled ? on : off).push(wrk(hello.port, seconds));
-      if (enabled) await srv.send('off');
-    }
-    progress(`  ${name} pair ${p + 1}/${pairs}: on ${fmt(on[p].rps, 0)} req/s, off ${fmt(off[p].rps, 0)} req/s`);
-  }
+  const phases = blocks * 4;
+  const seconds = Math.ceil((phases * phaseMs) / 1000) + 2;
+  const done = srv.next();
+  srv.child.send({ toggle: true, phases, phaseMs });
+  // Continuous load while the server switches the contender: no connection setup inside
+  // a phase, and both sides of a block see the same clients.
+  const load = new Promise((resolve) => {
+    const w = spawn('wrk', ['-t1', '-c32', `-d${seconds}s`, `http://127.0.0.1:${hello.port}/`], { stdio: 'ignore' });
+    w.on('exit', resolve);
+  });
+  const { phases: got } = await done;
+  await load;
   srv.child.send('exit');
-  return {
-    rpsRatios: on.map((x, i) => x.rps / off[i].rps),
-    p99Ratios: on.map((x, i) => x.p99 / off[i].p99),
-    onRps: median(on.map((x) => x.rps)),
-    offRps: median(off.map((x) => x.rps)),
-    onP99: median(on.map((x) => x.p99)),
-    offP99: median(off.map((x) => x.p99)),
-  };
+  // Per block (on, off, off, on): mean of its on phases over mean of its off phases.
+  const rpsRatios = [];
+  const cpuRatios = [];
+  for (let b = 0; b + 4 <= got.length; b += 4) {
+    const blk = got.slice(b, b + 4);
+    const mean = (xs) => xs.reduce((a, x) => a + x, 0) / xs.length;
+    const on = blk.filter((x) => x.on);
+    const off = blk.filter((x) => !x.on);
+    rpsRatios.push(mean(on.map((x) => x.rps)) / mean(off.map((x) => x.rps)));
+    cpuRatios.push(mean(on.map((x) => x.cpuPerReq)) / mean(off.map((x) => x.cpuPerReq)));
+  }
+  progress(`  ${name}: ${rpsRatios.length} blocks, req/s on/off median ${fmt(median(rpsRatios), 3)}, CPU/request on/off median ${fmt(median(cpuRatios), 3)}`);
+  return { rpsRatios, cpuRatios };
 }
 
 async function fresh(name, seconds) {
@@ -114,14 +156,18 @@ async function main() {
       return;
     }
   }
-  const pairs = quick ? 1 : 6;
+  const blocks = Number(process.env.RS_PAIRS) || (quick ? 1 : 10);
+  const phaseMs = quick ? 250 : 1000;
   const seconds = quick ? 1 : 3;
-  const freshRuns = quick ? 1 : 3;
-  const names = Object.keys(CONTENDERS);
+  const freshRuns = Number(process.env.RS_FRESH) || (quick ? 1 : 3);
+  const onlyArg = args.indexOf('--only');
+  const only = onlyArg >= 0 ? args[onlyArg + 1] : null;
+  const names = Object.keys(CONTENDERS).filter((n) => !only || n === 'none' || n.includes(only));
   const rows = [];
   let md = `## HTTP under load (\`node bench/http.mjs${quick ? ' --quick' : ''}\`)\n\n`;
-  md += `${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, ${new Date().toISOString().slice(0, 10)}. node:http server (small JSON responses) in one process, \`wrk -t1 -c32 --latency\` on 127.0.0.1. **In one process**: ${pairs} on/off pairs of ${seconds} s load phases, median of the per-pair ratios (min–max). **Fresh processes**: ${freshRuns} server processes per contender, alternating, one ${seconds} s phase each after a 1 s warm-up.\n\n`;
-  md += '| contender | req/s on/off (min–max) | p99 on/off (min–max) | fresh: req/s | fresh: × none | fresh: p99 ms |\n|---|---:|---:|---:|---:|---:|\n';
+  md += `${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, ${new Date().toISOString().slice(0, 10)}. node:http server (small JSON responses) in one process, \`wrk -t1 -c32 --latency\` on 127.0.0.1. **In one process**: under continuous load, the server switches the contender itself in ${blocks} blocks of four ${phaseMs} ms phases (on, off, off, on); per block, on over off for requests/s and for CPU time per request; medians (min–max). **Fresh processes**: ${freshRuns} server processes per contender, alternating, one ${seconds} s phase each after a 1 s warm-up.\n\n`;
+  md += 'The `none` row of the in-process columns switches nothing: it is the A/A control, the noise floor of this machine.\n\n';
+  md += '| contender | in one process: req/s on/off (min–max) | in one process: CPU per request on/off (min–max) | fresh: req/s | fresh: × none | fresh: p99 ms |\n|---|---:|---:|---:|---:|---:|\n';
   const freshRes = Object.fromEntries(names.map((n) => [n, []]));
   for (let run = 0; run < freshRuns; run++) {
     for (const name of run % 2 ? [...names].reverse() : names) {
@@ -133,17 +179,18 @@ async function main() {
   const ok = (xs) => xs.filter((x) => !x.skipped);
   const baseRps = median(ok(freshRes.none).map((x) => x.rps));
   for (const name of names) {
-    const oo = name === 'none' ? null : await onOff(name, pairs, seconds);
+    // For 'none' the switch does nothing: its ratios are the A/A control (the noise floor).
+    const oo = await onOff(name, blocks, phaseMs);
     const f = ok(freshRes[name]);
     const fRps = f.length ? median(f.map((x) => x.rps)) : NaN;
     const fP99 = f.length ? median(f.map((x) => x.p99)) : NaN;
     const cell = (xs) => `${fmt(median(xs), 3)} (${fmt(Math.min(...xs), 3)}–${fmt(Math.max(...xs), 3)})`;
     const ooCell = !oo ? '—' : oo.skipped ? `skipped: ${oo.skipped}` : cell(oo.rpsRatios);
-    const ooP99 = !oo || oo.skipped ? '' : cell(oo.p99Ratios);
-    md += `| ${name} | ${ooCell} | ${ooP99} | ${f.length ? fmt(fRps, 0) : `skipped: ${freshRes[name][0]?.skipped}`} | ${f.length ? fmt(fRps / baseRps, 3) : ''} | ${f.length ? fmt(fP99, 2) : ''} |\n`;
+    const ooCpu = !oo || oo.skipped ? '' : cell(oo.cpuRatios);
+    md += `| ${name} | ${ooCell} | ${ooCpu} | ${f.length ? fmt(fRps, 0) : `skipped: ${freshRes[name][0]?.skipped}`} | ${f.length ? fmt(fRps / baseRps, 3) : ''} | ${f.length ? fmt(fP99, 2) : ''} |\n`;
     rows.push({
       scenario: 'http', contender: name, unit: 'req/s',
-      onOff: oo && !oo.skipped ? { runs: oo.rpsRatios.length, median: median(oo.rpsRatios), min: Math.min(...oo.rpsRatios), max: Math.max(...oo.rpsRatios), p99Median: median(oo.p99Ratios), unit: 'ratio on/off' } : undefined,
+      onOff: oo && !oo.skipped ? { runs: oo.rpsRatios.length, median: median(oo.rpsRatios), min: Math.min(...oo.rpsRatios), max: Math.max(...oo.rpsRatios), cpuPerRequestMedian: median(oo.cpuRatios), unit: 'ratio on/off' } : undefined,
       runs: f.length, median: fRps, min: f.length ? Math.min(...f.map((x) => x.rps)) : undefined, max: f.length ? Math.max(...f.map((x) => x.rps)) : undefined,
       ratio: fRps / baseRps, p99Ms: fP99,
     });

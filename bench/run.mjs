@@ -77,7 +77,8 @@ function targets(rows) {
   if (lo) add('loop hook: a few tens of ns per iteration at most (≤ 50)', `${fmt(lo.costNsPerHop)} ns/hop (on/off ${fmt(lo.median, 3)}, A/A control ${fmt(lo.controlMedian, 3)})`, lo.costNsPerHop <= 50);
   if (lo) add('setImmediate storm ≤ 3% (bench/loop-overhead.mjs, the loop hook alone)', `on/off ${fmt(lo.median, 3)} (p10–p90 ${fmt(lo.min, 3)}–${fmt(lo.max, 3)})`, lo.median <= 1.03);
   const http = find('http', 'runtime-sampler');
-  if (http && http.onOff) add('HTTP requests/s within 1% of none (on/off in one process)', `${spread(http.onOff)}; fresh × none ${fmt(http.ratio, 3)}`, Math.abs(1 - http.onOff.median) <= 0.01);
+  const httpAA = find('http', 'none');
+  if (http && http.onOff) add('HTTP requests/s within 1% of none (on/off in one process)', `${spread(http.onOff)}, CPU/request ${fmt(http.onOff.cpuPerRequestMedian, 3)}; A/A control ${httpAA?.onOff ? fmt(httpAA.onOff.median, 3) : '?'}; fresh × none ${fmt(http.ratio, 3)}`, Math.abs(1 - http.onOff.median) <= 0.01);
   const p = find('precision/gc', 'runtime-sampler');
   if (p && !p.skipped) {
     add('exact GC count (vs --trace-gc)', `${p.count} vs ${p.refCount} (ratio ${fmt(p.median, 3)}, min–max ${fmt(p.min, 3)}–${fmt(p.max, 3)})`, p.min === 1 && p.max === 1);
