@@ -76,6 +76,9 @@ async function childOnOff(contender, workload, triples) {
     for (const phase of ORDERS[p % 3]) {
       global.gc(); // every phase starts from the same heap (untimed)
       if (phase === 'on') c.on();
+      // The same settling time for every phase after the GC and the switch (concurrent
+      // sweeping finishes), so that switching on does not hand 'on' phases a cleaner heap.
+      await new Promise((r) => setTimeout(r, 5));
       const r = await w.run();
       if (phase === 'on') c.off();
       res[phase].push(r.wall);
@@ -97,6 +100,7 @@ async function childFresh(contender, workload, reps) {
   const cpu = [];
   for (let i = 0; i < reps; i++) {
     global.gc();
+    await new Promise((r) => setTimeout(r, 5));
     const r = await w.run();
     wall.push(r.wall);
     cpu.push(r.cpu);
