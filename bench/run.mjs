@@ -5,9 +5,9 @@
 // (CI runs it as a smoke test, never gated on timings).
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { benchDir, fmt, machine, progress, updateResultsMd } from './harness.mjs';
+import { benchDir, fmt, machine, progress, resultsDir, updateResultsMd } from './harness.mjs';
 
 const args = process.argv.slice(2);
 const SCENARIOS = [
@@ -47,10 +47,23 @@ console.log(`# runtime-sampler benchmarks — ${machine.cpu}, ${machine.cores} c
 console.log(summaries.join('\n\n'));
 const rows = existsSync(rowsFile) ? readFileSync(rowsFile, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)) : [];
 rmSync(rowsDir, { recursive: true, force: true });
-const targetsMd = targets(rows);
-console.log(`\n${targetsMd}`);
-// A full run of every scenario also puts the targets table into RESULTS.md.
-if (!quick && only.length === 0) updateResultsMd('targets', `${targetsMd}\n${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, ${new Date().toISOString().slice(0, 10)}.`);
+console.log(`\n${targets(rows)}`);
+// RESULTS.md's targets table: from the latest full-run row of every scenario and contender
+// in bench/results/*.ndjson, so that it always matches the sections below it.
+if (!quick) {
+  const latest = new Map();
+  for (const f of readdirSync(resultsDir).filter((x) => x.endsWith('.ndjson')).sort()) {
+    for (const line of readFileSync(join(resultsDir, f), 'utf8').split('\n')) {
+      if (!line.trim()) continue;
+      const row = JSON.parse(line);
+      if (row.node !== machine.node) continue;
+      const key = `${row.scenario}\u0000${row.contender}`;
+      if (!latest.has(key) || latest.get(key).date <= row.date) latest.set(key, row);
+    }
+  }
+  const md = targets([...latest.values()]);
+  updateResultsMd('targets', `${md}\nFrom the latest full run of each scenario (\`bench/results/*.ndjson\`), ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}.`);
+}
 process.exitCode = failed ? 1 : 0;
 
 // ---- the issue's targets, from the rows the scenarios reported ----
