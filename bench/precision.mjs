@@ -19,6 +19,18 @@ const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/** A reader over cumulative totals: the window's GCs are the difference of two reads. */
+function cumulativeReader(read) {
+  let a;
+  return {
+    before: async () => { a = await read(); },
+    async after() {
+      const b = await read();
+      return { count: b.count - a.count, pauseNs: b.pauseNs - a.pauseNs };
+    },
+  };
+}
+
 // Each reader: setup() → { before(), after() → Promise<{ count, pauseNs }> } over the GCs
 // --trace-gc prints (minor and major).
 const READERS = {
@@ -73,14 +85,7 @@ const READERS = {
       }
       return { count, pauseNs: sum * 1e9 };
     };
-    let a;
-    return {
-      before: async () => { a = await read(); },
-      async after() {
-        const b = await read();
-        return { count: b.count - a.count, pauseNs: b.pauseNs - a.pauseNs };
-      },
-    };
+    return cumulativeReader(read);
   },
   '@datadog/native-metrics': () => {
     const dd = peer('@datadog/native-metrics');
@@ -127,14 +132,7 @@ const READERS = {
       }
       return { count, pauseNs: sum * 1e9 };
     };
-    let a;
-    return {
-      before: async () => { a = await read(); },
-      async after() {
-        const b = await read();
-        return { count: b.count - a.count, pauseNs: b.pauseNs - a.pauseNs };
-      },
-    };
+    return cumulativeReader(read);
   },
 };
 
