@@ -108,8 +108,10 @@ void Monitor::OnIterationEnd() {
   bool publish;
   if (ticks_.ready()) {
     const uint64_t t = ReadTsc();
-    it_elapsed = static_cast<uint64_t>(
-        static_cast<double>(static_cast<int64_t>(t - iter_start_ticks_)) * ticks_.ns_per_tick());
+    // A counter that went backwards (it should not: the next publish then turns it off)
+    // gives an empty iteration, never a wrapped-around one.
+    const int64_t ticks = static_cast<int64_t>(t - iter_start_ticks_);
+    it_elapsed = ticks > 0 ? static_cast<uint64_t>(static_cast<double>(ticks) * ticks_.ns_per_tick()) : 0;
     iter_start_ticks_ = t;
     publish = t - last_publish_ticks_ >= publish_every_ticks_;
   } else {
