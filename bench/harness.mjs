@@ -99,3 +99,25 @@ export function report(section, md, rows, quick) {
     progress(`results appended to ${file}`);
   }
 }
+
+/** The value at fraction `f` (0–1) of the sorted values (p10: 0.1, p90: 0.9). */
+export function quantile(xs, f) {
+  return [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * f))];
+}
+
+/**
+ * `triples` rounds of three phases in rotating order — contender on, off, and off again as
+ * an A/A control whose ratio to the first off phase shows the machine's noise floor — so
+ * that drift favours no side. `phase(kind)` runs one phase ('on' | 'off' | 'control') and
+ * returns its measurement; `each(p, res)` is called after every round. Returns the
+ * measurements by kind, index-aligned by round.
+ */
+export async function rotatingTriples(triples, phase, each = () => {}) {
+  const ORDERS = [['off', 'on', 'control'], ['on', 'control', 'off'], ['control', 'off', 'on']];
+  const res = { on: [], off: [], control: [] };
+  for (let p = 0; p < triples; p++) {
+    for (const kind of ORDERS[p % 3]) res[kind].push(await phase(kind));
+    each(p, res);
+  }
+  return res;
+}

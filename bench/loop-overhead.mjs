@@ -4,7 +4,7 @@
 //   node bench/loop-overhead.mjs [--quick]
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { benchDir, fmt, machine, median, progress, report } from './harness.mjs';
+import { benchDir, fmt, machine, median, progress, quantile, report, rotatingTriples } from './harness.mjs';
 
 const require = createRequire(import.meta.url);
 const { Sampler } = require(join(benchDir, '..'));
@@ -29,31 +29,27 @@ await storm(hops * 2); // warm up
 s.start();
 await storm(hops * 2); // and with the sampler on (calibrates the tick clock)
 s.stop();
-const on = [];
-const off = [];
-const control = [];
-const ORDERS = [['off', 'on', 'control'], ['on', 'control', 'off'], ['control', 'off', 'on']];
-for (let p = 0; p < pairs; p++) {
-  for (const phase of ORDERS[p % 3]) {
-    if (phase === 'on') {
-      s.start();
-      on.push(await storm(hops));
-      s.stop();
-    } else {
-      (phase === 'off' ? off : control).push(await storm(hops));
-    }
-  }
-  if ((p + 1) % Math.max(1, Math.floor(pairs / 10)) === 0) progress(`  ${p + 1}/${pairs}: on ${fmt(on[p])} ns/hop, off ${fmt(off[p])}, control ${fmt(control[p])}`);
-}
+const { on, off, control } = await rotatingTriples(
+  pairs,
+  async (kind) => {
+    if (kind !== 'on') return storm(hops);
+    s.start();
+    const ns = await storm(hops);
+    s.stop();
+    return ns;
+  },
+  (p, r) => {
+    if ((p + 1) % Math.max(1, Math.floor(pairs / 10)) === 0) progress(`  ${p + 1}/${pairs}: on ${fmt(r.on[p])} ns/hop, off ${fmt(r.off[p])}, control ${fmt(r.control[p])}`);
+  },
+);
 const clock = s.loopClock;
 s.close();
-const q = (xs, f) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * f))];
 const ratios = on.map((v, i) => v / off[i]);
 const aa = control.map((v, i) => v / off[i]);
 const row = {
   scenario: 'loop-overhead', contender: 'runtime-sampler (setImmediate storm)', unit: 'ratio on/off',
-  runs: pairs, median: median(ratios), min: q(ratios, 0.1), max: q(ratios, 0.9), spread: 'p10–p90',
-  controlMedian: median(aa), controlP10: q(aa, 0.1), controlP90: q(aa, 0.9),
+  runs: pairs, median: median(ratios), min: quantile(ratios, 0.1), max: quantile(ratios, 0.9), spread: 'p10–p90',
+  controlMedian: median(aa), controlP10: quantile(aa, 0.1), controlP90: quantile(aa, 0.9),
   onNsPerHop: median(on), offNsPerHop: median(off), costNsPerHop: median(on.map((v, i) => v - off[i])),
   loopClock: clock,
 };

@@ -15,7 +15,7 @@
 //   node bench/overhead.mjs [--quick] [--only <contender substring>]
 import { fileURLToPath } from 'node:url';
 import { CONTENDERS } from './contenders.mjs';
-import { fmt, machine, median, progress, report, runChild, stats } from './harness.mjs';
+import { fmt, machine, median, progress, quantile, report, rotatingTriples, runChild, stats } from './harness.mjs';
 
 const self = fileURLToPath(import.meta.url);
 const args = process.argv.slice(2);
@@ -68,22 +68,16 @@ async function childOnOff(contender, workload, triples) {
   c.on();
   for (let i = 0; i < 5; i++) await w.run(); // and the contender
   c.off();
-  // Triples of phases in rotating order: on, off, and off again as an A/A control whose
-  // ratio to the first off phase shows the noise floor of this machine.
-  const res = { on: [], off: [], control: [] };
-  const ORDERS = [['off', 'on', 'control'], ['on', 'control', 'off'], ['control', 'off', 'on']];
-  for (let p = 0; p < triples; p++) {
-    for (const phase of ORDERS[p % 3]) {
-      global.gc(); // every phase starts from the same heap (untimed)
-      if (phase === 'on') c.on();
-      // The same settling time for every phase after the GC and the switch (concurrent
-      // sweeping finishes), so that switching on does not hand 'on' phases a cleaner heap.
-      await new Promise((r) => setTimeout(r, 5));
-      const r = await w.run();
-      if (phase === 'on') c.off();
-      res[phase].push(r.wall);
-    }
-  }
+  const res = await rotatingTriples(triples, async (kind) => {
+    global.gc(); // every phase starts from the same heap (untimed)
+    if (kind === 'on') c.on();
+    // The same settling time for every phase after the GC and the switch (concurrent
+    // sweeping finishes), so that switching on does not hand 'on' phases a cleaner heap.
+    await new Promise((r) => setTimeout(r, 5));
+    const r = await w.run();
+    if (kind === 'on') c.off();
+    return r.wall;
+  });
   const ratios = res.on.map((v, i) => v / res.off[i]);
   const control = res.control.map((v, i) => v / res.off[i]);
   const info = c.info ? c.info() : {};
@@ -108,8 +102,6 @@ async function childFresh(contender, workload, reps) {
   console.log('RESULT ' + JSON.stringify({ wall: median(wall), cpu: median(cpu) }));
   process.exit(0);
 }
-
-const q = (xs, f) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * f))];
 
 function skip(reason) {
   console.log('RESULT ' + JSON.stringify({ skipped: reason }));
@@ -146,7 +138,7 @@ async function main() {
       const r = runChild(self, 'onoff', [name, workload, String(pairs)], ['--expose-gc']);
       onoff[name] = r;
       if (r.skipped) r.error = `skipped: ${r.skipped}`;
-      progress(r.error ? `  ${name}: ${r.error}` : `  ${name}: on/off median ${fmt(median(r.ratios), 3)} (p10–p90 ${fmt(q(r.ratios, 0.1), 3)}–${fmt(q(r.ratios, 0.9), 3)}), A/A control ${fmt(median(r.control), 3)}`);
+      progress(r.error ? `  ${name}: ${r.error}` : `  ${name}: on/off median ${fmt(median(r.ratios), 3)} (p10–p90 ${fmt(quantile(r.ratios, 0.1), 3)}–${fmt(quantile(r.ratios, 0.9), 3)}), A/A control ${fmt(median(r.control), 3)}`);
     }
     progress(`${workload}: fresh processes`);
     const fresh = Object.fromEntries(names.map((n) => [n, { wall: [], cpu: [], error: null }]));
@@ -170,13 +162,13 @@ async function main() {
     for (const name of names) {
       const o = onoff[name];
       const f = fresh[name];
-      let oo = name === 'none' ? '—' : o?.error ? o.error : `${fmt(median(o.ratios), 3)} (${fmt(q(o.ratios, 0.1), 3)}–${fmt(q(o.ratios, 0.9), 3)}); A/A ${fmt(median(o.control), 3)}`;
+      let oo = name === 'none' ? '—' : o?.error ? o.error : `${fmt(median(o.ratios), 3)} (${fmt(quantile(o.ratios, 0.1), 3)}–${fmt(quantile(o.ratios, 0.9), 3)}); A/A ${fmt(median(o.control), 3)}`;
       if (o?.info?.loopClock) oo += ` [loop clock: ${o.info.loopClock}]`;
       const fs = f.wall.length ? stats(f.wall) : null;
       md += `| ${name} | ${oo} | ${fs ? `${fmt(fs.median, 2)} (${fmt(fs.min, 2)}–${fmt(fs.max, 2)})` : f.error} | ${fs ? fmt(fs.median / base, 3) : ''} | ${f.cpu.length ? fmt(median(f.cpu) / baseCpu, 3) : ''} |\n`;
       rows.push({
         scenario: `overhead/${workload}`, contender: name, unit,
-        onOff: o && !o.error ? { runs: o.ratios.length, median: median(o.ratios), min: q(o.ratios, 0.1), max: q(o.ratios, 0.9), spread: 'p10–p90', controlMedian: median(o.control), unit: 'ratio on/off' } : undefined,
+        onOff: o && !o.error ? { runs: o.ratios.length, median: median(o.ratios), min: quantile(o.ratios, 0.1), max: quantile(o.ratios, 0.9), spread: 'p10–p90', controlMedian: median(o.control), unit: 'ratio on/off' } : undefined,
         ...(fs ?? { skipped: f.error }),
         ratio: fs ? fs.median / base : undefined,
         cpuRatio: f.cpu.length ? median(f.cpu) / baseCpu : undefined,
