@@ -25,7 +25,7 @@ export const CONTENDERS = {
         clearInterval(timer);
         s.stop();
       },
-      info: () => ({ loopClock: s.loopClock }),
+      info: () => ({ loopClock: s.loopClock, iterations: s.refresh().read(snap).loop.iterations }),
     };
   },
   "PerformanceObserver('gc')": () => {

@@ -51,16 +51,25 @@ async function serve(name, toggle) {
       let r0 = requests;
       let c0 = process.cpuUsage();
       let t0 = process.hrtime.bigint();
+      // Loop iterations in the on phases (where the contender counts them), for the hook's
+      // cost per request: iterations per request × its cost per iteration.
+      let it0 = 0;
       const step = () => {
         const dt = Number(process.hrtime.bigint() - t0) / 1e9;
         const cpu = process.cpuUsage(c0);
-        if (i > 0) phases.push({ on: pattern[(i - 1) % 4], rps: (requests - r0) / dt, cpuPerReq: (cpu.user + cpu.system) / Math.max(1, requests - r0) });
-        if (i > 0 && pattern[(i - 1) % 4]) c.off();
+        const n = Math.max(1, requests - r0);
+        const wasOn = i > 0 && pattern[(i - 1) % 4];
+        const iterations = wasOn && c.info ? c.info().iterations : undefined;
+        if (i > 0) phases.push({ on: wasOn, rps: (requests - r0) / dt, cpuPerReq: (cpu.user + cpu.system) / n, itersPerReq: iterations === undefined ? undefined : (iterations - it0) / n });
+        if (wasOn) c.off();
         if (i === m.phases) {
           process.send({ phases });
           return;
         }
-        if (pattern[i % 4]) c.on();
+        if (pattern[i % 4]) {
+          c.on();
+          if (c.info) it0 = c.info().iterations;
+        }
         i++;
         r0 = requests;
         c0 = process.cpuUsage();
@@ -129,7 +138,9 @@ async function onOff(name, blocks, phaseMs) {
     cpuRatios.push(mean(on.map((x) => x.cpuPerReq)) / mean(off.map((x) => x.cpuPerReq)));
   }
   progress(`  ${name}: ${rpsRatios.length} blocks, req/s on/off median ${fmt(median(rpsRatios), 3)}, CPU/request on/off median ${fmt(median(cpuRatios), 3)}`);
-  return { rpsRatios, cpuRatios };
+  const iters = got.filter((x) => x.on && x.itersPerReq !== undefined).map((x) => x.itersPerReq);
+  const cpuUsPerRequest = median(got.filter((x) => !x.on).map((x) => x.cpuPerReq));
+  return { rpsRatios, cpuRatios, cpuUsPerRequest, iterationsPerRequest: iters.length ? median(iters) : undefined };
 }
 
 async function fresh(name, seconds) {
@@ -156,8 +167,10 @@ async function main() {
       return;
     }
   }
-  const blocks = Number(process.env.RS_PAIRS) || (quick ? 1 : 10);
-  const phaseMs = quick ? 250 : 1000;
+  // Short phases and many blocks: this machine's noise drifts over seconds, so short
+  // on/off/off/on blocks cancel more of it, and the median of many blocks is tighter.
+  const blocks = Number(process.env.RS_PAIRS) || (quick ? 2 : 100);
+  const phaseMs = Number(process.env.RS_PHASE_MS) || 100;
   const seconds = quick ? 1 : 3;
   const freshRuns = Number(process.env.RS_FRESH) || (quick ? 1 : 3);
   const onlyArg = args.indexOf('--only');
@@ -190,10 +203,14 @@ async function main() {
     md += `| ${name} | ${ooCell} | ${ooCpu} | ${f.length ? fmt(fRps, 0) : `skipped: ${freshRes[name][0]?.skipped}`} | ${f.length ? fmt(fRps / baseRps, 3) : ''} | ${f.length ? fmt(fP99, 2) : ''} |\n`;
     rows.push({
       scenario: 'http', contender: name, unit: 'req/s',
-      onOff: oo && !oo.skipped ? { runs: oo.rpsRatios.length, median: median(oo.rpsRatios), min: Math.min(...oo.rpsRatios), max: Math.max(...oo.rpsRatios), cpuPerRequestMedian: median(oo.cpuRatios), unit: 'ratio on/off' } : undefined,
+      onOff: oo && !oo.skipped ? { runs: oo.rpsRatios.length, median: median(oo.rpsRatios), min: Math.min(...oo.rpsRatios), max: Math.max(...oo.rpsRatios), cpuPerRequestMedian: median(oo.cpuRatios), unit: 'ratio on/off', cpuUsPerRequest: oo.cpuUsPerRequest, iterationsPerRequest: oo.iterationsPerRequest } : undefined,
       runs: f.length, median: fRps, min: f.length ? Math.min(...f.map((x) => x.rps)) : undefined, max: f.length ? Math.max(...f.map((x) => x.rps)) : undefined,
       ratio: fRps / baseRps, p99Ms: fP99,
     });
+  }
+  const rs = rows.find((r) => r.contender === 'runtime-sampler')?.onOff;
+  if (rs?.iterationsPerRequest !== undefined) {
+    md += `\nWith runtime-sampler on, the server ran ${fmt(rs.iterationsPerRequest, 3)} loop iterations per request and used ${fmt(rs.cpuUsPerRequest, 1)} µs of CPU per request (off phases): the loop hook's cost per request is its cost per iteration (\`bench/loop-overhead.mjs\`) times ${fmt(rs.iterationsPerRequest, 3)}.\n`;
   }
   report('http', md, rows, quick);
 }

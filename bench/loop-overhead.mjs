@@ -1,9 +1,14 @@
 #!/usr/bin/env node
-// Loop-hook overhead on a setImmediate storm, switched on and off inside one process in
-// many short phases, with an A/A control; reports the median ratios and their spread.
+// Loop-hook overhead, switched on and off inside one process in many short phases, with an
+// A/A control; reports the median ratios and their spread. Two kinds of iteration:
+//  - a setImmediate storm (~1 µs per iteration: the hook's relative cost at its largest;
+//    iterations this short skip libuv's idle-time read);
+//  - 6 µs iterations (a setImmediate hop that spins 6 µs: the hook also reads libuv's idle
+//    time, as in a server's iterations) — its cost per iteration is what HTTP estimates use.
 //   node bench/loop-overhead.mjs [--quick]
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { benchDir, fmt, machine, median, progress, quantile, report, rotatingTriples } from './harness.mjs';
 
 const require = createRequire(import.meta.url);
@@ -12,49 +17,69 @@ const quick = process.argv.includes('--quick');
 const pairs = Number(process.env.RS_PAIRS) || (quick ? 6 : 300);
 const hops = Number(process.env.RS_HOPS) || (quick ? 10_000 : 20_000);
 
-function storm(n) {
+function storm(n, spinUs = 0) {
   return new Promise((resolve) => {
     let i = 0;
     const t = process.hrtime.bigint();
-    const hop = () => (++i < n ? setImmediate(hop) : resolve(Number(process.hrtime.bigint() - t) / n));
+    const hop = () => {
+      if (spinUs) {
+        const end = performance.now() + spinUs / 1000;
+        while (performance.now() < end);
+      }
+      if (++i < n) setImmediate(hop);
+      else resolve(Number(process.hrtime.bigint() - t) / n);
+    };
     setImmediate(hop);
   });
 }
 
-// Many short phases in rotating order — off, on, and a second off phase as an A/A control
-// (its ratio to the first off phase shows this machine's noise floor) — and the median
-// of the per-triple ratios with p10–p90. Cost per hop is median(on − off) over triples.
 const s = new Sampler();
 await storm(hops * 2); // warm up
 s.start();
 await storm(hops * 2); // and with the sampler on (calibrates the tick clock)
 s.stop();
-const { on, off, control } = await rotatingTriples(
-  pairs,
-  async (kind) => {
-    if (kind !== 'on') return storm(hops);
-    s.start();
-    const ns = await storm(hops);
-    s.stop();
-    return ns;
-  },
-  (p, r) => {
-    if ((p + 1) % Math.max(1, Math.floor(pairs / 10)) === 0) progress(`  ${p + 1}/${pairs}: on ${fmt(r.on[p])} ns/hop, off ${fmt(r.off[p])}, control ${fmt(r.control[p])}`);
-  },
-);
+
+// Many short phases in rotating order — off, on, and a second off phase as an A/A control
+// (its ratio to the first off phase shows this machine's noise floor) — and the median
+// of the per-triple ratios with p10–p90. Cost per hop is median(on − off) over triples.
+async function measure(label, triples, n, spinUs) {
+  const { on, off, control } = await rotatingTriples(
+    triples,
+    async (kind) => {
+      if (kind !== 'on') return storm(n, spinUs);
+      s.start();
+      const ns = await storm(n, spinUs);
+      s.stop();
+      return ns;
+    },
+    (p, r) => {
+      if ((p + 1) % Math.max(1, Math.floor(triples / 10)) === 0) progress(`  ${label} ${p + 1}/${triples}: on ${fmt(r.on[p])} ns/hop, off ${fmt(r.off[p])}, control ${fmt(r.control[p])}`);
+    },
+  );
+  const ratios = on.map((v, i) => v / off[i]);
+  const aa = control.map((v, i) => v / off[i]);
+  return {
+    unit: 'ratio on/off', runs: triples, hops: n,
+    median: median(ratios), min: quantile(ratios, 0.1), max: quantile(ratios, 0.9), spread: 'p10–p90',
+    controlMedian: median(aa), controlP10: quantile(aa, 0.1), controlP90: quantile(aa, 0.9),
+    onNsPerHop: median(on), offNsPerHop: median(off), costNsPerHop: median(on.map((v, i) => v - off[i])),
+    controlNsPerHop: median(control.map((v, i) => v - off[i])),
+  };
+}
+
+const stormRow = await measure('storm', pairs, hops, 0);
+const longPairs = Number(process.env.RS_LONG_PAIRS) || (quick ? 4 : 150);
+const longRow = await measure('6 µs iterations', longPairs, Math.round(hops / 8), 6);
 const clock = s.loopClock;
 s.close();
-const ratios = on.map((v, i) => v / off[i]);
-const aa = control.map((v, i) => v / off[i]);
-const row = {
-  scenario: 'loop-overhead', contender: 'runtime-sampler (setImmediate storm)', unit: 'ratio on/off',
-  runs: pairs, median: median(ratios), min: quantile(ratios, 0.1), max: quantile(ratios, 0.9), spread: 'p10–p90',
-  controlMedian: median(aa), controlP10: quantile(aa, 0.1), controlP90: quantile(aa, 0.9),
-  onNsPerHop: median(on), offNsPerHop: median(off), costNsPerHop: median(on.map((v, i) => v - off[i])),
-  loopClock: clock,
-};
+const rows = [
+  { scenario: 'loop-overhead', contender: 'runtime-sampler (setImmediate storm)', ...stormRow, loopClock: clock },
+  { scenario: 'loop-overhead', contender: 'runtime-sampler (6 µs iterations)', ...longRow, loopClock: clock },
+];
 let md = `## Loop-hook overhead (\`node bench/loop-overhead.mjs${quick ? ' --quick' : ''}\`)\n\n`;
-md += `${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, ${new Date().toISOString().slice(0, 10)}. A setImmediate storm in one process: ${pairs} triples of ${hops}-hop phases in rotating order — sampler on, off, and off again as an A/A control (the noise floor). Loop clock: ${clock}.\n\n`;
-md += `| on ns/hop | off ns/hop | cost ns/hop (median of on − off) | on/off median (p10–p90) | A/A control median (p10–p90) |\n|---:|---:|---:|---:|---:|\n`;
-md += `| ${fmt(row.onNsPerHop)} | ${fmt(row.offNsPerHop)} | ${fmt(row.costNsPerHop)} | ${fmt(row.median, 3)} (${fmt(row.min, 3)}–${fmt(row.max, 3)}) | ${fmt(row.controlMedian, 3)} (${fmt(row.controlP10, 3)}–${fmt(row.controlP90, 3)}) |\n`;
-report('loop-overhead', md, [row], quick);
+md += `${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, ${new Date().toISOString().slice(0, 10)}. In one process, phases in rotating order — sampler on, off, and off again as an A/A control (the noise floor): ${pairs} triples of ${hops}-hop setImmediate storms (iterations of ~1 µs, too short to read libuv's idle time), and ${longPairs} triples of ${longRow.hops} hops that each spin 6 µs (the hook reads libuv's idle time, as in a server's iterations). Cost per iteration: median over triples of on − off; the A/A column's cost is the same for off again − off. Loop clock: ${clock}.\n\n`;
+md += `| iterations | on ns/hop | off ns/hop | cost ns/iteration (A/A) | on/off median (p10–p90) | A/A control median (p10–p90) |\n|---|---:|---:|---:|---:|---:|\n`;
+for (const [name, row] of [['setImmediate storm', stormRow], ['6 µs each', longRow]]) {
+  md += `| ${name} | ${fmt(row.onNsPerHop)} | ${fmt(row.offNsPerHop)} | ${fmt(row.costNsPerHop)} (${fmt(row.controlNsPerHop)}) | ${fmt(row.median, 3)} (${fmt(row.min, 3)}–${fmt(row.max, 3)}) | ${fmt(row.controlMedian, 3)} (${fmt(row.controlP10, 3)}–${fmt(row.controlP90, 3)}) |\n`;
+}
+report('loop-overhead', md, rows, quick);

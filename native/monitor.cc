@@ -32,11 +32,7 @@ Monitor* Monitor::Create(napi_env env, v8::Isolate* isolate, uv_loop_t* loop, do
 
   uv_handle_t* handles[kHandleCount];
   m->Handles(handles);
-  int err = uv_prepare_init(loop, &m->prepare_);
-  if (err == 0) {
-    m->open_handles_++;
-    err = uv_check_init(loop, &m->check_);
-  }
+  int err = uv_check_init(loop, &m->check_);
   if (err == 0) {
     m->open_handles_++;
     err = uv_timer_init(loop, &m->delay_timer_);
@@ -124,10 +120,9 @@ void Monitor::BeginClose() {
 
 // In the order they are initialised (Create opens a prefix of them on failure).
 void Monitor::Handles(uv_handle_t* out[kHandleCount]) {
-  out[0] = reinterpret_cast<uv_handle_t*>(&prepare_);
-  out[1] = reinterpret_cast<uv_handle_t*>(&check_);
-  out[2] = reinterpret_cast<uv_handle_t*>(&delay_timer_);
-  out[3] = reinterpret_cast<uv_handle_t*>(&refresh_timer_);
+  out[0] = reinterpret_cast<uv_handle_t*>(&check_);
+  out[1] = reinterpret_cast<uv_handle_t*>(&delay_timer_);
+  out[2] = reinterpret_cast<uv_handle_t*>(&refresh_timer_);
 }
 
 void Monitor::HandleClosed(uv_handle_t* handle) {

@@ -75,7 +75,6 @@ class Monitor {
   void PublishLoop(uint64_t now, uint64_t idle);
   void OnDelayTimer();
   static void CheckCb(uv_check_t* handle);
-  static void PrepareCb(uv_prepare_t* handle);
   static void DelayTimerCb(uv_timer_t* handle);
 
   // Refresh (uv/refresh.cc).
@@ -85,7 +84,7 @@ class Monitor {
   static void HandleClosed(uv_handle_t* handle);
   void BeginClose();
   void Finish();
-  static constexpr int kHandleCount = 4;
+  static constexpr int kHandleCount = 3;
   void Handles(uv_handle_t* out[kHandleCount]);
 
   napi_env env_ = nullptr;
@@ -118,7 +117,6 @@ class Monitor {
   HeapSample heap_sample_{};
 
   // Loop state.
-  uv_prepare_t prepare_{};
   uv_check_t check_{};
   uv_timer_t delay_timer_{};
   uv_timer_t refresh_timer_{};
@@ -142,9 +140,7 @@ class Monitor {
   uint64_t publish_every_ticks_ = 0;
   uint64_t last_publish_ns_ = 0;
   uint64_t iter_start_ns_ = 0;       // the current iteration began at this check
-  uint64_t iter_start_idle_ns_ = 0;
-  // Set just before poll: whether poll may block (libuv's idle time can only grow then).
-  bool poll_may_block_ = true;
+  uint64_t iter_start_idle_ns_ = 0;  // libuv's idle time when last read
   uint64_t prev_delay_ns_ = 0;
 };
 

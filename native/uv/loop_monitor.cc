@@ -1,8 +1,7 @@
 // Event-loop timing on the environment's own loop.
 //
-// A check handle marks the end of every iteration's poll phase; a prepare handle, just
-// before poll, notes whether poll can block. Between two checks the loop was either blocked
-// in poll (idle: libuv's own uv_metrics_idle_time, the number
+// A check handle marks the end of every iteration's poll phase. Between two checks the
+// loop was either blocked in poll (idle: libuv's own uv_metrics_idle_time, the number
 // performance.eventLoopUtilization() uses) or running callbacks (busy = elapsed - idle).
 // Poll-phase I/O callbacks run between the two marks, so they count as busy, as they
 // should. See OnIterationEnd for the per-iteration cost. A delay timer reproduces
@@ -52,12 +51,10 @@ void Monitor::StartLoop(uint64_t now) {
   last_publish_ns_ = 0;  // publish at the first check
   ticks_.Begin(iter_start_ticks_, now);
   prev_delay_ns_ = 0;
-  poll_may_block_ = true;
   {
     SeqWriteSection section(block_.main_seq());
     StoreSlot(block_.main() + MAIN_LOOP_METRICS_AVAILABLE, RS_HAVE_UV_METRICS_INFO);
   }
-  uv_prepare_start(&prepare_, PrepareCb);
   uv_check_start(&check_, CheckCb);
   uv_timer_start(&delay_timer_, DelayTimerCb, options_.loop_delay_resolution_ms,
                  options_.loop_delay_resolution_ms);
@@ -66,20 +63,8 @@ void Monitor::StartLoop(uint64_t now) {
 void Monitor::StopLoop() {
   // Account for the time up to now, so a stop loses nothing.
   AccountLoop(MonotonicNs());
-  uv_prepare_stop(&prepare_);
   uv_check_stop(&check_);
   uv_timer_stop(&delay_timer_);
-}
-
-// Just before poll, libuv computes its poll timeout the same way (uv_run: idle and
-// prepare handles have run). A zero timeout means poll will not block, so libuv's idle
-// time cannot grow in this iteration and the check callback need not read it (a mutex
-// inside libuv). Idle time is cumulative: even if a prepare callback running after this
-// one made poll block after all, that idle time is picked up at the next read, so totals
-// stay exact; only that one iteration's busy time would include the wait.
-void Monitor::PrepareCb(uv_prepare_t* handle) {
-  Monitor* m = static_cast<Monitor*>(handle->data);
-  m->poll_may_block_ = uv_backend_timeout(m->loop_) != 0;
 }
 
 void Monitor::CheckCb(uv_check_t* handle) {
@@ -89,20 +74,28 @@ void Monitor::CheckCb(uv_check_t* handle) {
 namespace {
 // Loop counters are published at least this often, and after any iteration this long.
 constexpr uint64_t kPublishIntervalNs = 1000000;
+// Iterations shorter than this do not read libuv's idle time (see OnIterationEnd).
+constexpr uint64_t kIdleReadMinNs = 5000;
 }  // namespace
 
 // The hot path, once per loop iteration (check to check). Its busy time is the elapsed
 // time minus libuv's idle time (time blocked in poll), so it includes the poll phase's I/O
 // callbacks. Per iteration: one time-stamp-counter read (or a clock read until the
-// counter is calibrated, or where there is none), libuv's idle time only when poll could
-// block, integer arithmetic and one histogram record. The shared counters (busy, idle,
-// iterations, last/max iteration) are published under the seqlock at most every
-// millisecond, and at once after an iteration of a millisecond or more or a new maximum,
-// so a reader is never more than 1 ms behind and always sees a long iteration at once.
+// counter is calibrated, or where there is none), integer arithmetic and one histogram
+// record. The shared counters (busy, idle, iterations, last/max iteration) are published
+// under the seqlock at most every millisecond, and at once after an iteration of a
+// millisecond or more or a new maximum, so a reader is never more than 1 ms behind and
+// always sees a long iteration at once.
+//
+// libuv's idle time sits behind a mutex; reading it costs more than everything else here
+// together, so it is read only after iterations of kIdleReadMinNs or more. A shorter
+// iteration cannot have been idle for longer than itself, so it is counted as busy (its
+// histogram value is at most 5 µs too high); the idle time it did have stays in libuv's
+// cumulative count and is read with the next longer iteration, which is charged at most
+// its own elapsed time as idle. The published busy and idle totals come from libuv's
+// cumulative idle time and the clock at publication (PublishLoop), so they are exact
+// whatever the per-iteration split.
 void Monitor::OnIterationEnd() {
-  const uint64_t idle = poll_may_block_ ? uv_metrics_idle_time(loop_) : iter_start_idle_ns_;
-  const uint64_t it_idle = idle - iter_start_idle_ns_;
-  iter_start_idle_ns_ = idle;
   uint64_t it_elapsed;
   uint64_t now = 0;
   bool publish;
@@ -121,7 +114,14 @@ void Monitor::OnIterationEnd() {
     if (ticks_.enabled()) iter_start_ticks_ = ReadTsc();
     publish = now - last_publish_ns_ >= kPublishIntervalNs;
   }
-  const uint64_t it_busy = it_elapsed > it_idle ? it_elapsed - it_idle : 0;
+  uint64_t it_idle = 0;
+  if (it_elapsed >= kIdleReadMinNs) {
+    const uint64_t idle = uv_metrics_idle_time(loop_);
+    it_idle = idle - iter_start_idle_ns_;
+    if (it_idle > it_elapsed) it_idle = it_elapsed;
+    iter_start_idle_ns_ = idle;
+  }
+  const uint64_t it_busy = it_elapsed - it_idle;
   iterations_++;
   last_iteration_ns_ = it_busy;
   if (it_busy > max_iteration_ns_) {
@@ -130,7 +130,7 @@ void Monitor::OnIterationEnd() {
   }
   if (it_busy >= kPublishIntervalNs) publish = true;
   block_.loop_iteration().Record(SlotValue(it_busy));
-  if (publish) PublishLoop(now != 0 ? now : MonotonicNs(), idle);
+  if (publish) PublishLoop(now != 0 ? now : MonotonicNs(), uv_metrics_idle_time(loop_));
 }
 
 // Refreshes and stops call this mid-iteration so that snapshots taken between checks are
