@@ -1,9 +1,12 @@
 #!/usr/bin/env node
 // Memory footprint: a process running the GC-heavy workload for a fixed time with the
 // sampler running (reading every 100 ms, an onGC listener, the histograms in use) against
-// one without. RSS and heap used are sampled every 250 ms; the footprint must be fixed, not
-// growing: we report the RSS slope over the second half of the run (least squares) and the
-// difference in RSS between the two processes. Runs alternate, twice each.
+// one without. The heap saw-tooths with every GC, so samples say little about what a
+// process keeps: every second the workload drops its data and takes a full GC (a
+// checkpoint), and what is left — heap used, external memory, RSS — is what the process
+// holds. The footprint must be fixed, not growing: we report the sampler's extra memory
+// at the checkpoints and the growth from the first checkpoint after warm-up to the last.
+// Runs alternate, twice each.
 //   node bench/memory.mjs [--quick]
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
@@ -12,19 +15,6 @@ import { benchDir, fmt, machine, median, progress, runChild, report } from './ha
 const self = fileURLToPath(import.meta.url);
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
-
-function slope(points) {
-  const n = points.length;
-  const mx = points.reduce((a, p) => a + p[0], 0) / n;
-  const my = points.reduce((a, p) => a + p[1], 0) / n;
-  let num = 0;
-  let den = 0;
-  for (const [x, y] of points) {
-    num += (x - mx) * (y - my);
-    den += (x - mx) ** 2;
-  }
-  return den ? num / den : 0;
-}
 
 async function child(withSampler, seconds) {
   let s = null;
@@ -40,39 +30,50 @@ async function child(withSampler, seconds) {
     }, 100).unref();
   }
   const samples = [];
+  const checkpoints = [];
   const t0 = Date.now();
-  const sampler = setInterval(() => {
-    const m = process.memoryUsage();
-    samples.push([(Date.now() - t0) / 1000, m.rss, m.heapUsed]);
-  }, 250);
-  // The workload in slices, so timers (reads, samples) run in between.
+  const sampler = setInterval(() => samples.push(process.memoryUsage().rss), 250);
+  // The workload in slices, so timers (reads, samples) run in between; a checkpoint every
+  // second: drop the workload's data, full GC, then measure what is retained.
   let keep = [];
+  let nextCheckpoint = 1000;
   await new Promise((resolve) => {
     const slice = () => {
       for (let i = 0; i < 50_000; i++) {
         keep.push({ i, s: `item${i}`, a: [i, i + 1] });
         if (keep.length > 40_000) keep = [];
       }
-      if (Date.now() - t0 < seconds * 1000) setImmediate(slice);
+      const t = Date.now() - t0;
+      if (t >= nextCheckpoint) {
+        nextCheckpoint += 1000;
+        keep = [];
+        globalThis.gc();
+        const m = process.memoryUsage();
+        checkpoints.push({ t: t / 1000, heapUsed: m.heapUsed, external: m.external, rss: m.rss });
+      }
+      if (t < seconds * 1000) setImmediate(slice);
       else resolve();
     };
     slice();
   });
   clearInterval(sampler);
   const gcCount = s ? s.read().gc.count : undefined; // this read delivers the last events
-  const second = samples.filter(([t]) => t >= seconds / 2);
   const mid = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+  // The first checkpoints are warm-up (code, caches, the first old-space growth).
+  const steady = checkpoints.slice(Math.min(2, checkpoints.length - 1));
+  const first = steady[0];
+  const last = steady.at(-1);
   const out = {
-    rssStart: samples[0]?.[1],
-    rssEnd: samples.at(-1)?.[1],
-    // The heap saw-tooths with every GC: a single sample says little, the median over the
-    // second half says what the process holds.
-    rssMedian: mid(second.map((p) => p[1])),
-    heapMedian: mid(second.map((p) => p[2])),
-    rssMax: Math.max(...samples.map((p) => p[1])),
-    heapEnd: samples.at(-1)?.[2],
-    rssSlope: slope(second.map(([t, r]) => [t, r])),
-    heapSlope: slope(second.map(([t, , h]) => [t, h])),
+    rssMedian: mid(samples.slice(samples.length >> 1)),
+    rssMax: Math.max(...samples),
+    heapRetained: mid(steady.map((c) => c.heapUsed)),
+    externalRetained: mid(steady.map((c) => c.external)),
+    rssRetained: mid(steady.map((c) => c.rss)),
+    heapGrowth: last.heapUsed - first.heapUsed,
+    externalGrowth: last.external - first.external,
+    rssGrowth: last.rss - first.rss,
+    span: last.t - first.t,
+    checkpoints: steady.length,
     gcEvents: events,
     gcCount,
   };
@@ -92,26 +93,29 @@ async function main() {
   const res = { off: [], on: [] };
   for (let r = 0; r < runs; r++) {
     for (const mode of r % 2 ? ['on', 'off'] : ['off', 'on']) {
-      const x = runChild(self, mode, [String(seconds)]);
+      const x = runChild(self, mode, [String(seconds)], ['--expose-gc']);
       if (x.error) throw new Error(x.error);
       res[mode].push(x);
-      progress(`  run ${r + 1}/${runs} sampler ${mode}: RSS ${fmt(x.rssEnd / 2 ** 20)} MiB (max ${fmt(x.rssMax / 2 ** 20)}), slope ${fmt(x.rssSlope / 1024)} KiB/s${x.gcCount ? `, ${x.gcCount} GCs, ${x.gcEvents} events delivered` : ''}`);
+      progress(`  run ${r + 1}/${runs} sampler ${mode}: retained heap ${fmt(x.heapRetained / 2 ** 20, 2)} MiB (growth ${fmt(x.heapGrowth / 1024)} KiB over ${fmt(x.span)} s), RSS ${fmt(x.rssRetained / 2 ** 20)} MiB (growth ${fmt(x.rssGrowth / 1024)} KiB)${x.gcCount ? `, ${x.gcCount} GCs, ${x.gcEvents} events delivered` : ''}`);
     }
   }
   const MiB = 2 ** 20;
   const m = (mode, k) => median(res[mode].map((x) => x[k]));
   const rows = ['off', 'on'].map((mode) => ({
-    scenario: 'memory', contender: mode === 'on' ? 'runtime-sampler' : 'none', unit: 'bytes', runs: runs,
-    median: m(mode, 'rssMedian'), min: Math.min(...res[mode].map((x) => x.rssMedian)), max: Math.max(...res[mode].map((x) => x.rssMedian)),
-    rssMax: m(mode, 'rssMax'), heapMedian: m(mode, 'heapMedian'), rssSlopeBytesPerSec: m(mode, 'rssSlope'), heapSlopeBytesPerSec: m(mode, 'heapSlope'),
+    scenario: 'memory', contender: mode === 'on' ? 'runtime-sampler' : 'none', unit: 'bytes', runs,
+    median: m(mode, 'rssRetained'), min: Math.min(...res[mode].map((x) => x.rssRetained)), max: Math.max(...res[mode].map((x) => x.rssRetained)),
+    heapRetained: m(mode, 'heapRetained'), externalRetained: m(mode, 'externalRetained'),
+    heapGrowth: m(mode, 'heapGrowth'), externalGrowth: m(mode, 'externalGrowth'), rssGrowth: m(mode, 'rssGrowth'),
+    growthSpanSeconds: m(mode, 'span'), rssMedianUnderLoad: m(mode, 'rssMedian'), rssMax: m(mode, 'rssMax'),
   }));
   let md = `## Memory footprint (\`node bench/memory.mjs${quick ? ' --quick' : ''}\`)\n\n`;
-  md += `${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, ${new Date().toISOString().slice(0, 10)}. The GC-heavy workload for ${seconds} s, with the sampler (read every 100 ms, an onGC listener) and without; ${runs} alternating runs each, medians; slopes fitted over the second half.\n\n`;
-  md += '| process | RSS MiB (median, 2nd half) | RSS max MiB | heap used MiB (median, 2nd half) | RSS slope KiB/s | heap slope KiB/s |\n|---|---:|---:|---:|---:|---:|\n';
+  md += `${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, ${new Date().toISOString().slice(0, 10)}. The GC-heavy workload for ${seconds} s, with the sampler (read every 100 ms, an onGC listener, a percentile every read) and without; ${runs} alternating runs each, medians. Every second the workload drops its data and takes a full GC (a checkpoint): the *retained* columns are what the process holds then (median over checkpoints after 2 s of warm-up), *growth* is last checkpoint − first. Under load the heap saw-tooths with every GC, so RSS under load is shown for reference only.\n\n`;
+  md += '| process | heap retained MiB | external MiB | RSS retained MiB | heap growth KiB | external growth KiB | RSS growth KiB | RSS under load MiB (median; max) |\n|---|---:|---:|---:|---:|---:|---:|---:|\n';
   for (const r of rows) {
-    md += `| ${r.contender} | ${fmt(r.median / MiB)} | ${fmt(r.rssMax / MiB)} | ${fmt(r.heapMedian / MiB)} | ${fmt(r.rssSlopeBytesPerSec / 1024)} | ${fmt(r.heapSlopeBytesPerSec / 1024)} |\n`;
+    md += `| ${r.contender} | ${fmt(r.heapRetained / MiB, 2)} | ${fmt(r.externalRetained / MiB, 2)} | ${fmt(r.median / MiB, 1)} | ${fmt(r.heapGrowth / 1024)} | ${fmt(r.externalGrowth / 1024)} | ${fmt(r.rssGrowth / 1024)} | ${fmt(r.rssMedianUnderLoad / MiB)}; ${fmt(r.rssMax / MiB)} |\n`;
   }
-  md += `\nThe sampler's RSS difference: ${fmt((rows[1].median - rows[0].median) / MiB, 2)} MiB (its shared block and histograms are about ${fmt(blockBytes / MiB, 2)} MiB; the rest is run-to-run variation of the workload's heap).\n`;
+  const [off, on] = rows;
+  md += `\nThe sampler's footprint at the checkpoints: heap ${fmt((on.heapRetained - off.heapRetained) / 1024)} KiB, external ${fmt((on.externalRetained - off.externalRetained) / MiB, 2)} MiB (its shared block and histograms: ${fmt(blockBytes / MiB, 2)} MiB), RSS ${fmt((on.median - off.median) / MiB, 2)} MiB; growth over ${fmt(on.growthSpanSeconds)} s with the sampler: heap ${fmt(on.heapGrowth / 1024)} KiB, external ${fmt(on.externalGrowth / 1024)} KiB.\n`;
   report('memory', md, rows, quick);
 }
 
