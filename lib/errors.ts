@@ -5,7 +5,8 @@ export type SamplerErrorCode =
   | 'ERR_SAMPLER_NATIVE'
   | 'ERR_SAMPLER_BLOCK'
   | 'ERR_SAMPLER_TORN_READ'
-  | 'ERR_SAMPLER_INCOMPATIBLE';
+  | 'ERR_SAMPLER_INCOMPATIBLE'
+  | 'ERR_SAMPLER_PEER_MISSING';
 
 /**
  * A runtime failure of the sampler (as opposed to bad input, which throws TypeError or

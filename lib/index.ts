@@ -37,3 +37,8 @@ export const nativeInfo = Object.freeze({
   /** The native binary that was loaded: a prebuild, a source build, or RUNTIME_SAMPLER_BINARY. */
   binaryPath,
 });
+
+export { toPrometheus, negotiateFormat, PROMETHEUS_CONTENT_TYPE, OPENMETRICS_CONTENT_TYPE } from './exporters/prometheus';
+export type { PrometheusOptions } from './exporters/prometheus';
+export { toJSON, JSON_SCHEMA } from './exporters/json';
+export type { JsonOptions, JsonDocument, JsonMetric, JsonValuePoint, JsonHistogramPoint } from './exporters/json';

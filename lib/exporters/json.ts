@@ -1,0 +1,124 @@
+// A stable JSON document of every metric, for logs and custom pipelines. The shape is
+// documented in docs/exporters.md and versioned by `schema`.
+import type { Sampler } from '../sampler';
+import type { HistogramJSON } from '../histogram';
+import { checkBoolean, checkKnownOptions, checkOptionsObject, checkSampler, describeValue, families } from './common';
+
+export const JSON_SCHEMA = 'runtime-sampler/metrics/v1';
+
+export interface JsonOptions {
+  /**
+   * 'summary' (default): count, sum, min, max, mean and percentiles per histogram;
+   * 'full': the summary plus the exponential buckets (Histogram.fromJSON() takes them back).
+   */
+  histograms?: 'summary' | 'full';
+  /** Percentiles of each histogram summary (0–100, default [50, 90, 99, 99.9]). */
+  percentiles?: number[];
+  /** Include each metric's description (default false: compact lines for logs). */
+  descriptions?: boolean;
+}
+
+export interface JsonHistogramPoint {
+  attributes: Record<string, string>;
+  count: number;
+  sum: number;
+  /** null when empty (as are mean and the percentiles). */
+  min: number | null;
+  max: number | null;
+  mean: number | null;
+  /** Keyed 'p50', 'p90', 'p99', 'p99.9', … */
+  percentiles: Record<string, number | null>;
+  /** With histograms: 'full'. */
+  buckets?: HistogramJSON;
+}
+
+export interface JsonValuePoint {
+  attributes: Record<string, string>;
+  value: number;
+}
+
+export interface JsonMetric {
+  /** The catalog name (OpenTelemetry style), e.g. 'v8js.gc.count'. */
+  name: string;
+  kind: 'counter' | 'gauge' | 'histogram';
+  /** The catalog unit of every value: ns, us, By, 1, or a {count}. */
+  unit: string;
+  /** Counters: cumulative since start() (process CPU: since the process started). */
+  cumulative: boolean;
+  description?: string;
+  points: Array<JsonValuePoint | JsonHistogramPoint>;
+}
+
+export interface JsonDocument {
+  schema: typeof JSON_SCHEMA;
+  /** Wall-clock time of the read, ISO 8601. */
+  timestamp: string;
+  /** Monotonic time the loop counters are accounted up to, ns. */
+  timeNs: number;
+  /** When the sampler was first started, monotonic ns. */
+  startNs: number;
+  running: boolean;
+  metrics: JsonMetric[];
+}
+
+const OPTIONS = ['histograms', 'percentiles', 'descriptions'];
+const nullIfNaN = (v: number): number | null => (Number.isNaN(v) ? null : v);
+
+/** Every metric of `sampler`, read now, as a plain JSON-ready object. */
+export function toJSON(sampler: Sampler, options?: JsonOptions): JsonDocument {
+  const s = checkSampler('toJSON()', sampler);
+  const o = checkOptionsObject('toJSON()', options);
+  checkKnownOptions('toJSON()', o, OPTIONS);
+  if (o.histograms !== undefined && o.histograms !== 'summary' && o.histograms !== 'full') {
+    throw new RangeError(`histograms must be 'summary' or 'full', got ${describeValue(o.histograms)}`);
+  }
+  const full = o.histograms === 'full';
+  let percentiles = [50, 90, 99, 99.9];
+  if (o.percentiles !== undefined) {
+    if (!Array.isArray(o.percentiles)) throw new TypeError(`percentiles must be an array of numbers from 0 to 100, got ${describeValue(o.percentiles)}`);
+    o.percentiles.forEach((p, i) => {
+      if (typeof p !== 'number') throw new TypeError(`percentiles[${i}] must be a number from 0 to 100, got ${describeValue(p)}`);
+      if (!(p >= 0 && p <= 100)) throw new RangeError(`percentiles[${i}] must be from 0 to 100, got ${String(p)}`);
+    });
+    percentiles = [...o.percentiles];
+  }
+  const descriptions = o.descriptions === undefined ? false : checkBoolean('descriptions', o.descriptions);
+
+  const wall = Date.now();
+  const snap = s.read();
+  const metrics: JsonMetric[] = [];
+  for (const f of families(s, snap)) {
+    const d = f.description;
+    const m: JsonMetric = { name: d.name, kind: d.kind, unit: d.unit, cumulative: d.cumulative, points: [] };
+    if (descriptions) m.description = d.description;
+    if (f.points) {
+      for (const p of f.points) m.points.push({ attributes: p.attributes, value: p.value });
+    } else {
+      for (const hp of f.histograms ?? []) {
+        const h = hp.histogram;
+        const pcts: Record<string, number | null> = {};
+        for (const p of percentiles) pcts[`p${p}`] = nullIfNaN(h.percentile(p));
+        const point: JsonHistogramPoint = {
+          attributes: hp.attributes,
+          count: h.count,
+          sum: h.sum,
+          min: nullIfNaN(h.min),
+          max: nullIfNaN(h.max),
+          mean: nullIfNaN(h.mean),
+          percentiles: pcts,
+        };
+        if (full) point.buckets = h.toJSON();
+        m.points.push(point);
+      }
+    }
+    metrics.push(m);
+  }
+  return {
+    schema: JSON_SCHEMA,
+    timestamp: new Date(wall).toISOString(),
+    timeNs: snap.timeNs,
+    startNs: snap.startNs,
+    running: snap.running,
+    metrics,
+  };
+}

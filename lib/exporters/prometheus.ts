@@ -1,0 +1,181 @@
+// Prometheus text exposition (0.0.4) and OpenMetrics 1.0 text, straight from a sampler —
+// no prom-client needed. Every catalog metric is exported: names are the catalog's with
+// dots as underscores and the base unit as a suffix (ns → _seconds, By → _bytes, ratios →
+// _ratio), counters end in _total, attribute names become label names the same way.
+// Histograms get cumulative `le` buckets derived from the exponential histograms.
+import type { Sampler } from '../sampler';
+import {
+  DEFAULT_DURATION_BOUNDS_NS, Family, baseUnit, checkBuckets, checkKnownOptions, checkLabels,
+  checkOptionsObject, checkSampler, checkString, cumulativeCounts, families,
+} from './common';
+
+export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+export const OPENMETRICS_CONTENT_TYPE = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
+
+export interface PrometheusOptions {
+  /** 'prometheus' (text format 0.0.4, the default) or 'openmetrics' (OpenMetrics 1.0). */
+  format?: 'prometheus' | 'openmetrics';
+  /** Prepended to every metric name, e.g. 'myapp_'. */
+  prefix?: string;
+  /** Labels added to every series, e.g. { service: 'api' }. */
+  labels?: Record<string, string | number>;
+  /**
+   * Histogram bucket upper bounds in the metric's base unit (seconds): one array for every
+   * histogram, or an object keyed by catalog name ('v8js.gc.duration',
+   * 'nodejs.eventloop.delay', 'nodejs.eventloop.iteration.duration'). Default: every
+   * second power of two from 2^10 ns (1.024 µs) to 2^34 ns (17.2 s), exact on the
+   * exponential histograms; other bounds are resolved to within one exponential bucket.
+   */
+  buckets?: number[] | Record<string, number[]>;
+}
+
+const OPTIONS = ['format', 'prefix', 'labels', 'buckets'];
+const NAME_RE = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+const PREFIX_RE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)?$/;
+const LABEL_RE = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+
+interface Prepared {
+  openMetrics: boolean;
+  prefix: string;
+  constLabels: string;
+  bucketsFor: (catalogName: string) => readonly number[] | undefined;
+}
+
+function prepare(options: unknown, histogramNames: readonly string[]): Prepared {
+  const o = checkOptionsObject('toPrometheus()', options);
+  checkKnownOptions('toPrometheus()', o, OPTIONS);
+  let openMetrics = false;
+  if (o.format !== undefined) {
+    if (o.format !== 'prometheus' && o.format !== 'openmetrics') {
+      throw new RangeError(`format must be 'prometheus' or 'openmetrics', got ${typeof o.format === 'string' ? JSON.stringify(o.format) : String(o.format)}`);
+    }
+    openMetrics = o.format === 'openmetrics';
+  }
+  const prefix = o.prefix === undefined ? '' : checkString('prefix', o.prefix, PREFIX_RE, 'a metric-name prefix ([a-zA-Z_:][a-zA-Z0-9_:]*)');
+  let constLabels = '';
+  if (o.labels !== undefined) {
+    const labels = checkLabels('labels', o.labels, LABEL_RE, '[a-zA-Z_][a-zA-Z0-9_]*');
+    constLabels = Object.entries(labels).map(([k, v]) => `${k}="${escapeLabel(v)}"`).join(',');
+  }
+  let bucketsFor: Prepared['bucketsFor'] = () => undefined;
+  if (o.buckets !== undefined) {
+    if (Array.isArray(o.buckets)) {
+      const b = checkBuckets('buckets', o.buckets).map((s) => s * 1e9);
+      bucketsFor = () => b;
+    } else if (o.buckets !== null && typeof o.buckets === 'object') {
+      const map = new Map<string, number[]>();
+      for (const [k, v] of Object.entries(o.buckets as Record<string, unknown>)) {
+        if (!histogramNames.includes(k)) {
+          throw new RangeError(`buckets: unknown histogram ${JSON.stringify(k)}; accepted: ${histogramNames.join(', ')}`);
+        }
+        map.set(k, checkBuckets(`buckets[${JSON.stringify(k)}]`, v).map((s) => s * 1e9));
+      }
+      bucketsFor = (name) => map.get(name);
+    } else {
+      throw new TypeError(`buckets must be an array of upper bounds (seconds) or an object of histogram name → array, got ${typeof o.buckets}`);
+    }
+  }
+  return { openMetrics, prefix, constLabels, bucketsFor };
+}
+
+/** A sample value in the exposition formats' float syntax. */
+export function formatValue(v: number): string {
+  if (v === Infinity) return '+Inf';
+  if (v === -Infinity) return '-Inf';
+  if (Number.isNaN(v)) return 'NaN';
+  return String(v);
+}
+
+function escapeLabel(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+}
+
+function escapeHelp(v: string, openMetrics: boolean): string {
+  const s = v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+  return openMetrics ? s.replace(/"/g, '\\"') : s;
+}
+
+// Catalog names whose direct translation breaks Prometheus conventions (a gauge may not
+// end in _count, which promtool's lint reserves for histograms and summaries).
+const RENAMES: Record<string, string> = {
+  'process.open_file_descriptor.count': 'process_open_fds',
+};
+
+/** Catalog name → Prometheus family name (counters: without _total) and the unit conversion. */
+export function prometheusName(catalogName: string, unit: string, prefix = ''): { name: string; unit: string; factor: number } {
+  const { suffix, factor } = baseUnit(unit);
+  let name = RENAMES[catalogName];
+  if (name === undefined) {
+    name = catalogName.replace(/[^a-zA-Z0-9_:]/g, '_');
+    if (suffix && !name.endsWith(`_${suffix}`)) name += `_${suffix}`;
+  }
+  name = prefix + name;
+  if (!NAME_RE.test(name)) name = `_${name}`;
+  return { name, unit: suffix, factor };
+}
+
+/**
+ * The exposition format a scraper asks for in its Accept header: OpenMetrics when it
+ * accepts application/openmetrics-text (Prometheus does, first), else the 0.0.4 text format.
+ */
+export function negotiateFormat(accept: string | undefined): { format: 'prometheus' | 'openmetrics'; contentType: string } {
+  return typeof accept === 'string' && /application\/openmetrics-text/i.test(accept)
+    ? { format: 'openmetrics', contentType: OPENMETRICS_CONTENT_TYPE }
+    : { format: 'prometheus', contentType: PROMETHEUS_CONTENT_TYPE };
+}
+
+function labelString(attributes: Record<string, string>, constLabels: string, extra?: string): string {
+  const parts: string[] = [];
+  for (const [k, v] of Object.entries(attributes)) parts.push(`${k.replace(/[^a-zA-Z0-9_]/g, '_')}="${escapeLabel(v)}"`);
+  if (constLabels) parts.push(constLabels);
+  if (extra) parts.push(extra);
+  return parts.length ? `{${parts.join(',')}}` : '';
+}
+
+function renderFamily(f: Family, p: Prepared, out: string[]): void {
+  const d = f.description;
+  const { name, unit, factor } = prometheusName(d.name, d.unit, p.prefix);
+  const counter = d.kind === 'counter';
+  // OpenMetrics: a counter family is named without _total, its sample with it.
+  const family = name;
+  const sample = counter ? `${name}_total` : name;
+  const type = d.kind === 'histogram' ? 'histogram' : counter ? 'counter' : 'gauge';
+  const helpName = p.openMetrics ? family : sample;
+  out.push(`# HELP ${helpName} ${escapeHelp(d.description, p.openMetrics)}`);
+  out.push(`# TYPE ${helpName} ${type}`);
+  if (p.openMetrics && unit) out.push(`# UNIT ${family} ${unit}`);
+  if (f.points) {
+    for (const pt of f.points) out.push(`${sample}${labelString(pt.attributes, p.constLabels)} ${formatValue(pt.value * factor)}`);
+    return;
+  }
+  const boundsNs = p.bucketsFor(d.name) ?? DEFAULT_DURATION_BOUNDS_NS;
+  for (const hp of f.histograms ?? []) {
+    const h = hp.histogram;
+    const cum = cumulativeCounts(h, boundsNs);
+    for (let i = 0; i < boundsNs.length; i++) {
+      out.push(`${name}_bucket${labelString(hp.attributes, p.constLabels, `le="${formatValue(boundsNs[i] * factor)}"`)} ${cum[i]}`);
+    }
+    out.push(`${name}_bucket${labelString(hp.attributes, p.constLabels, 'le="+Inf"')} ${h.count}`);
+    out.push(`${name}_sum${labelString(hp.attributes, p.constLabels)} ${formatValue(h.sum * factor)}`);
+    out.push(`${name}_count${labelString(hp.attributes, p.constLabels)} ${h.count}`);
+  }
+}
+
+function histogramNames(s: Sampler): string[] {
+  return [...new Set(s.catalog().filter((d) => d.kind === 'histogram').map((d) => d.name))];
+}
+
+/**
+ * Every metric of `sampler` (read now) as Prometheus text exposition (default) or
+ * OpenMetrics text (`format: 'openmetrics'`, ends with `# EOF`). Serve it with
+ * PROMETHEUS_CONTENT_TYPE or OPENMETRICS_CONTENT_TYPE.
+ */
+export function toPrometheus(sampler: Sampler, options?: PrometheusOptions): string {
+  const s = checkSampler('toPrometheus()', sampler);
+  const p = prepare(options, histogramNames(s));
+  const snap = s.read();
+  const out: string[] = [];
+  for (const f of families(s, snap)) renderFamily(f, p, out);
+  if (p.openMetrics) out.push('# EOF');
+  return `${out.join('\n')}\n`;
+}

@@ -1,0 +1,186 @@
+// runtime-sampler/prom-client against the real prom-client in the same process: the same
+// names, types, label names and default buckets (ours ⊇ theirs), values from the sampler,
+// every GC counted (against --trace-gc), and scrapes that do not reset each other.
+const { test } = require('uvu');
+const assert = require('uvu/assert');
+const path = require('node:path');
+const { spawnSync } = require('node:child_process');
+const client = require('prom-client');
+const { Sampler } = require('..');
+const { collectDefaultMetrics } = require('runtime-sampler/prom-client'); // the package's own exports map
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+function block(ms) {
+  const end = performance.now() + ms;
+  while (performance.now() < end);
+}
+
+function shape(registry) {
+  const out = {};
+  for (const m of registry.getMetricsAsArray()) {
+    out[m.name] = { type: m.type, labelNames: [...m.labelNames].sort(), upperBounds: m.upperBounds };
+  }
+  return out;
+}
+
+test('names, types, label names and default buckets: ours ⊇ prom-client collectDefaultMetrics()', async () => {
+  for (const config of [{}, { prefix: 'app_', labels: { service: 'api', zone: 'b' } }, { gcDurationBuckets: [0.0001, 0.5] }]) {
+    const theirs = new client.Registry();
+    const ours = new client.Registry();
+    client.collectDefaultMetrics({ ...config, register: theirs });
+    const h = collectDefaultMetrics({ ...config, register: ours });
+    const a = shape(theirs);
+    const b = shape(ours);
+    assert.ok(Object.keys(a).length >= 25, `prom-client registered ${Object.keys(a).length}`);
+    for (const [name, m] of Object.entries(a)) {
+      assert.ok(b[name], `${JSON.stringify(config)}: missing ${name}`);
+      assert.is(b[name].type, m.type, name);
+      assert.equal(b[name].labelNames, m.labelNames, name);
+      if (m.upperBounds) assert.equal(b[name].upperBounds, m.upperBounds, `${name} buckets`);
+    }
+    // Additions are clearly named: none shadows a prom-client name, all render.
+    const extra = Object.keys(b).filter((n) => !a[n]);
+    assert.ok(extra.includes(`${config.prefix ?? ''}nodejs_eventloop_utilization_ratio`));
+    assert.ok(extra.includes(`${config.prefix ?? ''}nodejs_gc_pause_max_seconds`));
+    assert.ok(extra.length >= 12, extra.join(', '));
+    const text = await ours.metrics();
+    for (const name of Object.keys(b)) assert.ok(text.includes(`# TYPE ${name} `), name);
+    if (config.labels) {
+      for (const line of text.split('\n').filter((l) => l && !l.startsWith('#'))) assert.ok(line.includes('service="api"'), line);
+    }
+    h.close();
+    assert.is(ours.getMetricsAsArray().length, 0, 'close() unregisters');
+    theirs.clear();
+  }
+});
+
+test('values come from the sampler and agree with Node', async () => {
+  const s = new Sampler({ loopDelayResolutionMs: 10 }).start();
+  const reg = new client.Registry();
+  const h = collectDefaultMetrics({ register: reg, sampler: s });
+  assert.is(h.sampler, s);
+  await sleep(30);
+  block(60);
+  await sleep(30);
+  for (let i = 0; i < 3; i++) globalThis.gc();
+  const json = Object.fromEntries((await reg.getMetricsAsJSON()).map((m) => [m.name, m]));
+  const v = (name, labels = {}) => json[name].values.find((x) => Object.entries(labels).every(([k, val]) => x.labels[k] === val))?.value;
+  const snap = s.read();
+  const mem = process.memoryUsage();
+  assert.ok(Math.abs(v('nodejs_heap_size_used_bytes') - mem.heapUsed) / mem.heapUsed < 0.25);
+  assert.ok(Math.abs(v('process_resident_memory_bytes') - mem.rss) / mem.rss < 0.25);
+  const cpu = process.cpuUsage();
+  assert.ok(Math.abs(v('process_cpu_user_seconds_total') - cpu.user / 1e6) < 0.2);
+  assert.ok(Math.abs(v('process_cpu_seconds_total') - (v('process_cpu_user_seconds_total') + v('process_cpu_system_seconds_total'))) < 1e-9);
+  assert.ok(v('nodejs_eventloop_lag_max_seconds') >= 0.06, `lag max ${v('nodejs_eventloop_lag_max_seconds')}`);
+  assert.ok(v('nodejs_eventloop_lag_min_seconds') > 0 && v('nodejs_eventloop_lag_p50_seconds') >= v('nodejs_eventloop_lag_min_seconds'));
+  assert.ok(v('nodejs_eventloop_lag_stddev_seconds') > 0);
+  assert.ok(v('nodejs_heap_space_size_used_bytes', { space: 'old' }) > 0);
+  assert.is(v('nodejs_version_info', { version: process.version }), 1);
+  const major = json.nodejs_gc_duration_seconds.values.find((x) => x.metricName === 'nodejs_gc_duration_seconds_count' && x.labels.kind === 'major');
+  assert.ok(major.value >= 3, `major GCs ${major.value}`);
+  assert.is(major.value, s.read().gc.byType.markSweepCompact.count);
+  assert.ok(v('nodejs_gc_collections', { type: 'mark_sweep_compact' }) >= 3);
+  assert.ok(v('nodejs_eventloop_utilization_ratio') > 0 && v('nodejs_eventloop_utilization_ratio') <= 1);
+  assert.ok(v('process_open_fds') > 0);
+  assert.ok(snap.process.openFds > 0);
+  h.close();
+  assert.is(s.closed, false, 'a sampler passed in is not closed by close()');
+  s.close();
+});
+
+test('two scrapers do not reset each other: the lag window is the same for both', async () => {
+  const reg = new client.Registry();
+  const h = collectDefaultMetrics({ register: reg, eventLoopMonitoringPrecision: 5 });
+  await sleep(20);
+  block(80);
+  await sleep(20);
+  const max = async () => (await reg.getSingleMetric('nodejs_eventloop_lag_max_seconds').get()).values[0].value;
+  const first = await max();
+  const second = await max(); // prom-client would report ~0.005 here: its first scrape reset the histogram
+  assert.ok(first >= 0.08, `first scrape ${first}`);
+  assert.ok(second >= 0.08, `second scrape ${second}`);
+  assert.is(h.sampler.options.loopDelayResolutionMs, 5);
+  h.close();
+  assert.is(h.sampler.closed, true, 'a sampler created here is closed by close()');
+});
+
+test('every GC is counted: nodejs_gc_duration_seconds against --trace-gc in the same process', () => {
+  const child = `
+    const client = require('prom-client');
+    const { collectDefaultMetrics } = require(${JSON.stringify(path.join(__dirname, '..', 'dist', 'cjs', 'exporters', 'prom-client.js'))});
+    const ours = new client.Registry();
+    const theirs = new client.Registry();
+    collectDefaultMetrics({ register: ours });
+    client.collectDefaultMetrics({ register: theirs });
+    // --trace-gc prints one line per scavenge, minor and full mark-compact; incremental
+    // marking steps (kind "incremental") and weak-callback passes are not lines of their own.
+    const count = async (reg) => (await reg.getSingleMetric('nodejs_gc_duration_seconds').get()).values
+      .filter((x) => x.metricName === 'nodejs_gc_duration_seconds_count' && (x.labels.kind === 'minor' || x.labels.kind === 'major'))
+      .reduce((a, x) => a + x.value, 0);
+    (async () => {
+      await new Promise((r) => setTimeout(r, 20));
+      // A full GC before each mark leaves the young generation empty, so no GC of its own
+      // falls between a mark and the read next to it.
+      gc();
+      const o0 = await count(ours), t0 = await count(theirs);
+      process.stdout.write('MARK START\\n');
+      let keep = [];
+      for (let slice = 0; slice < 30; slice++) {
+        for (let i = 0; i < 100000; i++) { keep.push({ i, s: 'x' + i, a: [i] }); if (keep.length > 30000) keep = []; }
+        if (slice % 10 === 9) gc();
+        await new Promise((r) => setImmediate(r));
+      }
+      gc();
+      process.stdout.write('MARK END\\n');
+      const o1 = await count(ours);
+      await new Promise((r) => setTimeout(r, 50)); // prom-client's observer runs later
+      const t1 = await count(theirs);
+      process.stdout.write('COUNTS ' + JSON.stringify({ ours: o1 - o0, theirs: t1 - t0 }) + '\\n');
+      process.exit(0);
+    })();
+  `;
+  const r = spawnSync(process.execPath, ['--expose-gc', '--trace-gc', '-e', child], { encoding: 'utf8', cwd: path.join(__dirname, '..') });
+  assert.is(r.status, 0, r.stderr);
+  const out = r.stdout;
+  const window = out.slice(out.indexOf('MARK START'), out.indexOf('MARK END'));
+  const traced = window.split('\n').filter((l) => /\d+ ms: (Scavenge|Minor Mark-(Sweep|Compact)|(Incremental )?Mark-(Compact|sweep))\b/.test(l)).length;
+  const counts = JSON.parse(/COUNTS (.*)/.exec(out)[1]);
+  assert.ok(traced >= 20, `--trace-gc saw ${traced} GCs`);
+  assert.is(counts.ours, traced, `ours ${counts.ours} vs --trace-gc ${traced} (prom-client: ${counts.theirs})`);
+  assert.ok(counts.theirs <= traced);
+});
+
+test('bad input: clear TypeError / RangeError naming the option', () => {
+  const reg = new client.Registry();
+  const s = new Sampler({ loopDelayResolutionMs: 20 });
+  const cases = [
+    [() => collectDefaultMetrics('x'), TypeError, /options must be an object, got "x"/],
+    [() => collectDefaultMetrics({ registry: reg }), TypeError, /unknown option "registry"; accepted options: register, prefix/],
+    [() => collectDefaultMetrics({ register: {} }), TypeError, /register must be a prom-client Registry/],
+    [() => collectDefaultMetrics({ register: reg, prefix: 'a-b' }), RangeError, /prefix must be a metric-name prefix/],
+    [() => collectDefaultMetrics({ register: reg, labels: 'x' }), TypeError, /labels must be an object/],
+    [() => collectDefaultMetrics({ register: reg, gcDurationBuckets: [1, 0.1] }), RangeError, /gcDurationBuckets must be sorted in strictly increasing order/],
+    [() => collectDefaultMetrics({ register: reg, gcDurationBuckets: [-0.1] }), RangeError, /gcDurationBuckets\[0\] must be a finite number > 0.*got -0.1/],
+    [() => collectDefaultMetrics({ register: reg, gcDurationBuckets: [NaN] }), RangeError, /gcDurationBuckets\[0\].*got NaN/],
+    [() => collectDefaultMetrics({ register: reg, eventLoopMonitoringPrecision: 0 }), RangeError, /eventLoopMonitoringPrecision must be a number from 1 to 1000, got 0/],
+    [() => collectDefaultMetrics({ register: reg, eventLoopMonitoringPrecision: 2.5 }), RangeError, /eventLoopMonitoringPrecision must be an integer/],
+    [() => collectDefaultMetrics({ register: reg, sampler: {} }), TypeError, /sampler must be a runtime-sampler Sampler/],
+    [() => collectDefaultMetrics({ register: reg, sampler: s, eventLoopMonitoringPrecision: 10 }), RangeError, /eventLoopMonitoringPrecision 10 differs from the sampler's loopDelayResolutionMs 20/],
+    [() => collectDefaultMetrics({ register: reg, eventLoopLagWindowMs: 10 }), RangeError, /eventLoopLagWindowMs must be a number from 1000 to 3600000, got 10/],
+    [() => collectDefaultMetrics({ register: reg, additions: 1 }), TypeError, /additions must be true or false, got 1/],
+  ];
+  for (const [fn, type, re] of cases) {
+    try {
+      fn();
+      assert.unreachable(`no error for ${re}`);
+    } catch (e) {
+      assert.instance(e, type, `${re}: got ${e}`);
+      assert.match(e.message, re);
+    }
+  }
+  assert.is(reg.getMetricsAsArray().length, 0, 'nothing registered by a failed call');
+  s.close();
+});
+
+test.run();
