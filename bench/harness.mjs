@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { cpus } from 'node:os';
+import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 
@@ -120,4 +121,70 @@ export async function rotatingTriples(triples, phase, each = () => {}) {
     each(p, res);
   }
   return res;
+}
+
+/**
+ * Times `op` in this process: a batch calibrated to ~50 ms (~10 ms quick), ~300 ms of
+ * warm-up, then the median of 7 (3) batches; and bytes allocated per op. An op returning
+ * a Promise is awaited, one at a time. Run it in a fresh process per contender
+ * (`node --expose-gc`).
+ */
+export async function measureOp(op, quick) {
+  const sync = op;
+  // An operation that returns a Promise is timed with await, one at a time.
+  const first = sync();
+  const isAsync = first && typeof first.then === 'function';
+  if (isAsync) await first;
+  let sink = 0;
+  const runBatch = isAsync
+    ? async (k) => { for (let i = 0; i < k; i++) sink += (await sync()) === undefined ? 0 : 1; }
+    : (k) => { for (let i = 0; i < k; i++) sink += sync() === undefined ? 0 : 1; };
+  // Calibrate a batch to ~50 ms (~10 ms quick), warm up for ~300 ms, then 7 batches.
+  const target = quick ? 10e6 : 50e6;
+  let n = 1;
+  for (;;) {
+    const t = process.hrtime.bigint();
+    await runBatch(n);
+    const dt = Number(process.hrtime.bigint() - t);
+    if (dt > target / 4) {
+      n = Math.max(1, Math.round((n * target) / dt));
+      break;
+    }
+    n *= 4;
+  }
+  const warmEnd = performance.now() + (quick ? 50 : 300);
+  while (performance.now() < warmEnd) await runBatch(n);
+  const batches = [];
+  for (let b = 0; b < (quick ? 3 : 7); b++) {
+    const t = process.hrtime.bigint();
+    await runBatch(n);
+    batches.push(Number(process.hrtime.bigint() - t) / n);
+  }
+  // Bytes/op: heap growth over a batch small enough to fit the young generation, with a
+  // GC first; a scavenge inside the window would hide allocation, so we say when one ran.
+  // The window runs twice and the second counts, so its own loop is warm as well.
+  const m = Math.min(n, 5000);
+  const window = async () => {
+    global.gc();
+    const gcsBefore = gcCount();
+    const h0 = process.memoryUsage().heapUsed;
+    await runBatch(m);
+    const h1 = process.memoryUsage().heapUsed;
+    return { bytes: Math.max(0, (h1 - h0) / m), clean: gcCount() === gcsBefore };
+  };
+  await window();
+  const w = await window();
+  return { nsPerOp: median(batches), bytesPerOp: w.bytes, bytesExact: w.clean, sink: sink > 0 };
+}
+
+// GC count without our own sampler (it is a contender): a PerformanceObserver is async,
+// so use v8's heap statistics generation counter proxy — the sum of V8 GC counts is not
+// exposed, hence we watch old-space + new-space usage dropping instead.
+let lastUsed = 0;
+let drops = 0;
+function gcCount() {
+  const u = process.memoryUsage().heapUsed;
+  if (u < lastUsed) drops++;
+  lastUsed = u;
+  return drops;
 }

@@ -7,7 +7,7 @@ import { performance, monitorEventLoopDelay } from 'node:perf_hooks';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { benchDir, fmt, peer, machine, median, progress, report, runChild, stats } from './harness.mjs';
+import { benchDir, fmt, peer, machine, measureOp, median, progress, report, runChild, stats } from './harness.mjs';
 
 const require = createRequire(import.meta.url);
 const self = fileURLToPath(import.meta.url);
@@ -70,63 +70,8 @@ function pureJs(withStddev) {
 }
 
 async function child(name, quick) {
-  const sync = CONTENDERS[name]();
-  // An operation that returns a Promise is timed with await, one at a time.
-  const first = sync();
-  const isAsync = first && typeof first.then === 'function';
-  if (isAsync) await first;
-  let sink = 0;
-  const runBatch = isAsync
-    ? async (k) => { for (let i = 0; i < k; i++) sink += (await sync()) === undefined ? 0 : 1; }
-    : (k) => { for (let i = 0; i < k; i++) sink += sync() === undefined ? 0 : 1; };
-  // Calibrate a batch to ~50 ms (~10 ms quick), warm up for ~300 ms, then 7 batches.
-  const target = quick ? 10e6 : 50e6;
-  let n = 1;
-  for (;;) {
-    const t = process.hrtime.bigint();
-    await runBatch(n);
-    const dt = Number(process.hrtime.bigint() - t);
-    if (dt > target / 4) {
-      n = Math.max(1, Math.round((n * target) / dt));
-      break;
-    }
-    n *= 4;
-  }
-  const warmEnd = performance.now() + (quick ? 50 : 300);
-  while (performance.now() < warmEnd) await runBatch(n);
-  const batches = [];
-  for (let b = 0; b < (quick ? 3 : 7); b++) {
-    const t = process.hrtime.bigint();
-    await runBatch(n);
-    batches.push(Number(process.hrtime.bigint() - t) / n);
-  }
-  // Bytes/op: heap growth over a batch small enough to fit the young generation, with a
-  // GC first; a scavenge inside the window would hide allocation, so we say when one ran.
-  // The window runs twice and the second counts, so its own loop is warm as well.
-  const m = Math.min(n, 5000);
-  const window = async () => {
-    global.gc();
-    const gcsBefore = gcCount();
-    const h0 = process.memoryUsage().heapUsed;
-    await runBatch(m);
-    const h1 = process.memoryUsage().heapUsed;
-    return { bytes: Math.max(0, (h1 - h0) / m), clean: gcCount() === gcsBefore };
-  };
-  await window();
-  const w = await window();
-  console.log('RESULT ' + JSON.stringify({ nsPerOp: median(batches), bytesPerOp: w.bytes, bytesExact: w.clean, sink: sink > 0 }));
-}
-
-// GC count without our own sampler (it is a contender): a PerformanceObserver is async,
-// so use v8's heap statistics generation counter proxy — the sum of V8 GC counts is not
-// exposed, hence we watch old-space + new-space usage dropping instead.
-let lastUsed = 0;
-let drops = 0;
-function gcCount() {
-  const u = process.memoryUsage().heapUsed;
-  if (u < lastUsed) drops++;
-  lastUsed = u;
-  return drops;
+  const r = await measureOp(CONTENDERS[name](), quick);
+  console.log('RESULT ' + JSON.stringify(r));
 }
 
 async function main() {

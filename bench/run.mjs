@@ -17,6 +17,7 @@ const SCENARIOS = [
   ['HTTP under load (wrk)', 'http.mjs'],
   ['memory footprint', 'memory.mjs'],
   ['precision against --trace-gc and monitorEventLoopDelay', 'precision.mjs'],
+  ['export cost (toPrometheus, toJSON, prom-client)', 'export.mjs'],
 ];
 const only = args.filter((a) => !a.startsWith('--'));
 const quick = args.includes('--quick');
@@ -113,6 +114,10 @@ function targets(rows) {
     // than the one without it (a 256 KiB allowance for code and feedback V8 keeps adding).
     const extra = mem.heapGrowth + mem.externalGrowth - (memNone.heapGrowth + memNone.externalGrowth);
     add('fixed footprint under the GC-heavy workload (retained after full GC, growth over the run)', `heap +${fmt((mem.heapRetained - memNone.heapRetained) / 1024)} KiB, external +${fmt((mem.externalRetained - memNone.externalRetained) / 2 ** 20, 2)} MiB above none; growth over ${fmt(mem.growthSpanSeconds)} s: heap ${fmt(mem.heapGrowth / 1024)} KiB, external ${fmt(mem.externalGrowth / 1024)} KiB (none: ${fmt(memNone.heapGrowth / 1024)}, ${fmt(memNone.externalGrowth / 1024)})`, extra <= 256 * 1024);
+  }
+  for (const c of ['toPrometheus() (text 0.0.4)', 'toPrometheus() (OpenMetrics)']) {
+    const x = find('export', c);
+    if (x && !x.skipped) add(`${c} ≥ 10× faster than prom-client register.metrics() (default metrics)`, `${fmt(x.median / 1000, 1)} µs: ${fmt(x.speedupVsPromClient, 1)}×`, x.speedupVsPromClient >= 10);
   }
   let md = '## Targets\n\n| target | measured | met |\n|---|---|---|\n';
   for (const t of out) md += `| ${t.target} | ${t.measured} | ${t.met === null ? 'see table' : t.met ? 'yes' : 'no'} |\n`;

@@ -4,7 +4,7 @@
 import type { Sampler } from '../sampler';
 import type { Snapshot } from '../snapshot';
 import type { MetricDescription } from '../catalog';
-import { Histogram, INDEX_OFFSET, bucketLowerBound } from '../histogram';
+import { Histogram, INDEX_OFFSET, bucketIndex, bucketLowerBound } from '../histogram';
 
 export { checkKnownOptions } from '../errors';
 
@@ -88,6 +88,22 @@ export function checkBuckets(option: string, value: unknown): number[] {
   return [...value];
 }
 
+/**
+ * A cache key for an options object: distinct for every distinct value, including the
+ * ones JSON would merge (undefined, NaN, ±Infinity, BigInt, functions), so that a cached
+ * result never skips the validation of options that differ.
+ */
+export function optionsKey(options: unknown): string {
+  return JSON.stringify(options ?? null, (_k, v: unknown) => {
+    if (v === undefined) return '\u0000undefined';
+    if (typeof v === 'number' && !Number.isFinite(v)) return `\u0000${v}`;
+    if (typeof v === 'bigint') return `\u0000${v}n`;
+    if (typeof v === 'function' || typeof v === 'symbol') return `\u0000${typeof v}`;
+    if (typeof v === 'string') return `s${v}`;
+    return v;
+  });
+}
+
 // ---- units ----
 
 export interface UnitConversion {
@@ -135,64 +151,99 @@ function walk(root: unknown, parts: readonly string[]): unknown {
   return v;
 }
 
+export interface PlanPoint {
+  attributes: Record<string, string>;
+  /** The value (a number, or a Histogram for histogram families). */
+  get: (snap: Snapshot, sampler: Sampler) => unknown;
+}
+export interface PlanFamily {
+  description: MetricDescription;
+  histogram: boolean;
+  points: PlanPoint[];
+}
+
 /**
- * Resolves a catalog entry's path against a snapshot (or the sampler's histograms) into
- * points, one per `*` key, with its attribute.
+ * Resolves a catalog entry's path into points, one per `*` key (with its attribute), each
+ * with an accessor. The keys (GC types, heap spaces) are fixed for a sampler.
  */
-function resolve(desc: MetricDescription, snap: Snapshot, sampler: Sampler): Array<{ attributes: Record<string, string>; value: unknown }> {
+function compile(desc: MetricDescription, snap: Snapshot, sampler: Sampler): PlanPoint[] {
   const isHist = desc.path.startsWith('histograms.');
-  const root: unknown = isHist ? sampler.histograms : snap;
   const parts = (isHist ? desc.path.slice('histograms.'.length) : desc.path).split('.');
+  const at = (p: readonly string[]): PlanPoint['get'] => {
+    const root = isHist ? (_sn: Snapshot, s: Sampler): unknown => s.histograms : (sn: Snapshot): unknown => sn;
+    const [a, b, c, d] = p;
+    type R = Record<string, Record<string, Record<string, Record<string, unknown>>>>;
+    // Fixed-depth accessors (paths are 1–4 keys deep): a rendering calls ~150 of them.
+    switch (p.length) {
+      case 1: return (sn, s) => (root(sn, s) as R)[a];
+      case 2: return (sn, s) => (root(sn, s) as R)[a][b];
+      case 3: return (sn, s) => (root(sn, s) as R)[a][b][c];
+      case 4: return (sn, s) => (root(sn, s) as R)[a][b][c][d];
+      default: return (sn, s) => walk(root(sn, s), p);
+    }
+  };
   const star = parts.indexOf('*');
   if (star < 0) {
     const attributes: Record<string, string> = {};
     for (const a of desc.attributes) attributes[a.name] = a.values[0];
-    return [{ attributes, value: walk(root, parts) }];
+    return [{ attributes, get: at(parts) }];
   }
-  const parent = walk(root, parts.slice(0, star)) as Record<string, unknown> | undefined;
+  const parent = walk(isHist ? sampler.histograms : snap, parts.slice(0, star)) as Record<string, unknown> | undefined;
   if (!parent) return [];
   const attr = desc.attributes[0];
   return Object.keys(parent).map((key, i) => ({
     attributes: { [attr.name]: attr.values[i] ?? key },
-    value: walk(parent[key], parts.slice(star + 1)),
+    get: at([...parts.slice(0, star), key, ...parts.slice(star + 1)]),
   }));
 }
 
+const plans = new WeakMap<Sampler, PlanFamily[]>();
+
 /**
- * The catalog as metric families, values from `snap` and the sampler's histograms. Where a
- * name has series with attributes and one without (gc.count and gc.byType.*.count), only
- * the attributed ones are kept: the other is their sum (or max), and mixing both in one
- * family would double-count in any aggregation.
+ * The catalog of `sampler` as metric families with accessors, built once per sampler.
+ * Where a name has series with attributes and one without (gc.count and
+ * gc.byType.*.count), only the attributed ones are kept: the other is their sum (or max),
+ * and mixing both in one family would double-count in any aggregation.
  */
-export function families(sampler: Sampler, snap: Snapshot): Family[] {
+export function plan(sampler: Sampler, snap: Snapshot): PlanFamily[] {
+  let p = plans.get(sampler);
+  if (p) return p;
   const byName = new Map<string, MetricDescription[]>();
   for (const d of sampler.catalog()) {
     const list = byName.get(d.name);
     if (list) list.push(d);
     else byName.set(d.name, [d]);
   }
-  const out: Family[] = [];
+  p = [];
   for (const list of byName.values()) {
     const attributed = list.filter((d) => d.attributes.length > 0);
     const use = attributed.length > 0 ? attributed : list;
     // Several single-valued entries of one family (cpu user/system) share one HELP line.
     const description = { ...use[0], description: use.map((d) => d.description).join(' ') };
-    if (use[0].kind === 'histogram') {
+    p.push({ description, histogram: use[0].kind === 'histogram', points: use.flatMap((d) => compile(d, snap, sampler)) });
+  }
+  plans.set(sampler, p);
+  return p;
+}
+
+/** The catalog as metric families with their values: numbers from `snap`, the sampler's histograms. */
+export function families(sampler: Sampler, snap: Snapshot): Family[] {
+  const out: Family[] = [];
+  for (const f of plan(sampler, snap)) {
+    if (f.histogram) {
       const histograms: HistogramPoint[] = [];
-      for (const d of use) {
-        for (const p of resolve(d, snap, sampler)) {
-          if (p.value instanceof Histogram) histograms.push({ attributes: p.attributes, histogram: p.value });
-        }
+      for (const pt of f.points) {
+        const h = pt.get(snap, sampler);
+        if (h instanceof Histogram) histograms.push({ attributes: pt.attributes, histogram: h });
       }
-      out.push({ description, histograms });
+      out.push({ description: f.description, histograms });
     } else {
       const points: ValuePoint[] = [];
-      for (const d of use) {
-        for (const p of resolve(d, snap, sampler)) {
-          if (typeof p.value === 'number' && !Number.isNaN(p.value)) points.push({ attributes: p.attributes, value: p.value });
-        }
+      for (const pt of f.points) {
+        const v = pt.get(snap, sampler);
+        if (typeof v === 'number' && !Number.isNaN(v)) points.push({ attributes: pt.attributes, value: v });
       }
-      out.push({ description, points });
+      out.push({ description: f.description, points });
     }
   }
   return out;
@@ -210,24 +261,16 @@ export const DEFAULT_DURATION_BOUNDS_NS: readonly number[] = Object.freeze(
 );
 
 /**
- * Cumulative counts of `h` at each upper bound (same unit as the histogram's values).
- * A bound that falls inside one of the exponential buckets (a relative width of 2^(2^-scale)
- * − 1: 1.1% at scale 6) splits it at its geometric middle: the bucket's values count as ≤
- * the bound when the middle is. The histogram's exact min and max settle the ends: every
- * value is ≤ a bound at or above max, none is ≤ a bound below min.
+ * For each bucket of a histogram at `scale` (counts[i] is bucket i + INDEX_OFFSET): the
+ * index of the first bound ≥ the bucket's geometric middle, or bounds.length past the last.
+ * Fixed for given bounds and scale, so exporters compute it once.
  */
-export function cumulativeCounts(h: Histogram, bounds: readonly number[]): number[] {
+export function bucketBoundMap(bounds: readonly number[], scale: number, buckets: number): Int32Array {
   const n = bounds.length;
-  const perBound = new Array<number>(n).fill(0);
-  // Values ≤ 0 are ≤ every (positive) bound.
-  perBound[0] += h.zeroCount;
-  const counts = h.counts;
-  for (let i = 0; i < counts.length; i++) {
-    const c = counts[i];
-    if (c === 0) continue;
+  const map = new Int32Array(buckets);
+  for (let i = 0; i < buckets; i++) {
     const index = i + INDEX_OFFSET;
-    const middle = Math.sqrt(bucketLowerBound(index, h.scale) * bucketLowerBound(index + 1, h.scale));
-    // The first bound ≥ the bucket's middle; past the last bound, only +Inf holds it.
+    const middle = Math.sqrt(bucketLowerBound(index, scale) * bucketLowerBound(index + 1, scale));
     let lo = 0;
     let hi = n;
     while (lo < hi) {
@@ -235,7 +278,37 @@ export function cumulativeCounts(h: Histogram, bounds: readonly number[]): numbe
       if (bounds[m] >= middle) hi = m;
       else lo = m + 1;
     }
-    if (lo < n) perBound[lo] += c;
+    map[i] = lo;
+  }
+  return map;
+}
+
+/**
+ * Cumulative counts of `h` at each upper bound (same unit as the histogram's values).
+ * A bound that falls inside one of the exponential buckets (a relative width of 2^(2^-scale)
+ * − 1: 1.1% at scale 6) splits it at its geometric middle: the bucket's values count as ≤
+ * the bound when the middle is. The histogram's exact min and max settle the ends: every
+ * value is ≤ a bound at or above max, none is ≤ a bound below min. `map` is
+ * bucketBoundMap(bounds, h.scale, h.counts.length), computed here if not given.
+ */
+export function cumulativeCounts(h: Histogram, bounds: readonly number[], map?: Int32Array): number[] {
+  const n = bounds.length;
+  const m = map ?? bucketBoundMap(bounds, h.scale, h.counts.length);
+  const perBound = new Array<number>(n + 1).fill(0);
+  // Values ≤ 0 are ≤ every (positive) bound.
+  perBound[0] += h.zeroCount;
+  const counts = h.counts;
+  // Only the buckets between min's and max's hold values (a GC-pause histogram spans a
+  // few hundred of its ~2,800).
+  let first = 0;
+  let last = counts.length - 1;
+  if (h.count > 0 && h.min > 0) {
+    first = Math.max(0, bucketIndex(h.min, h.scale) - INDEX_OFFSET);
+    last = Math.min(last, bucketIndex(h.max, h.scale) - INDEX_OFFSET);
+  }
+  for (let i = first; i <= last; i++) {
+    const c = counts[i];
+    if (c !== 0) perBound[m[i]] += c;
   }
   const out = new Array<number>(n);
   let acc = 0;

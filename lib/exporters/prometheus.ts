@@ -4,9 +4,11 @@
 // _ratio), counters end in _total, attribute names become label names the same way.
 // Histograms get cumulative `le` buckets derived from the exponential histograms.
 import type { Sampler } from '../sampler';
+import type { Snapshot } from '../snapshot';
+import type { Histogram } from '../histogram';
 import {
-  DEFAULT_DURATION_BOUNDS_NS, Family, baseUnit, checkBuckets, checkKnownOptions, checkLabels,
-  checkOptionsObject, checkSampler, checkString, cumulativeCounts, families,
+  DEFAULT_DURATION_BOUNDS_NS, PlanFamily, PlanPoint, baseUnit, bucketBoundMap, checkBuckets, cumulativeCounts,
+  checkKnownOptions, checkLabels, checkOptionsObject, checkSampler, checkString, optionsKey, plan,
 } from './common';
 
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
@@ -132,50 +134,113 @@ function labelString(attributes: Record<string, string>, constLabels: string, ex
   return parts.length ? `{${parts.join(',')}}` : '';
 }
 
-function renderFamily(f: Family, p: Prepared, out: string[]): void {
+// A renderer compiled once per sampler and options: every line's text up to its value is
+// a constant; rendering reads the snapshot and appends the values.
+interface ValueOp {
+  prefix: string; // 'name{labels} '
+  factor: number;
+  get: PlanPoint['get'];
+}
+interface HistogramOp {
+  bucketPrefixes: string[];
+  infPrefix: string;
+  sumPrefix: string;
+  countPrefix: string;
+  factor: number;
+  bounds: readonly number[];
+  get: PlanPoint['get'];
+  map: Int32Array | null;
+  mapScale: number;
+}
+type Op = string | ValueOp | HistogramOp;
+
+function compileFamily(f: PlanFamily, p: Prepared, ops: Op[]): void {
   const d = f.description;
   const { name, unit, factor } = prometheusName(d.name, d.unit, p.prefix);
   const counter = d.kind === 'counter';
   // OpenMetrics: a counter family is named without _total, its sample with it.
-  const family = name;
   const sample = counter ? `${name}_total` : name;
-  const type = d.kind === 'histogram' ? 'histogram' : counter ? 'counter' : 'gauge';
-  const helpName = p.openMetrics ? family : sample;
-  out.push(`# HELP ${helpName} ${escapeHelp(d.description, p.openMetrics)}`);
-  out.push(`# TYPE ${helpName} ${type}`);
-  if (p.openMetrics && unit) out.push(`# UNIT ${family} ${unit}`);
-  if (f.points) {
-    for (const pt of f.points) out.push(`${sample}${labelString(pt.attributes, p.constLabels)} ${formatValue(pt.value * factor)}`);
+  const type = f.histogram ? 'histogram' : counter ? 'counter' : 'gauge';
+  const helpName = p.openMetrics ? name : sample;
+  let header = `# HELP ${helpName} ${escapeHelp(d.description, p.openMetrics)}\n# TYPE ${helpName} ${type}\n`;
+  if (p.openMetrics && unit) header += `# UNIT ${name} ${unit}\n`;
+  ops.push(header);
+  if (!f.histogram) {
+    for (const pt of f.points) ops.push({ prefix: `${sample}${labelString(pt.attributes, p.constLabels)} `, factor, get: pt.get });
     return;
   }
-  const boundsNs = p.bucketsFor(d.name) ?? DEFAULT_DURATION_BOUNDS_NS;
-  for (const hp of f.histograms ?? []) {
-    const h = hp.histogram;
-    const cum = cumulativeCounts(h, boundsNs);
-    for (let i = 0; i < boundsNs.length; i++) {
-      out.push(`${name}_bucket${labelString(hp.attributes, p.constLabels, `le="${formatValue(boundsNs[i] * factor)}"`)} ${cum[i]}`);
-    }
-    out.push(`${name}_bucket${labelString(hp.attributes, p.constLabels, 'le="+Inf"')} ${h.count}`);
-    out.push(`${name}_sum${labelString(hp.attributes, p.constLabels)} ${formatValue(h.sum * factor)}`);
-    out.push(`${name}_count${labelString(hp.attributes, p.constLabels)} ${h.count}`);
+  const bounds = p.bucketsFor(d.name) ?? DEFAULT_DURATION_BOUNDS_NS;
+  for (const pt of f.points) {
+    ops.push({
+      bucketPrefixes: bounds.map((b) => `${name}_bucket${labelString(pt.attributes, p.constLabels, `le="${formatValue(b * factor)}"`)} `),
+      infPrefix: `${name}_bucket${labelString(pt.attributes, p.constLabels, 'le="+Inf"')} `,
+      sumPrefix: `${name}_sum${labelString(pt.attributes, p.constLabels)} `,
+      countPrefix: `${name}_count${labelString(pt.attributes, p.constLabels)} `,
+      factor,
+      bounds,
+      get: pt.get,
+      map: null,
+      mapScale: -1,
+    });
   }
+}
+
+function render(ops: Op[], s: Sampler, snap: Snapshot, openMetrics: boolean): string {
+  let out = '';
+  for (const op of ops) {
+    if (typeof op === 'string') {
+      out += op;
+    } else if ((op as ValueOp).prefix !== undefined) {
+      const vo = op as ValueOp;
+      const v = vo.get(snap, s);
+      if (typeof v === 'number' && !Number.isNaN(v)) out += `${vo.prefix}${formatValue(v * vo.factor)}\n`;
+    } else {
+      const op2 = op as HistogramOp;
+      const h = op2.get(snap, s) as Histogram;
+      if (op2.mapScale !== h.scale) {
+        op2.map = bucketBoundMap(op2.bounds, h.scale, h.counts.length);
+        op2.mapScale = h.scale;
+      }
+      const cum = cumulativeCounts(h, op2.bounds, op2.map!);
+      for (let i = 0; i < cum.length; i++) out += `${op2.bucketPrefixes[i]}${cum[i]}\n`;
+      out += `${op2.infPrefix}${h.count}\n${op2.sumPrefix}${formatValue(h.sum * op2.factor)}\n${op2.countPrefix}${h.count}\n`;
+    }
+  }
+  return openMetrics ? `${out}# EOF\n` : out;
 }
 
 function histogramNames(s: Sampler): string[] {
   return [...new Set(s.catalog().filter((d) => d.kind === 'histogram').map((d) => d.name))];
 }
 
+interface Compiled {
+  ops: Op[];
+  openMetrics: boolean;
+  snap: Snapshot;
+}
+const compiled = new WeakMap<Sampler, Map<string, Compiled>>();
+
 /**
  * Every metric of `sampler` (read now) as Prometheus text exposition (default) or
  * OpenMetrics text (`format: 'openmetrics'`, ends with `# EOF`). Serve it with
- * PROMETHEUS_CONTENT_TYPE or OPENMETRICS_CONTENT_TYPE.
+ * PROMETHEUS_CONTENT_TYPE or OPENMETRICS_CONTENT_TYPE (see negotiateFormat()). The text
+ * up to each value is built once per sampler and options, so repeated calls only read
+ * and format numbers.
  */
 export function toPrometheus(sampler: Sampler, options?: PrometheusOptions): string {
   const s = checkSampler('toPrometheus()', sampler);
-  const p = prepare(options, histogramNames(s));
-  const snap = s.read();
-  const out: string[] = [];
-  for (const f of families(s, snap)) renderFamily(f, p, out);
-  if (p.openMetrics) out.push('# EOF');
-  return `${out.join('\n')}\n`;
+  let cache = compiled.get(s);
+  if (!cache) compiled.set(s, (cache = new Map()));
+  const key = optionsKey(options);
+  let c = cache.get(key);
+  if (!c) {
+    const p = prepare(options, histogramNames(s));
+    const snap = s.read();
+    const ops: Op[] = [];
+    for (const f of plan(s, snap)) compileFamily(f, p, ops);
+    c = { ops, openMetrics: p.openMetrics, snap };
+    if (cache.size >= 16) cache.clear(); // options built per call: keep the cache bounded
+    cache.set(key, c);
+  }
+  return render(c.ops, s, s.read(c.snap), c.openMetrics);
 }
