@@ -1,3 +1,4 @@
+// node-flags: --expose-gc
 // toJSON(): the documented shape, values against the sampler, histograms that round-trip.
 const { test } = require('uvu');
 const assert = require('uvu/assert');

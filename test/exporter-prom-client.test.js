@@ -1,3 +1,4 @@
+// node-flags: --expose-gc
 // runtime-sampler/prom-client against the real prom-client in the same process: the same
 // names, types, label names and default buckets (ours ⊇ theirs), values from the sampler,
 // every GC counted (against --trace-gc), and scrapes that do not reset each other.

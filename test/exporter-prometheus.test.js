@@ -1,3 +1,4 @@
+// node-flags: --expose-gc
 // toPrometheus(): parsed back with a real parser, values against the sampler and V8,
 // histogram buckets against exact counts, OpenMetrics framing, promtool when installed.
 const { test } = require('uvu');
