@@ -14,12 +14,13 @@ import type * as PromClient from 'prom-client';
 import { Sampler } from '../sampler';
 import type { Snapshot } from '../snapshot';
 import type { GcTypeName } from '../snapshot';
-import { Histogram, INDEX_OFFSET, bucketLowerBound } from '../histogram';
+import type { Histogram } from '../histogram';
 import { SamplerError } from '../errors';
 import {
   checkBoolean, checkBuckets, checkKnownOptions, checkLabels, checkNumber, checkOptionsObject,
   checkSampler, checkString, describeValue,
 } from './common';
+import { LoopWindow, stddev } from './window';
 
 export interface CollectDefaultMetricsConfig {
   /** The prom-client Registry to register into (default: prom-client's global registry). */
@@ -84,56 +85,6 @@ function loadPromClient(): typeof PromClient {
       'ERR_SAMPLER_PEER_MISSING',
       { cause: e },
     );
-  }
-}
-
-/** Standard deviation of a histogram's values from its buckets (bucket middles). */
-function stddev(h: Histogram): number {
-  if (h.count < 2) return 0;
-  const mean = h.mean;
-  let acc = h.zeroCount * mean * mean;
-  const counts = h.counts;
-  for (let i = 0; i < counts.length; i++) {
-    const c = counts[i];
-    if (c === 0) continue;
-    const index = i + INDEX_OFFSET;
-    const mid = Math.sqrt(bucketLowerBound(index, h.scale) * bucketLowerBound(index + 1, h.scale));
-    acc += c * (mid - mean) * (mid - mean);
-  }
-  return Math.sqrt(acc / h.count);
-}
-
-/**
- * Cumulative copies of the loop-delay histogram and loop times, kept at most every quarter
- * window: a view is the difference between now and the newest copy at least one window
- * old, so every scraper sees the same ≥ 60 s (by default) window and none resets it.
- */
-class LagWindow {
-  private copies: Array<{ t: number; h: Histogram; busy: number; idle: number }> = [];
-  constructor(private readonly sampler: Sampler, private readonly windowMs: number) {}
-
-  view(snap: Snapshot): { delay: Histogram; utilization: number } {
-    const now = Date.now();
-    const cur = this.sampler.histograms.loopDelay;
-    const last = this.copies[this.copies.length - 1];
-    if (!last || now - last.t >= this.windowMs / 4) {
-      this.copies.push({ t: now, h: cur.clone(), busy: snap.loop.busyNs, idle: snap.loop.idleNs });
-    }
-    let base = -1;
-    for (let i = this.copies.length - 1; i >= 0; i--) {
-      if (now - this.copies[i].t >= this.windowMs) {
-        base = i;
-        break;
-      }
-    }
-    if (base > 0) this.copies.splice(0, base);
-    // The base: the newest copy at least a window old, else the oldest one.
-    const b = this.copies[0];
-    const delay = b && b.h.count < cur.count ? cur.delta(b.h) : cur;
-    const busy = snap.loop.busyNs - (b ? b.busy : 0);
-    const idle = snap.loop.idleNs - (b ? b.idle : 0);
-    const utilization = busy + idle > 0 ? busy / (busy + idle) : snap.loop.utilization;
-    return { delay, utilization };
   }
 }
 
@@ -274,7 +225,7 @@ export function collectDefaultMetrics(config?: CollectDefaultMetricsConfig): Def
   // Loop lag: setImmediate lag measured at each scrape (reported at the next, as
   // prom-client does) and the delay histogram over a sliding window, never reset. Each
   // gauge computes its own value, so any subset of them can be read in any order.
-  const lagWindow = new LagWindow(sampler, windowMs);
+  const lagWindow = new LoopWindow(sampler, windowMs);
   let lagSeconds = 0;
   gauge('nodejs_eventloop_lag_seconds', 'Lag of event loop in seconds.', (g) => {
     const start = process.hrtime.bigint();
@@ -292,7 +243,7 @@ export function collectDefaultMetrics(config?: CollectDefaultMetricsConfig): Def
   ];
   for (const [k, help, stat] of lagStats) {
     gauge(`nodejs_eventloop_lag_${k}_seconds`, help, (g) => {
-      const v = stat(lagWindow.view(read()).delay);
+      const v = stat(lagWindow.delay());
       g.set(labels, Number.isNaN(v) ? 0 : v / 1e9);
     });
   }
@@ -343,7 +294,10 @@ export function collectDefaultMetrics(config?: CollectDefaultMetricsConfig): Def
 
   // ---- additions ----
   if (additions) {
-    gauge('nodejs_eventloop_utilization_ratio', 'Event-loop utilization (busy / (busy + idle)) over the lag window (eventLoopLagWindowMs).', (g) => g.set(labels, lagWindow.view(read()).utilization));
+    gauge('nodejs_eventloop_utilization_ratio', 'Event-loop utilization (busy / (busy + idle)) over the lag window (eventLoopLagWindowMs).', (g) => {
+      const u = lagWindow.utilization(read());
+      if (!Number.isNaN(u)) g.set(labels, u);
+    });
     counter('nodejs_eventloop_busy_seconds_total', 'Time the event loop spent running callbacks.', () => read().loop.busyNs / 1e9);
     counter('nodejs_eventloop_idle_seconds_total', 'Time the event loop spent idle, waiting for events.', () => read().loop.idleNs / 1e9);
     counter('nodejs_eventloop_iterations_total', 'Event-loop iterations completed.', () => read().loop.iterations);
@@ -377,6 +331,7 @@ export function collectDefaultMetrics(config?: CollectDefaultMetricsConfig): Def
       if (closed) return;
       closed = true;
       offGC();
+      lagWindow.stop();
       for (const n of names) registry.removeSingleMetric(n);
       if (owned) sampler.close();
     },
