@@ -80,10 +80,10 @@ function entries(spaceNames: readonly string[]): Entry[] {
     g('v8js.heap.global_handles.total', 'By', 'heap.globalHandlesBytes', 'Memory of V8 global handles.'),
     g('v8js.heap.global_handles.used', 'By', 'heap.usedGlobalHandlesBytes', 'Used memory of V8 global handles.'),
     g('v8js.heap.update_time', 'ns', 'heap.updatedNs', 'When the heap values were last taken (monotonic clock).'),
-    { ...g('v8js.memory.heap.limit', 'By', 'heap.spaces.*.sizeBytes', 'Size of a heap space.'), attributes: [SPACE_ATTR] },
+    { ...g('v8js.memory.heap.space.size', 'By', 'heap.spaces.*.sizeBytes', 'Size of a heap space: memory V8 has reserved for it.'), attributes: [SPACE_ATTR] },
     { ...g('v8js.memory.heap.used', 'By', 'heap.spaces.*.usedBytes', 'Used bytes of a heap space.'), attributes: [SPACE_ATTR] },
-    { ...g('v8js.heap.space.available_size', 'By', 'heap.spaces.*.availableBytes', 'Available bytes of a heap space.'), attributes: [SPACE_ATTR] },
-    { ...g('v8js.heap.space.physical_size', 'By', 'heap.spaces.*.physicalBytes', 'Physical bytes of a heap space.'), attributes: [SPACE_ATTR] },
+    { ...g('v8js.memory.heap.space.available_size', 'By', 'heap.spaces.*.availableBytes', 'Available bytes of a heap space.'), attributes: [SPACE_ATTR] },
+    { ...g('v8js.memory.heap.space.physical_size', 'By', 'heap.spaces.*.physicalBytes', 'Physical bytes of a heap space.'), attributes: [SPACE_ATTR] },
     // Event loop
     c('nodejs.eventloop.iterations', '{iteration}', 'loop.iterations', 'Event-loop iterations completed.'),
     c('nodejs.eventloop.events', '{event}', 'loop.events', 'Events returned by the loop\'s poll (libuv ≥ 1.45).'),

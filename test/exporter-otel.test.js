@@ -401,16 +401,11 @@ test('every catalog counter and gauge is an instrument (timestamps excepted), an
   const { metrics } = require('@opentelemetry/api');
   const rm = registerRuntimeMetrics(metrics.getMeter('noop'));
   rm.close();
-  const renamed = {
-    'v8js.memory.heap.limit': 'v8js.memory.heap.space.size',
-    'v8js.heap.space.available_size': 'v8js.memory.heap.space.available_size',
-    'v8js.heap.space.physical_size': 'v8js.memory.heap.space.physical_size',
-  };
   const timestamps = ['v8js.gc.last_end_time', 'v8js.heap.update_time', 'runtime_sampler.refresh.last_time', 'runtime_sampler.time', 'runtime_sampler.start_time'];
   const expected = new Set(['v8js.gc.duration', 'v8js.resource.active', ...REAL_NAMES.filter((n) => n.startsWith('nodejs.eventloop.delay.'))]);
   for (const d of catalog()) {
     if (d.kind === 'histogram' || timestamps.includes(d.name)) continue;
-    expected.add(renamed[d.name] ?? d.name);
+    expected.add(d.name);
   }
   assert.equal([...rm.instruments], [...expected].sort());
 });
@@ -419,8 +414,7 @@ test('the docs table lists exactly the instruments', () => {
   const { metrics } = require('@opentelemetry/api');
   const rm = registerRuntimeMetrics(metrics.getMeter('noop'));
   rm.close();
-  // The fragment, or docs/exporters.md once merged.
-  const files = ['docs/exporters.md', 'docs/exporters-otel.md'].map((f) => join(root, f)).filter(existsSync);
+  const files = ['docs/exporters.md'].map((f) => join(root, f)).filter(existsSync);
   const text = files.map((f) => readFileSync(f, 'utf8')).find((t) => t.includes('## OpenTelemetry'));
   assert.ok(text, 'no "## OpenTelemetry" section in docs/');
   const section = text.slice(text.indexOf('## OpenTelemetry')).split(/\n## /)[0];

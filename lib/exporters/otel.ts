@@ -117,23 +117,23 @@ interface CatalogInstrument {
 }
 
 /**
- * Catalog families published under the runtime-node instrumentation's names (with its
- * instrument kinds and descriptions). The catalog's v8js.memory.heap.limit is the
- * semantic conventions' deprecated name of v8js.memory.heap.space.size.
+ * Catalog families the runtime-node instrumentation also publishes: its instrument kinds
+ * and descriptions. (The catalog uses the current semantic-convention names, so the names
+ * are the same.)
  */
 const SEMCONV_FROM_CATALOG: Record<string, { name: string; kind: InstrumentKind; description: string }> = {
-  'v8js.memory.heap.limit': {
+  'v8js.memory.heap.space.size': {
     name: 'v8js.memory.heap.space.size',
     kind: 'updowncounter',
     description: 'Total heap memory size pre-allocated for a heap space.',
   },
   'v8js.memory.heap.used': { name: 'v8js.memory.heap.used', kind: 'gauge', description: 'Heap Memory size allocated.' },
-  'v8js.heap.space.available_size': {
+  'v8js.memory.heap.space.available_size': {
     name: 'v8js.memory.heap.space.available_size',
     kind: 'gauge',
     description: 'Heap space available size.',
   },
-  'v8js.heap.space.physical_size': {
+  'v8js.memory.heap.space.physical_size': {
     name: 'v8js.memory.heap.space.physical_size',
     kind: 'gauge',
     description: 'Committed size of a heap space.',
