@@ -2,6 +2,7 @@
 // toJSON(): the documented shape, values against the sampler, histograms that round-trip.
 const { test } = require('uvu');
 const assert = require('uvu/assert');
+const { throwsAll } = require('./helpers/throws');
 const { Sampler, Histogram, toJSON, JSON_SCHEMA } = require('..');
 
 test('shape: schema, timestamp, every catalog name once with kind, unit and points', () => {
@@ -73,15 +74,7 @@ test('bad input: clear TypeError / RangeError naming the option', () => {
     [() => toJSON(s, { percentiles: [NaN] }), RangeError, /percentiles\[0\] must be from 0 to 100, got NaN/],
     [() => toJSON(s, { descriptions: 'yes' }), TypeError, /descriptions must be true or false, got "yes"/],
   ];
-  for (const [fn, type, re] of cases) {
-    try {
-      fn();
-      assert.unreachable(`no error for ${re}`);
-    } catch (e) {
-      assert.instance(e, type, `${re}: got ${e}`);
-      assert.match(e.message, re);
-    }
-  }
+  throwsAll(cases);
   s.close();
 });
 

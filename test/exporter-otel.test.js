@@ -3,6 +3,7 @@
 // and the real @opentelemetry/instrumentation-runtime-node in the same process.
 const { test } = require('uvu');
 const assert = require('uvu/assert');
+const { throwsLike } = require('./helpers/throws');
 const v8 = require('node:v8');
 const { readFileSync, existsSync } = require('node:fs');
 const { join } = require('node:path');
@@ -434,16 +435,6 @@ test('bad input: TypeError or RangeError naming the option, the value and what i
   const { metrics } = require('@opentelemetry/api');
   const meter = metrics.getMeter('noop');
   const R = (o) => () => registerRuntimeMetrics(meter, o);
-  const throwsLike = (fn, Type, re) => {
-    try {
-      fn();
-    } catch (e) {
-      assert.instance(e, Type, `${e}`);
-      assert.match(e.message, re);
-      return;
-    }
-    assert.unreachable(`no throw (expected ${re})`);
-  };
   for (const bad of [undefined, null, 42, {}, { createHistogram() {} }]) {
     throwsLike(() => registerRuntimeMetrics(bad), TypeError, /meter must be an OpenTelemetry Meter .*got /);
   }
