@@ -16,13 +16,17 @@ function churn(n) {
 
 test('overflow: dropped + drained = gc.count, and the ring keeps working afterwards', () => {
   const s = new Sampler({ ringCapacity: 64 }).start();
-  churn(4_000_000); // hundreds of scavenges with a 1 MB semi-space, no drain in between
   const snap = s.read();
+  churn(4_000_000); // hundreds of scavenges with a 1 MB semi-space, no drain in between
+  s.read(snap);
   assert.ok(snap.gc.count > 64, `GCs: ${snap.gc.count}`);
   assert.ok(snap.sampler.ringDropped > 0, 'some events dropped');
   assert.is(snap.sampler.gcEvents + snap.sampler.ringDropped, snap.gc.count);
   assert.is(s.histograms.gcPause.count, snap.sampler.gcEvents);
-  assert.is(snap.sampler.gcEvents, 64, 'exactly the ring capacity was kept');
+  // The full ring's 64 events were kept. A GC that lands inside read() after its drain
+  // freed the ring (the young generation is full after the churn: code that read() runs
+  // for the first time can allocate) is kept too and drained by read()'s second pass.
+  assert.ok(snap.sampler.gcEvents >= 64 && snap.sampler.gcEvents <= 64 + 4, `kept ${snap.sampler.gcEvents} of a 64-event ring`);
   let sum = 0;
   for (const t of GC_TYPES) sum += snap.gc.byType[t].count;
   assert.is(sum, snap.gc.count);
