@@ -104,6 +104,19 @@ export function optionsKey(options: unknown): string {
   });
 }
 
+/**
+ * Catalog gauges holding monotonic-clock timestamps (ns since an arbitrary point of this
+ * process): exporters that send values to other systems leave them out, because nothing
+ * outside the process can relate them to a wall clock.
+ */
+export const MONOTONIC_TIMESTAMPS: ReadonlySet<string> = new Set([
+  'runtime_sampler.time',
+  'runtime_sampler.start_time',
+  'runtime_sampler.refresh.last_time',
+  'v8js.gc.last_end_time',
+  'v8js.heap.update_time',
+]);
+
 // ---- units ----
 
 export interface UnitConversion {

@@ -24,6 +24,7 @@ import {
   checkSampler,
   describeValue,
   families,
+  MONOTONIC_TIMESTAMPS,
 } from './common';
 import { LoopWindow, stddev } from './window';
 
@@ -146,17 +147,10 @@ const SEMCONV_FROM_CATALOG: Record<string, { name: string; kind: InstrumentKind;
 };
 
 /**
- * Catalog families not published as catalog instruments: monotonic-clock timestamps mean
- * nothing outside this process, and utilization is published over the loop window.
+ * Catalog families not published as catalog instruments: monotonic-clock timestamps
+ * (MONOTONIC_TIMESTAMPS), and utilization, which is published over the loop window.
  */
-const NOT_FROM_CATALOG = new Set([
-  'nodejs.eventloop.utilization',
-  'v8js.gc.last_end_time',
-  'v8js.heap.update_time',
-  'runtime_sampler.refresh.last_time',
-  'runtime_sampler.time',
-  'runtime_sampler.start_time',
-]);
+const NOT_FROM_CATALOG = new Set(['nodejs.eventloop.utilization', ...MONOTONIC_TIMESTAMPS]);
 
 /** Descriptions of families the catalog describes entry by entry. */
 const DESCRIPTIONS: Record<string, string> = {

@@ -1,5 +1,5 @@
 // Prometheus text exposition (0.0.4) and OpenMetrics 1.0 text, straight from a sampler —
-// no prom-client needed. Every catalog metric is exported: names are the catalog's with
+// no prom-client needed. Every catalog metric but the monotonic-clock timestamps is exported: names are the catalog's with
 // dots as underscores and the base unit as a suffix (ns → _seconds, By → _bytes, ratios →
 // _ratio), counters end in _total, attribute names become label names the same way.
 // Histograms get cumulative `le` buckets derived from the exponential histograms.
@@ -8,7 +8,8 @@ import type { Snapshot } from '../snapshot';
 import type { Histogram } from '../histogram';
 import {
   DEFAULT_DURATION_BOUNDS_NS, PlanFamily, PlanPoint, baseUnit, bucketBoundMap, checkBuckets, cumulativeCounts,
-  checkKnownOptions, checkLabels, checkOptionsObject, checkSampler, checkString, optionsKey, plan,
+  checkKnownOptions, checkLabels, checkOptionsObject, checkSampler, checkString, MONOTONIC_TIMESTAMPS,
+  optionsKey, plan,
 } from './common';
 
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
@@ -237,7 +238,9 @@ export function toPrometheus(sampler: Sampler, options?: PrometheusOptions): str
     const p = prepare(options, histogramNames(s));
     const snap = s.read();
     const ops: Op[] = [];
-    for (const f of plan(s, snap)) compileFamily(f, p, ops);
+    for (const f of plan(s, snap)) {
+      if (!MONOTONIC_TIMESTAMPS.has(f.description.name)) compileFamily(f, p, ops);
+    }
     c = { ops, openMetrics: p.openMetrics, snap };
     if (cache.size >= 16) cache.clear(); // options built per call: keep the cache bounded
     cache.set(key, c);

@@ -12,7 +12,7 @@ import { delta, SnapshotDelta } from '../delta';
 import { checkInteger, SamplerError } from '../errors';
 import {
   checkBoolean, checkKnownOptions, checkLabels, checkOptionsObject, checkSampler, checkString,
-  describeValue, families,
+  describeValue, families, MONOTONIC_TIMESTAMPS,
 } from './common';
 
 export interface StatsdOptions {
@@ -100,18 +100,6 @@ const TAG_KEY_RE = /^[A-Za-z][A-Za-z0-9_.\-/]*$/;
 const TAG_VALUE_BAD = /[,|#\s\u0000-\u001f\u007f]/;
 const NAME_BAD = /[^A-Za-z0-9_.-]/g;
 const TAG_BAD = /[,|#\s\u0000-\u001f\u007f]/g;
-
-/**
- * Gauges holding monotonic-clock timestamps: their epoch is arbitrary (the process's
- * monotonic clock), so a StatsD backend can do nothing with them.
- */
-const TIMESTAMP_METRICS: ReadonlySet<string> = new Set([
-  'runtime_sampler.time',
-  'runtime_sampler.start_time',
-  'runtime_sampler.refresh.last_time',
-  'v8js.gc.last_end_time',
-  'v8js.heap.update_time',
-]);
 
 /** Gauges whose since-start() value is replaced by the flush interval's. */
 const INTERVAL_GAUGES: Readonly<Record<string, (d: SnapshotDelta) => number>> = {
@@ -483,7 +471,7 @@ export class StatsdExporter {
     const { prefix, percentiles } = this.options;
     for (const f of families(this.sampler, snap)) {
       const desc = f.description;
-      if (TIMESTAMP_METRICS.has(desc.name)) continue;
+      if (MONOTONIC_TIMESTAMPS.has(desc.name)) continue;
       const factor = unitFactor(desc.unit);
       if (f.points) {
         for (const pt of f.points) {
