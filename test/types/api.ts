@@ -1,0 +1,51 @@
+// Compiled (never run) by test/types.test.js: the published declarations, imported the way
+// users import them (the package's own name and subpaths), must type-check under strict mode.
+import { Sampler, Snapshot, Histogram, delta, toPrometheus, toJSON, negotiateFormat, SamplerError } from 'runtime-sampler';
+import type { PrometheusOptions, JsonDocument } from 'runtime-sampler';
+import { collectDefaultMetrics } from 'runtime-sampler/prom-client';
+import { registerRuntimeMetrics } from 'runtime-sampler/otel';
+import { createStatsdExporter } from 'runtime-sampler/statsd';
+import { Registry } from 'prom-client';
+import { metrics } from '@opentelemetry/api';
+
+const sampler: Sampler = new Sampler({ refreshIntervalMs: 1000, histogramScale: 6 }).start();
+const snap: Snapshot = sampler.read();
+sampler.read(snap);
+const used: number = snap.heap.usedBytes;
+const scavenges: number = snap.gc.byType.scavenge.count;
+const d = delta(snap, sampler.read());
+const util: number = d.loop.utilization;
+const p99: number = sampler.histograms.loopDelay.percentile(99);
+const h: Histogram = sampler.histograms.gcPauseByType.markSweepCompact.clone();
+
+const opts: PrometheusOptions = { format: 'openmetrics', prefix: 'app_', labels: { pod: 'a', shard: 3 }, buckets: { 'v8js.gc.duration': [0.001, 0.01] } };
+const text: string = toPrometheus(sampler, opts);
+const { format, contentType } = negotiateFormat('application/openmetrics-text');
+const f: 'prometheus' | 'openmetrics' = format;
+const doc: JsonDocument = toJSON(sampler, { histograms: 'full', percentiles: [50, 99.9] });
+const schema: string = doc.schema;
+
+const handle = collectDefaultMetrics({ register: new Registry(), prefix: 'x_', gcDurationBuckets: [0.1], sampler });
+handle.close();
+const rm = registerRuntimeMetrics(metrics.getMeter('types'), { sampler, loopWindowMs: 0 });
+const names: readonly string[] = rm.instruments;
+rm.close();
+const statsd = createStatsdExporter({ protocol: 'dogstatsd', tags: { env: 'test' }, intervalMs: 0, sampler });
+void statsd.flush().then(() => statsd.close());
+const errors: number = statsd.stats.errors;
+
+try {
+  sampler.close();
+} catch (e) {
+  if (e instanceof SamplerError) {
+    const code: string = e.code;
+    void code;
+  }
+}
+
+// @ts-expect-error: format is 'prometheus' | 'openmetrics'
+toPrometheus(sampler, { format: 'json' });
+// @ts-expect-error: unknown option
+toJSON(sampler, { histogram: 'full' });
+
+void [used, scavenges, util, p99, h, text, contentType, f, schema, names, errors];
