@@ -8,7 +8,8 @@
         "native/v8/gc_hooks.cc",
         "native/v8/heap_stats.cc",
         "native/uv/loop_monitor.cc",
-        "native/uv/refresh.cc"
+        "native/uv/refresh.cc",
+        "native/watchdog/stall.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

@@ -11,6 +11,9 @@ export interface NativeLayout {
   ringControlOffset: number;
   loopDelayOffset: number;
   loopIterationOffset: number;
+  gcHistOffset: number;
+  stallOffset: number;
+  stacksOffset: number;
   histSlots: number;
   histBuckets: number;
   ringRecordsOffset: number;
@@ -23,6 +26,7 @@ export interface NativeConstants {
   SPACE: Record<string, number>;
   HIST: Record<string, number>;
   RECORD: Record<string, number>;
+  STALL: Record<string, number>;
   CONST: Record<string, number>;
   mainRegionSlots: number;
   histIndexOffset: number;
@@ -35,6 +39,7 @@ export interface NativeSamplerHandle {
   refresh(): void;
   alias(): ArrayBuffer | undefined;
   loopClock(): 'tsc' | 'calibrating' | 'monotonic';
+  watchdogError(): number;
 }
 
 export interface NativeBinding {
@@ -54,6 +59,9 @@ export interface NativeBinding {
     histogramScale: number,
     refreshIntervalMs: number,
     loopDelayResolutionMs: number,
+    watchdogThresholdMs: number,
+    watchdogIntervalMs: number,
+    captureStack: boolean,
   ) => NativeSamplerHandle;
 }
 

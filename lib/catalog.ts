@@ -95,6 +95,13 @@ function entries(spaceNames: readonly string[]): Entry[] {
     g('nodejs.eventloop.iteration.last', 'ns', 'loop.lastIterationNs', 'Busy time of the last completed iteration.'),
     { name: 'nodejs.eventloop.delay', unit: 'ns', kind: 'histogram', cumulative: true, path: 'histograms.loopDelay', description: 'Loop delay, as monitorEventLoopDelay records it: the full period of a repeating timer.' },
     { name: 'nodejs.eventloop.iteration.duration', unit: 'ns', kind: 'histogram', cumulative: true, path: 'histograms.loopIteration', description: 'Busy time of each loop iteration.' },
+    // Stalls (the watchdog option)
+    c('nodejs.eventloop.stall.count', '{stall}', 'stall.count', 'Stalls that have ended: iterations busy for at least the watchdog threshold.'),
+    c('nodejs.eventloop.stall.time', 'ns', 'stall.totalNs', 'Busy time of the stalls that have ended.'),
+    g('nodejs.eventloop.stall.max', 'ns', 'stall.maxNs', 'The longest stall that has ended.'),
+    g('nodejs.eventloop.stall.active', '{stall}', 'stall.active', '1 while a stall is in progress (seen by the watchdog thread), else 0.'),
+    g('nodejs.eventloop.stall.start_time', 'ns', 'stall.sinceNs', 'When the stall in progress began (monotonic clock), else 0.'),
+    g('nodejs.eventloop.stall.duration', 'ns', 'stall.durationNs', 'How long the stall in progress has lasted so far, else 0.'),
     // Process
     g('process.memory.usage', 'By', 'process.rssBytes', 'Resident set size.'),
     { ...c('process.cpu.time', 'us', 'process.cpuUserUs', 'CPU time in user mode.'), attributes: [{ name: 'cpu.mode', values: ['user'] }] },
@@ -103,12 +110,13 @@ function entries(spaceNames: readonly string[]): Entry[] {
     g('nodejs.active_handles', '{handle}', 'process.activeHandles', 'libuv handles active and referenced: what keeps the loop alive.'),
     g('nodejs.active_requests', '{request}', 'process.activeRequests', 'libuv requests in flight.'),
     // The sampler itself
-    c('runtime_sampler.ring.dropped', '{event}', 'sampler.ringDropped', 'GC events lost to a full ring (histograms miss them, counters do not).'),
+    c('runtime_sampler.ring.dropped', '{event}', 'sampler.ringDropped', 'GC and stall events lost to a full ring (listeners miss them; counters and histograms do not).'),
+    g('runtime_sampler.thread.id', '{thread}', 'threadId', 'The worker threadId of the thread the sampler records (0: the main thread).'),
     c('runtime_sampler.refreshes', '{refresh}', 'sampler.refreshes', 'Refreshes of heap and process values.'),
     g('runtime_sampler.refresh.last_time', 'ns', 'sampler.lastRefreshNs', 'When the last refresh ran (monotonic clock).'),
     g('runtime_sampler.refresh.duration', 'ns', 'sampler.refreshCostNs', 'How long the last refresh took.'),
     c('runtime_sampler.drains', '{drain}', 'sampler.drains', 'Drains of the GC event ring.'),
-    c('runtime_sampler.gc_events', '{event}', 'sampler.gcEvents', 'GC events drained into the histograms.'),
+    c('runtime_sampler.gc_events', '{event}', 'sampler.gcEvents', 'GC events drained from the ring to the onGC listeners.'),
     g('runtime_sampler.time', 'ns', 'timeNs', 'Monotonic time the snapshot\'s loop counters are accounted up to.'),
     g('runtime_sampler.start_time', 'ns', 'startNs', 'When the sampler was first started (monotonic clock).'),
   ];

@@ -1,27 +1,55 @@
 // The Sampler: owns one shared block, starts the native side that writes it, and reads
-// it with no native call.
+// it with no native call. A SamplerView reads another thread's sampler through the same
+// SharedArrayBuffer (sampler.share() → Sampler.attach(handle)).
+import { threadId as currentThreadId } from 'node:worker_threads';
 import { native, NativeLayout, NativeSamplerHandle } from './binding';
 import { checkInteger, checkKnownOptions, closedError, SamplerError } from './errors';
 import { DEFAULT_SCALE, Histogram } from './histogram';
-import { HistSlot as H, LAYOUT_CONSTANTS as C, MainSlot as M, RecordSlot as R } from './layout.generated';
-import { GC_TYPES, GcTypeName, JsSlot, MAIN_REGION_SLOTS, Snapshot } from './snapshot';
+import {
+  HistSlot as H, LAYOUT_CONSTANTS as C, MainSlot as M, RecordSlot as R,
+} from './layout.generated';
+import { GC_TYPES, GcTypeName, Snapshot } from './snapshot';
 import { catalog, MetricDescription } from './catalog';
+
+export interface WatchdogOptions {
+  /** An iteration busy this long is a stall, ms (1–3600000, default 100). */
+  thresholdMs?: number;
+  /** How often the watchdog thread looks, ms (1–60000, default thresholdMs / 4, at most 250). */
+  intervalMs?: number;
+  /** Capture the JavaScript stack of the stalled code (default false). */
+  captureStack?: boolean;
+}
 
 export interface SamplerOptions {
   /** How often heap and process values are refreshed, ms (10–60000, default 1000). */
   refreshIntervalMs?: number;
   /** The loop-delay timer's period, ms (1–1000, default 10), as monitorEventLoopDelay's. */
   loopDelayResolutionMs?: number;
-  /** GC events the ring holds between drains: a power of two, 64–65536 (default 4096). */
+  /** GC and stall events the ring holds between drains: a power of two, 64–65536 (default 4096). */
   ringCapacity?: number;
   /**
    * Histogram precision: 2^scale buckets per power of two (0–8, default 6: percentiles
    * within 0.54%; 5 gives 1.1%, 7 gives 0.27%).
    */
   histogramScale?: number;
+  /**
+   * The stall watchdog (off by default): a native thread that sees an event-loop iteration
+   * running longer than thresholdMs while it still runs. `true` for the defaults.
+   */
+  watchdog?: boolean | WatchdogOptions;
 }
 
-const OPTION_NAMES = ['refreshIntervalMs', 'loopDelayResolutionMs', 'ringCapacity', 'histogramScale'];
+const OPTION_NAMES = ['refreshIntervalMs', 'loopDelayResolutionMs', 'ringCapacity', 'histogramScale', 'watchdog'];
+const WATCHDOG_OPTION_NAMES = ['thresholdMs', 'intervalMs', 'captureStack'];
+
+/** The options as resolved: watchdog is false or every field set. */
+export interface ResolvedSamplerOptions {
+  refreshIntervalMs: number;
+  loopDelayResolutionMs: number;
+  ringCapacity: number;
+  histogramScale: number;
+  watchdog: false | Required<WatchdogOptions>;
+}
 
 /** One GC, as recorded natively at its epilogue. */
 export interface GCEvent {
@@ -45,6 +73,41 @@ export interface GCEvent {
 }
 
 export type GCListener = (event: GCEvent) => void;
+
+/** One stall: an event-loop iteration busy for at least the watchdog's threshold. */
+export interface StallEvent {
+  /** When the iteration began (monotonic ns, process.hrtime clock). */
+  startNs: number;
+  /** Its busy time, ns (the time it ran, not counting time blocked waiting for events). */
+  durationNs: number;
+  /** Its wall time, ns. */
+  elapsedNs: number;
+  /**
+   * With watchdog.captureStack: the JavaScript stack while the stall was in progress, in
+   * Error.stack's "    at fn (file:line:column)" lines; undefined when none was captured
+   * (the stall ended before the capture ran, or it was spent outside JavaScript).
+   */
+  stack?: string;
+}
+
+export type StallListener = (event: StallEvent) => void;
+
+/**
+ * What sampler.share() returns: a structured-clonable handle to post to another thread,
+ * where Sampler.attach(handle) makes a read-only view of it. The memory is shared, not
+ * copied.
+ */
+export interface SharedSampler {
+  readonly kind: 'runtime-sampler/shared';
+  readonly version: number;
+  readonly buffer: SharedArrayBuffer;
+  readonly layout: NativeLayout;
+  readonly heapSpaceNames: readonly string[];
+  readonly options: ResolvedSamplerOptions;
+  readonly threadId: number;
+}
+
+const SHARED_KIND = 'runtime-sampler/shared';
 
 const GC_TYPE_BY_BIT: Record<number, GcTypeName> = {
   1: 'scavenge',
@@ -71,6 +134,18 @@ function seqlockRead(seq: Int32Array, copy: () => void, what: string): void {
   }
 }
 
+/** seqlockRead() of one typed-array copy, without a closure (read() must not allocate). */
+function seqlockCopy(seq: Int32Array, src: Float64Array, dst: Float64Array, what: string): void {
+  for (let attempt = 0; ; attempt++) {
+    const before = Atomics.load(seq, 0);
+    dst.set(src);
+    if ((before & 1) === 0 && Atomics.load(seq, 0) === before) return;
+    if (attempt === MAX_SEQ_RETRIES) {
+      throw new SamplerError(`the writer never finished ${what}`, 'ERR_SAMPLER_TORN_READ');
+    }
+  }
+}
+
 /** Views of one native histogram region of the block (header, buckets, sequence word). */
 interface NativeHistogramRegion {
   header: Float64Array;
@@ -78,7 +153,7 @@ interface NativeHistogramRegion {
   seq: Int32Array;
 }
 
-function nativeHistogramRegion(buffer: SharedArrayBuffer, offset: number, buckets: number): NativeHistogramRegion {
+function nativeHistogramRegion(buffer: ArrayBufferLike, offset: number, buckets: number): NativeHistogramRegion {
   return {
     header: new Float64Array(buffer, offset * 8, C.HIST_HEADER_SLOTS),
     buckets: new Float64Array(buffer, (offset + C.HIST_HEADER_SLOTS) * 8, buckets),
@@ -91,7 +166,27 @@ function orDefault(value: unknown, fallback: number): unknown {
   return value === undefined ? fallback : value;
 }
 
-/** The sampler's histograms. loopDelay and loopIteration are copied from native memory on access. */
+function resolveWatchdog(value: unknown): ResolvedSamplerOptions['watchdog'] {
+  if (value === undefined || value === false) return false;
+  const o = value === true ? {} : value;
+  if (o === null || typeof o !== 'object' || Array.isArray(o)) {
+    throw new TypeError(`watchdog must be true, false or an object of { thresholdMs, intervalMs, captureStack }, got ${o === null ? 'null' : Array.isArray(o) ? 'an array' : typeof o}`);
+  }
+  checkKnownOptions('Sampler watchdog', o, WATCHDOG_OPTION_NAMES);
+  const w = o as WatchdogOptions;
+  const thresholdMs = checkInteger('watchdog.thresholdMs', orDefault(w.thresholdMs, 100), 1, 3_600_000);
+  const intervalMs = checkInteger('watchdog.intervalMs', orDefault(w.intervalMs, Math.max(1, Math.min(250, Math.floor(thresholdMs / 4)))), 1, 60_000);
+  let captureStack = false;
+  if (w.captureStack !== undefined) {
+    if (typeof w.captureStack !== 'boolean') {
+      throw new TypeError(`watchdog.captureStack must be true or false, got ${typeof w.captureStack === 'string' ? JSON.stringify(w.captureStack) : String(w.captureStack)}`);
+    }
+    captureStack = w.captureStack;
+  }
+  return { thresholdMs, intervalMs, captureStack };
+}
+
+/** The sampler's histograms, copied from the shared block on each access. */
 export interface SamplerHistograms {
   /** Every GC's pause, ns. */
   readonly gcPause: Histogram;
@@ -103,17 +198,137 @@ export interface SamplerHistograms {
   readonly loopIteration: Histogram;
 }
 
-export class Sampler {
-  readonly options: Readonly<Required<SamplerOptions>>;
+/**
+ * What a Sampler and a SamplerView share: reading the block. Every histogram lives in the
+ * block, so a view on another thread sees exactly what the owner sees.
+ */
+abstract class SamplerReader {
+  readonly options: Readonly<ResolvedSamplerOptions>;
   readonly histograms: SamplerHistograms;
   /** V8 heap space names, in V8's order: the keys of snapshot.heap.spaces. */
   readonly heapSpaceNames: readonly string[];
+  /** The worker threadId of the thread whose runtime this records (0: the main thread). */
+  readonly threadId: number;
 
   /** @internal */ readonly buffer: SharedArrayBuffer;
-  private readonly layout: NativeLayout;
+  /** @internal */ protected readonly layout: NativeLayout;
+  protected readonly seq: Int32Array;
+  protected readonly main: Float64Array;
+  protected readonly stallSeq: Int32Array;
+  protected readonly stallRegion: Float64Array;
+
+  protected constructor(buffer: SharedArrayBuffer, layout: NativeLayout, heapSpaceNames: readonly string[], options: ResolvedSamplerOptions, threadId: number) {
+    this.buffer = buffer;
+    this.layout = layout;
+    this.heapSpaceNames = Object.freeze([...heapSpaceNames]);
+    this.options = Object.freeze({ ...options, watchdog: options.watchdog && Object.freeze({ ...options.watchdog }) });
+    this.threadId = threadId;
+    this.seq = new Int32Array(buffer, 0, 1);
+    this.main = new Float64Array(buffer, 0, M.SPACES_BASE + this.heapSpaceNames.length * C.SPACE_SLOTS);
+    this.stallSeq = new Int32Array(buffer, layout.stallOffset * 8, 1);
+    this.stallRegion = new Float64Array(buffer, layout.stallOffset * 8, C.STALL_REGION_SLOTS);
+    const scale = options.histogramScale;
+    const region = (offset: number): NativeHistogramRegion => nativeHistogramRegion(buffer, offset, layout.histBuckets);
+    const fromBlock = (offset: number): (() => Histogram) => {
+      const r = region(offset);
+      const h = new Histogram(scale);
+      return () => this.copyNativeHistogram(r, h);
+    };
+    const gcAll = fromBlock(layout.gcHistOffset);
+    const gcByType = {} as Record<GcTypeName, Histogram>;
+    GC_TYPES.forEach((t, i) => {
+      const get = fromBlock(layout.gcHistOffset + (i + 1) * layout.histSlots);
+      Object.defineProperty(gcByType, t, { get, enumerable: true });
+    });
+    const loopDelay = fromBlock(layout.loopDelayOffset);
+    const loopIteration = fromBlock(layout.loopIterationOffset);
+    this.histograms = Object.freeze({
+      get gcPause(): Histogram { return gcAll(); },
+      gcPauseByType: Object.freeze(gcByType),
+      get loopDelay(): Histogram { return loopDelay(); },
+      get loopIteration(): Histogram { return loopIteration(); },
+    });
+  }
+
+  /** Whether close() has been called on this object. */
+  abstract get closed(): boolean;
+
+  /** Whether the writer is gone (its sampler closed, or its thread exited): values are final. */
+  get detached(): boolean {
+    return this.main[M.WRITER_CLOSED] === 1;
+  }
+
+  /**
+   * A consistent copy of every counter and gauge. With `into` (a Snapshot from an earlier
+   * read() of a sampler with the same heap spaces) it refills that object in place and
+   * allocates nothing.
+   */
+  read(into?: Snapshot): Snapshot {
+    if (this.closed) throw closedError();
+    const snap = this.target(into);
+    this.copyMain(snap.slots);
+    if (snap.slots[M.WATCHDOG_ENABLED] === 1) seqlockCopy(this.stallSeq, this.stallRegion, snap.stallSlots, "the watchdog's update");
+    return snap;
+  }
+
+  /** Sorted descriptions of every metric this sampler records. */
+  catalog(): MetricDescription[] {
+    return catalog(this.heapSpaceNames);
+  }
+
+  protected target(into: Snapshot | undefined): Snapshot {
+    if (into === undefined) return new Snapshot(this.heapSpaceNames);
+    if (!(into instanceof Snapshot)) {
+      throw new TypeError('read(into): into must be a Snapshot returned by read()');
+    }
+    if (into.spaceNames !== this.heapSpaceNames && into.spaceNames.join() !== this.heapSpaceNames.join()) {
+      throw new SamplerError('read(into): the snapshot belongs to an isolate with other heap spaces', 'ERR_SAMPLER_INCOMPATIBLE');
+    }
+    return into;
+  }
+
+  /** The seqlock read, with Atomics, for when the writer may run concurrently. */
+  protected copyMain(dst: Float64Array): void {
+    seqlockCopy(this.seq, this.main, dst, 'an update of the shared block');
+  }
+
+  private copyNativeHistogram(region: NativeHistogramRegion, into: Histogram): Histogram {
+    if (this.closed) throw closedError();
+    const { header, buckets, seq } = region;
+    seqlockRead(seq, () => {
+      into.counts.set(buckets);
+      into.setSummary(header[H.COUNT], header[H.SUM], header[H.MIN], header[H.MAX], header[H.ZERO_COUNT]);
+    }, 'a histogram update');
+    return into;
+  }
+}
+
+/**
+ * A read-only view of a sampler of another thread (Sampler.attach()): read(), histograms,
+ * catalog() and the exporters work as on the owner; starting, stopping and events stay
+ * with the owner. When the owner is closed or its thread exits, `detached` turns true and
+ * reads return the final values.
+ */
+export class SamplerView extends SamplerReader {
+  private isClosed = false;
+
+  /** @internal Use Sampler.attach(). */
+  constructor(handle: SharedSampler) {
+    super(handle.buffer, handle.layout, handle.heapSpaceNames, handle.options, handle.threadId);
+  }
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  /** Stops using the view (the memory is freed once no thread holds it). Idempotent. */
+  close(): void {
+    this.isClosed = true;
+  }
+}
+
+export class Sampler extends SamplerReader {
   private handle: NativeSamplerHandle | null;
-  private readonly seq: Int32Array;
-  private readonly main: Float64Array;
   /** Owner-thread views: over the plain alias of the block when there is one. */
   private readonly ownerSeq: Int32Array;
   private readonly ownerMain: Float64Array;
@@ -125,13 +340,10 @@ export class Sampler {
   private readonly records: Float64Array;
   private readonly recordScratch: Float64Array;
   private readonly ringMask: number;
-  private readonly gcPause: Histogram;
-  private readonly gcPauseByType: Record<GcTypeName, Histogram>;
-  private readonly loopDelayHist: Histogram;
-  private readonly loopIterationHist: Histogram;
-  private readonly loopDelayRegion: NativeHistogramRegion;
-  private readonly loopIterationRegion: NativeHistogramRegion;
+  private readonly stacks: Uint8Array;
+  private readonly stackHeaders: Float64Array;
   private readonly listeners = new Set<GCListener>();
+  private readonly stallListeners = new Set<StallListener>();
   private drainTimer: NodeJS.Timeout | null = null;
   private drains = 0;
   private gcEvents = 0;
@@ -142,57 +354,62 @@ export class Sampler {
       throw new TypeError(`Sampler options must be an object, got ${options === null ? 'null' : typeof options}`);
     }
     checkKnownOptions('Sampler', options, OPTION_NAMES);
-    const o = {
+    const o: ResolvedSamplerOptions = {
       refreshIntervalMs: checkInteger('refreshIntervalMs', orDefault(options.refreshIntervalMs, 1000), 10, 60000),
       loopDelayResolutionMs: checkInteger('loopDelayResolutionMs', orDefault(options.loopDelayResolutionMs, 10), 1, 1000),
       ringCapacity: checkInteger('ringCapacity', orDefault(options.ringCapacity, 4096), 64, 65536, true),
       histogramScale: checkInteger('histogramScale', orDefault(options.histogramScale, DEFAULT_SCALE), C.HIST_MIN_SCALE, C.HIST_MAX_SCALE),
+      watchdog: resolveWatchdog(options.watchdog),
     };
-    this.options = Object.freeze(o);
-    this.layout = native.computeLayout(o.ringCapacity, o.histogramScale);
-    this.buffer = new SharedArrayBuffer(this.layout.totalBytes);
-    const block = new Float64Array(this.buffer);
-    this.heapSpaceNames = Object.freeze(native.heapSpaceNames());
+    const layout = native.computeLayout(o.ringCapacity, o.histogramScale);
+    const buffer = new SharedArrayBuffer(layout.totalBytes);
+    super(buffer, layout, native.heapSpaceNames(), o, currentThreadId);
+    const wd = o.watchdog;
     this.handle = new native.NativeSampler(
-      block,
+      new Float64Array(buffer),
       o.ringCapacity,
       o.histogramScale,
       o.refreshIntervalMs,
       o.loopDelayResolutionMs,
+      wd ? wd.thresholdMs : 0,
+      wd ? wd.intervalMs : 0,
+      wd ? wd.captureStack : false,
     );
-    const L = this.layout;
-    this.seq = new Int32Array(this.buffer, 0, 1);
-    this.main = new Float64Array(this.buffer, 0, M.SPACES_BASE + this.heapSpaceNames.length * C.SPACE_SLOTS);
-    this.ringHead = new Int32Array(this.buffer, (L.ringControlOffset + C.RING_HEAD_SLOT) * 8, 1);
-    this.ringTail = new Int32Array(this.buffer, (L.ringControlOffset + C.RING_TAIL_SLOT) * 8, 1);
+    const L = layout;
+    this.ringHead = new Int32Array(buffer, (L.ringControlOffset + C.RING_HEAD_SLOT) * 8, 1);
+    this.ringTail = new Int32Array(buffer, (L.ringControlOffset + C.RING_TAIL_SLOT) * 8, 1);
     // The owning thread reads through a plain ArrayBuffer alias when the runtime allows
     // one: copying out of it is about twice as fast as out of the SharedArrayBuffer.
-    const alias: ArrayBufferLike = this.handle.alias() ?? this.buffer;
+    const alias: ArrayBufferLike = this.handle.alias() ?? buffer;
     this.ownerSeq = new Int32Array(alias, 0, 1);
     this.ownerMain = new Float64Array(alias, 0, this.main.length);
     this.ownerHead = new Int32Array(alias, (L.ringControlOffset + C.RING_HEAD_SLOT) * 8, 1);
-    this.records = new Float64Array(this.buffer, L.ringRecordsOffset * 8, L.ringCapacity * C.RECORD_SLOTS);
+    this.records = new Float64Array(buffer, L.ringRecordsOffset * 8, L.ringCapacity * C.RECORD_SLOTS);
     this.recordScratch = new Float64Array(C.RECORD_SLOTS);
     this.ringMask = L.ringCapacity - 1;
-    this.gcPause = new Histogram(o.histogramScale);
-    const byType = {} as Record<GcTypeName, Histogram>;
-    for (const t of GC_TYPES) byType[t] = new Histogram(o.histogramScale);
-    this.gcPauseByType = byType;
-    this.loopDelayHist = new Histogram(o.histogramScale);
-    this.loopIterationHist = new Histogram(o.histogramScale);
-    this.loopDelayRegion = nativeHistogramRegion(this.buffer, L.loopDelayOffset, L.histBuckets);
-    this.loopIterationRegion = nativeHistogramRegion(this.buffer, L.loopIterationOffset, L.histBuckets);
-    const self = this;
-    this.histograms = Object.freeze({
-      gcPause: this.gcPause,
-      gcPauseByType: Object.freeze(byType),
-      get loopDelay(): Histogram {
-        return self.copyNativeHistogram(self.loopDelayRegion, self.loopDelayHist);
-      },
-      get loopIteration(): Histogram {
-        return self.copyNativeHistogram(self.loopIterationRegion, self.loopIterationHist);
-      },
-    });
+    this.stackHeaders = new Float64Array(buffer, L.stacksOffset * 8, C.STACK_BUFFERS * C.STACK_BUFFER_SLOTS);
+    this.stacks = new Uint8Array(buffer, L.stacksOffset * 8, C.STACK_BUFFERS * C.STACK_BUFFER_SLOTS * 8);
+    // This thread is the only writer of these slots (outside the native sequence: each is
+    // one aligned 8-byte store).
+    this.main[M.THREAD_ID] = currentThreadId;
+  }
+
+  /**
+   * A read-only view of a shared sampler, usually posted from another thread:
+   * `worker.postMessage(sampler.share())` there, `Sampler.attach(handle)` here.
+   */
+  static attach(handle: SharedSampler): SamplerView {
+    const h = handle as Partial<SharedSampler> | null;
+    if (h === null || typeof h !== 'object' || h.kind !== SHARED_KIND || !(h.buffer instanceof SharedArrayBuffer) || typeof h.layout !== 'object' || !Array.isArray(h.heapSpaceNames)) {
+      throw new TypeError('Sampler.attach(handle): handle must be the object sampler.share() returns');
+    }
+    if (h.version !== C.LAYOUT_VERSION) {
+      throw new SamplerError(`Sampler.attach(handle): the handle has layout version ${h.version}, this copy of runtime-sampler reads version ${C.LAYOUT_VERSION}`, 'ERR_SAMPLER_INCOMPATIBLE');
+    }
+    if (h.buffer.byteLength < h.layout!.totalBytes) {
+      throw new RangeError(`Sampler.attach(handle): the buffer holds ${h.buffer.byteLength} bytes, the layout needs ${h.layout!.totalBytes}`);
+    }
+    return new SamplerView(handle);
   }
 
   /** Whether close() has been called. */
@@ -204,11 +421,34 @@ export class Sampler {
     return this.running;
   }
 
+  /**
+   * A handle to this sampler's shared memory, for another thread: post it (postMessage
+   * or workerData) and call Sampler.attach(handle) there. Views read; only this sampler
+   * writes.
+   */
+  share(): SharedSampler {
+    if (this.handle === null) throw closedError();
+    return Object.freeze({
+      kind: SHARED_KIND,
+      version: C.LAYOUT_VERSION,
+      buffer: this.buffer,
+      layout: { ...this.layout },
+      heapSpaceNames: [...this.heapSpaceNames],
+      options: { ...this.options, watchdog: this.options.watchdog && { ...this.options.watchdog } },
+      threadId: this.threadId,
+    }) as SharedSampler;
+  }
+
   /** Starts recording. Idempotent; throws ERR_SAMPLER_CLOSED after close(). */
   start(): this {
     if (this.handle === null) throw closedError();
     if (this.running) return this;
     this.handle.start();
+    const err = this.options.watchdog ? this.handle.watchdogError() : 0;
+    if (err !== 0) {
+      this.handle.stop();
+      throw new SamplerError(`the watchdog thread could not start (errno ${err})`, 'ERR_SAMPLER_NATIVE');
+    }
     this.running = true;
     const period = Math.min(this.options.refreshIntervalMs, 1000);
     this.drainTimer = setInterval(() => this.drain(), period);
@@ -227,13 +467,17 @@ export class Sampler {
     return this;
   }
 
-  /** Stops and releases the native side. Idempotent; reads afterwards throw ERR_SAMPLER_CLOSED. */
+  /**
+   * Stops and releases the native side. Idempotent; reads afterwards throw
+   * ERR_SAMPLER_CLOSED here, and views on other threads see `detached`.
+   */
   close(): void {
     if (this.handle === null) return;
     this.stop();
     this.handle.close();
     this.handle = null;
     this.listeners.clear();
+    this.stallListeners.clear();
   }
 
   /**
@@ -261,22 +505,11 @@ export class Sampler {
   /**
    * A consistent copy of every counter and gauge. With `into` (a Snapshot from an earlier
    * read() of this sampler) it refills that object in place and allocates nothing.
-   * Pending GC events are drained into the histograms first.
+   * Pending GC and stall events are delivered to the listeners first.
    */
   read(into?: Snapshot): Snapshot {
     if (this.handle === null) throw closedError();
-    let snap: Snapshot;
-    if (into === undefined) {
-      snap = new Snapshot(this.heapSpaceNames);
-    } else {
-      if (!(into instanceof Snapshot)) {
-        throw new TypeError('read(into): into must be a Snapshot returned by read()');
-      }
-      if (into.spaceNames !== this.heapSpaceNames && into.spaceNames.join() !== this.heapSpaceNames.join()) {
-        throw new SamplerError('read(into): the snapshot belongs to an isolate with other heap spaces', 'ERR_SAMPLER_INCOMPATIBLE');
-      }
-      snap = into;
-    }
+    const snap = this.target(into);
     const dst = snap.slots;
     // Drain, then copy; if a GC slipped in between (V8 can collect at any stack check,
     // e.g. to finish incremental marking, not only when allocating), its event is in the
@@ -290,17 +523,12 @@ export class Sampler {
       // The sequence check stays as a guard and falls back to the full protocol.
       const before = this.ownerSeq[0];
       dst.set(this.ownerMain);
-      if ((before & 1) !== 0 || this.ownerSeq[0] !== before) this.copyConsistent(dst);
+      if ((before & 1) !== 0 || this.ownerSeq[0] !== before) this.copyMain(dst);
       if (this.ownerHead[0] === this.tail) break;
     }
-    dst[MAIN_REGION_SLOTS + JsSlot.DRAINS] = this.drains;
-    dst[MAIN_REGION_SLOTS + JsSlot.GC_EVENTS] = this.gcEvents;
+    // The watchdog thread writes its region at any time: the full protocol.
+    if (dst[M.WATCHDOG_ENABLED] === 1) seqlockCopy(this.stallSeq, this.stallRegion, snap.stallSlots, "the watchdog's update");
     return snap;
-  }
-
-  /** The seqlock read, with Atomics, for when a writer may run concurrently. */
-  private copyConsistent(dst: Float64Array): void {
-    seqlockRead(this.seq, () => dst.set(this.main), 'an update of the shared block');
   }
 
   /** Calls `listener` with every GC event drained from now on (on read(), and at least once a second). */
@@ -318,7 +546,29 @@ export class Sampler {
     return this.listeners.delete(listener);
   }
 
-  /** Moves pending GC events from the ring into the histograms and listeners. Returns how many. */
+  /**
+   * Calls `listener` with every stall (an iteration busy for at least the watchdog's
+   * threshold) once it has ended: on read(), and at least once a second. Needs the
+   * `watchdog` option.
+   */
+  onStall(listener: StallListener): () => void {
+    if (typeof listener !== 'function') {
+      throw new TypeError(`onStall(listener): listener must be a function, got ${typeof listener}`);
+    }
+    if (this.handle === null) throw closedError();
+    if (!this.options.watchdog) {
+      throw new SamplerError('onStall() needs the watchdog: new Sampler({ watchdog: { thresholdMs } })', 'ERR_SAMPLER_NO_WATCHDOG');
+    }
+    this.stallListeners.add(listener);
+    return () => this.offStall(listener);
+  }
+
+  /** Removes a listener added with onStall(). Returns whether it was registered. */
+  offStall(listener: StallListener): boolean {
+    return this.stallListeners.delete(listener);
+  }
+
+  /** Moves pending events out of the ring to the listeners. Returns how many. */
   drain(): number {
     if (this.handle === null) return 0;
     const head = Atomics.load(this.ringHead, 0) >>> 0;
@@ -329,6 +579,7 @@ export class Sampler {
     const records = this.records;
     let n = 0;
     let events: GCEvent[] | null = null;
+    let stalls: StallEvent[] | null = null;
     while (tail !== head) {
       // Copy without allocating (no subarray): a GC here would add a record behind the
       // head we are draining to and make read() report it in gc.count but not gcEvents.
@@ -337,26 +588,28 @@ export class Sampler {
       tail = (tail + 1) >>> 0;
       Atomics.store(this.ringTail, 0, tail | 0);
       n++;
+      if (rec[R.KIND] === C.RECORD_KIND_STALL) {
+        (stalls ??= []).push(this.toStall(rec));
+        continue;
+      }
       if (rec[R.KIND] !== C.RECORD_KIND_GC) continue;
+      this.gcEvents++;
       const type = GC_TYPE_BY_BIT[rec[R.GC_TYPE]];
-      const pause = rec[R.PAUSE_NS];
-      this.gcPause.record(pause);
-      if (type !== undefined) this.gcPauseByType[type].record(pause);
       if (this.listeners.size > 0 && type !== undefined) {
         (events ??= []).push(this.toEvent(rec, type));
       }
     }
     this.drains++;
-    this.gcEvents += n;
+    // This thread is these slots' only writer (views read them).
+    this.main[M.SAMPLER_DRAINS] = this.drains;
+    this.main[M.SAMPLER_GC_EVENTS] = this.gcEvents;
     if (events !== null) {
       for (const e of events) for (const l of this.listeners) l(e);
     }
+    if (stalls !== null) {
+      for (const e of stalls) for (const l of this.stallListeners) l(e);
+    }
     return n;
-  }
-
-  /** Sorted descriptions of every metric this sampler records. */
-  catalog(): MetricDescription[] {
-    return catalog(this.heapSpaceNames);
   }
 
   private toEvent(rec: Float64Array, type: GcTypeName): GCEvent {
@@ -380,14 +633,19 @@ export class Sampler {
     };
   }
 
-  private copyNativeHistogram(region: NativeHistogramRegion, into: Histogram): Histogram {
-    if (this.handle === null) throw closedError();
-    const { header, buckets, seq } = region;
-    seqlockRead(seq, () => {
-      into.counts.set(buckets);
-      into.setSummary(header[H.COUNT], header[H.SUM], header[H.MIN], header[H.MAX], header[H.ZERO_COUNT]);
-    }, 'a histogram update');
-    return into;
+  private toStall(rec: Float64Array): StallEvent {
+    const e: StallEvent = { startNs: rec[R.START_NS], durationNs: rec[R.DURATION_NS], elapsedNs: rec[R.PAUSE_NS] };
+    const index = rec[C.RECORD_STALL_STACK_INDEX];
+    const id = rec[C.RECORD_STALL_STACK_ID];
+    if (index >= 0 && index < C.STACK_BUFFERS) {
+      const base = index * C.STACK_BUFFER_SLOTS;
+      // A later stall's capture may have reused the buffer: the id tells.
+      if (this.stackHeaders[base] === id) {
+        const len = Math.min(this.stackHeaders[base + 1], (C.STACK_BUFFER_SLOTS - 2) * 8);
+        const start = (base + 2) * 8;
+        e.stack = Buffer.from(this.stacks.subarray(start, start + len)).toString('utf8').replace(/\n$/, '');
+      }
+    }
+    return e;
   }
-
 }

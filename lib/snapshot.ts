@@ -3,7 +3,7 @@
 // plain objects costs several times the copy itself, so the views are built once per
 // Snapshot and read() only refills the array: read(into) allocates nothing.
 import { inspect } from 'node:util';
-import { MainSlot as M, SpaceSlot as S } from './layout.generated';
+import { LAYOUT_CONSTANTS as C, MainSlot as M, SpaceSlot as S, StallSlot as W } from './layout.generated';
 import { native } from './binding';
 
 /** GC types, in the order of V8's GCType bits (1, 2, 4, 8, 16). */
@@ -24,14 +24,7 @@ const GC_TYPE_SLOTS: Record<GcTypeName, number> = {
   processWeakCallbacks: M.GC_WEAK_COUNT,
 };
 
-/** Slots after the native main region that the TypeScript side fills. */
-export const enum JsSlot {
-  DRAINS = 0,
-  GC_EVENTS = 1,
-  COUNT = 2,
-}
 export const MAIN_REGION_SLOTS: number = native.constants.mainRegionSlots;
-const JS_BASE = MAIN_REGION_SLOTS;
 
 function plain(view: object, keys: readonly string[]): Record<string, number> {
   const out: Record<string, number> = {};
@@ -195,11 +188,47 @@ export class SamplerStats {
   get lastRefreshNs(): number { return this.f[M.SAMPLER_LAST_REFRESH_NS]; }
   /** How long the last refresh took, ns. */
   get refreshCostNs(): number { return this.f[M.SAMPLER_REFRESH_COST_NS]; }
-  /** Times the TypeScript side drained the event ring. */
-  get drains(): number { return this.f[JS_BASE + JsSlot.DRAINS]; }
-  /** GC events drained from the ring into the histograms. */
-  get gcEvents(): number { return this.f[JS_BASE + JsSlot.GC_EVENTS]; }
+  /** Times the owning thread drained the event ring. */
+  get drains(): number { return this.f[M.SAMPLER_DRAINS]; }
+  /** GC events drained from the ring (delivered to onGC listeners). */
+  get gcEvents(): number { return this.f[M.SAMPLER_GC_EVENTS]; }
   toJSON(): Record<string, number> { return plain(this, SAMPLER_KEYS); }
+}
+
+const STALL_KEYS = ['count', 'totalNs', 'maxNs', 'active', 'sinceNs', 'durationNs'] as const;
+
+/**
+ * Event-loop stalls, seen by the watchdog (new Sampler({ watchdog })): iterations busy
+ * for at least its threshold. count/totalNs/maxNs count stalls as they end; active,
+ * sinceNs and durationNs describe one still in progress — visible from other threads
+ * (views, the monitor thread) while the loop is stuck.
+ */
+export class StallStats {
+  /** @internal */ constructor(private readonly f: Float64Array, private readonly w: Float64Array) {}
+  /** Whether a watchdog is watching this loop. */
+  get enabled(): boolean { return this.f[M.WATCHDOG_ENABLED] === 1; }
+  /** Stalls that have ended. */
+  get count(): number { return this.f[M.STALL_COUNT]; }
+  /** Busy time of the stalls that have ended, ns. */
+  get totalNs(): number { return this.f[M.STALL_TOTAL_NS]; }
+  /** The longest stall that has ended, ns. */
+  get maxNs(): number { return this.f[M.STALL_MAX_NS]; }
+  /**
+   * 1 while a stall is in progress (the watchdog saw no progress for its threshold and the
+   * loop has not completed that iteration yet), else 0.
+   */
+  get active(): number {
+    const since = this.w[W.ACTIVE_SINCE_NS];
+    return since > 0 && this.f[M.LOOP_ITERATIONS] <= this.w[W.ITERATION] && this.f[M.WRITER_CLOSED] !== 1 ? 1 : 0;
+  }
+  /** When the stall in progress began (monotonic ns, within one watchdog interval), else 0. */
+  get sinceNs(): number { return this.active === 1 ? this.w[W.ACTIVE_SINCE_NS] : 0; }
+  /** How long the stall in progress has lasted, as of this call (ns), else 0. */
+  get durationNs(): number {
+    const since = this.sinceNs;
+    return since > 0 ? Math.max(0, Number(process.hrtime.bigint()) - since) : 0;
+  }
+  toJSON(): Record<string, number> { return plain(this, STALL_KEYS); }
 }
 
 /**
@@ -214,18 +243,23 @@ export class Snapshot {
   readonly loop: LoopStats;
   readonly process: ProcessStats;
   readonly sampler: SamplerStats;
+  readonly stall: StallStats;
+  /** @internal The watchdog's region (its own sequence word). */
+  readonly stallSlots: Float64Array;
   /** @internal */ readonly spaceNames: readonly string[];
 
   /** @internal Use sampler.read(). */
   constructor(spaceNames: readonly string[]) {
-    const f = new Float64Array(MAIN_REGION_SLOTS + JsSlot.COUNT);
+    const f = new Float64Array(MAIN_REGION_SLOTS);
     this.slots = f;
+    this.stallSlots = new Float64Array(C.STALL_REGION_SLOTS);
     this.spaceNames = spaceNames;
     this.gc = new GcStats(f);
     this.heap = new HeapStats(f, spaceNames);
     this.loop = new LoopStats(f);
     this.process = new ProcessStats(f);
     this.sampler = new SamplerStats(f);
+    this.stall = new StallStats(f, this.stallSlots);
   }
 
   /**
@@ -237,17 +271,24 @@ export class Snapshot {
   get startNs(): number { return this.slots[M.START_NS]; }
   /** Whether the sampler was running when this snapshot was taken. */
   get running(): boolean { return this.slots[M.STARTED] === 1; }
+  /** The worker threadId of the thread this sampler records (0: the main thread). */
+  get threadId(): number { return this.slots[M.THREAD_ID]; }
+  /** Whether the sampler's writer is gone (closed, or its thread exited): the values are final. */
+  get writerClosed(): boolean { return this.slots[M.WRITER_CLOSED] === 1; }
 
   toJSON(): object {
     return {
       timeNs: this.timeNs,
       startNs: this.startNs,
       running: this.running,
+      threadId: this.threadId,
+      writerClosed: this.writerClosed,
       gc: this.gc.toJSON(),
       heap: this.heap.toJSON(),
       loop: this.loop.toJSON(),
       process: this.process.toJSON(),
       sampler: this.sampler.toJSON(),
+      stall: this.stall.toJSON(),
     };
   }
 

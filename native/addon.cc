@@ -73,6 +73,9 @@ Napi::Object LayoutObject(Napi::Env env, const Layout& l) {
   o.Set("ringControlOffset", l.ring_control_offset);
   o.Set("loopDelayOffset", l.loop_delay_offset);
   o.Set("loopIterationOffset", l.loop_iteration_offset);
+  o.Set("gcHistOffset", l.gc_hist_offset);
+  o.Set("stallOffset", l.stall_offset);
+  o.Set("stacksOffset", l.stacks_offset);
   o.Set("histSlots", l.hist_slots);
   o.Set("histBuckets", HistBucketCount(l.scale));
   o.Set("ringRecordsOffset", l.ring_records_offset);
@@ -100,14 +103,16 @@ Napi::Object Constants(Napi::Env env) {
   Napi::Object c = Napi::Object::New(env);
   Napi::Object main = Napi::Object::New(env), space = Napi::Object::New(env),
                hist = Napi::Object::New(env), rec = Napi::Object::New(env),
-               consts = Napi::Object::New(env);
+               stall = Napi::Object::New(env), consts = Napi::Object::New(env);
 #define MAIN(name) main.Set(#name, static_cast<uint32_t>(MAIN_##name));
 #define SPACE(name) space.Set(#name, static_cast<uint32_t>(SPACE_##name));
 #define HIST(name) hist.Set(#name, static_cast<uint32_t>(HIST_##name));
 #define RECORD(name) rec.Set(#name, static_cast<uint32_t>(RECORD_##name));
+#define STALL(name) stall.Set(#name, static_cast<uint32_t>(STALL_##name));
 #define CONST(name, value) consts.Set(#name, k::name);
 #include "core/slots.def"
   c.Set("MAIN", main);
+  c.Set("STALL", stall);
   c.Set("SPACE", space);
   c.Set("HIST", hist);
   c.Set("RECORD", rec);
@@ -159,14 +164,16 @@ class NativeSampler : public Napi::ObjectWrap<NativeSampler> {
                         InstanceMethod<&NativeSampler::Close>("close"),
                         InstanceMethod<&NativeSampler::Refresh>("refresh"),
                         InstanceMethod<&NativeSampler::Alias>("alias"),
-                        InstanceMethod<&NativeSampler::LoopClock>("loopClock")});
+                        InstanceMethod<&NativeSampler::LoopClock>("loopClock"),
+                        InstanceMethod<&NativeSampler::WatchdogError>("watchdogError")});
   }
 
   // new NativeSampler(block: Float64Array over a SharedArrayBuffer, ringCapacity,
-  //                   histogramScale, refreshIntervalMs, loopDelayResolutionMs)
+  //                   histogramScale, refreshIntervalMs, loopDelayResolutionMs,
+  //                   watchdogThresholdMs (0: none), watchdogIntervalMs, captureStack)
   explicit NativeSampler(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeSampler>(info) {
     Napi::Env env = info.Env();
-    uint32_t cap, scale, refresh_ms, delay_ms;
+    uint32_t cap, scale, refresh_ms, delay_ms, wd_threshold_ms = 0, wd_interval_ms = 0;
     if (!info[0].IsTypedArray() ||
         info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
       Napi::TypeError::New(env, "block must be a Float64Array").ThrowAsJavaScriptException();
@@ -176,6 +183,16 @@ class NativeSampler : public Napi::ObjectWrap<NativeSampler> {
         !GetUint32(info[2], "histogramScale", k::HIST_MIN_SCALE, k::HIST_MAX_SCALE, &scale) ||
         !GetUint32(info[3], "refreshIntervalMs", 10, 60000, &refresh_ms) ||
         !GetUint32(info[4], "loopDelayResolutionMs", 1, 1000, &delay_ms)) {
+      return;
+    }
+    if (info.Length() > 5 &&
+        (!GetUint32(info[5], "watchdog.thresholdMs", 0, 3600000, &wd_threshold_ms) ||
+         !GetUint32(info[6], "watchdog.intervalMs", 0, 60000, &wd_interval_ms))) {
+      return;
+    }
+    const bool capture_stack = info.Length() > 7 && info[7].ToBoolean().Value();
+    if (wd_threshold_ms != 0 && wd_interval_ms == 0) {
+      Napi::RangeError::New(env, "watchdog.intervalMs must be at least 1").ThrowAsJavaScriptException();
       return;
     }
     if (!IsPowerOfTwo(cap)) {
@@ -204,7 +221,8 @@ class NativeSampler : public Napi::ObjectWrap<NativeSampler> {
     block_ref_ = Napi::Persistent(view.As<Napi::Object>());
     int uv_err = 0;
     monitor_ = Monitor::Create(env, ed->isolate, ed->loop, static_cast<double*>(data), layout,
-                               MonitorOptions{refresh_ms, delay_ms}, ed->space_count, &uv_err);
+                               MonitorOptions{refresh_ms, delay_ms, wd_threshold_ms, wd_interval_ms, capture_stack},
+                               ed->space_count, &uv_err);
     if (monitor_ == nullptr) {
       block_ref_.Reset();
       ThrowSamplerError(env, "ERR_SAMPLER_NATIVE",
@@ -258,6 +276,12 @@ class NativeSampler : public Napi::ObjectWrap<NativeSampler> {
   Napi::Value LoopClock(const Napi::CallbackInfo& info) {
     if (!Live(info.Env())) return {};
     return Napi::String::New(info.Env(), monitor_->loop_clock());
+  }
+
+  // watchdogError(): the errno of a watchdog thread that failed to start, else 0.
+  Napi::Value WatchdogError(const Napi::CallbackInfo& info) {
+    if (!Live(info.Env())) return {};
+    return Napi::Number::New(info.Env(), monitor_->watchdog_error());
   }
 
   // alias(): a plain (non-shared) ArrayBuffer over the same memory, for the owning

@@ -24,6 +24,20 @@ Monitor* Monitor::Create(napi_env env, v8::Isolate* isolate, uv_loop_t* loop, do
   m->block_.Init();
   m->options_ = options;
   m->space_count_ = space_count;
+  m->stall_threshold_ns_ = static_cast<uint64_t>(options.watchdog_threshold_ms) * 1000000u;
+  {
+    SeqWriteSection section(m->block_.main_seq());
+    StoreSlot(m->block_.main() + MAIN_WATCHDOG_ENABLED, options.watchdog_threshold_ms != 0 ? 1 : 0);
+  }
+  if (options.watchdog_threshold_ms != 0 && options.capture_stack) {
+    m->ticket_ = new (std::nothrow) StackTicket();
+    if (m->ticket_ == nullptr) {
+      delete m;
+      *uv_error = UV_ENOMEM;
+      return nullptr;
+    }
+    m->ticket_->monitor = m;
+  }
   // RUNTIME_SAMPLER_CLOCK=monotonic: time loop iterations with the monotonic clock only.
   const char* clock = std::getenv("RUNTIME_SAMPLER_CLOCK");
   if (!InvariantTscAvailable() || (clock != nullptr && std::strcmp(clock, "monotonic") == 0)) {
@@ -79,6 +93,7 @@ void Monitor::Start() {
   }
   InstallGCHooks();
   StartLoop(now);
+  StartWatchdog();
   uv_timer_start(&refresh_timer_, RefreshTimerCb, options_.refresh_interval_ms,
                  options_.refresh_interval_ms);
   started_ = true;
@@ -87,6 +102,7 @@ void Monitor::Start() {
 
 void Monitor::Stop() {
   if (!started_) return;
+  StopWatchdog();  // first: a stopped loop must not look stalled
   RemoveGCHooks();
   StopLoop();
   uv_timer_stop(&refresh_timer_);
@@ -105,7 +121,20 @@ void Monitor::Close() {
 void Monitor::BeginClose() {
   if (closing_) return;
   closing_ = true;
+  StopWatchdog();
   if (hooks_installed_) RemoveGCHooks();
+  if (ticket_ != nullptr) {
+    // A capture still pending finds no monitor; the last reference frees the ticket.
+    ticket_->monitor = nullptr;
+    ticket_->Release();
+    ticket_ = nullptr;
+  }
+  {
+    // Readers on other threads (views) see that the writer is gone.
+    SeqWriteSection section(block_.main_seq());
+    StoreSlot(block_.main() + MAIN_WRITER_CLOSED, 1);
+    StoreSlot(block_.main() + MAIN_STARTED, 0);
+  }
   uv_handle_t* handles[kHandleCount];
   Handles(handles);
   if (owner_slot_ != nullptr) *owner_slot_ = nullptr;

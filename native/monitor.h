@@ -12,10 +12,12 @@
 #include <node_api.h>
 #include <uv.h>
 
+#include <atomic>
 #include <cstdint>
 
 #include "core/block.h"
 #include "core/clock.h"
+#include "core/watchdog.h"
 #include "v8/heap_stats.h"
 
 namespace v8 {
@@ -27,9 +29,26 @@ namespace rs {
 struct MonitorOptions {
   uint32_t refresh_interval_ms;
   uint32_t loop_delay_resolution_ms;
+  uint32_t watchdog_threshold_ms = 0;  // 0: no watchdog
+  uint32_t watchdog_interval_ms = 0;
+  bool capture_stack = false;
 };
 
-class Monitor {
+class Monitor;
+
+// A stack-capture request in flight: V8 holds it until the interrupt runs on the JS
+// thread, which may be after the monitor is gone (or never, if the isolate is torn down
+// first): the monitor and each pending interrupt hold a reference. Allocated once per
+// monitor, so that the watchdog thread never allocates.
+struct StackTicket {
+  std::atomic<int> refs{1};
+  Monitor* monitor = nullptr;  // read and cleared on the JS thread only
+  void Release() {
+    if (refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+  }
+};
+
+class Monitor : private WatchdogProbe {
  public:
   // `base` must stay valid until Close() (the caller holds the SharedArrayBuffer).
   static Monitor* Create(napi_env env, v8::Isolate* isolate, uv_loop_t* loop, double* base,
@@ -49,6 +68,9 @@ class Monitor {
   }
   // The owner's pointer to this monitor, cleared when the environment tears it down.
   void SetOwnerSlot(Monitor** slot) { owner_slot_ = slot; }
+
+  // The watchdog's thread failed to start (errno), 0 if it runs or is not wanted.
+  int watchdog_error() const { return watchdog_error_; }
 
   // GC callbacks (v8/gc_hooks.cc).
   void OnGCPrologue(uint32_t type, uint32_t flags);
@@ -76,6 +98,18 @@ class Monitor {
   void OnDelayTimer();
   static void CheckCb(uv_check_t* handle);
   static void DelayTimerCb(uv_timer_t* handle);
+
+  // Stall watchdog (watchdog/stall.cc). WatchdogProbe, called from the watchdog thread:
+  uint64_t Iterations() override;
+  uint64_t IdleNs() override;
+  bool OnStall(uint64_t iteration, uint64_t since_ns) override;
+  // On the JS thread:
+  void StartWatchdog();
+  void StopWatchdog();
+  static void StackInterrupt(v8::Isolate* isolate, void* data);
+  void CaptureStack();
+  // An iteration busy for at least the threshold ended: count it and record it.
+  void RecordStall(uint64_t end_ns, uint64_t elapsed_ns, uint64_t busy_ns, uint64_t iteration);
 
   // Refresh (uv/refresh.cc).
   static void RefreshTimerCb(uv_timer_t* handle);
@@ -142,6 +176,21 @@ class Monitor {
   uint64_t iter_start_ns_ = 0;       // the current iteration began at this check
   uint64_t iter_start_idle_ns_ = 0;  // libuv's idle time when last read
   uint64_t prev_delay_ns_ = 0;
+
+  // Watchdog state.
+  Watchdog watchdog_;
+  int watchdog_error_ = 0;
+  uint64_t stall_threshold_ns_ = 0;       // 0: no watchdog
+  std::atomic<uint64_t> live_iterations_{0};  // iterations_, for the watchdog thread
+  std::atomic<bool> interrupt_pending_{false};
+  std::atomic<uint64_t> requested_iteration_{0};
+  StackTicket* ticket_ = nullptr;         // with capture_stack
+  uint64_t stack_seq_ = 0;                // stacks captured
+  uint64_t captured_iteration_ = UINT64_MAX;  // the iteration the last stack belongs to
+  uint32_t captured_index_ = 0;
+  uint64_t stall_count_ = 0;
+  uint64_t stall_total_ns_ = 0;
+  uint64_t stall_max_ns_ = 0;
 };
 
 }  // namespace rs

@@ -9,12 +9,12 @@ import { dirname, join } from 'node:path';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 const def = readFileSync(join(root, 'native/core/slots.def'), 'utf8');
-const groups = { MAIN: [], SPACE: [], HIST: [], RECORD: [] };
+const groups = { MAIN: [], SPACE: [], HIST: [], RECORD: [], STALL: [] };
 const consts = [];
 for (const raw of def.split('\n')) {
   const line = raw.trim();
   if (!line || line.startsWith('//') || line.startsWith('#')) continue;
-  let m = /^(MAIN|SPACE|HIST|RECORD)\((\w+)\)$/.exec(line);
+  let m = /^(MAIN|SPACE|HIST|RECORD|STALL)\((\w+)\)$/.exec(line);
   if (m) {
     groups[m[1]].push(m[2]);
     continue;

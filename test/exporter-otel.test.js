@@ -326,7 +326,7 @@ test('values equal the snapshot (a stopped sampler), converted to seconds; heap 
     // Monotonic-clock timestamps are not exported; neither are ns or µs units.
     for (const [name, metric] of m) {
       assert.not.ok(['ns', 'us'].includes(metric.descriptor.unit), `${name} in ${metric.descriptor.unit}`);
-      assert.not.ok(/time$|start_time|last_time/.test(name) && metric.descriptor.unit === 's' && !['nodejs.eventloop.time', 'v8js.gc.pause.time', 'process.cpu.time'].includes(name), `${name} looks like a timestamp`);
+      assert.not.ok(/time$|start_time|last_time/.test(name) && metric.descriptor.unit === 's' && !['nodejs.eventloop.time', 'v8js.gc.pause.time', 'process.cpu.time', 'nodejs.eventloop.stall.time'].includes(name), `${name} looks like a timestamp`);
     }
   } finally {
     rm.close();
@@ -402,7 +402,7 @@ test('every catalog counter and gauge is an instrument (timestamps excepted), an
   const { metrics } = require('@opentelemetry/api');
   const rm = registerRuntimeMetrics(metrics.getMeter('noop'));
   rm.close();
-  const timestamps = ['v8js.gc.last_end_time', 'v8js.heap.update_time', 'runtime_sampler.refresh.last_time', 'runtime_sampler.time', 'runtime_sampler.start_time'];
+  const timestamps = ['v8js.gc.last_end_time', 'v8js.heap.update_time', 'runtime_sampler.refresh.last_time', 'runtime_sampler.time', 'runtime_sampler.start_time', 'nodejs.eventloop.stall.start_time'];
   const expected = new Set(['v8js.gc.duration', 'v8js.resource.active', ...REAL_NAMES.filter((n) => n.startsWith('nodejs.eventloop.delay.'))]);
   for (const d of catalog()) {
     if (d.kind === 'histogram' || timestamps.includes(d.name)) continue;

@@ -81,7 +81,7 @@ async function flushAndReceive(ex, srv) {
 }
 
 const GC_TYPES = ['scavenge', 'minor_mark_sweep', 'mark_sweep_compact', 'incremental_marking', 'process_weak_callbacks'];
-const TIMESTAMPS = ['runtime_sampler.time', 'runtime_sampler.start_time', 'runtime_sampler.refresh.last_time', 'v8js.gc.last_end_time', 'v8js.heap.update_time'];
+const TIMESTAMPS = ['runtime_sampler.time', 'runtime_sampler.start_time', 'runtime_sampler.refresh.last_time', 'v8js.gc.last_end_time', 'v8js.heap.update_time', 'nodejs.eventloop.stall.start_time'];
 
 /** The plain-StatsD names the docs promise for counters and gauges, derived from the catalog. */
 function expectedValueNames(sampler, prefix) {

@@ -1,6 +1,6 @@
 // node-flags: --expose-gc --max-semi-space-size=1
 // The event ring at its limit: a full ring drops and counts events, never blocks, and the
-// native counters stay exact; histograms hold exactly what was not dropped.
+// native counters and histograms stay exact; only the listeners miss the dropped events.
 const { test } = require('uvu');
 const assert = require('uvu/assert');
 const { Sampler, GC_TYPES } = require('..');
@@ -22,7 +22,10 @@ test('overflow: dropped + drained = gc.count, and the ring keeps working afterwa
   assert.ok(snap.gc.count > 64, `GCs: ${snap.gc.count}`);
   assert.ok(snap.sampler.ringDropped > 0, 'some events dropped');
   assert.is(snap.sampler.gcEvents + snap.sampler.ringDropped, snap.gc.count);
-  assert.is(s.histograms.gcPause.count, snap.sampler.gcEvents);
+  // The pause histograms live in shared memory and are written at each GC: they miss
+  // nothing when the ring overflows (only onGC listeners do).
+  const h = s.histograms.gcPause.count;
+  assert.ok(h >= snap.gc.count && h <= snap.gc.count + 4, `histogram ${h} vs gc.count ${snap.gc.count}`);
   // The full ring's 64 events were kept. A GC that lands inside read() after its drain
   // freed the ring (the young generation is full after the churn: code that read() runs
   // for the first time can allocate) is kept too and drained by read()'s second pass.

@@ -115,6 +115,7 @@ export const MONOTONIC_TIMESTAMPS: ReadonlySet<string> = new Set([
   'runtime_sampler.refresh.last_time',
   'v8js.gc.last_end_time',
   'v8js.heap.update_time',
+  'nodejs.eventloop.stall.start_time',
 ]);
 
 // ---- units ----

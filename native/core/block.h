@@ -23,7 +23,11 @@ class Block {
         ring_(base + layout.ring_control_offset, base + layout.ring_records_offset,
               layout.ring_capacity),
         loop_delay_(base + layout.loop_delay_offset, layout.scale),
-        loop_iteration_(base + layout.loop_iteration_offset, layout.scale) {}
+        loop_iteration_(base + layout.loop_iteration_offset, layout.scale) {
+    for (uint32_t i = 0; i < k::GC_HISTOGRAMS; i++) {
+      gc_pause_[i] = BlockHistogram(base + layout.gc_hist_offset + i * layout.hist_slots, layout.scale);
+    }
+  }
 
   // Zeroes the block and writes its self-describing fields. Only before anyone reads it.
   void Init() {
@@ -32,6 +36,7 @@ class Block {
     Ring::Init(base_ + layout_.ring_control_offset, layout_.ring_capacity);
     BlockHistogram::Init(loop_delay_.region(), layout_.scale);
     BlockHistogram::Init(loop_iteration_.region(), layout_.scale);
+    for (uint32_t i = 0; i < k::GC_HISTOGRAMS; i++) BlockHistogram::Init(gc_pause_[i].region(), layout_.scale);
   }
 
   double* main() const { return base_ + layout_.main_offset; }
@@ -42,6 +47,16 @@ class Block {
   Ring& ring() { return ring_; }
   BlockHistogram& loop_delay() { return loop_delay_; }
   BlockHistogram& loop_iteration() { return loop_iteration_; }
+  // 0: every GC; 1 + i: the GC type with bit i (scavenge, minor mark-sweep, mark-compact,
+  // incremental marking, weak callbacks).
+  BlockHistogram& gc_pause(uint32_t i) { return gc_pause_[i]; }
+  // The watchdog's region (its own sequence word at STALL_SEQ).
+  double* stall() const { return base_ + layout_.stall_offset; }
+  uint32_t* stall_seq() const { return WordOf(stall() + STALL_SEQ); }
+  // Stack buffer i (of STACK_BUFFERS).
+  double* stack_buffer(uint32_t i) const {
+    return base_ + layout_.stacks_offset + i * k::STACK_BUFFER_SLOTS;
+  }
   const Layout& layout() const { return layout_; }
   bool valid() const { return base_ != nullptr; }
 
@@ -51,6 +66,7 @@ class Block {
   Ring ring_;
   BlockHistogram loop_delay_;
   BlockHistogram loop_iteration_;
+  BlockHistogram gc_pause_[k::GC_HISTOGRAMS];
 };
 
 }  // namespace rs

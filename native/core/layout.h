@@ -35,6 +35,13 @@ enum RecordSlot : uint32_t {
   RECORD_FIELD_COUNT
 };
 
+// Offsets inside the watchdog's stall region.
+enum StallSlot : uint32_t {
+#define STALL(name) STALL_##name,
+#include "slots.def"
+  STALL_FIELD_COUNT
+};
+
 namespace k {
 #define CONST(name, value) constexpr uint32_t name = value;
 #include "slots.def"
@@ -56,6 +63,9 @@ static_assert(MAIN_SPACES_BASE + 1 == MAIN_SLOT_COUNT,
               "SPACES_BASE must be the last MAIN slot: heap spaces follow it");
 static_assert(SPACE_FIELD_COUNT == k::SPACE_SLOTS, "SPACE_SLOTS must match the SPACE list");
 static_assert(HIST_FIELD_COUNT <= k::HIST_HEADER_SLOTS, "histogram header overflows");
+static_assert(STALL_FIELD_COUNT <= k::STALL_REGION_SLOTS, "stall region overflows");
+static_assert(k::STALL_REGION_SLOTS % 8 == 0, "the stall region fills whole cache lines");
+static_assert(k::STACK_BUFFER_SLOTS % 8 == 0, "stack buffers fill whole cache lines");
 static_assert(RECORD_SPACES_USED_AFTER + k::MAX_SPACES == k::RECORD_SLOTS,
               "a record is its fields followed by one slot per heap space");
 static_assert(k::RING_TAIL_SLOT - k::RING_HEAD_SLOT >= kCacheLineSlots,
@@ -84,6 +94,9 @@ struct Layout {
   uint32_t ring_control_offset;
   uint32_t loop_delay_offset;
   uint32_t loop_iteration_offset;
+  uint32_t gc_hist_offset;  // GC_HISTOGRAMS regions of hist_slots each
+  uint32_t stall_offset;
+  uint32_t stacks_offset;
   uint32_t hist_slots;
   uint32_t ring_records_offset;
   uint32_t total_slots;
@@ -102,7 +115,10 @@ constexpr Layout ComputeLayout(uint32_t ring_capacity, uint32_t scale) {
   l.hist_slots = HistRegionSlots(scale);
   l.loop_delay_offset = l.ring_control_offset + RoundUpSlots(k::RING_CONTROL_SLOTS);
   l.loop_iteration_offset = l.loop_delay_offset + l.hist_slots;
-  l.ring_records_offset = l.loop_iteration_offset + l.hist_slots;
+  l.gc_hist_offset = l.loop_iteration_offset + l.hist_slots;
+  l.stall_offset = l.gc_hist_offset + k::GC_HISTOGRAMS * l.hist_slots;
+  l.stacks_offset = l.stall_offset + k::STALL_REGION_SLOTS;
+  l.ring_records_offset = l.stacks_offset + k::STACK_BUFFERS * k::STACK_BUFFER_SLOTS;
   l.total_slots = l.ring_records_offset + ring_capacity * k::RECORD_SLOTS;
   return l;
 }

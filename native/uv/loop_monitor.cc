@@ -122,7 +122,9 @@ void Monitor::OnIterationEnd() {
     iter_start_idle_ns_ = idle;
   }
   const uint64_t it_busy = it_elapsed - it_idle;
+  const uint64_t iteration = iterations_;  // this iteration's index (completed before it)
   iterations_++;
+  live_iterations_.store(iterations_, std::memory_order_relaxed);  // for the watchdog
   last_iteration_ns_ = it_busy;
   if (it_busy > max_iteration_ns_) {
     max_iteration_ns_ = it_busy;
@@ -130,7 +132,12 @@ void Monitor::OnIterationEnd() {
   }
   if (it_busy >= kPublishIntervalNs) publish = true;
   block_.loop_iteration().Record(SlotValue(it_busy));
-  if (publish) PublishLoop(now != 0 ? now : MonotonicNs(), uv_metrics_idle_time(loop_));
+  const bool stalled = stall_threshold_ns_ != 0 && it_busy >= stall_threshold_ns_;
+  if (publish || stalled) {
+    if (now == 0) now = MonotonicNs();
+    if (stalled) RecordStall(now, it_elapsed, it_busy, iteration);
+    PublishLoop(now, uv_metrics_idle_time(loop_));
+  }
 }
 
 // Refreshes and stops call this mid-iteration so that snapshots taken between checks are

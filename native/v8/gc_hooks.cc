@@ -31,6 +31,14 @@ uint32_t TypeSlot(uint32_t type) {
   }
 }
 
+// Index of the type's pause histogram (1 + the type's bit), or 0 (only the all-GC one).
+uint32_t TypeHistogram(uint32_t type) {
+  for (uint32_t bit = 0; bit + 1 < k::GC_HISTOGRAMS; bit++) {
+    if (type == (1u << bit)) return bit + 1;
+  }
+  return 0;
+}
+
 void Prologue(v8::Isolate*, v8::GCType type, v8::GCCallbackFlags flags, void* data) {
   static_cast<Monitor*>(data)->OnGCPrologue(static_cast<uint32_t>(type),
                                             static_cast<uint32_t>(flags));
@@ -108,6 +116,12 @@ void Monitor::OnGCEpilogue(uint32_t type, uint32_t flags) {
     ObserveHeapUsed(hs.used);
     WriteHeapSample(block_, hs, static_cast<double>(end));
     StoreSlot(m + MAIN_GC_LAST_END_NS, static_cast<double>(end));
+
+    // Every GC's pause, in shared memory: other threads read these histograms too, and
+    // they miss nothing when the event ring overflows.
+    block_.gc_pause(0).Record(p);
+    const uint32_t th = TypeHistogram(gc_type);
+    if (th != 0) block_.gc_pause(th).Record(p);
 
     double* rec = block_.ring().Reserve();
     if (rec == nullptr) {

@@ -1,0 +1,145 @@
+// The stall watchdog's Node/V8 side: the probe the core watchdog thread (core/watchdog.h)
+// reads, the stack capture it asks V8 for, and the stall record written when the stalled
+// iteration ends.
+//
+// Threads: Iterations(), IdleNs() and OnStall() run on the watchdog thread and touch only
+// atomics, libuv's thread-safe uv_metrics_idle_time() and V8's thread-safe
+// RequestInterrupt() (no allocation, no lock of ours). Everything else runs on the JS
+// thread. The capture runs in V8's interrupt, on the JS thread, at the stalled code's next
+// stack check: it writes the stack into a fixed buffer of the shared block.
+#include <v8.h>
+
+#include <cstring>
+
+#include "../monitor.h"
+
+namespace rs {
+
+namespace {
+constexpr int kMaxFrames = 32;
+
+// Appends `s` (not NUL-terminated) to out[*len, cap).
+void Append(char* out, size_t cap, size_t* len, const char* s, size_t n) {
+  if (*len >= cap) return;
+  if (n > cap - *len) n = cap - *len;
+  std::memcpy(out + *len, s, n);
+  *len += n;
+}
+
+void AppendString(v8::Isolate* isolate, char* out, size_t cap, size_t* len, v8::Local<v8::String> s,
+                  const char* fallback) {
+  if (s.IsEmpty() || s->Length() == 0) {
+    Append(out, cap, len, fallback, std::strlen(fallback));
+    return;
+  }
+  if (*len >= cap) return;
+#if V8_MAJOR_VERSION >= 13
+  *len += s->WriteUtf8V2(isolate, out + *len, cap - *len, v8::String::WriteFlags::kReplaceInvalidUtf8);
+#else
+  *len += static_cast<size_t>(s->WriteUtf8(isolate, out + *len, static_cast<int>(cap - *len), nullptr,
+                                           v8::String::NO_NULL_TERMINATION | v8::String::REPLACE_INVALID_UTF8));
+#endif
+}
+
+void AppendNumber(char* out, size_t cap, size_t* len, int v) {
+  char digits[16];
+  int n = 0;
+  unsigned u = v < 0 ? 0u : static_cast<unsigned>(v);
+  do {
+    digits[n++] = static_cast<char>('0' + u % 10);
+    u /= 10;
+  } while (u != 0 && n < 15);
+  while (n > 0) Append(out, cap, len, &digits[--n], 1);
+}
+}  // namespace
+
+uint64_t Monitor::Iterations() { return live_iterations_.load(std::memory_order_relaxed); }
+
+uint64_t Monitor::IdleNs() { return uv_metrics_idle_time(loop_); }
+
+bool Monitor::OnStall(uint64_t iteration, uint64_t) {
+  if (ticket_ == nullptr) return false;
+  // One capture in flight at a time; a later stall asks again once it has run.
+  if (interrupt_pending_.exchange(true, std::memory_order_acq_rel)) return false;
+  requested_iteration_.store(iteration, std::memory_order_relaxed);
+  ticket_->refs.fetch_add(1, std::memory_order_relaxed);
+  isolate_->RequestInterrupt(StackInterrupt, ticket_);
+  return true;
+}
+
+void Monitor::StackInterrupt(v8::Isolate*, void* data) {
+  StackTicket* t = static_cast<StackTicket*>(data);
+  if (t->monitor != nullptr) {
+    Monitor* m = t->monitor;
+    m->interrupt_pending_.store(false, std::memory_order_release);
+    // Only while the stalled iteration is still running: an interrupt that arrives later
+    // (the stall was in native code, JS runs again in a later iteration) is not its stack.
+    if (m->iterations_ == m->requested_iteration_.load(std::memory_order_relaxed)) m->CaptureStack();
+  }
+  t->Release();
+}
+
+void Monitor::CaptureStack() {
+  const uint32_t index = static_cast<uint32_t>(stack_seq_ % k::STACK_BUFFERS);
+  double* buf = block_.stack_buffer(index);
+  char* out = reinterpret_cast<char*>(buf + 2);
+  const size_t cap = (k::STACK_BUFFER_SLOTS - 2) * kSlotBytes;
+  size_t len = 0;
+  v8::HandleScope scope(isolate_);
+  v8::Local<v8::StackTrace> trace =
+      v8::StackTrace::CurrentStackTrace(isolate_, kMaxFrames, v8::StackTrace::kDetailed);
+  const int frames = trace->GetFrameCount();
+  for (int i = 0; i < frames && len < cap; i++) {
+    v8::Local<v8::StackFrame> f = trace->GetFrame(isolate_, i);
+    // The format of Error.stack's lines: "    at fn (file:line:column)".
+    Append(out, cap, &len, "    at ", 7);
+    AppendString(isolate_, out, cap, &len, f->GetFunctionName(), "<anonymous>");
+    Append(out, cap, &len, " (", 2);
+    AppendString(isolate_, out, cap, &len, f->GetScriptNameOrSourceURL(), "<unknown>");
+    Append(out, cap, &len, ":", 1);
+    AppendNumber(out, cap, &len, f->GetLineNumber());
+    Append(out, cap, &len, ":", 1);
+    AppendNumber(out, cap, &len, f->GetColumn());
+    Append(out, cap, &len, ")\n", 2);
+  }
+  stack_seq_++;
+  StoreSlot(buf + 0, static_cast<double>(stack_seq_));  // the stack id
+  StoreSlot(buf + 1, static_cast<double>(len));
+  captured_iteration_ = iterations_;
+  captured_index_ = index;
+}
+
+void Monitor::StartWatchdog() {
+  if (stall_threshold_ns_ == 0 || watchdog_.running()) return;
+  live_iterations_.store(iterations_, std::memory_order_relaxed);
+  watchdog_error_ = watchdog_.Start(block_.stall(), stall_threshold_ns_,
+                                    static_cast<uint64_t>(options_.watchdog_interval_ms) * 1000000u, this);
+}
+
+void Monitor::StopWatchdog() { watchdog_.Stop(); }
+
+void Monitor::RecordStall(uint64_t end_ns, uint64_t elapsed_ns, uint64_t busy_ns, uint64_t iteration) {
+  stall_count_++;
+  stall_total_ns_ += busy_ns;
+  if (busy_ns > stall_max_ns_) stall_max_ns_ = busy_ns;
+  const bool with_stack = captured_iteration_ == iteration && stack_seq_ != 0;
+  double* rec = block_.ring().Reserve();
+  SeqWriteSection section(block_.main_seq());
+  double* m = block_.main();
+  StoreSlot(m + MAIN_STALL_COUNT, SlotValue(stall_count_));
+  StoreSlot(m + MAIN_STALL_TOTAL_NS, SlotValue(stall_total_ns_));
+  StoreSlot(m + MAIN_STALL_MAX_NS, SlotValue(stall_max_ns_));
+  if (rec == nullptr) {
+    AddSlot(m + MAIN_SAMPLER_RING_DROPPED, 1);
+    return;
+  }
+  StoreSlot(rec + RECORD_KIND, k::RECORD_KIND_STALL);
+  StoreSlot(rec + k::RECORD_STALL_STACK_INDEX, with_stack ? captured_index_ : -1.0);
+  StoreSlot(rec + k::RECORD_STALL_STACK_ID, with_stack ? SlotValue(stack_seq_) : -1.0);
+  StoreSlot(rec + RECORD_START_NS, SlotValue(end_ns - elapsed_ns));
+  StoreSlot(rec + RECORD_PAUSE_NS, SlotValue(elapsed_ns));
+  StoreSlot(rec + RECORD_DURATION_NS, SlotValue(busy_ns));
+  block_.ring().Commit();
+}
+
+}  // namespace rs
