@@ -1,5 +1,9 @@
-export { Sampler } from './sampler';
-export type { SamplerOptions, GCEvent, GCListener, SamplerHistograms } from './sampler';
+export { Sampler, SamplerView } from './sampler';
+export type { SamplerOptions, WatchdogOptions, ResolvedSamplerOptions, GCEvent, GCListener, StallEvent, StallListener, SharedSampler, SamplerHistograms } from './sampler';
+export { SamplerAggregate } from './aggregate';
+export { startMonitorThread } from './server/monitor';
+export type { MonitorThreadOptions, MonitorThread } from './server/monitor';
+export type { SamplerReaderLike } from './aggregate';
 export {
   Snapshot,
   GcStats,
@@ -9,6 +13,7 @@ export {
   LoopStats,
   ProcessStats,
   SamplerStats,
+  StallStats,
   GC_TYPES,
 } from './snapshot';
 export type { GcTypeName } from './snapshot';

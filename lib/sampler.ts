@@ -276,6 +276,24 @@ abstract class SamplerReader {
     return catalog(this.heapSpaceNames);
   }
 
+  /**
+   * A handle to this sampler's shared memory, for another thread: post it (postMessage
+   * or workerData) and call Sampler.attach(handle) there. Views read; only the owner
+   * writes. A view can share onward.
+   */
+  share(): SharedSampler {
+    if (this.closed) throw closedError();
+    return Object.freeze({
+      kind: SHARED_KIND,
+      version: C.LAYOUT_VERSION,
+      buffer: this.buffer,
+      layout: { ...this.layout },
+      heapSpaceNames: [...this.heapSpaceNames],
+      options: { ...this.options, watchdog: this.options.watchdog && { ...this.options.watchdog } },
+      threadId: this.threadId,
+    }) as SharedSampler;
+  }
+
   protected target(into: Snapshot | undefined): Snapshot {
     if (into === undefined) return new Snapshot(this.heapSpaceNames);
     if (!(into instanceof Snapshot)) {
@@ -419,24 +437,6 @@ export class Sampler extends SamplerReader {
   /** Whether the sampler is recording. */
   get started(): boolean {
     return this.running;
-  }
-
-  /**
-   * A handle to this sampler's shared memory, for another thread: post it (postMessage
-   * or workerData) and call Sampler.attach(handle) there. Views read; only this sampler
-   * writes.
-   */
-  share(): SharedSampler {
-    if (this.handle === null) throw closedError();
-    return Object.freeze({
-      kind: SHARED_KIND,
-      version: C.LAYOUT_VERSION,
-      buffer: this.buffer,
-      layout: { ...this.layout },
-      heapSpaceNames: [...this.heapSpaceNames],
-      options: { ...this.options, watchdog: this.options.watchdog && { ...this.options.watchdog } },
-      threadId: this.threadId,
-    }) as SharedSampler;
   }
 
   /** Starts recording. Idempotent; throws ERR_SAMPLER_CLOSED after close(). */

@@ -1,7 +1,7 @@
 // What every exporter shares: option checks, the catalog resolved against a snapshot into
 // metric families, unit conversion and exponential-to-fixed bucket conversion. Exporters
 // read only TypeScript objects (snapshots, histograms, the catalog), never the native layer.
-import type { Sampler } from '../sampler';
+import type { SamplerHistograms } from '../sampler';
 import type { Snapshot } from '../snapshot';
 import type { MetricDescription } from '../catalog';
 import { Histogram, INDEX_OFFSET, bucketIndex, bucketLowerBound } from '../histogram';
@@ -25,13 +25,32 @@ export function checkOptionsObject(what: string, options: unknown): Record<strin
   return options as Record<string, unknown>;
 }
 
-export function checkSampler(what: string, sampler: unknown): Sampler {
-  // Duck-typed so that a Sampler from another copy of this package works too.
-  const s = sampler as Sampler | null;
+/**
+ * What exporters read: a Sampler, a SamplerView of another thread, or a SamplerAggregate
+ * (which also has readMembers()). Duck-typed, so that one from another copy of this
+ * package works too.
+ */
+export interface Readable {
+  read(into?: Snapshot): Snapshot;
+  catalog(): MetricDescription[];
+  readonly histograms: SamplerHistograms;
+  readonly heapSpaceNames: readonly string[];
+  readonly threadId: number;
+  readonly closed: boolean;
+}
+
+export function checkSampler<T extends Readable = Readable>(what: string, sampler: unknown): T {
+  const s = sampler as Readable | null;
   if (s === null || typeof s !== 'object' || typeof s.read !== 'function' || typeof s.catalog !== 'function' || !s.histograms) {
-    throw new TypeError(`${what}: sampler must be a runtime-sampler Sampler, got ${describeValue(sampler)}`);
+    throw new TypeError(`${what}: sampler must be a runtime-sampler Sampler, SamplerView or SamplerAggregate, got ${describeValue(sampler)}`);
   }
-  return s;
+  return s as T;
+}
+
+/** The members of a SamplerAggregate (each thread's reader), or null for a single sampler. */
+export function membersOf(s: Readable): Readable[] | null {
+  const m = (s as { members?: unknown }).members;
+  return Array.isArray(m) && typeof (s as { readMembers?: unknown }).readMembers === 'function' ? (m as Readable[]) : null;
 }
 
 export function checkString(option: string, value: unknown, pattern?: RegExp, accepted?: string): string {
@@ -168,7 +187,7 @@ function walk(root: unknown, parts: readonly string[]): unknown {
 export interface PlanPoint {
   attributes: Record<string, string>;
   /** The value (a number, or a Histogram for histogram families). */
-  get: (snap: Snapshot, sampler: Sampler) => unknown;
+  get: (snap: Snapshot, sampler: Readable) => unknown;
 }
 export interface PlanFamily {
   description: MetricDescription;
@@ -180,11 +199,11 @@ export interface PlanFamily {
  * Resolves a catalog entry's path into points, one per `*` key (with its attribute), each
  * with an accessor. The keys (GC types, heap spaces) are fixed for a sampler.
  */
-function compile(desc: MetricDescription, snap: Snapshot, sampler: Sampler): PlanPoint[] {
+function compile(desc: MetricDescription, snap: Snapshot, sampler: Readable): PlanPoint[] {
   const isHist = desc.path.startsWith('histograms.');
   const parts = (isHist ? desc.path.slice('histograms.'.length) : desc.path).split('.');
   const at = (p: readonly string[]): PlanPoint['get'] => {
-    const root = isHist ? (_sn: Snapshot, s: Sampler): unknown => s.histograms : (sn: Snapshot): unknown => sn;
+    const root = isHist ? (_sn: Snapshot, s: Readable): unknown => s.histograms : (sn: Snapshot): unknown => sn;
     const [a, b, c, d] = p;
     type R = Record<string, Record<string, Record<string, Record<string, unknown>>>>;
     // Fixed-depth accessors (paths are 1–4 keys deep): a rendering calls ~150 of them.
@@ -211,7 +230,7 @@ function compile(desc: MetricDescription, snap: Snapshot, sampler: Sampler): Pla
   }));
 }
 
-const plans = new WeakMap<Sampler, PlanFamily[]>();
+const plans = new WeakMap<Readable, PlanFamily[]>();
 
 /**
  * The catalog of `sampler` as metric families with accessors, built once per sampler.
@@ -219,7 +238,7 @@ const plans = new WeakMap<Sampler, PlanFamily[]>();
  * gc.byType.*.count), only the attributed ones are kept: the other is their sum (or max),
  * and mixing both in one family would double-count in any aggregation.
  */
-export function plan(sampler: Sampler, snap: Snapshot): PlanFamily[] {
+export function plan(sampler: Readable, snap: Snapshot): PlanFamily[] {
   let p = plans.get(sampler);
   if (p) return p;
   const byName = new Map<string, MetricDescription[]>();
@@ -241,7 +260,7 @@ export function plan(sampler: Sampler, snap: Snapshot): PlanFamily[] {
 }
 
 /** The catalog as metric families with their values: numbers from `snap`, the sampler's histograms. */
-export function families(sampler: Sampler, snap: Snapshot): Family[] {
+export function families(sampler: Readable, snap: Snapshot): Family[] {
   const out: Family[] = [];
   for (const f of plan(sampler, snap)) {
     if (f.histogram) {

@@ -1,8 +1,7 @@
 // A stable JSON document of every metric, for logs and custom pipelines. The shape is
 // documented in docs/exporters.md and versioned by `schema`.
-import type { Sampler } from '../sampler';
 import type { HistogramJSON } from '../histogram';
-import { checkBoolean, checkKnownOptions, checkOptionsObject, checkSampler, describeValue, families } from './common';
+import { Readable, checkBoolean, checkKnownOptions, checkOptionsObject, checkSampler, describeValue, families, membersOf } from './common';
 
 export const JSON_SCHEMA = 'runtime-sampler/metrics/v1';
 
@@ -64,8 +63,12 @@ export interface JsonDocument {
 const OPTIONS = ['histograms', 'percentiles', 'descriptions'];
 const nullIfNaN = (v: number): number | null => (Number.isNaN(v) ? null : v);
 
-/** Every metric of `sampler`, read now, as a plain JSON-ready object. */
-export function toJSON(sampler: Sampler, options?: JsonOptions): JsonDocument {
+/**
+ * Every metric of `sampler`, read now, as a plain JSON-ready object. For a
+ * SamplerAggregate, each member's points carry a 'thread.id' attribute (and timeNs,
+ * startNs, running describe the aggregate).
+ */
+export function toJSON(sampler: Readable, options?: JsonOptions): JsonDocument {
   const s = checkSampler('toJSON()', sampler);
   const o = checkOptionsObject('toJSON()', options);
   checkKnownOptions('toJSON()', o, OPTIONS);
@@ -86,20 +89,29 @@ export function toJSON(sampler: Sampler, options?: JsonOptions): JsonDocument {
 
   const wall = Date.now();
   const snap = s.read();
+  const members = membersOf(s);
+  const sources = members === null ? [{ r: s, snap, thread: null as number | null }] : members.map((r) => ({ r, snap: r.read(), thread: r.threadId }));
   const metrics: JsonMetric[] = [];
-  for (const f of families(s, snap)) {
+  const byName = new Map<string, JsonMetric>();
+  for (const src of sources) for (const f of families(src.r, src.snap)) {
     const d = f.description;
-    const m: JsonMetric = { name: d.name, kind: d.kind, unit: d.unit, cumulative: d.cumulative, points: [] };
-    if (descriptions) m.description = d.description;
+    let m = byName.get(d.name);
+    if (!m) {
+      m = { name: d.name, kind: d.kind, unit: d.unit, cumulative: d.cumulative, points: [] };
+      if (descriptions) m.description = d.description;
+      byName.set(d.name, m);
+      metrics.push(m);
+    }
+    const attrs = (a: Record<string, string>): Record<string, string> => (src.thread === null ? a : { ...a, 'thread.id': String(src.thread) });
     if (f.points) {
-      for (const p of f.points) m.points.push({ attributes: p.attributes, value: p.value });
+      for (const p of f.points) m.points.push({ attributes: attrs(p.attributes), value: p.value });
     } else {
       for (const hp of f.histograms ?? []) {
         const h = hp.histogram;
         const pcts: Record<string, number | null> = {};
         for (const p of percentiles) pcts[`p${p}`] = nullIfNaN(h.percentile(p));
         const point: JsonHistogramPoint = {
-          attributes: hp.attributes,
+          attributes: attrs(hp.attributes),
           count: h.count,
           sum: h.sum,
           min: nullIfNaN(h.min),
@@ -111,7 +123,6 @@ export function toJSON(sampler: Sampler, options?: JsonOptions): JsonDocument {
         m.points.push(point);
       }
     }
-    metrics.push(m);
   }
   return {
     schema: JSON_SCHEMA,

@@ -3,11 +3,11 @@
 // dots as underscores and the base unit as a suffix (ns → _seconds, By → _bytes, ratios →
 // _ratio), counters end in _total, attribute names become label names the same way.
 // Histograms get cumulative `le` buckets derived from the exponential histograms.
-import type { Sampler } from '../sampler';
 import type { Snapshot } from '../snapshot';
 import type { Histogram } from '../histogram';
 import {
-  DEFAULT_DURATION_BOUNDS_NS, PlanFamily, PlanPoint, baseUnit, bucketBoundMap, checkBuckets, cumulativeCounts,
+  DEFAULT_DURATION_BOUNDS_NS, PlanFamily, PlanPoint, Readable, baseUnit, bucketBoundMap, checkBuckets, cumulativeCounts,
+  membersOf,
   checkKnownOptions, checkLabels, checkOptionsObject, checkSampler, checkString, MONOTONIC_TIMESTAMPS,
   optionsKey, plan,
 } from './common';
@@ -155,7 +155,12 @@ interface HistogramOp {
 }
 type Op = string | ValueOp | HistogramOp;
 
-function compileFamily(f: PlanFamily, p: Prepared, ops: Op[]): void {
+interface FamilyOps {
+  header: string;
+  ops: Op[];
+}
+
+function compileFamily(f: PlanFamily, p: Prepared): FamilyOps {
   const d = f.description;
   const { name, unit, factor } = prometheusName(d.name, d.unit, p.prefix);
   const counter = d.kind === 'counter';
@@ -165,10 +170,10 @@ function compileFamily(f: PlanFamily, p: Prepared, ops: Op[]): void {
   const helpName = p.openMetrics ? name : sample;
   let header = `# HELP ${helpName} ${escapeHelp(d.description, p.openMetrics)}\n# TYPE ${helpName} ${type}\n`;
   if (p.openMetrics && unit) header += `# UNIT ${name} ${unit}\n`;
-  ops.push(header);
+  const ops: Op[] = [];
   if (!f.histogram) {
     for (const pt of f.points) ops.push({ prefix: `${sample}${labelString(pt.attributes, p.constLabels)} `, factor, get: pt.get });
-    return;
+    return { header, ops };
   }
   const bounds = p.bucketsFor(d.name) ?? DEFAULT_DURATION_BOUNDS_NS;
   for (const pt of f.points) {
@@ -184,66 +189,88 @@ function compileFamily(f: PlanFamily, p: Prepared, ops: Op[]): void {
       mapScale: -1,
     });
   }
+  return { header, ops };
 }
 
-function render(ops: Op[], s: Sampler, snap: Snapshot, openMetrics: boolean): string {
+function renderOps(ops: Op[], s: Readable, snap: Snapshot): string {
   let out = '';
   for (const op of ops) {
-    if (typeof op === 'string') {
-      out += op;
-    } else if ((op as ValueOp).prefix !== undefined) {
+    if ((op as ValueOp).prefix !== undefined) {
       const vo = op as ValueOp;
       const v = vo.get(snap, s);
       if (typeof v === 'number' && !Number.isNaN(v)) out += `${vo.prefix}${formatValue(v * vo.factor)}\n`;
     } else {
-      const op2 = op as HistogramOp;
-      const h = op2.get(snap, s) as Histogram;
-      if (op2.mapScale !== h.scale) {
-        op2.map = bucketBoundMap(op2.bounds, h.scale, h.counts.length);
-        op2.mapScale = h.scale;
+      const ho = op as HistogramOp;
+      const h = ho.get(snap, s) as Histogram;
+      if (ho.mapScale !== h.scale) {
+        ho.map = bucketBoundMap(ho.bounds, h.scale, h.counts.length);
+        ho.mapScale = h.scale;
       }
-      const cum = cumulativeCounts(h, op2.bounds, op2.map!);
-      for (let i = 0; i < cum.length; i++) out += `${op2.bucketPrefixes[i]}${cum[i]}\n`;
-      out += `${op2.infPrefix}${h.count}\n${op2.sumPrefix}${formatValue(h.sum * op2.factor)}\n${op2.countPrefix}${h.count}\n`;
+      const cum = cumulativeCounts(h, ho.bounds, ho.map!);
+      for (let i = 0; i < cum.length; i++) out += `${ho.bucketPrefixes[i]}${cum[i]}\n`;
+      out += `${ho.infPrefix}${h.count}\n${ho.sumPrefix}${formatValue(h.sum * ho.factor)}\n${ho.countPrefix}${h.count}\n`;
     }
   }
-  return openMetrics ? `${out}# EOF\n` : out;
+  return out;
 }
 
-function histogramNames(s: Sampler): string[] {
+function histogramNames(s: Readable): string[] {
   return [...new Set(s.catalog().filter((d) => d.kind === 'histogram').map((d) => d.name))];
 }
 
 interface Compiled {
-  ops: Op[];
+  families: FamilyOps[];
   openMetrics: boolean;
   snap: Snapshot;
 }
-const compiled = new WeakMap<Sampler, Map<string, Compiled>>();
+const compiled = new WeakMap<Readable, Map<string, Compiled>>();
+
+/** The renderer of `s` for these options (with `threadLabel`, a thread_id label too), built once. */
+function compiledFor(s: Readable, options: unknown, key: string, threadLabel?: number): Compiled {
+  let cache = compiled.get(s);
+  if (!cache) compiled.set(s, (cache = new Map()));
+  const k = threadLabel === undefined ? key : `${key}|thread`;
+  let c = cache.get(k);
+  if (!c) {
+    const p = prepare(options, histogramNames(s));
+    if (threadLabel !== undefined) p.constLabels = [p.constLabels, `thread_id="${threadLabel}"`].filter(Boolean).join(',');
+    const snap = s.read();
+    const families = plan(s, snap).filter((f) => !MONOTONIC_TIMESTAMPS.has(f.description.name)).map((f) => compileFamily(f, p));
+    c = { families, openMetrics: p.openMetrics, snap };
+    if (cache.size >= 16) cache.clear(); // options built per call: keep the cache bounded
+    cache.set(k, c);
+  }
+  return c;
+}
 
 /**
  * Every metric of `sampler` (read now) as Prometheus text exposition (default) or
  * OpenMetrics text (`format: 'openmetrics'`, ends with `# EOF`). Serve it with
  * PROMETHEUS_CONTENT_TYPE or OPENMETRICS_CONTENT_TYPE (see negotiateFormat()). The text
  * up to each value is built once per sampler and options, so repeated calls only read
- * and format numbers.
+ * and format numbers. `sampler` may be a Sampler, a SamplerView of another thread, or a
+ * SamplerAggregate: then every member's series carry a `thread_id` label.
  */
-export function toPrometheus(sampler: Sampler, options?: PrometheusOptions): string {
+export function toPrometheus(sampler: Readable, options?: PrometheusOptions): string {
   const s = checkSampler('toPrometheus()', sampler);
-  let cache = compiled.get(s);
-  if (!cache) compiled.set(s, (cache = new Map()));
   const key = optionsKey(options);
-  let c = cache.get(key);
-  if (!c) {
-    const p = prepare(options, histogramNames(s));
-    const snap = s.read();
-    const ops: Op[] = [];
-    for (const f of plan(s, snap)) {
-      if (!MONOTONIC_TIMESTAMPS.has(f.description.name)) compileFamily(f, p, ops);
-    }
-    c = { ops, openMetrics: p.openMetrics, snap };
-    if (cache.size >= 16) cache.clear(); // options built per call: keep the cache bounded
-    cache.set(key, c);
+  const members = membersOf(s);
+  if (members === null) {
+    const c = compiledFor(s, options, key);
+    const snap = s.read(c.snap);
+    let out = '';
+    for (const f of c.families) out += f.header + renderOps(f.ops, s, snap);
+    return c.openMetrics ? `${out}# EOF\n` : out;
   }
-  return render(c.ops, s, s.read(c.snap), c.openMetrics);
+  const parts = members.map((m) => {
+    const c = compiledFor(m, options, key, m.threadId);
+    return { c, m, snap: m.read(c.snap) };
+  });
+  let out = '';
+  const first = parts[0].c;
+  for (let f = 0; f < first.families.length; f++) {
+    out += first.families[f].header;
+    for (const { c, m, snap } of parts) out += renderOps(c.families[f].ops, m, snap);
+  }
+  return first.openMetrics ? `${out}# EOF\n` : out;
 }

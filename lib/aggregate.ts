@@ -1,0 +1,144 @@
+// Several threads' samplers as one: counters and per-loop gauges summed, maxima and
+// timestamps combined, histograms merged. Exporters given an aggregate label each
+// thread's series with its thread id instead (see toPrometheus, toJSON).
+import type { Sampler, SamplerView, SamplerHistograms } from './sampler';
+import { Histogram } from './histogram';
+import { closedError, SamplerError } from './errors';
+import { MAIN_SLOTS, MainSlot as M, StallSlot as W } from './layout.generated';
+import { GC_TYPES, GcTypeName, MAIN_REGION_SLOTS, Snapshot } from './snapshot';
+import type { MetricDescription } from './catalog';
+
+/** A sampler of this thread, or a view of another thread's. */
+export type SamplerReaderLike = Sampler | SamplerView;
+
+type Rule = 'sum' | 'max' | 'minNonZero' | 'all' | 'none';
+
+// How each main slot combines across threads. Process-wide values (RSS, CPU, open fds) are
+// the same process seen from each thread: the freshest (max), never their sum.
+const MAX_SLOTS = new Set([
+  'LAYOUT_VERSION', 'STARTED', 'TIME_NS', 'GC_LAST_END_NS', 'HEAP_UPDATED_NS', 'LOOP_LAST_ITERATION_NS',
+  'LOOP_METRICS_AVAILABLE', 'PROC_RSS_BYTES', 'PROC_CPU_USER_US', 'PROC_CPU_SYSTEM_US', 'PROC_OPEN_FDS',
+  'SAMPLER_LAST_REFRESH_NS', 'SAMPLER_REFRESH_COST_NS', 'WATCHDOG_ENABLED', 'HEAP_SPACE_COUNT',
+]);
+function ruleOf(name: string): Rule {
+  if (name === 'SEQ' || name === 'THREAD_ID') return 'none';
+  if (name === 'START_NS') return 'minNonZero';
+  if (name === 'WRITER_CLOSED') return 'all';
+  if (MAX_SLOTS.has(name) || name.includes('MAX')) return 'max';
+  return 'sum';
+}
+const RULES: Rule[] = (() => {
+  const rules = new Array<Rule>(MAIN_REGION_SLOTS).fill('sum'); // heap spaces (after SPACES_BASE) sum
+  for (const [name, index] of Object.entries(MAIN_SLOTS)) rules[index] = ruleOf(name);
+  return rules;
+})();
+
+/**
+ * Several samplers (this thread's, and views of other threads' from Sampler.attach()) read
+ * as one: read() sums counters and per-loop gauges (heap, loop, GC, stalls), takes the
+ * maximum of maxima, timestamps and process-wide values (RSS, CPU, fds), and histograms
+ * merge. `threadId` of the aggregate is -1. Exporters label each member's series with
+ * its thread id.
+ */
+export class SamplerAggregate {
+  readonly members: readonly SamplerReaderLike[];
+  readonly heapSpaceNames: readonly string[];
+  readonly histograms: SamplerHistograms;
+  readonly threadId = -1;
+  private readonly scratch: Snapshot[];
+  private isClosed = false;
+
+  constructor(members: readonly SamplerReaderLike[]) {
+    if (!Array.isArray(members) || members.length === 0) {
+      throw new TypeError('SamplerAggregate(members): members must be a non-empty array of Samplers or SamplerViews');
+    }
+    members.forEach((m, i) => {
+      if (m === null || typeof m !== 'object' || typeof m.read !== 'function' || typeof m.share !== 'function') {
+        throw new TypeError(`SamplerAggregate(members): members[${i}] must be a Sampler or a SamplerView`);
+      }
+    });
+    const names = members[0].heapSpaceNames;
+    members.forEach((m, i) => {
+      if (m.heapSpaceNames.join() !== names.join()) {
+        throw new SamplerError(`SamplerAggregate(members): members[${i}] has other heap spaces (another Node version?)`, 'ERR_SAMPLER_INCOMPATIBLE');
+      }
+    });
+    this.members = Object.freeze([...members]);
+    this.heapSpaceNames = names;
+    this.scratch = members.map((m) => m.read());
+    const merged = (pick: (m: SamplerReaderLike) => Histogram) => (): Histogram => {
+      let out: Histogram | null = null;
+      for (const m of this.members) {
+        const h = pick(m);
+        out = out === null ? h.clone() : out.merge(h);
+      }
+      return out!;
+    };
+    const byType = {} as Record<GcTypeName, Histogram>;
+    for (const t of GC_TYPES) Object.defineProperty(byType, t, { get: merged((m) => m.histograms.gcPauseByType[t]), enumerable: true });
+    const gcPause = merged((m) => m.histograms.gcPause);
+    const loopDelay = merged((m) => m.histograms.loopDelay);
+    const loopIteration = merged((m) => m.histograms.loopIteration);
+    this.histograms = Object.freeze({
+      get gcPause(): Histogram { return gcPause(); },
+      gcPauseByType: Object.freeze(byType),
+      get loopDelay(): Histogram { return loopDelay(); },
+      get loopIteration(): Histogram { return loopIteration(); },
+    });
+  }
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  /** Stops using the aggregate (its members stay as they are). */
+  close(): void {
+    this.isClosed = true;
+  }
+
+  /** The members' snapshots, read now, with their thread ids (for per-thread exports). */
+  readMembers(): Array<{ threadId: number; member: SamplerReaderLike; snapshot: Snapshot }> {
+    if (this.isClosed) throw closedError();
+    return this.members.map((member, i) => ({ threadId: member.threadId, member, snapshot: member.read(this.scratch[i]) }));
+  }
+
+  /** The combined snapshot (see the class comment). */
+  read(into?: Snapshot): Snapshot {
+    if (this.isClosed) throw closedError();
+    const out = into ?? new Snapshot(this.heapSpaceNames);
+    if (!(out instanceof Snapshot)) throw new TypeError('read(into): into must be a Snapshot returned by read()');
+    const dst = out.slots;
+    const w = out.stallSlots;
+    dst.fill(0);
+    w.fill(0);
+    let anyActiveSince = 0;
+    this.members.forEach((m, i) => {
+      const s = m.read(this.scratch[i]);
+      const f = s.slots;
+      for (let k = 0; k < f.length; k++) {
+        const v = f[k];
+        switch (RULES[k]) {
+          case 'sum': dst[k] += v; break;
+          case 'max': if (v > dst[k]) dst[k] = v; break;
+          case 'minNonZero': if (v > 0 && (dst[k] === 0 || v < dst[k])) dst[k] = v; break;
+          case 'all': dst[k] = i === 0 ? v : Math.min(dst[k], v); break;
+          default: break;
+        }
+      }
+      // A stall in progress on any member is one here, from the earliest start.
+      const since = s.stall.sinceNs;
+      if (since > 0 && (anyActiveSince === 0 || since < anyActiveSince)) anyActiveSince = since;
+    });
+    dst[M.THREAD_ID] = -1;
+    if (anyActiveSince > 0) {
+      w[W.ACTIVE_SINCE_NS] = anyActiveSince;
+      w[W.ITERATION] = Number.MAX_VALUE; // active for the summed iteration count too
+    }
+    return out;
+  }
+
+  /** The members' catalog (they share one: same heap spaces). */
+  catalog(): MetricDescription[] {
+    return this.members[0].catalog();
+  }
+}

@@ -1,0 +1,112 @@
+// startMonitorThread(): a worker thread that serves a sampler's metrics over HTTP —
+// Prometheus/OpenMetrics text at /metrics and JSON at /metrics.json — from its own event
+// loop, reading the sampler's shared memory: it keeps answering while the thread it
+// reports on is stuck in synchronous code.
+import { Worker } from 'node:worker_threads';
+import { join } from 'node:path';
+import type { Sampler, SamplerView, SharedSampler } from '../sampler';
+import { SamplerAggregate } from '../aggregate';
+import { checkInteger, checkKnownOptions, closedError, SamplerError } from '../errors';
+
+export interface MonitorThreadOptions {
+  /** What to serve: a Sampler, a SamplerView, or a SamplerAggregate (series labelled by thread_id). */
+  sampler: Sampler | SamplerView | SamplerAggregate;
+  /** TCP port (0: any free port; the promise says which). */
+  port: number;
+  /** Address to listen on (default '127.0.0.1'). */
+  host?: string;
+  /** Whether the monitor thread lets the process exit (default true). */
+  unref?: boolean;
+}
+
+export interface MonitorThread {
+  /** The port it listens on. */
+  readonly port: number;
+  /** Its base URL, e.g. http://127.0.0.1:9464 */
+  readonly url: string;
+  /** The worker thread (its threadId, for instance). */
+  readonly worker: Worker;
+  /** Stops the server and the thread. Idempotent. */
+  close(): Promise<void>;
+}
+
+const OPTIONS = ['sampler', 'port', 'host', 'unref'];
+
+function sharedOf(s: Sampler | SamplerView): SharedSampler {
+  if (s === null || typeof s !== 'object' || typeof (s as Sampler).share !== 'function') {
+    throw new TypeError('startMonitorThread(): sampler must be a Sampler, SamplerView or SamplerAggregate');
+  }
+  if (s.closed) throw closedError();
+  return s.share();
+}
+
+/**
+ * Starts a monitoring worker thread serving `sampler` at http://host:port/metrics
+ * (Prometheus text, or OpenMetrics when the scraper asks for it) and /metrics.json.
+ * Resolves once it listens; rejects (and stops the thread) if it cannot, e.g. when the
+ * port is taken (the error's `code` is the system's, e.g. EADDRINUSE).
+ */
+export function startMonitorThread(options: MonitorThreadOptions): Promise<MonitorThread> {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new TypeError(`startMonitorThread(options): options must be an object with sampler and port, got ${options === null ? 'null' : typeof options}`);
+  }
+  checkKnownOptions('startMonitorThread()', options, OPTIONS);
+  const o = options as MonitorThreadOptions;
+  if (o.sampler === undefined) throw new TypeError('startMonitorThread(): sampler is required (a Sampler, SamplerView or SamplerAggregate)');
+  const aggregate = o.sampler instanceof SamplerAggregate;
+  const handles = aggregate ? (o.sampler as SamplerAggregate).members.map((m) => sharedOf(m)) : [sharedOf(o.sampler as Sampler)];
+  if (o.port === undefined) throw new TypeError('startMonitorThread(): port is required (an integer from 0 to 65535; 0 picks a free port)');
+  const port = checkInteger('port', o.port, 0, 65535);
+  const host = o.host === undefined ? '127.0.0.1' : o.host;
+  if (typeof host !== 'string' || host.length === 0) {
+    throw new TypeError(`host must be a non-empty string (an address or a name), got ${typeof host === 'string' ? '""' : typeof host}`);
+  }
+  if (o.unref !== undefined && typeof o.unref !== 'boolean') throw new TypeError(`unref must be true or false, got ${typeof o.unref}`);
+  const unref = o.unref ?? true;
+
+  const worker = new Worker(join(__dirname, 'monitor-worker.js'), {
+    workerData: { handles, aggregate, port, host },
+    // A small worker: the server and the views need little heap.
+    resourceLimits: { maxOldGenerationSizeMb: 64 },
+  });
+  if (unref) worker.unref();
+  return new Promise<MonitorThread>((resolve, reject) => {
+    let settled = false;
+    const fail = (e: Error): void => {
+      if (settled) return;
+      settled = true;
+      void worker.terminate();
+      reject(e);
+    };
+    worker.once('error', fail);
+    worker.once('exit', (code) => fail(new SamplerError(`the monitor thread exited (code ${code}) before listening`, 'ERR_SAMPLER_NATIVE')));
+    worker.on('message', (m: { type: string; port?: number; message?: string; code?: string }) => {
+      if (m.type === 'error') {
+        const e = new Error(`startMonitorThread(): cannot listen on ${host}:${port}: ${m.message}`) as NodeJS.ErrnoException;
+        e.code = m.code;
+        fail(e);
+      } else if (m.type === 'listening' && !settled) {
+        settled = true;
+        let closing: Promise<void> | null = null;
+        const bound = m.port!;
+        resolve({
+          port: bound,
+          url: `http://${host.includes(':') ? `[${host}]` : host}:${bound}`,
+          worker,
+          close(): Promise<void> {
+            closing ??= new Promise<void>((done) => {
+              const t = setTimeout(() => void worker.terminate(), 2000);
+              t.unref();
+              worker.once('exit', () => {
+                clearTimeout(t);
+                done();
+              });
+              worker.postMessage('close');
+            });
+            return closing;
+          },
+        });
+      }
+    });
+  });
+}
