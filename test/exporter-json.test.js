@@ -65,7 +65,7 @@ test('values agree with the sampler; histograms have percentiles and round-trip 
 test('bad input: clear TypeError / RangeError naming the option', () => {
   const s = new Sampler();
   const cases = [
-    [() => toJSON({}), TypeError, /toJSON\(\): sampler must be a runtime-sampler Sampler/],
+    [() => toJSON({}), TypeError, /toJSON\(\): sampler must be a runtime-sampler Sampler, SamplerView or SamplerAggregate/],
     [() => toJSON(s, 5), TypeError, /options must be an object, got 5/],
     [() => toJSON(s, { histogram: 'full' }), TypeError, /unknown option "histogram"; accepted options: histograms, percentiles, descriptions/],
     [() => toJSON(s, { histograms: 'all' }), RangeError, /histograms must be 'summary' or 'full', got "all"/],

@@ -39,10 +39,10 @@ export interface Readable {
   readonly closed: boolean;
 }
 
-export function checkSampler<T extends Readable = Readable>(what: string, sampler: unknown): T {
+export function checkSampler<T extends Readable = Readable>(what: string, sampler: unknown, accepted = 'a runtime-sampler Sampler, SamplerView or SamplerAggregate'): T {
   const s = sampler as Readable | null;
   if (s === null || typeof s !== 'object' || typeof s.read !== 'function' || typeof s.catalog !== 'function' || !s.histograms) {
-    throw new TypeError(`${what}: sampler must be a runtime-sampler Sampler, SamplerView or SamplerAggregate, got ${describeValue(sampler)}`);
+    throw new TypeError(`${what}: sampler must be ${accepted}, got ${describeValue(sampler)}`);
   }
   return s as T;
 }

@@ -219,7 +219,7 @@ export function registerRuntimeMetrics(meter: Meter, options?: OtelOptions): Run
   checkMeter(meter);
   let given: Sampler | null = null;
   if (o.sampler !== undefined) {
-    given = checkSampler<Sampler>(WHAT, o.sampler);
+    given = checkSampler<Sampler>(WHAT, o.sampler, 'a runtime-sampler Sampler');
     if (typeof given.onGC !== 'function' || typeof given.offGC !== 'function') {
       throw new TypeError(`${WHAT}: sampler must be a runtime-sampler Sampler (with onGC), got ${describeValue(o.sampler)}`);
     }

@@ -147,7 +147,11 @@ export function collectDefaultMetrics(config?: CollectDefaultMetricsConfig): Def
   let sampler: Sampler;
   let owned = false;
   if (o.sampler !== undefined) {
-    sampler = checkSampler('collectDefaultMetrics()', o.sampler);
+    sampler = checkSampler('collectDefaultMetrics()', o.sampler, 'a runtime-sampler Sampler');
+    if (typeof sampler.onGC !== 'function' || typeof sampler.start !== 'function') {
+      // A SamplerView or SamplerAggregate: GC events and start() belong to the owner thread.
+      throw new TypeError('collectDefaultMetrics(): sampler must be a Sampler of this thread (a view or an aggregate has no GC events; serve those with toPrometheus())');
+    }
     if (precision !== undefined && sampler.options.loopDelayResolutionMs !== precision) {
       throw new RangeError(
         `eventLoopMonitoringPrecision ${precision} differs from the sampler's loopDelayResolutionMs ${sampler.options.loopDelayResolutionMs}; ` +

@@ -196,7 +196,7 @@ function resolveOptions(options: unknown): { o: StatsdResolvedOptions; sampler?:
     if (typeof raw.onError !== 'function') throw new TypeError(`onError must be a function, got ${describeValue(raw.onError)}`);
     onError = raw.onError as (e: Error) => void;
   }
-  const sampler = raw.sampler === undefined ? undefined : checkSampler<Sampler>(WHAT, raw.sampler);
+  const sampler = raw.sampler === undefined ? undefined : checkSampler<Sampler>(WHAT, raw.sampler, 'a runtime-sampler Sampler');
   const o: StatsdResolvedOptions = {
     host, port, intervalMs, prefix, protocol, tags: Object.freeze(tags), maxPacketBytes,
     percentiles: Object.freeze(percentiles), socketType, unref, flushOnClose,

@@ -69,7 +69,8 @@ export function startMonitorThread(options: MonitorThreadOptions): Promise<Monit
     // A small worker: the server and the views need little heap.
     resourceLimits: { maxOldGenerationSizeMb: 64 },
   });
-  if (unref) worker.unref();
+  // Referenced while starting and while closing, so that awaiting those keeps the process
+  // alive; with `unref`, not in between.
   return new Promise<MonitorThread>((resolve, reject) => {
     let settled = false;
     const fail = (e: Error): void => {
@@ -87,6 +88,7 @@ export function startMonitorThread(options: MonitorThreadOptions): Promise<Monit
         fail(e);
       } else if (m.type === 'listening' && !settled) {
         settled = true;
+        if (unref) worker.unref();
         let closing: Promise<void> | null = null;
         const bound = m.port!;
         resolve({
@@ -95,6 +97,7 @@ export function startMonitorThread(options: MonitorThreadOptions): Promise<Monit
           worker,
           close(): Promise<void> {
             closing ??= new Promise<void>((done) => {
+              worker.ref();
               const t = setTimeout(() => void worker.terminate(), 2000);
               t.unref();
               worker.once('exit', () => {
