@@ -34,6 +34,9 @@ function storm(n, spinUs = 0) {
 }
 
 const s = new Sampler();
+// The watchdog's overhead: the same storm with a sampler that has one (every 1 ms a
+// thread checks the loop; per iteration one relaxed store) against one without.
+const wd = new Sampler({ watchdog: { thresholdMs: 100, intervalMs: 1 } });
 await storm(hops * 2); // warm up
 s.start();
 await storm(hops * 2); // and with the sampler on (calibrates the tick clock)
@@ -42,14 +45,15 @@ s.stop();
 // Many short phases in rotating order — off, on, and a second off phase as an A/A control
 // (its ratio to the first off phase shows this machine's noise floor) — and the median
 // of the per-triple ratios with p10–p90. Cost per hop is median(on − off) over triples.
-async function measure(label, triples, n, spinUs) {
+async function measure(label, triples, n, spinUs, onSampler = s, offSampler = null) {
   const { on, off, control } = await rotatingTriples(
     triples,
     async (kind) => {
-      if (kind !== 'on') return storm(n, spinUs);
-      s.start();
+      const sampler = kind === 'on' ? onSampler : offSampler;
+      if (sampler === null) return storm(n, spinUs);
+      sampler.start();
       const ns = await storm(n, spinUs);
-      s.stop();
+      sampler.stop();
       return ns;
     },
     (p, r) => {
@@ -70,16 +74,21 @@ async function measure(label, triples, n, spinUs) {
 const stormRow = await measure('storm', pairs, hops, 0);
 const longPairs = Number(process.env.RS_LONG_PAIRS) || (quick ? 4 : 150);
 const longRow = await measure('6 µs iterations', longPairs, Math.round(hops / 8), 6);
+const wdPairs = Number(process.env.RS_WATCHDOG_PAIRS) || (quick ? 4 : 200);
+const wdRow = await measure('watchdog', wdPairs, hops, 0, wd, s);
 const clock = s.loopClock;
 s.close();
+wd.close();
 const rows = [
   { scenario: 'loop-overhead', contender: 'runtime-sampler (setImmediate storm)', ...stormRow, loopClock: clock },
   { scenario: 'loop-overhead', contender: 'runtime-sampler (6 µs iterations)', ...longRow, loopClock: clock },
+  { scenario: 'loop-overhead', contender: 'watchdog (setImmediate storm, sampler with vs without)', ...wdRow, loopClock: clock },
 ];
 let md = `## Loop-hook overhead (\`node bench/loop-overhead.mjs${quick ? ' --quick' : ''}\`)\n\n`;
 md += `${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, ${new Date().toISOString().slice(0, 10)}. In one process, phases in rotating order — sampler on, off, and off again as an A/A control (the noise floor): ${pairs} triples of ${hops}-hop setImmediate storms (iterations of ~1 µs, too short to read libuv's idle time), and ${longPairs} triples of ${longRow.hops} hops that each spin 6 µs (the hook reads libuv's idle time, as in a server's iterations). Cost per iteration: median over triples of on − off; the A/A column's cost is the same for off again − off. Loop clock: ${clock}.\n\n`;
+md += `The watchdog row compares a sampler with the watchdog (threshold 100 ms, checking every 1 ms) against one without, ${wdPairs} triples of the storm.\n\n`;
 md += `| iterations | on ns/hop | off ns/hop | cost ns/iteration (A/A) | on/off median (p10–p90) | A/A control median (p10–p90) |\n|---|---:|---:|---:|---:|---:|\n`;
-for (const [name, row] of [['setImmediate storm', stormRow], ['6 µs each', longRow]]) {
+for (const [name, row] of [['setImmediate storm', stormRow], ['6 µs each', longRow], ['watchdog on vs off (storm)', wdRow]]) {
   md += `| ${name} | ${fmt(row.onNsPerHop)} | ${fmt(row.offNsPerHop)} | ${fmt(row.costNsPerHop)} (${fmt(row.controlNsPerHop)}) | ${fmt(row.median, 3)} (${fmt(row.min, 3)}–${fmt(row.max, 3)}) | ${fmt(row.controlMedian, 3)} (${fmt(row.controlP10, 3)}–${fmt(row.controlP90, 3)}) |\n`;
 }
 report('loop-overhead', md, rows, quick);

@@ -90,6 +90,8 @@ function targets(rows) {
   const lo = find('loop-overhead', 'runtime-sampler (setImmediate storm)');
   if (lo) add('loop hook: a few tens of ns per iteration at most (≤ 50)', `${fmt(lo.costNsPerHop)} ns/hop (on/off ${fmt(lo.median, 3)}, A/A control ${fmt(lo.controlMedian, 3)})`, lo.costNsPerHop <= 50);
   if (lo) add('setImmediate storm ≤ 3% (bench/loop-overhead.mjs, the loop hook alone)', `on/off ${fmt(lo.median, 3)} (p10–p90 ${fmt(lo.min, 3)}–${fmt(lo.max, 3)})`, lo.median <= 1.03);
+  const wdog = find('loop-overhead', 'watchdog (setImmediate storm, sampler with vs without)');
+  if (wdog) add('watchdog overhead ≤ 1% on the loop-heavy workload (sampler with vs without it)', `on/off ${fmt(wdog.median, 3)} (p10–p90 ${fmt(wdog.min, 3)}–${fmt(wdog.max, 3)}), A/A control ${fmt(wdog.controlMedian, 3)}; ${fmt(wdog.costNsPerHop)} ns/iteration`, wdog.median <= 1.01);
   const http = find('http', 'runtime-sampler');
   const httpAA = find('http', 'none');
   if (http && http.onOff) {

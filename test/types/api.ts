@@ -1,6 +1,7 @@
 // Compiled (never run) by test/types.test.js: the published declarations, imported the way
 // users import them (the package's own name and subpaths), must type-check under strict mode.
-import { Sampler, Snapshot, Histogram, delta, toPrometheus, toJSON, negotiateFormat, SamplerError } from 'runtime-sampler';
+import { Sampler, SamplerView, SamplerAggregate, startMonitorThread, Snapshot, Histogram, delta, toPrometheus, toJSON, negotiateFormat, SamplerError } from 'runtime-sampler';
+import type { SharedSampler, StallEvent, MonitorThread } from 'runtime-sampler';
 import type { PrometheusOptions, JsonDocument } from 'runtime-sampler';
 import { collectDefaultMetrics } from 'runtime-sampler/prom-client';
 import { registerRuntimeMetrics } from 'runtime-sampler/otel';
@@ -33,6 +34,17 @@ rm.close();
 const statsd = createStatsdExporter({ protocol: 'dogstatsd', tags: { env: 'test' }, intervalMs: 0, sampler });
 void statsd.flush().then(() => statsd.close());
 const errors: number = statsd.stats.errors;
+
+const wd = new Sampler({ watchdog: { thresholdMs: 200, captureStack: true } }).start();
+wd.onStall((e: StallEvent) => { const s2: string | undefined = e.stack; void s2; });
+const shared: SharedSampler = wd.share();
+const view: SamplerView = Sampler.attach(shared);
+const detached: boolean = view.detached;
+const agg = new SamplerAggregate([wd, view]);
+const aggText: string = toPrometheus(agg);
+const active: number = agg.read().stall.active;
+void startMonitorThread({ sampler: agg, port: 0 }).then((m: MonitorThread) => m.close());
+void [detached, aggText, active];
 
 try {
   sampler.close();
