@@ -161,22 +161,30 @@ test('counts match --trace-gc exactly in a child process', () => {
   const child = `
     const { Sampler } = require(${JSON.stringify(path.join(__dirname, '..'))});
     const s = new Sampler().start();
+    // --trace-gc writes to stdout: the marks bound the GCs counted (loading the module
+    // and creating the sampler can take GCs). A full GC first empties the young
+    // generation, so no GC falls between the first read and its mark.
+    gc();
+    const a = s.read();
+    process.stdout.write('MARK START\\n');
     let keep = [];
     for (let i = 0; i < 3_000_000; i++) { keep.push({ i, s: 'x' + i }); if (keep.length > 20000) keep = []; }
     gc(); gc();
     const snap = s.read();
+    process.stdout.write('MARK END\\n');
     s.close();
     process.stderr.write('COUNTS ' + JSON.stringify({
-      scavenge: snap.gc.byType.scavenge.count,
-      msc: snap.gc.byType.markSweepCompact.count,
-      minor: snap.gc.byType.minorMarkSweep.count,
-      pauseNs: snap.gc.pauseNs,
+      scavenge: snap.gc.byType.scavenge.count - a.gc.byType.scavenge.count,
+      msc: snap.gc.byType.markSweepCompact.count - a.gc.byType.markSweepCompact.count,
+      minor: snap.gc.byType.minorMarkSweep.count - a.gc.byType.minorMarkSweep.count,
+      pauseNs: snap.gc.pauseNs - a.gc.pauseNs,
     }) + '\\n');
   `;
   const r = spawnSync(process.execPath, ['--expose-gc', '--trace-gc', '-e', child], { encoding: 'utf8' });
   assert.is(r.status, 0, r.stderr);
   const counts = JSON.parse(/COUNTS (.*)/.exec(r.stderr)[1]);
-  const lines = r.stdout.split('\n').filter((l) => /\d+ ms: /.test(l));
+  const window = r.stdout.slice(r.stdout.indexOf('MARK START'), r.stdout.indexOf('MARK END'));
+  const lines = window.split('\n').filter((l) => /\d+ ms: /.test(l));
   const scav = lines.filter((l) => / ms: Scavenge/.test(l)).length;
   // V8's wording varies by version: "Mark-sweep" (Node 18), "Mark-Compact", and
   // "Incremental Mark-Compact" for a cycle finished from incremental marking (Node 24+).
