@@ -12,7 +12,7 @@ test('read(into) allocates nothing over 10^6 calls', () => {
     for (let i = 0; i < n; i++) sum += s.read(snap).gc.count;
     return sum;
   };
-  loop(300_000); // warm up: the loop and read() get optimised (code is allocated once)
+  loop(1_000_000); // warm up: the loop and read() get optimised (code and feedback are allocated once)
   global.gc();
   global.gc();
   s.read(snap);
