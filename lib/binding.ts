@@ -49,6 +49,8 @@ export interface NativeBinding {
   heapSpaceCountTotal: number;
   bucketIndex(value: number, scale: number): number;
   setErrorClass(ctor: new (message: string, code: string) => Error): void;
+  /** Returns freed heap memory to the system where the C library can (tests measuring RSS). */
+  trimMemory(): boolean;
   moduleVersion: number;
   uvVersion: string;
   v8Version: string;

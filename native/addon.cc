@@ -12,6 +12,9 @@
 #include <v8.h>
 
 #include <cstdint>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include "core/histogram.h"
 #include "core/layout.h"
@@ -312,6 +315,18 @@ class NativeSampler : public Napi::ObjectWrap<NativeSampler> {
 
 }  // namespace
 
+// trimMemory(): returns freed heap memory to the system where the C library can
+// (glibc's malloc_trim), so that a test's RSS measures what the process holds rather than
+// what the allocator keeps for reuse. Returns whether it could.
+Napi::Value TrimMemory(const Napi::CallbackInfo& info) {
+#if defined(__GLIBC__)
+  malloc_trim(0);
+  return Napi::Boolean::New(info.Env(), true);
+#else
+  return Napi::Boolean::New(info.Env(), false);
+#endif
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   EnvData* data = new EnvData();
   // Module init runs on the environment's own thread with its isolate entered, so the
@@ -335,6 +350,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("heapSpaceCountTotal", static_cast<double>(spaces));
   exports.Set("bucketIndex", Napi::Function::New(env, BucketIndexJs, "bucketIndex"));
   exports.Set("setErrorClass", Napi::Function::New(env, SetErrorClass, "setErrorClass"));
+  exports.Set("trimMemory", Napi::Function::New(env, TrimMemory, "trimMemory"));
   // The ABI this binary was compiled against. It is registered through Node-API, which
   // Node does not ABI-check, but it calls V8 and libuv directly: the loader compares.
   exports.Set("moduleVersion", NODE_MODULE_VERSION);
