@@ -22,7 +22,8 @@ export class SamplerError extends Error {
   }
 }
 
-function describe(value: unknown): string {
+/** A value as an error message shows it: strings quoted, arrays and objects by kind. */
+export function describeValue(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'number' || typeof value === 'boolean' || value == null) return String(value);
   if (typeof value === 'bigint') return `${value}n`;
@@ -40,11 +41,11 @@ export function checkInteger(
 ): number {
   if (typeof value !== 'number') {
     throw new TypeError(
-      `${option} must be a number (an integer from ${min} to ${max}), got ${describe(value)}`,
+      `${option} must be a number (an integer from ${min} to ${max}), got ${describeValue(value)}`,
     );
   }
   if (!Number.isInteger(value) || value < min || value > max) {
-    throw new RangeError(`${option} must be an integer from ${min} to ${max}, got ${describe(value)}`);
+    throw new RangeError(`${option} must be an integer from ${min} to ${max}, got ${describeValue(value)}`);
   }
   if (powerOfTwo && (value & (value - 1)) !== 0) {
     throw new RangeError(

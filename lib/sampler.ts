@@ -3,7 +3,7 @@
 // SharedArrayBuffer (sampler.share() → Sampler.attach(handle)).
 import { threadId as currentThreadId } from 'node:worker_threads';
 import { native, NativeLayout, NativeSamplerHandle } from './binding';
-import { checkInteger, checkKnownOptions, closedError, SamplerError } from './errors';
+import { checkInteger, checkKnownOptions, closedError, describeValue, SamplerError } from './errors';
 import { DEFAULT_SCALE, Histogram } from './histogram';
 import {
   HistSlot as H, LAYOUT_CONSTANTS as C, MainSlot as M, RecordSlot as R,
@@ -170,7 +170,7 @@ function resolveWatchdog(value: unknown): ResolvedSamplerOptions['watchdog'] {
   if (value === undefined || value === false) return false;
   const o = value === true ? {} : value;
   if (o === null || typeof o !== 'object' || Array.isArray(o)) {
-    throw new TypeError(`watchdog must be true, false or an object of { thresholdMs, intervalMs, captureStack }, got ${o === null ? 'null' : Array.isArray(o) ? 'an array' : typeof o}`);
+    throw new TypeError(`watchdog must be true, false or an object of { thresholdMs, intervalMs, captureStack }, got ${describeValue(o)}`);
   }
   checkKnownOptions('Sampler watchdog', o, WATCHDOG_OPTION_NAMES);
   const w = o as WatchdogOptions;
@@ -179,7 +179,7 @@ function resolveWatchdog(value: unknown): ResolvedSamplerOptions['watchdog'] {
   let captureStack = false;
   if (w.captureStack !== undefined) {
     if (typeof w.captureStack !== 'boolean') {
-      throw new TypeError(`watchdog.captureStack must be true or false, got ${typeof w.captureStack === 'string' ? JSON.stringify(w.captureStack) : String(w.captureStack)}`);
+      throw new TypeError(`watchdog.captureStack must be true or false, got ${describeValue(w.captureStack)}`);
     }
     captureStack = w.captureStack;
   }

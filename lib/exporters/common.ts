@@ -6,15 +6,8 @@ import type { Snapshot } from '../snapshot';
 import type { MetricDescription } from '../catalog';
 import { Histogram, INDEX_OFFSET, bucketIndex, bucketLowerBound } from '../histogram';
 
-export { checkKnownOptions } from '../errors';
-
-export function describeValue(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number' || typeof value === 'boolean' || value == null) return String(value);
-  if (typeof value === 'bigint') return `${value}n`;
-  if (Array.isArray(value)) return 'an array';
-  return `a ${typeof value}`;
-}
+export { checkKnownOptions, describeValue } from '../errors';
+import { describeValue } from '../errors';
 
 /** The options object itself: undefined or null → {}, anything but a plain object → TypeError. */
 export function checkOptionsObject(what: string, options: unknown): Record<string, unknown> {

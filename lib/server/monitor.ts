@@ -6,7 +6,7 @@ import { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
 import type { Sampler, SamplerView, SharedSampler } from '../sampler';
 import { SamplerAggregate } from '../aggregate';
-import { checkInteger, checkKnownOptions, closedError, SamplerError } from '../errors';
+import { checkInteger, checkKnownOptions, closedError, describeValue, SamplerError } from '../errors';
 
 export interface MonitorThreadOptions {
   /** What to serve: a Sampler, a SamplerView, or a SamplerAggregate (series labelled by thread_id). */
@@ -48,7 +48,7 @@ function sharedOf(s: Sampler | SamplerView): SharedSampler {
  */
 export function startMonitorThread(options: MonitorThreadOptions): Promise<MonitorThread> {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw new TypeError(`startMonitorThread(options): options must be an object with sampler and port, got ${options === null ? 'null' : typeof options}`);
+    throw new TypeError(`startMonitorThread(options): options must be an object with sampler and port, got ${describeValue(options)}`);
   }
   checkKnownOptions('startMonitorThread()', options, OPTIONS);
   const o = options as MonitorThreadOptions;
@@ -59,9 +59,9 @@ export function startMonitorThread(options: MonitorThreadOptions): Promise<Monit
   const port = checkInteger('port', o.port, 0, 65535);
   const host = o.host === undefined ? '127.0.0.1' : o.host;
   if (typeof host !== 'string' || host.length === 0) {
-    throw new TypeError(`host must be a non-empty string (an address or a name), got ${typeof host === 'string' ? '""' : typeof host}`);
+    throw new TypeError(`host must be a non-empty string (an address or a name), got ${describeValue(host)}`);
   }
-  if (o.unref !== undefined && typeof o.unref !== 'boolean') throw new TypeError(`unref must be true or false, got ${typeof o.unref}`);
+  if (o.unref !== undefined && typeof o.unref !== 'boolean') throw new TypeError(`unref must be true or false, got ${describeValue(o.unref)}`);
   const unref = o.unref ?? true;
 
   const worker = new Worker(join(__dirname, 'monitor-worker.js'), {
