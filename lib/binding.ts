@@ -51,6 +51,8 @@ export interface NativeBinding {
   setErrorClass(ctor: new (message: string, code: string) => Error): void;
   /** Returns freed heap memory to the system where the C library can (tests measuring RSS). */
   trimMemory(): boolean;
+  /** Native monitors alive in the process (tests of teardown). */
+  liveObjects(): { monitors: number };
   moduleVersion: number;
   uvVersion: string;
   v8Version: string;

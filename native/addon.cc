@@ -327,6 +327,13 @@ Napi::Value TrimMemory(const Napi::CallbackInfo& info) {
 #endif
 }
 
+// liveObjects(): native monitors alive in the process.
+Napi::Value LiveObjects(const Napi::CallbackInfo& info) {
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("monitors", g_live_monitors.load(std::memory_order_relaxed));
+  return o;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   EnvData* data = new EnvData();
   // Module init runs on the environment's own thread with its isolate entered, so the
@@ -351,6 +358,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("bucketIndex", Napi::Function::New(env, BucketIndexJs, "bucketIndex"));
   exports.Set("setErrorClass", Napi::Function::New(env, SetErrorClass, "setErrorClass"));
   exports.Set("trimMemory", Napi::Function::New(env, TrimMemory, "trimMemory"));
+  exports.Set("liveObjects", Napi::Function::New(env, LiveObjects, "liveObjects"));
   // The ABI this binary was compiled against. It is registered through Node-API, which
   // Node does not ABI-check, but it calls V8 and libuv directly: the loader compares.
   exports.Set("moduleVersion", NODE_MODULE_VERSION);

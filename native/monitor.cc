@@ -29,15 +29,7 @@ Monitor* Monitor::Create(napi_env env, v8::Isolate* isolate, uv_loop_t* loop, do
     SeqWriteSection section(m->block_.main_seq());
     StoreSlot(m->block_.main() + MAIN_WATCHDOG_ENABLED, options.watchdog_threshold_ms != 0 ? 1 : 0);
   }
-  if (options.watchdog_threshold_ms != 0 && options.capture_stack) {
-    m->ticket_ = new (std::nothrow) StackTicket();
-    if (m->ticket_ == nullptr) {
-      delete m;
-      *uv_error = UV_ENOMEM;
-      return nullptr;
-    }
-    m->ticket_->monitor = m;
-  }
+  m->Register();
   // RUNTIME_SAMPLER_CLOCK=monotonic: time loop iterations with the monotonic clock only.
   const char* clock = std::getenv("RUNTIME_SAMPLER_CLOCK");
   if (!InvariantTscAvailable() || (clock != nullptr && std::strcmp(clock, "monotonic") == 0)) {
@@ -123,12 +115,7 @@ void Monitor::BeginClose() {
   closing_ = true;
   StopWatchdog();
   if (hooks_installed_) RemoveGCHooks();
-  if (ticket_ != nullptr) {
-    // A capture still pending finds no monitor; the last reference frees the ticket.
-    ticket_->monitor = nullptr;
-    ticket_->Release();
-    ticket_ = nullptr;
-  }
+  Unregister();  // a capture still pending finds no monitor
   {
     // Readers on other threads (views) see that the writer is gone.
     SeqWriteSection section(block_.main_seq());

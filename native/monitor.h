@@ -36,17 +36,8 @@ struct MonitorOptions {
 
 class Monitor;
 
-// A stack-capture request in flight: V8 holds it until the interrupt runs on the JS
-// thread, which may be after the monitor is gone (or never, if the isolate is torn down
-// first): the monitor and each pending interrupt hold a reference. Allocated once per
-// monitor, so that the watchdog thread never allocates.
-struct StackTicket {
-  std::atomic<int> refs{1};
-  Monitor* monitor = nullptr;  // read and cleared on the JS thread only
-  void Release() {
-    if (refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
-  }
-};
+// Live native monitors, process-wide (tests check that worker teardown frees them all).
+inline std::atomic<int> g_live_monitors{0};
 
 class Monitor : private WatchdogProbe {
  public:
@@ -77,8 +68,8 @@ class Monitor : private WatchdogProbe {
   void OnGCEpilogue(uint32_t type, uint32_t flags);
 
  private:
-  Monitor() = default;
-  ~Monitor() = default;
+  Monitor() { g_live_monitors.fetch_add(1, std::memory_order_relaxed); }
+  ~Monitor() { g_live_monitors.fetch_sub(1, std::memory_order_relaxed); }
 
   void InstallGCHooks();
   void RemoveGCHooks();
@@ -107,6 +98,9 @@ class Monitor : private WatchdogProbe {
   void StartWatchdog();
   void StopWatchdog();
   static void StackInterrupt(v8::Isolate* isolate, void* data);
+  // This thread's monitors by id (watchdog/stall.cc).
+  void Register();
+  void Unregister();
   void CaptureStack();
   // An iteration busy for at least the threshold ended: count it and record it.
   void RecordStall(uint64_t end_ns, uint64_t elapsed_ns, uint64_t busy_ns, uint64_t iteration);
@@ -184,7 +178,10 @@ class Monitor : private WatchdogProbe {
   std::atomic<uint64_t> live_iterations_{0};  // iterations_, for the watchdog thread
   std::atomic<bool> interrupt_pending_{false};
   std::atomic<uint64_t> requested_iteration_{0};
-  StackTicket* ticket_ = nullptr;         // with capture_stack
+  // A stack capture is requested with this id, not a pointer: V8 may run (or, on a
+  // torn-down isolate, drop) the interrupt after the monitor is gone, and the JS
+  // thread's registry (watchdog/stall.cc) tells whether the monitor still exists.
+  uint64_t id_ = 0;
   uint64_t stack_seq_ = 0;                // stacks captured
   uint64_t captured_iteration_ = UINT64_MAX;  // the iteration the last stack belongs to
   uint32_t captured_index_ = 0;

@@ -4,12 +4,13 @@
 //
 // Threads: Iterations(), IdleNs() and OnStall() run on the watchdog thread and touch only
 // atomics, libuv's thread-safe uv_metrics_idle_time() and V8's thread-safe
-// RequestInterrupt() (no allocation, no lock of ours). Everything else runs on the JS
-// thread. The capture runs in V8's interrupt, on the JS thread, at the stalled code's next
+// RequestInterrupt() (no allocation, no lock of ours; the request carries the monitor's
+// id, looked up on the JS thread). Everything else runs on the JS thread. The capture runs in V8's interrupt, on the JS thread, at the stalled code's next
 // stack check: it writes the stack into a fixed buffer of the shared block.
 #include <v8.h>
 
 #include <cstring>
+#include <vector>
 
 #include "../monitor.h"
 
@@ -17,6 +18,12 @@ namespace rs {
 
 namespace {
 constexpr int kMaxFrames = 32;
+
+// This JS thread's live monitors, by id. The stack-capture interrupt carries only an id,
+// so a capture that V8 runs after its monitor closed finds nothing and does nothing, and
+// nothing is allocated for a request (or left behind if V8 drops it with the isolate).
+thread_local std::vector<std::pair<uint64_t, Monitor*>> t_monitors;
+std::atomic<uint64_t> g_next_monitor_id{1};
 
 // Appends `s` (not NUL-terminated) to out[*len, cap).
 void Append(char* out, size_t cap, size_t* len, const char* s, size_t n) {
@@ -57,26 +64,41 @@ uint64_t Monitor::Iterations() { return live_iterations_.load(std::memory_order_
 
 uint64_t Monitor::IdleNs() { return uv_metrics_idle_time(loop_); }
 
+void Monitor::Register() {
+  id_ = g_next_monitor_id.fetch_add(1, std::memory_order_relaxed);
+  t_monitors.emplace_back(id_, this);
+}
+
+void Monitor::Unregister() {
+  for (size_t i = 0; i < t_monitors.size(); i++) {
+    if (t_monitors[i].second == this) {
+      t_monitors[i] = t_monitors.back();
+      t_monitors.pop_back();
+      return;
+    }
+  }
+}
+
 bool Monitor::OnStall(uint64_t iteration, uint64_t) {
-  if (ticket_ == nullptr) return false;
+  if (!options_.capture_stack) return false;
   // One capture in flight at a time; a later stall asks again once it has run.
   if (interrupt_pending_.exchange(true, std::memory_order_acq_rel)) return false;
   requested_iteration_.store(iteration, std::memory_order_relaxed);
-  ticket_->refs.fetch_add(1, std::memory_order_relaxed);
-  isolate_->RequestInterrupt(StackInterrupt, ticket_);
+  isolate_->RequestInterrupt(StackInterrupt, reinterpret_cast<void*>(static_cast<uintptr_t>(id_)));
   return true;
 }
 
 void Monitor::StackInterrupt(v8::Isolate*, void* data) {
-  StackTicket* t = static_cast<StackTicket*>(data);
-  if (t->monitor != nullptr) {
-    Monitor* m = t->monitor;
+  const uint64_t id = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(data));
+  for (const auto& entry : t_monitors) {
+    if (entry.first != id) continue;
+    Monitor* m = entry.second;
     m->interrupt_pending_.store(false, std::memory_order_release);
     // Only while the stalled iteration is still running: an interrupt that arrives later
     // (the stall was in native code, JS runs again in a later iteration) is not its stack.
     if (m->iterations_ == m->requested_iteration_.load(std::memory_order_relaxed)) m->CaptureStack();
+    return;
   }
-  t->Release();
 }
 
 void Monitor::CaptureStack() {
