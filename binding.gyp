@@ -7,6 +7,7 @@
         "native/monitor.cc",
         "native/v8/gc_hooks.cc",
         "native/v8/heap_stats.cc",
+        "native/v8/histograms.cc",
         "native/uv/loop_monitor.cc",
         "native/uv/refresh.cc",
         "native/watchdog/stall.cc"

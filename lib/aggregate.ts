@@ -11,7 +11,7 @@ import type { MetricDescription } from './catalog';
 /** A sampler of this thread, or a view of another thread's. */
 export type SamplerReaderLike = Sampler | SamplerView;
 
-type Rule = 'sum' | 'max' | 'minNonZero' | 'all' | 'none';
+type Rule = 'sum' | 'max' | 'maxKnown' | 'minNonZero' | 'all' | 'none';
 
 // How each main slot combines across threads. Process-wide values (RSS, CPU, open fds) are
 // the same process seen from each thread: the freshest (max), never their sum.
@@ -23,7 +23,9 @@ const MAX_SLOTS = new Set([
 function ruleOf(name: string): Rule {
   if (name === 'SEQ' || name === 'THREAD_ID') return 'none';
   if (name === 'START_NS') return 'minNonZero';
-  if (name === 'WRITER_CLOSED') return 'all';
+  if (name === 'WRITER_CLOSED' || name === 'V8_HISTOGRAMS_ENABLED') return 'all';
+  // Fragmentation: the worst thread's; NaN (not reported) only when no thread reported.
+  if (name.startsWith('HEAP_FRAG_')) return 'maxKnown';
   if (MAX_SLOTS.has(name) || name.includes('MAX')) return 'max';
   return 'sum';
 }
@@ -32,6 +34,7 @@ const RULES: Rule[] = (() => {
   for (const [name, index] of Object.entries(MAIN_SLOTS)) rules[index] = ruleOf(name);
   return rules;
 })();
+const MAX_KNOWN: number[] = RULES.flatMap((r, k) => (r === 'maxKnown' ? [k] : []));
 
 /**
  * Several samplers (this thread's, and views of other threads' from Sampler.attach()) read
@@ -79,11 +82,13 @@ export class SamplerAggregate {
     const gcPause = merged((m) => m.histograms.gcPause);
     const loopDelay = merged((m) => m.histograms.loopDelay);
     const loopIteration = merged((m) => m.histograms.loopIteration);
+    const safepoint = merged((m) => m.histograms.gcTimeToSafepoint);
     this.histograms = Object.freeze({
       get gcPause(): Histogram { return gcPause(); },
       gcPauseByType: Object.freeze(byType),
       get loopDelay(): Histogram { return loopDelay(); },
       get loopIteration(): Histogram { return loopIteration(); },
+      get gcTimeToSafepoint(): Histogram { return safepoint(); },
     });
   }
 
@@ -111,6 +116,7 @@ export class SamplerAggregate {
     const w = out.stallSlots;
     dst.fill(0);
     w.fill(0);
+    for (const k of MAX_KNOWN) dst[k] = NaN;
     let anyActiveSince = 0;
     this.members.forEach((m, i) => {
       const s = m.read(this.scratch[i]);
@@ -120,6 +126,7 @@ export class SamplerAggregate {
         switch (RULES[k]) {
           case 'sum': dst[k] += v; break;
           case 'max': if (v > dst[k]) dst[k] = v; break;
+          case 'maxKnown': if (v === v && !(v <= dst[k])) dst[k] = v; break;
           case 'minNonZero': if (v > 0 && (dst[k] === 0 || v < dst[k])) dst[k] = v; break;
           case 'all': dst[k] = i === 0 ? v : Math.min(dst[k], v); break;
           default: break;

@@ -12,6 +12,7 @@ export interface NativeLayout {
   loopDelayOffset: number;
   loopIterationOffset: number;
   gcHistOffset: number;
+  safepointHistOffset: number;
   stallOffset: number;
   stacksOffset: number;
   histSlots: number;
@@ -52,7 +53,10 @@ export interface NativeBinding {
   /** Returns freed heap memory to the system where the C library can (tests measuring RSS). */
   trimMemory(): boolean;
   /** Native monitors alive in the process (tests of teardown). */
-  liveObjects(): { monitors: number };
+  liveObjects(): { monitors: number; v8HistogramUnattributedSamples: number };
+  /** V8's GarbageCollectionReason names by code, for the V8 the addon was built against. */
+  gcReasonNames: string[];
+  gcReasonMaxValue: number;
   moduleVersion: number;
   uvVersion: string;
   v8Version: string;
@@ -66,6 +70,7 @@ export interface NativeBinding {
     watchdogThresholdMs: number,
     watchdogIntervalMs: number,
     captureStack: boolean,
+    v8Histograms: boolean,
   ) => NativeSamplerHandle;
 }
 

@@ -1,7 +1,7 @@
 // The metric catalog: every metric's stable name, unit, kind and where it lives. Names
 // follow the OpenTelemetry semantic conventions where one exists. docs/metrics.md is
 // generated from this list, and a test matches it against the Snapshot both ways.
-import { GC_TYPES } from './snapshot';
+import { fragmentationSpaces, GC_REASONS, GC_TYPES, reasonLabel } from './snapshot';
 
 export type MetricKind = 'counter' | 'gauge' | 'histogram';
 
@@ -44,6 +44,7 @@ type Entry = Omit<MetricDescription, 'attributes'> & { attributes?: readonly Met
 
 function entries(spaceNames: readonly string[]): Entry[] {
   const SPACE_ATTR: MetricAttribute = { name: 'v8js.heap.space.name', values: spaceNames };
+  const REASON_ATTR: MetricAttribute = { name: 'v8js.gc.reason', values: GC_REASONS.map(reasonLabel) };
   const g = (name: string, unit: string, path: string, description: string): Entry => ({
     name, unit, kind: 'gauge', cumulative: false, path, description,
   });
@@ -65,6 +66,23 @@ function entries(spaceNames: readonly string[]): Entry[] {
     c('v8js.memory.allocated', 'By', 'gc.allocatedBytes', 'Heap bytes allocated: heap growth between GCs and refreshes.'),
     { name: 'v8js.gc.duration', unit: 'ns', kind: 'histogram', cumulative: true, path: 'histograms.gcPause', description: 'Pause of every garbage collection.' },
     { name: 'v8js.gc.duration', unit: 'ns', kind: 'histogram', cumulative: true, path: 'histograms.gcPauseByType.*', attributes: [GC_TYPE_ATTR], description: 'Pause of every garbage collection, by type.' },
+    // GC, from V8's own histograms (the v8Histograms option)
+    c('v8js.gc.main_thread.time', 'ns', 'gc.mainThreadNs', 'GC time on the JS thread: every pause plus the incremental marking steps between pauses.'),
+    c('v8js.gc.incremental_marking.steps', '{step}', 'gc.incrementalMarkingSteps', 'Incremental marking steps V8 ran on the JS thread between GC pauses (no GC callback sees them).'),
+    c('v8js.gc.incremental_marking.cycles', '{cycle}', 'gc.incrementalMarkingCycles', 'Incremental marking cycles whose step time V8 reported.'),
+    c('v8js.gc.incremental_marking.time', 'ns', 'gc.incrementalMarkingNs', 'Time of the incremental marking steps, from V8\'s per-cycle total in whole milliseconds (truncated: < 1 ms lost per cycle), counted when the cycle ends.'),
+    c('v8js.gc.mark_compact.timed.count', '{collection}', 'gc.markCompact.count', 'Mark-compacts V8 timed (every one).'),
+    c('v8js.gc.mark_compact.time', 'ns', 'gc.markCompact.totalNs', 'Time of the mark-compacts as V8 measures it: whole milliseconds per collection, truncated.'),
+    c('v8js.gc.mark_compact.phased.count', '{collection}', 'gc.markCompact.phasedCount', 'Mark-compacts V8 timed by phase (those that finished incremental marking).'),
+    { ...c('v8js.gc.mark_compact.phase.time', 'ns', 'gc.markCompact.phaseNs.*', 'Time per mark-compact phase as V8 times it: whole milliseconds per collection, truncated.'), attributes: [{ name: 'v8js.gc.phase', values: ['mark', 'sweep', 'evacuate', 'clear', 'prologue', 'epilogue', 'finish'] }] },
+    c('v8js.gc.scavenge.phased.count', '{collection}', 'gc.scavengePhases.count', 'Scavenges V8 timed by phase.'),
+    { ...c('v8js.gc.scavenge.phase.time', 'ns', 'gc.scavengePhases.phaseNs.*', 'Time per scavenge phase as V8 times it (main: the parallel scavenge, roots: scanning roots): whole milliseconds per collection, truncated.'), attributes: [{ name: 'v8js.gc.phase', values: ['main', 'roots'] }] },
+    c('v8js.gc.time_to_safepoint.count', '{safepoint}', 'gc.timeToSafepoint.count', 'Safepoints V8 reached for a GC.'),
+    c('v8js.gc.time_to_safepoint.time', 'ns', 'gc.timeToSafepoint.totalNs', 'Time GCs waited for the heap\'s threads to stop (microsecond resolution).'),
+    g('v8js.gc.time_to_safepoint.max', 'ns', 'gc.timeToSafepoint.maxNs', 'Longest wait for a safepoint (microsecond resolution).'),
+    { name: 'v8js.gc.time_to_safepoint.duration', unit: 'ns', kind: 'histogram', cumulative: true, path: 'histograms.gcTimeToSafepoint', description: 'Each GC\'s wait for a safepoint (microsecond resolution).' },
+    { ...c('v8js.gc.mark_compact.reason.count', '{collection}', 'gc.reasons.markCompact.*', 'Mark-compacts (full GCs) by the reason V8 gives (V8.GCMarkCompactReason; V8 13+ leaves some out).'), attributes: [REASON_ATTR] },
+    { ...c('v8js.gc.incremental_marking.reason.count', '{cycle}', 'gc.reasons.incrementalMarking.*', 'Incremental marking cycles started, by the reason V8 gives (V8.GCIncrementalMarkingReason).'), attributes: [REASON_ATTR] },
     // Heap
     g('v8js.heap.used', 'By', 'heap.usedBytes', 'Heap bytes in use (all spaces).'),
     g('v8js.heap.total', 'By', 'heap.totalBytes', 'Heap bytes reserved by V8 (all spaces).'),
@@ -84,6 +102,8 @@ function entries(spaceNames: readonly string[]): Entry[] {
     { ...g('v8js.memory.heap.used', 'By', 'heap.spaces.*.usedBytes', 'Used bytes of a heap space.'), attributes: [SPACE_ATTR] },
     { ...g('v8js.memory.heap.space.available_size', 'By', 'heap.spaces.*.availableBytes', 'Available bytes of a heap space.'), attributes: [SPACE_ATTR] },
     { ...g('v8js.memory.heap.space.physical_size', 'By', 'heap.spaces.*.physicalBytes', 'Physical bytes of a heap space.'), attributes: [SPACE_ATTR] },
+    g('v8js.heap.fragmentation', '1', 'heap.fragmentation.total', 'External fragmentation of the heap after the last GC: share of committed memory not holding objects, in steps of 0.01 (NaN until V8 reports it).'),
+    { ...g('v8js.heap.space.fragmentation', '1', 'heap.fragmentation.spaces.*', 'External fragmentation of a heap space after the last GC, in steps of 0.01 (NaN until V8 reports it).'), attributes: [{ name: 'v8js.heap.space.name', values: fragmentationSpaces(spaceNames) }] },
     // Event loop
     c('nodejs.eventloop.iterations', '{iteration}', 'loop.iterations', 'Event-loop iterations completed.'),
     c('nodejs.eventloop.events', '{event}', 'loop.events', 'Events returned by the loop\'s poll (libuv ≥ 1.45).'),
@@ -112,6 +132,7 @@ function entries(spaceNames: readonly string[]): Entry[] {
     // The sampler itself
     c('runtime_sampler.ring.dropped', '{event}', 'sampler.ringDropped', 'GC and stall events lost to a full ring (listeners miss them; counters and histograms do not).'),
     g('runtime_sampler.thread.id', '{thread}', 'threadId', 'The worker threadId of the thread the sampler records (0: the main thread).'),
+    c('runtime_sampler.v8_histogram.samples', '{sample}', 'sampler.v8HistogramSamples', 'Samples of V8\'s GC histograms recorded (v8Histograms).'),
     c('runtime_sampler.refreshes', '{refresh}', 'sampler.refreshes', 'Refreshes of heap and process values.'),
     g('runtime_sampler.refresh.last_time', 'ns', 'sampler.lastRefreshNs', 'When the last refresh ran (monotonic clock).'),
     g('runtime_sampler.refresh.duration', 'ns', 'sampler.refreshCostNs', 'How long the last refresh took.'),

@@ -5,12 +5,22 @@ import { GC_TYPES, GcTypeName, Snapshot } from './snapshot';
 export interface SnapshotDelta {
   /** cur.timeNs - prev.timeNs. */
   intervalNs: number;
+  /**
+   * GC time on the JS thread / wall time over the interval (0–1): pauses plus incremental
+   * marking steps (gc.mainThreadNs), Go's GC CPU fraction for Node. Incremental marking
+   * time arrives when its cycle ends, so a short interval can see it late.
+   */
+  gcCpuFraction: number;
   gc: {
     count: number;
     perSecond: number;
     pauseNs: number;
-    /** GC pause time / wall time over the interval (0–1). */
+    /** GC pause time / wall time over the interval (0–1): pauses only (see gcCpuFraction). */
     cpuFraction: number;
+    /** Pauses plus incremental marking steps, ns (gc.mainThreadNs). */
+    mainThreadNs: number;
+    incrementalMarkingSteps: number;
+    incrementalMarkingNs: number;
     forcedCount: number;
     reclaimedBytes: number;
     byType: Record<GcTypeName, { count: number; pauseNs: number }>;
@@ -59,6 +69,7 @@ export function delta(prev: Snapshot, cur: Snapshot): SnapshotDelta {
   }
   const gcCount = cur.gc.count - prev.gc.count;
   const pauseNs = cur.gc.pauseNs - prev.gc.pauseNs;
+  const mainThreadNs = cur.gc.mainThreadNs - prev.gc.mainThreadNs;
   const allocated = cur.gc.allocatedBytes - prev.gc.allocatedBytes;
   const busyNs = cur.loop.busyNs - prev.loop.busyNs;
   const idleNs = cur.loop.idleNs - prev.loop.idleNs;
@@ -68,11 +79,15 @@ export function delta(prev: Snapshot, cur: Snapshot): SnapshotDelta {
   const cpuSystemUs = cur.process.cpuSystemUs - prev.process.cpuSystemUs;
   return {
     intervalNs,
+    gcCpuFraction: intervalNs > 0 ? Math.min(1, mainThreadNs / intervalNs) : 0,
     gc: {
       count: gcCount,
       perSecond: perSecond(gcCount),
       pauseNs,
       cpuFraction: intervalNs > 0 ? Math.min(1, pauseNs / intervalNs) : 0,
+      mainThreadNs,
+      incrementalMarkingSteps: cur.gc.incrementalMarkingSteps - prev.gc.incrementalMarkingSteps,
+      incrementalMarkingNs: cur.gc.incrementalMarkingNs - prev.gc.incrementalMarkingNs,
       forcedCount: cur.gc.forcedCount - prev.gc.forcedCount,
       reclaimedBytes: cur.gc.reclaimedBytes - prev.gc.reclaimedBytes,
       byType,

@@ -55,6 +55,12 @@ export function checkInteger(
   return value;
 }
 
+/** Throws unless `value` is true or false. */
+export function checkBoolean(option: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') throw new TypeError(`${option} must be true or false, got ${describeValue(value)}`);
+  return value;
+}
+
 /** Throws a TypeError naming the first key of `options` that is not in `known`. */
 export function checkKnownOptions(
   what: string,

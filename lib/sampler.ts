@@ -3,12 +3,12 @@
 // SharedArrayBuffer (sampler.share() → Sampler.attach(handle)).
 import { threadId as currentThreadId } from 'node:worker_threads';
 import { native, NativeLayout, NativeSamplerHandle } from './binding';
-import { checkInteger, checkKnownOptions, closedError, describeValue, SamplerError } from './errors';
+import { checkBoolean, checkInteger, checkKnownOptions, closedError, describeValue, SamplerError } from './errors';
 import { DEFAULT_SCALE, Histogram } from './histogram';
 import {
   HistSlot as H, LAYOUT_CONSTANTS as C, MainSlot as M, RecordSlot as R,
 } from './layout.generated';
-import { GC_TYPES, GcTypeName, Snapshot } from './snapshot';
+import { GC_TYPES, GcTypeName, gcReasonsBase, Snapshot } from './snapshot';
 import { catalog, MetricDescription } from './catalog';
 
 export interface WatchdogOptions {
@@ -37,9 +37,16 @@ export interface SamplerOptions {
    * running longer than thresholdMs while it still runs. `true` for the defaults.
    */
   watchdog?: boolean | WatchdogOptions;
+  /**
+   * Record V8's own GC histograms (default true): incremental marking steps, mark-compact
+   * and scavenge phases, time to safepoint, GC reasons, fragmentation. This sets the
+   * isolate's histogram callbacks (V8 has one pair per isolate and no getter): pass false
+   * in an embedder that sets its own (Electron, Chromium-based runtimes).
+   */
+  v8Histograms?: boolean;
 }
 
-const OPTION_NAMES = ['refreshIntervalMs', 'loopDelayResolutionMs', 'ringCapacity', 'histogramScale', 'watchdog'];
+const OPTION_NAMES = ['refreshIntervalMs', 'loopDelayResolutionMs', 'ringCapacity', 'histogramScale', 'watchdog', 'v8Histograms'];
 const WATCHDOG_OPTION_NAMES = ['thresholdMs', 'intervalMs', 'captureStack'];
 
 /** The options as resolved: watchdog is false or every field set. */
@@ -49,6 +56,7 @@ export interface ResolvedSamplerOptions {
   ringCapacity: number;
   histogramScale: number;
   watchdog: false | Required<WatchdogOptions>;
+  v8Histograms: boolean;
 }
 
 /** One GC, as recorded natively at its epilogue. */
@@ -162,7 +170,7 @@ function nativeHistogramRegion(buffer: ArrayBufferLike, offset: number, buckets:
 }
 
 /** Only `undefined` means "use the default"; null and every other value are checked. */
-function orDefault(value: unknown, fallback: number): unknown {
+function orDefault<T>(value: unknown, fallback: T): unknown {
   return value === undefined ? fallback : value;
 }
 
@@ -176,13 +184,7 @@ function resolveWatchdog(value: unknown): ResolvedSamplerOptions['watchdog'] {
   const w = o as WatchdogOptions;
   const thresholdMs = checkInteger('watchdog.thresholdMs', orDefault(w.thresholdMs, 100), 1, 3_600_000);
   const intervalMs = checkInteger('watchdog.intervalMs', orDefault(w.intervalMs, Math.max(1, Math.min(250, Math.floor(thresholdMs / 4)))), 1, 60_000);
-  let captureStack = false;
-  if (w.captureStack !== undefined) {
-    if (typeof w.captureStack !== 'boolean') {
-      throw new TypeError(`watchdog.captureStack must be true or false, got ${describeValue(w.captureStack)}`);
-    }
-    captureStack = w.captureStack;
-  }
+  const captureStack = checkBoolean('watchdog.captureStack', orDefault(w.captureStack, false));
   return { thresholdMs, intervalMs, captureStack };
 }
 
@@ -196,6 +198,11 @@ export interface SamplerHistograms {
   readonly loopDelay: Histogram;
   /** Busy time of each loop iteration, ns. */
   readonly loopIteration: Histogram;
+  /**
+   * V8's time to safepoint of each GC, ns (microsecond resolution; v8Histograms): how long
+   * the GC waited for the threads of the heap to stop.
+   */
+  readonly gcTimeToSafepoint: Histogram;
 }
 
 /**
@@ -224,7 +231,7 @@ abstract class SamplerReader {
     this.options = Object.freeze({ ...options, watchdog: options.watchdog && Object.freeze({ ...options.watchdog }) });
     this.threadId = threadId;
     this.seq = new Int32Array(buffer, 0, 1);
-    this.main = new Float64Array(buffer, 0, M.SPACES_BASE + this.heapSpaceNames.length * C.SPACE_SLOTS);
+    this.main = new Float64Array(buffer, 0, gcReasonsBase(this.heapSpaceNames.length) + C.GC_REASON_KINDS * C.GC_REASON_CODES);
     this.stallSeq = new Int32Array(buffer, layout.stallOffset * 8, 1);
     this.stallRegion = new Float64Array(buffer, layout.stallOffset * 8, C.STALL_REGION_SLOTS);
     const scale = options.histogramScale;
@@ -242,11 +249,13 @@ abstract class SamplerReader {
     });
     const loopDelay = fromBlock(layout.loopDelayOffset);
     const loopIteration = fromBlock(layout.loopIterationOffset);
+    const safepoint = fromBlock(layout.safepointHistOffset);
     this.histograms = Object.freeze({
       get gcPause(): Histogram { return gcAll(); },
       gcPauseByType: Object.freeze(gcByType),
       get loopDelay(): Histogram { return loopDelay(); },
       get loopIteration(): Histogram { return loopIteration(); },
+      get gcTimeToSafepoint(): Histogram { return safepoint(); },
     });
   }
 
@@ -378,6 +387,7 @@ export class Sampler extends SamplerReader {
       ringCapacity: checkInteger('ringCapacity', orDefault(options.ringCapacity, 4096), 64, 65536, true),
       histogramScale: checkInteger('histogramScale', orDefault(options.histogramScale, DEFAULT_SCALE), C.HIST_MIN_SCALE, C.HIST_MAX_SCALE),
       watchdog: resolveWatchdog(options.watchdog),
+      v8Histograms: checkBoolean('v8Histograms', orDefault(options.v8Histograms, true)),
     };
     const layout = native.computeLayout(o.ringCapacity, o.histogramScale);
     const buffer = new SharedArrayBuffer(layout.totalBytes);
@@ -392,6 +402,7 @@ export class Sampler extends SamplerReader {
       wd ? wd.thresholdMs : 0,
       wd ? wd.intervalMs : 0,
       wd ? wd.captureStack : false,
+      o.v8Histograms,
     );
     const L = layout;
     this.ringHead = new Int32Array(buffer, (L.ringControlOffset + C.RING_HEAD_SLOT) * 8, 1);

@@ -26,6 +26,130 @@ const GC_TYPE_SLOTS: Record<GcTypeName, number> = {
 
 export const MAIN_REGION_SLOTS: number = native.constants.mainRegionSlots;
 
+/** Where the GC reason counters start: after the runtime's heap spaces. */
+export function gcReasonsBase(spaceCount: number): number {
+  return M.SPACES_BASE + spaceCount * C.SPACE_SLOTS;
+}
+
+/** A V8 enum name (kAllocationFailure) as a key (allocationFailure) and as a label value (allocation_failure). */
+function reasonKey(name: string): string {
+  const bare = name.replace(/^k(?=[A-Z])/, '');
+  return bare[0].toLowerCase() + bare.slice(1);
+}
+export function reasonLabel(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => '_' + c.toLowerCase());
+}
+/**
+ * V8's GarbageCollectionReason names (as keys) by code, for the V8 this runs on, then
+ * `other` for any code past them (the last counter also takes codes beyond its row).
+ */
+export const GC_REASONS: readonly string[] = Object.freeze([
+  ...native.gcReasonNames.slice(0, C.GC_REASON_CODES - 1).map(reasonKey),
+  'other',
+]);
+
+/**
+ * Collections V8 started, by GarbageCollectionReason (v8Histograms): one counter per
+ * reason, keyed by V8's name for it (allocationFailure, memoryPressure, …).
+ */
+export class GcReasonCounts {
+  /** @internal */ constructor(private readonly f: Float64Array, private readonly base: number) {
+    const names = GC_REASONS;
+    const last = names.length - 1;
+    names.forEach((key, code) => {
+      const get = code < last
+        ? (): number => f[base + code]
+        : (): number => {
+          let n = 0;
+          for (let c = last; c < C.GC_REASON_CODES; c++) n += f[base + c];
+          return n;
+        };
+      Object.defineProperty(this, key, { get, enumerable: true });
+    });
+  }
+  /** The count of one reason code (V8's GarbageCollectionReason value). */
+  byCode(code: number): number {
+    if (!Number.isInteger(code) || code < 0) throw new RangeError(`byCode(code): code must be an integer >= 0, got ${code}`);
+    return code < C.GC_REASON_CODES - 1 ? this.f[this.base + code] : (this as unknown as Record<string, number>).other;
+  }
+  /** All of them. */
+  get total(): number {
+    let n = 0;
+    for (let c = 0; c < C.GC_REASON_CODES; c++) n += this.f[this.base + c];
+    return n;
+  }
+  toJSON(): Record<string, number> { return plain(this, GC_REASONS); }
+}
+
+export class GcReasons {
+  /** Mark-compacts (full GCs) by reason: V8.GCMarkCompactReason. */
+  readonly markCompact: GcReasonCounts;
+  /** Incremental marking cycles started, by reason: V8.GCIncrementalMarkingReason. */
+  readonly incrementalMarking: GcReasonCounts;
+  /** @internal */ constructor(f: Float64Array, base: number) {
+    this.markCompact = new GcReasonCounts(f, base);
+    this.incrementalMarking = new GcReasonCounts(f, base + C.GC_REASON_CODES);
+  }
+  toJSON(): object { return { markCompact: this.markCompact.toJSON(), incrementalMarking: this.incrementalMarking.toJSON() }; }
+}
+
+const MC_PHASES = ['mark', 'sweep', 'evacuate', 'clear', 'prologue', 'epilogue', 'finish'] as const;
+const MC_PHASE_SLOTS = [
+  M.GC_MC_MARK_NS, M.GC_MC_SWEEP_NS, M.GC_MC_EVACUATE_NS, M.GC_MC_CLEAR_NS, M.GC_MC_PROLOGUE_NS,
+  M.GC_MC_EPILOGUE_NS, M.GC_MC_FINISH_NS,
+];
+const SCAVENGE_PHASES = ['main', 'roots'] as const;
+const SCAVENGE_PHASE_SLOTS = [M.GC_SCAVENGE_MAIN_NS, M.GC_SCAVENGE_ROOTS_NS];
+
+function phaseTimes(f: Float64Array, names: readonly string[], slots: readonly number[]): Record<string, number> {
+  const o = {} as Record<string, number>;
+  names.forEach((n, i) => Object.defineProperty(o, n, { get: () => f[slots[i]], enumerable: true }));
+  return Object.freeze(o);
+}
+
+/**
+ * Mark-compacts as V8 times them (v8Histograms; whole milliseconds per collection,
+ * truncated), and the phases of those that finished incremental marking: V8 times no
+ * phases of the others.
+ */
+export class MarkCompactTimes {
+  /** Time per phase, ns: mark, sweep, evacuate, clear, prologue, epilogue, finish. */
+  readonly phaseNs: Readonly<Record<(typeof MC_PHASES)[number], number>>;
+  /** @internal */ constructor(private readonly f: Float64Array) {
+    this.phaseNs = phaseTimes(f, MC_PHASES, MC_PHASE_SLOTS) as MarkCompactTimes['phaseNs'];
+  }
+  /** Mark-compacts V8 timed: every one (compare gc.byType.markSweepCompact.count). */
+  get count(): number { return this.f[M.GC_MC_COUNT]; }
+  /** Their time as V8 measures it, ns. */
+  get totalNs(): number { return this.f[M.GC_MC_NS]; }
+  /** Mark-compacts timed by phase. */
+  get phasedCount(): number { return this.f[M.GC_MC_PHASE_COUNT]; }
+  toJSON(): object {
+    return { count: this.count, totalNs: this.totalNs, phasedCount: this.phasedCount, phaseNs: plain(this.phaseNs, MC_PHASES) };
+  }
+}
+
+/** Phases of scavenges as V8 times them (v8Histograms; whole ms per collection, truncated). */
+export class ScavengePhases {
+  /** Time per phase, ns: main (the parallel scavenge), roots (scanning roots). */
+  readonly phaseNs: Readonly<Record<(typeof SCAVENGE_PHASES)[number], number>>;
+  /** @internal */ constructor(private readonly f: Float64Array) {
+    this.phaseNs = phaseTimes(f, SCAVENGE_PHASES, SCAVENGE_PHASE_SLOTS) as ScavengePhases['phaseNs'];
+  }
+  /** Scavenges timed by phase. */
+  get count(): number { return this.f[M.GC_SCAVENGE_PHASE_COUNT]; }
+  toJSON(): object { return { count: this.count, phaseNs: plain(this.phaseNs, SCAVENGE_PHASES) }; }
+}
+
+/** How long GCs waited for the heap's threads to reach a safepoint (v8Histograms; µs resolution). */
+export class SafepointStats {
+  /** @internal */ constructor(private readonly f: Float64Array) {}
+  get count(): number { return this.f[M.GC_SAFEPOINT_COUNT]; }
+  get totalNs(): number { return this.f[M.GC_SAFEPOINT_NS]; }
+  get maxNs(): number { return this.f[M.GC_SAFEPOINT_MAX_NS]; }
+  toJSON(): Record<string, number> { return plain(this, ['count', 'totalNs', 'maxNs']); }
+}
+
 function plain(view: object, keys: readonly string[]): Record<string, number> {
   const out: Record<string, number> = {};
   for (const k of keys) out[k] = (view as Record<string, number>)[k];
@@ -45,16 +169,47 @@ export class GcTypeStats {
 
 const GC_KEYS = [
   'count', 'pauseNs', 'maxPauseNs', 'forcedCount', 'reclaimedBytes', 'allocatedBytes',
-  'lastEndNs', 'nestedCount',
+  'lastEndNs', 'nestedCount', 'incrementalMarkingSteps', 'incrementalMarkingCycles',
+  'incrementalMarkingNs', 'mainThreadNs',
 ] as const;
 
 export class GcStats {
   readonly byType: Readonly<Record<GcTypeName, GcTypeStats>>;
-  /** @internal */ constructor(private readonly f: Float64Array) {
+  /** Mark-compacts and their phases as V8 times them (v8Histograms). */
+  readonly markCompact: MarkCompactTimes;
+  /** Scavenge phases as V8 times them (v8Histograms). */
+  readonly scavengePhases: ScavengePhases;
+  /** Time to safepoint (v8Histograms). */
+  readonly timeToSafepoint: SafepointStats;
+  /** Why V8 collected (v8Histograms). */
+  readonly reasons: GcReasons;
+  /** @internal */ constructor(private readonly f: Float64Array, spaceCount: number) {
     const byType = {} as Record<GcTypeName, GcTypeStats>;
     for (const t of GC_TYPES) byType[t] = new GcTypeStats(f, GC_TYPE_SLOTS[t]);
     this.byType = Object.freeze(byType);
+    this.markCompact = new MarkCompactTimes(f);
+    this.scavengePhases = new ScavengePhases(f);
+    this.timeToSafepoint = new SafepointStats(f);
+    this.reasons = new GcReasons(f, gcReasonsBase(spaceCount));
   }
+  /**
+   * Incremental marking steps: the slices of marking V8 runs on the JS thread between
+   * pauses, which no GC callback sees (v8Histograms).
+   */
+  get incrementalMarkingSteps(): number { return this.f[M.GC_IM_STEPS]; }
+  /** Incremental marking cycles V8 reported the step time of. */
+  get incrementalMarkingCycles(): number { return this.f[M.GC_IM_CYCLES]; }
+  /**
+   * Time of the incremental marking steps, ns, as V8 totals it per cycle in whole
+   * milliseconds (truncated: under 1 ms lost per cycle); it arrives when the cycle's
+   * mark-compact ends (v8Histograms).
+   */
+  get incrementalMarkingNs(): number { return this.f[M.GC_IM_NS]; }
+  /**
+   * GC time on the JS thread, ns: every pause (pauseNs) plus the incremental marking steps
+   * between them (incrementalMarkingNs; 0 without v8Histograms).
+   */
+  get mainThreadNs(): number { return this.f[M.GC_PAUSE_NS] + this.f[M.GC_IM_NS]; }
   /** All collections since start(). */
   get count(): number { return this.f[M.GC_COUNT]; }
   /** Total GC pause, ns: the wall time the JS thread spent stopped in GC. */
@@ -73,7 +228,11 @@ export class GcStats {
   toJSON(): object {
     const byType: Record<string, object> = {};
     for (const t of GC_TYPES) byType[t] = this.byType[t].toJSON();
-    return { ...plain(this, GC_KEYS), byType };
+    return {
+      ...plain(this, GC_KEYS), byType, markCompact: this.markCompact.toJSON(),
+      scavengePhases: this.scavengePhases.toJSON(), timeToSafepoint: this.timeToSafepoint.toJSON(),
+      reasons: this.reasons.toJSON(),
+    };
   }
 }
 
@@ -88,6 +247,37 @@ export class HeapSpaceStats {
   }
 }
 
+/** The heap spaces V8 reports fragmentation of, by our key and V8's space name. */
+const FRAG_SPACES: ReadonlyArray<[string, number]> = [
+  ['old_space', M.HEAP_FRAG_OLD], ['code_space', M.HEAP_FRAG_CODE], ['map_space', M.HEAP_FRAG_MAP],
+  ['large_object_space', M.HEAP_FRAG_LO],
+];
+
+/**
+ * External fragmentation as V8 last reported it after a GC (v8Histograms): the share of a
+ * space's committed memory not holding objects, 0–1 in steps of 0.01; NaN until reported.
+ */
+/** The heap spaces of `spaceNames` whose fragmentation V8 reports. */
+export function fragmentationSpaces(spaceNames: readonly string[]): string[] {
+  return FRAG_SPACES.map(([name]) => name).filter((name) => spaceNames.includes(name));
+}
+
+export class HeapFragmentation {
+  /** Per heap space V8 reports (those of this runtime: old, code, map, large object). */
+  readonly spaces: Readonly<Record<string, number>>;
+  /** @internal */ constructor(private readonly f: Float64Array, spaceNames: readonly string[]) {
+    const spaces = {} as Record<string, number>;
+    for (const name of fragmentationSpaces(spaceNames)) {
+      const slot = FRAG_SPACES.find(([n]) => n === name)![1];
+      Object.defineProperty(spaces, name, { get: () => f[slot], enumerable: true });
+    }
+    this.spaces = Object.freeze(spaces);
+  }
+  /** All spaces together. */
+  get total(): number { return this.f[M.HEAP_FRAG_TOTAL]; }
+  toJSON(): object { return { total: this.total, spaces: plain(this.spaces, Object.keys(this.spaces)) }; }
+}
+
 const HEAP_KEYS = [
   'usedBytes', 'totalBytes', 'limitBytes', 'physicalBytes', 'availableBytes', 'externalBytes',
   'mallocedBytes', 'peakMallocedBytes', 'executableBytes', 'nativeContexts', 'detachedContexts',
@@ -97,7 +287,10 @@ const HEAP_KEYS = [
 export class HeapStats {
   /** Per V8 heap space, keyed by V8's own space name (new_space, old_space, …). */
   readonly spaces: Readonly<Record<string, HeapSpaceStats>>;
+  /** External fragmentation as V8 reports it (v8Histograms). */
+  readonly fragmentation: HeapFragmentation;
   /** @internal */ constructor(private readonly f: Float64Array, spaceNames: readonly string[]) {
+    this.fragmentation = new HeapFragmentation(f, spaceNames);
     const spaces: Record<string, HeapSpaceStats> = {};
     spaceNames.forEach((name, i) => {
       spaces[name] = new HeapSpaceStats(f, M.SPACES_BASE + i * 4);
@@ -122,7 +315,7 @@ export class HeapStats {
   toJSON(): object {
     const spaces: Record<string, object> = {};
     for (const [name, s] of Object.entries(this.spaces)) spaces[name] = s.toJSON();
-    return { ...plain(this, HEAP_KEYS), spaces };
+    return { ...plain(this, HEAP_KEYS), spaces, fragmentation: this.fragmentation.toJSON() };
   }
 }
 
@@ -177,7 +370,7 @@ export class ProcessStats {
 }
 
 const SAMPLER_KEYS = [
-  'ringDropped', 'refreshes', 'lastRefreshNs', 'refreshCostNs', 'drains', 'gcEvents',
+  'ringDropped', 'refreshes', 'lastRefreshNs', 'refreshCostNs', 'drains', 'gcEvents', 'v8HistogramSamples',
 ] as const;
 
 export class SamplerStats {
@@ -192,7 +385,11 @@ export class SamplerStats {
   get drains(): number { return this.f[M.SAMPLER_DRAINS]; }
   /** GC events drained from the ring (delivered to onGC listeners). */
   get gcEvents(): number { return this.f[M.SAMPLER_GC_EVENTS]; }
-  toJSON(): Record<string, number> { return plain(this, SAMPLER_KEYS); }
+  /** Whether this sampler records V8's GC histograms (the v8Histograms option, and V8 took the callbacks). */
+  get v8Histograms(): boolean { return this.f[M.V8_HISTOGRAMS_ENABLED] === 1; }
+  /** Samples of V8's histograms this sampler recorded. */
+  get v8HistogramSamples(): number { return this.f[M.V8_HISTOGRAM_SAMPLES]; }
+  toJSON(): object { return { ...plain(this, SAMPLER_KEYS), v8Histograms: this.v8Histograms }; }
 }
 
 const STALL_KEYS = ['count', 'totalNs', 'maxNs', 'active', 'sinceNs', 'durationNs'] as const;
@@ -254,7 +451,7 @@ export class Snapshot {
     this.slots = f;
     this.stallSlots = new Float64Array(C.STALL_REGION_SLOTS);
     this.spaceNames = spaceNames;
-    this.gc = new GcStats(f);
+    this.gc = new GcStats(f, spaceNames.length);
     this.heap = new HeapStats(f, spaceNames);
     this.loop = new LoopStats(f);
     this.process = new ProcessStats(f);

@@ -19,6 +19,7 @@
 #include "core/histogram.h"
 #include "core/layout.h"
 #include "monitor.h"
+#include "v8/histograms.h"
 
 namespace rs {
 
@@ -77,6 +78,7 @@ Napi::Object LayoutObject(Napi::Env env, const Layout& l) {
   o.Set("loopDelayOffset", l.loop_delay_offset);
   o.Set("loopIterationOffset", l.loop_iteration_offset);
   o.Set("gcHistOffset", l.gc_hist_offset);
+  o.Set("safepointHistOffset", l.safepoint_hist_offset);
   o.Set("stallOffset", l.stall_offset);
   o.Set("stacksOffset", l.stacks_offset);
   o.Set("histSlots", l.hist_slots);
@@ -173,7 +175,8 @@ class NativeSampler : public Napi::ObjectWrap<NativeSampler> {
 
   // new NativeSampler(block: Float64Array over a SharedArrayBuffer, ringCapacity,
   //                   histogramScale, refreshIntervalMs, loopDelayResolutionMs,
-  //                   watchdogThresholdMs (0: none), watchdogIntervalMs, captureStack)
+  //                   watchdogThresholdMs (0: none), watchdogIntervalMs, captureStack,
+  //                   v8Histograms)
   explicit NativeSampler(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeSampler>(info) {
     Napi::Env env = info.Env();
     uint32_t cap, scale, refresh_ms, delay_ms, wd_threshold_ms = 0, wd_interval_ms = 0;
@@ -194,6 +197,7 @@ class NativeSampler : public Napi::ObjectWrap<NativeSampler> {
       return;
     }
     const bool capture_stack = info.Length() > 7 && info[7].ToBoolean().Value();
+    const bool v8_histograms = info.Length() > 8 && info[8].ToBoolean().Value();
     if (wd_threshold_ms != 0 && wd_interval_ms == 0) {
       Napi::RangeError::New(env, "watchdog.intervalMs must be at least 1").ThrowAsJavaScriptException();
       return;
@@ -224,7 +228,8 @@ class NativeSampler : public Napi::ObjectWrap<NativeSampler> {
     block_ref_ = Napi::Persistent(view.As<Napi::Object>());
     int uv_err = 0;
     monitor_ = Monitor::Create(env, ed->isolate, ed->loop, static_cast<double*>(data), layout,
-                               MonitorOptions{refresh_ms, delay_ms, wd_threshold_ms, wd_interval_ms, capture_stack},
+                               MonitorOptions{refresh_ms, delay_ms, wd_threshold_ms, wd_interval_ms, capture_stack,
+                                              v8_histograms},
                                ed->space_count, &uv_err);
     if (monitor_ == nullptr) {
       block_ref_.Reset();
@@ -331,6 +336,8 @@ Napi::Value TrimMemory(const Napi::CallbackInfo& info) {
 Napi::Value LiveObjects(const Napi::CallbackInfo& info) {
   Napi::Object o = Napi::Object::New(info.Env());
   o.Set("monitors", g_live_monitors.load(std::memory_order_relaxed));
+  o.Set("v8HistogramUnattributedSamples",
+        static_cast<double>(V8HistogramUnattributedSamples()));
   return o;
 }
 
@@ -369,6 +376,15 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 #else
   exports.Set("uvMetricsInfo", false);
 #endif
+  {
+    uint32_t count = 0;
+    const char* const* names = GcReasonNames(&count);
+    Napi::Array list = Napi::Array::New(env, count);
+    for (uint32_t i = 0; i < count; i++) list.Set(i, Napi::String::New(env, names[i]));
+    exports.Set("gcReasonNames", list);
+    // The highest code of the V8 this was built against: a test checks the names cover it.
+    exports.Set("gcReasonMaxValue", v8::internal::kGarbageCollectionReasonMaxValue);
+  }
   exports.Set("NativeSampler", NativeSampler::Define(env));
   return exports;
 }

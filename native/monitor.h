@@ -32,6 +32,7 @@ struct MonitorOptions {
   uint32_t watchdog_threshold_ms = 0;  // 0: no watchdog
   uint32_t watchdog_interval_ms = 0;
   bool capture_stack = false;
+  bool v8_histograms = false;  // listen to V8's GC histograms (v8/histograms.cc)
 };
 
 class Monitor;
@@ -66,6 +67,8 @@ class Monitor : private WatchdogProbe {
   // GC callbacks (v8/gc_hooks.cc).
   void OnGCPrologue(uint32_t type, uint32_t flags);
   void OnGCEpilogue(uint32_t type, uint32_t flags);
+  // A sample of one of V8's histograms we keep (v8/histograms.cc), on the JS thread.
+  void OnV8Sample(uint32_t id, int sample);
 
  private:
   Monitor() { g_live_monitors.fetch_add(1, std::memory_order_relaxed); }
@@ -73,6 +76,8 @@ class Monitor : private WatchdogProbe {
 
   void InstallGCHooks();
   void RemoveGCHooks();
+  void StartV8Histograms();
+  void StopV8Histograms();
   // Heap used is observed at GC boundaries and refreshes; rises count as allocation,
   // falls as reclaimed. Call inside the main write section.
   void ObserveHeapUsed(double used);
@@ -123,6 +128,7 @@ class Monitor : private WatchdogProbe {
   uint32_t space_count_ = 0;
   bool started_ = false;
   bool hooks_installed_ = false;
+  bool v8_listening_ = false;
   bool closing_ = false;
   int open_handles_ = 0;
   napi_async_cleanup_hook_handle cleanup_handle_ = nullptr;

@@ -23,7 +23,8 @@ class Block {
         ring_(base + layout.ring_control_offset, base + layout.ring_records_offset,
               layout.ring_capacity),
         loop_delay_(base + layout.loop_delay_offset, layout.scale),
-        loop_iteration_(base + layout.loop_iteration_offset, layout.scale) {
+        loop_iteration_(base + layout.loop_iteration_offset, layout.scale),
+        safepoint_(base + layout.safepoint_hist_offset, layout.scale) {
     for (uint32_t i = 0; i < k::GC_HISTOGRAMS; i++) {
       gc_pause_[i] = BlockHistogram(base + layout.gc_hist_offset + i * layout.hist_slots, layout.scale);
     }
@@ -37,6 +38,9 @@ class Block {
     BlockHistogram::Init(loop_delay_.region(), layout_.scale);
     BlockHistogram::Init(loop_iteration_.region(), layout_.scale);
     for (uint32_t i = 0; i < k::GC_HISTOGRAMS; i++) BlockHistogram::Init(gc_pause_[i].region(), layout_.scale);
+    BlockHistogram::Init(safepoint_.region(), layout_.scale);
+    // Fragmentation is unknown until V8 reports it.
+    for (uint32_t s = MAIN_HEAP_FRAG_TOTAL; s <= MAIN_HEAP_FRAG_LO; s++) StoreSlot(main() + s, __builtin_nan(""));
   }
 
   double* main() const { return base_ + layout_.main_offset; }
@@ -50,6 +54,8 @@ class Block {
   // 0: every GC; 1 + i: the GC type with bit i (scavenge, minor mark-sweep, mark-compact,
   // incremental marking, weak callbacks).
   BlockHistogram& gc_pause(uint32_t i) { return gc_pause_[i]; }
+  // V8's time to safepoint of each GC (ns, microsecond resolution).
+  BlockHistogram& safepoint() { return safepoint_; }
   // The watchdog's region (its own sequence word at STALL_SEQ).
   double* stall() const { return base_ + layout_.stall_offset; }
   uint32_t* stall_seq() const { return WordOf(stall() + STALL_SEQ); }
@@ -67,6 +73,7 @@ class Block {
   BlockHistogram loop_delay_;
   BlockHistogram loop_iteration_;
   BlockHistogram gc_pause_[k::GC_HISTOGRAMS];
+  BlockHistogram safepoint_;
 };
 
 }  // namespace rs

@@ -54,9 +54,13 @@ constexpr uint32_t RoundUpSlots(uint32_t n) {
   return (n + kCacheLineSlots - 1) / kCacheLineSlots * kCacheLineSlots;
 }
 
-// The main region ends after the last possible heap space.
+// The GC reason counters follow the runtime's heap spaces (so that read() copies no unused
+// space slots); the main region has room for the most spaces.
+constexpr uint32_t GcReasonsBase(uint32_t space_count) {
+  return MAIN_SPACES_BASE + space_count * k::SPACE_SLOTS;
+}
 constexpr uint32_t kMainRegionSlots =
-    RoundUpSlots(MAIN_SPACES_BASE + k::MAX_SPACES * k::SPACE_SLOTS);
+    RoundUpSlots(GcReasonsBase(k::MAX_SPACES) + k::GC_REASON_KINDS * k::GC_REASON_CODES);
 
 static_assert(MAIN_SEQ == 0, "the sequence word must be the block's first slot");
 static_assert(MAIN_SPACES_BASE + 1 == MAIN_SLOT_COUNT,
@@ -95,6 +99,7 @@ struct Layout {
   uint32_t loop_delay_offset;
   uint32_t loop_iteration_offset;
   uint32_t gc_hist_offset;  // GC_HISTOGRAMS regions of hist_slots each
+  uint32_t safepoint_hist_offset;  // V8's time to safepoint
   uint32_t stall_offset;
   uint32_t stacks_offset;
   uint32_t hist_slots;
@@ -116,7 +121,8 @@ constexpr Layout ComputeLayout(uint32_t ring_capacity, uint32_t scale) {
   l.loop_delay_offset = l.ring_control_offset + RoundUpSlots(k::RING_CONTROL_SLOTS);
   l.loop_iteration_offset = l.loop_delay_offset + l.hist_slots;
   l.gc_hist_offset = l.loop_iteration_offset + l.hist_slots;
-  l.stall_offset = l.gc_hist_offset + k::GC_HISTOGRAMS * l.hist_slots;
+  l.safepoint_hist_offset = l.gc_hist_offset + k::GC_HISTOGRAMS * l.hist_slots;
+  l.stall_offset = l.safepoint_hist_offset + l.hist_slots;
   l.stacks_offset = l.stall_offset + k::STALL_REGION_SLOTS;
   l.ring_records_offset = l.stacks_offset + k::STACK_BUFFERS * k::STACK_BUFFER_SLOTS;
   l.total_slots = l.ring_records_offset + ring_capacity * k::RECORD_SLOTS;

@@ -56,6 +56,7 @@ void Monitor::InstallGCHooks() {
   isolate_->AddGCPrologueCallback(Prologue, this, v8::kGCTypeAll);
   isolate_->AddGCEpilogueCallback(Epilogue, this, v8::kGCTypeAll);
   hooks_installed_ = true;
+  StartV8Histograms();
 }
 
 void Monitor::RemoveGCHooks() {
@@ -63,6 +64,7 @@ void Monitor::RemoveGCHooks() {
   isolate_->RemoveGCPrologueCallback(Prologue, this);
   isolate_->RemoveGCEpilogueCallback(Epilogue, this);
   hooks_installed_ = false;
+  StopV8Histograms();
 }
 
 void Monitor::OnGCPrologue(uint32_t type, uint32_t flags) {
