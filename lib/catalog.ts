@@ -132,7 +132,7 @@ function entries(spaceNames: readonly string[]): Entry[] {
     // The sampler itself
     c('runtime_sampler.ring.dropped', '{event}', 'sampler.ringDropped', 'GC and stall events lost to a full ring (listeners miss them; counters and histograms do not).'),
     g('runtime_sampler.thread.id', '{thread}', 'threadId', 'The worker threadId of the thread the sampler records (0: the main thread).'),
-    c('runtime_sampler.v8_histogram.samples', '{sample}', 'sampler.v8HistogramSamples', 'Samples of V8\'s GC histograms recorded (v8Histograms).'),
+    c('runtime_sampler.v8.samples', '{sample}', 'sampler.v8HistogramSamples', 'Samples of V8\'s GC histograms recorded (v8Histograms).'),
     c('runtime_sampler.refreshes', '{refresh}', 'sampler.refreshes', 'Refreshes of heap and process values.'),
     g('runtime_sampler.refresh.last_time', 'ns', 'sampler.lastRefreshNs', 'When the last refresh ran (monotonic clock).'),
     g('runtime_sampler.refresh.duration', 'ns', 'sampler.refreshCostNs', 'How long the last refresh took.'),

@@ -53,7 +53,11 @@ export const GC_REASONS: readonly string[] = Object.freeze([
  * reason, keyed by V8's name for it (allocationFailure, memoryPressure, …).
  */
 export class GcReasonCounts {
-  /** @internal */ constructor(private readonly f: Float64Array, private readonly base: number) {
+  // Not own enumerable properties: the reasons are this object's keys.
+  private declare readonly f: Float64Array;
+  private declare readonly base: number;
+  /** @internal */ constructor(f: Float64Array, base: number) {
+    Object.defineProperties(this, { f: { value: f }, base: { value: base } });
     const names = GC_REASONS;
     const last = names.length - 1;
     names.forEach((key, code) => {

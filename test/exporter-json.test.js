@@ -20,7 +20,8 @@ test('shape: schema, timestamp, every catalog name once with kind, unit and poin
   for (const m of doc.metrics) {
     assert.ok(['counter', 'gauge', 'histogram'].includes(m.kind), m.name);
     assert.type(m.unit, 'string');
-    assert.ok(m.points.length >= 1, m.name);
+    // Fragmentation is NaN (no point) until V8 reports it after a GC.
+    assert.ok(m.points.length >= 1 || /fragmentation/.test(m.name), m.name);
     assert.is(m.description, undefined);
   }
   // Plain data: survives JSON.stringify/parse unchanged.

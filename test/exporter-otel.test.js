@@ -326,7 +326,7 @@ test('values equal the snapshot (a stopped sampler), converted to seconds; heap 
     // Monotonic-clock timestamps are not exported; neither are ns or µs units.
     for (const [name, metric] of m) {
       assert.not.ok(['ns', 'us'].includes(metric.descriptor.unit), `${name} in ${metric.descriptor.unit}`);
-      assert.not.ok(/time$|start_time|last_time/.test(name) && metric.descriptor.unit === 's' && !['nodejs.eventloop.time', 'v8js.gc.pause.time', 'process.cpu.time', 'nodejs.eventloop.stall.time'].includes(name), `${name} looks like a timestamp`);
+      assert.not.ok(/time$|start_time|last_time/.test(name) && metric.descriptor.unit === 's' && !['nodejs.eventloop.time', 'v8js.gc.pause.time', 'process.cpu.time', 'nodejs.eventloop.stall.time', 'v8js.gc.main_thread.time', 'v8js.gc.incremental_marking.time', 'v8js.gc.mark_compact.time', 'v8js.gc.time_to_safepoint.time', 'v8js.gc.mark_compact.phase.time', 'v8js.gc.scavenge.phase.time'].includes(name), `${name} looks like a timestamp`);
     }
   } finally {
     rm.close();

@@ -22,6 +22,8 @@ test('wrong types are TypeErrors naming the option and the accepted range', () =
   throwsWith(() => new Sampler({ loopDelayResolutionMs: null }), TypeError, 'loopDelayResolutionMs', 'null', '1', '1000');
   throwsWith(() => new Sampler({ ringCapacity: 1024n }), TypeError, 'ringCapacity', '1024n');
   throwsWith(() => new Sampler({ histogramScale: [6] }), TypeError, 'histogramScale', 'array');
+  throwsWith(() => new Sampler({ v8Histograms: 'yes' }), TypeError, 'v8Histograms', '"yes"', 'true or false');
+  throwsWith(() => new Sampler({ v8Histograms: 1 }), TypeError, 'v8Histograms', '1');
   throwsWith(() => new Sampler(5), TypeError, 'options');
   throwsWith(() => new Sampler(null), TypeError, 'options');
 });
@@ -46,7 +48,7 @@ test('a misspelled option is a TypeError that lists the accepted ones', () => {
 
 test('valid options are kept; defaults as documented', () => {
   const d = new Sampler();
-  assert.equal({ ...d.options }, { refreshIntervalMs: 1000, loopDelayResolutionMs: 10, ringCapacity: 4096, histogramScale: 6, watchdog: false });
+  assert.equal({ ...d.options }, { refreshIntervalMs: 1000, loopDelayResolutionMs: 10, ringCapacity: 4096, histogramScale: 6, watchdog: false, v8Histograms: true });
   const s = new Sampler({ refreshIntervalMs: 10, loopDelayResolutionMs: 1, ringCapacity: 64, histogramScale: 0 });
   s.start();
   assert.is(s.read().running, true);
