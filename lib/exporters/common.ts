@@ -54,10 +54,7 @@ export function checkString(option: string, value: unknown, pattern?: RegExp, ac
   return value;
 }
 
-export function checkBoolean(option: string, value: unknown): boolean {
-  if (typeof value !== 'boolean') throw new TypeError(`${option} must be true or false, got ${describeValue(value)}`);
-  return value;
-}
+export { checkBoolean } from '../errors';
 
 export function checkNumber(option: string, value: unknown, min: number, max: number): number {
   if (typeof value !== 'number') throw new TypeError(`${option} must be a number from ${min} to ${max}, got ${describeValue(value)}`);

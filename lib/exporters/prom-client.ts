@@ -12,8 +12,8 @@
 import { readFileSync } from 'node:fs';
 import type * as PromClient from 'prom-client';
 import { Sampler } from '../sampler';
-import type { Snapshot } from '../snapshot';
-import type { GcTypeName } from '../snapshot';
+import { reasonLabel } from '../snapshot';
+import type { GcTypeName, Snapshot } from '../snapshot';
 import type { Histogram } from '../histogram';
 import { SamplerError } from '../errors';
 import {
@@ -325,6 +325,28 @@ export function collectDefaultMetrics(config?: CollectDefaultMetricsConfig): Def
     }, ['space']);
     gauge('nodejs_heap_native_contexts', 'Native contexts alive (vm contexts, realms).', (g) => g.set(labels, read().heap.nativeContexts));
     gauge('nodejs_heap_detached_contexts', 'Contexts detached but not yet collected; non-zero for long is a leak.', (g) => g.set(labels, read().heap.detachedContexts));
+    // From V8's own GC histograms (the sampler's v8Histograms option).
+    counter('nodejs_gc_main_thread_seconds_total', 'GC time on the JS thread: every pause plus the incremental marking steps between pauses.', () => read().gc.mainThreadNs / 1e9);
+    counter('nodejs_gc_incremental_marking_steps_total', 'Incremental marking steps V8 ran on the JS thread between GC pauses.', () => read().gc.incrementalMarkingSteps);
+    counter('nodejs_gc_incremental_marking_seconds_total', 'Time of the incremental marking steps (V8 totals it per cycle in whole ms, truncated).', () => read().gc.incrementalMarkingNs / 1e9);
+    gauge('nodejs_gc_phase_seconds', 'Time per GC phase as V8 times it, by collector and phase, whole ms per collection (cumulative).', (g) => {
+      const gcs = read().gc;
+      for (const [phase, ns] of Object.entries(gcs.markCompact.phaseNs)) g.set({ collector: 'mark_compact', phase, ...labels }, ns / 1e9);
+      for (const [phase, ns] of Object.entries(gcs.scavengePhases.phaseNs)) g.set({ collector: 'scavenge', phase, ...labels }, ns / 1e9);
+    }, ['collector', 'phase']);
+    counter('nodejs_gc_time_to_safepoint_seconds_total', 'Time GCs waited for the heap\'s threads to reach a safepoint (µs resolution).', () => read().gc.timeToSafepoint.totalNs / 1e9);
+    gauge('nodejs_gc_time_to_safepoint_max_seconds', 'Longest wait for a safepoint since the sampler started.', (g) => g.set(labels, read().gc.timeToSafepoint.maxNs / 1e9));
+    gauge('nodejs_gc_reasons', 'Collections by the reason V8 gives, for mark-compacts and incremental marking starts (cumulative).', (g) => {
+      const r = read().gc.reasons;
+      for (const [collector, counts] of [['mark_compact', r.markCompact], ['incremental_marking', r.incrementalMarking]] as const) {
+        for (const [reason, n] of Object.entries(counts)) if (n > 0) g.set({ collector, reason: reasonLabel(reason), ...labels }, n);
+      }
+    }, ['collector', 'reason']);
+    gauge('nodejs_heap_fragmentation_ratio', 'External fragmentation after the last GC (share of committed memory not holding objects), by space and in total.', (g) => {
+      const f = read().heap.fragmentation;
+      if (!Number.isNaN(f.total)) g.set({ space: 'total', ...labels }, f.total);
+      for (const [name, v] of Object.entries(f.spaces)) if (!Number.isNaN(v)) g.set({ space: spaceLabel(name), ...labels }, v);
+    }, ['space']);
   }
 
   let closed = false;
