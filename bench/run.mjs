@@ -15,6 +15,7 @@ const SCENARIOS = [
   ['overhead (GC-heavy, setImmediate storm)', 'overhead.mjs'],
   ['loop-hook overhead', 'loop-overhead.mjs'],
   ['V8 histogram callbacks overhead', 'v8-histograms.mjs'],
+  ['GC time on the JS thread against --trace-gc-nvp', 'gc-main-thread.mjs'],
   ['HTTP under load (wrk)', 'http.mjs'],
   ['memory footprint', 'memory.mjs'],
   ['precision against --trace-gc and monitorEventLoopDelay', 'precision.mjs'],
@@ -97,6 +98,8 @@ function targets(rows) {
     const v = find('v8-histograms', `v8Histograms (${w})`);
     if (v) add(`V8 histogram callbacks ≤ 1% on a ${w} workload (on/off in one process)`, `on/off ${fmt(v.median, 3)} (p10–p90 ${fmt(v.min, 3)}–${fmt(v.max, 3)}), A/A control ${fmt(v.controlMedian, 3)}; ${v.samplesPerPhase} samples per ${fmt(v.offMsPerPhase, 0)} ms phase`, v.median <= 1.01);
   }
+  const mt = find('gc-main-thread', '--no-concurrent-marking');
+  if (mt) add('GC main-thread time (pauses + incremental marking) matches V8\'s --trace-gc-nvp within 5%', `×${fmt(mt.oursVsNvp, 3)} of nvp (${fmt(mt.mainThreadMs)} vs ${fmt(mt.nvpMs)} ms) without concurrent marking, where callbacks alone miss ${fmt(mt.callbacksMissedShare * 100, 1)}%`, Math.abs(1 - mt.oursVsNvp) <= 0.05);
   const http = find('http', 'runtime-sampler');
   const httpAA = find('http', 'none');
   if (http && http.onOff) {
