@@ -7,7 +7,7 @@ const assert = require('uvu/assert');
 const { spawnSync } = require('node:child_process');
 const { join } = require('node:path');
 const { Worker } = require('node:worker_threads');
-const { Sampler, delta } = require('..');
+const { Sampler, SamplerAggregate, delta } = require('..');
 const { native } = require('../dist/cjs/binding');
 const { throwsLike } = require('./helpers/throws');
 
@@ -218,6 +218,14 @@ test('worker threads: each isolate gets its own numbers, and the main thread kee
   const final = view.read();
   assert.ok(final.writerClosed);
   assert.ok(final.gc.incrementalMarkingSteps >= wsnap.gc.incrementalMarkingSteps);
+  // Aggregated: counters add up, fragmentation is the worse of the two, reasons add up.
+  const own = main.read();
+  const agg = new SamplerAggregate([main, view]).read();
+  assert.is(agg.gc.markCompact.count, own.gc.markCompact.count + final.gc.markCompact.count);
+  assert.is(agg.gc.incrementalMarkingSteps, own.gc.incrementalMarkingSteps + final.gc.incrementalMarkingSteps);
+  assert.is(agg.gc.reasons.markCompact.total, own.gc.reasons.markCompact.total + final.gc.reasons.markCompact.total);
+  assert.is(agg.heap.fragmentation.total, Math.max(own.heap.fragmentation.total, final.heap.fragmentation.total));
+  assert.is(agg.sampler.v8Histograms, true);
   view.close();
   globalThis.gc();
   assert.is(main.read().gc.markCompact.count, m1.gc.markCompact.count + 1);
