@@ -52,24 +52,38 @@ export const GC_REASONS: readonly string[] = Object.freeze([
  * Collections V8 started, by GarbageCollectionReason (v8Histograms): one counter per
  * reason, keyed by V8's name for it (allocationFailure, memoryPressure, …).
  */
+/**
+ * Defines `keys` on `o` as enumerable accessors that read its slots live. The accessor
+ * functions are shared by every object with the same `getters` (this.f / this.base, set
+ * here as non-enumerable values), so V8 gives them all one shape: creating one costs
+ * little, where per-object closures would cost tens of µs a Snapshot.
+ */
+function defineSlotGetters(o: object, f: Float64Array, base: number, keys: readonly string[], getters: ReadonlyArray<() => number>): void {
+  Object.defineProperty(o, 'f', { value: f });
+  Object.defineProperty(o, 'base', { value: base });
+  for (let i = 0; i < keys.length; i++) Object.defineProperty(o, keys[i], { get: getters[i], enumerable: true });
+}
+interface SlotHolder { f: Float64Array; base: number }
+/** Accessors reading slot base + offset. */
+function slotGetters(offsets: readonly number[]): Array<() => number> {
+  return offsets.map((off) => function (this: SlotHolder): number { return this.f[this.base + off]; });
+}
+
+const REASON_GETTERS: ReadonlyArray<() => number> = GC_REASONS.map((_, code) => (code < GC_REASONS.length - 1
+  ? function (this: SlotHolder): number { return this.f[this.base + code]; }
+  // `other`: this code and every one past the names.
+  : function (this: SlotHolder): number {
+    let n = 0;
+    for (let c = code; c < C.GC_REASON_CODES; c++) n += this.f[this.base + c];
+    return n;
+  }));
+
 export class GcReasonCounts {
   // Not own enumerable properties: the reasons are this object's keys.
   private declare readonly f: Float64Array;
   private declare readonly base: number;
   /** @internal */ constructor(f: Float64Array, base: number) {
-    Object.defineProperties(this, { f: { value: f }, base: { value: base } });
-    const names = GC_REASONS;
-    const last = names.length - 1;
-    names.forEach((key, code) => {
-      const get = code < last
-        ? (): number => f[base + code]
-        : (): number => {
-          let n = 0;
-          for (let c = last; c < C.GC_REASON_CODES; c++) n += f[base + c];
-          return n;
-        };
-      Object.defineProperty(this, key, { get, enumerable: true });
-    });
+    defineSlotGetters(this, f, base, GC_REASONS, REASON_GETTERS);
   }
   /** The count of one reason code (V8's GarbageCollectionReason value). */
   byCode(code: number): number {
@@ -105,11 +119,8 @@ const MC_PHASE_SLOTS = [
 const SCAVENGE_PHASES = ['main', 'roots'] as const;
 const SCAVENGE_PHASE_SLOTS = [M.GC_SCAVENGE_MAIN_NS, M.GC_SCAVENGE_ROOTS_NS];
 
-function phaseTimes(f: Float64Array, names: readonly string[], slots: readonly number[]): Record<string, number> {
-  const o = {} as Record<string, number>;
-  names.forEach((n, i) => Object.defineProperty(o, n, { get: () => f[slots[i]], enumerable: true }));
-  return Object.freeze(o);
-}
+const MC_PHASE_GETTERS = slotGetters(MC_PHASE_SLOTS);
+const SCAVENGE_PHASE_GETTERS = slotGetters(SCAVENGE_PHASE_SLOTS);
 
 /**
  * Mark-compacts as V8 times them (v8Histograms; whole milliseconds per collection,
@@ -120,7 +131,9 @@ export class MarkCompactTimes {
   /** Time per phase, ns: mark, sweep, evacuate, clear, prologue, epilogue, finish. */
   readonly phaseNs: Readonly<Record<(typeof MC_PHASES)[number], number>>;
   /** @internal */ constructor(private readonly f: Float64Array) {
-    this.phaseNs = phaseTimes(f, MC_PHASES, MC_PHASE_SLOTS) as MarkCompactTimes['phaseNs'];
+    const o = {};
+    defineSlotGetters(o, f, 0, MC_PHASES, MC_PHASE_GETTERS);
+    this.phaseNs = o as MarkCompactTimes['phaseNs'];
   }
   /** Mark-compacts V8 timed: every one (compare gc.byType.markSweepCompact.count). */
   get count(): number { return this.f[M.GC_MC_COUNT]; }
@@ -138,7 +151,9 @@ export class ScavengePhases {
   /** Time per phase, ns: main (the parallel scavenge), roots (scanning roots). */
   readonly phaseNs: Readonly<Record<(typeof SCAVENGE_PHASES)[number], number>>;
   /** @internal */ constructor(private readonly f: Float64Array) {
-    this.phaseNs = phaseTimes(f, SCAVENGE_PHASES, SCAVENGE_PHASE_SLOTS) as ScavengePhases['phaseNs'];
+    const o = {};
+    defineSlotGetters(o, f, 0, SCAVENGE_PHASES, SCAVENGE_PHASE_GETTERS);
+    this.phaseNs = o as ScavengePhases['phaseNs'];
   }
   /** Scavenges timed by phase. */
   get count(): number { return this.f[M.GC_SCAVENGE_PHASE_COUNT]; }
@@ -179,23 +194,25 @@ const GC_KEYS = [
 
 export class GcStats {
   readonly byType: Readonly<Record<GcTypeName, GcTypeStats>>;
-  /** Mark-compacts and their phases as V8 times them (v8Histograms). */
-  readonly markCompact: MarkCompactTimes;
-  /** Scavenge phases as V8 times them (v8Histograms). */
-  readonly scavengePhases: ScavengePhases;
-  /** Time to safepoint (v8Histograms). */
-  readonly timeToSafepoint: SafepointStats;
-  /** Why V8 collected (v8Histograms). */
-  readonly reasons: GcReasons;
-  /** @internal */ constructor(private readonly f: Float64Array, spaceCount: number) {
+  // The V8-histogram views are made on first access and kept (a Snapshot refilled by
+  // read(into) keeps them): a Snapshot nobody asks them of costs nothing for them.
+  private mc?: MarkCompactTimes;
+  private sp?: ScavengePhases;
+  private tts?: SafepointStats;
+  private rs?: GcReasons;
+  /** @internal */ constructor(private readonly f: Float64Array, private readonly spaceCount: number) {
     const byType = {} as Record<GcTypeName, GcTypeStats>;
     for (const t of GC_TYPES) byType[t] = new GcTypeStats(f, GC_TYPE_SLOTS[t]);
     this.byType = Object.freeze(byType);
-    this.markCompact = new MarkCompactTimes(f);
-    this.scavengePhases = new ScavengePhases(f);
-    this.timeToSafepoint = new SafepointStats(f);
-    this.reasons = new GcReasons(f, gcReasonsBase(spaceCount));
   }
+  /** Mark-compacts and their phases as V8 times them (v8Histograms). */
+  get markCompact(): MarkCompactTimes { return (this.mc ??= new MarkCompactTimes(this.f)); }
+  /** Scavenge phases as V8 times them (v8Histograms). */
+  get scavengePhases(): ScavengePhases { return (this.sp ??= new ScavengePhases(this.f)); }
+  /** Time to safepoint (v8Histograms). */
+  get timeToSafepoint(): SafepointStats { return (this.tts ??= new SafepointStats(this.f)); }
+  /** Why V8 collected (v8Histograms). */
+  get reasons(): GcReasons { return (this.rs ??= new GcReasons(this.f, gcReasonsBase(this.spaceCount))); }
   /**
    * Incremental marking steps: the slices of marking V8 runs on the JS thread between
    * pauses, which no GC callback sees (v8Histograms).
@@ -266,16 +283,18 @@ export function fragmentationSpaces(spaceNames: readonly string[]): string[] {
   return FRAG_SPACES.map(([name]) => name).filter((name) => spaceNames.includes(name));
 }
 
+const FRAG_GETTERS = new Map<string, Array<() => number>>();
+
 export class HeapFragmentation {
   /** Per heap space V8 reports (those of this runtime: old, code, map, large object). */
   readonly spaces: Readonly<Record<string, number>>;
   /** @internal */ constructor(private readonly f: Float64Array, spaceNames: readonly string[]) {
-    const spaces = {} as Record<string, number>;
-    for (const name of fragmentationSpaces(spaceNames)) {
-      const slot = FRAG_SPACES.find(([n]) => n === name)![1];
-      Object.defineProperty(spaces, name, { get: () => f[slot], enumerable: true });
-    }
-    this.spaces = Object.freeze(spaces);
+    const names = fragmentationSpaces(spaceNames);
+    let getters = FRAG_GETTERS.get(names.join());
+    if (!getters) FRAG_GETTERS.set(names.join(), (getters = slotGetters(names.map((n) => FRAG_SPACES.find(([k]) => k === n)![1]))));
+    const spaces = {};
+    defineSlotGetters(spaces, f, 0, names, getters);
+    this.spaces = spaces;
   }
   /** All spaces together. */
   get total(): number { return this.f[M.HEAP_FRAG_TOTAL]; }
@@ -291,16 +310,16 @@ const HEAP_KEYS = [
 export class HeapStats {
   /** Per V8 heap space, keyed by V8's own space name (new_space, old_space, …). */
   readonly spaces: Readonly<Record<string, HeapSpaceStats>>;
-  /** External fragmentation as V8 reports it (v8Histograms). */
-  readonly fragmentation: HeapFragmentation;
-  /** @internal */ constructor(private readonly f: Float64Array, spaceNames: readonly string[]) {
-    this.fragmentation = new HeapFragmentation(f, spaceNames);
+  private frag?: HeapFragmentation;
+  /** @internal */ constructor(private readonly f: Float64Array, private readonly spaceNames: readonly string[]) {
     const spaces: Record<string, HeapSpaceStats> = {};
     spaceNames.forEach((name, i) => {
       spaces[name] = new HeapSpaceStats(f, M.SPACES_BASE + i * 4);
     });
     this.spaces = Object.freeze(spaces);
   }
+  /** External fragmentation as V8 reports it (v8Histograms; made on first access). */
+  get fragmentation(): HeapFragmentation { return (this.frag ??= new HeapFragmentation(this.f, this.spaceNames)); }
   get usedBytes(): number { return this.f[M.HEAP_USED_BYTES]; }
   get totalBytes(): number { return this.f[M.HEAP_TOTAL_BYTES]; }
   get limitBytes(): number { return this.f[M.HEAP_LIMIT_BYTES]; }
