@@ -162,7 +162,10 @@ export async function measureOp(op, quick) {
   }
   // Bytes/op: heap growth over a batch small enough to fit the young generation, with a
   // GC first; a scavenge inside the window would hide allocation, so we say when one ran.
-  // The window runs twice and the second counts, so its own loop is warm as well.
+  // The window runs six times and the least counts (its own loop is warm by then). Right
+  // after the full GC some windows of some processes see ~80 KB more heap whatever the op
+  // (read(into) then shows ~16 B/op, with or without v8Histograms and with the previous
+  // release alike); test/alloc.test.js is the exact check: no GC over 10^6 reads.
   const m = Math.min(n, 5000);
   const window = async () => {
     global.gc();
@@ -172,8 +175,11 @@ export async function measureOp(op, quick) {
     const h1 = process.memoryUsage().heapUsed;
     return { bytes: Math.max(0, (h1 - h0) / m), clean: gcCount() === gcsBefore };
   };
-  await window();
-  const w = await window();
+  let w = await window();
+  for (let i = 0; i < 5; i++) {
+    const x = await window();
+    if (x.bytes < w.bytes || (x.bytes === w.bytes && x.clean)) w = x;
+  }
   return { nsPerOp: median(batches), bytesPerOp: w.bytes, bytesExact: w.clean, sink: sink > 0 };
 }
 
