@@ -35,7 +35,8 @@ function once(flags) {
   });
   const at = r.stdout.lastIndexOf('\nRESULT ');
   if (at < 0) throw new Error(`child failed (${r.status}): ${r.stderr.slice(-1000)}`);
-  const g = JSON.parse(r.stdout.slice(at + 8)).gc;
+  const end = r.stdout.indexOf('\n', at + 1); // V8 can still trace a GC after it
+  const g = JSON.parse(r.stdout.slice(at + 8, end < 0 ? undefined : end)).gc;
   const lines = nvp(r.stdout.slice(0, at));
   const nvpPause = lines.reduce((a, l) => a + (l.pause || 0), 0);
   const nvpIncremental = lines.reduce((a, l) => a + (l.incremental || 0), 0);
