@@ -3,6 +3,10 @@ export type { SamplerOptions, WatchdogOptions, ResolvedSamplerOptions, GCEvent, 
 export { SamplerAggregate } from './aggregate';
 export { startMonitorThread } from './server/monitor';
 export type { MonitorThreadOptions, MonitorThread } from './server/monitor';
+export { registered } from './server/preload';
+export type { Registered } from './server/preload';
+export { ReadinessChecker, DEFAULT_THRESHOLDS } from './server/readiness';
+export type { ReadinessThresholds, ReadinessReport, ReadinessCheck } from './server/readiness';
 export type { SamplerReaderLike } from './aggregate';
 export {
   Snapshot,

@@ -10,6 +10,8 @@ import { dirname, join, relative } from 'node:path';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+// Loading an entry must not start anything: runtime-sampler/register starts monitoring.
+process.env.RUNTIME_SAMPLER_DISABLE = '1';
 
 for (const [subpath, conditions] of Object.entries(pkg.exports)) {
   if (typeof conditions !== 'object' || !conditions.import) continue;

@@ -1,7 +1,7 @@
 // The loop window shared by the exporters that publish loop-delay statistics and
 // utilization as gauges (OpenTelemetry, the prom-client drop-in): nothing is reset by a
 // read, so any number of readers see the same values at a given moment.
-import type { Sampler } from '../sampler';
+import type { Readable } from './common';
 import type { Snapshot } from '../snapshot';
 import { Histogram } from '../histogram';
 
@@ -35,20 +35,18 @@ export function stddev(h: Histogram): number {
  */
 export class LoopWindow {
   private readonly starts: Histogram[];
-  private readonly busyNs: Float64Array;
-  private readonly idleNs: Float64Array;
+  private readonly startSnaps: Snapshot[];
   private readonly snap: Snapshot;
   private readonly current: Histogram;
   private oldest = 0;
   private readonly timer: NodeJS.Timeout;
 
-  constructor(private readonly sampler: Sampler, windowMs: number) {
+  constructor(private readonly sampler: Readable, windowMs: number) {
     const scale = sampler.histograms.loopDelay.scale;
     this.current = new Histogram(scale);
     this.starts = Array.from({ length: WINDOW_STEPS + 1 }, () => new Histogram(scale));
-    this.busyNs = new Float64Array(WINDOW_STEPS + 1);
-    this.idleNs = new Float64Array(WINDOW_STEPS + 1);
     this.snap = sampler.read();
+    this.startSnaps = Array.from({ length: WINDOW_STEPS + 1 }, () => sampler.read());
     for (let i = 0; i <= WINDOW_STEPS; i++) this.record(i, this.snap);
     this.timer = setInterval(() => this.step(), windowMs / WINDOW_STEPS);
     this.timer.unref();
@@ -66,9 +64,15 @@ export class LoopWindow {
 
   /** busy / (busy + idle) over the window; NaN before any loop time. */
   utilization(snap: Snapshot): number {
-    const busy = snap.loop.busyNs - this.busyNs[this.oldest];
-    const total = busy + snap.loop.idleNs - this.idleNs[this.oldest];
+    const start = this.startSnaps[this.oldest];
+    const busy = snap.loop.busyNs - start.loop.busyNs;
+    const total = busy + snap.loop.idleNs - start.loop.idleNs;
     return total > 0 ? busy / total : NaN;
+  }
+
+  /** The snapshot at the window's start (for other interval values: delta(start(), now)). */
+  start(): Snapshot {
+    return this.startSnaps[this.oldest];
   }
 
   private step(): void {
@@ -79,8 +83,8 @@ export class LoopWindow {
 
   private record(slot: number, snap: Snapshot): void {
     copyHistogram(this.starts[slot], this.sampler.histograms.loopDelay);
-    this.busyNs[slot] = snap.loop.busyNs;
-    this.idleNs[slot] = snap.loop.idleNs;
+    this.startSnaps[slot].slots.set(snap.slots);
+    this.startSnaps[slot].stallSlots.set(snap.stallSlots);
   }
 }
 

@@ -1,53 +1,78 @@
 // The monitor thread's entry (started by startMonitorThread): attaches views of the
-// samplers it was given and serves them over node:http, from its own event loop, so it
-// answers while the threads it reports on are blocked.
-import { createServer, IncomingMessage, ServerResponse } from 'node:http';
+// samplers it was given and serves them over node:http (see http.ts), from its own event
+// loop, so it answers while the threads it reports on are blocked. The debug endpoints
+// inspect the main thread through node:inspector's connectToMainThread().
 import { parentPort, workerData } from 'node:worker_threads';
+import { Session } from 'node:inspector';
 import { Sampler } from '../sampler';
 import type { SharedSampler, SamplerView } from '../sampler';
 import { SamplerAggregate } from '../aggregate';
-import { negotiateFormat, toPrometheus } from '../exporters/prometheus';
-import { toJSON } from '../exporters/json';
+import { createMonitorServer, DebugInspector } from './http';
+import type { ReadinessThresholds } from './readiness';
 
 interface MonitorWorkerData {
   handles: SharedSampler[];
   aggregate: boolean;
   port: number;
   host: string;
+  readiness?: ReadinessThresholds;
+  windowMs: number;
+  token: string | null;
+  debug: boolean;
+  debugMaxBytes: number;
+  debugMaxSeconds: number;
+}
+
+/** The main thread's inspector, for heap snapshots and CPU profiles. */
+function mainThreadInspector(): DebugInspector {
+  const post = (session: Session, method: string, params?: object): Promise<unknown> =>
+    new Promise((resolve, reject) => session.post(method, params ?? {}, (err, result) => (err ? reject(err) : resolve(result))));
+  const connect = (): Session => {
+    const s = new Session();
+    s.connectToMainThread();
+    return s;
+  };
+  return {
+    async heapSnapshot(chunk) {
+      const s = connect();
+      let stop = false;
+      s.on('HeapProfiler.addHeapSnapshotChunk', (m: { params: { chunk: string } }) => {
+        if (!stop && !chunk(m.params.chunk)) stop = true;
+      });
+      try {
+        await post(s, 'HeapProfiler.takeHeapSnapshot', { reportProgress: false });
+      } finally {
+        s.disconnect();
+      }
+    },
+    async cpuProfile(seconds) {
+      const s = connect();
+      try {
+        await post(s, 'Profiler.enable');
+        await post(s, 'Profiler.start');
+        await new Promise((r) => setTimeout(r, seconds * 1000));
+        const { profile } = (await post(s, 'Profiler.stop')) as { profile: object };
+        return JSON.stringify(profile);
+      } finally {
+        s.disconnect();
+      }
+    },
+  };
 }
 
 function main(): void {
   const data = workerData as MonitorWorkerData;
   const views: SamplerView[] = data.handles.map((h) => Sampler.attach(h));
   const target = data.aggregate ? new SamplerAggregate(views) : views[0];
-  let requests = 0;
-  const handler = (req: IncomingMessage, res: ServerResponse): void => {
-    requests++;
-    const url = (req.url ?? '/').split('?')[0];
-    try {
-      if (req.method !== 'GET' && req.method !== 'HEAD') {
-        res.writeHead(405, { allow: 'GET, HEAD' }).end();
-        return;
-      }
-      if (url === '/metrics') {
-        const { format, contentType } = negotiateFormat(req.headers.accept);
-        const body = toPrometheus(target, { format });
-        res.writeHead(200, { 'content-type': contentType, 'cache-control': 'no-store' });
-        res.end(req.method === 'HEAD' ? undefined : body);
-        return;
-      }
-      if (url === '/metrics.json') {
-        const body = JSON.stringify(toJSON(target));
-        res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
-        res.end(req.method === 'HEAD' ? undefined : body);
-        return;
-      }
-      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('runtime-sampler monitor: try /metrics or /metrics.json\n');
-    } catch (e) {
-      res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' }).end(`runtime-sampler monitor: ${(e as Error).message}\n`);
-    }
-  };
-  const server = createServer(handler);
+  const { server, stats, stop } = createMonitorServer(target, {
+    readiness: data.readiness,
+    windowMs: data.windowMs,
+    token: data.token,
+    debug: data.debug,
+    debugMaxBytes: data.debugMaxBytes,
+    debugMaxSeconds: data.debugMaxSeconds,
+    inspector: data.debug ? mainThreadInspector() : undefined,
+  });
   server.on('error', (e: NodeJS.ErrnoException) => {
     parentPort!.postMessage({ type: 'error', message: e.message, code: e.code });
     process.exit(0);
@@ -58,10 +83,11 @@ function main(): void {
   });
   parentPort!.on('message', (m: unknown) => {
     if (m === 'close') {
+      stop();
       server.close(() => process.exit(0));
       server.closeAllConnections?.();
     } else if (m === 'stats') {
-      parentPort!.postMessage({ type: 'stats', requests });
+      parentPort!.postMessage({ type: 'stats', ...stats() });
     }
   });
 }

@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import type { Sampler, SamplerView, SharedSampler } from '../sampler';
 import { SamplerAggregate } from '../aggregate';
 import { checkInteger, checkKnownOptions, closedError, describeValue, SamplerError } from '../errors';
+import { ReadinessThresholds, resolveThresholds } from './readiness';
+import { ENV_DEFAULTS } from './config';
 
 export interface MonitorThreadOptions {
   /** What to serve: a Sampler, a SamplerView, or a SamplerAggregate (series labelled by thread_id). */
@@ -17,6 +19,18 @@ export interface MonitorThreadOptions {
   host?: string;
   /** Whether the monitor thread lets the process exit (default true). */
   unref?: boolean;
+  /** /readyz thresholds (see ReadinessThresholds; defaults documented there). */
+  readiness?: ReadinessThresholds;
+  /** The window of /readyz and the live page, ms (1000–600000, default 10000). */
+  windowMs?: number;
+  /** Bearer token for the debug endpoints (16+ characters, no spaces). */
+  token?: string;
+  /** Serve /debug/heap-snapshot and /debug/cpu-profile of the main thread (needs token; default false). */
+  debug?: boolean;
+  /** Largest heap snapshot served, bytes (≥ 1 MiB, default 512 MiB). */
+  debugMaxBytes?: number;
+  /** Longest CPU profile, seconds (1–600, default 60). */
+  debugMaxSeconds?: number;
 }
 
 export interface MonitorThread {
@@ -30,7 +44,7 @@ export interface MonitorThread {
   close(): Promise<void>;
 }
 
-const OPTIONS = ['sampler', 'port', 'host', 'unref'];
+const OPTIONS = ['sampler', 'port', 'host', 'unref', 'readiness', 'windowMs', 'token', 'debug', 'debugMaxBytes', 'debugMaxSeconds'];
 
 function sharedOf(s: Sampler | SamplerView): SharedSampler {
   if (s === null || typeof s !== 'object' || typeof (s as Sampler).share !== 'function') {
@@ -63,9 +77,23 @@ export function startMonitorThread(options: MonitorThreadOptions): Promise<Monit
   }
   if (o.unref !== undefined && typeof o.unref !== 'boolean') throw new TypeError(`unref must be true or false, got ${describeValue(o.unref)}`);
   const unref = o.unref ?? true;
+  const readiness = resolveThresholds(o.readiness);
+  const windowMs = o.windowMs === undefined ? ENV_DEFAULTS.windowMs : checkInteger('windowMs', o.windowMs, 1000, 600_000);
+  let token: string | null = null;
+  if (o.token !== undefined) {
+    if (typeof o.token !== 'string' || o.token.length < 16 || /\s/.test(o.token)) {
+      throw new TypeError(`token must be a string of at least 16 characters without spaces, got ${typeof o.token === 'string' ? `${o.token.length} characters` : describeValue(o.token)}`);
+    }
+    token = o.token;
+  }
+  if (o.debug !== undefined && typeof o.debug !== 'boolean') throw new TypeError(`debug must be true or false, got ${describeValue(o.debug)}`);
+  const debug = o.debug ?? false;
+  if (debug && token === null) throw new TypeError('debug: true needs a token (the debug endpoints always require Authorization: Bearer <token>)');
+  const debugMaxBytes = o.debugMaxBytes === undefined ? ENV_DEFAULTS.debugMaxBytes : checkInteger('debugMaxBytes', o.debugMaxBytes, 1 << 20, 2 ** 40);
+  const debugMaxSeconds = o.debugMaxSeconds === undefined ? ENV_DEFAULTS.debugMaxSeconds : checkInteger('debugMaxSeconds', o.debugMaxSeconds, 1, 600);
 
   const worker = new Worker(join(__dirname, 'monitor-worker.js'), {
-    workerData: { handles, aggregate, port, host },
+    workerData: { handles, aggregate, port, host, readiness, windowMs, token, debug, debugMaxBytes, debugMaxSeconds },
     // A small worker: the server and the views need little heap.
     resourceLimits: { maxOldGenerationSizeMb: 64 },
   });

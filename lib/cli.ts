@@ -1,0 +1,280 @@
+// The `runtime-sampler` command (bin/runtime-sampler.js):
+//   runtime-sampler run [options] [--] <script> [args…]   run an app with monitoring preloaded
+//   runtime-sampler snapshot <url> [--json]                 print a running process's metrics
+//   runtime-sampler bench [scenario…] [--quick]             run the bundled benchmarks
+// Exit codes: 0 success; 1 a failure (unreachable URL, HTTP error, benchmark failure);
+// 2 a usage error (unknown command or option, bad value); `run` exits with the app's code
+// (128 + signal number when the app was killed by a signal).
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { get as httpGet } from 'node:http';
+import { get as httpsGet } from 'node:https';
+import { join } from 'node:path';
+import { constants as osConstants } from 'node:os';
+import { parseArgs } from 'node:util';
+import { ENV_VARS, parseEnv } from './server/config';
+
+const root = join(__dirname, '..', '..');
+const version = (): string => (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
+
+class UsageError extends Error {}
+
+const MAIN_HELP = `runtime-sampler ${'{version}'}: Node.js runtime vital signs.
+
+Usage:
+  runtime-sampler run [options] [--] <script> [args...]   run a Node app with monitoring preloaded
+  runtime-sampler snapshot <url> [--json]                 print a running process's metrics
+  runtime-sampler bench [scenario...] [--quick]           run the bundled benchmarks
+  runtime-sampler <command> --help                        help for a command
+  runtime-sampler --version
+
+Exit codes: 0 success, 1 failure, 2 usage error; run exits with the app's code.
+`;
+
+// run's options: flag → environment variable (config.ts validates the values).
+const RUN_FLAGS: ReadonlyArray<[string, string, string]> = [
+  ['port', 'RUNTIME_SAMPLER_PORT', 'HTTP port (default 9464; 0: any free port)'],
+  ['host', 'RUNTIME_SAMPLER_HOST', 'address to bind (default 127.0.0.1)'],
+  ['token', 'RUNTIME_SAMPLER_TOKEN', 'bearer token for /debug/* (16+ characters)'],
+  ['debug', 'RUNTIME_SAMPLER_DEBUG', 'serve /debug/heap-snapshot and /debug/cpu-profile (needs --token)'],
+  ['watchdog-ms', 'RUNTIME_SAMPLER_WATCHDOG_MS', 'stall threshold, ms (0: no watchdog; default 100)'],
+  ['window-ms', 'RUNTIME_SAMPLER_WINDOW_MS', 'readiness and live-page window, ms (default 10000)'],
+  ['ready-loop-delay-p99-ms', 'RUNTIME_SAMPLER_READY_LOOP_DELAY_P99_MS', '/readyz loop delay p99 limit, ms'],
+  ['ready-elu', 'RUNTIME_SAMPLER_READY_ELU', '/readyz event-loop utilization limit (0.01–1)'],
+  ['ready-heap-used-ratio', 'RUNTIME_SAMPLER_READY_HEAP_USED_RATIO', '/readyz heap used / limit (0.01–1)'],
+  ['ready-rss-bytes', 'RUNTIME_SAMPLER_READY_RSS_BYTES', '/readyz RSS limit, bytes'],
+  ['ready-gc-cpu-fraction', 'RUNTIME_SAMPLER_READY_GC_CPU_FRACTION', '/readyz GC CPU fraction limit (0.001–1)'],
+  ['ready-stall', 'RUNTIME_SAMPLER_READY_STALL', '/readyz fails during a stall: 1 or 0 (default 1)'],
+  ['ready-hysteresis', 'RUNTIME_SAMPLER_READY_HYSTERESIS', 'recover below threshold × (1 − h), 0–0.5'],
+];
+
+const RUN_HELP = `Usage: runtime-sampler run [options] [--] <script> [args...]
+
+Runs \`node -r runtime-sampler/register <script> [args...]\`: a sampler of the main thread with
+the stall watchdog, and an HTTP server on its own thread (/, /metrics, /metrics.json,
+/healthz, /readyz). Options set the RUNTIME_SAMPLER_* variables (the same ones the preload
+reads); a bad value is a usage error here.
+
+Options:
+${RUN_FLAGS.map(([f, env, what]) => `  --${f}${f === 'debug' ? '' : ' <value>'}`.padEnd(36) + `${what} [${env}]`).join('\n')}
+  --node-arg <arg>                  pass an option to node (repeatable), e.g. --node-arg=--max-old-space-size=512
+
+Exit code: the app's (128 + signal number if a signal ended it); 2 for a usage error.
+Environment variables: ${ENV_VARS.map(([n]) => n).join(', ')}.
+`;
+
+const SNAPSHOT_HELP = `Usage: runtime-sampler snapshot <url> [--json]
+
+Fetches a running monitor's /metrics.json (a URL without a path gets /metrics.json) and
+prints each metric as a table row: name, attributes, value (durations and sizes in readable
+units; histograms as count, p50, p99 and max). --json prints the document as it came.
+
+Exit codes: 0 printed; 1 unreachable, not JSON, or an HTTP error; 2 usage error.
+`;
+
+const BENCH_HELP = `Usage: runtime-sampler bench [scenario...] [--quick]
+
+Runs the bundled benchmarks (bench/run.mjs): read cost, overhead (GC-heavy and loop-heavy),
+the loop hook, V8 histogram callbacks, GC main-thread time, HTTP under load (needs wrk),
+memory, precision and export cost. Scenario names filter by file name (e.g. read overhead).
+Contenders that are not installed (prom-client, @datadog/native-metrics, OpenTelemetry) are
+reported as skipped. --quick runs everything briefly and records nothing.
+
+Exit codes: 0 every scenario ran; 1 one failed; 2 usage error.
+`;
+
+function out(s: string): void {
+  process.stdout.write(s);
+}
+
+/** Maps run's options to environment variables; validates them as the preload would. */
+export function runEnv(values: Record<string, string | boolean | undefined>): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [flag, name] of RUN_FLAGS) {
+    const v = values[flag];
+    if (v === undefined) continue;
+    env[name] = v === true ? '1' : String(v);
+  }
+  const { problems } = parseEnv(env);
+  // The preload's lines say what it does instead; here a bad value stops before the app runs.
+  if (problems.length > 0) throw new UsageError(problems.map((p) => p.replace(/^RUNTIME_SAMPLER_([A-Z_]+)=/, (_, n: string) => `--${n.toLowerCase().replace(/_/g, '-')}=`).replace(/; [^;]*$/, '')).join('\n'));
+  return env;
+}
+
+async function run(argv: string[]): Promise<number> {
+  const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = { help: { type: 'boolean' }, 'node-arg': { type: 'string', multiple: true } };
+  for (const [f] of RUN_FLAGS) options[f] = { type: f === 'debug' ? 'boolean' : 'string' };
+  // Our options end at `--` or at the script: what follows is the app's, options included.
+  let end = 0;
+  while (end < argv.length) {
+    const a = argv[end];
+    if (a === '--' || !a.startsWith('-')) break;
+    const name = a.replace(/^--?/, '').split('=')[0];
+    end += options[name]?.type === 'string' && !a.includes('=') ? 2 : 1;
+  }
+  const appArgs = argv[end] === '--' ? argv.slice(end + 1) : argv.slice(end);
+  const { values } = parseArgs({ args: argv.slice(0, end), options, allowPositionals: false, strict: true });
+  const positionals = appArgs;
+  if (values.help) {
+    out(RUN_HELP);
+    return 0;
+  }
+  if (positionals.length === 0) throw new UsageError('run: which script? runtime-sampler run [options] -- app.js [args...]');
+  const env = runEnv(values as Record<string, string | boolean | undefined>);
+  const nodeArgs = (values['node-arg'] as string[] | undefined) ?? [];
+  const child = spawn(process.execPath, [...nodeArgs, '-r', join(__dirname, 'register.js'), ...positionals], {
+    stdio: 'inherit',
+    env: { ...process.env, ...env },
+  });
+  // Signals for the app go to the app; we exit as it does.
+  const forward = (sig: NodeJS.Signals): void => { child.kill(sig); };
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, forward);
+  return new Promise<number>((resolve) => {
+    child.on('error', (e) => {
+      process.stderr.write(`runtime-sampler run: cannot start node: ${e.message}\n`);
+      resolve(1);
+    });
+    child.on('exit', (code, signal) => {
+      resolve(code ?? 128 + (signal ? (osConstants.signals as Record<string, number>)[signal] ?? 0 : 0));
+    });
+  });
+}
+
+function fetchText(url: URL, timeoutMs = 10_000): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const get = url.protocol === 'https:' ? httpsGet : httpGet;
+    const req = get(url, { headers: { accept: 'application/json' }, timeout: timeoutMs }, (res) => {
+      let body = '';
+      let size = 0;
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => {
+        size += c.length;
+        if (size > 64 * 2 ** 20) req.destroy(new Error('response over 64 MiB'));
+        else body += c;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer in ${timeoutMs / 1000} s`)));
+    req.on('error', reject);
+  });
+}
+
+interface JsonPoint { attributes: Record<string, string>; value?: number | null; count?: number; sum?: number; max?: number | null; percentiles?: Record<string, number | null> }
+interface JsonDoc { metrics: Array<{ name: string; unit: string; kind: string; points: JsonPoint[] }>; timestamp?: string }
+
+/** A value in its unit, readable: ns → µs/ms/s, bytes → KiB/MiB/GiB. */
+export function human(v: number | null | undefined, unit: string): string {
+  if (v === null || v === undefined || Number.isNaN(v)) return '–';
+  if (unit === 'ns') {
+    const a = Math.abs(v);
+    return a >= 1e9 ? `${(v / 1e9).toFixed(2)} s` : a >= 1e6 ? `${(v / 1e6).toFixed(2)} ms` : a >= 1e3 ? `${(v / 1e3).toFixed(1)} µs` : `${v.toFixed(0)} ns`;
+  }
+  if (unit === 'us') return human(v * 1e3, 'ns');
+  if (unit === 'By') {
+    const a = Math.abs(v);
+    return a >= 2 ** 30 ? `${(v / 2 ** 30).toFixed(2)} GiB` : a >= 2 ** 20 ? `${(v / 2 ** 20).toFixed(1)} MiB` : a >= 1024 ? `${(v / 1024).toFixed(1)} KiB` : `${v} B`;
+  }
+  if (unit === '1') return v <= 1 && v >= 0 ? `${(v * 100).toFixed(2)} %` : String(v);
+  return Number.isInteger(v) ? String(v) : v.toFixed(3);
+}
+
+/** The rows snapshot prints: [name, attributes, value]. */
+export function snapshotRows(doc: JsonDoc): string[][] {
+  const rows: string[][] = [];
+  for (const m of doc.metrics) {
+    for (const p of m.points) {
+      const attrs = Object.entries(p.attributes ?? {}).map(([k, v]) => `${k}=${v}`).join(' ');
+      const value = m.kind === 'histogram'
+        ? `n=${p.count} p50=${human(p.percentiles?.p50, m.unit)} p99=${human(p.percentiles?.p99, m.unit)} max=${human(p.max, m.unit)}`
+        : human(p.value, m.unit);
+      rows.push([m.name, attrs, value]);
+    }
+  }
+  return rows;
+}
+
+async function snapshot(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, options: { json: { type: 'boolean' }, help: { type: 'boolean' } }, allowPositionals: true, strict: true });
+  if (values.help) {
+    out(SNAPSHOT_HELP);
+    return 0;
+  }
+  if (positionals.length !== 1) throw new UsageError('snapshot: give one URL, e.g. runtime-sampler snapshot http://127.0.0.1:9464');
+  let url: URL;
+  try {
+    url = new URL(positionals[0]);
+  } catch {
+    throw new UsageError(`snapshot: ${JSON.stringify(positionals[0])} is not a URL (e.g. http://127.0.0.1:9464)`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`snapshot: ${url.protocol} URLs are not supported (http: or https:)`);
+  if (url.pathname === '/' || url.pathname === '') url.pathname = '/metrics.json';
+  let res: { status: number; body: string };
+  try {
+    res = await fetchText(url);
+  } catch (e) {
+    process.stderr.write(`runtime-sampler snapshot: ${url.href}: ${(e as Error).message}\n`);
+    return 1;
+  }
+  if (res.status !== 200) {
+    process.stderr.write(`runtime-sampler snapshot: ${url.href}: HTTP ${res.status}\n`);
+    return 1;
+  }
+  let doc: JsonDoc;
+  try {
+    doc = JSON.parse(res.body) as JsonDoc;
+    if (!Array.isArray(doc.metrics)) throw new Error('no metrics array');
+  } catch (e) {
+    process.stderr.write(`runtime-sampler snapshot: ${url.href} did not return the metrics JSON (${(e as Error).message})\n`);
+    return 1;
+  }
+  if (values.json) {
+    out(`${JSON.stringify(doc, null, 2)}\n`);
+    return 0;
+  }
+  const rows = [['metric', 'attributes', 'value'], ...snapshotRows(doc)];
+  const w = [0, 1].map((i) => Math.min(60, Math.max(...rows.map((r) => r[i].length))));
+  out(`${url.href}${doc.timestamp ? ` at ${doc.timestamp}` : ''}\n`);
+  for (const r of rows) out(`${r[0].padEnd(w[0])}  ${r[1].padEnd(w[1])}  ${r[2]}\n`);
+  return 0;
+}
+
+function bench(argv: string[]): number {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    out(BENCH_HELP);
+    return 0;
+  }
+  for (const a of argv) if (a.startsWith('-') && a !== '--quick') throw new UsageError(`bench: unknown option ${a} (accepted: --quick)`);
+  const script = join(root, 'bench', 'run.mjs');
+  if (!existsSync(script)) {
+    process.stderr.write(`runtime-sampler bench: ${script} is missing from this installation\n`);
+    return 1;
+  }
+  const r = spawnSync(process.execPath, [script, ...argv], { stdio: 'inherit' });
+  return r.status === 0 ? 0 : 1;
+}
+
+/** Runs the command line; resolves to the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  try {
+    switch (cmd) {
+      case 'run': return await run(rest);
+      case 'snapshot': return await snapshot(rest);
+      case 'bench': return bench(rest);
+      case '--version': case '-v': out(`${version()}\n`); return 0;
+      case undefined: case '--help': case '-h': case 'help':
+        out(MAIN_HELP.replace('{version}', version()));
+        return cmd === undefined ? 2 : 0;
+      default:
+        throw new UsageError(`unknown command ${JSON.stringify(cmd)} (run, snapshot, bench; --help)`);
+    }
+  } catch (e) {
+    const err = e as Error & { code?: string };
+    if (e instanceof UsageError || (err.code ?? '').startsWith('ERR_PARSE_ARGS')) {
+      const known = cmd === 'run' || cmd === 'snapshot' || cmd === 'bench';
+      process.stderr.write(`runtime-sampler: ${err.message}\n(runtime-sampler ${known ? `${cmd} ` : ''}--help for usage)\n`);
+      return 2;
+    }
+    throw e;
+  }
+}

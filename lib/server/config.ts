@@ -1,0 +1,151 @@
+// Zero-code configuration: the RUNTIME_SAMPLER_* environment variables read by the preload
+// (runtime-sampler/register) and set by the CLI. Parsing never throws: a bad value is
+// reported (name, value, what is accepted, what happens instead) and monitoring goes on
+// with the default, or without the part it configures — it must never stop the app.
+import { DEFAULT_THRESHOLDS, ReadinessThresholds } from './readiness';
+
+export interface ServerConfig {
+  /** Start nothing (RUNTIME_SAMPLER_DISABLE=1). */
+  disabled: boolean;
+  /** Serve HTTP (false when PORT or HOST is invalid). */
+  serve: boolean;
+  port: number;
+  host: string;
+  /** Bearer token for the debug endpoints (and required for them). */
+  token: string | null;
+  /** Serve /debug/heap-snapshot and /debug/cpu-profile (needs the token). */
+  debug: boolean;
+  /** Largest heap snapshot served, bytes. */
+  debugMaxBytes: number;
+  /** Longest CPU profile, seconds. */
+  debugMaxSeconds: number;
+  /** The stall watchdog's threshold, ms (0: no watchdog). */
+  watchdogMs: number;
+  /** The readiness window, ms. */
+  windowMs: number;
+  readiness: ReadinessThresholds;
+}
+
+export interface ParsedConfig {
+  config: ServerConfig;
+  /** One line per rejected variable (for stderr). */
+  problems: string[];
+}
+
+export const ENV_DEFAULTS = Object.freeze({
+  port: 9464,
+  host: '127.0.0.1',
+  debugMaxBytes: 512 * 2 ** 20,
+  debugMaxSeconds: 60,
+  watchdogMs: 100,
+  windowMs: 10_000,
+});
+
+/** Every variable we read, with what it accepts (for --help and docs). */
+export const ENV_VARS: ReadonlyArray<[string, string]> = [
+  ['RUNTIME_SAMPLER_PORT', `TCP port, 0–65535 (default ${ENV_DEFAULTS.port}; 0: any free port)`],
+  ['RUNTIME_SAMPLER_HOST', `address to bind (default ${ENV_DEFAULTS.host})`],
+  ['RUNTIME_SAMPLER_TOKEN', 'bearer token for /debug/* (at least 16 characters)'],
+  ['RUNTIME_SAMPLER_DEBUG', '1 to serve /debug/heap-snapshot and /debug/cpu-profile (needs the token)'],
+  ['RUNTIME_SAMPLER_DEBUG_MAX_BYTES', `largest heap snapshot served, bytes (default ${ENV_DEFAULTS.debugMaxBytes})`],
+  ['RUNTIME_SAMPLER_DEBUG_MAX_SECONDS', `longest CPU profile, 1–600 s (default ${ENV_DEFAULTS.debugMaxSeconds})`],
+  ['RUNTIME_SAMPLER_WATCHDOG_MS', `stall watchdog threshold, ms, 0 for none (default ${ENV_DEFAULTS.watchdogMs})`],
+  ['RUNTIME_SAMPLER_WINDOW_MS', `readiness window, 1000–600000 ms (default ${ENV_DEFAULTS.windowMs})`],
+  ['RUNTIME_SAMPLER_READY_LOOP_DELAY_P99_MS', `/readyz: loop delay p99 limit, ms (default ${DEFAULT_THRESHOLDS.loopDelayP99Ms})`],
+  ['RUNTIME_SAMPLER_READY_ELU', `/readyz: event-loop utilization limit, 0.01–1 (default ${DEFAULT_THRESHOLDS.elu})`],
+  ['RUNTIME_SAMPLER_READY_HEAP_USED_RATIO', `/readyz: heap used / limit, 0.01–1 (default ${DEFAULT_THRESHOLDS.heapUsedRatio})`],
+  ['RUNTIME_SAMPLER_READY_RSS_BYTES', '/readyz: RSS limit, bytes (default: none)'],
+  ['RUNTIME_SAMPLER_READY_GC_CPU_FRACTION', `/readyz: GC CPU fraction limit, 0.001–1 (default ${DEFAULT_THRESHOLDS.gcCpuFraction})`],
+  ['RUNTIME_SAMPLER_READY_STALL', '/readyz: 0 to ignore a stall in progress (default 1)'],
+  ['RUNTIME_SAMPLER_READY_HYSTERESIS', `/readyz: recover below threshold × (1 − h), 0–0.5 (default ${DEFAULT_THRESHOLDS.hysteresis})`],
+  ['RUNTIME_SAMPLER_DISABLE', '1 to start nothing'],
+];
+
+const KNOWN = new Set(ENV_VARS.map(([n]) => n));
+
+/** Parses RUNTIME_SAMPLER_* from `env`; never throws. */
+export function parseEnv(env: NodeJS.ProcessEnv): ParsedConfig {
+  const problems: string[] = [];
+  const config: ServerConfig = {
+    disabled: false, serve: true, port: ENV_DEFAULTS.port, host: ENV_DEFAULTS.host, token: null, debug: false,
+    debugMaxBytes: ENV_DEFAULTS.debugMaxBytes, debugMaxSeconds: ENV_DEFAULTS.debugMaxSeconds,
+    watchdogMs: ENV_DEFAULTS.watchdogMs, windowMs: ENV_DEFAULTS.windowMs, readiness: {},
+  };
+  const raw = (name: string): string | undefined => {
+    const v = env[name];
+    return v === undefined || v.trim() === '' ? undefined : v.trim();
+  };
+  const bad = (name: string, value: string, accepted: string, instead: string): void => {
+    problems.push(`${name}=${JSON.stringify(value)} is not valid (${accepted}); ${instead}`);
+  };
+  const number = (name: string, min: number, max: number, integer: boolean, instead: string): number | undefined => {
+    const v = raw(name);
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(v) || !(n >= min && n <= max) || (integer && !Number.isInteger(n))) {
+      bad(name, v, `${integer ? 'an integer' : 'a number'} from ${min} to ${max}`, instead);
+      return undefined;
+    }
+    return n;
+  };
+  const flag = (name: string, instead: string): boolean | undefined => {
+    const v = raw(name);
+    if (v === undefined) return undefined;
+    if (/^(1|true|yes|on)$/i.test(v)) return true;
+    if (/^(0|false|no|off)$/i.test(v)) return false;
+    bad(name, v, '1 or 0', instead);
+    return undefined;
+  };
+
+  for (const name of Object.keys(env)) {
+    if (name.startsWith('RUNTIME_SAMPLER_') && !KNOWN.has(name) && name !== 'RUNTIME_SAMPLER_BINARY' && name !== 'RUNTIME_SAMPLER_CLOCK') {
+      problems.push(`${name} is not a runtime-sampler setting (ignored); known: ${[...KNOWN].join(', ')}`);
+    }
+  }
+  if (flag('RUNTIME_SAMPLER_DISABLE', 'monitoring stays on') === true) config.disabled = true;
+
+  const port = number('RUNTIME_SAMPLER_PORT', 0, 65535, true, 'the HTTP server is not started');
+  if (raw('RUNTIME_SAMPLER_PORT') !== undefined && port === undefined) config.serve = false;
+  if (port !== undefined) config.port = port;
+  const host = raw('RUNTIME_SAMPLER_HOST');
+  if (host !== undefined) {
+    if (/[\s/?#@]/.test(host)) {
+      bad('RUNTIME_SAMPLER_HOST', host, 'an IP address or a host name', 'the HTTP server is not started');
+      config.serve = false;
+    } else config.host = host;
+  }
+  const token = raw('RUNTIME_SAMPLER_TOKEN');
+  if (token !== undefined) {
+    if (token.length < 16 || /\s/.test(token)) bad('RUNTIME_SAMPLER_TOKEN', token.replace(/./g, '*'), 'at least 16 characters, no spaces', 'no token: the debug endpoints stay off');
+    else config.token = token;
+  }
+  const debug = flag('RUNTIME_SAMPLER_DEBUG', 'the debug endpoints stay off');
+  if (debug === true) {
+    if (config.token === null) problems.push('RUNTIME_SAMPLER_DEBUG=1 needs RUNTIME_SAMPLER_TOKEN (16+ characters); the debug endpoints stay off');
+    else config.debug = true;
+  }
+  config.debugMaxBytes = number('RUNTIME_SAMPLER_DEBUG_MAX_BYTES', 1 << 20, 2 ** 40, true, `using ${ENV_DEFAULTS.debugMaxBytes}`) ?? config.debugMaxBytes;
+  config.debugMaxSeconds = number('RUNTIME_SAMPLER_DEBUG_MAX_SECONDS', 1, 600, true, `using ${ENV_DEFAULTS.debugMaxSeconds}`) ?? config.debugMaxSeconds;
+  config.watchdogMs = number('RUNTIME_SAMPLER_WATCHDOG_MS', 0, 3_600_000, true, `using ${ENV_DEFAULTS.watchdogMs}`) ?? config.watchdogMs;
+  config.windowMs = number('RUNTIME_SAMPLER_WINDOW_MS', 1000, 600_000, true, `using ${ENV_DEFAULTS.windowMs}`) ?? config.windowMs;
+  const r: ReadinessThresholds = {};
+  const t = (name: string, key: keyof ReadinessThresholds, min: number, max: number, integer = false): void => {
+    const v = number(name, min, max, integer, `using ${key === 'rssBytes' ? 'no limit' : DEFAULT_THRESHOLDS[key]}`);
+    if (v !== undefined) (r as Record<string, number>)[key] = v;
+  };
+  t('RUNTIME_SAMPLER_READY_LOOP_DELAY_P99_MS', 'loopDelayP99Ms', 1, 3_600_000);
+  t('RUNTIME_SAMPLER_READY_ELU', 'elu', 0.01, 1);
+  t('RUNTIME_SAMPLER_READY_HEAP_USED_RATIO', 'heapUsedRatio', 0.01, 1);
+  t('RUNTIME_SAMPLER_READY_RSS_BYTES', 'rssBytes', 1, Number.MAX_SAFE_INTEGER, true);
+  t('RUNTIME_SAMPLER_READY_GC_CPU_FRACTION', 'gcCpuFraction', 0.001, 1);
+  t('RUNTIME_SAMPLER_READY_HYSTERESIS', 'hysteresis', 0, 0.5);
+  const stall = flag('RUNTIME_SAMPLER_READY_STALL', 'using 1');
+  if (stall !== undefined) r.stall = stall;
+  config.readiness = r;
+  return { config, problems };
+}
+
+/** Whether `host` is a loopback address or name. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}

@@ -1,0 +1,270 @@
+// The monitor's HTTP server (run on the monitor thread, see monitor-worker.ts):
+//   /              the live page
+//   /live.json     what the page draws (windowed values)
+//   /metrics       Prometheus text, or OpenMetrics by Accept negotiation
+//   /metrics.json  the JSON exporter's document
+//   /healthz       200 while the process lives (cheap: no sampler read)
+//   /readyz        200, or 503 with the failing thresholds (JSON)
+//   /debug/heap-snapshot, /debug/cpu-profile?seconds=N
+//                  off unless enabled with a token; bearer auth, one at a time, bounded
+// Bad input gets a 4xx or a closed connection: unknown paths and query parameters,
+// methods other than GET/HEAD, oversized headers (431 by node:http), slow clients
+// (timeouts), too many connections (refused beyond the limit).
+import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import { timingSafeEqual, createHash } from 'node:crypto';
+import { closeSync, createReadStream, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { negotiateFormat, toPrometheus } from '../exporters/prometheus';
+import { toJSON } from '../exporters/json';
+import type { Readable } from '../exporters/common';
+import { LoopWindow } from '../exporters/window';
+import { ReadinessChecker, ReadinessThresholds } from './readiness';
+import { PAGE_HTML } from './page';
+import { GC_TYPES } from '../snapshot';
+import { Histogram } from '../histogram';
+
+export interface MonitorServerOptions {
+  readiness?: ReadinessThresholds;
+  windowMs: number;
+  token: string | null;
+  debug: boolean;
+  debugMaxBytes: number;
+  debugMaxSeconds: number;
+  /** Runs a debug operation on the profiled thread (the inspector, see monitor-worker.ts). */
+  inspector?: DebugInspector;
+}
+
+export interface DebugInspector {
+  /** Streams a heap snapshot: `chunk` for each piece; resolves when done. */
+  heapSnapshot(chunk: (s: string) => boolean): Promise<void>;
+  /** A CPU profile over `seconds` (JSON text). */
+  cpuProfile(seconds: number): Promise<string>;
+}
+
+/** Limits that protect the monitor from its clients. */
+export const SERVER_LIMITS = Object.freeze({
+  maxHeaderSize: 8 * 1024,
+  headersTimeoutMs: 5000,
+  requestTimeoutMs: 10_000,
+  keepAliveTimeoutMs: 5000,
+  maxConnections: 64,
+});
+
+const ROUTES: Record<string, readonly string[]> = {
+  '/': [],
+  '/live.json': [],
+  '/metrics': [],
+  '/metrics.json': [],
+  '/healthz': [],
+  '/readyz': [],
+  '/debug/heap-snapshot': [],
+  '/debug/cpu-profile': ['seconds'],
+};
+
+const TEXT = 'text/plain; charset=utf-8';
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+function send(req: IncomingMessage, res: ServerResponse, status: number, type: string, body: string, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', ...headers });
+  res.end(req.method === 'HEAD' ? undefined : body);
+}
+
+const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
+
+export function createMonitorServer(target: Readable, o: MonitorServerOptions): { server: Server; stats(): object; stop(): void } {
+  const window = new LoopWindow(target, o.windowMs);
+  const checker = new ReadinessChecker(o.readiness);
+  const snap = target.read();
+  let requests = 0;
+  let rejected = 0;
+  let debugBusy = false;
+  const tokenDigest = o.token === null ? null : digest(o.token);
+
+  const authorized = (req: IncomingMessage): boolean => {
+    const h = req.headers.authorization;
+    if (tokenDigest === null || typeof h !== 'string' || !/^Bearer /i.test(h)) return false;
+    return timingSafeEqual(digest(h.slice(7).trim()), tokenDigest);
+  };
+
+  const readiness = (): ReturnType<ReadinessChecker['evaluate']> => {
+    const now = target.read(snap);
+    return checker.evaluate({ now, windowStart: window.start(), delay: window.delay() });
+  };
+
+  const live = (): object => {
+    const now = target.read(snap);
+    const start = window.start();
+    const d = window.delay();
+    const ms = (ns: number): number | null => (Number.isFinite(ns) ? ns / 1e6 : null);
+    const interval = now.timeNs - start.timeNs;
+    const pauses: Record<string, Array<[number, number]>> = {};
+    for (const t of GC_TYPES) {
+      const h = target.histograms.gcPauseByType[t];
+      if (h.count === 0) continue;
+      // Power-of-two buckets are plenty for a chart.
+      pauses[t] = [...new Histogram(0).merge(h).buckets()].map(([, upper, c]) => [upper / 1e6, c]);
+    }
+    const spaces: Record<string, number> = {};
+    for (const [name, s] of Object.entries(now.heap.spaces)) spaces[name] = s.usedBytes;
+    return {
+      time: Date.now(),
+      threadId: target.threadId,
+      windowMs: interval / 1e6,
+      elu: window.utilization(now),
+      gcCpuFraction: interval > 0 ? (now.gc.mainThreadNs - start.gc.mainThreadNs) / interval : null,
+      loopDelayMs: { p50: ms(d.percentile(50)), p90: ms(d.percentile(90)), p99: ms(d.percentile(99)), max: d.count > 0 ? ms(d.max) : null },
+      heap: { usedBytes: now.heap.usedBytes, limitBytes: now.heap.limitBytes, spaces },
+      rssBytes: now.process.rssBytes,
+      gc: {
+        count: now.gc.count,
+        pauseMs: now.gc.pauseNs / 1e6,
+        mainThreadMs: now.gc.mainThreadNs / 1e6,
+        incrementalMarkingSteps: now.gc.incrementalMarkingSteps,
+        byType: Object.fromEntries(GC_TYPES.map((t) => [t, now.gc.byType[t].count])),
+        pauseHistogramMs: pauses,
+      },
+      stall: { active: now.stall.active === 1, durationMs: now.stall.durationNs / 1e6, count: now.stall.count },
+      ready: readiness(),
+    };
+  };
+
+  const debug = async (req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams): Promise<void> => {
+    if (!o.debug || !o.inspector) return send(req, res, 404, TEXT, 'the debug endpoints are off (RUNTIME_SAMPLER_DEBUG=1 with a token)\n');
+    if (!authorized(req)) {
+      return send(req, res, 401, TEXT, 'a bearer token is required: Authorization: Bearer <RUNTIME_SAMPLER_TOKEN>\n', { 'www-authenticate': 'Bearer realm="runtime-sampler"' });
+    }
+    if (debugBusy) return send(req, res, 409, TEXT, 'another debug operation is running; try again when it ends\n');
+    let seconds = 10;
+    if (path === '/debug/cpu-profile' && query.has('seconds')) {
+      const v = query.get('seconds')!;
+      seconds = Number(v);
+      if (!/^\d+$/.test(v) || seconds < 1 || seconds > o.debugMaxSeconds) {
+        return send(req, res, 400, TEXT, `seconds=${JSON.stringify(v)} is not valid: an integer from 1 to ${o.debugMaxSeconds}\n`);
+      }
+    }
+    if (req.method === 'HEAD') return send(req, res, 200, path.endsWith('snapshot') ? 'application/octet-stream' : JSON_TYPE, '');
+    debugBusy = true;
+    try {
+      if (path === '/debug/heap-snapshot') {
+        // V8 pushes the snapshot in chunks as fast as it makes them: they go to a temporary
+        // file (bounded by debugMaxBytes), which is then streamed with backpressure, so the
+        // monitor's small heap never holds the snapshot.
+        const dir = mkdtempSync(join(tmpdir(), 'runtime-sampler-'));
+        const file = join(dir, 'heap.heapsnapshot');
+        const fd = openSync(file, 'w', 0o600);
+        let bytes = 0;
+        let over = false;
+        try {
+          await o.inspector.heapSnapshot((chunk) => {
+            if (over) return false;
+            const b = Buffer.from(chunk);
+            bytes += b.length;
+            if (bytes > o.debugMaxBytes) {
+              over = true;
+              return false;
+            }
+            writeSync(fd, b);
+            return true;
+          });
+        } finally {
+          closeSync(fd);
+        }
+        if (over) {
+          rmSync(dir, { recursive: true, force: true });
+          return send(req, res, 413, TEXT, `the heap snapshot is larger than the limit (${o.debugMaxBytes} bytes; RUNTIME_SAMPLER_DEBUG_MAX_BYTES)\n`);
+        }
+        res.writeHead(200, {
+          'content-type': 'application/octet-stream', 'cache-control': 'no-store', 'content-length': String(bytes),
+          'content-disposition': `attachment; filename="heap-${Date.now()}.heapsnapshot"`,
+        });
+        await new Promise<void>((resolve) => {
+          const stream = createReadStream(file);
+          const done = (): void => {
+            rmSync(dir, { recursive: true, force: true });
+            resolve();
+          };
+          stream.on('error', (e) => { res.destroy(e); done(); });
+          res.on('close', done);
+          stream.pipe(res);
+        });
+      } else {
+        const profile = await o.inspector.cpuProfile(seconds);
+        send(req, res, 200, JSON_TYPE, profile, { 'content-disposition': `attachment; filename="cpu-${Date.now()}.cpuprofile"` });
+      }
+    } finally {
+      debugBusy = false;
+    }
+  };
+
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    requests++;
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://monitor');
+    } catch {
+      rejected++;
+      return send(req, res, 400, TEXT, 'malformed request target\n');
+    }
+    const path = url.pathname;
+    const allowed = ROUTES[path];
+    if (!Object.prototype.hasOwnProperty.call(ROUTES, path) || (req.url ?? '').length > 2048) {
+      rejected++;
+      return send(req, res, 404, TEXT, 'runtime-sampler monitor: /, /metrics, /metrics.json, /healthz, /readyz\n');
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      rejected++;
+      return send(req, res, 405, TEXT, 'GET or HEAD only\n', { allow: 'GET, HEAD' });
+    }
+    for (const key of url.searchParams.keys()) {
+      if (!allowed.includes(key)) {
+        rejected++;
+        return send(req, res, 400, TEXT, `unknown query parameter ${JSON.stringify(key)} for ${path}${allowed.length ? `; accepted: ${allowed.join(', ')}` : ' (it takes none)'}\n`);
+      }
+    }
+    try {
+      switch (path) {
+        case '/healthz':
+          return send(req, res, 200, TEXT, 'ok\n');
+        case '/readyz': {
+          const r = readiness();
+          return send(req, res, r.ready ? 200 : 503, JSON_TYPE, JSON.stringify(r));
+        }
+        case '/metrics': {
+          const { format, contentType } = negotiateFormat(req.headers.accept);
+          return send(req, res, 200, contentType, toPrometheus(target, { format }));
+        }
+        case '/metrics.json':
+          return send(req, res, 200, JSON_TYPE, JSON.stringify(toJSON(target)));
+        case '/live.json':
+          return send(req, res, 200, JSON_TYPE, JSON.stringify(live()));
+        case '/':
+          return send(req, res, 200, 'text/html; charset=utf-8', PAGE_HTML, { 'content-security-policy': "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'" });
+        default:
+          debug(req, res, path, url.searchParams).catch((e: Error) => {
+            if (!res.headersSent) send(req, res, 500, TEXT, `runtime-sampler monitor: ${e.message}\n`);
+            else res.destroy(e);
+          });
+      }
+    } catch (e) {
+      if (!res.headersSent) send(req, res, 500, TEXT, `runtime-sampler monitor: ${(e as Error).message}\n`);
+      else res.destroy(e as Error);
+    }
+  };
+
+  const server = createServer({
+    maxHeaderSize: SERVER_LIMITS.maxHeaderSize,
+    headersTimeout: SERVER_LIMITS.headersTimeoutMs,
+    requestTimeout: SERVER_LIMITS.requestTimeoutMs,
+    keepAliveTimeout: SERVER_LIMITS.keepAliveTimeoutMs,
+  }, handler);
+  server.maxConnections = SERVER_LIMITS.maxConnections;
+  // A request with a body is not ours to read: drop it rather than buffer it.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    rejected++;
+    if (err.code === 'HPE_HEADER_OVERFLOW' && socket.writable) socket.end('HTTP/1.1 431 Request Header Fields Too Large\r\nconnection: close\r\n\r\n');
+    else if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
+    else socket.destroy();
+  });
+  return { server, stats: () => ({ requests, rejected }), stop: () => window.stop() };
+}

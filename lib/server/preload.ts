@@ -1,0 +1,63 @@
+// What `node -r runtime-sampler/register` (or `--import`) starts: a sampler of the main
+// thread with the stall watchdog, and the monitor thread serving it over HTTP, configured
+// by RUNTIME_SAMPLER_* variables (config.ts). Monitoring must never take the app down:
+// every problem is one line on stderr, and the app goes on.
+import { isMainThread } from 'node:worker_threads';
+import { Sampler } from '../sampler';
+import { MonitorThread, startMonitorThread } from './monitor';
+import { isLoopback, parseEnv, ServerConfig } from './config';
+
+export interface Registered {
+  /** The preload's sampler (the main thread's). */
+  sampler: Sampler;
+  /** The configuration it started with. */
+  config: ServerConfig;
+  /** Resolves to the monitor thread once it listens, or null if it could not start. */
+  monitor: Promise<MonitorThread | null>;
+}
+
+const KEY = Symbol.for('runtime-sampler.registered');
+type Global = typeof globalThis & { [KEY]?: Registered | null };
+
+/** What the preload started in this process (null: nothing, e.g. disabled or in a worker). */
+export function registered(): Registered | null {
+  return (globalThis as Global)[KEY] ?? null;
+}
+
+function warn(message: string): void {
+  process.stderr.write(`runtime-sampler: ${message}\n`);
+}
+
+/** Starts the preload's sampler and monitor once per process (main thread only). */
+export function startPreload(env: NodeJS.ProcessEnv = process.env): Registered | null {
+  const g = globalThis as Global;
+  if (g[KEY] !== undefined) return g[KEY] ?? null;
+  g[KEY] = null;
+  if (!isMainThread) return null;
+  try {
+    const { config, problems } = parseEnv(env);
+    for (const p of problems) warn(p);
+    if (config.disabled) return null;
+    const sampler = new Sampler({ watchdog: config.watchdogMs > 0 ? { thresholdMs: config.watchdogMs } : false }).start();
+    let monitor: Promise<MonitorThread | null> = Promise.resolve(null);
+    if (config.serve) {
+      if (!isLoopback(config.host) && config.token === null) {
+        warn(`listening on ${config.host} (not loopback) without RUNTIME_SAMPLER_TOKEN: anyone who can reach it can read the metrics`);
+      }
+      monitor = startMonitorThread({
+        sampler, port: config.port, host: config.host, readiness: config.readiness, windowMs: config.windowMs,
+        ...(config.token !== null ? { token: config.token } : {}), debug: config.debug,
+        debugMaxBytes: config.debugMaxBytes, debugMaxSeconds: config.debugMaxSeconds,
+      }).catch((e: Error) => {
+        warn(`the HTTP server did not start (${e.message}); the app runs without it`);
+        return null;
+      });
+    }
+    const r: Registered = { sampler, config, monitor };
+    g[KEY] = r;
+    return r;
+  } catch (e) {
+    warn(`monitoring did not start (${(e as Error).message}); the app runs without it`);
+    return null;
+  }
+}

@@ -1,0 +1,138 @@
+// Readiness: thresholds on the runtime's vital signs over a recent window, with hysteresis
+// so that a value hovering at a threshold does not flap /readyz between 200 and 503.
+import type { Snapshot } from '../snapshot';
+import type { Histogram } from '../histogram';
+import { checkKnownOptions, describeValue } from '../errors';
+
+export interface ReadinessThresholds {
+  /** Loop delay p99 over the window, ms (default 500). */
+  loopDelayP99Ms?: number;
+  /** Event-loop utilization over the window, 0–1 (default 0.98). */
+  elu?: number;
+  /** Heap used / heap limit, 0–1 (default 0.9). */
+  heapUsedRatio?: number;
+  /** Resident set size, bytes (default: no limit). */
+  rssBytes?: number;
+  /** GC time on the JS thread / wall time over the window, 0–1 (default 0.5). */
+  gcCpuFraction?: number;
+  /** Fail while a stall is in progress (needs the sampler's watchdog; default true). */
+  stall?: boolean;
+  /**
+   * Hysteresis, 0–0.5 (default 0.1): a failing check passes again only once its value is
+   * below threshold × (1 − hysteresis).
+   */
+  hysteresis?: number;
+}
+
+export type ResolvedThresholds = Required<Omit<ReadinessThresholds, 'rssBytes'>> & { rssBytes: number | null };
+
+export const DEFAULT_THRESHOLDS: ResolvedThresholds = Object.freeze({
+  loopDelayP99Ms: 500,
+  elu: 0.98,
+  heapUsedRatio: 0.9,
+  rssBytes: null,
+  gcCpuFraction: 0.5,
+  stall: true,
+  hysteresis: 0.1,
+});
+
+const NAMES = ['loopDelayP99Ms', 'elu', 'heapUsedRatio', 'rssBytes', 'gcCpuFraction', 'stall', 'hysteresis'];
+const LIMITS: Record<string, [number, number]> = {
+  loopDelayP99Ms: [1, 3_600_000],
+  elu: [0.01, 1],
+  heapUsedRatio: [0.01, 1],
+  rssBytes: [1, Number.MAX_SAFE_INTEGER],
+  gcCpuFraction: [0.001, 1],
+  hysteresis: [0, 0.5],
+};
+
+/** Validates thresholds; TypeError / RangeError naming the threshold, the value and what is accepted. */
+export function resolveThresholds(t: ReadinessThresholds | undefined): ResolvedThresholds {
+  if (t === undefined) return { ...DEFAULT_THRESHOLDS };
+  if (t === null || typeof t !== 'object' || Array.isArray(t)) {
+    throw new TypeError(`readiness thresholds must be an object, got ${describeValue(t)}`);
+  }
+  checkKnownOptions('readiness thresholds', t, NAMES);
+  const out: ResolvedThresholds = { ...DEFAULT_THRESHOLDS };
+  for (const [k, v] of Object.entries(t)) {
+    if (v === undefined) continue;
+    if (k === 'stall') {
+      if (typeof v !== 'boolean') throw new TypeError(`readiness.stall must be true or false, got ${describeValue(v)}`);
+      out.stall = v;
+      continue;
+    }
+    if (k === 'rssBytes' && v === null) {
+      out.rssBytes = null;
+      continue;
+    }
+    const [min, max] = LIMITS[k];
+    if (typeof v !== 'number') throw new TypeError(`readiness.${k} must be a number from ${min} to ${max}, got ${describeValue(v)}`);
+    if (!(v >= min && v <= max)) throw new RangeError(`readiness.${k} must be a number from ${min} to ${max}, got ${describeValue(v)}`);
+    (out as unknown as Record<string, number>)[k] = v;
+  }
+  return out;
+}
+
+export interface ReadinessCheck {
+  name: 'loopDelayP99Ms' | 'elu' | 'heapUsedRatio' | 'rssBytes' | 'gcCpuFraction' | 'stall';
+  /** The value now (NaN when not measurable yet, e.g. no loop delay recorded). */
+  value: number;
+  threshold: number;
+  ok: boolean;
+}
+
+export interface ReadinessReport {
+  ready: boolean;
+  /** The names of the failing checks. */
+  failing: string[];
+  checks: ReadinessCheck[];
+}
+
+/** What a window gives the checker: the delay histogram and the start of the window. */
+export interface ReadinessInputs {
+  now: Snapshot;
+  /** The snapshot at the window's start (for ELU and the GC fraction). */
+  windowStart: Snapshot;
+  /** Loop delay recorded over the window, ns. */
+  delay: Histogram;
+}
+
+/** Evaluates the thresholds with hysteresis; keeps which checks are failing between calls. */
+export class ReadinessChecker {
+  readonly thresholds: ResolvedThresholds;
+  private readonly failingNow = new Set<string>();
+
+  constructor(thresholds?: ReadinessThresholds) {
+    this.thresholds = resolveThresholds(thresholds);
+  }
+
+  evaluate({ now, windowStart, delay }: ReadinessInputs): ReadinessReport {
+    const t = this.thresholds;
+    const checks: ReadinessCheck[] = [];
+    const add = (name: ReadinessCheck['name'], value: number, threshold: number): void => {
+      const was = this.failingNow.has(name);
+      // NaN (nothing measured yet) never fails a check.
+      const failing = was ? !(value < threshold * (1 - t.hysteresis)) && !Number.isNaN(value) : value > threshold;
+      if (failing) this.failingNow.add(name);
+      else this.failingNow.delete(name);
+      checks.push({ name, value, threshold, ok: !failing });
+    };
+    add('loopDelayP99Ms', delay.count > 0 ? delay.percentile(99) / 1e6 : NaN, t.loopDelayP99Ms);
+    const busy = now.loop.busyNs - windowStart.loop.busyNs;
+    const idle = now.loop.idleNs - windowStart.loop.idleNs;
+    add('elu', busy + idle > 0 ? busy / (busy + idle) : NaN, t.elu);
+    add('heapUsedRatio', now.heap.limitBytes > 0 ? now.heap.usedBytes / now.heap.limitBytes : NaN, t.heapUsedRatio);
+    if (t.rssBytes !== null) add('rssBytes', now.process.rssBytes > 0 ? now.process.rssBytes : NaN, t.rssBytes);
+    const interval = now.timeNs - windowStart.timeNs;
+    add('gcCpuFraction', interval > 0 ? (now.gc.mainThreadNs - windowStart.gc.mainThreadNs) / interval : NaN, t.gcCpuFraction);
+    if (t.stall && now.stall.enabled) {
+      // No hysteresis: a stall is in progress or not.
+      const active = now.stall.active;
+      if (active) this.failingNow.add('stall');
+      else this.failingNow.delete('stall');
+      checks.push({ name: 'stall', value: active ? now.stall.durationNs / 1e6 : 0, threshold: 0, ok: !active });
+    }
+    const failing = checks.filter((c) => !c.ok).map((c) => c.name);
+    return { ready: failing.length === 0, failing, checks };
+  }
+}
