@@ -48,6 +48,8 @@ export const SERVER_LIMITS = Object.freeze({
   headersTimeoutMs: 5000,
   requestTimeoutMs: 10_000,
   keepAliveTimeoutMs: 5000,
+  /** How often node:http checks the two timeouts above (its default is 30 s). */
+  checkIntervalMs: 1000,
   maxConnections: 64,
 });
 
@@ -257,6 +259,7 @@ export function createMonitorServer(target: Readable, o: MonitorServerOptions): 
     headersTimeout: SERVER_LIMITS.headersTimeoutMs,
     requestTimeout: SERVER_LIMITS.requestTimeoutMs,
     keepAliveTimeout: SERVER_LIMITS.keepAliveTimeoutMs,
+    connectionsCheckingInterval: SERVER_LIMITS.checkIntervalMs,
   }, handler);
   server.maxConnections = SERVER_LIMITS.maxConnections;
   // A request with a body is not ours to read: drop it rather than buffer it.
