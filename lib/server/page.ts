@@ -29,10 +29,10 @@ export const PAGE_HTML = `<!doctype html>
 <header><h1>runtime-sampler</h1><span id="status">connecting…</span><span id="meta" class="legend"></span></header>
 <main>
   <section class="tiles" id="tiles"></section>
-  <section class="chart"><h2>Heap used by space (MB)</h2><svg id="heap" viewBox="0 0 600 180" preserveAspectRatio="none"></svg><div class="legend" id="heap-legend"></div></section>
-  <section class="chart"><h2>Loop delay over the window (ms)</h2><svg id="delay" viewBox="0 0 600 180" preserveAspectRatio="none"></svg><div class="legend" id="delay-legend"></div></section>
-  <section class="chart"><h2>Event-loop utilization and GC CPU fraction</h2><svg id="elu" viewBox="0 0 600 180" preserveAspectRatio="none"></svg><div class="legend" id="elu-legend"></div></section>
-  <section class="chart"><h2>GC pauses by type (count per pause-time bucket, ms)</h2><svg id="gc" viewBox="0 0 600 180" preserveAspectRatio="none"></svg><div class="legend" id="gc-legend"></div></section>
+  <section class="chart"><h2>Heap used by space (MB)</h2><svg id="heap" viewBox="0 0 600 180"></svg><div class="legend" id="heap-legend"></div></section>
+  <section class="chart"><h2>Loop delay over the window (ms)</h2><svg id="delay" viewBox="0 0 600 180"></svg><div class="legend" id="delay-legend"></div></section>
+  <section class="chart"><h2>Event-loop utilization and GC CPU fraction</h2><svg id="elu" viewBox="0 0 600 180"></svg><div class="legend" id="elu-legend"></div></section>
+  <section class="chart"><h2>GC pauses by type (count per pause-time bucket, ms)</h2><svg id="gc" viewBox="0 0 600 180"></svg><div class="legend" id="gc-legend"></div></section>
 </main>
 <script>
 "use strict";
@@ -56,29 +56,38 @@ function lines(svgId, series, names, fixedMax) {
   }
   series.forEach((s, i) => {
     const pts = [];
-    s.forEach((v, j) => { if (v !== null && !Number.isNaN(v)) pts.push((j * 600 / (KEEP - 1)).toFixed(1) + "," + (175 - (v / max) * 165).toFixed(1)); });
+    // The newest point at the right; the x scale fills as the history grows (at least 30 s).
+    const span = Math.max(29, s.length - 1);
+    s.forEach((v, j) => { if (v !== null && !Number.isNaN(v)) pts.push((600 - (s.length - 1 - j) * 600 / span).toFixed(1) + "," + (175 - (v / max) * 165).toFixed(1)); });
     if (pts.length) svg.appendChild(el("polyline", { points: pts.join(" "), fill: "none", stroke: COLORS[i % COLORS.length], "stroke-width": 1.5, "vector-effect": "non-scaling-stroke" }));
   });
   legend(svgId + "-legend", names);
 }
+// Pause buckets: powers of two from 1/16 ms to 1 s (shorter and longer pauses join the ends).
+const BOUNDS = Array.from({ length: 15 }, (_, i) => 2 ** (i - 4));
 function bars(svgId, hist) {
   const svg = $(svgId); svg.textContent = "";
   const types = Object.keys(hist);
-  const bounds = [...new Set(types.flatMap((t) => hist[t].map((b) => b[0])))].sort((a, b) => a - b);
-  if (!bounds.length) { legend(svgId + "-legend", []); return; }
-  let max = 1;
-  for (const t of types) for (const [, c] of hist[t]) if (c > max) max = c;
-  const w = 600 / bounds.length;
-  types.forEach((t, ti) => {
-    for (const [le, c] of hist[t]) {
-      const i = bounds.indexOf(le);
-      const h = (Math.log1p(c) / Math.log1p(max)) * 160;
-      svg.appendChild(el("rect", { x: i * w + ti * (w / types.length), y: 175 - h, width: Math.max(1, w / types.length - 1), height: h, fill: COLORS[ti % COLORS.length] }));
-    }
+  const counts = types.map((t) => {
+    const row = new Array(BOUNDS.length).fill(0);
+    for (const [le, c] of hist[t]) row[Math.max(0, Math.min(BOUNDS.length - 1, Math.round(Math.log2(le)) + 4))] += c;
+    return row;
   });
-  for (let i = 0; i < bounds.length; i += Math.ceil(bounds.length / 8)) {
-    const tx = el("text", { x: i * w + 2, y: 178, "font-size": 10, fill: "#999" }); tx.textContent = "≤" + fmt(bounds[i], bounds[i] < 1 ? 2 : 0); svg.appendChild(tx);
-  }
+  let max = 1;
+  for (const row of counts) for (const c of row) if (c > max) max = c;
+  const w = 600 / BOUNDS.length;
+  const bw = Math.max(1, (w - 4) / Math.max(1, types.length));
+  counts.forEach((row, ti) => row.forEach((c, i) => {
+    if (c === 0) return;
+    const h = Math.max(2, (Math.log1p(c) / Math.log1p(max)) * 150);
+    const r = el("rect", { x: i * w + 2 + ti * bw, y: 160 - h, width: bw, height: h, fill: COLORS[ti % COLORS.length] });
+    const tip = el("title", {}); tip.textContent = types[ti] + ": " + c + " pauses ≤ " + BOUNDS[i] + " ms"; r.appendChild(tip);
+    svg.appendChild(r);
+  }));
+  BOUNDS.forEach((b, i) => {
+    if (i % 2) return;
+    const tx = el("text", { x: i * w + 2, y: 176, "font-size": 10, fill: "#999" }); tx.textContent = b < 1 ? "1/" + (1 / b) : String(b); svg.appendChild(tx);
+  });
   legend(svgId + "-legend", types);
 }
 function tiles(d) {

@@ -1,0 +1,55 @@
+// node-flags: --expose-gc
+// The live page in a real browser: headless Chromium (Debian's, driven by playwright-core).
+// The page loads with no external resources, draws, and its numbers change after forced
+// GCs; a screenshot is saved as a test artifact (test/artifacts/live-page.png).
+const { test } = require('uvu');
+const assert = require('uvu/assert');
+const { existsSync, mkdirSync, statSync } = require('node:fs');
+const path = require('node:path');
+const { Sampler, startMonitorThread } = require('..');
+
+const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find(existsSync);
+const ARTIFACTS = path.join(__dirname, 'artifacts');
+
+if (!CHROMIUM && !process.env.CI) {
+  test('live page (skipped: no Chromium; CI installs the Debian package)', () => {});
+} else {
+  test('the page loads, draws its charts, and its GC numbers change after forced GCs; screenshot saved', async () => {
+    assert.ok(CHROMIUM, 'Chromium is required in CI (apt-get install chromium)');
+    const { chromium } = require('playwright-core');
+    const sampler = new Sampler({ watchdog: true }).start();
+    const monitor = await startMonitorThread({ sampler, port: 0, windowMs: 2000 });
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1366, height: 800 } });
+      const external = [];
+      page.on('request', (r) => { if (!r.url().startsWith(monitor.url)) external.push(r.url()); });
+      const errors = [];
+      page.on('pageerror', (e) => errors.push(String(e)));
+      await page.goto(monitor.url + '/');
+      await page.waitForFunction(() => Number(document.body.dataset.updates || 0) >= 2, null, { timeout: 15000 });
+      const gcTile = () => page.textContent('[data-tile="GC collections"]');
+      const before = Number(await gcTile());
+      for (let i = 0; i < 5; i++) globalThis.gc();
+      await page.waitForFunction((n) => Number(document.querySelector('[data-tile="GC collections"]').textContent) >= n, before + 5, { timeout: 15000 });
+      const after = Number(await gcTile());
+      assert.ok(after >= before + 5, `GC collections ${before} → ${after}`);
+      // Charts are drawn: heap lines per space, and GC pause bars.
+      assert.ok(await page.locator('#heap polyline').count() >= 3);
+      assert.ok(await page.locator('#gc rect').count() >= 1);
+      assert.match(await page.textContent('#status'), /ready/);
+      assert.equal(errors, [], 'no script errors');
+      assert.equal(external, [], 'no external requests');
+      mkdirSync(ARTIFACTS, { recursive: true });
+      const shot = path.join(ARTIFACTS, 'live-page.png');
+      await page.screenshot({ path: shot, fullPage: true });
+      assert.ok(statSync(shot).size > 10000);
+    } finally {
+      await browser.close();
+      await monitor.close();
+      sampler.close();
+    }
+  });
+}
+
+test.run();
