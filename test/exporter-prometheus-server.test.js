@@ -6,31 +6,12 @@ const { test } = require('uvu');
 const assert = require('uvu/assert');
 const { spawn, spawnSync } = require('node:child_process');
 const http = require('node:http');
-const net = require('node:net');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { Sampler, toPrometheus, negotiateFormat } = require('..');
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-async function getJSON(url) {
-  const res = await fetch(url);
-  const body = await res.json();
-  if (body.status !== 'success') throw new Error(`${url}: ${JSON.stringify(body)}`);
-  return body.data;
-}
+const { sleep, freePort, getJSON } = require('./helpers/prometheus');
 
 test('Prometheus scrapes both formats; series, labels and histograms come back through its API', async () => {
   if (spawnSync('prometheus', ['--version']).error) {

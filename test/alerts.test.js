@@ -1,0 +1,148 @@
+// node-flags: --expose-gc
+// The shipped alert rules and dashboard: promtool validates the rules and runs a unit test
+// per alert; every metric they use is one we export (or prom-client's, where the drop-in
+// emits it); and a real Prometheus server on 127.0.0.1 scrapes the preload's endpoint of a
+// running app, loads the rules, and answers every dashboard and alert query.
+const { test } = require('uvu');
+const assert = require('uvu/assert');
+const { spawn, spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+const { Sampler, toPrometheus } = require('..');
+const { sleep, freePort, getJSON, has, startPrometheus } = require('./helpers/prometheus');
+
+const root = path.join(__dirname, '..');
+const RULES = path.join(root, 'alerts', 'runtime-sampler.rules.yml');
+const RULE_TESTS = path.join(root, 'alerts', 'runtime-sampler.test.yml');
+const DASHBOARD = path.join(root, 'dashboards', 'runtime-sampler.json');
+const dashboard = JSON.parse(fs.readFileSync(DASHBOARD, 'utf8'));
+const rulesText = fs.readFileSync(RULES, 'utf8');
+
+/** prom-client's default metric names the dashboard may use as alternatives (`ours or theirs`). */
+const PROM_CLIENT = ['nodejs_heap_size_used_bytes', 'nodejs_heap_size_total_bytes', 'nodejs_external_memory_bytes', 'nodejs_gc_duration_seconds_bucket',
+  'nodejs_eventloop_lag_p99_seconds', 'nodejs_active_handles_total', 'nodejs_active_requests_total', 'process_resident_memory_bytes'];
+
+function dashboardQueries() {
+  return dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => ({ panel: p.title, expr: t.expr })));
+}
+const alertExprs = () => [...rulesText.matchAll(/expr: (\|\n((?: {10}.*\n)+)|.*)/g)].map((m) => (m[2] ?? m[1]).trim());
+const metricNames = (expr) => [...expr.matchAll(/\b([a-z_][a-z0-9_]*)(?=\{|\[)/g)].map((m) => m[1]).filter((n) => !['rate', 'increase', 'min_over_time', 'max_over_time', 'sum', 'min', 'max', 'by', 'on'].includes(n));
+const concrete = (expr) => expr.replace(/\$__rate_interval/g, '30s').replace(/"\$job"/g, '"app"').replace(/"\$instance"/g, '".*"');
+
+const promtool = has('promtool');
+const prometheus = has('prometheus');
+const need = (ok, what) => {
+  if (!ok && process.env.CI) assert.unreachable(`${what} is not installed; .ci/run installs the Debian package prometheus`);
+  return ok;
+};
+
+test('promtool check rules: the alert rules are valid; every alert has for, severity, summary and description', () => {
+  if (!need(promtool, 'promtool')) return;
+  const r = spawnSync('promtool', ['check', 'rules', RULES], { encoding: 'utf8' });
+  assert.is(r.status, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /SUCCESS: 9 rules found/);
+  const alerts = rulesText.split('- alert: ').slice(1);
+  assert.is(alerts.length, 9);
+  for (const a of alerts) {
+    const name = a.split('\n')[0];
+    assert.match(a, /\n\s+for: \d+[smh]/, `${name}: for`);
+    assert.match(a, /severity: (warning|critical)/, `${name}: severity`);
+    assert.match(a, /summary: /, `${name}: summary`);
+    assert.match(a, /description: /, `${name}: description`);
+  }
+  for (const topic of ['NodeHeapNearLimit', 'NodeGcPauseP99High', 'NodeEventLoopDelayHigh', 'NodeGcCpuFractionHigh', 'NodeOldSpaceGrowing', 'NodeEventLoopStalled']) {
+    assert.ok(rulesText.includes(`alert: ${topic}`), topic);
+  }
+});
+
+test('promtool test rules: each alert fires after its for duration, and not on a spike', () => {
+  if (!need(promtool, 'promtool')) return;
+  const r = spawnSync('promtool', ['test', 'rules', RULE_TESTS], { encoding: 'utf8', cwd: path.dirname(RULE_TESTS) });
+  assert.is(r.status, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /SUCCESS/);
+  const tested = new Set([...fs.readFileSync(RULE_TESTS, 'utf8').matchAll(/alertname: (\w+)/g)].map((m) => m[1]));
+  const defined = [...rulesText.matchAll(/- alert: (\w+)/g)].map((m) => m[1]);
+  assert.equal(defined.filter((a) => !tested.has(a)), [], 'every alert has a unit test');
+});
+
+test('the dashboard is current, covers every metric group, and uses only metrics we (or the prom-client drop-in) export', () => {
+  const r = spawnSync(process.execPath, [path.join(root, 'scripts', 'gen-dashboard.mjs'), '--check'], { encoding: 'utf8' });
+  assert.is(r.status, 0, r.stderr);
+  const s = new Sampler({ watchdog: true }).start();
+  globalThis.gc(); // fragmentation has a value (and a series) after V8's first report
+  const exported = new Set();
+  for (const line of toPrometheus(s).split('\n')) {
+    const m = /^([a-z_][a-z0-9_]*)/.exec(line);
+    if (m) exported.add(m[1]);
+  }
+  s.close();
+  const known = new Set([...exported, ...PROM_CLIENT]);
+  const used = new Set([...dashboardQueries().flatMap((q) => metricNames(q.expr)), ...alertExprs().flatMap(metricNames)]);
+  assert.equal([...used].filter((n) => !known.has(n)), [], 'unknown metric names');
+  const rows = dashboard.panels.filter((p) => p.type === 'row').map((p) => p.title);
+  assert.equal(rows, ['Overview', 'Garbage collection', 'Heap', 'Event loop', 'Process']);
+  for (const family of ['v8js_gc_duration_seconds_bucket', 'v8js_gc_main_thread_time_seconds_total', 'v8js_gc_incremental_marking_time_seconds_total', 'v8js_gc_mark_compact_phase_time_seconds_total',
+    'v8js_gc_time_to_safepoint_duration_seconds_bucket', 'v8js_memory_heap_used_bytes', 'nodejs_eventloop_delay_seconds_bucket', 'nodejs_eventloop_time_seconds_total', 'nodejs_eventloop_stall_active', 'process_cpu_time_seconds_total']) {
+    assert.ok(used.has(family), `the dashboard shows ${family}`);
+  }
+});
+
+test('a real Prometheus scrapes the preload of a running app, loads the rules, and answers every dashboard and alert query', async () => {
+  if (!need(prometheus, 'prometheus')) return;
+  const port = await freePort();
+  const app = spawn(process.execPath, ['-r', 'runtime-sampler/register', '-e', `
+    let keep = [];
+    setInterval(() => { for (let i = 0; i < 20000; i++) keep.push({ i }); if (keep.length > 200000) keep = []; }, 20);
+  `], { cwd: root, env: { ...process.env, RUNTIME_SAMPLER_PORT: String(port) }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let appErr = '';
+  app.stderr.on('data', (d) => { appErr += d; });
+  const prom = await startPrometheus([
+    'global:',
+    '  scrape_interval: 1s',
+    '  scrape_timeout: 900ms',
+    '  evaluation_interval: 1s',
+    'rule_files: [rules.yml]',
+    'scrape_configs:',
+    '  - job_name: app',
+    `    static_configs: [{ targets: ['127.0.0.1:${port}'] }]`,
+    '',
+  ].join('\n'), { 'rules.yml': rulesText });
+  try {
+    let up = [];
+    for (let i = 0; i < 120; i++) {
+      await sleep(250);
+      try {
+        up = await prom.query('up{job="app"}');
+      } catch {
+        continue;
+      }
+      if (up.length === 1 && up[0].value[1] === '1') break;
+    }
+    assert.is(up.length === 1 && up[0].value[1], '1', `target not up: ${prom.log()} ${appErr}`);
+    await sleep(5000); // enough scrapes for rate() over 30s windows
+    for (const name of ['v8js_heap_used_bytes', 'v8js_gc_main_thread_time_seconds_total', 'nodejs_eventloop_delay_seconds_bucket', 'nodejs_eventloop_stall_active', 'v8js_gc_time_to_safepoint_count_total']) {
+      const r = await prom.query(`${name}{job="app"}`);
+      assert.ok(r.length > 0, `${name} arrived`);
+    }
+    const rate = await prom.query('sum(rate(v8js_gc_count_total{job="app"}[30s]))');
+    assert.ok(Number(rate[0].value[1]) > 0, 'the app collects garbage');
+    // Every dashboard query runs; those of the app's metrics return data.
+    const empty = [];
+    for (const q of dashboardQueries()) {
+      const result = await prom.query(concrete(q.expr));
+      if (result.length === 0) empty.push(q.panel);
+    }
+    // Stalls, reasons and phases may not have happened yet in a few seconds of a small app.
+    const mayBeEmpty = ['Why V8 collected (mark-compacts and incremental marking starts)', 'Mark-compact phases (time per second)', 'Incremental marking steps per second', 'Stalls (iterations over the watchdog threshold)'];
+    assert.equal(empty.filter((p) => !mayBeEmpty.includes(p)), [], 'dashboard panels without data');
+    for (const expr of alertExprs()) await prom.query(expr); // valid against real data
+    const groups = (await getJSON(`${prom.api}/rules`)).groups;
+    assert.is(groups[0].rules.length, 9);
+    assert.ok(groups[0].rules.every((r) => r.health === 'ok'), JSON.stringify(groups[0].rules.map((r) => [r.name, r.health, r.lastError])));
+  } finally {
+    app.kill();
+    await prom.stop();
+  }
+});
+
+test.run();
