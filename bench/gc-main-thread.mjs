@@ -12,7 +12,7 @@ import { benchDir, fmt, machine, median, progress, report } from './harness.mjs'
 
 const quick = process.argv.includes('--quick');
 const runs = quick ? 1 : 5;
-const fixture = join(benchDir, '..', 'test', 'fixtures', 'gc-heavy.js');
+const fixture = join(benchDir, 'gc-heavy-child.cjs');
 
 /** --trace-gc-nvp lines: `key=value` pairs (V8 ≤ 13) or `GC: {json}` (V8 14). */
 function nvp(text) {
@@ -50,7 +50,7 @@ function once(flags) {
 const rows = [];
 let md = `## GC time on the JS thread against --trace-gc-nvp (\`node bench/gc-main-thread.mjs${quick ? ' --quick' : ''}\`)\n\n`;
 md += `${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, ${new Date().toISOString().slice(0, 10)}. `;
-md += `The GC-heavy fixture (test/fixtures/gc-heavy.js), ${runs} child process(es) per configuration, medians. V8's account: the sum of every GC's \`pause\` and \`incremental\` fields of --trace-gc-nvp. Callback-only: the pauses the GC callbacks see (what other packages report). Ours: \`gc.mainThreadNs\` = pauses + incremental marking from V8's histograms.\n\n`;
+md += `The GC-heavy fixture (bench/gc-heavy-child.cjs), ${runs} child process(es) per configuration, medians. V8's account: the sum of every GC's \`pause\` and \`incremental\` fields of --trace-gc-nvp. Callback-only: the pauses the GC callbacks see (what other packages report). Ours: \`gc.mainThreadNs\` = pauses + incremental marking from V8's histograms.\n\n`;
 md += '| configuration | V8 nvp: pause + incremental, ms | of it incremental marking | callbacks only: ms (missed) | ours: gc.mainThreadNs, ms (vs nvp) | incremental marking steps |\n|---|---:|---:|---:|---:|---:|\n';
 for (const [label, flags] of [['concurrent marking (default)', []], ['--no-concurrent-marking', ['--no-concurrent-marking']]]) {
   const rs = [];

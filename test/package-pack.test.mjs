@@ -26,7 +26,7 @@ function listFiles(dir, base = dir) {
   return out;
 }
 
-test('the tarball holds exactly dist, prebuilds, native sources, binding.gyp, the install script, docs, README, LICENSE', () => {
+test('the tarball holds exactly dist, prebuilds, native sources, binding.gyp, the install script, the CLI, the benchmarks, docs, dashboards, alert rules, README, LICENSE', () => {
   const abis = NODE_TARGETS.map((v) => headerAbi(ensureNodeDist(v)));
   const expected = [
     'package.json',
@@ -36,6 +36,11 @@ test('the tarball holds exactly dist, prebuilds, native sources, binding.gyp, th
     ...sourceFiles(root), // binding.gyp and native/**
     ...listFiles(join(root, 'dist')).map((f) => `dist/${f}`),
     ...listFiles(join(root, 'docs')).map((f) => `docs/${f}`),
+    ...listFiles(join(root, 'dashboards')).map((f) => `dashboards/${f}`),
+    ...listFiles(join(root, 'alerts')).map((f) => `alerts/${f}`),
+    ...listFiles(join(root, 'bin')).map((f) => `bin/${f}`),
+    // The benchmark scripts, for `runtime-sampler bench` (not their results).
+    ...listFiles(join(root, 'bench')).filter((f) => /^[^/]+\.(mjs|cjs)$/.test(f)).map((f) => `bench/${f}`),
     'prebuilds/linux-x64/manifest.json',
     ...abis.map((a) => `prebuilds/linux-x64/node.abi${a}.glibc.node`),
   ].sort();
@@ -43,7 +48,7 @@ test('the tarball holds exactly dist, prebuilds, native sources, binding.gyp, th
 });
 
 test('nothing for developers only is shipped', () => {
-  const banned = /^(test|bench|lib|build|build-cmake|build-native-tests|\.cache|node_modules|\.ci|\.github)\/|\.tgz$|\.map$|^tsconfig|^CMakeLists\.txt$|^scripts\/(?!install\.js$)/;
+  const banned = /^(test|bench\/results|lib|build|build-cmake|build-native-tests|\.cache|node_modules|\.ci|\.github)\/|\.tgz$|\.map$|^tsconfig|^CMakeLists\.txt$|^scripts\/(?!install\.js$)/;
   const bad = packed.files.filter((f) => banned.test(f));
   assert.equal(bad, []);
 });

@@ -11,7 +11,7 @@ const { Sampler, SamplerAggregate, delta } = require('..');
 const { native } = require('../dist/cjs/binding');
 const { throwsLike } = require('./helpers/throws');
 
-const FIXTURE = join(__dirname, 'fixtures', 'gc-heavy.js');
+const FIXTURE = join(__dirname, '..', 'bench', 'gc-heavy-child.cjs');
 
 /** Runs the GC-heavy fixture under `flags`; returns its stdout before RESULT and the snapshot. */
 function runChild(flags, env = {}) {
