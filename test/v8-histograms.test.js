@@ -78,9 +78,10 @@ test('GC-heavy child: steps equal --trace-incremental-marking, mark-compacts equ
     assert.ok(msc > 0, what);
     assert.is(g.markCompact.count, msc, `${what}: mark-compacts V8 timed vs callbacks`);
     assert.ok(g.markCompact.phasedCount >= 1 && g.markCompact.phasedCount <= msc, what);
-    // Phases are truncated to whole ms each, the collection's total once: never more.
+    // (The phases are V8's tracer scopes and the total its collection timer: they need not
+    // add up — on Node 18 and 26 the phases summed a few ms above the total.)
     assert.ok(g.markCompact.totalNs > 0, `${what}: mark-compact time`);
-    assert.ok(sum(g.markCompact.phaseNs) <= g.markCompact.totalNs, `${what}: phases ${sum(g.markCompact.phaseNs)} > total ${g.markCompact.totalNs}`);
+    assert.ok(sum(g.markCompact.phaseNs) > 0, `${what}: phase time`);
     assert.ok(g.incrementalMarkingCycles >= 1 && g.incrementalMarkingCycles <= g.markCompact.phasedCount, what);
     // A mark-compact's reason arrives when its cycle ends (after sweeping): the last may be late.
     const mcReasons = sum(g.reasons.markCompact);
