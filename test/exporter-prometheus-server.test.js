@@ -4,14 +4,11 @@
 // the 0.0.4 text format — and its query API must return our series, labels and histograms.
 const { test } = require('uvu');
 const assert = require('uvu/assert');
-const { spawn, spawnSync } = require('node:child_process');
+const { spawnSync } = require('node:child_process');
 const http = require('node:http');
-const fs = require('node:fs');
-const os = require('node:os');
-const path = require('node:path');
 const { Sampler, toPrometheus, negotiateFormat } = require('..');
 
-const { sleep, freePort, getJSON } = require('./helpers/prometheus');
+const { sleep, getJSON, startPrometheus } = require('./helpers/prometheus');
 
 test('Prometheus scrapes both formats; series, labels and histograms come back through its API', async () => {
   if (spawnSync('prometheus', ['--version']).error) {
@@ -32,9 +29,7 @@ test('Prometheus scrapes both formats; series, labels and histograms come back t
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   const target = `127.0.0.1:${server.address().port}`;
-  const promPort = await freePort();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rs-prom-'));
-  fs.writeFileSync(path.join(dir, 'prometheus.yml'), [
+  const prom = await startPrometheus([
     'global:',
     '  scrape_interval: 1s',
     '  scrape_timeout: 900ms',
@@ -46,15 +41,7 @@ test('Prometheus scrapes both formats; series, labels and histograms come back t
     `    static_configs: [{ targets: ['${target}'] }]`,
     '',
   ].join('\n'));
-  const prom = spawn('prometheus', [
-    `--config.file=${path.join(dir, 'prometheus.yml')}`,
-    `--storage.tsdb.path=${path.join(dir, 'data')}`,
-    `--web.listen-address=127.0.0.1:${promPort}`,
-    '--log.level=warn',
-  ], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let promLog = '';
-  prom.stderr.on('data', (d) => { promLog += d; });
-  const api = `http://127.0.0.1:${promPort}/api/v1`;
+  const api = prom.api;
   try {
     // Both targets up, each after at least two scrapes.
     let targets = [];
@@ -67,12 +54,12 @@ test('Prometheus scrapes both formats; series, labels and histograms come back t
       }
       if (targets.length === 2 && targets.every((t) => t.health === 'up') && served.om.length >= 2 && served.text.length >= 2) break;
     }
-    assert.is(targets.length, 2, promLog);
-    for (const t of targets) assert.is(t.health, 'up', `${t.labels.job}: ${t.lastError}\n${promLog}`);
+    assert.is(targets.length, 2, prom.log());
+    for (const t of targets) assert.is(t.health, 'up', `${t.labels.job}: ${t.lastError}\n${prom.log()}`);
     assert.ok(served.om.every((f) => f === 'openmetrics'), `Prometheus negotiated ${served.om}`);
     assert.ok(served.text.every((f) => f === 'prometheus'));
     await sleep(1200); // one more scrape into the head block's queryable state
-    const query = async (q) => (await getJSON(`${api}/query?query=${encodeURIComponent(q)}`)).result;
+    const { query } = prom;
     for (const job of ['om', 'text']) {
       const msc = await query(`v8js_gc_count_total{job="${job}",v8js_gc_type="mark_sweep_compact"}`);
       assert.is(msc.length, 1, `${job}: ${JSON.stringify(msc)}`);
@@ -102,11 +89,9 @@ test('Prometheus scrapes both formats; series, labels and histograms come back t
     const text = await query('count({job="text"})');
     assert.is(om[0].value[1], text[0].value[1]);
   } finally {
-    prom.kill('SIGTERM');
-    await new Promise((r) => (prom.exitCode !== null ? r() : prom.once('exit', r)));
+    await prom.stop();
     server.close();
     s.close();
-    fs.rmSync(dir, { recursive: true, force: true });
   }
 });
 

@@ -7,20 +7,13 @@ import { Session } from 'node:inspector';
 import { Sampler } from '../sampler';
 import type { SharedSampler, SamplerView } from '../sampler';
 import { SamplerAggregate } from '../aggregate';
-import { createMonitorServer, DebugInspector } from './http';
-import type { ReadinessThresholds } from './readiness';
+import { createMonitorServer, DebugInspector, MonitorServerOptions } from './http';
 
-interface MonitorWorkerData {
+interface MonitorWorkerData extends Omit<MonitorServerOptions, 'inspector'> {
   handles: SharedSampler[];
   aggregate: boolean;
   port: number;
   host: string;
-  readiness?: ReadinessThresholds;
-  windowMs: number;
-  token: string | null;
-  debug: boolean;
-  debugMaxBytes: number;
-  debugMaxSeconds: number;
 }
 
 /** The main thread's inspector, for heap snapshots and CPU profiles. */
@@ -64,15 +57,7 @@ function main(): void {
   const data = workerData as MonitorWorkerData;
   const views: SamplerView[] = data.handles.map((h) => Sampler.attach(h));
   const target = data.aggregate ? new SamplerAggregate(views) : views[0];
-  const { server, stats, stop } = createMonitorServer(target, {
-    readiness: data.readiness,
-    windowMs: data.windowMs,
-    token: data.token,
-    debug: data.debug,
-    debugMaxBytes: data.debugMaxBytes,
-    debugMaxSeconds: data.debugMaxSeconds,
-    inspector: data.debug ? mainThreadInspector() : undefined,
-  });
+  const { server, stats, stop } = createMonitorServer(target, { ...data, inspector: data.debug ? mainThreadInspector() : undefined });
   server.on('error', (e: NodeJS.ErrnoException) => {
     parentPort!.postMessage({ type: 'error', message: e.message, code: e.code });
     process.exit(0);
