@@ -13,16 +13,26 @@ test('read(into) allocates nothing over 10^6 calls', () => {
     return sum;
   };
   loop(1_000_000); // warm up: the loop and read() get optimised (code and feedback are allocated once)
-  global.gc();
-  global.gc();
-  s.read(snap);
-  const gcBefore = snap.gc.count;
-  const heapBefore = process.memoryUsage().heapUsed;
-  const check = loop(1_000_000);
-  const heapAfter = process.memoryUsage().heapUsed;
-  s.read(snap);
-  const gcs = snap.gc.count - gcBefore;
-  const grown = heapAfter - heapBefore;
+  // Up to three measured runs, the best counts. An allocation per call (16 bytes at least,
+  // 16 MB a run) would force scavenges in every run; what V8 itself sometimes puts on the
+  // heap once after a full GC (tens of KB, with the previous release too) shows in one run
+  // at most — about 1 run in 20 here under CI load.
+  let gcs = Infinity;
+  let grown = Infinity;
+  let check = 0;
+  let gcBefore = 0;
+  for (let attempt = 0; attempt < 3 && (gcs > 0 || grown >= 4e6); attempt++) {
+    global.gc();
+    global.gc();
+    s.read(snap);
+    gcBefore = snap.gc.count;
+    const heapBefore = process.memoryUsage().heapUsed;
+    check = loop(1_000_000);
+    const heapAfter = process.memoryUsage().heapUsed;
+    s.read(snap);
+    gcs = snap.gc.count - gcBefore;
+    grown = heapAfter - heapBefore;
+  }
   // The smallest object is 16 bytes: one a call would be 16 MB and force scavenges. No GC
   // at all is the proof; heap growth is bounded loosely for one-time JIT feedback/code.
   assert.is(gcs, 0, `GCs during the loop: ${gcs}`);
