@@ -90,7 +90,15 @@ test('the dashboard is current, covers every metric group, and uses only metrics
 test('a real Prometheus scrapes the preload of a running app, loads the rules, and answers every dashboard and alert query', async () => {
   if (!need(prometheus, 'prometheus')) return;
   const port = await freePort();
+  const pcPort = await freePort();
+  // The app also serves the prom-client drop-in's registry (job "pc"): the dashboard's
+  // prom-client alternatives must find data there.
   const app = spawn(process.execPath, ['-r', 'runtime-sampler/register', '-e', `
+    const client = require('prom-client');
+    const { collectDefaultMetrics } = require('runtime-sampler/prom-client');
+    const reg = new client.Registry();
+    collectDefaultMetrics({ register: reg });
+    require('node:http').createServer(async (q, s) => { s.setHeader('content-type', reg.contentType); s.end(await reg.metrics()); }).listen(${pcPort}, '127.0.0.1');
     let keep = [];
     setInterval(() => { for (let i = 0; i < 20000; i++) keep.push({ i }); if (keep.length > 200000) keep = []; }, 20);
   `], { cwd: root, env: { ...process.env, RUNTIME_SAMPLER_PORT: String(port) }, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -105,6 +113,8 @@ test('a real Prometheus scrapes the preload of a running app, loads the rules, a
     'scrape_configs:',
     '  - job_name: app',
     `    static_configs: [{ targets: ['127.0.0.1:${port}'] }]`,
+    '  - job_name: pc',
+    `    static_configs: [{ targets: ['127.0.0.1:${pcPort}'] }]`,
     '',
   ].join('\n'), { 'rules.yml': rulesText });
   try {
@@ -116,9 +126,10 @@ test('a real Prometheus scrapes the preload of a running app, loads the rules, a
       } catch {
         continue;
       }
-      if (up.length === 1 && up[0].value[1] === '1') break;
+      if (up.length === 1 && up[0].value[1] === '1' && (await prom.query('up{job="pc"} == 1')).length === 1) break;
     }
     assert.is(up.length === 1 && up[0].value[1], '1', `target not up: ${prom.log()} ${appErr}`);
+    assert.is((await prom.query('up{job="pc"} == 1')).length, 1, `the prom-client target is not up: ${prom.log()} ${appErr}`);
     await sleep(5000); // enough scrapes for rate() over 30s windows
     for (const name of ['v8js_heap_used_bytes', 'v8js_gc_main_thread_time_seconds_total', 'nodejs_eventloop_delay_seconds_bucket', 'nodejs_eventloop_stall_active', 'v8js_gc_time_to_safepoint_count_total']) {
       const r = await prom.query(`${name}{job="app"}`);
@@ -135,6 +146,15 @@ test('a real Prometheus scrapes the preload of a running app, loads the rules, a
     // Stalls, reasons and phases may not have happened yet in a few seconds of a small app.
     const mayBeEmpty = ['Why V8 collected (mark-compacts and incremental marking starts)', 'Mark-compact phases (time per second)', 'Incremental marking steps per second', 'Stalls (iterations over the watchdog threshold)'];
     assert.equal(empty.filter((p) => !mayBeEmpty.includes(p)), [], 'dashboard panels without data');
+    // Each query with a prom-client alternative (`ours or prom-client's`) finds data on a
+    // target that has only prom-client's names.
+    const alternatives = dashboardQueries().filter((q) => / or (sum|max|min) by/.test(q.expr) || /nodejs_gc_duration_seconds_bucket/.test(q.expr));
+    assert.ok(alternatives.length >= 6);
+    const pcEmpty = [];
+    for (const q of alternatives) {
+      if ((await prom.query(concrete(q.expr).replace(/"app"/g, '"pc"'))).length === 0) pcEmpty.push(`${q.panel}: ${q.expr}`);
+    }
+    assert.equal(pcEmpty, [], 'prom-client alternatives without data');
     for (const expr of alertExprs()) await prom.query(expr); // valid against real data
     const groups = (await getJSON(`${prom.api}/rules`)).groups;
     assert.is(groups[0].rules.length, 9);
