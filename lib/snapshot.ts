@@ -49,10 +49,6 @@ export const GC_REASONS: readonly string[] = Object.freeze([
 ]);
 
 /**
- * Collections V8 started, by GarbageCollectionReason (v8Histograms): one counter per
- * reason, keyed by V8's name for it (allocationFailure, memoryPressure, …).
- */
-/**
  * Defines `keys` on `o` as enumerable accessors that read its slots live. The accessor
  * functions are shared by every object with the same `getters` (this.f / this.base, set
  * here as non-enumerable values), so V8 gives them all one shape: creating one costs
@@ -69,15 +65,20 @@ function slotGetters(offsets: readonly number[]): Array<() => number> {
   return offsets.map((off) => function (this: SlotHolder): number { return this.f[this.base + off]; });
 }
 
-const REASON_GETTERS: ReadonlyArray<() => number> = GC_REASONS.map((_, code) => (code < GC_REASONS.length - 1
-  ? function (this: SlotHolder): number { return this.f[this.base + code]; }
-  // `other`: this code and every one past the names.
-  : function (this: SlotHolder): number {
+const REASON_GETTERS: ReadonlyArray<() => number> = [
+  ...slotGetters(GC_REASONS.slice(0, -1).map((_, code) => code)),
+  // `other`: its own code and every one past the names.
+  function (this: SlotHolder): number {
     let n = 0;
-    for (let c = code; c < C.GC_REASON_CODES; c++) n += this.f[this.base + c];
+    for (let c = GC_REASONS.length - 1; c < C.GC_REASON_CODES; c++) n += this.f[this.base + c];
     return n;
-  }));
+  },
+];
 
+/**
+ * Collections V8 started, by GarbageCollectionReason (v8Histograms): one counter per
+ * reason, keyed by V8's name for it (allocationFailure, memoryPressure, …).
+ */
 export class GcReasonCounts {
   // Not own enumerable properties: the reasons are this object's keys.
   private declare readonly f: Float64Array;

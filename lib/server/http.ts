@@ -19,9 +19,9 @@ import { negotiateFormat, toPrometheus } from '../exporters/prometheus';
 import { toJSON } from '../exporters/json';
 import type { Readable } from '../exporters/common';
 import { LoopWindow } from '../exporters/window';
-import { ReadinessChecker, ReadinessThresholds } from './readiness';
+import { ReadinessChecker, ReadinessReport, ReadinessThresholds } from './readiness';
 import { PAGE_HTML } from './page';
-import { GC_TYPES } from '../snapshot';
+import { GC_TYPES, Snapshot } from '../snapshot';
 import { Histogram } from '../histogram';
 
 export interface MonitorServerOptions {
@@ -89,15 +89,19 @@ export function createMonitorServer(target: Readable, o: MonitorServerOptions): 
     return timingSafeEqual(digest(h.slice(7).trim()), tokenDigest);
   };
 
-  const readiness = (): ReturnType<ReadinessChecker['evaluate']> => {
-    const now = target.read(snap);
-    return checker.evaluate({ now, windowStart: window.start(), delay: window.delay() });
-  };
+  const readiness = (now: Snapshot, delay: Histogram): ReadinessReport =>
+    checker.evaluate({ now, windowStart: window.start(), delay });
 
   const live = (): object => {
     const now = target.read(snap);
     const start = window.start();
     const d = window.delay();
+    const ready = readiness(now, d);
+    // The window's utilization and GC CPU fraction are the readiness checks' values.
+    const checked = (name: string): number | null => {
+      const v = ready.checks.find((c) => c.name === name)?.value;
+      return v === undefined || Number.isNaN(v) ? null : v;
+    };
     const ms = (ns: number): number | null => (Number.isFinite(ns) ? ns / 1e6 : null);
     const interval = now.timeNs - start.timeNs;
     const pauses: Record<string, Array<[number, number]>> = {};
@@ -113,8 +117,8 @@ export function createMonitorServer(target: Readable, o: MonitorServerOptions): 
       time: Date.now(),
       threadId: target.threadId,
       windowMs: interval / 1e6,
-      elu: window.utilization(now),
-      gcCpuFraction: interval > 0 ? (now.gc.mainThreadNs - start.gc.mainThreadNs) / interval : null,
+      elu: checked('elu'),
+      gcCpuFraction: checked('gcCpuFraction'),
       loopDelayMs: { p50: ms(d.percentile(50)), p90: ms(d.percentile(90)), p99: ms(d.percentile(99)), max: d.count > 0 ? ms(d.max) : null },
       heap: { usedBytes: now.heap.usedBytes, limitBytes: now.heap.limitBytes, spaces },
       rssBytes: now.process.rssBytes,
@@ -127,7 +131,7 @@ export function createMonitorServer(target: Readable, o: MonitorServerOptions): 
         pauseHistogramMs: pauses,
       },
       stall: { active: now.stall.active === 1, durationMs: now.stall.durationNs / 1e6, count: now.stall.count },
-      ready: readiness(),
+      ready,
     };
   };
 
@@ -229,7 +233,7 @@ export function createMonitorServer(target: Readable, o: MonitorServerOptions): 
         case '/healthz':
           return send(req, res, 200, TEXT, 'ok\n');
         case '/readyz': {
-          const r = readiness();
+          const r = readiness(target.read(snap), window.delay());
           return send(req, res, r.ready ? 200 : 503, JSON_TYPE, JSON.stringify(r));
         }
         case '/metrics': {
