@@ -2,7 +2,7 @@
 // (runtime-sampler/register) and set by the CLI. Parsing never throws: a bad value is
 // reported (name, value, what is accepted, what happens instead) and monitoring goes on
 // with the default, or without the part it configures — it must never stop the app.
-import { DEFAULT_THRESHOLDS, ReadinessThresholds } from './readiness';
+import { DEFAULT_THRESHOLDS, ReadinessThresholds, THRESHOLD_LIMITS } from './readiness';
 
 export interface ServerConfig {
   /** Start nothing (RUNTIME_SAMPLER_DISABLE=1). */
@@ -30,6 +30,19 @@ export interface ParsedConfig {
   config: ServerConfig;
   /** One line per rejected variable (for stderr). */
   problems: string[];
+}
+
+/** What the monitor's settings accept, [min, max] (the environment and startMonitorThread()). */
+export const SETTING_LIMITS = Object.freeze({
+  debugMaxBytes: [1 << 20, 2 ** 40] as const,
+  debugMaxSeconds: [1, 600] as const,
+  watchdogMs: [0, 3_600_000] as const,
+  windowMs: [1000, 600_000] as const,
+});
+
+/** Why `token` cannot be the debug endpoints' token, or null when it can. */
+export function tokenProblem(token: string): string | null {
+  return token.length < 16 || /\s/.test(token) ? 'at least 16 characters, no spaces' : null;
 }
 
 export const ENV_DEFAULTS = Object.freeze({
@@ -116,7 +129,8 @@ export function parseEnv(env: NodeJS.ProcessEnv): ParsedConfig {
   }
   const token = raw('RUNTIME_SAMPLER_TOKEN');
   if (token !== undefined) {
-    if (token.length < 16 || /\s/.test(token)) bad('RUNTIME_SAMPLER_TOKEN', token.replace(/./g, '*'), 'at least 16 characters, no spaces', 'no token: the debug endpoints stay off');
+    const problem = tokenProblem(token);
+    if (problem !== null) bad('RUNTIME_SAMPLER_TOKEN', token.replace(/./g, '*'), problem, 'no token: the debug endpoints stay off');
     else config.token = token;
   }
   const debug = flag('RUNTIME_SAMPLER_DEBUG', 'the debug endpoints stay off');
@@ -124,21 +138,24 @@ export function parseEnv(env: NodeJS.ProcessEnv): ParsedConfig {
     if (config.token === null) problems.push('RUNTIME_SAMPLER_DEBUG=1 needs RUNTIME_SAMPLER_TOKEN (16+ characters); the debug endpoints stay off');
     else config.debug = true;
   }
-  config.debugMaxBytes = number('RUNTIME_SAMPLER_DEBUG_MAX_BYTES', 1 << 20, 2 ** 40, true, `using ${ENV_DEFAULTS.debugMaxBytes}`) ?? config.debugMaxBytes;
-  config.debugMaxSeconds = number('RUNTIME_SAMPLER_DEBUG_MAX_SECONDS', 1, 600, true, `using ${ENV_DEFAULTS.debugMaxSeconds}`) ?? config.debugMaxSeconds;
-  config.watchdogMs = number('RUNTIME_SAMPLER_WATCHDOG_MS', 0, 3_600_000, true, `using ${ENV_DEFAULTS.watchdogMs}`) ?? config.watchdogMs;
-  config.windowMs = number('RUNTIME_SAMPLER_WINDOW_MS', 1000, 600_000, true, `using ${ENV_DEFAULTS.windowMs}`) ?? config.windowMs;
+  const setting = (name: string, key: keyof typeof SETTING_LIMITS): number | undefined =>
+    number(name, SETTING_LIMITS[key][0], SETTING_LIMITS[key][1], true, `using ${ENV_DEFAULTS[key]}`);
+  config.debugMaxBytes = setting('RUNTIME_SAMPLER_DEBUG_MAX_BYTES', 'debugMaxBytes') ?? config.debugMaxBytes;
+  config.debugMaxSeconds = setting('RUNTIME_SAMPLER_DEBUG_MAX_SECONDS', 'debugMaxSeconds') ?? config.debugMaxSeconds;
+  config.watchdogMs = setting('RUNTIME_SAMPLER_WATCHDOG_MS', 'watchdogMs') ?? config.watchdogMs;
+  config.windowMs = setting('RUNTIME_SAMPLER_WINDOW_MS', 'windowMs') ?? config.windowMs;
   const r: ReadinessThresholds = {};
-  const t = (name: string, key: keyof ReadinessThresholds, min: number, max: number, integer = false): void => {
+  const t = (name: string, key: keyof ReadinessThresholds, integer = false): void => {
+    const [min, max] = THRESHOLD_LIMITS[key];
     const v = number(name, min, max, integer, `using ${key === 'rssBytes' ? 'no limit' : DEFAULT_THRESHOLDS[key]}`);
     if (v !== undefined) (r as Record<string, number>)[key] = v;
   };
-  t('RUNTIME_SAMPLER_READY_LOOP_DELAY_P99_MS', 'loopDelayP99Ms', 1, 3_600_000);
-  t('RUNTIME_SAMPLER_READY_ELU', 'elu', 0.01, 1);
-  t('RUNTIME_SAMPLER_READY_HEAP_USED_RATIO', 'heapUsedRatio', 0.01, 1);
-  t('RUNTIME_SAMPLER_READY_RSS_BYTES', 'rssBytes', 1, Number.MAX_SAFE_INTEGER, true);
-  t('RUNTIME_SAMPLER_READY_GC_CPU_FRACTION', 'gcCpuFraction', 0.001, 1);
-  t('RUNTIME_SAMPLER_READY_HYSTERESIS', 'hysteresis', 0, 0.5);
+  t('RUNTIME_SAMPLER_READY_LOOP_DELAY_P99_MS', 'loopDelayP99Ms');
+  t('RUNTIME_SAMPLER_READY_ELU', 'elu');
+  t('RUNTIME_SAMPLER_READY_HEAP_USED_RATIO', 'heapUsedRatio');
+  t('RUNTIME_SAMPLER_READY_RSS_BYTES', 'rssBytes', true);
+  t('RUNTIME_SAMPLER_READY_GC_CPU_FRACTION', 'gcCpuFraction');
+  t('RUNTIME_SAMPLER_READY_HYSTERESIS', 'hysteresis');
   const stall = flag('RUNTIME_SAMPLER_READY_STALL', 'using 1');
   if (stall !== undefined) r.stall = stall;
   config.readiness = r;

@@ -8,7 +8,7 @@ import type { Sampler, SamplerView, SharedSampler } from '../sampler';
 import { SamplerAggregate } from '../aggregate';
 import { checkInteger, checkKnownOptions, closedError, describeValue, SamplerError } from '../errors';
 import { ReadinessThresholds, resolveThresholds } from './readiness';
-import { ENV_DEFAULTS } from './config';
+import { ENV_DEFAULTS, SETTING_LIMITS, tokenProblem } from './config';
 
 export interface MonitorThreadOptions {
   /** What to serve: a Sampler, a SamplerView, or a SamplerAggregate (series labelled by thread_id). */
@@ -78,10 +78,12 @@ export function startMonitorThread(options: MonitorThreadOptions): Promise<Monit
   if (o.unref !== undefined && typeof o.unref !== 'boolean') throw new TypeError(`unref must be true or false, got ${describeValue(o.unref)}`);
   const unref = o.unref ?? true;
   const readiness = resolveThresholds(o.readiness);
-  const windowMs = o.windowMs === undefined ? ENV_DEFAULTS.windowMs : checkInteger('windowMs', o.windowMs, 1000, 600_000);
+  const setting = (key: keyof typeof SETTING_LIMITS, value: unknown): number =>
+    (value === undefined ? ENV_DEFAULTS[key] : checkInteger(key, value, SETTING_LIMITS[key][0], SETTING_LIMITS[key][1]));
+  const windowMs = setting('windowMs', o.windowMs);
   let token: string | null = null;
   if (o.token !== undefined) {
-    if (typeof o.token !== 'string' || o.token.length < 16 || /\s/.test(o.token)) {
+    if (typeof o.token !== 'string' || tokenProblem(o.token) !== null) {
       throw new TypeError(`token must be a string of at least 16 characters without spaces, got ${typeof o.token === 'string' ? `${o.token.length} characters` : describeValue(o.token)}`);
     }
     token = o.token;
@@ -89,8 +91,8 @@ export function startMonitorThread(options: MonitorThreadOptions): Promise<Monit
   if (o.debug !== undefined && typeof o.debug !== 'boolean') throw new TypeError(`debug must be true or false, got ${describeValue(o.debug)}`);
   const debug = o.debug ?? false;
   if (debug && token === null) throw new TypeError('debug: true needs a token (the debug endpoints always require Authorization: Bearer <token>)');
-  const debugMaxBytes = o.debugMaxBytes === undefined ? ENV_DEFAULTS.debugMaxBytes : checkInteger('debugMaxBytes', o.debugMaxBytes, 1 << 20, 2 ** 40);
-  const debugMaxSeconds = o.debugMaxSeconds === undefined ? ENV_DEFAULTS.debugMaxSeconds : checkInteger('debugMaxSeconds', o.debugMaxSeconds, 1, 600);
+  const debugMaxBytes = setting('debugMaxBytes', o.debugMaxBytes);
+  const debugMaxSeconds = setting('debugMaxSeconds', o.debugMaxSeconds);
 
   const worker = new Worker(join(__dirname, 'monitor-worker.js'), {
     workerData: { handles, aggregate, port, host, readiness, windowMs, token, debug, debugMaxBytes, debugMaxSeconds },

@@ -37,7 +37,8 @@ export const DEFAULT_THRESHOLDS: ResolvedThresholds = Object.freeze({
 });
 
 const NAMES = ['loopDelayP99Ms', 'elu', 'heapUsedRatio', 'rssBytes', 'gcCpuFraction', 'stall', 'hysteresis'];
-const LIMITS: Record<string, [number, number]> = {
+/** What each numeric threshold accepts, [min, max] (the environment's parsing uses them too). */
+export const THRESHOLD_LIMITS: Readonly<Record<string, readonly [number, number]>> = {
   loopDelayP99Ms: [1, 3_600_000],
   elu: [0.01, 1],
   heapUsedRatio: [0.01, 1],
@@ -65,7 +66,7 @@ export function resolveThresholds(t: ReadinessThresholds | undefined): ResolvedT
       out.rssBytes = null;
       continue;
     }
-    const [min, max] = LIMITS[k];
+    const [min, max] = THRESHOLD_LIMITS[k];
     if (typeof v !== 'number') throw new TypeError(`readiness.${k} must be a number from ${min} to ${max}, got ${describeValue(v)}`);
     if (!(v >= min && v <= max)) throw new RangeError(`readiness.${k} must be a number from ${min} to ${max}, got ${describeValue(v)}`);
     (out as unknown as Record<string, number>)[k] = v;
