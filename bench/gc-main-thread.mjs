@@ -6,38 +6,18 @@
 // default) and without it (--no-concurrent-marking: the marking falls to the JS thread's
 // steps, as on a machine without spare cores).
 //   node bench/gc-main-thread.mjs [--quick]
-import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
-import { benchDir, fmt, machine, median, progress, report } from './harness.mjs';
+import gcTrace from './gc-trace.cjs';
+import { fmt, machine, median, progress, report } from './harness.mjs';
+
+const { runGcHeavyChild, nvpLines } = gcTrace;
 
 const quick = process.argv.includes('--quick');
 const runs = quick ? 1 : 5;
-const fixture = join(benchDir, 'gc-heavy-child.cjs');
-
-/** --trace-gc-nvp lines: `key=value` pairs (V8 ≤ 13) or `GC: {json}` (V8 14). */
-function nvp(text) {
-  const out = [];
-  for (const line of text.split('\n')) {
-    const j = line.indexOf('GC: {');
-    if (j >= 0) out.push(JSON.parse(line.slice(j + 4)));
-    else if (/ pause=[\d.]+ .*\bgc=/.test(line)) {
-      const o = {};
-      for (const m of line.matchAll(/([a-z_.]+)=(\S+)/g)) o[m[1]] = Number(m[2]);
-      out.push(o);
-    }
-  }
-  return out;
-}
 
 function once(flags) {
-  const r = spawnSync(process.execPath, [...flags, '--trace-gc-nvp', fixture], {
-    encoding: 'utf8', env: { ...process.env, RS_ROUNDS: quick ? '3000000' : '6000000' }, maxBuffer: 1 << 28,
-  });
-  const at = r.stdout.lastIndexOf('\nRESULT ');
-  if (at < 0) throw new Error(`child failed (${r.status}): ${r.stderr.slice(-1000)}`);
-  const end = r.stdout.indexOf('\n', at + 1); // V8 can still trace a GC after it
-  const g = JSON.parse(r.stdout.slice(at + 8, end < 0 ? undefined : end)).gc;
-  const lines = nvp(r.stdout.slice(0, at));
+  const { trace, snap } = runGcHeavyChild([...flags, '--trace-gc-nvp'], { RS_ROUNDS: quick ? '3000000' : '6000000' });
+  const g = snap.gc;
+  const lines = nvpLines(trace);
   const nvpPause = lines.reduce((a, l) => a + (l.pause || 0), 0);
   const nvpIncremental = lines.reduce((a, l) => a + (l.incremental || 0), 0);
   return {

@@ -4,44 +4,21 @@
 // GC callbacks, reasons, time to safepoint, workers and the opt-out.
 const { test } = require('uvu');
 const assert = require('uvu/assert');
-const { spawnSync } = require('node:child_process');
 const { join } = require('node:path');
 const { Worker } = require('node:worker_threads');
 const { Sampler, SamplerAggregate, delta } = require('..');
 const { native } = require('../dist/cjs/binding');
 const { throwsLike } = require('./helpers/throws');
 
-const FIXTURE = join(__dirname, '..', 'bench', 'gc-heavy-child.cjs');
+const { runGcHeavyChild, nvpLines } = require('../bench/gc-trace.cjs');
 
-/** Runs the GC-heavy fixture under `flags`; returns its stdout before RESULT and the snapshot. */
+/** The GC-heavy child under `flags`: the trace before its RESULT line, and its snapshot. */
 function runChild(flags, env = {}) {
-  const r = spawnSync(process.execPath, [...flags, FIXTURE], {
-    encoding: 'utf8',
-    env: { ...process.env, ...env },
-    maxBuffer: 256 * 1024 * 1024,
-    timeout: 120000,
-  });
-  const at = r.stdout.lastIndexOf('\nRESULT ');
-  assert.ok(at >= 0, `child failed (${r.status}): ${r.stderr.slice(-2000)}`);
-  // V8 can still trace a GC after the exit handler's line.
-  const end = r.stdout.indexOf('\n', at + 1);
-  return { trace: r.stdout.slice(0, at), snap: JSON.parse(r.stdout.slice(at + 8, end < 0 ? undefined : end)) };
-}
-
-/** The --trace-gc-nvp lines: `key=value` pairs (V8 ≤ 13) or `GC: {json}` (V8 14). */
-function nvpLines(text) {
-  const out = [];
-  for (const line of text.split('\n')) {
-    const j = line.indexOf('GC: {');
-    if (j >= 0) {
-      out.push(JSON.parse(line.slice(j + 4)));
-    } else if (/ pause=[\d.]+ .*\bgc=/.test(line)) {
-      const o = {};
-      for (const m of line.matchAll(/([a-z_.]+)=(\S+)/g)) o[m[1]] = Number.isNaN(Number(m[2])) ? m[2] : Number(m[2]);
-      out.push(o);
-    }
+  try {
+    return runGcHeavyChild(flags, env);
+  } catch (e) {
+    assert.unreachable(e.message);
   }
-  return out;
 }
 
 const nonZero = (o) => Object.fromEntries(Object.entries(o).filter(([, v]) => v > 0));
