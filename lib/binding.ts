@@ -14,6 +14,7 @@ export interface NativeLayout {
   gcHistOffset: number;
   safepointHistOffset: number;
   stallOffset: number;
+  mcLogOffset: number;
   stacksOffset: number;
   histSlots: number;
   histBuckets: number;

@@ -13,6 +13,9 @@ import { join } from 'node:path';
 import { constants as osConstants } from 'node:os';
 import { parseArgs } from 'node:util';
 import { ENV_VARS, parseEnv } from './server/config';
+import { human } from './format';
+
+export { human };
 
 const root = join(__dirname, '..', '..');
 const version = (): string => (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
@@ -161,22 +164,6 @@ function fetchText(url: URL, timeoutMs = 10_000): Promise<{ status: number; body
 
 interface JsonPoint { attributes: Record<string, string>; value?: number | null; count?: number; sum?: number; max?: number | null; percentiles?: Record<string, number | null> }
 interface JsonDoc { metrics: Array<{ name: string; unit: string; kind: string; points: JsonPoint[] }>; timestamp?: string }
-
-/** A value in its unit, readable: ns → µs/ms/s, bytes → KiB/MiB/GiB. */
-export function human(v: number | null | undefined, unit: string): string {
-  if (v === null || v === undefined || Number.isNaN(v)) return '–';
-  if (unit === 'ns') {
-    const a = Math.abs(v);
-    return a >= 1e9 ? `${(v / 1e9).toFixed(2)} s` : a >= 1e6 ? `${(v / 1e6).toFixed(2)} ms` : a >= 1e3 ? `${(v / 1e3).toFixed(1)} µs` : `${v.toFixed(0)} ns`;
-  }
-  if (unit === 'us') return human(v * 1e3, 'ns');
-  if (unit === 'By') {
-    const a = Math.abs(v);
-    return a >= 2 ** 30 ? `${(v / 2 ** 30).toFixed(2)} GiB` : a >= 2 ** 20 ? `${(v / 2 ** 20).toFixed(1)} MiB` : a >= 1024 ? `${(v / 1024).toFixed(1)} KiB` : `${v} B`;
-  }
-  if (unit === '1') return v <= 1 && v >= 0 ? `${(v * 100).toFixed(2)} %` : String(v);
-  return Number.isInteger(v) ? String(v) : v.toFixed(3);
-}
 
 /** The rows snapshot prints: [name, attributes, value]. */
 export function snapshotRows(doc: JsonDoc): string[][] {

@@ -1,5 +1,5 @@
 export { Sampler, SamplerView } from './sampler';
-export type { SamplerOptions, WatchdogOptions, ResolvedSamplerOptions, GCEvent, GCListener, StallEvent, StallListener, SharedSampler, SamplerHistograms } from './sampler';
+export type { SamplerOptions, WatchdogOptions, HistorySettings, ResolvedSamplerOptions, GCEvent, GCListener, MarkCompactRecord, StallEvent, StallListener, SharedSampler, SamplerHistograms } from './sampler';
 export { SamplerAggregate } from './aggregate';
 export { startMonitorThread } from './server/monitor';
 export type { MonitorThreadOptions, MonitorThread } from './server/monitor';
@@ -51,3 +51,10 @@ export { toPrometheus, negotiateFormat, PROMETHEUS_CONTENT_TYPE, OPENMETRICS_CON
 export type { PrometheusOptions } from './exporters/prometheus';
 export { toJSON, JSON_SCHEMA } from './exporters/json';
 export type { JsonOptions, JsonDocument, JsonMetric, JsonValuePoint, JsonHistogramPoint } from './exporters/json';
+
+export { diagnose, DIAGNOSE_THRESHOLDS } from './analysis/diagnose';
+export type { DiagnoseOptions, DiagnosisReport, Finding, Verdict, DiagnoseThresholds, Diagnosable } from './analysis/diagnose';
+export { History } from './analysis/history';
+export type { HistoryWindow } from './analysis/history';
+export { DEFAULT_LEAK_OPTIONS } from './analysis/leak';
+export type { LeakOptions, LeakReport } from './analysis/leak';

@@ -10,6 +10,7 @@ import {
 } from './layout.generated';
 import { GC_TYPES, GcTypeName, gcReasonsBase, Snapshot } from './snapshot';
 import { catalog, MetricDescription } from './catalog';
+import { History } from './analysis/history';
 
 export interface WatchdogOptions {
   /** An iteration busy this long is a stall, ms (1–3600000, default 100). */
@@ -44,9 +45,24 @@ export interface SamplerOptions {
    * in an embedder that sets its own (Electron, Chromium-based runtimes).
    */
   v8Histograms?: boolean;
+  /**
+   * The history diagnose() and watchers read (sampler.history): a ring of `capacity`
+   * snapshots taken every `intervalMs`. It begins the first time it is needed; touch
+   * sampler.history at start-up to have it from then on.
+   */
+  history?: HistorySettings;
 }
 
-const OPTION_NAMES = ['refreshIntervalMs', 'loopDelayResolutionMs', 'ringCapacity', 'histogramScale', 'watchdog', 'v8Histograms'];
+/** The history's settings (see SamplerOptions.history). */
+export interface HistorySettings {
+  /** Time between samples, ms (100–60000, default 1000). */
+  intervalMs?: number;
+  /** Samples kept, 10–100000 (default 600: ten minutes at the default interval; ~3 KB each). */
+  capacity?: number;
+}
+
+const OPTION_NAMES = ['refreshIntervalMs', 'loopDelayResolutionMs', 'ringCapacity', 'histogramScale', 'watchdog', 'v8Histograms', 'history'];
+const HISTORY_OPTION_NAMES = ['intervalMs', 'capacity'];
 const WATCHDOG_OPTION_NAMES = ['thresholdMs', 'intervalMs', 'captureStack'];
 
 /** The options as resolved: watchdog is false or every field set. */
@@ -57,6 +73,7 @@ export interface ResolvedSamplerOptions {
   histogramScale: number;
   watchdog: false | Required<WatchdogOptions>;
   v8Histograms: boolean;
+  history: Required<HistorySettings>;
 }
 
 /** One GC, as recorded natively at its epilogue. */
@@ -81,6 +98,25 @@ export interface GCEvent {
 }
 
 export type GCListener = (event: GCEvent) => void;
+
+/** One mark-compact from the block's log (the last 32 are kept there). */
+export interface MarkCompactRecord {
+  /** Its number: the index-th mark-compact since the sampler started (from 1). */
+  index: number;
+  /** When it ended (monotonic ns, process.hrtime clock). */
+  endNs: number;
+  /** Whether it was forced (gc(), or the embedder). */
+  forced: boolean;
+  /** Heap used right after it, bytes. */
+  usedAfterBytes: number;
+  /**
+   * Old generation used right after it: every heap space but the young ones (new_space,
+   * new_large_object_space). What survives mark-compacts: the baseline a leak raises.
+   */
+  oldGenerationBytes: number;
+  /** Used bytes of each heap space right after it, by V8 space name. */
+  spacesUsedAfterBytes: Record<string, number>;
+}
 
 /** One stall: an event-loop iteration busy for at least the watchdog's threshold. */
 export interface StallEvent {
@@ -188,6 +224,19 @@ function resolveWatchdog(value: unknown): ResolvedSamplerOptions['watchdog'] {
   return { thresholdMs, intervalMs, captureStack };
 }
 
+function resolveHistory(value: unknown): Required<HistorySettings> {
+  const o = value === undefined ? {} : value;
+  if (o === null || typeof o !== 'object' || Array.isArray(o)) {
+    throw new TypeError(`history must be an object of { intervalMs, capacity }, got ${describeValue(o)}`);
+  }
+  checkKnownOptions('Sampler history', o, HISTORY_OPTION_NAMES);
+  const h = o as HistorySettings;
+  return {
+    intervalMs: checkInteger('history.intervalMs', orDefault(h.intervalMs, 1000), 100, 60_000),
+    capacity: checkInteger('history.capacity', orDefault(h.capacity, 600), 10, 100_000),
+  };
+}
+
 /** The sampler's histograms, copied from the shared block on each access. */
 export interface SamplerHistograms {
   /** Every GC's pause, ns. */
@@ -223,17 +272,31 @@ abstract class SamplerReader {
   protected readonly main: Float64Array;
   protected readonly stallSeq: Int32Array;
   protected readonly stallRegion: Float64Array;
+  private readonly mcLogSeq: Int32Array;
+  private readonly mcLog: Float64Array;
+  private readonly mcLogCopy: Float64Array;
+  private readonly youngSpaces: boolean[];
+  private historyRing: History | null = null;
 
   protected constructor(buffer: SharedArrayBuffer, layout: NativeLayout, heapSpaceNames: readonly string[], options: ResolvedSamplerOptions, threadId: number) {
     this.buffer = buffer;
     this.layout = layout;
     this.heapSpaceNames = Object.freeze([...heapSpaceNames]);
-    this.options = Object.freeze({ ...options, watchdog: options.watchdog && Object.freeze({ ...options.watchdog }) });
+    this.options = Object.freeze({
+      ...options,
+      watchdog: options.watchdog && Object.freeze({ ...options.watchdog }),
+      history: Object.freeze({ ...options.history }),
+    });
     this.threadId = threadId;
     this.seq = new Int32Array(buffer, 0, 1);
     this.main = new Float64Array(buffer, 0, gcReasonsBase(this.heapSpaceNames.length) + C.GC_REASON_KINDS * C.GC_REASON_CODES);
     this.stallSeq = new Int32Array(buffer, layout.stallOffset * 8, 1);
     this.stallRegion = new Float64Array(buffer, layout.stallOffset * 8, C.STALL_REGION_SLOTS);
+    const mcLogSlots = C.MC_LOG_HEADER_SLOTS + C.MC_LOG_ENTRIES * C.MC_LOG_ENTRY_SLOTS;
+    this.mcLogSeq = new Int32Array(buffer, layout.mcLogOffset * 8, 1);
+    this.mcLog = new Float64Array(buffer, layout.mcLogOffset * 8, mcLogSlots);
+    this.mcLogCopy = new Float64Array(mcLogSlots);
+    this.youngSpaces = this.heapSpaceNames.map((n) => n.startsWith('new_'));
     const scale = options.histogramScale;
     const region = (offset: number): NativeHistogramRegion => nativeHistogramRegion(buffer, offset, layout.histBuckets);
     const fromBlock = (offset: number): (() => Histogram) => {
@@ -280,6 +343,57 @@ abstract class SamplerReader {
     return snap;
   }
 
+  /**
+   * The mark-compacts logged after the one numbered `afterIndex` (0: all), oldest first,
+   * with the heap right after each. The block logs the last 32, so a caller that looks
+   * less often than every 32 mark-compacts misses some (their indexes tell).
+   */
+  markCompacts(afterIndex = 0): MarkCompactRecord[] {
+    if (this.closed) throw closedError();
+    if (typeof afterIndex !== 'number' || !Number.isInteger(afterIndex) || afterIndex < 0) {
+      throw new TypeError(`markCompacts(afterIndex): afterIndex must be an integer ≥ 0, got ${describeValue(afterIndex)}`);
+    }
+    const log = this.mcLogCopy;
+    seqlockCopy(this.mcLogSeq, this.mcLog, log, 'a mark-compact log update');
+    const count = log[C.MC_LOG_COUNT_SLOT];
+    const out: MarkCompactRecord[] = [];
+    const first = Math.max(afterIndex, count - C.MC_LOG_ENTRIES);
+    for (let i = first; i < count; i++) {
+      const base = C.MC_LOG_HEADER_SLOTS + (i % C.MC_LOG_ENTRIES) * C.MC_LOG_ENTRY_SLOTS;
+      const spaces: Record<string, number> = {};
+      let old = 0;
+      this.heapSpaceNames.forEach((name, s) => {
+        const used = log[base + C.MC_LOG_SPACES_USED_AFTER + s];
+        spaces[name] = used;
+        if (!this.youngSpaces[s]) old += used;
+      });
+      out.push({
+        index: i + 1,
+        endNs: log[base + C.MC_LOG_END_NS],
+        forced: (log[base + C.MC_LOG_FLAGS] & FORCED_FLAG) !== 0,
+        usedAfterBytes: log[base + C.MC_LOG_USED_AFTER],
+        oldGenerationBytes: old,
+        spacesUsedAfterBytes: spaces,
+      });
+    }
+    return out;
+  }
+
+  /**
+   * The history diagnose() and watchers read: snapshots every options.history.intervalMs,
+   * the last options.history.capacity of them. Created (and begun) on first access; it
+   * stops when this object closes.
+   */
+  get history(): History {
+    if (this.closed) throw closedError();
+    return (this.historyRing ??= new History(this, this.options.history));
+  }
+
+  /** @internal Stops the history's timer (close()). */
+  protected stopHistory(): void {
+    this.historyRing?.stop();
+  }
+
   /** Sorted descriptions of every metric this sampler records. */
   catalog(): MetricDescription[] {
     return catalog(this.heapSpaceNames);
@@ -298,7 +412,7 @@ abstract class SamplerReader {
       buffer: this.buffer,
       layout: { ...this.layout },
       heapSpaceNames: [...this.heapSpaceNames],
-      options: { ...this.options, watchdog: this.options.watchdog && { ...this.options.watchdog } },
+      options: { ...this.options, watchdog: this.options.watchdog && { ...this.options.watchdog }, history: { ...this.options.history } },
       threadId: this.threadId,
     }) as SharedSampler;
   }
@@ -351,6 +465,7 @@ export class SamplerView extends SamplerReader {
   /** Stops using the view (the memory is freed once no thread holds it). Idempotent. */
   close(): void {
     this.isClosed = true;
+    this.stopHistory();
   }
 }
 
@@ -388,6 +503,7 @@ export class Sampler extends SamplerReader {
       histogramScale: checkInteger('histogramScale', orDefault(options.histogramScale, DEFAULT_SCALE), C.HIST_MIN_SCALE, C.HIST_MAX_SCALE),
       watchdog: resolveWatchdog(options.watchdog),
       v8Histograms: checkBoolean('v8Histograms', orDefault(options.v8Histograms, true)),
+      history: resolveHistory(options.history),
     };
     const layout = native.computeLayout(o.ringCapacity, o.histogramScale);
     const buffer = new SharedArrayBuffer(layout.totalBytes);
@@ -485,6 +601,7 @@ export class Sampler extends SamplerReader {
   close(): void {
     if (this.handle === null) return;
     this.stop();
+    this.stopHistory();
     this.handle.close();
     this.handle = null;
     this.listeners.clear();

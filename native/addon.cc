@@ -80,6 +80,7 @@ Napi::Object LayoutObject(Napi::Env env, const Layout& l) {
   o.Set("gcHistOffset", l.gc_hist_offset);
   o.Set("safepointHistOffset", l.safepoint_hist_offset);
   o.Set("stallOffset", l.stall_offset);
+  o.Set("mcLogOffset", l.mc_log_offset);
   o.Set("stacksOffset", l.stacks_offset);
   o.Set("histSlots", l.hist_slots);
   o.Set("histBuckets", HistBucketCount(l.scale));

@@ -59,6 +59,9 @@ class Block {
   // The watchdog's region (its own sequence word at STALL_SEQ).
   double* stall() const { return base_ + layout_.stall_offset; }
   uint32_t* stall_seq() const { return WordOf(stall() + STALL_SEQ); }
+  // The mark-compact log (its own sequence word at slot 0).
+  double* mc_log() const { return base_ + layout_.mc_log_offset; }
+  uint32_t* mc_log_seq() const { return WordOf(mc_log()); }
   // Stack buffer i (of STACK_BUFFERS).
   double* stack_buffer(uint32_t i) const {
     return base_ + layout_.stacks_offset + i * k::STACK_BUFFER_SLOTS;

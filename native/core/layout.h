@@ -89,6 +89,11 @@ constexpr uint32_t HistRegionSlots(uint32_t scale) {
   return RoundUpSlots(k::HIST_HEADER_SLOTS + HistBucketCount(scale));
 }
 
+constexpr uint32_t kMcLogSlots =
+    RoundUpSlots(k::MC_LOG_HEADER_SLOTS + k::MC_LOG_ENTRIES * k::MC_LOG_ENTRY_SLOTS);
+static_assert(k::MC_LOG_SPACES_USED_AFTER + k::MAX_SPACES <= k::MC_LOG_ENTRY_SLOTS,
+              "a mark-compact log entry holds every heap space");
+
 // Where each region of one block starts, in slots from the block's start.
 struct Layout {
   uint32_t ring_capacity;
@@ -101,6 +106,7 @@ struct Layout {
   uint32_t gc_hist_offset;  // GC_HISTOGRAMS regions of hist_slots each
   uint32_t safepoint_hist_offset;  // V8's time to safepoint
   uint32_t stall_offset;
+  uint32_t mc_log_offset;  // the mark-compact log
   uint32_t stacks_offset;
   uint32_t hist_slots;
   uint32_t ring_records_offset;
@@ -123,7 +129,8 @@ constexpr Layout ComputeLayout(uint32_t ring_capacity, uint32_t scale) {
   l.gc_hist_offset = l.loop_iteration_offset + l.hist_slots;
   l.safepoint_hist_offset = l.gc_hist_offset + k::GC_HISTOGRAMS * l.hist_slots;
   l.stall_offset = l.safepoint_hist_offset + l.hist_slots;
-  l.stacks_offset = l.stall_offset + k::STALL_REGION_SLOTS;
+  l.mc_log_offset = l.stall_offset + k::STALL_REGION_SLOTS;
+  l.stacks_offset = l.mc_log_offset + kMcLogSlots;
   l.ring_records_offset = l.stacks_offset + k::STACK_BUFFERS * k::STACK_BUFFER_SLOTS;
   l.total_slots = l.ring_records_offset + ring_capacity * k::RECORD_SLOTS;
   return l;

@@ -144,6 +144,23 @@ void Monitor::OnGCEpilogue(uint32_t type, uint32_t flags) {
       block_.ring().Commit();
     }
   }
+
+  if ((gc_type & v8::kGCTypeMarkSweepCompact) != 0) {
+    // The log has its own sequence word: readers of the main region do not retry for it.
+    SeqWriteSection section(block_.mc_log_seq());
+    double* log = block_.mc_log();
+    const double n = log[k::MC_LOG_COUNT_SLOT];
+    double* e = log + k::MC_LOG_HEADER_SLOTS +
+                (static_cast<uint64_t>(n) % k::MC_LOG_ENTRIES) * k::MC_LOG_ENTRY_SLOTS;
+    StoreSlot(e + k::MC_LOG_END_NS, static_cast<double>(end));
+    StoreSlot(e + k::MC_LOG_FLAGS, f.flags | flags);
+    StoreSlot(e + k::MC_LOG_USED_AFTER, hs.used);
+    for (uint32_t i = 0; i < k::MAX_SPACES; i++) {
+      StoreSlot(e + k::MC_LOG_SPACES_USED_AFTER + i,
+                i < hs.space_count ? hs.spaces[i][SPACE_USED_BYTES] : 0);
+    }
+    StoreSlot(log + k::MC_LOG_COUNT_SLOT, n + 1);
+  }
 }
 
 void Monitor::ObserveHeapUsed(double used) {

@@ -1,0 +1,473 @@
+// diagnose(): a GC and event-loop tuning report over a window of the sampler's history,
+// each finding judged against documented thresholds (DIAGNOSE_THRESHOLDS) with a one-line
+// recommendation where one exists. Nothing here changes a setting: it only advises.
+import { delta, SnapshotDelta } from '../delta';
+import { checkInteger, checkKnownOptions, describeValue, closedError } from '../errors';
+import { human } from '../format';
+import type { Histogram } from '../histogram';
+import { GC_TYPES, GcTypeName, Snapshot } from '../snapshot';
+import type { History } from './history';
+import { detectLeak, LeakOptions, LeakReport, resolveLeakOptions } from './leak';
+import { trend } from './stats';
+
+export type Verdict = 'ok' | 'warn' | 'critical';
+
+export interface Finding {
+  /** Stable id: 'gc-cpu', 'gc-pause.scavenge', 'heap-limit', 'leak', … */
+  id: string;
+  /** What was judged, for people. */
+  title: string;
+  verdict: Verdict;
+  /** The judged value in `unit` (null: not measured in this window). */
+  value: number | null;
+  /** UCUM-style unit of `value` and the thresholds: '1', 'ns', 'By', 'By/s', '{handle}'. */
+  unit: string;
+  /** The thresholds the value was judged against (absent for informational findings). */
+  thresholds?: { warn: number; critical?: number };
+  /** One line: the value and what it means. */
+  summary: string;
+  /** One line of advice, where one exists. */
+  recommendation?: string;
+  /** Supporting numbers (percentiles, shares, per-space values). */
+  details?: Record<string, number | null>;
+}
+
+export interface DiagnoseThresholds {
+  /** GC time on the JS thread / wall time (pauses + incremental marking). */
+  gcCpuFraction: { warn: number; critical: number };
+  /** p99 GC pause of any one type, ns. */
+  gcPauseP99Ns: { warn: number; critical: number };
+  /** Old-generation growth between mark-compacts / bytes allocated (promotion ratio). */
+  promotionRatio: { warn: number };
+  /** Heap used / heap limit. */
+  heapUsedRatio: { warn: number; critical: number };
+  /** Committed but unused heap memory / committed (with at least fragmentationMinBytes unused). */
+  fragmentation: { warn: number };
+  fragmentationMinBytes: number;
+  /** Event-loop utilization over the window. */
+  loopUtilization: { warn: number; critical: number };
+  /** Loop delay p99, ns. */
+  loopDelayP99Ns: { warn: number; critical: number };
+}
+
+/**
+ * The thresholds findings are judged by. GC CPU ~5% is where Go's and the JVM's tuning
+ * guides start to care; the heap, pause and loop-delay thresholds are those of the shipped
+ * Prometheus rules (alerts/runtime-sampler.rules.yml).
+ */
+export const DIAGNOSE_THRESHOLDS: Readonly<DiagnoseThresholds> = Object.freeze({
+  gcCpuFraction: { warn: 0.05, critical: 0.25 },
+  gcPauseP99Ns: { warn: 100e6, critical: 1e9 },
+  promotionRatio: { warn: 0.3 },
+  heapUsedRatio: { warn: 0.85, critical: 0.95 },
+  fragmentation: { warn: 0.5 },
+  fragmentationMinBytes: 32 * 1024 * 1024,
+  loopUtilization: { warn: 0.9, critical: 0.98 },
+  loopDelayP99Ns: { warn: 200e6, critical: 1e9 },
+});
+
+export interface DiagnoseOptions {
+  /** The window, ms (1000 to the history's span; default 60000 or the span if shorter). */
+  windowMs?: number;
+  /** Leak-detection settings. */
+  leak?: LeakOptions;
+}
+
+export interface DiagnosisReport {
+  verdict: Verdict;
+  findings: Finding[];
+  leak: LeakReport;
+  window: {
+    /** The window asked for, ms. */
+    requestedMs: number;
+    /** The window measured, ms (shorter while the history is young). */
+    ms: number;
+    startNs: number;
+    endNs: number;
+    /** Whether it begins at the sampler's start (the history began later). */
+    fromStart: boolean;
+  };
+  /** Thread whose runtime this is (0: main). */
+  threadId: number;
+  /** The report as text, one finding a line. */
+  format(): string;
+  toJSON(): object;
+}
+
+/** What diagnose() takes: a Sampler or a SamplerView (anything with a history). */
+export interface Diagnosable {
+  readonly closed: boolean;
+  readonly history: History;
+  read(into?: Snapshot): Snapshot;
+}
+
+const RANK: Record<Verdict, number> = { ok: 0, warn: 1, critical: 2 };
+const worst = (a: Verdict, b: Verdict): Verdict => (RANK[b] > RANK[a] ? b : a);
+const judge = (v: number, t: { warn: number; critical?: number }): Verdict =>
+  t.critical !== undefined && v > t.critical ? 'critical' : v > t.warn ? 'warn' : 'ok';
+const pct = (v: number): string => `${(v * 100).toFixed(1)}%`;
+
+/** The old generation: every heap space but the young ones. */
+function oldGeneration(s: Snapshot): number {
+  let sum = 0;
+  for (const name of s.spaceNames) if (!name.startsWith('new_')) sum += s.heap.spaces[name].usedBytes;
+  return sum;
+}
+
+function percentiles(h: Histogram): Record<string, number | null> {
+  if (h.count === 0) return { count: 0, p50: null, p90: null, p99: null, max: null };
+  return { count: h.count, p50: h.percentile(50), p90: h.percentile(90), p99: h.percentile(99), max: h.max };
+}
+
+function checkSource(s: unknown): Diagnosable {
+  const d = s as Partial<Diagnosable> | null;
+  if (d === null || typeof d !== 'object' || typeof d.read !== 'function' || !('history' in d)) {
+    throw new TypeError(`diagnose(sampler): sampler must be a Sampler or a SamplerView, got ${describeValue(s)}`);
+  }
+  if (d.closed) throw closedError();
+  return d as Diagnosable;
+}
+
+/**
+ * A tuning report over the last windowMs of the sampler's history (begun on first use:
+ * a first call sees the time since the sampler started for counters and histograms, and
+ * the last 32 mark-compacts for leaks).
+ */
+export function diagnose(sampler: Diagnosable, options: DiagnoseOptions = {}): DiagnosisReport {
+  const source = checkSource(sampler);
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new TypeError(`diagnose(sampler, options): options must be an object, got ${describeValue(options)}`);
+  }
+  checkKnownOptions('diagnose', options, ['windowMs', 'leak']);
+  const history = source.history;
+  const spanMs = history.spanMs;
+  const windowMs = options.windowMs === undefined
+    ? Math.min(60_000, spanMs)
+    : checkInteger('windowMs', options.windowMs, 1000, spanMs);
+  const leakOptions = resolveLeakOptions(options.leak);
+  const end = source.read();
+  history.syncMarkCompacts();
+  return buildReport(history, end, windowMs, leakOptions);
+}
+
+/** @internal The report from a history and its newest snapshot (watchers and the HTTP layer use it too). */
+export function buildReport(history: History, end: Snapshot, windowMs: number, leakOptions: Required<LeakOptions>): DiagnosisReport {
+  const T = DIAGNOSE_THRESHOLDS;
+  const w = history.window(windowMs, end);
+  const d: SnapshotDelta = delta(w.start, end);
+  const findings: Finding[] = [];
+  const measured = d.intervalNs > 0;
+  const samples = history.samplesSince(w.start.timeNs).filter((s) => s.timeNs <= end.timeNs);
+  if (samples.length === 0 || end.timeNs > samples[samples.length - 1].timeNs) samples.push(end);
+
+  // ---- GC CPU fraction ----
+  {
+    const v8h = end.sampler.v8Histograms;
+    const f = d.gcCpuFraction;
+    const verdict = measured ? judge(f, T.gcCpuFraction) : 'ok';
+    const scavengeShare = d.gc.pauseNs > 0 ? d.gc.byType.scavenge.pauseNs / d.gc.pauseNs : 0;
+    const heapRatio = end.heap.limitBytes > 0 ? end.heap.usedBytes / end.heap.limitBytes : 0;
+    let recommendation: string | undefined;
+    if (verdict !== 'ok') {
+      if (scavengeShare > 0.5) {
+        recommendation = `scavenges take ${pct(scavengeShare)} of GC pauses: a larger young generation lets more short-lived objects die there; try --max-semi-space-size=64 (MiB) and compare`;
+      } else if (heapRatio > 0.7) {
+        recommendation = `mark-compacts dominate with the heap at ${pct(heapRatio)} of its limit: raise --max-old-space-size, or retain less`;
+      } else {
+        recommendation = 'mark-compacts dominate: allocate less long-lived data (caches, buffers kept across requests), or spread the work out';
+      }
+    }
+    findings.push({
+      id: 'gc-cpu',
+      title: v8h ? 'GC CPU fraction (pauses + incremental marking)' : 'GC CPU fraction (pauses)',
+      verdict,
+      value: measured ? f : null,
+      unit: '1',
+      thresholds: T.gcCpuFraction,
+      summary: measured
+        ? `GC took ${pct(f)} of the JS thread: pauses ${pct(d.gc.cpuFraction)}${v8h ? `, incremental marking ${pct(d.gc.incrementalMarkingNs / d.intervalNs)}` : ''}; ${d.gc.count} GCs`
+        : 'no time measured yet',
+      recommendation,
+      details: { pauseFraction: measured ? d.gc.cpuFraction : null, incrementalMarkingNs: d.gc.incrementalMarkingNs, scavengeShareOfPauses: scavengeShare, gcs: d.gc.count },
+    });
+  }
+
+  // ---- GC pauses by type ----
+  for (const t of GC_TYPES) {
+    const { histogram } = history.histogram(`gcPauseByType.${t}`, windowMs, end);
+    if (histogram.count === 0) continue;
+    const p = percentiles(histogram);
+    const p99 = p.p99 as number;
+    const verdict = judge(p99, T.gcPauseP99Ns);
+    findings.push({
+      id: `gc-pause.${t}`,
+      title: `GC pauses: ${t}`,
+      verdict,
+      value: p99,
+      unit: 'ns',
+      thresholds: T.gcPauseP99Ns,
+      summary: `${p.count} pauses: p50 ${human(p.p50, 'ns')}, p90 ${human(p.p90, 'ns')}, p99 ${human(p99, 'ns')}, max ${human(p.max, 'ns')}`,
+      recommendation: verdict === 'ok' ? undefined : pauseAdvice(t),
+      details: p,
+    });
+  }
+
+  // ---- allocation and promotion ----
+  {
+    findings.push({
+      id: 'allocation',
+      title: 'Allocation rate',
+      verdict: 'ok',
+      value: measured ? d.allocation.bytesPerSecond : null,
+      unit: 'By/s',
+      summary: measured ? `${human(d.allocation.bytesPerSecond, 'By')}/s allocated (informational)` : 'no time measured yet',
+    });
+    let grown = 0;
+    let scavenges = 0;
+    let allocated = 0;
+    for (let i = 1; i < samples.length; i++) {
+      const a = samples[i - 1];
+      const b = samples[i];
+      if (b.gc.byType.markSweepCompact.count !== a.gc.byType.markSweepCompact.count) continue;
+      const s = b.gc.byType.scavenge.count - a.gc.byType.scavenge.count + b.gc.byType.minorMarkSweep.count - a.gc.byType.minorMarkSweep.count;
+      if (s <= 0) continue;
+      grown += Math.max(0, oldGeneration(b) - oldGeneration(a));
+      scavenges += s;
+      allocated += b.gc.allocatedBytes - a.gc.allocatedBytes;
+    }
+    const perScavenge = scavenges > 0 ? grown / scavenges : null;
+    const ratio = allocated > 0 && scavenges > 0 ? grown / allocated : null;
+    const verdict = ratio !== null && scavenges >= 10 ? judge(ratio, T.promotionRatio) : 'ok';
+    findings.push({
+      id: 'promotion',
+      title: 'Promotion (old-generation growth per scavenge)',
+      verdict,
+      value: ratio,
+      unit: '1',
+      thresholds: { warn: T.promotionRatio.warn },
+      summary: perScavenge === null
+        ? 'no scavenge between samples without a mark-compact yet'
+        : `${human(perScavenge, 'By')} per scavenge over ${scavenges} scavenges: ${ratio === null ? '–' : pct(ratio)} of what was allocated reached the old generation`,
+      recommendation: verdict === 'ok' ? undefined : 'many objects survive two scavenges and are promoted (medium-lived data): try --max-semi-space-size=64 (MiB) so they die young, or shorten their lives',
+      details: { scavenges, promotedBytes: grown, allocatedBytes: allocated, bytesPerScavenge: perScavenge },
+    });
+  }
+
+  // ---- heap vs limit ----
+  {
+    const ratio = end.heap.limitBytes > 0 ? end.heap.usedBytes / end.heap.limitBytes : NaN;
+    const verdict = Number.isFinite(ratio) ? judge(ratio, T.heapUsedRatio) : 'ok';
+    const limitMiB = Math.round(end.heap.limitBytes / 1048576);
+    findings.push({
+      id: 'heap-limit',
+      title: 'Heap used vs limit',
+      verdict,
+      value: Number.isFinite(ratio) ? ratio : null,
+      unit: '1',
+      thresholds: T.heapUsedRatio,
+      summary: `${human(end.heap.usedBytes, 'By')} used of a ${human(end.heap.limitBytes, 'By')} limit (${Number.isFinite(ratio) ? pct(ratio) : '–'})`,
+      recommendation: verdict === 'ok' ? undefined : `near the limit GC runs more and more, then the process dies with "heap out of memory": if this live heap is legitimate, raise it (--max-old-space-size=${Math.max(limitMiB * 2, 512)}); if not, see the leak finding and take a heap snapshot`,
+      details: { usedBytes: end.heap.usedBytes, limitBytes: end.heap.limitBytes },
+    });
+  }
+
+  // ---- fragmentation (size − used, per space) ----
+  {
+    const details: Record<string, number | null> = {};
+    let size = 0;
+    let unused = 0;
+    for (const name of end.spaceNames) {
+      const s = end.heap.spaces[name];
+      details[name] = s.sizeBytes - s.usedBytes;
+      size += s.sizeBytes;
+      unused += Math.max(0, s.sizeBytes - s.usedBytes);
+    }
+    const share = size > 0 ? unused / size : 0;
+    const v8Frag = end.heap.fragmentation.total;
+    details.v8FragmentationRatio = Number.isNaN(v8Frag) ? null : v8Frag;
+    const verdict = unused >= T.fragmentationMinBytes ? judge(share, T.fragmentation) : 'ok';
+    const top = Object.entries(details).filter(([k]) => k !== 'v8FragmentationRatio').sort((a, b) => (b[1] as number) - (a[1] as number)).slice(0, 3);
+    findings.push({
+      id: 'fragmentation',
+      title: 'Heap fragmentation (committed − used)',
+      verdict,
+      value: share,
+      unit: '1',
+      thresholds: { warn: T.fragmentation.warn },
+      summary: `${human(unused, 'By')} of ${human(size, 'By')} committed holds no objects (${pct(share)}): ${top.map(([k, v]) => `${k} ${human(v, 'By')}`).join(', ')}${Number.isNaN(v8Frag) ? '' : `; V8's own measure ${pct(v8Frag)}`}`,
+      recommendation: verdict === 'ok' ? undefined : 'V8 keeps memory it freed until later mark-compacts compact and release it; after a burst this falls by itself. If it stays, a smaller --max-semi-space-size (young-space slack) or fewer large short-lived objects help',
+      details,
+    });
+  }
+
+  // ---- external memory ----
+  {
+    const xs = samples.map((s) => s.timeNs / 1e9);
+    const ys = samples.map((s) => s.heap.externalBytes);
+    const fit = trend(xs, ys);
+    const growth = fit.end - fit.start;
+    const growing = samples.length >= 10 && fit.slope > 0 && fit.confidence >= 0.99 && growth >= Math.max(16 * 1048576, 0.5 * Math.max(0, fit.start));
+    findings.push({
+      id: 'external',
+      title: 'External memory (ArrayBuffers, Buffers)',
+      verdict: growing ? 'warn' : 'ok',
+      value: end.heap.externalBytes,
+      unit: 'By',
+      summary: `${human(end.heap.externalBytes, 'By')} outside the JS heap${Number.isFinite(growth) ? `, ${growth >= 0 ? '+' : ''}${human(growth, 'By')} over the window (trend confidence ${fit.confidence.toFixed(2)})` : ''}`,
+      recommendation: growing ? 'memory outside the heap keeps growing: Buffers or ArrayBuffers are retained (caches, unconsumed streams, native addons); the heap limit does not bound it' : undefined,
+      details: { externalBytes: end.heap.externalBytes, growthBytes: Number.isFinite(growth) ? growth : null },
+    });
+  }
+
+  // ---- event loop ----
+  {
+    const u = d.loop.utilization;
+    const verdict = measured && d.loop.busyNs + d.loop.idleNs > 0 ? judge(u, T.loopUtilization) : 'ok';
+    findings.push({
+      id: 'loop-utilization',
+      title: 'Event-loop utilization',
+      verdict,
+      value: measured ? u : null,
+      unit: '1',
+      thresholds: T.loopUtilization,
+      summary: measured ? `the loop was busy ${pct(u)} of the time (${d.loop.iterations} iterations)` : 'no time measured yet',
+      recommendation: verdict === 'ok' ? undefined : 'the process is saturated: scale out, or move CPU-heavy work to worker threads',
+    });
+    const { histogram } = history.histogram('loopDelay', windowMs, end);
+    const p = percentiles(histogram);
+    const p99 = p.p99;
+    const dv = p99 === null ? 'ok' : judge(p99, T.loopDelayP99Ns);
+    findings.push({
+      id: 'loop-delay',
+      title: 'Event-loop delay',
+      verdict: dv,
+      value: p99,
+      unit: 'ns',
+      thresholds: T.loopDelayP99Ns,
+      summary: p99 === null ? 'no delay samples yet' : `p50 ${human(p.p50, 'ns')}, p90 ${human(p.p90, 'ns')}, p99 ${human(p99, 'ns')}, max ${human(p.max, 'ns')}`,
+      recommendation: dv === 'ok' ? undefined : 'callbacks wait this long to run: find the synchronous work that blocks the loop (the watchdog option captures its stack)',
+      details: p,
+    });
+  }
+
+  // ---- stalls ----
+  {
+    const enabled = end.stall.enabled;
+    const count = end.stall.count - w.start.stall.count;
+    const active = enabled && end.stall.active === 1;
+    findings.push({
+      id: 'stalls',
+      title: 'Event-loop stalls',
+      verdict: active ? 'critical' : count > 0 ? 'warn' : 'ok',
+      value: enabled ? count : null,
+      unit: '{stall}',
+      summary: !enabled
+        ? 'not measured: the sampler has no watchdog (new Sampler({ watchdog: true }))'
+        : `${count} stalls ended in the window${active ? `; one is in progress for ${human(end.stall.durationNs, 'ns')}` : ''}; longest since start ${human(end.stall.maxNs, 'ns')}`,
+      recommendation: active || count > 0 ? 'an iteration ran past the watchdog threshold: onStall() with watchdog.captureStack gives the stack' : undefined,
+      details: { count, active: active ? 1 : 0 },
+    });
+  }
+
+  // ---- leak ----
+  const leak = detectLeak(history.markCompacts(), w.start.timeNs, leakOptions);
+  {
+    const heap = findings.find((f) => f.id === 'heap-limit') as Finding;
+    findings.push({
+      id: 'leak',
+      title: 'Leak (old generation after mark-compacts)',
+      verdict: leak.suspected ? (heap.verdict === 'ok' ? 'warn' : 'critical') : 'ok',
+      value: Number.isNaN(leak.slopeBytesPerSec) ? null : leak.slopeBytesPerSec,
+      unit: 'By/s',
+      summary: `${leak.suspected ? 'suspected' : 'not suspected'}: ${leak.reason}${Number.isNaN(leak.slopeBytesPerSec) ? '' : ` (slope ${human(leak.slopeBytesPerSec, 'By')}/s)`}`,
+      recommendation: leak.suspected ? 'compare two heap snapshots taken minutes apart (Chrome DevTools, "Comparison" view) to see what accumulates' : undefined,
+      details: { majorGcs: leak.majorGcs, confidence: leak.confidence, baselineBytes: leak.baselineBytes, growthBytes: leak.growthBytes },
+    });
+  }
+  // Detached contexts: a vm context or realm that is unreachable yet survives GCs.
+  {
+    const xs = samples.map((s) => s.timeNs / 1e9);
+    const ys = samples.map((s) => s.heap.detachedContexts);
+    const fit = trend(xs, ys);
+    const first = ys.length > 0 ? ys[0] : 0;
+    const now = end.heap.detachedContexts;
+    const mcs = d.gc.byType.markSweepCompact.count;
+    const growing = now > first && now > 0 && mcs >= 2 && fit.confidence >= 0.95;
+    findings.push({
+      id: 'detached-contexts',
+      title: 'Detached contexts',
+      verdict: growing ? 'warn' : 'ok',
+      value: now,
+      unit: '{context}',
+      summary: `${now} detached contexts (${first} at the window's start, ${mcs} mark-compacts between)`,
+      recommendation: growing ? 'contexts (vm.createContext, iframes in jsdom, realms) stay reachable after use: something still references their globals' : undefined,
+    });
+  }
+  // Active handles (sockets, timers, watchers) that only ever grow.
+  {
+    const xs = samples.map((s) => s.timeNs / 1e9);
+    const ys = samples.map((s) => s.process.activeHandles);
+    const fit = trend(xs, ys);
+    const growth = fit.end - fit.start;
+    const growing = samples.length >= 10 && fit.confidence >= 0.99 && growth >= Math.max(100, 0.5 * Math.max(0, fit.start));
+    findings.push({
+      id: 'active-handles',
+      title: 'Active handles',
+      verdict: growing ? 'warn' : 'ok',
+      value: end.process.activeHandles,
+      unit: '{handle}',
+      summary: `${end.process.activeHandles} active handles${Number.isFinite(growth) ? ` (${growth >= 0 ? '+' : ''}${Math.round(growth)} over the window, trend confidence ${fit.confidence.toFixed(2)})` : ''}`,
+      recommendation: growing ? 'sockets, timers or watchers are opened and never closed: process.getActiveResourcesInfo() names their kinds' : undefined,
+    });
+  }
+
+  const verdict = findings.reduce<Verdict>((v, f) => worst(v, f.verdict), 'ok');
+  const window = {
+    requestedMs: windowMs,
+    ms: d.intervalNs / 1e6,
+    startNs: w.start.timeNs,
+    endNs: end.timeNs,
+    fromStart: w.fromStart,
+  };
+  const threadId = end.threadId;
+  const report: DiagnosisReport = {
+    verdict,
+    findings,
+    leak,
+    window,
+    threadId,
+    format: () => formatReport(report),
+    toJSON: () => ({ verdict, window, threadId, leak, findings }),
+  };
+  return report;
+}
+
+function pauseAdvice(t: GcTypeName): string {
+  switch (t) {
+    case 'scavenge':
+    case 'minorMarkSweep':
+      return 'young-generation pauses grow with what survives them: fewer medium-lived objects (or a smaller --max-semi-space-size, if latency matters more than throughput)';
+    case 'markSweepCompact':
+      return 'full GCs this long mean a large live heap: retain less, or split the work across processes';
+    default:
+      return 'long finalization pauses: many weak references, FinalizationRegistry callbacks or embedder (C++) objects';
+  }
+}
+
+const MARK: Record<Verdict, string> = { ok: 'ok  ', warn: 'WARN', critical: 'CRIT' };
+
+function formatReport(r: DiagnosisReport): string {
+  const lines: string[] = [];
+  const win = `${(r.window.ms / 1000).toFixed(1)} s${r.window.fromStart ? ' (since the sampler started)' : ''}`;
+  lines.push(`runtime-sampler diagnosis: ${r.verdict.toUpperCase()} — window ${win}, thread ${r.threadId}`);
+  for (const f of r.findings) {
+    let limits = '';
+    if (f.thresholds) {
+      const fmt = (v: number): string => (f.unit === '1' ? pct(v) : f.unit === 'ns' || f.unit === 'By' ? human(v, f.unit) : String(v));
+      limits = `  [warn > ${fmt(f.thresholds.warn)}${f.thresholds.critical === undefined ? '' : `, critical > ${fmt(f.thresholds.critical)}`}]`;
+    }
+    lines.push(`[${MARK[f.verdict]}] ${f.title}: ${f.summary}${limits}`);
+    if (f.recommendation) lines.push(`       → ${f.recommendation}`);
+  }
+  return lines.join('\n') + '\n';
+}
