@@ -7,7 +7,8 @@ export type SamplerErrorCode =
   | 'ERR_SAMPLER_TORN_READ'
   | 'ERR_SAMPLER_INCOMPATIBLE'
   | 'ERR_SAMPLER_PEER_MISSING'
-  | 'ERR_SAMPLER_NO_WATCHDOG';
+  | 'ERR_SAMPLER_NO_WATCHDOG'
+  | 'ERR_SAMPLER_DIRECTORY';
 
 /**
  * A runtime failure of the sampler (as opposed to bad input, which throws TypeError or

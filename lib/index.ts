@@ -58,3 +58,7 @@ export { History } from './analysis/history';
 export type { HistoryWindow } from './analysis/history';
 export { DEFAULT_LEAK_OPTIONS } from './analysis/leak';
 export type { LeakOptions, LeakReport } from './analysis/leak';
+export { watch, Watcher } from './analysis/watcher';
+export type { Alert, ActionEvent, WatchOptions, Watchable } from './analysis/watcher';
+export { BUILTIN_RULES, DERIVED_METRICS, parseDuration } from './analysis/rules';
+export type { RuleDefinition, Rule, RuleCondition, Severity, Duration } from './analysis/rules';

@@ -1,0 +1,248 @@
+// Declarative alert rules: definitions, their validation (every error names the rule, the
+// field, the value and what is accepted), and the built-in set that mirrors the shipped
+// Prometheus rules (alerts/runtime-sampler.rules.yml).
+import { checkKnownOptions, describeValue } from '../errors';
+import { Snapshot } from '../snapshot';
+import { WINDOW_HISTOGRAMS } from './history';
+
+export type RuleCondition = 'above' | 'below' | 'rate' | 'trend' | 'percentile';
+export type Severity = 'info' | 'warning' | 'critical';
+
+/** A duration: milliseconds, or a string such as '500ms', '2s', '5m', '1h'. */
+export type Duration = number | string;
+
+export interface RuleDefinition {
+  /** Unique name, [A-Za-z_][A-Za-z0-9_.:-]* (the alert's name). */
+  name: string;
+  /**
+   * What is judged: a Snapshot path ('heap.usedBytes', 'loop.utilization',
+   * 'heap.spaces.old_space.usedBytes', 'stall.active'); a derived value ('heap.usedRatio',
+   * 'leak.suspected', 'leak.slopeBytesPerSec'); for 'percentile', a histogram
+   * ('histograms.gcPause', 'histograms.gcPauseByType.scavenge', 'histograms.loopDelay', …).
+   */
+  metric: string;
+  /**
+   * above / below: the newest value against the threshold.
+   * rate: the metric's increase over `window` per second; for a time counter (a path
+   *   ending in Ns) the fraction of wall time instead (ns per ns: 0.1 = 10%).
+   * trend: the Theil–Sen slope of the metric over `window`, per second.
+   * percentile: the `percentile`-th percentile of the histogram over `window` (ns).
+   */
+  condition: RuleCondition;
+  /** The limit, in the metric's unit; for ns-valued metrics also a duration ('200ms'). */
+  threshold: number | string;
+  /** For rate / trend / percentile: the window (default '1m'; at most the history's span). */
+  window?: Duration;
+  /** For percentile: which one, (0, 100]. */
+  percentile?: number;
+  /** How long the condition must hold before the alert fires (default 0). */
+  for?: Duration;
+  /** Default 'warning'. */
+  severity?: Severity;
+  /**
+   * 0–1 (default 0.1): a firing alert resolves only once the value is past the threshold
+   * by this fraction of it the other way (above: ≤ threshold × (1 − h)).
+   */
+  hysteresis?: number;
+  /** For rate / trend / percentile: fire when the value is 'above' (default) or 'below' the threshold. */
+  direction?: 'above' | 'below';
+  /**
+   * Rules of one group report only their most severe firing alert (default group: the
+   * same metric, condition, direction and percentile).
+   */
+  group?: string;
+  /** A line for people (the alert carries it). */
+  summary?: string;
+}
+
+/** A validated rule: every field resolved, durations in ms, the threshold a number. */
+export interface Rule {
+  readonly name: string;
+  readonly metric: string;
+  readonly condition: RuleCondition;
+  readonly threshold: number;
+  readonly windowMs: number;
+  readonly percentile: number;
+  readonly forMs: number;
+  readonly severity: Severity;
+  readonly hysteresis: number;
+  readonly direction: 'above' | 'below';
+  readonly group: string;
+  readonly summary: string;
+}
+
+const FIELDS = ['name', 'metric', 'condition', 'threshold', 'window', 'percentile', 'for', 'severity', 'hysteresis', 'direction', 'group', 'summary'];
+const CONDITIONS: readonly RuleCondition[] = ['above', 'below', 'rate', 'trend', 'percentile'];
+const SEVERITIES: readonly Severity[] = ['info', 'warning', 'critical'];
+export const SEVERITY_RANK: Readonly<Record<Severity, number>> = { info: 0, warning: 1, critical: 2 };
+/** Values computed from a snapshot and the history rather than read from a path. */
+export const DERIVED_METRICS: readonly string[] = ['heap.usedRatio', 'leak.suspected', 'leak.slopeBytesPerSec'];
+const NAME_RE = /^[A-Za-z_][A-Za-z0-9_.:-]*$/;
+const DURATION_RE = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const MAX_DURATION_MS = 7 * 24 * 3_600_000;
+
+/** Parses a duration ('500ms', '2s', '5m', '1h', or ms as a number); throws naming `what`. */
+export function parseDuration(what: string, value: unknown, minMs = 0, maxMs = MAX_DURATION_MS): number {
+  let ms: number;
+  if (typeof value === 'number') {
+    ms = value;
+  } else if (typeof value === 'string' && DURATION_RE.test(value.trim())) {
+    const m = DURATION_RE.exec(value.trim()) as RegExpExecArray;
+    ms = Number(m[1]) * UNIT_MS[m[2]];
+  } else {
+    throw new TypeError(`${what} must be a duration: milliseconds as a number, or a string such as '500ms', '2s', '5m', '1h'; got ${describeValue(value)}`);
+  }
+  if (!Number.isFinite(ms) || ms < minMs || ms > maxMs) {
+    throw new RangeError(`${what} must be from ${minMs} ms to ${maxMs} ms, got ${describeValue(value)}`);
+  }
+  return ms;
+}
+
+/** Whether the metric's values are nanoseconds (a time counter or gauge, or any histogram). */
+export function isNanoseconds(metric: string): boolean {
+  return metric.startsWith('histograms.') || /Ns$/.test(metric);
+}
+
+/** Reads `path` from a snapshot (numbers; booleans as 0/1); undefined when it is no number. */
+export function readPath(snap: Snapshot, path: string): number | undefined {
+  let v: unknown = snap;
+  for (const part of path.split('.')) {
+    if (v === null || (typeof v !== 'object' && typeof v !== 'function')) return undefined;
+    if (part === '' || part === '__proto__' || part === 'constructor' || part === 'slots' || part === 'stallSlots') return undefined;
+    v = (v as Record<string, unknown>)[part];
+  }
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  return typeof v === 'number' ? v : undefined;
+}
+
+/**
+ * Validates one definition against a snapshot of the sampler it will watch (so that a
+ * path that does not exist there is an error now, not a silent NaN later).
+ */
+export function resolveRule(def: unknown, sample: Snapshot, maxWindowMs: number, index = 0): Rule {
+  if (def === null || typeof def !== 'object' || Array.isArray(def)) {
+    throw new TypeError(`rules[${index}] must be an object of { name, metric, condition, threshold, … }, got ${describeValue(def)}`);
+  }
+  const d = def as RuleDefinition;
+  const at = typeof d.name === 'string' && d.name !== '' ? `rule ${JSON.stringify(d.name)}` : `rules[${index}]`;
+  checkKnownOptions(at, d, FIELDS);
+  if (typeof d.name !== 'string' || !NAME_RE.test(d.name)) {
+    throw new TypeError(`${at}: name must be a string matching ${NAME_RE.source}, got ${describeValue(d.name)}`);
+  }
+  if (!CONDITIONS.includes(d.condition)) {
+    throw new TypeError(`${at}: condition must be one of ${CONDITIONS.join(', ')}; got ${describeValue(d.condition)}`);
+  }
+  if (typeof d.metric !== 'string' || d.metric === '') {
+    throw new TypeError(`${at}: metric must be a non-empty string (a Snapshot path such as 'heap.usedBytes'), got ${describeValue(d.metric)}`);
+  }
+  const histogramNames = WINDOW_HISTOGRAMS.map((n) => `histograms.${n}`);
+  if (d.condition === 'percentile') {
+    if (!histogramNames.includes(d.metric)) {
+      throw new RangeError(`${at}: a percentile rule's metric must be a histogram: one of ${histogramNames.join(', ')}; got ${JSON.stringify(d.metric)}`);
+    }
+  } else if (!DERIVED_METRICS.includes(d.metric)) {
+    if (histogramNames.includes(d.metric)) {
+      throw new RangeError(`${at}: ${d.metric} is a histogram: use condition 'percentile' with it`);
+    }
+    if (readPath(sample, d.metric) === undefined) {
+      throw new RangeError(`${at}: metric ${JSON.stringify(d.metric)} is not a number in a Snapshot; use a path such as 'heap.usedBytes', 'loop.utilization', 'gc.byType.scavenge.count', or one of ${DERIVED_METRICS.join(', ')}`);
+    }
+  }
+  const ns = isNanoseconds(d.metric) && d.condition !== 'rate';
+  let threshold: number;
+  if (typeof d.threshold === 'string' && ns) {
+    threshold = parseDuration(`${at}: threshold`, d.threshold) * 1e6;
+  } else if (typeof d.threshold === 'number' && Number.isFinite(d.threshold)) {
+    threshold = d.threshold;
+  } else {
+    throw new TypeError(`${at}: threshold must be a finite number${ns ? ' or a duration such as \'200ms\'' : ''} (in the metric's unit), got ${describeValue(d.threshold)}`);
+  }
+  const windowed = d.condition === 'rate' || d.condition === 'trend' || d.condition === 'percentile' || d.metric.startsWith('leak.');
+  if (!windowed && d.window !== undefined) {
+    throw new TypeError(`${at}: window applies to rate, trend and percentile rules (and leak.* metrics), not to ${d.condition}`);
+  }
+  const windowMs = windowed
+    ? d.window === undefined
+      ? Math.min(60_000, maxWindowMs)
+      : parseDuration(`${at}: window`, d.window, 1000, maxWindowMs)
+    : 0;
+  let percentile = 0;
+  if (d.condition === 'percentile') {
+    if (typeof d.percentile !== 'number' || !(d.percentile > 0 && d.percentile <= 100)) {
+      throw new RangeError(`${at}: percentile must be a number in (0, 100], got ${describeValue(d.percentile)}`);
+    }
+    percentile = d.percentile;
+  } else if (d.percentile !== undefined) {
+    throw new TypeError(`${at}: percentile applies to percentile rules only`);
+  }
+  const forMs = d.for === undefined ? 0 : parseDuration(`${at}: for`, d.for);
+  const severity = d.severity ?? 'warning';
+  if (!SEVERITIES.includes(severity)) {
+    throw new TypeError(`${at}: severity must be one of ${SEVERITIES.join(', ')}; got ${describeValue(d.severity)}`);
+  }
+  const hysteresis = d.hysteresis ?? 0.1;
+  if (typeof hysteresis !== 'number' || !(hysteresis >= 0 && hysteresis < 1)) {
+    throw new RangeError(`${at}: hysteresis must be a number in [0, 1), got ${describeValue(d.hysteresis)}`);
+  }
+  let direction: 'above' | 'below' = d.condition === 'below' ? 'below' : 'above';
+  if (d.direction !== undefined) {
+    if (d.condition === 'above' || d.condition === 'below') {
+      throw new TypeError(`${at}: direction applies to rate, trend and percentile rules (above and below say it themselves)`);
+    }
+    if (d.direction !== 'above' && d.direction !== 'below') {
+      throw new TypeError(`${at}: direction must be 'above' or 'below', got ${describeValue(d.direction)}`);
+    }
+    direction = d.direction;
+  }
+  if (d.group !== undefined && (typeof d.group !== 'string' || d.group === '')) {
+    throw new TypeError(`${at}: group must be a non-empty string, got ${describeValue(d.group)}`);
+  }
+  if (d.summary !== undefined && typeof d.summary !== 'string') {
+    throw new TypeError(`${at}: summary must be a string, got ${describeValue(d.summary)}`);
+  }
+  return Object.freeze({
+    name: d.name,
+    metric: d.metric,
+    condition: d.condition,
+    threshold,
+    windowMs,
+    percentile,
+    forMs,
+    severity,
+    hysteresis,
+    direction,
+    group: d.group ?? `${d.metric}|${d.condition}|${direction}|${percentile}`,
+    summary: d.summary ?? `${d.metric} ${d.condition === 'rate' || d.condition === 'trend' || d.condition === 'percentile' ? `${d.condition}${percentile ? ` p${percentile}` : ''} ` : ''}${direction} ${d.threshold}`,
+  });
+}
+
+/** Validates a rule list: each rule, and that names are unique. */
+export function resolveRules(defs: unknown, sample: Snapshot, maxWindowMs: number): Rule[] {
+  if (!Array.isArray(defs)) throw new TypeError(`rules must be an array of rule definitions, got ${describeValue(defs)}`);
+  const rules = defs.map((d, i) => resolveRule(d, sample, maxWindowMs, i));
+  const seen = new Set<string>();
+  for (const r of rules) {
+    if (seen.has(r.name)) throw new RangeError(`rules: the name ${JSON.stringify(r.name)} is used twice; names must be unique`);
+    seen.add(r.name);
+  }
+  return rules;
+}
+
+/**
+ * The built-in rules: the shipped Prometheus rules (alerts/runtime-sampler.rules.yml),
+ * same names, thresholds, durations and severities (Prometheus's "warning" is severity
+ * 'warning' here). NodeOldSpaceGrowing uses the in-process leak detector (which needs its
+ * trend to hold over several mark-compacts) instead of the rule's hour-apart comparison.
+ */
+export const BUILTIN_RULES: readonly Readonly<RuleDefinition>[] = Object.freeze([
+  { name: 'NodeHeapNearLimit', metric: 'heap.usedRatio', condition: 'above', threshold: 0.85, for: '5m', severity: 'warning', summary: 'V8 heap close to its limit' },
+  { name: 'NodeHeapAtLimit', metric: 'heap.usedRatio', condition: 'above', threshold: 0.95, for: '2m', severity: 'critical', summary: 'V8 heap at its limit: an out-of-memory crash is imminent' },
+  { name: 'NodeOldSpaceGrowing', metric: 'leak.suspected', condition: 'above', threshold: 0.5, window: '10m', for: '30m', severity: 'warning', hysteresis: 0, summary: 'Old space keeps growing after major GCs (a leak?)' },
+  { name: 'NodeGcPauseP99High', metric: 'histograms.gcPause', condition: 'percentile', percentile: 99, threshold: '100ms', window: '5m', for: '10m', severity: 'warning', summary: 'p99 GC pause above 100 ms' },
+  { name: 'NodeGcCpuFractionHigh', metric: 'gc.mainThreadNs', condition: 'rate', threshold: 0.1, window: '5m', for: '10m', severity: 'warning', summary: 'GC takes over 10% of the JS thread' },
+  { name: 'NodeGcCpuFractionCritical', metric: 'gc.mainThreadNs', condition: 'rate', threshold: 0.25, window: '5m', for: '5m', severity: 'critical', summary: 'GC takes over 25% of the JS thread' },
+  { name: 'NodeEventLoopDelayHigh', metric: 'histograms.loopDelay', condition: 'percentile', percentile: 99, threshold: '200ms', window: '5m', for: '5m', severity: 'warning', summary: 'Event-loop delay p99 above 200 ms' },
+  { name: 'NodeEventLoopDelayCritical', metric: 'histograms.loopDelay', condition: 'percentile', percentile: 99, threshold: '1s', window: '5m', for: '5m', severity: 'critical', summary: 'Event-loop delay p99 above 1 s' },
+  { name: 'NodeEventLoopStalled', metric: 'stall.active', condition: 'above', threshold: 0.5, for: '30s', severity: 'critical', hysteresis: 0, summary: 'The event loop is stuck (needs the watchdog)' },
+].map((r) => Object.freeze(r as RuleDefinition)));

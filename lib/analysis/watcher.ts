@@ -1,0 +1,297 @@
+// Watchers: rules evaluated on every history sample, emitting `alert` when a rule has held
+// for its `for` duration and `resolve` when it stops holding (past its hysteresis band).
+// Each alert is emitted once while it lasts; of the rules in one group only the most
+// severe firing one is reported (a critical supersedes its warning).
+import { EventEmitter } from 'node:events';
+import { accessSync, constants as fsConstants, statSync } from 'node:fs';
+import { join, resolve as resolvePath } from 'node:path';
+import { threadId as currentThreadId } from 'node:worker_threads';
+import { writeHeapSnapshot } from 'node:v8';
+import { checkKnownOptions, closedError, describeValue, SamplerError } from '../errors';
+import { Snapshot } from '../snapshot';
+import type { History } from './history';
+import { detectLeak, LeakOptions, LeakReport, resolveLeakOptions } from './leak';
+import { BUILTIN_RULES, isNanoseconds, readPath, resolveRules, Rule, RuleDefinition, Severity, SEVERITY_RANK } from './rules';
+import { trend } from './stats';
+
+export interface Alert {
+  /** The rule's name. */
+  name: string;
+  severity: Severity;
+  metric: string;
+  condition: Rule['condition'];
+  /** The value that made it fire (or, on resolve, the value that resolved it). */
+  value: number;
+  threshold: number;
+  summary: string;
+  group: string;
+  /** When the condition began to hold (Date.now() ms), and when the alert fired. */
+  activeSince: number;
+  firedAt: number;
+  /** On resolve: 'cleared' (the condition ended) or 'superseded' (a more severe rule of its group fired). */
+  reason?: 'cleared' | 'superseded';
+}
+
+export interface ActionEvent {
+  action: 'heap-snapshot';
+  /** The alert that triggered it. */
+  rule: string;
+  /** The file written. */
+  path?: string;
+  /** Why it failed, when it did. */
+  error?: Error;
+}
+
+export interface WatchOptions {
+  /** The rules (default BUILTIN_RULES). */
+  rules?: readonly RuleDefinition[];
+  /** Leak-detection settings for leak.* metrics. */
+  leak?: LeakOptions;
+  /**
+   * Opt-in: write one heap snapshot (v8.writeHeapSnapshot) into `dir` the first time one
+   * of `rules` fires (default ['NodeHeapAtLimit']). Once per watcher; only on the
+   * sampler's own thread. Nothing else is changed: no GC setting, no flag.
+   */
+  heapSnapshot?: { dir: string; rules?: string[] };
+}
+
+interface RuleState {
+  rule: Rule;
+  /** 0 inactive, 1 pending, 2 firing. */
+  state: 0 | 1 | 2;
+  pendingSinceNs: number;
+  activeSince: number;
+  firedAt: number;
+  value: number;
+  /** Whether its alert is reported (emitted and not resolved). */
+  reported: boolean;
+}
+
+/** What a watcher watches: a Sampler or a SamplerView. */
+export interface Watchable {
+  readonly closed: boolean;
+  readonly history: History;
+  readonly threadId: number;
+  read(into?: Snapshot): Snapshot;
+}
+
+export interface Watcher {
+  on(event: 'alert', listener: (alert: Alert) => void): this;
+  on(event: 'resolve', listener: (alert: Alert) => void): this;
+  on(event: 'action', listener: (event: ActionEvent) => void): this;
+  once(event: 'alert' | 'resolve', listener: (alert: Alert) => void): this;
+  off(event: string, listener: (...args: never[]) => void): this;
+}
+
+export class Watcher extends EventEmitter {
+  readonly rules: readonly Rule[];
+  private readonly states: RuleState[];
+  private readonly history: History;
+  private readonly leakOptions: Required<LeakOptions>;
+  private leakCache: { key: string; report: LeakReport } | null = null;
+  private readonly snapshotDir: string | null;
+  private readonly snapshotRules: Set<string>;
+  private snapshotTaken = false;
+  private unsubscribe: (() => void) | null;
+
+  /** @internal Use watch(). */
+  constructor(private readonly source: Watchable, options: WatchOptions = {}) {
+    super();
+    if (source === null || typeof source !== 'object' || typeof source.read !== 'function' || !('history' in source)) {
+      throw new TypeError(`watch(sampler): sampler must be a Sampler or a SamplerView, got ${describeValue(source)}`);
+    }
+    if (source.closed) throw closedError();
+    if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+      throw new TypeError(`watch(sampler, options): options must be an object, got ${describeValue(options)}`);
+    }
+    checkKnownOptions('watch', options, ['rules', 'leak', 'heapSnapshot']);
+    this.history = source.history;
+    this.leakOptions = resolveLeakOptions(options.leak);
+    this.rules = Object.freeze(resolveRules(options.rules ?? BUILTIN_RULES, this.history.latest(), this.history.spanMs));
+    this.states = this.rules.map((rule) => ({ rule, state: 0, pendingSinceNs: 0, activeSince: 0, firedAt: 0, value: NaN, reported: false }));
+    const hs = options.heapSnapshot;
+    if (hs === undefined) {
+      this.snapshotDir = null;
+      this.snapshotRules = new Set();
+    } else {
+      if (hs === null || typeof hs !== 'object' || Array.isArray(hs)) {
+        throw new TypeError(`heapSnapshot must be an object of { dir, rules }, got ${describeValue(hs)}`);
+      }
+      checkKnownOptions('heapSnapshot', hs, ['dir', 'rules']);
+      if (typeof hs.dir !== 'string' || hs.dir === '') {
+        throw new TypeError(`heapSnapshot.dir must be a directory path, got ${describeValue(hs.dir)}`);
+      }
+      const dir = resolvePath(hs.dir);
+      try {
+        if (!statSync(dir).isDirectory()) throw new Error('not a directory');
+        accessSync(dir, fsConstants.W_OK);
+      } catch (cause) {
+        throw new SamplerError(`heapSnapshot.dir ${JSON.stringify(hs.dir)} must be an existing, writable directory (${(cause as Error).message})`, 'ERR_SAMPLER_DIRECTORY', { cause });
+      }
+      const names = hs.rules ?? ['NodeHeapAtLimit'];
+      if (!Array.isArray(names) || names.length === 0 || names.some((n) => typeof n !== 'string')) {
+        throw new TypeError(`heapSnapshot.rules must be a non-empty array of rule names, got ${describeValue(names)}`);
+      }
+      for (const n of names) {
+        if (!this.rules.some((r) => r.name === n)) {
+          throw new RangeError(`heapSnapshot.rules: no rule named ${JSON.stringify(n)} in this watcher (rules: ${this.rules.map((r) => r.name).join(', ')})`);
+        }
+      }
+      if (source.threadId !== currentThreadId || !('start' in source)) {
+        throw new SamplerError('heapSnapshot: a heap snapshot can only be written on the sampler\'s own thread (a watcher of a Sampler, not of a SamplerView)', 'ERR_SAMPLER_INCOMPATIBLE');
+      }
+      this.snapshotDir = dir;
+      this.snapshotRules = new Set(names);
+    }
+    this.unsubscribe = this.history.onSample((snap) => this.evaluate(snap));
+  }
+
+  /** Whether it still evaluates (close() or its sampler's close() ends it). */
+  get active(): boolean {
+    return this.unsubscribe !== null;
+  }
+
+  /** The alerts reported now (fired, not resolved, not superseded), most severe first. */
+  alerts(): Alert[] {
+    return this.states
+      .filter((s) => s.reported)
+      .sort((a, b) => SEVERITY_RANK[b.rule.severity] - SEVERITY_RANK[a.rule.severity])
+      .map((s) => this.alertOf(s));
+  }
+
+  /** Every rule with its state and last value. */
+  status(): Array<{ name: string; state: 'inactive' | 'pending' | 'firing'; value: number; reported: boolean }> {
+    return this.states.map((s) => ({ name: s.rule.name, state: (['inactive', 'pending', 'firing'] as const)[s.state], value: s.value, reported: s.reported }));
+  }
+
+  /** Stops evaluating. Reported alerts are not resolved (nothing more is known). Idempotent. */
+  close(): void {
+    this.unsubscribe?.();
+    this.unsubscribe = null;
+  }
+
+  /** @internal Evaluates every rule on `snap` (the history's newest sample). */
+  evaluate(snap: Snapshot): void {
+    if (this.source.closed) {
+      this.close();
+      return;
+    }
+    const nowNs = snap.timeNs;
+    for (const s of this.states) {
+      const r = s.rule;
+      const v = this.value(r, snap);
+      s.value = v;
+      const holds = r.direction === 'above' ? v > r.threshold : v < r.threshold;
+      const band = r.hysteresis * Math.abs(r.threshold);
+      const clears = Number.isNaN(v) || (r.direction === 'above' ? v <= r.threshold - band : v >= r.threshold + band);
+      if (s.state === 0 && holds) {
+        s.state = 1;
+        s.pendingSinceNs = nowNs;
+        s.activeSince = Date.now();
+      } else if (s.state === 1 && !holds) {
+        s.state = 0;
+      }
+      if (s.state === 1 && nowNs - s.pendingSinceNs >= r.forMs * 1e6) {
+        s.state = 2;
+        s.firedAt = Date.now();
+      } else if (s.state === 2 && clears) {
+        s.state = 0;
+      }
+    }
+    // Report, per group, only the most severe firing rule.
+    const top = new Map<string, number>();
+    for (const s of this.states) {
+      if (s.state === 2) top.set(s.rule.group, Math.max(top.get(s.rule.group) ?? -1, SEVERITY_RANK[s.rule.severity]));
+    }
+    const resolved: Alert[] = [];
+    const fired: Alert[] = [];
+    for (const s of this.states) {
+      const should = s.state === 2 && SEVERITY_RANK[s.rule.severity] === top.get(s.rule.group);
+      if (should === s.reported) continue;
+      s.reported = should;
+      if (should) fired.push(this.alertOf(s));
+      else resolved.push({ ...this.alertOf(s), reason: s.state === 2 ? 'superseded' : 'cleared' });
+    }
+    for (const a of resolved) this.emit('resolve', a);
+    for (const a of fired) {
+      this.emit('alert', a);
+      if (this.snapshotDir !== null && !this.snapshotTaken && this.snapshotRules.has(a.name)) this.writeSnapshot(a.name);
+    }
+  }
+
+  private writeSnapshot(rule: string): void {
+    this.snapshotTaken = true;
+    const file = join(this.snapshotDir as string, `runtime-sampler-${process.pid}-${new Date().toISOString().replace(/[:.]/g, '-')}.heapsnapshot`);
+    let event: ActionEvent;
+    try {
+      event = { action: 'heap-snapshot', rule, path: writeHeapSnapshot(file) };
+    } catch (error) {
+      event = { action: 'heap-snapshot', rule, error: error as Error };
+    }
+    this.emit('action', event);
+  }
+
+  private alertOf(s: RuleState): Alert {
+    const r = s.rule;
+    return {
+      name: r.name,
+      severity: r.severity,
+      metric: r.metric,
+      condition: r.condition,
+      value: s.value,
+      threshold: r.threshold,
+      summary: r.summary,
+      group: r.group,
+      activeSince: s.activeSince,
+      firedAt: s.firedAt,
+    };
+  }
+
+  private leak(windowMs: number, end: Snapshot): LeakReport {
+    const mcs = this.history.markCompacts();
+    const since = end.timeNs - windowMs * 1e6;
+    const inWindow = mcs.filter((m) => m.endNs >= since);
+    const key = `${windowMs}|${inWindow.length ? inWindow[0].index : 0}|${inWindow.length ? inWindow[inWindow.length - 1].index : 0}`;
+    if (this.leakCache?.key !== key) this.leakCache = { key, report: detectLeak(inWindow, since, this.leakOptions) };
+    return this.leakCache.report;
+  }
+
+  private value(r: Rule, snap: Snapshot): number {
+    switch (r.metric) {
+      case 'heap.usedRatio':
+        return snap.heap.limitBytes > 0 ? snap.heap.usedBytes / snap.heap.limitBytes : NaN;
+      case 'leak.suspected':
+        return this.leak(r.windowMs, snap).suspected ? 1 : 0;
+      case 'leak.slopeBytesPerSec':
+        return this.leak(r.windowMs, snap).slopeBytesPerSec;
+    }
+    switch (r.condition) {
+      case 'above':
+      case 'below':
+        return readPath(snap, r.metric) ?? NaN;
+      case 'rate': {
+        const w = this.history.window(r.windowMs, snap);
+        if (w.intervalNs <= 0) return NaN;
+        const inc = (readPath(snap, r.metric) ?? NaN) - (readPath(w.start, r.metric) ?? NaN);
+        return isNanoseconds(r.metric) ? inc / w.intervalNs : (inc * 1e9) / w.intervalNs;
+      }
+      case 'trend': {
+        const samples = this.history.samplesSince(snap.timeNs - r.windowMs * 1e6);
+        if (samples.length < 3) return NaN;
+        return trend(samples.map((s) => s.timeNs / 1e9), samples.map((s) => readPath(s, r.metric) ?? NaN)).slope;
+      }
+      case 'percentile': {
+        const { histogram } = this.history.histogram(r.metric.slice('histograms.'.length), r.windowMs, snap);
+        return histogram.count > 0 ? histogram.percentile(r.percentile) : NaN;
+      }
+    }
+  }
+}
+
+/**
+ * Evaluates `rules` (default: the built-in set) on every sample of the sampler's history
+ * (begun now if it was not) and emits `alert` / `resolve` events.
+ */
+export function watch(sampler: Watchable, options: WatchOptions = {}): Watcher {
+  return new Watcher(sampler, options);
+}
