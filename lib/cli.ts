@@ -1,6 +1,7 @@
 // The `runtime-sampler` command (bin/runtime-sampler.js):
 //   runtime-sampler run [options] [--] <script> [args…]   run an app with monitoring preloaded
 //   runtime-sampler snapshot <url> [--json]                 print a running process's metrics
+//   runtime-sampler diagnose <url> [--json] [--window 60s]  print a running process's diagnosis
 //   runtime-sampler bench [scenario…] [--quick]             run the bundled benchmarks
 // Exit codes: 0 success; 1 a failure (unreachable URL, HTTP error, benchmark failure);
 // 2 a usage error (unknown command or option, bad value); `run` exits with the app's code
@@ -27,6 +28,7 @@ const MAIN_HELP = `runtime-sampler ${'{version}'}: Node.js runtime vital signs.
 Usage:
   runtime-sampler run [options] [--] <script> [args...]   run a Node app with monitoring preloaded
   runtime-sampler snapshot <url> [--json]                 print a running process's metrics
+  runtime-sampler diagnose <url> [--json] [--window 60s]  its GC/loop tuning report, leak check, alerts
   runtime-sampler bench [scenario...] [--quick]           run the bundled benchmarks
   runtime-sampler <command> --help                        help for a command
   runtime-sampler --version
@@ -73,6 +75,18 @@ prints each metric as a table row: name, attributes, value (durations and sizes 
 units; histograms as count, p50, p99 and max). --json prints the document as it came.
 
 Exit codes: 0 printed; 1 unreachable, not JSON, or an HTTP error; 2 usage error.
+`;
+
+const DIAGNOSE_HELP = `Usage: runtime-sampler diagnose <url> [--json] [--window <duration>]
+
+Fetches a running monitor's /diagnose (the process was started with runtime-sampler run or
+node -r runtime-sampler/register) and prints the report: GC CPU fraction, pause
+percentiles by type, allocation and promotion, heap vs limit, fragmentation, external
+memory, loop utilization and delay, stalls, the leak check, each with its verdict and
+advice, then the alerts of the built-in rules. --window sets the window (e.g. 30s, 5m;
+default 60s, at most the monitor's history of 10 minutes). --json prints the JSON report.
+
+Exit codes: 0 printed; 1 unreachable or an HTTP error; 2 usage error.
 `;
 
 const BENCH_HELP = `Usage: runtime-sampler bench [scenario...] [--quick]
@@ -180,32 +194,66 @@ export function snapshotRows(doc: JsonDoc): string[][] {
   return rows;
 }
 
+/** A monitor URL from the command line; a URL without a path gets `path`. */
+function monitorUrl(cmd: string, arg: string | undefined, path: string): URL {
+  if (arg === undefined) throw new UsageError(`${cmd}: give one URL, e.g. runtime-sampler ${cmd} http://127.0.0.1:9464`);
+  let url: URL;
+  try {
+    url = new URL(arg);
+  } catch {
+    throw new UsageError(`${cmd}: ${JSON.stringify(arg)} is not a URL (e.g. http://127.0.0.1:9464)`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`${cmd}: ${url.protocol} URLs are not supported (http: or https:)`);
+  if (url.pathname === '/' || url.pathname === '') url.pathname = path;
+  return url;
+}
+
+/** GETs `url`; null (after a message on stderr) unless it answered 200. */
+async function fetchOk(cmd: string, url: URL): Promise<string | null> {
+  let res: { status: number; body: string };
+  try {
+    res = await fetchText(url);
+  } catch (e) {
+    process.stderr.write(`runtime-sampler ${cmd}: ${url.href}: ${(e as Error).message}\n`);
+    return null;
+  }
+  if (res.status !== 200) {
+    process.stderr.write(`runtime-sampler ${cmd}: ${url.href}: HTTP ${res.status}${res.body ? `: ${res.body.trim().slice(0, 300)}` : ''}\n`);
+    return null;
+  }
+  return res.body;
+}
+
+async function diagnoseCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, options: { json: { type: 'boolean' }, window: { type: 'string' }, help: { type: 'boolean' } }, allowPositionals: true, strict: true });
+  if (values.help) {
+    out(DIAGNOSE_HELP);
+    return 0;
+  }
+  if (positionals.length > 1) throw new UsageError('diagnose: give one URL');
+  const url = monitorUrl('diagnose', positionals[0], '/diagnose');
+  if (values.window !== undefined) {
+    if (!/^\d+(?:\.\d+)?(ms|s|m|h)?$/.test(values.window)) throw new UsageError(`diagnose: --window ${JSON.stringify(values.window)} is not a duration (e.g. 30s, 5m, or ms as a number)`);
+    url.searchParams.set('window', values.window);
+  }
+  url.searchParams.set('format', values.json ? 'json' : 'text');
+  const body = await fetchOk('diagnose', url);
+  if (body === null) return 1;
+  out(values.json ? `${JSON.stringify(JSON.parse(body), null, 2)}\n` : body);
+  return 0;
+}
+
 async function snapshot(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, options: { json: { type: 'boolean' }, help: { type: 'boolean' } }, allowPositionals: true, strict: true });
   if (values.help) {
     out(SNAPSHOT_HELP);
     return 0;
   }
-  if (positionals.length !== 1) throw new UsageError('snapshot: give one URL, e.g. runtime-sampler snapshot http://127.0.0.1:9464');
-  let url: URL;
-  try {
-    url = new URL(positionals[0]);
-  } catch {
-    throw new UsageError(`snapshot: ${JSON.stringify(positionals[0])} is not a URL (e.g. http://127.0.0.1:9464)`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`snapshot: ${url.protocol} URLs are not supported (http: or https:)`);
-  if (url.pathname === '/' || url.pathname === '') url.pathname = '/metrics.json';
-  let res: { status: number; body: string };
-  try {
-    res = await fetchText(url);
-  } catch (e) {
-    process.stderr.write(`runtime-sampler snapshot: ${url.href}: ${(e as Error).message}\n`);
-    return 1;
-  }
-  if (res.status !== 200) {
-    process.stderr.write(`runtime-sampler snapshot: ${url.href}: HTTP ${res.status}\n`);
-    return 1;
-  }
+  if (positionals.length > 1) throw new UsageError('snapshot: give one URL');
+  const url = monitorUrl('snapshot', positionals[0], '/metrics.json');
+  const body = await fetchOk('snapshot', url);
+  if (body === null) return 1;
+  const res = { body };
   let doc: JsonDoc;
   try {
     doc = JSON.parse(res.body) as JsonDoc;
@@ -247,18 +295,19 @@ export async function main(argv: string[]): Promise<number> {
     switch (cmd) {
       case 'run': return await run(rest);
       case 'snapshot': return await snapshot(rest);
+      case 'diagnose': return await diagnoseCommand(rest);
       case 'bench': return bench(rest);
       case '--version': case '-v': out(`${version()}\n`); return 0;
       case undefined: case '--help': case '-h': case 'help':
         out(MAIN_HELP.replace('{version}', version()));
         return cmd === undefined ? 2 : 0;
       default:
-        throw new UsageError(`unknown command ${JSON.stringify(cmd)} (run, snapshot, bench; --help)`);
+        throw new UsageError(`unknown command ${JSON.stringify(cmd)} (run, snapshot, diagnose, bench; --help)`);
     }
   } catch (e) {
     const err = e as Error & { code?: string };
     if (e instanceof UsageError || (err.code ?? '').startsWith('ERR_PARSE_ARGS')) {
-      const known = cmd === 'run' || cmd === 'snapshot' || cmd === 'bench';
+      const known = cmd === 'run' || cmd === 'snapshot' || cmd === 'diagnose' || cmd === 'bench';
       process.stderr.write(`runtime-sampler: ${err.message}\n(runtime-sampler ${known ? `${cmd} ` : ''}--help for usage)\n`);
       return 2;
     }

@@ -20,7 +20,7 @@ export interface HistorySource {
 export interface HistoryOptions {
   /** Time between samples, ms. */
   intervalMs: number;
-  /** Samples kept: the longest window is (capacity − 1) × intervalMs. */
+  /** Samples kept: the longest window is capacity × intervalMs. */
   capacity: number;
 }
 
@@ -124,9 +124,9 @@ export class History {
     return this.snaps.length;
   }
 
-  /** The longest window the ring can hold, ms. */
+  /** The longest window it serves, ms: capacity × intervalMs (the oldest sample is one interval younger). */
   get spanMs(): number {
-    return (this.capacity - 1) * this.intervalMs;
+    return this.capacity * this.intervalMs;
   }
 
   /** Mark-compacts the log overwrote before they were taken (more than 32 between two samples). */

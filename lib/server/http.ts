@@ -5,6 +5,8 @@
 //   /metrics.json  the JSON exporter's document
 //   /healthz       200 while the process lives (cheap: no sampler read)
 //   /readyz        200, or 503 with the failing thresholds (JSON)
+//   /diagnose      diagnose()'s report: text, or JSON (?format=json or Accept); ?window=60s
+//   /alerts        the built-in rules' alerts and every rule's state (JSON)
 //   /debug/heap-snapshot, /debug/cpu-profile?seconds=N
 //                  off unless enabled with a token; bearer auth, one at a time, bounded
 // Bad input gets a 4xx or a closed connection: unknown paths and query parameters,
@@ -23,6 +25,10 @@ import { ReadinessChecker, ReadinessReport, ReadinessThresholds } from './readin
 import { PAGE_HTML } from './page';
 import { GC_TYPES, Snapshot } from '../snapshot';
 import { Histogram } from '../histogram';
+import { buildReport, Diagnosable } from '../analysis/diagnose';
+import { resolveLeakOptions } from '../analysis/leak';
+import { parseDuration } from '../analysis/rules';
+import { Alert, watch, Watchable } from '../analysis/watcher';
 
 export interface MonitorServerOptions {
   readiness?: ReadinessThresholds;
@@ -33,6 +39,8 @@ export interface MonitorServerOptions {
   debugMaxSeconds: number;
   /** Runs a debug operation on the profiled thread (the inspector, see monitor-worker.ts). */
   inspector?: DebugInspector;
+  /** The sampler /diagnose and /alerts analyse (its history and the built-in rules run here). */
+  analysis?: Diagnosable & Watchable;
 }
 
 export interface DebugInspector {
@@ -60,6 +68,8 @@ const ROUTES: Record<string, readonly string[]> = {
   '/metrics.json': [],
   '/healthz': [],
   '/readyz': [],
+  '/diagnose': ['window', 'format'],
+  '/alerts': [],
   '/debug/heap-snapshot': [],
   '/debug/cpu-profile': ['seconds'],
 };
@@ -72,6 +82,11 @@ function send(req: IncomingMessage, res: ServerResponse, status: number, type: s
   res.end(req.method === 'HEAD' ? undefined : body);
 }
 
+function alertsText(alerts: Alert[]): string {
+  if (alerts.length === 0) return 'Alerts (built-in rules): none\n';
+  return `Alerts (built-in rules):\n${alerts.map((a) => `  ${a.severity.toUpperCase()} ${a.name}: ${a.summary} (value ${Number.isInteger(a.value) ? a.value : a.value.toPrecision(3)}, since ${new Date(a.activeSince).toISOString()})\n`).join('')}`;
+}
+
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
 
 export function createMonitorServer(target: Readable, o: MonitorServerOptions): { server: Server; stats(): object; stop(): void } {
@@ -82,6 +97,9 @@ export function createMonitorServer(target: Readable, o: MonitorServerOptions): 
   let rejected = 0;
   let debugBusy = false;
   const tokenDigest = o.token === null ? null : digest(o.token);
+  // The built-in rules, evaluated on every sample of the analysed sampler's history.
+  const watcher = o.analysis ? watch(o.analysis) : null;
+  const leakOptions = resolveLeakOptions(undefined);
 
   const authorized = (req: IncomingMessage): boolean => {
     const h = req.headers.authorization;
@@ -216,7 +234,7 @@ export function createMonitorServer(target: Readable, o: MonitorServerOptions): 
     const allowed = ROUTES[path];
     if (!Object.prototype.hasOwnProperty.call(ROUTES, path) || (req.url ?? '').length > 2048) {
       rejected++;
-      return send(req, res, 404, TEXT, 'runtime-sampler monitor: /, /metrics, /metrics.json, /healthz, /readyz\n');
+      return send(req, res, 404, TEXT, 'runtime-sampler monitor: /, /metrics, /metrics.json, /healthz, /readyz, /diagnose, /alerts\n');
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       rejected++;
@@ -244,6 +262,27 @@ export function createMonitorServer(target: Readable, o: MonitorServerOptions): 
           return send(req, res, 200, JSON_TYPE, JSON.stringify(toJSON(target)));
         case '/live.json':
           return send(req, res, 200, JSON_TYPE, JSON.stringify(live()));
+        case '/diagnose':
+        case '/alerts': {
+          if (o.analysis === undefined || watcher === null) return send(req, res, 404, TEXT, 'no sampler to analyse\n');
+          if (path === '/alerts') return send(req, res, 200, JSON_TYPE, JSON.stringify({ alerts: watcher.alerts(), rules: watcher.status() }));
+          const history = o.analysis.history;
+          let windowMs = Math.min(60_000, history.spanMs);
+          const w = url.searchParams.get('window');
+          if (w !== null) {
+            try {
+              windowMs = parseDuration('window', /^\d+$/.test(w) ? Number(w) : w, 1000, history.spanMs);
+            } catch (e) {
+              return send(req, res, 400, TEXT, `${(e as Error).message}\n`);
+            }
+          }
+          const f = url.searchParams.get('format');
+          if (f !== null && f !== 'json' && f !== 'text') return send(req, res, 400, TEXT, `format=${JSON.stringify(f)} is not valid: json or text\n`);
+          const json = f === 'json' || (f === null && /application\/json/.test(req.headers.accept ?? ''));
+          history.syncMarkCompacts();
+          const report = buildReport(history, o.analysis.read(), windowMs, leakOptions);
+          return json ? send(req, res, 200, JSON_TYPE, JSON.stringify({ ...report.toJSON(), alerts: watcher.alerts() })) : send(req, res, 200, TEXT, report.format() + alertsText(watcher.alerts()));
+        }
         case '/':
           return send(req, res, 200, 'text/html; charset=utf-8', PAGE_HTML, { 'content-security-policy': "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'" });
         default:
@@ -273,5 +312,5 @@ export function createMonitorServer(target: Readable, o: MonitorServerOptions): 
     else if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
     else socket.destroy();
   });
-  return { server, stats: () => ({ requests, rejected }), stop: () => window.stop() };
+  return { server, stats: () => ({ requests, rejected }), stop: () => { window.stop(); watcher?.close(); } };
 }

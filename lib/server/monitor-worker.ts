@@ -57,7 +57,7 @@ function main(): void {
   const data = workerData as MonitorWorkerData;
   const views: SamplerView[] = data.handles.map((h) => Sampler.attach(h));
   const target = data.aggregate ? new SamplerAggregate(views) : views[0];
-  const { server, stats, stop } = createMonitorServer(target, { ...data, inspector: data.debug ? mainThreadInspector() : undefined });
+  const { server, stats, stop } = createMonitorServer(target, { ...data, inspector: data.debug ? mainThreadInspector() : undefined, analysis: views[0] });
   server.on('error', (e: NodeJS.ErrnoException) => {
     parentPort!.postMessage({ type: 'error', message: e.message, code: e.code });
     process.exit(0);
