@@ -56,14 +56,14 @@ export interface DiagnoseThresholds {
  * Prometheus rules (alerts/runtime-sampler.rules.yml).
  */
 export const DIAGNOSE_THRESHOLDS: Readonly<DiagnoseThresholds> = Object.freeze({
-  gcCpuFraction: { warn: 0.05, critical: 0.25 },
-  gcPauseP99Ns: { warn: 100e6, critical: 1e9 },
-  promotionRatio: { warn: 0.3 },
-  heapUsedRatio: { warn: 0.85, critical: 0.95 },
-  fragmentation: { warn: 0.5 },
+  gcCpuFraction: Object.freeze({ warn: 0.05, critical: 0.25 }),
+  gcPauseP99Ns: Object.freeze({ warn: 100e6, critical: 1e9 }),
+  promotionRatio: Object.freeze({ warn: 0.3 }),
+  heapUsedRatio: Object.freeze({ warn: 0.85, critical: 0.95 }),
+  fragmentation: Object.freeze({ warn: 0.5 }),
   fragmentationMinBytes: 32 * 1024 * 1024,
-  loopUtilization: { warn: 0.9, critical: 0.98 },
-  loopDelayP99Ns: { warn: 200e6, critical: 1e9 },
+  loopUtilization: Object.freeze({ warn: 0.9, critical: 0.98 }),
+  loopDelayP99Ns: Object.freeze({ warn: 200e6, critical: 1e9 }),
 });
 
 export interface DiagnoseOptions {
@@ -71,6 +71,8 @@ export interface DiagnoseOptions {
   windowMs?: number;
   /** Leak-detection settings. */
   leak?: LeakOptions;
+  /** Thresholds to judge by instead of DIAGNOSE_THRESHOLDS' (any subset). */
+  thresholds?: Partial<DiagnoseThresholds>;
 }
 
 export interface DiagnosisReport {
@@ -138,21 +140,57 @@ export function diagnose(sampler: Diagnosable, options: DiagnoseOptions = {}): D
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     throw new TypeError(`diagnose(sampler, options): options must be an object, got ${describeValue(options)}`);
   }
-  checkKnownOptions('diagnose', options, ['windowMs', 'leak']);
+  checkKnownOptions('diagnose', options, ['windowMs', 'leak', 'thresholds']);
   const history = source.history;
   const spanMs = history.spanMs;
   const windowMs = options.windowMs === undefined
     ? Math.min(60_000, spanMs)
     : checkInteger('windowMs', options.windowMs, 1000, spanMs);
   const leakOptions = resolveLeakOptions(options.leak);
+  const thresholds = resolveDiagnoseThresholds(options.thresholds);
   const end = source.read();
   history.syncMarkCompacts();
-  return buildReport(history, end, windowMs, leakOptions);
+  return buildReport(history, end, windowMs, leakOptions, thresholds);
 }
 
-/** @internal The report from a history and its newest snapshot (watchers and the HTTP layer use it too). */
-export function buildReport(history: History, end: Snapshot, windowMs: number, leakOptions: Required<LeakOptions>): DiagnosisReport {
-  const T = DIAGNOSE_THRESHOLDS;
+/** Validates diagnose thresholds: each a number, or { warn, critical } with warn < critical. */
+export function resolveDiagnoseThresholds(t: unknown): DiagnoseThresholds {
+  const out = JSON.parse(JSON.stringify(DIAGNOSE_THRESHOLDS)) as DiagnoseThresholds;
+  if (t === undefined) return out;
+  if (t === null || typeof t !== 'object' || Array.isArray(t)) {
+    throw new TypeError(`thresholds must be an object, got ${describeValue(t)}`);
+  }
+  checkKnownOptions('thresholds', t, Object.keys(DIAGNOSE_THRESHOLDS));
+  const num = (what: string, v: unknown): number => {
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new TypeError(`thresholds.${what} must be a finite number ≥ 0, got ${describeValue(v)}`);
+    return v;
+  };
+  for (const [k, v] of Object.entries(t) as [keyof DiagnoseThresholds, unknown][]) {
+    if (v === undefined) continue;
+    const def = DIAGNOSE_THRESHOLDS[k];
+    if (typeof def === 'number') {
+      (out as unknown as Record<string, number>)[k] = num(k, v);
+      continue;
+    }
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) {
+      throw new TypeError(`thresholds.${k} must be an object of { ${Object.keys(def).join(', ')} }, got ${describeValue(v)}`);
+    }
+    checkKnownOptions(`thresholds.${k}`, v, Object.keys(def));
+    const merged = { ...def, ...(v as object) } as { warn: number; critical?: number };
+    merged.warn = num(`${k}.warn`, merged.warn);
+    if ('critical' in def) {
+      merged.critical = num(`${k}.critical`, merged.critical);
+      if (!(merged.warn < merged.critical)) {
+        throw new RangeError(`thresholds.${k}: warn (${merged.warn}) must be below critical (${merged.critical})`);
+      }
+    }
+    (out as unknown as Record<string, object>)[k] = merged;
+  }
+  return out;
+}
+
+/** @internal The report from a history and its newest snapshot (the HTTP layer uses it too). */
+export function buildReport(history: History, end: Snapshot, windowMs: number, leakOptions: Required<LeakOptions>, T: DiagnoseThresholds = DIAGNOSE_THRESHOLDS): DiagnosisReport {
   const w = history.window(windowMs, end);
   const d: SnapshotDelta = delta(w.start, end);
   const findings: Finding[] = [];

@@ -7,8 +7,9 @@
 //   2. a robust upward trend: Theil–Sen slope > 0 and Mann–Kendall confidence ≥ confidence;
 //   3. material growth: the fitted rise across the window ≥ max(minGrowthBytes,
 //      minGrowthRatio × the fitted start);
-//   4. still rising: the slope over the newer half of the points ≥ 30% of the whole
-//      window's (a warm-up that has plateaued fails this);
+//   4. still rising: the newer half of the points, fitted alone, rises at least half that
+//      much and at least half as fast as the whole window (a warm-up that has levelled
+//      off fails this even while its ramp is still in the window);
 // and all four must hold at each of the last `confirmations` mark-compacts: the slope
 // *stays* positive with confidence.
 import { checkKnownOptions, describeValue } from '../errors';
@@ -22,7 +23,7 @@ export interface LeakOptions {
   confidence?: number;
   /** Fitted growth across the window relative to its fitted start, 0–10 (default 0.1). */
   minGrowthRatio?: number;
-  /** Fitted growth across the window, bytes (default 1 MiB). */
+  /** Fitted growth across the window, bytes (default 4 MiB: small heaps wobble by a few MiB). */
   minGrowthBytes?: number;
   /** Consecutive mark-compacts at which every criterion must hold, 1–32 (default 3). */
   confirmations?: number;
@@ -32,7 +33,7 @@ export const DEFAULT_LEAK_OPTIONS: Readonly<Required<LeakOptions>> = Object.free
   minMajorGcs: 6,
   confidence: 0.95,
   minGrowthRatio: 0.1,
-  minGrowthBytes: 1024 * 1024,
+  minGrowthBytes: 4 * 1024 * 1024,
   confirmations: 3,
 });
 
@@ -43,6 +44,9 @@ const LIMITS: Record<keyof LeakOptions, [number, number, boolean]> = {
   minGrowthBytes: [0, Number.MAX_SAFE_INTEGER, false],
   confirmations: [1, 32, true],
 };
+
+/** The newer half of the points must rise at least this share as fast as all of them. */
+const RECENT_SHARE = 0.5;
 
 /** The newest mark-compacts fitted at most (the fit is O(n²)). */
 export const MAX_LEAK_POINTS = 64;
@@ -106,8 +110,8 @@ function judge(ts: number[], ys: number[], o: Required<LeakOptions>): Verdict & 
   if (fit.growth < needed) {
     return { ...fit, ok: false, reason: `rises ${mib(fit.growth)} across the window, below the ${mib(needed)} that counts` };
   }
-  if (!(fit.recent >= 0.3 * fit.slope)) {
-    return { ...fit, ok: false, reason: 'the rise has levelled off (the newer half rises less than 30% as fast): a warm-up?' };
+  if (!(fit.recent >= RECENT_SHARE * fit.slope) || !(fit.recentGrowth >= RECENT_SHARE * needed)) {
+    return { ...fit, ok: false, reason: 'the rise has levelled off (the newer half of the window rises less than half as much): a warm-up?' };
   }
   return {
     ...fit,
@@ -119,14 +123,15 @@ function judge(ts: number[], ys: number[], o: Required<LeakOptions>): Verdict & 
 function fitOf(ts: number[], ys: number[]) {
   const all = trend(ts, ys);
   const half = Math.ceil(ts.length / 2);
-  const recent = ts.length >= 4 ? trend(ts.slice(-half), ys.slice(-half)).slope : NaN;
+  const r = ts.length >= 4 ? trend(ts.slice(-half), ys.slice(-half)) : null;
   return {
+    recentGrowth: r === null ? NaN : r.end - r.start,
     slope: all.slope,
     confidence: all.confidence,
     start: all.start,
     end: all.end,
     growth: all.end - all.start,
-    recent,
+    recent: r === null ? NaN : r.slope,
   };
 }
 

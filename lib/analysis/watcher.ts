@@ -11,7 +11,7 @@ import { checkKnownOptions, closedError, describeValue, SamplerError } from '../
 import { Snapshot } from '../snapshot';
 import type { History } from './history';
 import { detectLeak, LeakOptions, LeakReport, resolveLeakOptions } from './leak';
-import { BUILTIN_RULES, isNanoseconds, readPath, resolveRules, Rule, RuleDefinition, Severity, SEVERITY_RANK } from './rules';
+import { BUILTIN_RULES, isNanoseconds, parseDuration, readPath, resolveRules, Rule, RuleDefinition, Severity, SEVERITY_RANK } from './rules';
 import { trend } from './stats';
 
 export interface Alert {
@@ -43,7 +43,10 @@ export interface ActionEvent {
 }
 
 export interface WatchOptions {
-  /** The rules (default BUILTIN_RULES). */
+  /**
+   * The rules (default BUILTIN_RULES; with a history shorter than a built-in rule's
+   * window, that rule's window is the whole history).
+   */
   rules?: readonly RuleDefinition[];
   /** Leak-detection settings for leak.* metrics. */
   leak?: LeakOptions;
@@ -107,7 +110,10 @@ export class Watcher extends EventEmitter {
     checkKnownOptions('watch', options, ['rules', 'leak', 'heapSnapshot']);
     this.history = source.history;
     this.leakOptions = resolveLeakOptions(options.leak);
-    this.rules = Object.freeze(resolveRules(options.rules ?? BUILTIN_RULES, this.history.latest(), this.history.spanMs));
+    const span = this.history.spanMs;
+    // The built-in rules' windows (5 and 10 minutes) shrink to a shorter history's span.
+    const defs = options.rules ?? BUILTIN_RULES.map((r) => (r.window !== undefined && parseDuration('window', r.window) > span ? { ...r, window: span } : r));
+    this.rules = Object.freeze(resolveRules(defs, this.history.latest(), span));
     this.states = this.rules.map((rule) => ({ rule, state: 0, pendingSinceNs: 0, activeSince: 0, firedAt: 0, value: NaN, reported: false }));
     const hs = options.heapSnapshot;
     if (hs === undefined) {
@@ -148,7 +154,7 @@ export class Watcher extends EventEmitter {
 
   /** Whether it still evaluates (close() or its sampler's close() ends it). */
   get active(): boolean {
-    return this.unsubscribe !== null;
+    return this.unsubscribe !== null && !this.source.closed;
   }
 
   /** The alerts reported now (fired, not resolved, not superseded), most severe first. */
@@ -176,7 +182,9 @@ export class Watcher extends EventEmitter {
       this.close();
       return;
     }
-    const nowNs = snap.timeNs;
+    // `for` runs on this thread's clock: the snapshot's time stands still while the
+    // watched loop is stuck (which is when a watcher on another thread matters most).
+    const nowNs = Number(process.hrtime.bigint());
     for (const s of this.states) {
       const r = s.rule;
       const v = this.value(r, snap);
