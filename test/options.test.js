@@ -24,6 +24,9 @@ test('wrong types are TypeErrors naming the option and the accepted range', () =
   throwsWith(() => new Sampler({ histogramScale: [6] }), TypeError, 'histogramScale', 'array');
   throwsWith(() => new Sampler({ v8Histograms: 'yes' }), TypeError, 'v8Histograms', '"yes"', 'true or false');
   throwsWith(() => new Sampler({ v8Histograms: 1 }), TypeError, 'v8Histograms', '1');
+  throwsWith(() => new Sampler({ history: 1000 }), TypeError, 'history', 'intervalMs, capacity', '1000');
+  throwsWith(() => new Sampler({ history: { intervalMs: '1s' } }), TypeError, 'history.intervalMs', '"1s"', '100', '60000');
+  throwsWith(() => new Sampler({ history: { size: 10 } }), TypeError, '"size"', 'intervalMs');
   throwsWith(() => new Sampler(5), TypeError, 'options');
   throwsWith(() => new Sampler(null), TypeError, 'options');
 });
@@ -40,6 +43,9 @@ test('out-of-range values are RangeErrors naming the option, the value and the r
   throwsWith(() => new Sampler({ ringCapacity: 1000 }), RangeError, 'ringCapacity', 'power of two', '1000');
   throwsWith(() => new Sampler({ histogramScale: -1 }), RangeError, 'histogramScale', '0 to 8');
   throwsWith(() => new Sampler({ histogramScale: 9 }), RangeError, 'histogramScale', '9');
+  throwsWith(() => new Sampler({ history: { intervalMs: 50 } }), RangeError, 'history.intervalMs', '50', '100 to 60000');
+  throwsWith(() => new Sampler({ history: { capacity: 9 } }), RangeError, 'history.capacity', '9', '10 to 100000');
+  throwsWith(() => new Sampler({ history: { capacity: 100.5 } }), RangeError, 'history.capacity', '100.5');
 });
 
 test('a misspelled option is a TypeError that lists the accepted ones', () => {
@@ -48,7 +54,7 @@ test('a misspelled option is a TypeError that lists the accepted ones', () => {
 
 test('valid options are kept; defaults as documented', () => {
   const d = new Sampler();
-  assert.equal({ ...d.options }, { refreshIntervalMs: 1000, loopDelayResolutionMs: 10, ringCapacity: 4096, histogramScale: 6, watchdog: false, v8Histograms: true });
+  assert.equal({ ...d.options }, { refreshIntervalMs: 1000, loopDelayResolutionMs: 10, ringCapacity: 4096, histogramScale: 6, watchdog: false, v8Histograms: true, history: { intervalMs: 1000, capacity: 600 } });
   const s = new Sampler({ refreshIntervalMs: 10, loopDelayResolutionMs: 1, ringCapacity: 64, histogramScale: 0 });
   s.start();
   assert.is(s.read().running, true);

@@ -1,0 +1,255 @@
+// node-flags: --expose-gc
+// The analysis building blocks against real V8 and libuv: the robust trend statistics,
+// the block's mark-compact log, the sampler's history and its windows, and diagnose()'s
+// findings, text and bad input.
+const { test } = require('uvu');
+const assert = require('uvu/assert');
+const net = require('node:net');
+const { Sampler, diagnose, DIAGNOSE_THRESHOLDS, DEFAULT_LEAK_OPTIONS, History, SamplerError } = require('..');
+const { trend, normalCdf } = require('../dist/cjs/analysis/stats');
+const { detectLeak } = require('../dist/cjs/analysis/leak');
+const { throwsAll } = require('./helpers/throws');
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const block = (ms) => { const end = Date.now() + ms; while (Date.now() < end); };
+
+test('Theil–Sen ignores an outlier; Mann–Kendall is sure of a rise, unsure of noise, ~0 for a fall', () => {
+  const xs = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+  const line = xs.map((x) => 2 * x + 1);
+  let f = trend(xs, line);
+  assert.is(f.slope, 2);
+  assert.ok(Math.abs(f.start - 1) < 1e-9 && Math.abs(f.end - 19) < 1e-9);
+  assert.ok(f.confidence > 0.9999, String(f.confidence));
+  const outlier = line.slice();
+  outlier[4] = 1e9;
+  f = trend(xs, outlier);
+  assert.is(f.slope, 2);
+  const flat = xs.map(() => 5);
+  assert.is(trend(xs, flat).confidence, 0.5);
+  const zigzag = xs.map((x) => (x % 2 === 0 ? 10 : 11));
+  const z = trend(xs, zigzag).confidence;
+  assert.ok(z > 0.3 && z < 0.95, String(z));
+  assert.ok(trend(xs, line.map((y) => -y)).confidence < 1e-4);
+  assert.ok(Math.abs(normalCdf(1.959964) - 0.975) < 1e-6 && Math.abs(normalCdf(0) - 0.5) < 1e-9);
+  assert.ok(Number.isNaN(trend([1], [1]).slope));
+});
+
+test('the leak test on synthetic series: a ramp then a plateau is not a leak; a steady rise is', () => {
+  const o = DEFAULT_LEAK_OPTIONS;
+  const mb = 1048576;
+  const rec = (t, mib, i) => ({ index: i + 1, endNs: t * 1e9, forced: false, usedAfterBytes: mib * mb, oldGenerationBytes: mib * mb, spacesUsedAfterBytes: {} });
+  const rise = Array.from({ length: 8 }, (_, i) => rec(i * 5, 20 + 4 * i + (i % 2), i));
+  assert.ok(detectLeak(rise, 0, o).suspected);
+  // Fewer than the confirmations: the same rise, cut at 7 points, held at 6 and 7 but not 5.
+  assert.not.ok(detectLeak(rise.slice(0, 6), 0, o).suspected);
+  const plateau = [20, 30, 40, 48, 50, 49, 50, 51, 50, 49, 50].map((m, i) => rec(i * 5, m, i));
+  const r = detectLeak(plateau, 0, o);
+  assert.not.ok(r.suspected);
+  assert.match(r.reason, /levelled off/);
+  const small = Array.from({ length: 10 }, (_, i) => rec(i * 5, 100 + 0.2 * i, i));
+  assert.match(detectLeak(small, 0, o).reason, /below the .* that counts/);
+  // Only what is in the window counts.
+  assert.equal(detectLeak(rise, 35e9, o).majorGcs, 1);
+});
+
+test('markCompacts(): every mark-compact with the heap after it, the same for a view, the last 32', () => {
+  const s = new Sampler().start();
+  const events = [];
+  s.onGC((e) => e.type === 'markSweepCompact' && events.push(e));
+  for (let i = 0; i < 3; i++) global.gc();
+  s.read(); // drains the events
+  const log = s.markCompacts();
+  assert.equal(log.length, 3);
+  assert.equal(log.map((m) => m.index), [1, 2, 3]);
+  assert.equal(events.length, 3);
+  log.forEach((m, i) => {
+    const e = events[i];
+    assert.ok(m.forced);
+    assert.is(m.endNs, e.startNs + e.durationNs);
+    assert.is(m.usedAfterBytes, e.usedAfterBytes);
+    assert.equal(m.spacesUsedAfterBytes, e.spacesUsedAfterBytes);
+    const old = Object.entries(m.spacesUsedAfterBytes).filter(([n]) => !n.startsWith('new_')).reduce((a, [, v]) => a + v, 0);
+    assert.is(m.oldGenerationBytes, old);
+    assert.ok(old > 0 && old < m.usedAfterBytes + 1);
+  });
+  assert.equal(s.markCompacts(2).map((m) => m.index), [3]);
+  assert.equal(s.markCompacts(3), []);
+  const view = Sampler.attach(s.share());
+  assert.equal(view.markCompacts(), log);
+  // Scavenges are not logged.
+  const before = s.markCompacts().length;
+  global.gc({ type: 'minor' });
+  assert.is(s.markCompacts().length, before);
+  for (let i = 0; i < 40; i++) global.gc();
+  const last = s.markCompacts();
+  assert.is(last.length, 32);
+  assert.is(last[31].index, 43);
+  assert.is(last[0].index, 12);
+  throwsAll([
+    [() => s.markCompacts(-1), TypeError, /afterIndex must be an integer ≥ 0, got -1/],
+    [() => s.markCompacts('1'), TypeError, /got "1"/],
+  ]);
+  view.close();
+  s.close();
+  assert.throws(() => s.markCompacts(), (e) => e instanceof SamplerError && e.code === 'ERR_SAMPLER_CLOSED');
+});
+
+test('sampler.history: begun on first use, one per sampler, samples every intervalMs, bounded, stopped by close()', async () => {
+  const s = new Sampler({ history: { intervalMs: 100, capacity: 10 } }).start();
+  const h = s.history;
+  assert.instance(h, History);
+  assert.is(s.history, h);
+  assert.is(h.length, 1);
+  assert.is(h.spanMs, 1000);
+  await sleep(1450);
+  assert.is(h.length, 10);
+  for (let i = 1; i < h.length; i++) {
+    const gap = (h.at(i).timeNs - h.at(i - 1).timeNs) / 1e6;
+    assert.ok(gap > 50 && gap < 400, `gap ${gap} ms`);
+  }
+  // The oldest sample is at most one capacity old.
+  assert.ok((h.latest().timeNs - h.at(0).timeNs) / 1e6 < 1300);
+  // A view has its own history (on its own thread) over the same memory.
+  const view = Sampler.attach(s.share());
+  assert.is.not(view.history, h);
+  view.close();
+  s.close();
+  assert.not.ok(h.active);
+  assert.throws(() => s.history, (e) => e.code === 'ERR_SAMPLER_CLOSED');
+});
+
+test('history windows: counters from the start, histograms of the window only', async () => {
+  const s = new Sampler({ history: { intervalMs: 100, capacity: 100 } }).start();
+  await sleep(200);
+  // Started just now: a 5 s window begins at the sampler's start, with counters from 0.
+  let w = s.history.window(5000);
+  assert.ok(w.fromStart);
+  assert.is(w.start.timeNs, s.read().startNs);
+  assert.is(w.start.gc.count, 0);
+  block(300);
+  await sleep(150);
+  let d = s.history.histogram('loopDelay', 1000);
+  assert.ok(d.histogram.max >= 280e6, `window max ${d.histogram.max}`);
+  await sleep(2200);
+  d = s.history.histogram('loopDelay', 1000);
+  assert.ok(d.histogram.count > 0);
+  assert.ok(d.histogram.max < 250e6, `the block left the window, max ${d.histogram.max}`);
+  assert.ok(s.histograms.loopDelay.max >= 280e6);
+  // The window starts at a copy at or before windowMs ago, at most 5 samples earlier.
+  const ago = (s.history.latest().timeNs - d.startNs) / 1e6;
+  assert.ok(ago >= 1000 && ago <= 1700, `${ago} ms`);
+  w = s.history.window(1000);
+  assert.not.ok(w.fromStart);
+  assert.ok(w.intervalNs >= 1000e6 && w.intervalNs < 1300e6, String(w.intervalNs));
+  assert.throws(() => s.history.histogram('nope', 1000), RangeError);
+  s.close();
+});
+
+test('diagnose(): GC CPU, pauses and loop findings agree with the counters; advice where thresholds are crossed', async () => {
+  const s = new Sampler({ history: { intervalMs: 100, capacity: 100 }, watchdog: { thresholdMs: 150 } }).start();
+  s.history;
+  await sleep(300);
+  const a = s.read();
+  // GC-heavy for 1.5 s, with three 250 ms blocks.
+  const end = Date.now() + 1500;
+  let blocks = 0;
+  await new Promise((resolve) => {
+    const step = () => {
+      let junk = [];
+      for (let i = 0; i < 100000; i++) junk.push({ i });
+      if (blocks < 3 && Date.now() > end - 1200 + blocks * 400) { block(250); blocks++; }
+      if (Date.now() < end) setImmediate(step);
+      else resolve();
+    };
+    step();
+  });
+  const r = diagnose(s, { windowMs: 3000 });
+  const b = s.read();
+  const f = (id) => r.findings.find((x) => x.id === id);
+  // The window reaches back past `a`; the GC CPU fraction is the window's.
+  assert.ok(r.window.ms >= 1700 && r.window.ms <= 4000, String(r.window.ms));
+  const gc = f('gc-cpu');
+  assert.ok(gc.value > 0 && gc.value < 1);
+  const between = (b.gc.mainThreadNs - a.gc.mainThreadNs) / (b.timeNs - a.timeNs);
+  assert.ok(Math.abs(gc.value - between) < 0.5 * between + 0.02, `${gc.value} vs ${between}`);
+  assert.equal(gc.verdict, gc.value > 0.25 ? 'critical' : gc.value > 0.05 ? 'warn' : 'ok');
+  if (gc.verdict !== 'ok') assert.ok(gc.recommendation.length > 20);
+  assert.ok(f('gc-pause.scavenge').details.count > 0);
+  assert.ok(f('allocation').value > 10e6);
+  // The blocks: loop delay and stalls.
+  const delay = f('loop-delay');
+  assert.ok(delay.value >= 240e6, String(delay.value));
+  assert.equal(delay.verdict, 'warn');
+  assert.match(delay.recommendation, /synchronous work/);
+  const stalls = f('stalls');
+  assert.is(stalls.value, 3);
+  assert.equal(stalls.verdict, 'warn');
+  assert.ok(['warn', 'critical'].includes(r.verdict));
+  // The text has every finding, its verdict and its advice.
+  const text = r.format();
+  assert.match(text, /^runtime-sampler diagnosis: (WARN|CRITICAL) — window \d+\.\d s( \(since the sampler started\))?, thread 0\n/);
+  for (const x of r.findings) assert.ok(text.includes(x.title), x.title);
+  assert.match(text, /\[WARN\] Event-loop delay: p50 .* p99 \d+\.\d+ ms/);
+  assert.match(text, /→ callbacks wait/);
+  const json = JSON.parse(JSON.stringify(r));
+  assert.equal(Object.keys(json), ['verdict', 'window', 'threadId', 'leak', 'findings']);
+  assert.equal(Object.keys(json.leak).sort(), ['baselineBytes', 'confidence', 'growthBytes', 'majorGcs', 'reason', 'recentSlopeBytesPerSec', 'slopeBytesPerSec', 'suspected']);
+  s.close();
+});
+
+test('diagnose(): a quiet process is ok; handles that only grow are a finding', async () => {
+  const s = new Sampler({ refreshIntervalMs: 20, history: { intervalMs: 100, capacity: 100 } }).start();
+  s.history;
+  await sleep(1200);
+  let r = diagnose(s, { windowMs: 1000 });
+  for (const x of r.findings) assert.equal(x.verdict, 'ok', `${x.id}: ${x.summary}`);
+  assert.equal(r.verdict, 'ok');
+  const servers = [];
+  for (let i = 0; i < 15; i++) {
+    for (let j = 0; j < 10; j++) servers.push(net.createServer().listen(0, '127.0.0.1'));
+    await sleep(100);
+  }
+  r = diagnose(s, { windowMs: 1500 });
+  const handles = r.findings.find((x) => x.id === 'active-handles');
+  assert.equal(handles.verdict, 'warn', handles.summary);
+  assert.match(handles.recommendation, /getActiveResourcesInfo/);
+  await Promise.all(servers.map((x) => new Promise((res) => x.close(res))));
+  s.close();
+});
+
+test('diagnose(): the first call on a sampler without history sees the time since start', async () => {
+  const s = new Sampler().start();
+  await sleep(300);
+  const r = diagnose(s);
+  assert.ok(r.window.fromStart);
+  assert.ok(r.window.ms >= 250, String(r.window.ms));
+  assert.is(r.window.requestedMs, 60000);
+  s.close();
+});
+
+test('diagnose(): bad input names the option, the value and what is accepted', () => {
+  const s = new Sampler({ history: { intervalMs: 100, capacity: 50 } }).start();
+  throwsAll([
+    [() => diagnose(null), TypeError, /diagnose\(sampler\): sampler must be a Sampler or a SamplerView, got null/],
+    [() => diagnose({ read() {} }), TypeError, /sampler must be a Sampler/],
+    [() => diagnose(s, 5), TypeError, /options must be an object, got 5/],
+    [() => diagnose(s, { window: 5 }), TypeError, /"window"/],
+    [() => diagnose(s, { windowMs: 500 }), RangeError, /windowMs must be an integer from 1000 to 5000, got 500/],
+    [() => diagnose(s, { windowMs: 6000 }), RangeError, /windowMs must be an integer from 1000 to 5000, got 6000/],
+    [() => diagnose(s, { windowMs: '5s' }), TypeError, /windowMs must be a number/],
+    [() => diagnose(s, { leak: { confidence: 2 } }), RangeError, /leak\.confidence must be a number from 0\.5 to 0\.9999, got 2/],
+    [() => diagnose(s, { leak: { minMajorGcs: 3 } }), RangeError, /leak\.minMajorGcs must be an integer from 4 to 256, got 3/],
+    [() => diagnose(s, { leak: { sensitivity: 1 } }), TypeError, /sensitivity/],
+    [() => diagnose(s, { thresholds: { heapUsedRatio: { warn: 0.99 } } }), RangeError, /thresholds\.heapUsedRatio: warn \(0\.99\) must be below critical \(0\.95\)/],
+    [() => diagnose(s, { thresholds: { heapUsedRatio: 0.9 } }), TypeError, /thresholds\.heapUsedRatio must be an object of \{ warn, critical \}, got 0\.9/],
+    [() => diagnose(s, { thresholds: { gcCpuFraction: { warn: -1 } } }), TypeError, /thresholds\.gcCpuFraction\.warn must be a finite number ≥ 0, got -1/],
+    [() => diagnose(s, { thresholds: { heap: {} } }), TypeError, /"heap"/],
+  ]);
+  // The documented defaults.
+  assert.equal(DIAGNOSE_THRESHOLDS.gcCpuFraction, { warn: 0.05, critical: 0.25 });
+  assert.equal(DIAGNOSE_THRESHOLDS.heapUsedRatio, { warn: 0.85, critical: 0.95 });
+  s.close();
+  assert.throws(() => diagnose(s), (e) => e.code === 'ERR_SAMPLER_CLOSED');
+});
+
+test.run();
