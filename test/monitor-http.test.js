@@ -80,6 +80,31 @@ test('endpoints: /healthz, /readyz, /metrics (both formats), /metrics.json, /liv
   assert.is(head.body, '');
 });
 
+test('/diagnose (text and JSON) and /alerts: the report and the built-in rules, run on the monitor thread', async () => {
+  let r = await request('/diagnose');
+  assert.is(r.status, 200);
+  assert.match(r.headers['content-type'], /^text\/plain/);
+  assert.match(r.body, /^runtime-sampler diagnosis: (OK|WARN|CRITICAL) — window/);
+  assert.match(r.body, /GC CPU fraction/);
+  r = await request('/diagnose?format=json&window=2s');
+  assert.is(r.status, 200);
+  const doc = JSON.parse(r.body);
+  assert.is(doc.window.requestedMs, 2000);
+  assert.ok(Array.isArray(doc.findings) && Array.isArray(doc.alerts));
+  assert.is(doc.threadId, 0);
+  r = await request('/diagnose', { headers: { accept: 'application/json' } });
+  assert.ok(JSON.parse(r.body).findings.length > 8);
+  for (const bad of ['window=0', 'window=1d', 'window=abc', 'format=xml']) {
+    r = await request(`/diagnose?${bad}`);
+    assert.is(r.status, 400, bad);
+  }
+  r = await request('/alerts');
+  assert.is(r.status, 200);
+  const alerts = JSON.parse(r.body);
+  assert.equal(alerts.rules.map((x) => x.name).slice(0, 2), ['NodeHeapNearLimit', 'NodeHeapAtLimit']);
+  assert.is(alerts.rules.length, 9);
+});
+
 test('/readyz turns 503 while the main thread is stalled and names the failing checks; /healthz still answers', async () => {
   // The monitor thread answers while this thread is blocked: ask from a child process.
   const { spawn } = require('node:child_process');

@@ -123,7 +123,7 @@ test('CLI: --help for each command, --version, exit codes for usage errors', () 
   assert.is(main.status, 0);
   assert.match(main.stdout, /runtime-sampler run \[options\]/);
   assert.match(main.stdout, /Exit codes: 0 success, 1 failure, 2 usage error/);
-  for (const cmd of ['run', 'snapshot', 'bench']) {
+  for (const cmd of ['run', 'snapshot', 'diagnose', 'bench']) {
     const h = cli(cmd, '--help');
     assert.is(h.status, 0, cmd);
     assert.match(h.stdout, new RegExp(`Usage: runtime-sampler ${cmd}`));
@@ -145,6 +145,11 @@ test('CLI: --help for each command, --version, exit codes for usage errors', () 
   assert.is(cli('snapshot').status, 2);
   assert.is(cli('snapshot', 'ftp://x').status, 2);
   assert.is(cli('bench', '--fast').status, 2);
+  assert.is(cli('diagnose').status, 2);
+  const badWindow = cli('diagnose', 'http://127.0.0.1:9', '--window', 'soon');
+  assert.is(badWindow.status, 2);
+  assert.match(badWindow.stderr, /--window "soon" is not a duration/);
+  assert.is(cli('diagnose', 'http://127.0.0.1:9').status, 1);
   const refused = cli('snapshot', 'http://127.0.0.1:9');
   assert.is(refused.status, 1);
   assert.match(refused.stderr, /ECONNREFUSED/);
@@ -164,6 +169,21 @@ test('CLI: run passes the app its arguments and exit code; snapshot prints a run
   assert.match(snap.stdout, /^v8js\.gc\.count\s+v8js\.gc\.type=scavenge\s+\d+$/m);
   const json = spawnSync(process.execPath, [BIN, 'snapshot', `http://127.0.0.1:${port}/metrics.json`, '--json'], { encoding: 'utf8' });
   assert.is(JSON.parse(json.stdout).schema, 'runtime-sampler/metrics/v1');
+  // diagnose: the running process's report, as text and as JSON.
+  const diag = spawnSync(process.execPath, [BIN, 'diagnose', `http://127.0.0.1:${port}`, '--window', '2s'], { encoding: 'utf8', timeout: 30000 });
+  assert.is(diag.status, 0, diag.stderr);
+  assert.match(diag.stdout, /^runtime-sampler diagnosis: (OK|WARN|CRITICAL) — window \d+\.\d s/);
+  assert.match(diag.stdout, /^\[(ok  |WARN|CRIT)\] Leak \(old generation after mark-compacts\): not suspected/m);
+  assert.match(diag.stdout, /^Alerts \(built-in rules\): none$/m);
+  const dj = spawnSync(process.execPath, [BIN, 'diagnose', `http://127.0.0.1:${port}`, '--json'], { encoding: 'utf8', timeout: 30000 });
+  assert.is(dj.status, 0, dj.stderr);
+  const report = JSON.parse(dj.stdout);
+  assert.ok(['ok', 'warn', 'critical'].includes(report.verdict));
+  assert.ok(report.findings.some((f) => f.id === 'gc-cpu'));
+  assert.equal(report.alerts, []);
+  const tooLong = spawnSync(process.execPath, [BIN, 'diagnose', `http://127.0.0.1:${port}`, '--window', '2h'], { encoding: 'utf8', timeout: 30000 });
+  assert.is(tooLong.status, 1);
+  assert.match(tooLong.stderr, /HTTP 400: window must be from 1000 ms to 600000 ms, got "2h"/);
   app.kill('SIGTERM');
   const code = await new Promise((r) => app.on('exit', (c) => r(c)));
   assert.is(code, 128 + 15, 'run exits as the app did (SIGTERM)');
