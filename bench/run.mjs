@@ -20,6 +20,7 @@ const SCENARIOS = [
   ['memory footprint', 'memory.mjs'],
   ['precision against --trace-gc and monitorEventLoopDelay', 'precision.mjs'],
   ['export cost (toPrometheus, toJSON, prom-client)', 'export.mjs'],
+  ['analysis layer cost (history, built-in rules, diagnose)', 'analysis.mjs'],
 ];
 const only = args.filter((a) => !a.startsWith('--'));
 const quick = args.includes('--quick');

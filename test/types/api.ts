@@ -3,6 +3,8 @@
 import { Sampler, SamplerView, SamplerAggregate, startMonitorThread, Snapshot, Histogram, delta, toPrometheus, toJSON, negotiateFormat, SamplerError } from 'runtime-sampler';
 import type { SharedSampler, StallEvent, MonitorThread } from 'runtime-sampler';
 import type { PrometheusOptions, JsonDocument } from 'runtime-sampler';
+import { diagnose, watch, BUILTIN_RULES, DIAGNOSE_THRESHOLDS } from 'runtime-sampler';
+import type { DiagnosisReport, Finding, Alert, RuleDefinition, MarkCompactRecord, LeakReport, Verdict } from 'runtime-sampler';
 import { collectDefaultMetrics } from 'runtime-sampler/prom-client';
 import { registerRuntimeMetrics } from 'runtime-sampler/otel';
 import { createStatsdExporter } from 'runtime-sampler/statsd';
@@ -54,6 +56,28 @@ try {
     void code;
   }
 }
+
+// Analysis: history, diagnose(), watchers.
+const hs = new Sampler({ history: { intervalMs: 500, capacity: 120 } }).start();
+const report: DiagnosisReport = diagnose(hs, { windowMs: 30_000, leak: { confidence: 0.99 }, thresholds: { gcCpuFraction: { warn: 0.1, critical: 0.3 } } });
+const verdict: Verdict = report.verdict;
+const firstFinding: Finding | undefined = report.findings[0];
+const leak: LeakReport = report.leak;
+const reportText: string = report.format();
+const mcs: MarkCompactRecord[] = hs.markCompacts();
+const oldGen: number | undefined = mcs[0]?.oldGenerationBytes;
+const rule: RuleDefinition = { name: 'Heap', metric: 'heap.usedRatio', condition: 'above', threshold: 0.8, for: '1m', severity: 'critical' };
+const watcher = watch(hs, { rules: [...BUILTIN_RULES, rule], heapSnapshot: { dir: '/tmp' } });
+watcher.on('alert', (a: Alert) => { const sev: 'info' | 'warning' | 'critical' = a.severity; void sev; });
+watcher.on('action', (e) => { const p: string | undefined = e.path; void p; });
+const warnAt: number = DIAGNOSE_THRESHOLDS.heapUsedRatio.warn;
+watcher.close();
+void [verdict, firstFinding, leak, reportText, oldGen, warnAt];
+// @ts-expect-error: condition is one of above, below, rate, trend, percentile
+const badRule: RuleDefinition = { name: 'x', metric: 'heap.usedBytes', condition: 'over', threshold: 1 };
+void badRule;
+// @ts-expect-error: unknown diagnose option
+diagnose(hs, { window: 5 });
 
 // @ts-expect-error: format is 'prometheus' | 'openmetrics'
 toPrometheus(sampler, { format: 'json' });
