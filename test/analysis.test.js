@@ -217,6 +217,36 @@ test('diagnose(): a quiet process is ok; handles that only grow are a finding', 
   s.close();
 });
 
+test('diagnose(): vm contexts kept alive across mark-compacts are a finding; contexts let go are not', async () => {
+  const vm = require('node:vm');
+  const s = new Sampler({ refreshIntervalMs: 20, history: { intervalMs: 100, capacity: 100 } }).start();
+  s.history;
+  const run = async (keep) => {
+    const kept = [];
+    for (let i = 0; i < 15; i++) {
+      for (let j = 0; j < 2; j++) {
+        const f = vm.runInContext('(function () { return 1; })', vm.createContext({}));
+        if (keep) kept.push(f);
+      }
+      if (i % 3 === 2) global.gc();
+      await sleep(100);
+    }
+    global.gc();
+    await sleep(150);
+    return { report: diagnose(s, { windowMs: 1700 }), kept };
+  };
+  const dropped = await run(false);
+  let f = dropped.report.findings.find((x) => x.id === 'contexts');
+  assert.equal(f.verdict, 'ok', f.summary);
+  const retained = await run(true);
+  f = retained.report.findings.find((x) => x.id === 'contexts');
+  assert.equal(f.verdict, 'warn', f.summary);
+  assert.ok(f.details.nativeGrowth >= 20, f.summary);
+  assert.match(f.recommendation, /vm\.createContext/);
+  assert.is(retained.kept.length, 30);
+  s.close();
+});
+
 test('diagnose(): the first call on a sampler without history sees the time since start', async () => {
   const s = new Sampler().start();
   await sleep(300);

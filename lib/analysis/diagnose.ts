@@ -422,23 +422,28 @@ export function buildReport(history: History, end: Snapshot, windowMs: number, l
       details: { majorGcs: leak.majorGcs, confidence: leak.confidence, baselineBytes: leak.baselineBytes, growthBytes: leak.growthBytes },
     });
   }
-  // Detached contexts: a vm context or realm that is unreachable yet survives GCs.
+  // Contexts: native contexts (vm contexts, realms) that keep growing across mark-compacts,
+  // and detached contexts (an embedder detached them, yet they survive GCs).
   {
     const xs = samples.map((s) => s.timeNs / 1e9);
-    const ys = samples.map((s) => s.heap.detachedContexts);
-    const fit = trend(xs, ys);
-    const first = ys.length > 0 ? ys[0] : 0;
-    const now = end.heap.detachedContexts;
+    const native = trend(xs, samples.map((s) => s.heap.nativeContexts));
+    const detached = trend(xs, samples.map((s) => s.heap.detachedContexts));
     const mcs = d.gc.byType.markSweepCompact.count;
-    const growing = now > first && now > 0 && mcs >= 2 && fit.confidence >= 0.95;
+    const nativeGrowth = native.end - native.start;
+    const nativeGrowing = samples.length >= 10 && mcs >= 2 && native.confidence >= 0.99 && nativeGrowth >= Math.max(5, 0.5 * Math.max(0, native.start));
+    const firstDetached = samples.length > 0 ? samples[0].heap.detachedContexts : 0;
+    const nowDetached = end.heap.detachedContexts;
+    const detachedGrowing = nowDetached > firstDetached && mcs >= 2 && detached.confidence >= 0.95;
+    const growing = nativeGrowing || detachedGrowing;
     findings.push({
-      id: 'detached-contexts',
-      title: 'Detached contexts',
+      id: 'contexts',
+      title: 'Contexts (native, detached)',
       verdict: growing ? 'warn' : 'ok',
-      value: now,
+      value: end.heap.nativeContexts,
       unit: '{context}',
-      summary: `${now} detached contexts (${first} at the window's start, ${mcs} mark-compacts between)`,
-      recommendation: growing ? 'contexts (vm.createContext, iframes in jsdom, realms) stay reachable after use: something still references their globals' : undefined,
+      summary: `${end.heap.nativeContexts} native contexts${Number.isFinite(nativeGrowth) ? ` (${nativeGrowth >= 0 ? '+' : ''}${Math.round(nativeGrowth)} over the window)` : ''}, ${nowDetached} detached (${firstDetached} at the window's start); ${mcs} mark-compacts between`,
+      recommendation: growing ? 'contexts (vm.createContext, realms, jsdom windows) stay reachable after use: something still references their functions or globals' : undefined,
+      details: { nativeContexts: end.heap.nativeContexts, nativeGrowth: Number.isFinite(nativeGrowth) ? nativeGrowth : null, detachedContexts: nowDetached },
     });
   }
   // Active handles (sockets, timers, watchers) that only ever grow.
