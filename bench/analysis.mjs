@@ -49,21 +49,20 @@ md += `${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, ${new Date(
   const w = watch(sampler);
   for (let i = 0; i < 200; i++) chunk(); // GCs of every kind: full histograms
   const n = quick ? 200 : 2000;
-  const with_ = [];
-  for (let i = 0; i < n; i++) {
-    if (i % 20 === 0) chunk();
-    const t = process.hrtime.bigint();
-    h.sample();
-    with_.push(Number(process.hrtime.bigint() - t) / 1e3);
-  }
+  // n single samples (µs each), the workload run between every 20th.
+  const timeSamples = () => {
+    const us = [];
+    for (let i = 0; i < n; i++) {
+      if (i % 20 === 0) chunk();
+      const t = process.hrtime.bigint();
+      h.sample();
+      us.push(Number(process.hrtime.bigint() - t) / 1e3);
+    }
+    return us;
+  };
+  const with_ = timeSamples();
   w.close();
-  const without = [];
-  for (let i = 0; i < n; i++) {
-    if (i % 20 === 0) chunk();
-    const t = process.hrtime.bigint();
-    h.sample();
-    without.push(Number(process.hrtime.bigint() - t) / 1e3);
-  }
+  const without = timeSamples();
   const row = {
     scenario: 'analysis/sample', contender: 'history sample + 9 built-in rules', unit: 'µs',
     median: median(with_), min: quantile(with_, 0.1), max: quantile(with_, 0.9), spread: 'p10–p90', runs: n,
