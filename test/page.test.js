@@ -43,6 +43,7 @@ if (NODE_MAJOR < 20) {
       assert.ok(await page.locator('#heap polyline').count() >= 3);
       assert.ok(await page.locator('#gc rect').count() >= 1);
       assert.match(await page.textContent('#status'), /ready/);
+      assert.is(await page.textContent('[data-tile="Alerts"]'), 'none');
       assert.equal(errors, [], 'no script errors');
       assert.equal(external, [], 'no external requests');
       mkdirSync(ARTIFACTS, { recursive: true });

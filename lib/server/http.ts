@@ -149,6 +149,8 @@ export function createMonitorServer(target: Readable, o: MonitorServerOptions): 
         pauseHistogramMs: pauses,
       },
       stall: { active: now.stall.active === 1, durationMs: now.stall.durationNs / 1e6, count: now.stall.count },
+      // The built-in rules' alerts (names are [A-Za-z0-9_.:-]: safe in the page's HTML).
+      alerts: watcher === null ? [] : watcher.alerts().map((a) => ({ name: a.name, severity: a.severity })),
       ready,
     };
   };

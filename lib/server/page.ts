@@ -101,6 +101,7 @@ function tiles(d) {
     ["GC CPU fraction", fmt(d.gcCpuFraction * 100, 2) + " %"],
     ["Incremental marking steps", String(d.gc.incrementalMarkingSteps)],
     ["Stall", d.stall.active ? "in progress " + fmt(d.stall.durationMs, 0) + " ms" : String(d.stall.count) + " so far"],
+    ["Alerts", d.alerts && d.alerts.length ? d.alerts.map((a) => a.severity + " " + a.name).join(", ") : "none"],
   ];
   $("tiles").innerHTML = list.map(([k, v]) => '<div class="tile"><div class="label">' + k + '</div><div class="value" data-tile="' + k + '">' + v + "</div></div>").join("");
 }
