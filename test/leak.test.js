@@ -25,7 +25,7 @@ function runChild(mode, env = {}) {
   });
 }
 
-// Started together: the three run side by side (about 60 s in all).
+// Started together: the three run side by side (60 s; the leak stops once flagged).
 const results = Promise.all([runChild('leak'), runChild('steady'), runChild('warmup')]);
 const summary = (r) => r.reports.map((x) => `${(x.atMs / 1000).toFixed(0)}s mc=${x.mcs} ${(x.leak.baselineBytes / 1048576).toFixed(1)}MiB ${x.leak.reason}`).join('\n');
 
@@ -33,7 +33,7 @@ test('a retained-array leak is flagged within 10 major GCs', async () => {
   const [leak] = await results;
   assert.ok(leak.flagged, `never flagged:\n${summary(leak)}`);
   assert.ok(leak.flagged.markCompacts <= 10, `flagged only after ${leak.flagged.markCompacts} mark-compacts:\n${summary(leak)}`);
-  assert.ok(leak.flagged.leak.majorGcs >= 6 && leak.flagged.leak.confidence >= 0.95);
+  assert.ok(leak.flagged.leak.majorGcs >= 5 && leak.flagged.leak.confidence >= 0.95);
   // It stays flagged, with a slope that matches what the workload keeps.
   assert.ok(leak.final.suspected, summary(leak));
   assert.ok(leak.final.slopeBytesPerSec > 512 * 1024, `slope ${leak.final.slopeBytesPerSec}`);
@@ -47,7 +47,7 @@ test('a steady churn runs 60 s with no leak flag', async () => {
   assert.not.ok(steady.final.suspected);
   // The detector had enough mark-compacts to judge, and its window held them.
   assert.ok(steady.mcs >= 10, `only ${steady.mcs} mark-compacts`);
-  assert.ok(steady.final.majorGcs >= 6, summary(steady));
+  assert.ok(steady.final.majorGcs >= 5, summary(steady));
   assert.equal(steady.finding.verdict, 'ok');
 });
 
@@ -58,7 +58,7 @@ test('a warm-up that plateaus runs 60 s with no leak flag', async () => {
   // It did warm up: the baseline after mark-compacts grew severalfold, then held.
   const first = warmup.reports.find((x) => x.leak.majorGcs >= 1);
   assert.ok(warmup.final.baselineBytes > 2 * first.leak.baselineBytes, summary(warmup));
-  assert.ok(warmup.final.majorGcs >= 6, summary(warmup));
+  assert.ok(warmup.final.majorGcs >= 5, summary(warmup));
   assert.equal(warmup.finding.verdict, 'ok');
 });
 

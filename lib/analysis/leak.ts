@@ -8,33 +8,39 @@
 //   3. material growth: the fitted rise across the window ≥ max(minGrowthBytes,
 //      minGrowthRatio × the fitted start);
 //   4. still rising: the newer half of the points, fitted alone, rises at least half that
-//      much and at least half as fast as the whole window (a warm-up that has levelled
-//      off fails this even while its ramp is still in the window);
+//      much, at least half as fast as the whole window, and by more than three times its
+//      own scatter around its line (median absolute residual): a warm-up that has levelled
+//      off fails this even while its ramp is still in the window, and so does a plateau
+//      whose baseline flips between two levels;
 // and all four must hold at each of the last `confirmations` mark-compacts: the slope
 // *stays* positive with confidence.
 import { checkKnownOptions, describeValue } from '../errors';
 import type { MarkCompactRecord } from '../sampler';
-import { trend } from './stats';
+import { medianInPlace, trend } from './stats';
 
 export interface LeakOptions {
-  /** Mark-compacts the window needs before anything is suspected (4–256, default 6). */
+  /** Mark-compacts the window needs before anything is suspected (4–256, default 5). */
   minMajorGcs?: number;
   /** Mann–Kendall confidence of the rise, 0.5–0.9999 (default 0.95). */
   confidence?: number;
   /** Fitted growth across the window relative to its fitted start, 0–10 (default 0.1). */
   minGrowthRatio?: number;
-  /** Fitted growth across the window, bytes (default 4 MiB: small heaps wobble by a few MiB). */
+  /**
+   * Fitted growth across the window, bytes (default 8 MiB: the baseline of a small heap
+   * can flip between levels a few MiB apart; over a 10-minute window this still finds a
+   * leak of 14 KiB/s).
+   */
   minGrowthBytes?: number;
-  /** Consecutive mark-compacts at which every criterion must hold, 1–32 (default 3). */
+  /** Consecutive mark-compacts at which every criterion must hold, 1–32 (default 2). */
   confirmations?: number;
 }
 
 export const DEFAULT_LEAK_OPTIONS: Readonly<Required<LeakOptions>> = Object.freeze({
-  minMajorGcs: 6,
+  minMajorGcs: 5,
   confidence: 0.95,
   minGrowthRatio: 0.1,
-  minGrowthBytes: 4 * 1024 * 1024,
-  confirmations: 3,
+  minGrowthBytes: 8 * 1024 * 1024,
+  confirmations: 2,
 });
 
 const LIMITS: Record<keyof LeakOptions, [number, number, boolean]> = {
@@ -110,7 +116,7 @@ function judge(ts: number[], ys: number[], o: Required<LeakOptions>): Verdict & 
   if (fit.growth < needed) {
     return { ...fit, ok: false, reason: `rises ${mib(fit.growth)} across the window, below the ${mib(needed)} that counts` };
   }
-  if (!(fit.recent >= RECENT_SHARE * fit.slope) || !(fit.recentGrowth >= RECENT_SHARE * needed)) {
+  if (!(fit.recent >= RECENT_SHARE * fit.slope) || !(fit.recentGrowth >= Math.max(RECENT_SHARE * needed, 3 * fit.recentScatter))) {
     return { ...fit, ok: false, reason: 'the rise has levelled off (the newer half of the window rises less than half as much): a warm-up?' };
   }
   return {
@@ -123,9 +129,14 @@ function judge(ts: number[], ys: number[], o: Required<LeakOptions>): Verdict & 
 function fitOf(ts: number[], ys: number[]) {
   const all = trend(ts, ys);
   const half = Math.ceil(ts.length / 2);
-  const r = ts.length >= 4 ? trend(ts.slice(-half), ys.slice(-half)) : null;
+  const rt = ts.slice(-half);
+  const ry = ys.slice(-half);
+  const r = ts.length >= 4 ? trend(rt, ry) : null;
+  // The newer half's scatter: the median absolute residual around its own line.
+  const scatter = r === null ? NaN : medianInPlace(rt.map((t, i) => Math.abs(ry[i] - (r.start + r.slope * (t - rt[0])))));
   return {
     recentGrowth: r === null ? NaN : r.end - r.start,
+    recentScatter: scatter,
     slope: all.slope,
     confidence: all.confidence,
     start: all.start,
