@@ -25,7 +25,7 @@ function runChild(mode, env = {}) {
   });
 }
 
-// Started together: the three run side by side (60 s; the leak stops once flagged).
+// Started together: the three run side by side (60 s; the leak until flagged, 120 s at most).
 const results = Promise.all([runChild('leak'), runChild('steady'), runChild('warmup')]);
 const summary = (r) => r.reports.map((x) => `${(x.atMs / 1000).toFixed(0)}s mc=${x.mcs} ${(x.leak.baselineBytes / 1048576).toFixed(1)}MiB ${x.leak.reason}`).join('\n');
 
