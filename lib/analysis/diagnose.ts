@@ -314,7 +314,10 @@ export function buildReport(history: History, end: Snapshot, windowMs: number, l
     const details: Record<string, number | null> = {};
     let size = 0;
     let unused = 0;
+    // The old generation only: the young generation's semi-space is committed and empty
+    // after every scavenge by design, which is no fragmentation.
     for (const name of end.spaceNames) {
+      if (name.startsWith('new_')) continue;
       const s = end.heap.spaces[name];
       details[name] = s.sizeBytes - s.usedBytes;
       size += s.sizeBytes;
@@ -327,7 +330,7 @@ export function buildReport(history: History, end: Snapshot, windowMs: number, l
     const top = Object.entries(details).filter(([k]) => k !== 'v8FragmentationRatio').sort((a, b) => (b[1] as number) - (a[1] as number)).slice(0, 3);
     findings.push({
       id: 'fragmentation',
-      title: 'Heap fragmentation (committed − used)',
+      title: 'Heap fragmentation (old generation: committed − used)',
       verdict,
       value: share,
       unit: '1',
