@@ -45,8 +45,9 @@ test('a steady churn runs 60 s with no leak flag', async () => {
   const [, steady] = await results;
   assert.equal(steady.flagged, null, summary(steady));
   assert.not.ok(steady.final.suspected);
-  // The detector had enough mark-compacts to judge, and its window held them.
-  assert.ok(steady.mcs >= 10, `only ${steady.mcs} mark-compacts`);
+  // The detector had enough mark-compacts to judge (5, confirmed at a 6th), and its window
+  // held them. (Node 24 runs 8 to 11 in 60 s here.)
+  assert.ok(steady.mcs >= 6, `only ${steady.mcs} mark-compacts`);
   assert.ok(steady.final.majorGcs >= 5, summary(steady));
   assert.equal(steady.finding.verdict, 'ok');
 });

@@ -7,11 +7,15 @@
 //   2. a robust upward trend: Theil–Sen slope > 0 and Mann–Kendall confidence ≥ confidence;
 //   3. material growth: the fitted rise across the window ≥ max(minGrowthBytes,
 //      minGrowthRatio × the fitted start);
-//   4. still rising: the newer half of the points, fitted alone, rises at least half that
-//      much, at least half as fast as the whole window, and by more than three times its
-//      own scatter around its line (median absolute residual): a warm-up that has levelled
-//      off fails this even while its ramp is still in the window, and so does a plateau
-//      whose baseline flips between two levels;
+//   4. still rising: the newer half of the points, fitted alone, rises by that much too
+//      (max(minGrowthBytes, minGrowthRatio × start)), at least half as fast as the whole
+//      window, and by more than three times its own scatter around its line (median
+//      absolute residual): a warm-up that has levelled off fails this even while its ramp
+//      is still in the window, and so does a plateau whose baseline wanders. (Half the
+//      amount was not enough: objects allocated during incremental marking survive the
+//      mark-compact that ends it, so a plateau's baseline wanders by the old-generation
+//      allocation rate × the marking time — under load in CI, a warm-up's plateau rose
+//      4 MiB across the newer half and was flagged.)
 // and all four must hold at each of the last `confirmations` mark-compacts: the slope
 // *stays* positive with confidence.
 import { checkKnownOptions, describeValue } from '../errors';
@@ -26,9 +30,9 @@ export interface LeakOptions {
   /** Fitted growth across the window relative to its fitted start, 0–10 (default 0.1). */
   minGrowthRatio?: number;
   /**
-   * Fitted growth across the window, bytes (default 8 MiB: the baseline of a small heap
-   * can flip between levels a few MiB apart; over a 10-minute window this still finds a
-   * leak of 14 KiB/s).
+   * Fitted growth across the window and across its newer half, bytes (default 8 MiB: the
+   * baseline of a small heap can wander a few MiB; over a 10-minute window this still
+   * finds a leak of 28 KiB/s).
    */
   minGrowthBytes?: number;
   /** Consecutive mark-compacts at which every criterion must hold, 1–32 (default 2). */
@@ -116,8 +120,8 @@ function judge(ts: number[], ys: number[], o: Required<LeakOptions>): Verdict & 
   if (fit.growth < needed) {
     return { ...fit, ok: false, reason: `rises ${mib(fit.growth)} across the window, below the ${mib(needed)} that counts` };
   }
-  if (!(fit.recent >= RECENT_SHARE * fit.slope) || !(fit.recentGrowth >= Math.max(RECENT_SHARE * needed, 3 * fit.recentScatter))) {
-    return { ...fit, ok: false, reason: 'the rise has levelled off (the newer half of the window rises less than half as much): a warm-up?' };
+  if (!(fit.recent >= RECENT_SHARE * fit.slope) || !(fit.recentGrowth >= Math.max(needed, 3 * fit.recentScatter))) {
+    return { ...fit, ok: false, reason: `the rise has levelled off (the newer half of the window rises ${mib(fit.recentGrowth)}): a warm-up?` };
   }
   return {
     ...fit,
