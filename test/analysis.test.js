@@ -238,6 +238,65 @@ test('diagnose(): a quiet process is ok; handles that only grow are a finding', 
   s.close();
 });
 
+test('diagnose(): retained Buffers, medium-lived objects and a heap past its threshold are findings, with advice', async () => {
+  const s = new Sampler({ refreshIntervalMs: 20, history: { intervalMs: 100, capacity: 300 } }).start();
+  s.history;
+  await sleep(250);
+  // A 2 MiB Buffer kept every 100 ms (external memory only grows), and objects kept for 16
+  // batches (they survive two scavenges and are promoted: Node 18–26 promote 58–75% of what
+  // they allocate). The promotion finding needs 10 scavenges between samples without a
+  // mark-compact: at least 2.5 s, longer when a loaded machine allocates slowly (Node 24's
+  // larger young generation ran 8 in 2.5 s with four other processes on the two cores).
+  const buffers = [];
+  const ring = new Array(16).fill(null);
+  const started = Date.now();
+  let n = 0;
+  let lastBuffer = 0;
+  let lastCheck = started;
+  let r;
+  const windowMs = () => Math.min(Math.ceil((Date.now() - started) / 100) * 100, s.history.spanMs);
+  await new Promise((resolve) => {
+    const step = () => {
+      const batch = [];
+      for (let i = 0; i < 20000; i++) batch.push({ i, s: `x${i}` });
+      ring[n++ % ring.length] = batch;
+      const now = Date.now();
+      if (now - lastBuffer >= 100) { buffers.push(Buffer.alloc(2 * 1048576, 1)); lastBuffer = now; }
+      if (now - started >= 2500 && now - lastCheck >= 250) {
+        lastCheck = now;
+        r = diagnose(s, { windowMs: windowMs() });
+        const scavenges = r.findings.find((x) => x.id === 'promotion').details.scavenges;
+        if (scavenges >= 16 || now - started >= 20000) { resolve(); return; }
+      }
+      setImmediate(step);
+    };
+    step();
+  });
+  const f = (id) => r.findings.find((x) => x.id === id);
+  const ext = f('external');
+  assert.equal(ext.verdict, 'warn', ext.summary);
+  assert.ok(ext.details.growthBytes >= 16 * 1048576, ext.summary);
+  assert.match(ext.recommendation, /Buffers or ArrayBuffers are retained/);
+  const promo = f('promotion');
+  assert.ok(promo.details.scavenges >= 10, promo.summary);
+  assert.ok(promo.value > DIAGNOSE_THRESHOLDS.promotionRatio.warn && promo.value <= 1.5, promo.summary);
+  assert.equal(promo.verdict, 'warn', promo.summary);
+  assert.match(promo.recommendation, /--max-semi-space-size/);
+  // The heap against its limit, judged by thresholds of the caller's: a warn threshold just
+  // under the measured ratio; the advice names a larger --max-old-space-size.
+  const ratio = f('heap-limit').value;
+  assert.ok(ratio > 0 && ratio < 0.85, String(ratio));
+  assert.equal(f('heap-limit').verdict, 'ok');
+  r = diagnose(s, { windowMs: r.window.requestedMs, thresholds: { heapUsedRatio: { warn: ratio / 2 } } });
+  const heap = f('heap-limit');
+  assert.equal(heap.verdict, 'warn', heap.summary);
+  assert.equal(heap.thresholds, { warn: ratio / 2, critical: DIAGNOSE_THRESHOLDS.heapUsedRatio.critical });
+  const limitMiB = Math.round(s.read().heap.limitBytes / 1048576);
+  assert.ok(heap.recommendation.includes(`--max-old-space-size=${Math.max(2 * limitMiB, 512)}`), heap.recommendation);
+  assert.ok(buffers.length >= 15, String(buffers.length));
+  s.close();
+});
+
 test('diagnose(): vm contexts kept alive across mark-compacts are a finding; contexts let go are not', async () => {
   const vm = require('node:vm');
   const s = new Sampler({ refreshIntervalMs: 20, history: { intervalMs: 100, capacity: 100 } }).start();
