@@ -277,6 +277,10 @@ test('diagnose(): retained Buffers, medium-lived objects and a heap past its thr
   assert.equal(ext.verdict, 'warn', ext.summary);
   assert.ok(ext.details.growthBytes >= 16 * 1048576, ext.summary);
   assert.match(ext.recommendation, /Buffers or ArrayBuffers are retained/);
+  // Their share, from Node's allocator (on the sampler's own thread).
+  assert.ok(ext.details.arrayBuffersBytes >= buffers.length * 2 * 1048576, ext.summary);
+  assert.ok(ext.details.arrayBuffersBytes <= ext.details.externalBytes, ext.summary);
+  assert.match(ext.summary, /\(ArrayBuffers and Buffers: [0-9.]+ MiB\)/);
   const promo = f('promotion');
   assert.ok(promo.details.scavenges >= 10, promo.summary);
   assert.ok(promo.value > DIAGNOSE_THRESHOLDS.promotionRatio.warn && promo.value <= 1.5, promo.summary);

@@ -1,6 +1,7 @@
 // diagnose(): a GC and event-loop tuning report over a window of the sampler's history,
 // each finding judged against documented thresholds (DIAGNOSE_THRESHOLDS) with a one-line
 // recommendation where one exists. Nothing here changes a setting: it only advises.
+import { threadId as currentThreadId } from 'node:worker_threads';
 import { delta, SnapshotDelta } from '../delta';
 import { checkInteger, checkKnownOptions, describeValue, closedError } from '../errors';
 import { human } from '../format';
@@ -150,7 +151,11 @@ export function diagnose(sampler: Diagnosable, options: DiagnoseOptions = {}): D
   const thresholds = resolveDiagnoseThresholds(options.thresholds);
   const end = source.read();
   history.syncMarkCompacts();
-  return buildReport(history, end, windowMs, leakOptions, thresholds);
+  // The ArrayBuffer share of external memory is Node's allocator's count, readable only
+  // on the sampler's own thread (a view's thread has an allocator of its own).
+  const own = 'start' in source && (source as { threadId?: number }).threadId === currentThreadId;
+  const arrayBuffersBytes = own ? process.memoryUsage().arrayBuffers : undefined;
+  return buildReport(history, end, windowMs, leakOptions, thresholds, arrayBuffersBytes);
 }
 
 /** Validates diagnose thresholds: each a number, or { warn, critical } with warn < critical. */
@@ -190,7 +195,7 @@ export function resolveDiagnoseThresholds(t: unknown): DiagnoseThresholds {
 }
 
 /** @internal The report from a history and its newest snapshot (the HTTP layer uses it too). */
-export function buildReport(history: History, end: Snapshot, windowMs: number, leakOptions: Required<LeakOptions>, T: DiagnoseThresholds = DIAGNOSE_THRESHOLDS): DiagnosisReport {
+export function buildReport(history: History, end: Snapshot, windowMs: number, leakOptions: Required<LeakOptions>, T: DiagnoseThresholds = DIAGNOSE_THRESHOLDS, arrayBuffersBytes?: number): DiagnosisReport {
   const w = history.window(windowMs, end);
   const d: SnapshotDelta = delta(w.start, end);
   const findings: Finding[] = [];
@@ -354,9 +359,9 @@ export function buildReport(history: History, end: Snapshot, windowMs: number, l
       verdict: growing ? 'warn' : 'ok',
       value: end.heap.externalBytes,
       unit: 'By',
-      summary: `${human(end.heap.externalBytes, 'By')} outside the JS heap${Number.isFinite(growth) ? `, ${growth >= 0 ? '+' : ''}${human(growth, 'By')} over the window (trend confidence ${fit.confidence.toFixed(2)})` : ''}`,
+      summary: `${human(end.heap.externalBytes, 'By')} outside the JS heap${arrayBuffersBytes === undefined ? '' : ` (ArrayBuffers and Buffers: ${human(arrayBuffersBytes, 'By')})`}${Number.isFinite(growth) ? `, ${growth >= 0 ? '+' : ''}${human(growth, 'By')} over the window (trend confidence ${fit.confidence.toFixed(2)})` : ''}`,
       recommendation: growing ? 'memory outside the heap keeps growing: Buffers or ArrayBuffers are retained (caches, unconsumed streams, native addons); the heap limit does not bound it' : undefined,
-      details: { externalBytes: end.heap.externalBytes, growthBytes: Number.isFinite(growth) ? growth : null },
+      details: { externalBytes: end.heap.externalBytes, arrayBuffersBytes: arrayBuffersBytes ?? null, growthBytes: Number.isFinite(growth) ? growth : null },
     });
   }
 
