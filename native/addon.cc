@@ -50,6 +50,20 @@ void ThrowSamplerError(Napi::Env env, const char* code, const std::string& messa
   e.ThrowAsJavaScriptException();
 }
 
+// Reads a boolean argument. No coercion: Value::ToBoolean() calls napi_coerce_to_bool,
+// which fails once a worker is being terminated (it may no longer call into JS), and
+// node-addon-api then hands back an empty Boolean without an env whose Value() aborts the
+// process (Error::New on a null env). napi_typeof and napi_get_value_bool never fail so.
+bool GetBool(const Napi::Value& v, const char* name, bool* out) {
+  if (!v.IsBoolean()) {
+    Napi::TypeError::New(v.Env(), std::string(name) + " must be a boolean")
+        .ThrowAsJavaScriptException();
+    return false;
+  }
+  *out = v.As<Napi::Boolean>().Value();
+  return true;
+}
+
 bool GetUint32(const Napi::Value& v, const char* name, uint32_t min, uint32_t max,
                uint32_t* out) {
   Napi::Env env = v.Env();
@@ -197,8 +211,11 @@ class NativeSampler : public Napi::ObjectWrap<NativeSampler> {
          !GetUint32(info[6], "watchdog.intervalMs", 0, 60000, &wd_interval_ms))) {
       return;
     }
-    const bool capture_stack = info.Length() > 7 && info[7].ToBoolean().Value();
-    const bool v8_histograms = info.Length() > 8 && info[8].ToBoolean().Value();
+    bool capture_stack = false, v8_histograms = false;
+    if ((info.Length() > 7 && !GetBool(info[7], "watchdog.captureStack", &capture_stack)) ||
+        (info.Length() > 8 && !GetBool(info[8], "v8Histograms", &v8_histograms))) {
+      return;
+    }
     if (wd_threshold_ms != 0 && wd_interval_ms == 0) {
       Napi::RangeError::New(env, "watchdog.intervalMs must be at least 1").ThrowAsJavaScriptException();
       return;
