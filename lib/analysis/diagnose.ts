@@ -122,6 +122,15 @@ function percentiles(h: Histogram): Record<string, number | null> {
   return { count: h.count, p50: h.percentile(50), p90: h.percentile(90), p99: h.percentile(99), max: h.max };
 }
 
+/**
+ * @internal Whether `source` is a Sampler (not a SamplerView) on the calling thread: the
+ * only case where per-thread Node state (its allocator, its heap snapshot) is the sampled
+ * runtime's own.
+ */
+export function onOwnThread(source: object): boolean {
+  return 'start' in source && (source as { threadId?: number }).threadId === currentThreadId;
+}
+
 function checkSource(s: unknown): Diagnosable {
   const d = s as Partial<Diagnosable> | null;
   if (d === null || typeof d !== 'object' || typeof d.read !== 'function' || !('history' in d)) {
@@ -153,8 +162,7 @@ export function diagnose(sampler: Diagnosable, options: DiagnoseOptions = {}): D
   history.syncMarkCompacts();
   // The ArrayBuffer share of external memory is Node's allocator's count, readable only
   // on the sampler's own thread (a view's thread has an allocator of its own).
-  const own = 'start' in source && (source as { threadId?: number }).threadId === currentThreadId;
-  const arrayBuffersBytes = own ? process.memoryUsage().arrayBuffers : undefined;
+  const arrayBuffersBytes = onOwnThread(source) ? process.memoryUsage().arrayBuffers : undefined;
   return buildReport(history, end, windowMs, leakOptions, thresholds, arrayBuffersBytes);
 }
 

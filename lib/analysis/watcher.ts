@@ -5,10 +5,10 @@
 import { EventEmitter } from 'node:events';
 import { accessSync, constants as fsConstants, statSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
-import { threadId as currentThreadId } from 'node:worker_threads';
 import { writeHeapSnapshot } from 'node:v8';
 import { checkKnownOptions, closedError, describeValue, SamplerError } from '../errors';
 import { Snapshot } from '../snapshot';
+import { onOwnThread } from './diagnose';
 import type { History } from './history';
 import { detectLeak, LeakOptions, LeakReport, resolveLeakOptions } from './leak';
 import { BUILTIN_RULES, isNanoseconds, parseDuration, readPath, resolveRules, Rule, RuleDefinition, Severity, SEVERITY_RANK } from './rules';
@@ -143,7 +143,7 @@ export class Watcher extends EventEmitter {
           throw new RangeError(`heapSnapshot.rules: no rule named ${JSON.stringify(n)} in this watcher (rules: ${this.rules.map((r) => r.name).join(', ')})`);
         }
       }
-      if (source.threadId !== currentThreadId || !('start' in source)) {
+      if (!onOwnThread(source)) {
         throw new SamplerError('heapSnapshot: a heap snapshot can only be written on the sampler\'s own thread (a watcher of a Sampler, not of a SamplerView)', 'ERR_SAMPLER_INCOMPATIBLE');
       }
       this.snapshotDir = dir;
