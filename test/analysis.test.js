@@ -277,9 +277,12 @@ test('diagnose(): retained Buffers, medium-lived objects and a heap past its thr
   assert.equal(ext.verdict, 'warn', ext.summary);
   assert.ok(ext.details.growthBytes >= 16 * 1048576, ext.summary);
   assert.match(ext.recommendation, /Buffers or ArrayBuffers are retained/);
-  // Their share, from Node's allocator (on the sampler's own thread).
+  // The kept Buffers are in V8's external memory (the snapshot is at most one 20 ms refresh
+  // behind: one Buffer at most), and in Node's allocator's count of ArrayBuffers (on the
+  // sampler's own thread). The two counts are not nested: the allocator counted 0.4 MiB
+  // more than V8's external memory in one run.
+  assert.ok(ext.details.externalBytes >= (buffers.length - 1) * 2 * 1048576, ext.summary);
   assert.ok(ext.details.arrayBuffersBytes >= buffers.length * 2 * 1048576, ext.summary);
-  assert.ok(ext.details.arrayBuffersBytes <= ext.details.externalBytes, ext.summary);
   assert.match(ext.summary, /\(ArrayBuffers and Buffers: [0-9.]+ MiB\)/);
   const promo = f('promotion');
   assert.ok(promo.details.scavenges >= 10, promo.summary);
