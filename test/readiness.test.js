@@ -26,16 +26,33 @@ function inputs({ busyMs = 0, idleMs = 1000, heapUsed = 10, heapLimit = 100, rss
   return { now, windowStart: start, delay };
 }
 
-test('every check passes on a quiet process, and fails past its threshold', () => {
-  const c = new ReadinessChecker({ rssBytes: 2e8 });
-  let r = c.evaluate(inputs({ p99Ms: 12 }));
+const LOAD = { loopDelayP99Ms: 500, elu: 0.98, rssBytes: 2e8, gcCpuFraction: 0.5 };
+const overloaded = { p99Ms: 900, busyMs: 990, idleMs: 10, rss: 3e8, gcMs: 600 };
+
+test('defaults fail only on "cannot serve now": load signals are reported, never failing', () => {
+  assert.equal({ ...DEFAULT_THRESHOLDS }, { loopDelayP99Ms: null, elu: null, heapUsedRatio: 0.9, rssBytes: null, gcCpuFraction: null, stall: true, hysteresis: 0.1 });
+  const c = new ReadinessChecker();
+  let r = c.evaluate(inputs(overloaded));
   assert.ok(r.ready, JSON.stringify(r));
   assert.equal(r.checks.map((x) => x.name), ['loopDelayP99Ms', 'elu', 'heapUsedRatio', 'rssBytes', 'gcCpuFraction']);
-  r = new ReadinessChecker({ rssBytes: 2e8 }).evaluate(inputs({ p99Ms: 900, busyMs: 990, idleMs: 10, heapUsed: 95, rss: 3e8, gcMs: 600 }));
+  const elu = r.checks.find((x) => x.name === 'elu');
+  assert.ok(Math.abs(elu.value - 0.99) < 1e-9 && elu.threshold === null && elu.ok, 'the value is reported without a threshold');
+  r = c.evaluate(inputs({ ...overloaded, heapUsed: 95 }));
+  assert.equal(r.failing, ['heapUsedRatio'], 'the heap at its limit fails by default');
+});
+
+test('every opt-in load threshold passes on a quiet process, and fails past its threshold', () => {
+  let r = new ReadinessChecker(LOAD).evaluate(inputs({ p99Ms: 12 }));
+  assert.ok(r.ready, JSON.stringify(r));
+  r = new ReadinessChecker(LOAD).evaluate(inputs({ ...overloaded, heapUsed: 95 }));
   assert.not.ok(r.ready);
   assert.equal(r.failing.sort(), ['elu', 'gcCpuFraction', 'heapUsedRatio', 'loopDelayP99Ms', 'rssBytes']);
-  const elu = r.checks.find((x) => x.name === 'elu');
-  assert.ok(Math.abs(elu.value - 0.99) < 1e-9 && elu.threshold === DEFAULT_THRESHOLDS.elu);
+  for (const [name, threshold] of Object.entries(LOAD)) {
+    r = new ReadinessChecker({ [name]: threshold }).evaluate(inputs(overloaded));
+    assert.equal(r.failing, [name], `${name} alone`);
+  }
+  r = new ReadinessChecker({ heapUsedRatio: null }).evaluate(inputs({ heapUsed: 99 }));
+  assert.ok(r.ready, 'heapUsedRatio: null turns the heap check off');
 });
 
 test('hysteresis: a failing check recovers only below threshold × (1 − h); no flapping at the threshold', () => {
@@ -63,6 +80,8 @@ test('bad thresholds: TypeError / RangeError naming the threshold and what is ac
     [() => new ReadinessChecker({ elu: '0.5' }), TypeError, /readiness\.elu must be a number .*got "0\.5"/],
     [() => new ReadinessChecker({ hysteresis: 0.9 }), RangeError, /hysteresis .*0 to 0\.5/],
     [() => new ReadinessChecker({ stall: 1 }), TypeError, /stall must be true or false, got 1/],
+    [() => new ReadinessChecker({ hysteresis: null }), TypeError, /readiness\.hysteresis must be a number from 0 to 0\.5, got null/],
+    [() => new ReadinessChecker({ gcCpuFraction: '0.1' }), TypeError, /readiness\.gcCpuFraction must be a number from 0\.001 to 1 \(or null: no check\), got "0\.1"/],
     [() => new ReadinessChecker({ loopDelayP99: 5 }), TypeError, /unknown option "loopDelayP99"/],
     [() => new ReadinessChecker('x'), TypeError, /must be an object, got "x"/],
   ]);
@@ -80,7 +99,7 @@ test('environment: every bad value is one line naming the variable, the value an
   assert.is(config.windowMs, 10000);
   const text = problems.join('\n');
   for (const re of [/RUNTIME_SAMPLER_PORT="99999" is not valid \(an integer from 0 to 65535\); the HTTP server is not started/,
-    /RUNTIME_SAMPLER_READY_ELU="high" is not valid \(a number from 0\.01 to 1\); using 0\.98/,
+    /RUNTIME_SAMPLER_READY_ELU="high" is not valid \(a number from 0\.01 to 1\); using no limit/,
     /RUNTIME_SAMPLER_TOKEN="\*\*\*\*\*" is not valid/, /RUNTIME_SAMPLER_DEBUG=1 needs RUNTIME_SAMPLER_TOKEN/,
     /RUNTIME_SAMPLER_WINDOW_MS="5"/, /RUNTIME_SAMPLER_FOO is not a runtime-sampler setting/, /RUNTIME_SAMPLER_READY_STALL="maybe" is not valid \(1 or 0\)/]) {
     assert.match(text, re);

@@ -64,11 +64,11 @@ export const ENV_VARS: ReadonlyArray<[string, string]> = [
   ['RUNTIME_SAMPLER_DEBUG_MAX_SECONDS', `longest CPU profile, 1–600 s (default ${ENV_DEFAULTS.debugMaxSeconds})`],
   ['RUNTIME_SAMPLER_WATCHDOG_MS', `stall watchdog threshold, ms, 0 for none (default ${ENV_DEFAULTS.watchdogMs})`],
   ['RUNTIME_SAMPLER_WINDOW_MS', `readiness window, 1000–600000 ms (default ${ENV_DEFAULTS.windowMs})`],
-  ['RUNTIME_SAMPLER_READY_LOOP_DELAY_P99_MS', `/readyz: loop delay p99 limit, ms (default ${DEFAULT_THRESHOLDS.loopDelayP99Ms})`],
-  ['RUNTIME_SAMPLER_READY_ELU', `/readyz: event-loop utilization limit, 0.01–1 (default ${DEFAULT_THRESHOLDS.elu})`],
+  ['RUNTIME_SAMPLER_READY_LOOP_DELAY_P99_MS', '/readyz load shedding: loop delay p99 limit, ms (default: none)'],
+  ['RUNTIME_SAMPLER_READY_ELU', '/readyz load shedding: event-loop utilization limit, 0.01–1 (default: none)'],
   ['RUNTIME_SAMPLER_READY_HEAP_USED_RATIO', `/readyz: heap used / limit, 0.01–1 (default ${DEFAULT_THRESHOLDS.heapUsedRatio})`],
-  ['RUNTIME_SAMPLER_READY_RSS_BYTES', '/readyz: RSS limit, bytes (default: none)'],
-  ['RUNTIME_SAMPLER_READY_GC_CPU_FRACTION', `/readyz: GC CPU fraction limit, 0.001–1 (default ${DEFAULT_THRESHOLDS.gcCpuFraction})`],
+  ['RUNTIME_SAMPLER_READY_RSS_BYTES', '/readyz load shedding: RSS limit, bytes (default: none)'],
+  ['RUNTIME_SAMPLER_READY_GC_CPU_FRACTION', '/readyz load shedding: GC CPU fraction limit, 0.001–1 (default: none)'],
   ['RUNTIME_SAMPLER_READY_STALL', '/readyz: 0 to ignore a stall in progress (default 1)'],
   ['RUNTIME_SAMPLER_READY_HYSTERESIS', `/readyz: recover below threshold × (1 − h), 0–0.5 (default ${DEFAULT_THRESHOLDS.hysteresis})`],
   ['RUNTIME_SAMPLER_DISABLE', '1 to start nothing'],
@@ -147,7 +147,8 @@ export function parseEnv(env: NodeJS.ProcessEnv): ParsedConfig {
   const r: ReadinessThresholds = {};
   const t = (name: string, key: keyof ReadinessThresholds, integer = false): void => {
     const [min, max] = THRESHOLD_LIMITS[key];
-    const v = number(name, min, max, integer, `using ${key === 'rssBytes' ? 'no limit' : DEFAULT_THRESHOLDS[key]}`);
+    const d = DEFAULT_THRESHOLDS[key];
+    const v = number(name, min, max, integer, `using ${d === null ? 'no limit' : d}`);
     if (v !== undefined) (r as Record<string, number>)[key] = v;
   };
   t('RUNTIME_SAMPLER_READY_LOOP_DELAY_P99_MS', 'loopDelayP99Ms');

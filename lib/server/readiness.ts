@@ -1,20 +1,24 @@
 // Readiness: thresholds on the runtime's vital signs over a recent window, with hysteresis
 // so that a value hovering at a threshold does not flap /readyz between 200 and 503.
+// By default only "cannot serve now" fails it — a stall in progress, the heap at its limit.
+// Load signals (loop delay, utilization, GC CPU, RSS) are opt-in: a busy service that is
+// serving fine must stay in rotation, or a readiness probe moves its load onto the other
+// pods and the cascade begins. Set them for load shedding.
 import type { Snapshot } from '../snapshot';
 import type { Histogram } from '../histogram';
 import { checkKnownOptions, describeValue } from '../errors';
 
 export interface ReadinessThresholds {
-  /** Loop delay p99 over the window, ms (default 500). */
-  loopDelayP99Ms?: number;
-  /** Event-loop utilization over the window, 0–1 (default 0.98). */
-  elu?: number;
-  /** Heap used / heap limit, 0–1 (default 0.9). */
-  heapUsedRatio?: number;
-  /** Resident set size, bytes (default: no limit). */
-  rssBytes?: number;
-  /** GC time on the JS thread / wall time over the window, 0–1 (default 0.5). */
-  gcCpuFraction?: number;
+  /** Loop delay p99 over the window, ms (default: none — opt-in load shedding). */
+  loopDelayP99Ms?: number | null;
+  /** Event-loop utilization over the window, 0–1 (default: none — opt-in load shedding). */
+  elu?: number | null;
+  /** Heap used / heap limit, 0–1 (default 0.9; null: no check). */
+  heapUsedRatio?: number | null;
+  /** Resident set size, bytes (default: none — opt-in load shedding). */
+  rssBytes?: number | null;
+  /** GC time on the JS thread / wall time over the window, 0–1 (default: none — opt-in load shedding). */
+  gcCpuFraction?: number | null;
   /** Fail while a stall is in progress (needs the sampler's watchdog; default true). */
   stall?: boolean;
   /**
@@ -24,14 +28,17 @@ export interface ReadinessThresholds {
   hysteresis?: number;
 }
 
-export type ResolvedThresholds = Required<Omit<ReadinessThresholds, 'rssBytes'>> & { rssBytes: number | null };
+export type ResolvedThresholds = Required<ReadinessThresholds>;
 
-export const DEFAULT_THRESHOLDS: ResolvedThresholds = Object.freeze({
-  loopDelayP99Ms: 500,
-  elu: 0.98,
+/** The numeric thresholds; null means the value is reported but never fails readiness. */
+export type ThresholdName = 'loopDelayP99Ms' | 'elu' | 'heapUsedRatio' | 'rssBytes' | 'gcCpuFraction';
+
+export const DEFAULT_THRESHOLDS: Readonly<ResolvedThresholds> = Object.freeze({
+  loopDelayP99Ms: null,
+  elu: null,
   heapUsedRatio: 0.9,
   rssBytes: null,
-  gcCpuFraction: 0.5,
+  gcCpuFraction: null,
   stall: true,
   hysteresis: 0.1,
 });
@@ -62,12 +69,14 @@ export function resolveThresholds(t: ReadinessThresholds | undefined): ResolvedT
       out.stall = v;
       continue;
     }
-    if (k === 'rssBytes' && v === null) {
-      out.rssBytes = null;
+    const [min, max] = THRESHOLD_LIMITS[k];
+    if (v === null && k !== 'hysteresis') {
+      (out as unknown as Record<string, null>)[k] = null;
       continue;
     }
-    const [min, max] = THRESHOLD_LIMITS[k];
-    if (typeof v !== 'number') throw new TypeError(`readiness.${k} must be a number from ${min} to ${max}, got ${describeValue(v)}`);
+    if (typeof v !== 'number') {
+      throw new TypeError(`readiness.${k} must be a number from ${min} to ${max}${k === 'hysteresis' ? '' : ' (or null: no check)'}, got ${describeValue(v)}`);
+    }
     if (!(v >= min && v <= max)) throw new RangeError(`readiness.${k} must be a number from ${min} to ${max}, got ${describeValue(v)}`);
     (out as unknown as Record<string, number>)[k] = v;
   }
@@ -75,10 +84,11 @@ export function resolveThresholds(t: ReadinessThresholds | undefined): ResolvedT
 }
 
 export interface ReadinessCheck {
-  name: 'loopDelayP99Ms' | 'elu' | 'heapUsedRatio' | 'rssBytes' | 'gcCpuFraction' | 'stall';
+  name: ThresholdName | 'stall';
   /** The value now (NaN when not measurable yet, e.g. no loop delay recorded). */
   value: number;
-  threshold: number;
+  /** null: reported only, no threshold set (it never fails). */
+  threshold: number | null;
   ok: boolean;
 }
 
@@ -110,7 +120,11 @@ export class ReadinessChecker {
   evaluate({ now, windowStart, delay }: ReadinessInputs): ReadinessReport {
     const t = this.thresholds;
     const checks: ReadinessCheck[] = [];
-    const add = (name: ReadinessCheck['name'], value: number, threshold: number): void => {
+    const add = (name: ThresholdName, value: number, threshold: number | null): void => {
+      if (threshold === null) {
+        checks.push({ name, value, threshold, ok: true });
+        return;
+      }
       const was = this.failingNow.has(name);
       // NaN (nothing measured yet) never fails a check.
       const failing = was ? !(value < threshold * (1 - t.hysteresis)) && !Number.isNaN(value) : value > threshold;
@@ -123,7 +137,7 @@ export class ReadinessChecker {
     const idle = now.loop.idleNs - windowStart.loop.idleNs;
     add('elu', busy + idle > 0 ? busy / (busy + idle) : NaN, t.elu);
     add('heapUsedRatio', now.heap.limitBytes > 0 ? now.heap.usedBytes / now.heap.limitBytes : NaN, t.heapUsedRatio);
-    if (t.rssBytes !== null) add('rssBytes', now.process.rssBytes > 0 ? now.process.rssBytes : NaN, t.rssBytes);
+    add('rssBytes', now.process.rssBytes > 0 ? now.process.rssBytes : NaN, t.rssBytes);
     const interval = now.timeNs - windowStart.timeNs;
     add('gcCpuFraction', interval > 0 ? (now.gc.mainThreadNs - windowStart.gc.mainThreadNs) / interval : NaN, t.gcCpuFraction);
     if (t.stall && now.stall.enabled) {
