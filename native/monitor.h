@@ -174,6 +174,9 @@ class Monitor : private WatchdogProbe {
   uint64_t publish_every_ticks_ = 0;
   uint64_t last_publish_ns_ = 0;
   uint64_t iter_start_ns_ = 0;       // the current iteration began at this check
+  // False until the iteration running at StartLoop() has ended: that one began before the
+  // sampler (a preload's includes the app's whole synchronous start-up) and is no stall.
+  bool judge_stalls_ = false;
   uint64_t iter_start_idle_ns_ = 0;  // libuv's idle time when last read
   uint64_t prev_delay_ns_ = 0;
 

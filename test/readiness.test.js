@@ -41,6 +41,20 @@ test('defaults fail only on "cannot serve now": load signals are reported, never
   assert.equal(r.failing, ['heapUsedRatio'], 'the heap at its limit fails by default');
 });
 
+test('start-up: not ready until the loop has completed an iteration since the sampler started', () => {
+  const c = new ReadinessChecker();
+  const set = (snap, key, v) => { snap.slots[require('../dist/cjs/layout.generated').MAIN_SLOTS[key]] = v; };
+  const i = inputs();
+  set(i.now, 'STARTED', 1);
+  let r = c.evaluate(i);
+  assert.equal(r.failing, ['startup']);
+  assert.is(r.checks.find((x) => x.name === 'startup').value, 1000, 'ms since the start');
+  set(i.now, 'LOOP_ITERATIONS', 1);
+  assert.ok(c.evaluate(i).ready);
+  set(i.now, 'LOOP_ITERATIONS', 0);
+  assert.ok(new ReadinessChecker({ stall: false }).evaluate(i).ready, 'stall: false turns it off too');
+});
+
 test('every opt-in load threshold passes on a quiet process, and fails past its threshold', () => {
   let r = new ReadinessChecker(LOAD).evaluate(inputs({ p99Ms: 12 }));
   assert.ok(r.ready, JSON.stringify(r));

@@ -208,8 +208,12 @@ test('a view outlives a terminated writer; share()/attach() validate their input
     const { Sampler } = require(workerData.root);
     const s = new Sampler({ watchdog: true }).start();
     parentPort.postMessage(s.share());
-    let keep = [];
-    for (;;) { keep.push({ a: [1, 2, 3] }); if (keep.length > 5000) keep = []; } // GC-heavy, never yields
+    // GC-heavy, never yields: from the second iteration on (the one running when the
+    // sampler started is not judged a stall).
+    setTimeout(() => {
+      let keep = [];
+      for (;;) { keep.push({ a: [1, 2, 3] }); if (keep.length > 5000) keep = []; }
+    }, 5);
   `, { eval: true, workerData: { root } });
   const handle = await new Promise((r) => w.once('message', r));
   const view = Sampler.attach(handle);

@@ -19,7 +19,11 @@ export interface ReadinessThresholds {
   rssBytes?: number | null;
   /** GC time on the JS thread / wall time over the window, 0–1 (default: none — opt-in load shedding). */
   gcCpuFraction?: number | null;
-  /** Fail while a stall is in progress (needs the sampler's watchdog; default true). */
+  /**
+   * Fail while a stall is in progress (needs the sampler's watchdog), and while the loop
+   * has not completed an iteration since the sampler started — under the preload, the app's
+   * synchronous start-up, which is no stall but cannot serve either (default true).
+   */
   stall?: boolean;
   /**
    * Hysteresis, 0–0.5 (default 0.1): a failing check passes again only once its value is
@@ -84,7 +88,7 @@ export function resolveThresholds(t: ReadinessThresholds | undefined): ResolvedT
 }
 
 export interface ReadinessCheck {
-  name: ThresholdName | 'stall';
+  name: ThresholdName | 'stall' | 'startup';
   /** The value now (NaN when not measurable yet, e.g. no loop delay recorded). */
   value: number;
   /** null: reported only, no threshold set (it never fails). */
@@ -140,6 +144,9 @@ export class ReadinessChecker {
     add('rssBytes', now.process.rssBytes > 0 ? now.process.rssBytes : NaN, t.rssBytes);
     const interval = now.timeNs - windowStart.timeNs;
     add('gcCpuFraction', interval > 0 ? (now.gc.mainThreadNs - windowStart.gc.mainThreadNs) / interval : NaN, t.gcCpuFraction);
+    if (t.stall && now.running && now.loop.iterations === 0) {
+      checks.push({ name: 'startup', value: (now.timeNs - now.startNs) / 1e6, threshold: 0, ok: false });
+    }
     if (t.stall && now.stall.enabled) {
       // No hysteresis: a stall is in progress or not.
       const active = now.stall.active;

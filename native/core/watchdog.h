@@ -39,9 +39,13 @@ class WatchdogProbe {
   virtual bool OnStall(uint64_t iteration, uint64_t since_ns) = 0;
 };
 
-// The decision, apart from the thread so that it can be tested step by step.
+// The decision, apart from the thread so that it can be tested step by step. The first
+// step primes the state with the loop's counters as they were when the watchdog started;
+// nothing is judged until the loop has moved past them: the iteration running at the start
+// began before the watchdog (under a preload it holds the app's synchronous start-up).
 struct WatchdogState {
   bool primed = false;
+  bool armed = false;  // the loop has moved since priming
   uint64_t last_iterations = 0;
   uint64_t last_idle_ns = 0;
   uint64_t progress_ns = 0;  // when the loop was last seen moving
@@ -53,6 +57,7 @@ enum class WatchdogEvent { kNone, kStallBegan, kStallEnded };
 inline WatchdogEvent WatchdogStep(WatchdogState* s, uint64_t iterations, uint64_t idle_ns,
                                   uint64_t now_ns, uint64_t threshold_ns) {
   if (!s->primed || iterations != s->last_iterations || idle_ns != s->last_idle_ns) {
+    s->armed = s->primed;
     s->primed = true;
     s->last_iterations = iterations;
     s->last_idle_ns = idle_ns;
@@ -63,7 +68,7 @@ inline WatchdogEvent WatchdogStep(WatchdogState* s, uint64_t iterations, uint64_
     }
     return WatchdogEvent::kNone;
   }
-  if (!s->stalled && now_ns - s->progress_ns >= threshold_ns) {
+  if (s->armed && !s->stalled && now_ns - s->progress_ns >= threshold_ns) {
     s->stalled = true;
     return WatchdogEvent::kStallBegan;
   }
@@ -104,6 +109,10 @@ class Watchdog {
       StoreSlot(region_ + STALL_INTERVAL_NS, static_cast<double>(interval_ns));
       StoreSlot(region_ + STALL_ACTIVE_SINCE_NS, 0);
     }
+    // Primed here, on the starting thread, so that an iteration that begins before the
+    // thread's first check is judged.
+    start_state_ = WatchdogState();
+    WatchdogStep(&start_state_, probe_->Iterations(), probe_->IdleNs(), MonotonicNs(), threshold_ns_);
     err = pthread_create(&thread_, nullptr, &Watchdog::Main, this);
     if (err != 0) {
       pthread_mutex_destroy(&mutex_);
@@ -136,7 +145,7 @@ class Watchdog {
   }
 
   void Run() {
-    WatchdogState state;
+    WatchdogState state = start_state_;
     uint64_t checks = 0;
     uint64_t requests = 0;
     pthread_mutex_lock(&mutex_);
@@ -185,6 +194,7 @@ class Watchdog {
   uint64_t threshold_ns_ = 0;
   uint64_t interval_ns_ = 0;
   WatchdogProbe* probe_ = nullptr;
+  WatchdogState start_state_;  // written before the thread starts, read once by it
   pthread_t thread_{};
   pthread_mutex_t mutex_;
   pthread_cond_t cond_;

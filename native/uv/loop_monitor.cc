@@ -42,6 +42,7 @@ void Monitor::StartLoop(uint64_t now) {
   uv_loop_configure(loop_, UV_METRICS_IDLE_TIME);
   uint64_t waiting;
   run_start_ns_ = iter_start_ns_ = now;
+  judge_stalls_ = false;
   run_start_idle_ns_ = iter_start_idle_ns_ = uv_metrics_idle_time(loop_);
   run_start_events_ = LoopEvents(loop_, &waiting);
   busy_base_ns_ = busy_total_ns_;
@@ -132,7 +133,8 @@ void Monitor::OnIterationEnd() {
   }
   if (it_busy >= kPublishIntervalNs) publish = true;
   block_.loop_iteration().Record(SlotValue(it_busy));
-  const bool stalled = stall_threshold_ns_ != 0 && it_busy >= stall_threshold_ns_;
+  const bool stalled = judge_stalls_ && stall_threshold_ns_ != 0 && it_busy >= stall_threshold_ns_;
+  judge_stalls_ = true;
   if (publish || stalled) {
     if (now == 0) now = MonotonicNs();
     if (stalled) RecordStall(now, it_elapsed, it_busy, iteration);

@@ -32,6 +32,28 @@ void TestSteps() {
   }
 }
 
+// The iteration running when the watchdog starts (a preload's holds the app's whole
+// synchronous start-up) is not judged; the first one after it is.
+void TestStartupIteration() {
+  WatchdogState s;
+  const uint64_t ms = 1000000;
+  CHECK(WatchdogStep(&s, 3, 9, 0, 50 * ms) == WatchdogEvent::kNone);  // primed at start
+  for (uint64_t t = 10; t <= 400; t += 10) {
+    CHECK(WatchdogStep(&s, 3, 9, t * ms, 50 * ms) == WatchdogEvent::kNone);  // start-up: 400 ms
+  }
+  CHECK(!s.armed);
+  CHECK(WatchdogStep(&s, 4, 9, 410 * ms, 50 * ms) == WatchdogEvent::kNone);  // it ends
+  CHECK(s.armed);
+  CHECK(WatchdogStep(&s, 4, 9, 450 * ms, 50 * ms) == WatchdogEvent::kNone);
+  CHECK(WatchdogStep(&s, 4, 9, 460 * ms, 50 * ms) == WatchdogEvent::kStallBegan);  // a real stall
+  // Idle time growing ends the start-up iteration too (the loop waited for events).
+  WatchdogState w;
+  CHECK(WatchdogStep(&w, 3, 9, 0, 50 * ms) == WatchdogEvent::kNone);
+  CHECK(WatchdogStep(&w, 3, 9, 100 * ms, 50 * ms) == WatchdogEvent::kNone);
+  CHECK(WatchdogStep(&w, 3, 12, 110 * ms, 50 * ms) == WatchdogEvent::kNone);
+  CHECK(WatchdogStep(&w, 3, 12, 170 * ms, 50 * ms) == WatchdogEvent::kStallBegan);
+}
+
 class FakeLoop : public WatchdogProbe {
  public:
   std::atomic<uint64_t> iterations{0};
@@ -105,6 +127,7 @@ void TestThread() {
 
 int main() {
   TestSteps();
+  TestStartupIteration();
   TestThread();
   return Finish("watchdog");
 }
