@@ -107,7 +107,7 @@ function entries(spaceNames: readonly string[]): Entry[] {
     // Event loop
     c('nodejs.eventloop.iterations', '{iteration}', 'loop.iterations', 'Event-loop iterations completed.'),
     c('nodejs.eventloop.events', '{event}', 'loop.events', 'Events returned by the loop\'s poll (libuv ≥ 1.45).'),
-    g('nodejs.eventloop.events.waiting', '{event}', 'loop.eventsWaiting', 'Events waiting to be processed at the last poll (libuv ≥ 1.45).'),
+    c('nodejs.eventloop.events.pending_at_poll', '{event}', 'loop.eventsPendingAtPoll', 'Events that were already pending when the loop polled — they arrived while it was busy — counted over all polls (libuv ≥ 1.45 events_waiting, cumulative: no queue length). Its rate over the events rate is the share of events that waited for a busy loop.'),
     { ...c('nodejs.eventloop.time', 'ns', 'loop.idleNs', 'Time the loop spent idle, waiting for events.'), attributes: [{ name: 'nodejs.eventloop.state', values: ['idle'] }] },
     { ...c('nodejs.eventloop.time', 'ns', 'loop.busyNs', 'Time the loop spent running callbacks.'), attributes: [{ name: 'nodejs.eventloop.state', values: ['active'] }] },
     g('nodejs.eventloop.utilization', '1', 'loop.utilization', 'busy / (busy + idle) since start(); over an interval use delta().'),

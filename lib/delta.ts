@@ -34,6 +34,8 @@ export interface SnapshotDelta {
     iterationsPerSecond: number;
     events: number;
     eventsPerSecond: number;
+    /** Of `events`, those already pending when the loop polled (they waited for a busy loop). */
+    eventsPendingAtPoll: number;
     busyNs: number;
     idleNs: number;
     /** Event-loop utilization over the interval: busy / (busy + idle). */
@@ -98,6 +100,7 @@ export function delta(prev: Snapshot, cur: Snapshot): SnapshotDelta {
       iterationsPerSecond: perSecond(iterations),
       events,
       eventsPerSecond: perSecond(events),
+      eventsPendingAtPoll: cur.loop.eventsPendingAtPoll - prev.loop.eventsPendingAtPoll,
       busyNs,
       idleNs,
       utilization: busyNs + idleNs > 0 ? busyNs / (busyNs + idleNs) : 0,

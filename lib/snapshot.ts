@@ -344,7 +344,7 @@ export class HeapStats {
 }
 
 const LOOP_KEYS = [
-  'iterations', 'events', 'eventsWaiting', 'idleNs', 'busyNs', 'utilization', 'maxIterationNs',
+  'iterations', 'events', 'eventsPendingAtPoll', 'idleNs', 'busyNs', 'utilization', 'maxIterationNs',
   'lastIterationNs',
 ] as const;
 
@@ -354,8 +354,12 @@ export class LoopStats {
   get iterations(): number { return this.f[M.LOOP_ITERATIONS]; }
   /** Events the loop's poll returned since start() (libuv ≥ 1.45; 0 before). */
   get events(): number { return this.f[M.LOOP_EVENTS]; }
-  /** Events waiting in the last poll (libuv ≥ 1.45; 0 before). */
-  get eventsWaiting(): number { return this.f[M.LOOP_EVENTS_WAITING]; }
+  /**
+   * Of `events`, those that were already pending when the loop polled — they arrived while
+   * it was busy — since start() (libuv ≥ 1.45's cumulative events_waiting; 0 before). A
+   * counter, not a queue length.
+   */
+  get eventsPendingAtPoll(): number { return this.f[M.LOOP_EVENTS_PENDING_AT_POLL]; }
   /** Time the loop spent blocked waiting for events since start(), ns. */
   get idleNs(): number { return this.f[M.LOOP_IDLE_NS]; }
   /** Time the loop spent running since start(), ns. */

@@ -159,12 +159,15 @@ class Monitor : private WatchdogProbe {
   uint64_t run_start_ns_ = 0;        // the current started period began here
   uint64_t run_start_idle_ns_ = 0;   // libuv's idle time then
   uint64_t run_start_events_ = 0;    // libuv's event count then
+  uint64_t run_start_pending_ = 0;   // libuv's events_waiting then (cumulative too)
   uint64_t busy_base_ns_ = 0;        // totals of earlier started periods
   uint64_t idle_base_ns_ = 0;
   uint64_t events_base_ = 0;
+  uint64_t pending_base_ = 0;
   uint64_t busy_total_ns_ = 0;       // as last published (never decreases)
   uint64_t idle_total_ns_ = 0;
   uint64_t events_total_ = 0;
+  uint64_t pending_total_ = 0;
   uint64_t iterations_ = 0;
   uint64_t last_iteration_ns_ = 0;
   uint64_t max_iteration_ns_ = 0;

@@ -148,6 +148,47 @@ test('iterations count loop turns; idle time grows while waiting', async () => {
 // Short iterations skip libuv's idle-time read (it takes a mutex) and count as busy; their
 // idle time is read with the next longer one. The split per iteration may move a few µs,
 // but the iteration histogram must still add up to the published busy time.
+test('eventsPendingAtPoll is a counter: events that arrived while the loop was busy, never decreasing', async () => {
+  if (!nativeInfo.uvMetricsInfo) {
+    console.log('  (skipped: libuv < 1.45 has no uv_metrics_info)');
+    return;
+  }
+  const net = require('node:net');
+  const s = new Sampler().start();
+  const server = net.createServer((c) => c.on('data', (d) => c.write(d)));
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const client = net.connect(server.address().port, '127.0.0.1');
+  await new Promise((r) => client.once('connect', r));
+  let prev = s.read();
+  const seen = [];
+  for (let round = 0; round < 20; round++) {
+    // The echo arrives while this thread is busy: pending when the loop next polls.
+    const echoed = new Promise((r) => client.once('data', r));
+    client.write('x');
+    block(20);
+    await echoed;
+    await sleep(2);
+    s.refresh();
+    const cur = s.read();
+    const d = delta(prev, cur);
+    assert.ok(d.loop.eventsPendingAtPoll >= 0, 'never decreases');
+    assert.ok(d.loop.eventsPendingAtPoll <= d.loop.events, `pending ${d.loop.eventsPendingAtPoll} ≤ events ${d.loop.events}`);
+    seen.push(d.loop.eventsPendingAtPoll);
+    prev = cur;
+  }
+  // A gauge of "waiting at the last poll" would read 0 after the loop caught up; the
+  // counter keeps every round's pending events.
+  const total = seen.reduce((a, b) => a + b, 0);
+  assert.ok(total >= 15, `pending events counted in 20 busy rounds: ${seen.join(' ')}`);
+  assert.ok(prev.loop.eventsPendingAtPoll >= total);
+  const name = require('..').catalog().find((m) => m.path === 'loop.eventsPendingAtPoll');
+  assert.is(name.kind, 'counter');
+  assert.is(name.cumulative, true);
+  client.destroy();
+  server.close();
+  s.close();
+});
+
 test('the iteration histogram adds up to the busy time, across storms, waits and blocks', async () => {
   const s = new Sampler().start();
   await sleep(10);

@@ -118,9 +118,11 @@ interface CatalogInstrument {
 }
 
 /**
- * Catalog families the runtime-node instrumentation also publishes: its instrument kinds
- * and descriptions. (The catalog uses the current semantic-convention names, so the names
- * are the same.)
+ * Catalog families the runtime-node instrumentation also publishes: the semantic
+ * conventions' instrument kinds (every v8js.memory.* is an UpDownCounter there; the
+ * instrumentation 0.36 publishes three of them as Gauges — see SEMCONV_KIND_DIFFERS) and
+ * the instrumentation's descriptions. (The catalog uses the current semantic-convention
+ * names, so the names are the same.)
  */
 const SEMCONV_FROM_CATALOG: Record<string, { name: string; kind: InstrumentKind; description: string }> = {
   'v8js.memory.heap.space.size': {
@@ -128,15 +130,15 @@ const SEMCONV_FROM_CATALOG: Record<string, { name: string; kind: InstrumentKind;
     kind: 'updowncounter',
     description: 'Total heap memory size pre-allocated for a heap space.',
   },
-  'v8js.memory.heap.used': { name: 'v8js.memory.heap.used', kind: 'gauge', description: 'Heap Memory size allocated.' },
+  'v8js.memory.heap.used': { name: 'v8js.memory.heap.used', kind: 'updowncounter', description: 'Heap Memory size allocated.' },
   'v8js.memory.heap.space.available_size': {
     name: 'v8js.memory.heap.space.available_size',
-    kind: 'gauge',
+    kind: 'updowncounter',
     description: 'Heap space available size.',
   },
   'v8js.memory.heap.space.physical_size': {
     name: 'v8js.memory.heap.space.physical_size',
-    kind: 'gauge',
+    kind: 'updowncounter',
     description: 'Committed size of a heap space.',
   },
   'nodejs.eventloop.time': {
@@ -145,6 +147,16 @@ const SEMCONV_FROM_CATALOG: Record<string, { name: string; kind: InstrumentKind;
     description: 'Cumulative duration of time the event loop has been in each state.',
   },
 };
+
+/**
+ * Where @opentelemetry/instrumentation-runtime-node 0.36 departs from the semantic
+ * conventions' instrument kind (it publishes ObservableGauges): we follow the conventions.
+ */
+export const SEMCONV_KIND_DIFFERS: readonly string[] = Object.freeze([
+  'v8js.memory.heap.used',
+  'v8js.memory.heap.space.available_size',
+  'v8js.memory.heap.space.physical_size',
+]);
 
 /**
  * Catalog families not published as catalog instruments: monotonic-clock timestamps

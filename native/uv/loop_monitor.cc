@@ -20,17 +20,20 @@ namespace rs {
 
 namespace {
 
-uint64_t LoopEvents(uv_loop_t* loop, uint64_t* waiting) {
+// libuv's cumulative event counts: events its poll returned, and of those the ones that were
+// already pending when it polled (`events_waiting`: they arrived while the loop was busy).
+// Both only grow; events_waiting is no queue length.
+uint64_t LoopEvents(uv_loop_t* loop, uint64_t* pending) {
 #if RS_HAVE_UV_METRICS_INFO
   uv_metrics_t metrics;
   if (uv_metrics_info(loop, &metrics) == 0) {
-    *waiting = metrics.events_waiting;
+    *pending = metrics.events_waiting;
     return metrics.events;
   }
 #else
   (void)loop;
 #endif
-  *waiting = 0;
+  *pending = 0;
   return 0;
 }
 
@@ -40,14 +43,14 @@ void Monitor::StartLoop(uint64_t now) {
   // Node enables idle-time accounting on every loop it creates; asking again is harmless
   // and covers embedders that did not.
   uv_loop_configure(loop_, UV_METRICS_IDLE_TIME);
-  uint64_t waiting;
   run_start_ns_ = iter_start_ns_ = now;
   judge_stalls_ = false;
   run_start_idle_ns_ = iter_start_idle_ns_ = uv_metrics_idle_time(loop_);
-  run_start_events_ = LoopEvents(loop_, &waiting);
+  run_start_events_ = LoopEvents(loop_, &run_start_pending_);
   busy_base_ns_ = busy_total_ns_;
   idle_base_ns_ = idle_total_ns_;
   events_base_ = events_total_;
+  pending_base_ = pending_total_;
   iter_start_ticks_ = last_publish_ticks_ = ReadTsc();
   last_publish_ns_ = 0;  // publish at the first check
   ticks_.Begin(iter_start_ticks_, now);
@@ -168,16 +171,17 @@ void Monitor::PublishLoop(uint64_t now, uint64_t idle) {
   // Totals only grow: a reader never sees busy or idle time go backwards.
   if (idle_base_ns_ + run_idle > idle_total_ns_) idle_total_ns_ = idle_base_ns_ + run_idle;
   if (busy_base_ns_ + run_busy > busy_total_ns_) busy_total_ns_ = busy_base_ns_ + run_busy;
-  uint64_t waiting;
-  const uint64_t events = LoopEvents(loop_, &waiting);
+  uint64_t pending;
+  const uint64_t events = LoopEvents(loop_, &pending);
   if (events >= run_start_events_) events_total_ = events_base_ + (events - run_start_events_);
+  if (pending >= run_start_pending_) pending_total_ = pending_base_ + (pending - run_start_pending_);
 
   SeqWriteSection section(block_.main_seq());
   double* m = block_.main();
   StoreSlot(m + MAIN_LOOP_IDLE_NS, SlotValue(idle_total_ns_));
   StoreSlot(m + MAIN_LOOP_BUSY_NS, SlotValue(busy_total_ns_));
   StoreSlot(m + MAIN_LOOP_EVENTS, SlotValue(events_total_));
-  StoreSlot(m + MAIN_LOOP_EVENTS_WAITING, SlotValue(waiting));
+  StoreSlot(m + MAIN_LOOP_EVENTS_PENDING_AT_POLL, SlotValue(pending_total_));
   StoreSlot(m + MAIN_LOOP_ITERATIONS, SlotValue(iterations_));
   StoreSlot(m + MAIN_LOOP_LAST_ITERATION_NS, SlotValue(last_iteration_ns_));
   StoreSlot(m + MAIN_LOOP_MAX_ITERATION_NS, SlotValue(max_iteration_ns_));
