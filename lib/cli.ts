@@ -43,6 +43,7 @@ const RUN_FLAGS: ReadonlyArray<[string, string, string]> = [
   ['token', 'RUNTIME_SAMPLER_TOKEN', 'bearer token for /debug/* (16+ characters)'],
   ['debug', 'RUNTIME_SAMPLER_DEBUG', 'serve /debug/heap-snapshot and /debug/cpu-profile (needs --token)'],
   ['watchdog-ms', 'RUNTIME_SAMPLER_WATCHDOG_MS', 'stall threshold, ms (0: no watchdog; default 100)'],
+  ['stall-stack', 'RUNTIME_SAMPLER_STALL_STACK', 'capture the JavaScript stack of each stall (shown by /diagnose and /alerts)'],
   ['window-ms', 'RUNTIME_SAMPLER_WINDOW_MS', 'readiness and live-page window, ms (default 10000)'],
   ['ready-loop-delay-p99-ms', 'RUNTIME_SAMPLER_READY_LOOP_DELAY_P99_MS', 'load shedding: /readyz loop delay p99 limit, ms (default: none)'],
   ['ready-elu', 'RUNTIME_SAMPLER_READY_ELU', 'load shedding: /readyz event-loop utilization limit, 0.01–1 (default: none)'],
@@ -53,6 +54,9 @@ const RUN_FLAGS: ReadonlyArray<[string, string, string]> = [
   ['ready-hysteresis', 'RUNTIME_SAMPLER_READY_HYSTERESIS', 'recover below threshold × (1 − h), 0–0.5'],
 ];
 
+/** run's flags that take no value (they set their variable to 1). */
+const BOOLEAN_FLAGS: ReadonlySet<string> = new Set(['debug', 'stall-stack']);
+
 const RUN_HELP = `Usage: runtime-sampler run [options] [--] <script> [args...]
 
 Runs \`node -r runtime-sampler/register <script> [args...]\`: a sampler of the main thread with
@@ -61,7 +65,7 @@ the stall watchdog, and an HTTP server on its own thread (/, /metrics, /metrics.
 reads); a bad value is a usage error here.
 
 Options:
-${RUN_FLAGS.map(([f, env, what]) => `  --${f}${f === 'debug' ? '' : ' <value>'}`.padEnd(36) + `${what} [${env}]`).join('\n')}
+${RUN_FLAGS.map(([f, env, what]) => `  --${f}${BOOLEAN_FLAGS.has(f) ? '' : ' <value>'}`.padEnd(36) + `${what} [${env}]`).join('\n')}
   --node-arg <arg>                  pass an option to node (repeatable), e.g. --node-arg=--max-old-space-size=512
 
 Exit code: the app's (128 + signal number if a signal ended it); 2 for a usage error.
@@ -120,7 +124,7 @@ export function runEnv(values: Record<string, string | boolean | undefined>): Re
 
 async function run(argv: string[]): Promise<number> {
   const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = { help: { type: 'boolean' }, 'node-arg': { type: 'string', multiple: true } };
-  for (const [f] of RUN_FLAGS) options[f] = { type: f === 'debug' ? 'boolean' : 'string' };
+  for (const [f] of RUN_FLAGS) options[f] = { type: BOOLEAN_FLAGS.has(f) ? 'boolean' : 'string' };
   // Our options end at `--` or at the script: what follows is the app's, options included.
   let end = 0;
   while (end < argv.length) {

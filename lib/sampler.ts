@@ -331,6 +331,38 @@ abstract class SamplerReader {
   }
 
   /**
+   * The JavaScript stack most recently captured for a stall (watchdog.captureStack), with
+   * its capture number (1, 2, …), or null when none was. Readable from any thread — a view
+   * on the monitor thread too — also while that stall is still in progress.
+   */
+  lastStallStack(): { id: number; stack: string } | null {
+    if (this.closed) throw closedError();
+    const L = this.layout;
+    const slots = C.STACK_BUFFERS * C.STACK_BUFFER_SLOTS;
+    const headers = new Float64Array(this.buffer, L.stacksOffset * 8, slots);
+    const cap = (C.STACK_BUFFER_SLOTS - 2) * 8;
+    // The writer (a capture on the sampler's thread) zeroes a buffer's id before it
+    // rewrites the text and stores the new id last: an id that is the same before and
+    // after the copy means the copy is whole.
+    for (let attempt = 0; attempt < 4; attempt++) {
+      let best = -1;
+      for (let i = 0; i < C.STACK_BUFFERS; i++) {
+        const id = headers[i * C.STACK_BUFFER_SLOTS];
+        if (Number.isSafeInteger(id) && id > 0 && (best < 0 || id > headers[best * C.STACK_BUFFER_SLOTS])) best = i;
+      }
+      if (best < 0) return null;
+      const base = best * C.STACK_BUFFER_SLOTS;
+      const id = headers[base];
+      const len = headers[base + 1];
+      if (!(Number.isSafeInteger(len) && len >= 0 && len <= cap)) continue;
+      const bytes = new Uint8Array(this.buffer, (L.stacksOffset + base + 2) * 8, len).slice();
+      if (headers[base] !== id) continue;
+      return { id, stack: Buffer.from(bytes).toString('utf8').replace(/\n$/, '') };
+    }
+    return null;
+  }
+
+  /**
    * A consistent copy of every counter and gauge. With `into` (a Snapshot from an earlier
    * read() of a sampler with the same heap spaces) it refills that object in place and
    * allocates nothing.

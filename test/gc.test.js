@@ -177,6 +177,9 @@ test('counts match --trace-gc exactly in a child process', () => {
       scavenge: snap.gc.byType.scavenge.count - a.gc.byType.scavenge.count,
       msc: snap.gc.byType.markSweepCompact.count - a.gc.byType.markSweepCompact.count,
       minor: snap.gc.byType.minorMarkSweep.count - a.gc.byType.minorMarkSweep.count,
+      incremental: snap.gc.byType.incrementalMarking.count - a.gc.byType.incrementalMarking.count,
+      weak: snap.gc.byType.processWeakCallbacks.count - a.gc.byType.processWeakCallbacks.count,
+      all: snap.gc.count - a.gc.count,
       pauseNs: snap.gc.pauseNs - a.gc.pauseNs,
     }) + '\\n');
   `;
@@ -194,6 +197,10 @@ test('counts match --trace-gc exactly in a child process', () => {
   assert.is(counts.scavenge, scav, 'scavenges');
   assert.is(counts.msc, msc, 'mark-compacts');
   assert.is(counts.minor, minor, 'minor mark-sweeps');
+  // What the README says gc.count is: every trace line is one of those three types, and
+  // gc.count adds the incremental-marking starts and weak-callback passes, which have none.
+  assert.is(lines.length, scav + msc + minor, `unclassified trace lines: ${lines.join('\n')}`);
+  assert.is(counts.all, lines.length + counts.incremental + counts.weak, JSON.stringify(counts));
   // --trace-gc prints V8's own time for each GC (ms, two decimals); ours runs from our
   // prologue to our epilogue callback and so also holds the embedder callbacks. On a quiet
   // machine the totals differ by ~3% (bench); this is not a timing test, so the bound is

@@ -31,6 +31,8 @@ export interface Finding {
   recommendation?: string;
   /** Supporting numbers (percentiles, shares, per-space values). */
   details?: Record<string, number | null>;
+  /** The stalls finding: the JavaScript stack captured during the last stall, when there is one. */
+  stack?: string;
 }
 
 export interface DiagnoseThresholds {
@@ -102,6 +104,15 @@ export interface Diagnosable {
   readonly closed: boolean;
   readonly history: History;
   read(into?: Snapshot): Snapshot;
+  lastStallStack(): { id: number; stack: string } | null;
+}
+
+/** @internal What buildReport() takes beyond the history: values only some threads can read. */
+export interface ReportContext {
+  /** Node's ArrayBuffer bytes (process.memoryUsage().arrayBuffers): the sampler's own thread only. */
+  arrayBuffersBytes?: number;
+  /** The stack captured during the last stall (Sampler#lastStallStack()). */
+  stallStack?: string | null;
 }
 
 const RANK: Record<Verdict, number> = { ok: 0, warn: 1, critical: 2 };
@@ -163,7 +174,7 @@ export function diagnose(sampler: Diagnosable, options: DiagnoseOptions = {}): D
   // The ArrayBuffer share of external memory is Node's allocator's count, readable only
   // on the sampler's own thread (a view's thread has an allocator of its own).
   const arrayBuffersBytes = onOwnThread(source) ? process.memoryUsage().arrayBuffers : undefined;
-  return buildReport(history, end, windowMs, leakOptions, thresholds, arrayBuffersBytes);
+  return buildReport(history, end, windowMs, leakOptions, thresholds, { arrayBuffersBytes, stallStack: source.lastStallStack()?.stack ?? null });
 }
 
 /** Validates diagnose thresholds: each a number, or { warn, critical } with warn < critical. */
@@ -203,7 +214,8 @@ export function resolveDiagnoseThresholds(t: unknown): DiagnoseThresholds {
 }
 
 /** @internal The report from a history and its newest snapshot (the HTTP layer uses it too). */
-export function buildReport(history: History, end: Snapshot, windowMs: number, leakOptions: Required<LeakOptions>, T: DiagnoseThresholds = DIAGNOSE_THRESHOLDS, arrayBuffersBytes?: number): DiagnosisReport {
+export function buildReport(history: History, end: Snapshot, windowMs: number, leakOptions: Required<LeakOptions>, T: DiagnoseThresholds = DIAGNOSE_THRESHOLDS, context: ReportContext = {}): DiagnosisReport {
+  const { arrayBuffersBytes, stallStack = null } = context;
   const w = history.window(windowMs, end);
   const d: SnapshotDelta = delta(w.start, end);
   const findings: Finding[] = [];
@@ -418,8 +430,13 @@ export function buildReport(history: History, end: Snapshot, windowMs: number, l
       summary: !enabled
         ? 'not measured: the sampler has no watchdog (new Sampler({ watchdog: true }))'
         : `${count} stalls ended in the window${active ? `; one is in progress for ${human(end.stall.durationNs, 'ns')}` : ''}; longest since start ${human(end.stall.maxNs, 'ns')}`,
-      recommendation: active || count > 0 ? 'an iteration ran past the watchdog threshold: onStall() with watchdog.captureStack gives the stack' : undefined,
+      recommendation: !(active || count > 0)
+        ? undefined
+        : stallStack !== null
+          ? 'an iteration ran past the watchdog threshold: the stack captured during the last stall shows the code that held the loop'
+          : 'an iteration ran past the watchdog threshold: capture the stalled code\'s stack with RUNTIME_SAMPLER_STALL_STACK=1 (runtime-sampler run --stall-stack) under the preload, or watchdog.captureStack in code',
       details: { count, active: active ? 1 : 0 },
+      ...((active || count > 0) && stallStack !== null ? { stack: stallStack } : {}),
     });
   }
 
@@ -527,6 +544,7 @@ function formatReport(r: DiagnosisReport): string {
     }
     lines.push(`[${MARK[f.verdict]}] ${f.title}: ${f.summary}${limits}`);
     if (f.recommendation) lines.push(`       → ${f.recommendation}`);
+    if (f.stack) lines.push('       stack captured during the last stall:', ...f.stack.split('\n').map((l) => `       ${l}`));
   }
   return lines.join('\n') + '\n';
 }

@@ -21,6 +21,8 @@ export interface ServerConfig {
   debugMaxSeconds: number;
   /** The stall watchdog's threshold, ms (0: no watchdog). */
   watchdogMs: number;
+  /** Capture the JavaScript stack of each stall (watchdog.captureStack). */
+  stallStack: boolean;
   /** The readiness window, ms. */
   windowMs: number;
   readiness: ReadinessThresholds;
@@ -63,6 +65,7 @@ export const ENV_VARS: ReadonlyArray<[string, string]> = [
   ['RUNTIME_SAMPLER_DEBUG_MAX_BYTES', `largest heap snapshot served, bytes (default ${ENV_DEFAULTS.debugMaxBytes})`],
   ['RUNTIME_SAMPLER_DEBUG_MAX_SECONDS', `longest CPU profile, 1–600 s (default ${ENV_DEFAULTS.debugMaxSeconds})`],
   ['RUNTIME_SAMPLER_WATCHDOG_MS', `stall watchdog threshold, ms, 0 for none (default ${ENV_DEFAULTS.watchdogMs})`],
+  ['RUNTIME_SAMPLER_STALL_STACK', '1 to capture the JavaScript stack of each stall (shown by /diagnose and /alerts; default 0)'],
   ['RUNTIME_SAMPLER_WINDOW_MS', `readiness window, 1000–600000 ms (default ${ENV_DEFAULTS.windowMs})`],
   ['RUNTIME_SAMPLER_READY_LOOP_DELAY_P99_MS', '/readyz load shedding: loop delay p99 limit, ms (default: none)'],
   ['RUNTIME_SAMPLER_READY_ELU', '/readyz load shedding: event-loop utilization limit, 0.01–1 (default: none)'],
@@ -82,7 +85,7 @@ export function parseEnv(env: NodeJS.ProcessEnv): ParsedConfig {
   const config: ServerConfig = {
     disabled: false, serve: true, port: ENV_DEFAULTS.port, host: ENV_DEFAULTS.host, token: null, debug: false,
     debugMaxBytes: ENV_DEFAULTS.debugMaxBytes, debugMaxSeconds: ENV_DEFAULTS.debugMaxSeconds,
-    watchdogMs: ENV_DEFAULTS.watchdogMs, windowMs: ENV_DEFAULTS.windowMs, readiness: {},
+    watchdogMs: ENV_DEFAULTS.watchdogMs, stallStack: false, windowMs: ENV_DEFAULTS.windowMs, readiness: {},
   };
   const raw = (name: string): string | undefined => {
     const v = env[name];
@@ -144,6 +147,11 @@ export function parseEnv(env: NodeJS.ProcessEnv): ParsedConfig {
   config.debugMaxSeconds = setting('RUNTIME_SAMPLER_DEBUG_MAX_SECONDS', 'debugMaxSeconds') ?? config.debugMaxSeconds;
   config.watchdogMs = setting('RUNTIME_SAMPLER_WATCHDOG_MS', 'watchdogMs') ?? config.watchdogMs;
   config.windowMs = setting('RUNTIME_SAMPLER_WINDOW_MS', 'windowMs') ?? config.windowMs;
+  const stallStack = flag('RUNTIME_SAMPLER_STALL_STACK', 'no stall stacks');
+  if (stallStack === true) {
+    if (config.watchdogMs === 0) problems.push('RUNTIME_SAMPLER_STALL_STACK=1 needs the watchdog (RUNTIME_SAMPLER_WATCHDOG_MS is 0); no stall stacks');
+    else config.stallStack = true;
+  }
   const r: ReadinessThresholds = {};
   const t = (name: string, key: keyof ReadinessThresholds, integer = false): void => {
     const [min, max] = THRESHOLD_LIMITS[key];

@@ -267,7 +267,8 @@ export function createMonitorServer(target: Readable, o: MonitorServerOptions): 
         case '/diagnose':
         case '/alerts': {
           if (o.analysis === undefined || watcher === null) return send(req, res, 404, TEXT, 'no sampler to analyse\n');
-          if (path === '/alerts') return send(req, res, 200, JSON_TYPE, JSON.stringify({ alerts: watcher.alerts(), rules: watcher.status() }));
+          const stallStack = o.analysis.lastStallStack()?.stack ?? null;
+          if (path === '/alerts') return send(req, res, 200, JSON_TYPE, JSON.stringify({ alerts: watcher.alerts(), rules: watcher.status(), lastStallStack: stallStack }));
           const history = o.analysis.history;
           let windowMs = Math.min(60_000, history.spanMs);
           const w = url.searchParams.get('window');
@@ -282,7 +283,7 @@ export function createMonitorServer(target: Readable, o: MonitorServerOptions): 
           if (f !== null && f !== 'json' && f !== 'text') return send(req, res, 400, TEXT, `format=${JSON.stringify(f)} is not valid: json or text\n`);
           const json = f === 'json' || (f === null && /application\/json/.test(req.headers.accept ?? ''));
           history.syncMarkCompacts();
-          const report = buildReport(history, o.analysis.read(), windowMs, leakOptions);
+          const report = buildReport(history, o.analysis.read(), windowMs, leakOptions, undefined, { stallStack });
           return json ? send(req, res, 200, JSON_TYPE, JSON.stringify({ ...report.toJSON(), alerts: watcher.alerts() })) : send(req, res, 200, TEXT, report.format() + alertsText(watcher.alerts()));
         }
         case '/':

@@ -38,7 +38,7 @@ export function startPreload(env: NodeJS.ProcessEnv = process.env): Registered |
     const { config, problems } = parseEnv(env);
     for (const p of problems) warn(p);
     if (config.disabled) return null;
-    const sampler = new Sampler({ watchdog: config.watchdogMs > 0 ? { thresholdMs: config.watchdogMs } : false }).start();
+    const sampler = new Sampler({ watchdog: config.watchdogMs > 0 ? { thresholdMs: config.watchdogMs, captureStack: config.stallStack } : false }).start();
     let monitor: Promise<MonitorThread | null> = Promise.resolve(null);
     if (config.serve) {
       if (!isLoopback(config.host) && config.token === null) {

@@ -9,6 +9,7 @@
 // stack check: it writes the stack into a fixed buffer of the shared block.
 #include <v8.h>
 
+#include <atomic>
 #include <cstring>
 #include <vector>
 
@@ -104,6 +105,10 @@ void Monitor::StackInterrupt(v8::Isolate*, void* data) {
 void Monitor::CaptureStack() {
   const uint32_t index = static_cast<uint32_t>(stack_seq_ % k::STACK_BUFFERS);
   double* buf = block_.stack_buffer(index);
+  // Readers on other threads (lastStallStack()) take a copy as whole only if the id is the
+  // same before and after it: no id while the text is rewritten, the new id stored last.
+  StoreSlot(buf + 0, 0);
+  std::atomic_thread_fence(std::memory_order_release);
   char* out = reinterpret_cast<char*>(buf + 2);
   const size_t cap = (k::STACK_BUFFER_SLOTS - 2) * kSlotBytes;
   size_t len = 0;
@@ -125,8 +130,9 @@ void Monitor::CaptureStack() {
     Append(out, cap, &len, ")\n", 2);
   }
   stack_seq_++;
-  StoreSlot(buf + 0, static_cast<double>(stack_seq_));  // the stack id
   StoreSlot(buf + 1, static_cast<double>(len));
+  std::atomic_thread_fence(std::memory_order_release);
+  StoreSlot(buf + 0, static_cast<double>(stack_seq_));  // the stack id
   captured_iteration_ = iterations_;
   captured_index_ = index;
 }
