@@ -2,7 +2,7 @@
 // proven equal by the shared test vectors). OpenTelemetry exponential-histogram semantics:
 // at scale s, bucket i holds the values in (2^(i / 2^s), 2^((i + 1) / 2^s)].
 import { BUCKET_BOUNDARIES, LAYOUT_CONSTANTS } from './layout.generated';
-import { checkInteger, describeValue } from './errors';
+import { checkInteger, describeValue, isArray, isRecord } from './errors';
 
 const MAX_SCALE = LAYOUT_CONSTANTS.HIST_MAX_SCALE;
 const MIN_SCALE = LAYOUT_CONSTANTS.HIST_MIN_SCALE;
@@ -264,7 +264,7 @@ export class Histogram {
    */
   static fromJSON(json: HistogramJSON): Histogram {
     const what = 'Histogram.fromJSON()';
-    if (json === null || typeof json !== 'object' || Array.isArray(json)) {
+    if (!isRecord(json)) {
       throw new TypeError(`${what} takes the object toJSON() returns, got ${describeValue(json)}`);
     }
     // Each field is read once: a getter cannot change it between the check and the use.
@@ -273,7 +273,7 @@ export class Histogram {
     const n = h.counts.length;
     const total = checkCount(`${what}: count`, count);
     const zeros = checkCount(`${what}: zeroCount`, zeroCount);
-    if (!Array.isArray(counts)) {
+    if (!isArray(counts)) {
       throw new TypeError(`${what}: counts must be an array of bucket counts, got ${describeValue(counts)}`);
     }
     // Bounded before anything iterates: a hostile length is refused, not walked.
