@@ -79,26 +79,34 @@ export function checkLabels(option: string, value: unknown, keyPattern: RegExp, 
 }
 
 /**
- * Histogram bucket boundaries: a non-empty array of finite numbers > 0 in strictly
- * increasing order. Returns a copy.
+ * The most bucket upper bounds a histogram option takes (every exporter's). Each bound is
+ * a series of its own; dashboards use 10–30 (prom-client's defaults have 11, OpenTelemetry's
+ * 15), and 100,000 blocked each toPrometheus() call for seconds.
+ */
+export const MAX_BUCKET_BOUNDS = 1000;
+
+/**
+ * Histogram bucket boundaries: a non-empty array of at most MAX_BUCKET_BOUNDS finite
+ * numbers > 0 in strictly increasing order. Returns a copy.
  */
 export function checkBuckets(option: string, value: unknown): number[] {
   if (!isArray(value)) throw new TypeError(`${option} must be an array of bucket upper bounds, got ${describeValue(value)}`);
-  return checkBoundList(option, value as number[]);
-}
-
-function checkBoundList(option: string, value: number[]): number[] {
-  if (value.length === 0) throw new RangeError(`${option} must have at least one bucket upper bound, got []`);
-  value.forEach((b, i) => {
+  const bounds = value as unknown[];
+  // Before anything walks it: a hostile length is refused at once.
+  if (bounds.length > MAX_BUCKET_BOUNDS) {
+    throw new RangeError(`${option} has ${bounds.length} bucket upper bounds; at most ${MAX_BUCKET_BOUNDS} are accepted`);
+  }
+  if (bounds.length === 0) throw new RangeError(`${option} must have at least one bucket upper bound, got []`);
+  bounds.forEach((b, i) => {
     if (typeof b !== 'number') throw new TypeError(`${option}[${i}] must be a number, got ${describeValue(b)}`);
     if (!Number.isFinite(b) || b <= 0) {
       throw new RangeError(`${option}[${i}] must be a finite number > 0 (+Inf is always added), got ${String(b)}`);
     }
-    if (i > 0 && !(b > value[i - 1])) {
-      throw new RangeError(`${option} must be sorted in strictly increasing order: [${i - 1}] = ${value[i - 1]}, [${i}] = ${b}`);
+    if (i > 0 && !(b > (bounds[i - 1] as number))) {
+      throw new RangeError(`${option} must be sorted in strictly increasing order: [${i - 1}] = ${bounds[i - 1]}, [${i}] = ${b}`);
     }
   });
-  return [...value];
+  return [...(bounds as number[])];
 }
 
 /**
@@ -118,6 +126,9 @@ export function optionsKey(options: unknown): string | undefined {
 
 function optionsJson(options: unknown): string {
   return JSON.stringify(options ?? null, (_k, v: unknown) => {
+    // No option takes a longer array: refuse it before JSON walks it (the caller's
+    // validation then names it).
+    if (Array.isArray(v) && v.length > MAX_BUCKET_BOUNDS) throw new RangeError('too long to key');
     if (v === undefined) return '\u0000undefined';
     if (typeof v === 'number' && !Number.isFinite(v)) return `\u0000${v}`;
     if (typeof v === 'bigint') return `\u0000${v}n`;
