@@ -23,13 +23,56 @@ export class SamplerError extends Error {
   }
 }
 
-/** A value as an error message shows it: strings quoted, arrays and objects by kind. */
+/**
+ * A value as an error message shows it: strings quoted (long ones cut), arrays and objects
+ * by kind. Never throws and never runs the value's code: no toString, Symbol.toPrimitive,
+ * getter or Proxy trap is called, so building an error about hostile input cannot fail.
+ */
 export function describeValue(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number' || typeof value === 'boolean' || value == null) return String(value);
-  if (typeof value === 'bigint') return `${value}n`;
-  if (Array.isArray(value)) return 'an array';
-  return `a ${typeof value}`;
+  try {
+    switch (typeof value) {
+      case 'string':
+        return JSON.stringify(value.length > 200 ? `${value.slice(0, 200)}…` : value);
+      case 'number':
+      case 'boolean':
+      case 'undefined':
+        return String(value);
+      case 'bigint':
+        return `${value}n`;
+      case 'symbol':
+        return 'a symbol';
+      case 'function':
+        return 'a function';
+      default:
+        if (value === null) return 'null';
+        // Array.isArray throws on a revoked Proxy (caught below); it calls no trap.
+        return Array.isArray(value) ? 'an array' : `a ${typeof value}`;
+    }
+  } catch {
+    return 'a revoked Proxy';
+  }
+}
+
+/**
+ * Whether `value` is an object and not an array: an options object, a handle. A revoked
+ * Proxy (on which every operation throws) is not one.
+ */
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== 'object') return false;
+  try {
+    return !Array.isArray(value);
+  } catch {
+    return false;
+  }
+}
+
+/** Array.isArray, false for a revoked Proxy instead of throwing. */
+export function isArray(value: unknown): value is unknown[] {
+  try {
+    return Array.isArray(value);
+  } catch {
+    return false;
+  }
 }
 
 /** Throws unless `value` is an integer in [min, max] (and, with `powerOfTwo`, a power of two). */

@@ -2,7 +2,7 @@
 // proven equal by the shared test vectors). OpenTelemetry exponential-histogram semantics:
 // at scale s, bucket i holds the values in (2^(i / 2^s), 2^((i + 1) / 2^s)].
 import { BUCKET_BOUNDARIES, LAYOUT_CONSTANTS } from './layout.generated';
-import { checkInteger } from './errors';
+import { checkInteger, describeValue, isArray, isRecord } from './errors';
 
 const MAX_SCALE = LAYOUT_CONSTANTS.HIST_MAX_SCALE;
 const MIN_SCALE = LAYOUT_CONSTANTS.HIST_MIN_SCALE;
@@ -142,7 +142,11 @@ export class Histogram {
 
   /** Adds `other`'s data into this histogram (downscaling `other` if it is finer). */
   merge(other: Histogram): this {
-    if (!(other instanceof Histogram)) throw new TypeError('merge() takes a Histogram');
+    if (!(other instanceof Histogram)) throw new TypeError(`merge() takes a Histogram, got ${describeValue(other)}`);
+    // Fields are public (and the object may be forged from the prototype): check both
+    // before changing anything, so a corrupt histogram is refused, not spread.
+    checkState('merge(): this histogram', this, false);
+    checkState('merge(): the argument', other, true);
     if (other.scale < this.scale) {
       throw new RangeError(
         `cannot merge a histogram of scale ${other.scale} into a finer one (scale ${this.scale}); ` +
@@ -252,17 +256,125 @@ export class Histogram {
     };
   }
 
+  /**
+   * A histogram from toJSON()'s object, e.g. another process's. Every field is checked
+   * (types, integer counts, offsets and lengths within the scale's buckets, count equal to
+   * zeroCount plus the buckets, min ≤ max, both within their buckets): corrupt input is a
+   * TypeError or RangeError naming the field, never a silently broken histogram.
+   */
   static fromJSON(json: HistogramJSON): Histogram {
-    if (json === null || typeof json !== 'object' || !Array.isArray(json.counts)) {
-      throw new TypeError('fromJSON() takes the object toJSON() returns');
+    const what = 'Histogram.fromJSON()';
+    if (!isRecord(json)) {
+      throw new TypeError(`${what} takes the object toJSON() returns, got ${describeValue(json)}`);
     }
-    const h = new Histogram(json.scale);
-    const start = json.offset - INDEX_OFFSET;
-    if (!Number.isInteger(start) || start < 0 || start + json.counts.length > h.counts.length) {
-      throw new RangeError(`fromJSON(): offset ${json.offset} and ${json.counts.length} counts do not fit scale ${json.scale}`);
+    // Each field is read once: a getter cannot change it between the check and the use.
+    const { scale, count, sum, min, max, zeroCount, offset, counts } = json;
+    const h = new Histogram(checkInteger(`${what}: scale`, scale, MIN_SCALE, MAX_SCALE));
+    const n = h.counts.length;
+    const total = checkCount(`${what}: count`, count);
+    const zeros = checkCount(`${what}: zeroCount`, zeroCount);
+    if (!isArray(counts)) {
+      throw new TypeError(`${what}: counts must be an array of bucket counts, got ${describeValue(counts)}`);
     }
-    h.counts.set(json.counts, start);
-    h.setSummary(json.count, json.sum, json.min ?? 0, json.max ?? 0, json.zeroCount);
+    // Bounded before anything iterates: a hostile length is refused, not walked.
+    const length = counts.length;
+    if (length > n) {
+      throw new RangeError(`${what}: counts has ${length} entries, scale ${scale} has ${n} buckets`);
+    }
+    const first = checkInteger(`${what}: offset`, offset, INDEX_OFFSET, n - 1 + INDEX_OFFSET) - INDEX_OFFSET;
+    if (first + length > n) {
+      throw new RangeError(`${what}: offset ${offset} and ${length} counts do not fit scale ${scale} (buckets ${INDEX_OFFSET} to ${n - 1 + INDEX_OFFSET})`);
+    }
+    let inBuckets = 0;
+    let lowest = -1;
+    let highest = -1;
+    for (let i = 0; i < length; i++) {
+      const c = checkCount(`${what}: counts[${i}]`, counts[i]);
+      h.counts[first + i] = c;
+      if (c === 0) continue;
+      inBuckets += c;
+      if (lowest < 0) lowest = first + i;
+      highest = first + i;
+    }
+    if (zeros + inBuckets !== total) {
+      throw new RangeError(`${what}: count ${total} is not zeroCount (${zeros}) plus the bucket counts (${inBuckets})`);
+    }
+    if (typeof sum !== 'number') throw new TypeError(`${what}: sum must be a finite number, got ${describeValue(sum)}`);
+    if (!Number.isFinite(sum)) throw new RangeError(`${what}: sum must be a finite number, got ${describeValue(sum)}`);
+    if (total === 0) {
+      if (sum !== 0 || min !== null || max !== null) {
+        throw new RangeError(`${what}: an empty histogram (count 0) has sum 0 and min and max null, got sum ${describeValue(sum)}, min ${describeValue(min)}, max ${describeValue(max)}`);
+      }
+      return h;
+    }
+    for (const [name, v] of [['min', min], ['max', max]] as const) {
+      if (typeof v !== 'number') throw new TypeError(`${what}: ${name} must be a finite number when count > 0, got ${describeValue(v)}`);
+      if (!Number.isFinite(v)) throw new RangeError(`${what}: ${name} must be a finite number, got ${describeValue(v)}`);
+    }
+    const lo = min as number;
+    const hi = max as number;
+    if (lo > hi) throw new RangeError(`${what}: min ${lo} is greater than max ${hi}`);
+    // Values ≤ 0 are counted in zeroCount, the others in their bucket: min and max must
+    // fall where the counts put them (a bucket's bounds included: delta() reports them).
+    const inRange = (v: number, index: number): boolean =>
+      (index === 0 || v >= bucketLowerBound(index + INDEX_OFFSET, h.scale)) &&
+      (index === n - 1 || v <= bucketLowerBound(index + 1 + INDEX_OFFSET, h.scale));
+    if (zeros > 0 ? lo > 0 : !(lo > 0 && inRange(lo, lowest))) {
+      throw new RangeError(`${what}: min ${lo} does not fall in the lowest populated bucket` + (zeros > 0 ? ' (zeroCount > 0: min ≤ 0)' : ''));
+    }
+    if (inBuckets > 0 ? !(hi > 0 && inRange(hi, highest)) : hi > 0) {
+      throw new RangeError(`${what}: max ${hi} does not fall in the highest populated bucket` + (inBuckets > 0 ? '' : ' (only zeroCount: max ≤ 0)'));
+    }
+    // Values > 0 only: their sum is not negative (and the reverse for values ≤ 0).
+    if ((zeros === 0 && sum < 0) || (inBuckets === 0 && sum > 0)) {
+      throw new RangeError(`${what}: sum ${sum} does not fit the counts (zeroCount ${zeros}, ${inBuckets} values > 0)`);
+    }
+    h.setSummary(total, sum, lo, hi, zeros);
     return h;
+  }
+}
+
+/** A count read from outside: a non-negative safe integer. */
+function checkCount(field: string, value: unknown): number {
+  if (typeof value !== 'number') {
+    throw new TypeError(`${field} must be a number (an integer ≥ 0), got ${describeValue(value)}`);
+  }
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new RangeError(`${field} must be an integer from 0 to ${Number.MAX_SAFE_INTEGER}, got ${describeValue(value)}`);
+  }
+  return value + 0; // -0 → 0
+}
+
+/**
+ * Throws unless `h` holds a histogram's state: scale in range, its bucket array, integer
+ * counts, a finite sum, numeric min and max; with `buckets`, also count = zeroCount + the
+ * bucket counts (a pass over the buckets).
+ */
+function checkState(what: string, h: Histogram, buckets: boolean): void {
+  const scale = checkInteger(`${what}: scale`, h.scale, MIN_SCALE, MAX_SCALE);
+  const counts = h.counts;
+  if (!(counts instanceof Float64Array) || counts.length !== bucketCount(scale)) {
+    throw new TypeError(`${what}: counts must be the Float64Array of ${bucketCount(scale)} buckets of scale ${scale}, got ${describeValue(counts)}`);
+  }
+  const count = checkCount(`${what}: count`, h.count);
+  const zeros = checkCount(`${what}: zeroCount`, h.zeroCount);
+  const sum = h.sum;
+  if (typeof sum !== 'number') throw new TypeError(`${what}: sum must be a finite number, got ${describeValue(sum)}`);
+  if (!Number.isFinite(sum)) throw new RangeError(`${what}: sum must be a finite number, got ${describeValue(sum)}`);
+  if (count > 0 && !(h.min <= h.max)) {
+    throw new RangeError(`${what}: min ${describeValue(h.min)} and max ${describeValue(h.max)} are not numbers with min ≤ max`);
+  }
+  if (!buckets) return;
+  let inBuckets = 0;
+  for (let i = 0; i < counts.length; i++) {
+    const c = counts[i];
+    if (c === 0) continue;
+    if (!(c > 0) || !Number.isInteger(c)) {
+      throw new RangeError(`${what}: bucket ${i + INDEX_OFFSET} holds ${describeValue(c)}, not an integer ≥ 0`);
+    }
+    inBuckets += c;
+  }
+  if (zeros + inBuckets !== count) {
+    throw new RangeError(`${what}: count ${count} is not zeroCount (${zeros}) plus the bucket counts (${inBuckets})`);
   }
 }

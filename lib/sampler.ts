@@ -1,14 +1,15 @@
 // The Sampler: owns one shared block, starts the native side that writes it, and reads
 // it with no native call. A SamplerView reads another thread's sampler through the same
 // SharedArrayBuffer (sampler.share() → Sampler.attach(handle)).
+import { performance } from 'node:perf_hooks';
 import { threadId as currentThreadId } from 'node:worker_threads';
 import { native, NativeLayout, NativeSamplerHandle } from './binding';
-import { checkBoolean, checkInteger, checkKnownOptions, closedError, describeValue, SamplerError } from './errors';
+import { checkBoolean, checkInteger, checkKnownOptions, closedError, describeValue, isArray, isRecord, SamplerError } from './errors';
 import { DEFAULT_SCALE, Histogram } from './histogram';
 import {
   HistSlot as H, LAYOUT_CONSTANTS as C, MainSlot as M, RecordSlot as R,
 } from './layout.generated';
-import { GC_TYPES, GcTypeName, gcReasonsBase, Snapshot } from './snapshot';
+import { GC_TYPES, GcTypeName, gcReasonsBase, MAIN_REGION_SLOTS, Snapshot } from './snapshot';
 import { catalog, MetricDescription } from './catalog';
 import { History } from './analysis/history';
 
@@ -162,31 +163,51 @@ const GC_TYPE_BY_BIT: Record<number, GcTypeName> = {
 };
 const FORCED_FLAG = 1 << 2;
 const MAX_SEQ_RETRIES = 1_000_000;
+/**
+ * How long a read retries an odd or changing sequence word before it gives up. A writer's
+ * section is a few stores; only a writer preempted inside one (or a dead or forged block)
+ * holds it longer. The clock is read at the first retry and then every SEQ_CLOCK_EVERY
+ * retries, never on the path that succeeds at once.
+ */
+const SEQ_TIMEOUT_MS = 50;
+const SEQ_CLOCK_EVERY = 256;
+
+/**
+ * After a failed attempt: returns the time the retries began (`startMs`, or now at the
+ * first retry), or throws ERR_SAMPLER_TORN_READ once they have run SEQ_TIMEOUT_MS or
+ * MAX_SEQ_RETRIES times.
+ */
+function retryOrGiveUp(attempt: number, startMs: number, what: string): number {
+  if (attempt === 0) return performance.now();
+  if (attempt % SEQ_CLOCK_EVERY !== 0 && attempt < MAX_SEQ_RETRIES) return startMs;
+  const ms = performance.now() - startMs;
+  if (ms < SEQ_TIMEOUT_MS && attempt < MAX_SEQ_RETRIES) return startMs;
+  throw new SamplerError(`the writer never finished ${what} (${attempt + 1} attempts over ${ms.toFixed(1)} ms)`, 'ERR_SAMPLER_TORN_READ');
+}
 
 /**
  * The seqlock read: runs `copy` until it happened between two equal, even values of the
- * sequence word. Gives up after MAX_SEQ_RETRIES (a writer that died mid-update).
+ * sequence word. Gives up after SEQ_TIMEOUT_MS (a writer that died mid-update, a forged
+ * block).
  */
 function seqlockRead(seq: Int32Array, copy: () => void, what: string): void {
+  let startMs = 0;
   for (let attempt = 0; ; attempt++) {
     const before = Atomics.load(seq, 0);
     copy();
     if ((before & 1) === 0 && Atomics.load(seq, 0) === before) return;
-    if (attempt === MAX_SEQ_RETRIES) {
-      throw new SamplerError(`the writer never finished ${what}`, 'ERR_SAMPLER_TORN_READ');
-    }
+    startMs = retryOrGiveUp(attempt, startMs, what);
   }
 }
 
 /** seqlockRead() of one typed-array copy, without a closure (read() must not allocate). */
 function seqlockCopy(seq: Int32Array, src: Float64Array, dst: Float64Array, what: string): void {
+  let startMs = 0;
   for (let attempt = 0; ; attempt++) {
     const before = Atomics.load(seq, 0);
     dst.set(src);
     if ((before & 1) === 0 && Atomics.load(seq, 0) === before) return;
-    if (attempt === MAX_SEQ_RETRIES) {
-      throw new SamplerError(`the writer never finished ${what}`, 'ERR_SAMPLER_TORN_READ');
-    }
+    startMs = retryOrGiveUp(attempt, startMs, what);
   }
 }
 
@@ -235,6 +256,133 @@ function resolveHistory(value: unknown): Required<HistorySettings> {
     intervalMs: checkInteger('history.intervalMs', orDefault(h.intervalMs, 1000), 100, 60_000),
     capacity: checkInteger('history.capacity', orDefault(h.capacity, 600), 10, 100_000),
   };
+}
+
+const ATTACH = 'Sampler.attach(handle)';
+const SHARE_HINT = '(handle must be the object sampler.share() returns)';
+/** V8's heap space names ("new_space", …; "" for one V8 did not name): never "__proto__". */
+const SPACE_NAME_RE = /^([a-z][a-z0-9_]{0,63})?$/;
+
+/** Reruns a check of a handle's options field, naming it as the handle's. */
+function optionField<T>(check: () => T): T {
+  try {
+    return check();
+  } catch (e) {
+    if (e instanceof RangeError) throw new RangeError(`${ATTACH}: handle.options: ${e.message}`);
+    if (e instanceof TypeError) throw new TypeError(`${ATTACH}: handle.options: ${e.message}`);
+    throw e;
+  }
+}
+
+/**
+ * Validates a share() handle (it may come from another thread, another copy of the
+ * package, or be forged) and returns a copy of it, each field read once: the layout must
+ * be the one this layout version computes for its ringCapacity and scale, and the buffer
+ * large enough for it, so no view can reach outside the buffer.
+ */
+function checkShared(handle: unknown): SharedSampler {
+  if (!isRecord(handle)) {
+    throw new TypeError(`${ATTACH}: handle must be the object sampler.share() returns, got ${describeValue(handle)}`);
+  }
+  const { kind, version, buffer, layout, heapSpaceNames, options, threadId } = handle as Record<string, unknown>;
+  if (kind !== SHARED_KIND) {
+    throw new TypeError(`${ATTACH}: handle.kind must be ${JSON.stringify(SHARED_KIND)}, got ${describeValue(kind)} ${SHARE_HINT}`);
+  }
+  if (version !== C.LAYOUT_VERSION) {
+    throw new SamplerError(`${ATTACH}: the handle has layout version ${describeValue(version)}, this copy of runtime-sampler reads version ${C.LAYOUT_VERSION}`, 'ERR_SAMPLER_INCOMPATIBLE');
+  }
+  if (!(buffer instanceof SharedArrayBuffer)) {
+    throw new TypeError(`${ATTACH}: handle.buffer must be a SharedArrayBuffer, got ${describeValue(buffer)} ${SHARE_HINT}`);
+  }
+  if (!isRecord(layout)) {
+    throw new TypeError(`${ATTACH}: handle.layout must be an object, got ${describeValue(layout)} ${SHARE_HINT}`);
+  }
+  const l = layout as Record<string, unknown>;
+  const ringCapacity = checkInteger(`${ATTACH}: handle.layout.ringCapacity`, l.ringCapacity, 64, 65536, true);
+  const scale = checkInteger(`${ATTACH}: handle.layout.scale`, l.scale, C.HIST_MIN_SCALE, C.HIST_MAX_SCALE);
+  const expected = native.computeLayout(ringCapacity, scale);
+  for (const key of Object.keys(expected) as (keyof NativeLayout)[]) {
+    const v = l[key];
+    if (v !== expected[key]) {
+      throw new RangeError(`${ATTACH}: handle.layout.${key} is ${describeValue(v)}; layout version ${C.LAYOUT_VERSION} with ringCapacity ${ringCapacity} and scale ${scale} has ${expected[key]}`);
+    }
+  }
+  if (buffer.byteLength < expected.totalBytes) {
+    throw new RangeError(`${ATTACH}: the buffer holds ${buffer.byteLength} bytes, the layout needs ${expected.totalBytes}`);
+  }
+  if (!isArray(heapSpaceNames)) {
+    throw new TypeError(`${ATTACH}: handle.heapSpaceNames must be an array of strings, got ${describeValue(heapSpaceNames)}`);
+  }
+  const count = heapSpaceNames.length;
+  if (count > C.MAX_SPACES) {
+    throw new RangeError(`${ATTACH}: handle.heapSpaceNames has ${count} names, the block holds at most ${C.MAX_SPACES} spaces`);
+  }
+  const names: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const name: unknown = heapSpaceNames[i];
+    if (typeof name !== 'string') {
+      throw new TypeError(`${ATTACH}: handle.heapSpaceNames[${i}] must be a string, got ${describeValue(name)}`);
+    }
+    if (!SPACE_NAME_RE.test(name)) {
+      throw new RangeError(`${ATTACH}: handle.heapSpaceNames[${i}] must be a V8 heap space name (${SPACE_NAME_RE}), got ${describeValue(name)}`);
+    }
+    names.push(name);
+  }
+  if (!isRecord(options)) {
+    throw new TypeError(`${ATTACH}: handle.options must be an object, got ${describeValue(options)}`);
+  }
+  const o = options as Record<string, unknown>;
+  const resolved: ResolvedSamplerOptions = {
+    refreshIntervalMs: optionField(() => checkInteger('refreshIntervalMs', o.refreshIntervalMs, 10, 60000)),
+    loopDelayResolutionMs: optionField(() => checkInteger('loopDelayResolutionMs', o.loopDelayResolutionMs, 1, 1000)),
+    ringCapacity: optionField(() => checkInteger('ringCapacity', o.ringCapacity, ringCapacity, ringCapacity)),
+    histogramScale: optionField(() => checkInteger('histogramScale', o.histogramScale, scale, scale)),
+    watchdog: optionField(() => (o.watchdog === false ? false : resolveWatchdog(checkObject('watchdog', o.watchdog)))),
+    v8Histograms: optionField(() => checkBoolean('v8Histograms', o.v8Histograms)),
+    history: optionField(() => resolveHistory(checkObject('history', o.history))),
+  };
+  return {
+    kind: SHARED_KIND,
+    version: C.LAYOUT_VERSION,
+    buffer,
+    layout: expected,
+    heapSpaceNames: names,
+    options: resolved,
+    threadId: checkInteger(`${ATTACH}: handle.threadId`, threadId, 0, Number.MAX_SAFE_INTEGER),
+  };
+}
+
+/** `value` if it is a plain object (a resolved option group), else a TypeError. */
+function checkObject(option: string, value: unknown): object {
+  if (!isRecord(value)) {
+    throw new TypeError(`${option} must be an object, got ${describeValue(value)}`);
+  }
+  return value;
+}
+
+/**
+ * Whether `into` is a Snapshot whose buffers read() may fill. Its fields are readonly only
+ * to TypeScript, and an object made from the prototype passes instanceof, so the buffers
+ * are checked too; a revoked Proxy's instanceof throws, and is no Snapshot.
+ */
+function isSnapshot(into: unknown): into is Snapshot {
+  try {
+    return (
+      into instanceof Snapshot &&
+      into.slots instanceof Float64Array && into.slots.length === MAIN_REGION_SLOTS &&
+      into.stallSlots instanceof Float64Array && into.stallSlots.length === C.STALL_REGION_SLOTS &&
+      Array.isArray(into.spaceNames)
+    );
+  } catch {
+    return false;
+  }
+}
+
+/** Element by element (no join: read(into) allocates nothing, and names may be forged). */
+function sameNames(a: readonly unknown[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < b.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** The sampler's histograms, copied from the shared block on each access. */
@@ -451,10 +599,11 @@ abstract class SamplerReader {
 
   protected target(into: Snapshot | undefined): Snapshot {
     if (into === undefined) return new Snapshot(this.heapSpaceNames);
-    if (!(into instanceof Snapshot)) {
-      throw new TypeError('read(into): into must be a Snapshot returned by read()');
+    if (!isSnapshot(into)) {
+      throw new TypeError(`read(into): into must be a Snapshot returned by read(), got ${describeValue(into)}`);
     }
-    if (into.spaceNames !== this.heapSpaceNames && into.spaceNames.join() !== this.heapSpaceNames.join()) {
+    const names = into.spaceNames;
+    if (names !== this.heapSpaceNames && !sameNames(names, this.heapSpaceNames)) {
       throw new SamplerError('read(into): the snapshot belongs to an isolate with other heap spaces', 'ERR_SAMPLER_INCOMPATIBLE');
     }
     return into;
@@ -576,17 +725,7 @@ export class Sampler extends SamplerReader {
    * `worker.postMessage(sampler.share())` there, `Sampler.attach(handle)` here.
    */
   static attach(handle: SharedSampler): SamplerView {
-    const h = handle as Partial<SharedSampler> | null;
-    if (h === null || typeof h !== 'object' || h.kind !== SHARED_KIND || !(h.buffer instanceof SharedArrayBuffer) || typeof h.layout !== 'object' || !Array.isArray(h.heapSpaceNames)) {
-      throw new TypeError('Sampler.attach(handle): handle must be the object sampler.share() returns');
-    }
-    if (h.version !== C.LAYOUT_VERSION) {
-      throw new SamplerError(`Sampler.attach(handle): the handle has layout version ${h.version}, this copy of runtime-sampler reads version ${C.LAYOUT_VERSION}`, 'ERR_SAMPLER_INCOMPATIBLE');
-    }
-    if (h.buffer.byteLength < h.layout!.totalBytes) {
-      throw new RangeError(`Sampler.attach(handle): the buffer holds ${h.buffer.byteLength} bytes, the layout needs ${h.layout!.totalBytes}`);
-    }
-    return new SamplerView(handle);
+    return new SamplerView(checkShared(handle));
   }
 
   /** Whether close() has been called. */

@@ -12,6 +12,9 @@
 #include <v8.h>
 
 #include <cstdint>
+#include <cstring>
+#include <memory>
+#include <new>
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
@@ -33,6 +36,40 @@ struct EnvData {
 };
 
 EnvData* GetEnvData(Napi::Env env) { return env.GetInstanceData<EnvData>(); }
+
+// Node-API values are V8 handles (Node's own js_native_api_v8.h converts them with this
+// copy); the alias below needs V8's backing stores, which Node-API does not expose.
+static_assert(sizeof(napi_value) == sizeof(v8::Local<v8::Value>), "napi_value is a V8 handle");
+v8::Local<v8::Value> ToV8(napi_value v) {
+  v8::Local<v8::Value> local;
+  std::memcpy(static_cast<void*>(&local), &v, sizeof(v));
+  return local;
+}
+napi_value FromV8(v8::Local<v8::Value> local) {
+  napi_value v;
+  std::memcpy(&v, static_cast<void*>(&local), sizeof(v));
+  return v;
+}
+
+// The backing store of the buffer under a typed array (shared or not); null if none.
+std::shared_ptr<v8::BackingStore> BackingStoreOf(napi_value typed_array) {
+  v8::Local<v8::Value> v = ToV8(typed_array);
+  if (v.IsEmpty() || !v->IsArrayBufferView()) return nullptr;
+  v8::Local<v8::Value> buffer = v.As<v8::ArrayBufferView>()->Buffer();
+  if (buffer->IsSharedArrayBuffer()) return buffer.As<v8::SharedArrayBuffer>()->GetBackingStore();
+  if (buffer->IsArrayBuffer()) return buffer.As<v8::ArrayBuffer>()->GetBackingStore();
+  return nullptr;
+}
+
+#if !defined(V8_ENABLE_SANDBOX)
+// The alias's deleter: V8 calls it when the alias's backing store goes (from the array
+// buffer sweeper, on any thread, never from our GC hooks). It only drops the alias's
+// reference to the block's backing store; the block itself is freed by V8 once no
+// SharedArrayBuffer, alias or typed array over either is left.
+void ReleaseAliasedBlock(void* /*data*/, size_t /*length*/, void* deleter_data) {
+  delete static_cast<std::shared_ptr<v8::BackingStore>*>(deleter_data);
+}
+#endif
 
 // Throws the JS-defined SamplerError (handed over by setErrorClass) with a stable code.
 void ThrowSamplerError(Napi::Env env, const char* code, const std::string& message) {
@@ -242,15 +279,21 @@ class NativeSampler : public Napi::ObjectWrap<NativeSampler> {
           .ThrowAsJavaScriptException();
       return;
     }
+    // Holding the backing store (not the JS object) keeps the memory the monitor writes
+    // valid until Shutdown(), whatever JS drops meanwhile.
+    block_store_ = BackingStoreOf(view);
+    if (block_store_ == nullptr) {
+      ThrowSamplerError(env, "ERR_SAMPLER_BLOCK", "cannot reach the shared block's memory");
+      return;
+    }
     EnvData* ed = GetEnvData(env);
-    block_ref_ = Napi::Persistent(view.As<Napi::Object>());
     int uv_err = 0;
     monitor_ = Monitor::Create(env, ed->isolate, ed->loop, static_cast<double*>(data), layout,
                                MonitorOptions{refresh_ms, delay_ms, wd_threshold_ms, wd_interval_ms, capture_stack,
                                               v8_histograms},
                                ed->space_count, &uv_err);
     if (monitor_ == nullptr) {
-      block_ref_.Reset();
+      block_store_.reset();
       ThrowSamplerError(env, "ERR_SAMPLER_NATIVE",
                         std::string("cannot set up the loop handles: ") + uv_strerror(uv_err));
       return;
@@ -275,7 +318,9 @@ class NativeSampler : public Napi::ObjectWrap<NativeSampler> {
       monitor_ = nullptr;
       m->Close();
     }
-    if (!block_ref_.IsEmpty()) block_ref_.Reset();
+    // The monitor wrote its last (writer-closed) before Close() returned; the uv close
+    // callbacks still to come do not touch the block.
+    block_store_.reset();
   }
 
   Napi::Value Start(const Napi::CallbackInfo& info) {
@@ -315,23 +360,27 @@ class NativeSampler : public Napi::ObjectWrap<NativeSampler> {
   // about twice the cost of a plain copy; on the owning thread the writer never runs
   // during a read (it writes from GC and loop callbacks, and read(into) neither
   // allocates nor yields), so the plain view is safe there. Other threads use the
-  // SharedArrayBuffer and the seqlock. The caller keeps the SharedArrayBuffer alive for
-  // as long as it keeps this view; the view does not own the memory. Returns undefined
-  // where the runtime forbids external buffers (V8 sandbox builds).
+  // SharedArrayBuffer and the seqlock. The alias's backing store holds a reference to the
+  // block's, so the memory outlives every object over either buffer (the JS fields are
+  // private only to TypeScript: anyone can keep the alias past close() and a GC).
+  // Returns undefined where the runtime forbids external buffers (V8 sandbox builds).
   Napi::Value Alias(const Napi::CallbackInfo& info) {
     if (!Live(info.Env())) return {};
-    napi_value ab;
-    napi_status st = napi_create_external_arraybuffer(info.Env(), block_data_, block_bytes_,
-                                                      nullptr, nullptr, &ab);
-    if (st != napi_ok) {
-      if (info.Env().IsExceptionPending()) info.Env().GetAndClearPendingException();
-      return info.Env().Undefined();
-    }
-    return Napi::Value(info.Env(), ab);
+#if defined(V8_ENABLE_SANDBOX)
+    return info.Env().Undefined();
+#else
+    auto* keep = new (std::nothrow) std::shared_ptr<v8::BackingStore>(block_store_);
+    if (keep == nullptr) return info.Env().Undefined();
+    std::unique_ptr<v8::BackingStore> store =
+        v8::ArrayBuffer::NewBackingStore(block_data_, block_bytes_, ReleaseAliasedBlock, keep);
+    v8::Local<v8::ArrayBuffer> ab =
+        v8::ArrayBuffer::New(GetEnvData(info.Env())->isolate, std::move(store));
+    return Napi::Value(info.Env(), FromV8(ab));
+#endif
   }
 
   Monitor* monitor_ = nullptr;
-  Napi::ObjectReference block_ref_;
+  std::shared_ptr<v8::BackingStore> block_store_;
   void* block_data_ = nullptr;
   size_t block_bytes_ = 0;
 };

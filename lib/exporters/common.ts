@@ -7,12 +7,12 @@ import type { MetricDescription } from '../catalog';
 import { Histogram, INDEX_OFFSET, bucketIndex, bucketLowerBound } from '../histogram';
 
 export { checkKnownOptions, describeValue } from '../errors';
-import { describeValue } from '../errors';
+import { describeValue, isArray, isRecord } from '../errors';
 
 /** The options object itself: undefined or null → {}, anything but a plain object → TypeError. */
 export function checkOptionsObject(what: string, options: unknown): Record<string, unknown> {
   if (options === undefined || options === null) return {};
-  if (typeof options !== 'object' || Array.isArray(options)) {
+  if (!isRecord(options)) {
     throw new TypeError(`${what}: options must be an object, got ${describeValue(options)}`);
   }
   return options as Record<string, unknown>;
@@ -34,7 +34,7 @@ export interface Readable {
 
 export function checkSampler<T extends Readable = Readable>(what: string, sampler: unknown, accepted = 'a runtime-sampler Sampler, SamplerView or SamplerAggregate'): T {
   const s = sampler as Readable | null;
-  if (s === null || typeof s !== 'object' || typeof s.read !== 'function' || typeof s.catalog !== 'function' || !s.histograms) {
+  if (!isRecord(s) || typeof s.read !== 'function' || typeof s.catalog !== 'function' || !s.histograms) {
     throw new TypeError(`${what}: sampler must be ${accepted}, got ${describeValue(sampler)}`);
   }
   return s as T;
@@ -64,7 +64,7 @@ export function checkNumber(option: string, value: unknown, min: number, max: nu
 
 /** A label or tag map: string keys matching `keyPattern`, string (or number) values. */
 export function checkLabels(option: string, value: unknown, keyPattern: RegExp, accepted: string): Record<string, string> {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+  if (!isRecord(value)) {
     throw new TypeError(`${option} must be an object of name → value, got ${describeValue(value)}`);
   }
   const out: Record<string, string> = {};
@@ -79,22 +79,34 @@ export function checkLabels(option: string, value: unknown, keyPattern: RegExp, 
 }
 
 /**
- * Histogram bucket boundaries: a non-empty array of finite numbers > 0 in strictly
- * increasing order. Returns a copy.
+ * The most bucket upper bounds a histogram option takes (every exporter's). Each bound is
+ * a series of its own; dashboards use 10–30 (prom-client's defaults have 11, OpenTelemetry's
+ * 15), and 100,000 blocked each toPrometheus() call for seconds.
+ */
+export const MAX_BUCKET_BOUNDS = 1000;
+
+/**
+ * Histogram bucket boundaries: a non-empty array of at most MAX_BUCKET_BOUNDS finite
+ * numbers > 0 in strictly increasing order. Returns a copy.
  */
 export function checkBuckets(option: string, value: unknown): number[] {
-  if (!Array.isArray(value)) throw new TypeError(`${option} must be an array of bucket upper bounds, got ${describeValue(value)}`);
-  if (value.length === 0) throw new RangeError(`${option} must have at least one bucket upper bound, got []`);
-  value.forEach((b, i) => {
+  if (!isArray(value)) throw new TypeError(`${option} must be an array of bucket upper bounds, got ${describeValue(value)}`);
+  const bounds = value as unknown[];
+  // Before anything walks it: a hostile length is refused at once.
+  if (bounds.length > MAX_BUCKET_BOUNDS) {
+    throw new RangeError(`${option} has ${bounds.length} bucket upper bounds; at most ${MAX_BUCKET_BOUNDS} are accepted`);
+  }
+  if (bounds.length === 0) throw new RangeError(`${option} must have at least one bucket upper bound, got []`);
+  bounds.forEach((b, i) => {
     if (typeof b !== 'number') throw new TypeError(`${option}[${i}] must be a number, got ${describeValue(b)}`);
     if (!Number.isFinite(b) || b <= 0) {
       throw new RangeError(`${option}[${i}] must be a finite number > 0 (+Inf is always added), got ${String(b)}`);
     }
-    if (i > 0 && !(b > value[i - 1])) {
-      throw new RangeError(`${option} must be sorted in strictly increasing order: [${i - 1}] = ${value[i - 1]}, [${i}] = ${b}`);
+    if (i > 0 && !(b > (bounds[i - 1] as number))) {
+      throw new RangeError(`${option} must be sorted in strictly increasing order: [${i - 1}] = ${bounds[i - 1]}, [${i}] = ${b}`);
     }
   });
-  return [...value];
+  return [...(bounds as number[])];
 }
 
 /**
@@ -102,8 +114,21 @@ export function checkBuckets(option: string, value: unknown): number[] {
  * ones JSON would merge (undefined, NaN, ±Infinity, BigInt, functions), so that a cached
  * result never skips the validation of options that differ.
  */
-export function optionsKey(options: unknown): string {
+export function optionsKey(options: unknown): string | undefined {
+  try {
+    return optionsJson(options);
+  } catch {
+    // A cycle, a throwing getter or toJSON, a revoked Proxy: no key, and the caller's
+    // validation says what is wrong (such options are never valid).
+    return undefined;
+  }
+}
+
+function optionsJson(options: unknown): string {
   return JSON.stringify(options ?? null, (_k, v: unknown) => {
+    // No option takes a longer array: refuse it before JSON walks it (the caller's
+    // validation then names it).
+    if (Array.isArray(v) && v.length > MAX_BUCKET_BOUNDS) throw new RangeError('too long to key');
     if (v === undefined) return '\u0000undefined';
     if (typeof v === 'number' && !Number.isFinite(v)) return `\u0000${v}`;
     if (typeof v === 'bigint') return `\u0000${v}n`;

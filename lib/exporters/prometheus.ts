@@ -8,9 +8,10 @@ import type { Histogram } from '../histogram';
 import {
   DEFAULT_DURATION_BOUNDS_NS, PlanFamily, PlanPoint, Readable, baseUnit, bucketBoundMap, checkBuckets, cumulativeCounts,
   membersOf,
-  checkKnownOptions, checkLabels, checkOptionsObject, checkSampler, checkString, MONOTONIC_TIMESTAMPS,
+  checkKnownOptions, checkLabels, checkOptionsObject, checkSampler, checkString, describeValue, MONOTONIC_TIMESTAMPS,
   optionsKey, plan,
 } from './common';
+import { isArray, isRecord } from '../errors';
 
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 export const OPENMETRICS_CONTENT_TYPE = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
@@ -50,7 +51,7 @@ function prepare(options: unknown, histogramNames: readonly string[]): Prepared 
   let openMetrics = false;
   if (o.format !== undefined) {
     if (o.format !== 'prometheus' && o.format !== 'openmetrics') {
-      throw new RangeError(`format must be 'prometheus' or 'openmetrics', got ${typeof o.format === 'string' ? JSON.stringify(o.format) : String(o.format)}`);
+      throw new RangeError(`format must be 'prometheus' or 'openmetrics', got ${describeValue(o.format)}`);
     }
     openMetrics = o.format === 'openmetrics';
   }
@@ -62,10 +63,10 @@ function prepare(options: unknown, histogramNames: readonly string[]): Prepared 
   }
   let bucketsFor: Prepared['bucketsFor'] = () => undefined;
   if (o.buckets !== undefined) {
-    if (Array.isArray(o.buckets)) {
+    if (isArray(o.buckets)) {
       const b = checkBuckets('buckets', o.buckets).map((s) => s * 1e9);
       bucketsFor = () => b;
-    } else if (o.buckets !== null && typeof o.buckets === 'object') {
+    } else if (isRecord(o.buckets)) {
       const map = new Map<string, number[]>();
       for (const [k, v] of Object.entries(o.buckets as Record<string, unknown>)) {
         if (!histogramNames.includes(k)) {
@@ -75,7 +76,7 @@ function prepare(options: unknown, histogramNames: readonly string[]): Prepared 
       }
       bucketsFor = (name) => map.get(name);
     } else {
-      throw new TypeError(`buckets must be an array of upper bounds (seconds) or an object of histogram name → array, got ${typeof o.buckets}`);
+      throw new TypeError(`buckets must be an array of upper bounds (seconds) or an object of histogram name → array, got ${describeValue(o.buckets)}`);
     }
   }
   return { openMetrics, prefix, constLabels, bucketsFor };
@@ -254,6 +255,10 @@ function compiledFor(s: Readable, options: unknown, key: string, threadLabel?: n
 export function toPrometheus(sampler: Readable, options?: PrometheusOptions): string {
   const s = checkSampler('toPrometheus()', sampler);
   const key = optionsKey(options);
+  if (key === undefined) {
+    prepare(options, histogramNames(s)); // names what is wrong, if it can
+    throw new TypeError('toPrometheus(): options must be plain data (objects, arrays, strings, numbers); these cannot be read as such');
+  }
   const members = membersOf(s);
   if (members === null) {
     const c = compiledFor(s, options, key);
