@@ -169,15 +169,9 @@ test('a response being read is not cut by the idle bound; one whose client stopp
   assert.is(slow.status, 200);
   assert.ok(slow.length > 24 * 2 ** 20, `the snapshot (${slow.length} bytes) outgrows the socket buffers`);
   assert.ok(slow.complete && slow.got === slow.length, `a slow reader got ${slow.got} of ${slow.length} bytes`);
-  if (process.env.VERBOSE) console.log('snapshot bytes', slow.length);
   const stalled = await download([idle + 1500]);
   assert.ok(!stalled.complete && stalled.got < stalled.length, `a stalled reader got ${stalled.got} of ${stalled.length} bytes`);
   assert.is(keep.length, 120_000);
 });
 
-if (process.env.VERBOSE) {
-  let t0;
-  test.before.each(() => { t0 = performance.now(); });
-  test.after.each((ctx) => { console.log(ctx.__test__, Math.round(performance.now() - t0), 'ms'); });
-}
 test.run();

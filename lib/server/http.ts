@@ -16,6 +16,7 @@ import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http
 import type { Socket } from 'node:net';
 import { timingSafeEqual, createHash } from 'node:crypto';
 import { closeSync, createReadStream, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { negotiateFormat, toPrometheus } from '../exporters/prometheus';
@@ -187,6 +188,16 @@ function alertsText(alerts: Alert[]): string {
   return `Alerts (built-in rules):\n${alerts.map((a) => `  ${a.severity.toUpperCase()} ${a.name}: ${a.summary} (value ${Number.isInteger(a.value) ? a.value : a.value.toPrecision(3)}, since ${new Date(a.activeSince).toISOString()})\n`).join('')}`;
 }
 
+/** A read-write 0600 temporary file that is already unlinked: its descriptor only. */
+function openUnlinked(): number {
+  const dir = mkdtempSync(join(tmpdir(), 'runtime-sampler-'));
+  try {
+    return openSync(join(dir, 'heap.heapsnapshot'), 'wx+', 0o600);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
 
 export function createMonitorServer(target: Readable, o: MonitorServerOptions): { server: Server; stats(): object; stop(): void } {
@@ -275,13 +286,14 @@ export function createMonitorServer(target: Readable, o: MonitorServerOptions): 
       if (path === '/debug/heap-snapshot') {
         // V8 pushes the snapshot in chunks as fast as it makes them: they go to a temporary
         // file (bounded by debugMaxBytes), which is then streamed with backpressure, so the
-        // monitor's small heap never holds the snapshot.
-        const dir = mkdtempSync(join(tmpdir(), 'runtime-sampler-'));
-        const file = join(dir, 'heap.heapsnapshot');
-        const fd = openSync(file, 'w', 0o600);
-        let bytes = 0;
-        let over = false;
+        // monitor's small heap never holds the snapshot. The file is unlinked as soon as it is
+        // open: only the descriptor reaches it, so no path — an error, the client leaving, the
+        // process killed — leaves a copy of the app's memory on disk.
+        const fd = openUnlinked();
+        let owned = true;
         try {
+          let bytes = 0;
+          let over = false;
           await o.inspector.heapSnapshot((chunk) => {
             if (over) return false;
             const b = Buffer.from(chunk);
@@ -293,27 +305,19 @@ export function createMonitorServer(target: Readable, o: MonitorServerOptions): 
             writeSync(fd, b);
             return true;
           });
+          if (over) return send(req, res, 413, TEXT, `the heap snapshot is larger than the limit (${o.debugMaxBytes} bytes; RUNTIME_SAMPLER_DEBUG_MAX_BYTES)\n`);
+          // The client left while it was made.
+          if (res.destroyed) return;
+          res.writeHead(200, {
+            'content-type': 'application/octet-stream', 'cache-control': 'no-store', 'content-length': String(bytes),
+            'content-disposition': `attachment; filename="heap-${Date.now()}.heapsnapshot"`,
+          });
+          owned = false;
+          // The stream closes the descriptor however it ends; a client that leaves ends it.
+          await pipeline(createReadStream('', { fd, start: 0, autoClose: true }), res).catch(() => undefined);
         } finally {
-          closeSync(fd);
+          if (owned) closeSync(fd);
         }
-        if (over) {
-          rmSync(dir, { recursive: true, force: true });
-          return send(req, res, 413, TEXT, `the heap snapshot is larger than the limit (${o.debugMaxBytes} bytes; RUNTIME_SAMPLER_DEBUG_MAX_BYTES)\n`);
-        }
-        res.writeHead(200, {
-          'content-type': 'application/octet-stream', 'cache-control': 'no-store', 'content-length': String(bytes),
-          'content-disposition': `attachment; filename="heap-${Date.now()}.heapsnapshot"`,
-        });
-        await new Promise<void>((resolve) => {
-          const stream = createReadStream(file);
-          const done = (): void => {
-            rmSync(dir, { recursive: true, force: true });
-            resolve();
-          };
-          stream.on('error', (e) => { res.destroy(e); done(); });
-          res.on('close', done);
-          stream.pipe(res);
-        });
       } else {
         const profile = await o.inspector.cpuProfile(seconds);
         send(req, res, 200, JSON_TYPE, profile, { 'content-disposition': `attachment; filename="cpu-${Date.now()}.cpuprofile"` });
