@@ -211,6 +211,8 @@ export function createMonitorServer(target: Readable, o: MonitorServerOptions): 
   // The built-in rules, evaluated on every sample of the analysed sampler's history.
   const watcher = o.analysis ? watch(o.analysis) : null;
   const leakOptions = resolveLeakOptions(undefined);
+  // From the routes themselves, so the list cannot drift from what is served.
+  const notFound = `runtime-sampler monitor: ${Object.keys(ROUTES).filter((p) => o.debug || !p.startsWith('/debug/')).join(', ')}\n`;
 
   const authorized = (req: IncomingMessage): boolean => {
     const h = req.headers.authorization;
@@ -340,7 +342,7 @@ export function createMonitorServer(target: Readable, o: MonitorServerOptions): 
     const allowed = ROUTES[path];
     if (!Object.prototype.hasOwnProperty.call(ROUTES, path) || (req.url ?? '').length > 2048) {
       rejected++;
-      return send(req, res, 404, TEXT, 'runtime-sampler monitor: /, /metrics, /metrics.json, /healthz, /readyz, /diagnose, /alerts\n');
+      return send(req, res, 404, TEXT, notFound);
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       rejected++;
