@@ -25,6 +25,7 @@ import type { Readable } from '../exporters/common';
 import { LoopWindow } from '../exporters/window';
 import { ReadinessChecker, ReadinessReport, ReadinessThresholds } from './readiness';
 import { PAGE_HTML } from './page';
+import { ROUTES } from './routes';
 import { GC_TYPES, Snapshot } from '../snapshot';
 import { Histogram } from '../histogram';
 import { buildReport, Diagnosable } from '../analysis/diagnose';
@@ -161,19 +162,6 @@ function watchConnections(server: Server): { stats(): object; stop(): void } {
   server.once('close', () => clearInterval(timer));
   return { stats: () => ({ open: conns.size, shed, timedOut, refused }), stop: () => clearInterval(timer) };
 }
-
-const ROUTES: Record<string, readonly string[]> = {
-  '/': [],
-  '/live.json': [],
-  '/metrics': [],
-  '/metrics.json': [],
-  '/healthz': [],
-  '/readyz': [],
-  '/diagnose': ['window', 'format'],
-  '/alerts': [],
-  '/debug/heap-snapshot': [],
-  '/debug/cpu-profile': ['seconds'],
-};
 
 const TEXT = 'text/plain; charset=utf-8';
 const JSON_TYPE = 'application/json; charset=utf-8';
