@@ -3,6 +3,7 @@
 //   runtime-sampler snapshot <url> [--json]                 print a running process's metrics
 //   runtime-sampler diagnose <url> [--json] [--window 60s]  print a running process's diagnosis
 //   runtime-sampler bench [scenario…] [--quick]             run the bundled benchmarks
+//   runtime-sampler doctor [--json]                         the binary, the runtime, what works here
 // Exit codes: 0 success; 1 a failure (unreachable URL, HTTP error, benchmark failure);
 // 2 a usage error (unknown command or option, bad value); `run` exits with the app's code
 // (128 + signal number when the app was killed by a signal).
@@ -31,6 +32,7 @@ Usage:
   runtime-sampler snapshot <url> [--json]                 print a running process's metrics
   runtime-sampler diagnose <url> [--json] [--window 60s]  its GC/loop tuning report, leak check, alerts
   runtime-sampler bench [scenario...] [--quick]           run the bundled benchmarks
+  runtime-sampler doctor [--json]                         which binary loads, the runtime, what works here
   runtime-sampler <command> --help                        help for a command
   runtime-sampler --version
 
@@ -104,6 +106,19 @@ Contenders that are not installed (prom-client, @datadog/native-metrics, OpenTel
 reported as skipped. --quick runs everything briefly and records nothing.
 
 Exit codes: 0 every scenario ran; 1 one failed; 2 usage error.
+`;
+
+const DOCTOR_HELP = `Usage: runtime-sampler doctor [--json]
+
+Loads the native binary and says which file it is and how it was chosen (a prebuild, a
+source build in build/Release, or RUNTIME_SAMPLER_BINARY), the backend, Node's version, ABI,
+platform and libc, the libuv and V8 versions (and those the binary was built against), the
+loop clock, and what the sampler measures here — each from a real check on a sampler
+started for half a second: GC callbacks, V8's GC histograms, heap spaces, loop timing,
+events waiting (libuv ≥ 1.45), the stall watchdog, open file descriptors, RSS and CPU.
+--json prints the same as JSON.
+
+Exit codes: 0 the binary loads; 1 it does not (the reason is printed); 2 usage error.
 `;
 
 function out(s: string): void {
@@ -329,6 +344,18 @@ async function snapshot(argv: string[]): Promise<number> {
   return 0;
 }
 
+async function doctorCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean' }, help: { type: 'boolean' } }, allowPositionals: false, strict: true });
+  if (values.help) {
+    out(DOCTOR_HELP);
+    return 0;
+  }
+  const { doctor, formatDoctor } = await import('./doctor');
+  const report = await doctor(version());
+  out(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatDoctor(report));
+  return report.ok ? 0 : 1;
+}
+
 function bench(argv: string[]): number {
   if (argv.includes('--help') || argv.includes('-h')) {
     out(BENCH_HELP);
@@ -353,17 +380,18 @@ export async function main(argv: string[]): Promise<number> {
       case 'snapshot': return await snapshot(rest);
       case 'diagnose': return await diagnoseCommand(rest);
       case 'bench': return bench(rest);
+      case 'doctor': return await doctorCommand(rest);
       case '--version': case '-v': out(`${version()}\n`); return 0;
       case undefined: case '--help': case '-h': case 'help':
         out(MAIN_HELP.replace('{version}', version()));
         return cmd === undefined ? 2 : 0;
       default:
-        throw new UsageError(`unknown command ${JSON.stringify(cmd)} (run, snapshot, diagnose, bench; --help)`);
+        throw new UsageError(`unknown command ${JSON.stringify(cmd)} (run, snapshot, diagnose, bench, doctor; --help)`);
     }
   } catch (e) {
     const err = e as Error & { code?: string };
     if (e instanceof UsageError || (err.code ?? '').startsWith('ERR_PARSE_ARGS')) {
-      const known = cmd === 'run' || cmd === 'snapshot' || cmd === 'diagnose' || cmd === 'bench';
+      const known = cmd === 'run' || cmd === 'snapshot' || cmd === 'diagnose' || cmd === 'bench' || cmd === 'doctor';
       process.stderr.write(`runtime-sampler: ${err.message}\n(runtime-sampler ${known ? `${cmd} ` : ''}--help for usage)\n`);
       return 2;
     }
