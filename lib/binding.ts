@@ -120,6 +120,8 @@ export function binaryCandidates(root: string = packageRoot): string[] {
 
 /** The binary that was loaded (absolute path). */
 export let binaryPath = '';
+/** How it was chosen: RUNTIME_SAMPLER_BINARY, a source build (build/Release), or a prebuild. */
+export let binaryOrigin: 'RUNTIME_SAMPLER_BINARY' | 'source build' | 'prebuild' = 'prebuild';
 
 function load(): NativeBinding {
   const candidates = binaryCandidates();
@@ -139,6 +141,7 @@ function load(): NativeBinding {
       continue;
     }
     binaryPath = file;
+    binaryOrigin = process.env.RUNTIME_SAMPLER_BINARY ? 'RUNTIME_SAMPLER_BINARY' : file === join(packageRoot, 'build', 'Release', 'runtime_sampler.node') ? 'source build' : 'prebuild';
     binding.setErrorClass(SamplerError as unknown as new (message: string, code: string) => Error);
     return binding;
   }

@@ -3,6 +3,7 @@
 //   runtime-sampler snapshot <url> [--json]                 print a running process's metrics
 //   runtime-sampler diagnose <url> [--json] [--window 60s]  print a running process's diagnosis
 //   runtime-sampler bench [scenario…] [--quick]             run the bundled benchmarks
+//   runtime-sampler doctor [--json]                         the binary, the runtime, what works here
 // Exit codes: 0 success; 1 a failure (unreachable URL, HTTP error, benchmark failure);
 // 2 a usage error (unknown command or option, bad value); `run` exits with the app's code
 // (128 + signal number when the app was killed by a signal).
@@ -14,6 +15,7 @@ import { join } from 'node:path';
 import { constants as osConstants } from 'node:os';
 import { parseArgs } from 'node:util';
 import { ENV_VARS, parseEnv } from './server/config';
+import { ROUTES } from './server/routes';
 import { human } from './format';
 
 export { human };
@@ -30,6 +32,7 @@ Usage:
   runtime-sampler snapshot <url> [--json]                 print a running process's metrics
   runtime-sampler diagnose <url> [--json] [--window 60s]  its GC/loop tuning report, leak check, alerts
   runtime-sampler bench [scenario...] [--quick]           run the bundled benchmarks
+  runtime-sampler doctor [--json]                         which binary loads, the runtime, what works here
   runtime-sampler <command> --help                        help for a command
   runtime-sampler --version
 
@@ -74,11 +77,13 @@ Environment variables: ${ENV_VARS.map(([n]) => n).join(', ')}.
 
 const SNAPSHOT_HELP = `Usage: runtime-sampler snapshot <url> [--json]
 
-Fetches a running monitor's /metrics.json (a URL without a path gets /metrics.json) and
-prints each metric as a table row: name, attributes, value (durations and sizes in readable
-units; histograms as count, p50, p99 and max). --json prints the document as it came.
+Fetches a running monitor's /metrics.json and prints each metric as a table row: name,
+attributes, value (durations and sizes in readable units; histograms as count, p50, p99 and
+max). --json prints the document as it came. <url> is the monitor's base URL or any of its
+endpoints (http://127.0.0.1:9464, …/metrics, …/diagnose all mean the same monitor).
 
-Exit codes: 0 printed; 1 unreachable, not JSON, or an HTTP error; 2 usage error.
+Exit codes: 0 printed; 1 unreachable, not a runtime-sampler monitor, or an HTTP error;
+2 usage error.
 `;
 
 const DIAGNOSE_HELP = `Usage: runtime-sampler diagnose <url> [--json] [--window <duration>]
@@ -89,8 +94,11 @@ percentiles by type, allocation and promotion, heap vs limit, fragmentation, ext
 memory, loop utilization and delay, stalls, the leak check, each with its verdict and
 advice, then the alerts of the built-in rules. --window sets the window (e.g. 30s, 5m;
 default 60s, at most the monitor's history of 10 minutes). --json prints the JSON report.
+<url> is the monitor's base URL or any of its endpoints (http://127.0.0.1:9464, …/metrics,
+…/diagnose all mean the same monitor).
 
-Exit codes: 0 printed; 1 unreachable or an HTTP error; 2 usage error.
+Exit codes: 0 printed; 1 unreachable, not a runtime-sampler monitor, or an HTTP error;
+2 usage error.
 `;
 
 const BENCH_HELP = `Usage: runtime-sampler bench [scenario...] [--quick]
@@ -102,6 +110,19 @@ Contenders that are not installed (prom-client, @datadog/native-metrics, OpenTel
 reported as skipped. --quick runs everything briefly and records nothing.
 
 Exit codes: 0 every scenario ran; 1 one failed; 2 usage error.
+`;
+
+const DOCTOR_HELP = `Usage: runtime-sampler doctor [--json]
+
+Loads the native binary and says which file it is and how it was chosen (a prebuild, a
+source build in build/Release, or RUNTIME_SAMPLER_BINARY), the backend, Node's version, ABI,
+platform and libc, the libuv and V8 versions (and those the binary was built against), the
+loop clock, and what the sampler measures here — each from a real check on a sampler
+started for half a second: GC callbacks, V8's GC histograms, heap spaces, loop timing,
+events waiting (libuv ≥ 1.45), the stall watchdog, open file descriptors, RSS and CPU.
+--json prints the same as JSON.
+
+Exit codes: 0 the binary loads; 1 it does not (the reason is printed); 2 usage error.
 `;
 
 function out(s: string): void {
@@ -161,22 +182,39 @@ async function run(argv: string[]): Promise<number> {
   });
 }
 
-function fetchText(url: URL, timeoutMs = 10_000): Promise<{ status: number; body: string }> {
+/** Bounds of a fetch from a monitor: what comes back is network input. */
+export const FETCH_LIMITS = Object.freeze({ idleMs: 10_000, totalMs: 30_000, maxBytes: 64 * 2 ** 20 });
+
+/** GETs `url` within `limits` (no byte for idleMs, the whole answer in totalMs, at most maxBytes). */
+export function fetchText(url: URL, limits: { idleMs: number; totalMs: number; maxBytes: number } = FETCH_LIMITS): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const get = url.protocol === 'https:' ? httpsGet : httpGet;
-    const req = get(url, { headers: { accept: 'application/json' }, timeout: timeoutMs }, (res) => {
-      let body = '';
+    const tooBig = (): Error => new Error(`the answer is larger than ${limits.maxBytes} bytes`);
+    const req = get(url, { headers: { accept: 'application/json' }, timeout: limits.idleMs }, (res) => {
+      if (Number(res.headers['content-length']) > limits.maxBytes) {
+        req.destroy(tooBig());
+        return;
+      }
+      const chunks: Buffer[] = [];
       let size = 0;
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => {
+      res.on('data', (c: Buffer) => {
         size += c.length;
-        if (size > 64 * 2 ** 20) req.destroy(new Error('response over 64 MiB'));
-        else body += c;
+        if (size > limits.maxBytes) req.destroy(tooBig());
+        else chunks.push(c);
       });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('error', reject);
+      res.on('end', () => {
+        clearTimeout(deadline);
+        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') });
+      });
     });
-    req.on('timeout', () => req.destroy(new Error(`no answer in ${timeoutMs / 1000} s`)));
-    req.on('error', reject);
+    // A server that trickles its answer never trips the idle timeout.
+    const deadline = setTimeout(() => req.destroy(new Error(`no complete answer in ${limits.totalMs / 1000} s`)), limits.totalMs);
+    req.on('timeout', () => req.destroy(new Error(`no answer in ${limits.idleMs / 1000} s`)));
+    req.on('error', (e) => {
+      clearTimeout(deadline);
+      reject(e);
+    });
   });
 }
 
@@ -198,8 +236,12 @@ export function snapshotRows(doc: JsonDoc): string[][] {
   return rows;
 }
 
-/** A monitor URL from the command line; a URL without a path gets `path`. */
-function monitorUrl(cmd: string, arg: string | undefined, path: string): URL {
+/**
+ * The URL of the monitor's `path` from the command line's URL: the monitor's base, or any of
+ * its endpoints (the /metrics a scrape config names, say), whose path is replaced; any other
+ * path is taken as the base the monitor is served under (behind a proxy).
+ */
+export function monitorUrl(cmd: string, arg: string | undefined, path: string): URL {
   if (arg === undefined) throw new UsageError(`${cmd}: give one URL, e.g. runtime-sampler ${cmd} http://127.0.0.1:9464`);
   let url: URL;
   try {
@@ -208,12 +250,29 @@ function monitorUrl(cmd: string, arg: string | undefined, path: string): URL {
     throw new UsageError(`${cmd}: ${JSON.stringify(arg)} is not a URL (e.g. http://127.0.0.1:9464)`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`${cmd}: ${url.protocol} URLs are not supported (http: or https:)`);
-  if (url.pathname === '/' || url.pathname === '') url.pathname = path;
+  let base = url.pathname.replace(/\/+$/, '');
+  const endpoint = Object.keys(ROUTES).find((p) => p !== '/' && base.endsWith(p));
+  if (endpoint !== undefined) base = base.slice(0, -endpoint.length);
+  url.pathname = base + path;
+  url.search = '';
+  url.hash = '';
   return url;
 }
 
-/** GETs `url`; null (after a message on stderr) unless it answered 200. */
-async function fetchOk(cmd: string, url: URL): Promise<string | null> {
+/** Text from the network, safe to print: no control characters, at most `max` characters. */
+const printable = (s: string, max = 300): string => s.trim().slice(0, max).replace(/[\x00-\x08\x0b-\x1f\x7f\x9b]/g, '?');
+
+/** Says (on stderr) that `url` answered, but not as a runtime-sampler monitor would. */
+function notMonitor(cmd: string, url: URL, why: string): null {
+  process.stderr.write(`runtime-sampler ${cmd}: ${url.href} does not look like a runtime-sampler monitor (${why}); give the monitor's URL, e.g. http://127.0.0.1:9464\n`);
+  return null;
+}
+
+/**
+ * GETs `url`; null (after a message on stderr) unless it answered 200 with a body that
+ * `problem` finds nothing wrong with (it says what is wrong, or null).
+ */
+async function fetchOk(cmd: string, url: URL, problem: (body: string) => string | null): Promise<string | null> {
   let res: { status: number; body: string };
   try {
     res = await fetchText(url);
@@ -221,12 +280,30 @@ async function fetchOk(cmd: string, url: URL): Promise<string | null> {
     process.stderr.write(`runtime-sampler ${cmd}: ${url.href}: ${(e as Error).message}\n`);
     return null;
   }
+  // The monitor answers every path of its own; a 404 is someone else's server.
+  if (res.status === 404) return notMonitor(cmd, url, 'HTTP 404');
   if (res.status !== 200) {
-    process.stderr.write(`runtime-sampler ${cmd}: ${url.href}: HTTP ${res.status}${res.body ? `: ${res.body.trim().slice(0, 300)}` : ''}\n`);
+    process.stderr.write(`runtime-sampler ${cmd}: ${url.href}: HTTP ${res.status}${res.body ? `: ${printable(res.body)}` : ''}\n`);
     return null;
   }
-  return res.body;
+  const why = problem(res.body);
+  return why === null ? res.body : notMonitor(cmd, url, why);
 }
+
+/** Why `body` is not JSON with `marker` (a description), or null when it is. */
+function jsonProblem(body: string, marker: (doc: Record<string, unknown>) => boolean, what: string): string | null {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(body);
+  } catch {
+    return `not JSON: ${JSON.stringify(printable(body, 40))}`;
+  }
+  return doc !== null && typeof doc === 'object' && marker(doc as Record<string, unknown>) ? null : `JSON without ${what}`;
+}
+
+const isMetricsDoc = (d: Record<string, unknown>): boolean =>
+  typeof d.schema === 'string' && /^runtime-sampler\/metrics\/v\d+$/.test(d.schema) && Array.isArray(d.metrics) &&
+  d.metrics.every((m: { name?: unknown; points?: unknown } | null) => m !== null && typeof m === 'object' && typeof m.name === 'string' && Array.isArray(m.points));
 
 async function diagnoseCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, options: { json: { type: 'boolean' }, window: { type: 'string' }, help: { type: 'boolean' } }, allowPositionals: true, strict: true });
@@ -241,7 +318,9 @@ async function diagnoseCommand(argv: string[]): Promise<number> {
     url.searchParams.set('window', values.window);
   }
   url.searchParams.set('format', values.json ? 'json' : 'text');
-  const body = await fetchOk('diagnose', url);
+  const body = await fetchOk('diagnose', url, values.json
+    ? (b) => jsonProblem(b, (d) => typeof d.verdict === 'string' && Array.isArray(d.findings), 'a diagnosis (verdict, findings)')
+    : (b) => (b.startsWith('runtime-sampler diagnosis:') ? null : `not a diagnosis: ${JSON.stringify(printable(b, 40))}`));
   if (body === null) return 1;
   out(values.json ? `${JSON.stringify(JSON.parse(body), null, 2)}\n` : body);
   return 0;
@@ -255,17 +334,9 @@ async function snapshot(argv: string[]): Promise<number> {
   }
   if (positionals.length > 1) throw new UsageError('snapshot: give one URL');
   const url = monitorUrl('snapshot', positionals[0], '/metrics.json');
-  const body = await fetchOk('snapshot', url);
+  const body = await fetchOk('snapshot', url, (b) => jsonProblem(b, isMetricsDoc, 'the runtime-sampler/metrics schema'));
   if (body === null) return 1;
-  const res = { body };
-  let doc: JsonDoc;
-  try {
-    doc = JSON.parse(res.body) as JsonDoc;
-    if (!Array.isArray(doc.metrics)) throw new Error('no metrics array');
-  } catch (e) {
-    process.stderr.write(`runtime-sampler snapshot: ${url.href} did not return the metrics JSON (${(e as Error).message})\n`);
-    return 1;
-  }
+  const doc = JSON.parse(body) as JsonDoc;
   if (values.json) {
     out(`${JSON.stringify(doc, null, 2)}\n`);
     return 0;
@@ -273,8 +344,20 @@ async function snapshot(argv: string[]): Promise<number> {
   const rows = [['metric', 'attributes', 'value'], ...snapshotRows(doc)];
   const w = [0, 1].map((i) => Math.min(60, Math.max(...rows.map((r) => r[i].length))));
   out(`${url.href}${doc.timestamp ? ` at ${doc.timestamp}` : ''}\n`);
-  for (const r of rows) out(`${r[0].padEnd(w[0])}  ${r[1].padEnd(w[1])}  ${r[2]}\n`);
+  for (const r of rows) out(`${printable(r[0], 200).padEnd(w[0])}  ${printable(r[1], 500).padEnd(w[1])}  ${printable(r[2], 200)}\n`);
   return 0;
+}
+
+async function doctorCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean' }, help: { type: 'boolean' } }, allowPositionals: false, strict: true });
+  if (values.help) {
+    out(DOCTOR_HELP);
+    return 0;
+  }
+  const { doctor, formatDoctor } = await import('./doctor');
+  const report = await doctor(version());
+  out(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatDoctor(report));
+  return report.ok ? 0 : 1;
 }
 
 function bench(argv: string[]): number {
@@ -301,17 +384,18 @@ export async function main(argv: string[]): Promise<number> {
       case 'snapshot': return await snapshot(rest);
       case 'diagnose': return await diagnoseCommand(rest);
       case 'bench': return bench(rest);
+      case 'doctor': return await doctorCommand(rest);
       case '--version': case '-v': out(`${version()}\n`); return 0;
       case undefined: case '--help': case '-h': case 'help':
         out(MAIN_HELP.replace('{version}', version()));
         return cmd === undefined ? 2 : 0;
       default:
-        throw new UsageError(`unknown command ${JSON.stringify(cmd)} (run, snapshot, diagnose, bench; --help)`);
+        throw new UsageError(`unknown command ${JSON.stringify(cmd)} (run, snapshot, diagnose, bench, doctor; --help)`);
     }
   } catch (e) {
     const err = e as Error & { code?: string };
     if (e instanceof UsageError || (err.code ?? '').startsWith('ERR_PARSE_ARGS')) {
-      const known = cmd === 'run' || cmd === 'snapshot' || cmd === 'diagnose' || cmd === 'bench';
+      const known = cmd === 'run' || cmd === 'snapshot' || cmd === 'diagnose' || cmd === 'bench' || cmd === 'doctor';
       process.stderr.write(`runtime-sampler: ${err.message}\n(runtime-sampler ${known ? `${cmd} ` : ''}--help for usage)\n`);
       return 2;
     }

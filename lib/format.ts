@@ -15,3 +15,8 @@ export function human(v: number | null | undefined, unit: string): string {
   if (unit === '1') return v <= 1 && v >= 0 ? `${(v * 100).toFixed(2)} %` : String(v);
   return Number.isInteger(v) ? String(v) : v.toFixed(3);
 }
+
+/** `n` and the noun in the number it takes: "1 stall", "2 stalls". */
+export function plural(n: number, noun: string, nouns = `${noun}s`): string {
+  return `${n} ${n === 1 ? noun : nouns}`;
+}

@@ -30,7 +30,7 @@ export type { SamplerErrorCode } from './errors';
 export type { MetricDescription, MetricKind, MetricAttribute } from './catalog';
 
 import { catalog as buildCatalog, MetricDescription } from './catalog';
-import { native, binaryPath } from './binding';
+import { native, binaryPath, binaryOrigin } from './binding';
 
 /** The metric catalog for this isolate's heap spaces, sorted by name. */
 export function catalog(): MetricDescription[] {
@@ -45,6 +45,10 @@ export const nativeInfo = Object.freeze({
   uvMetricsInfo: native.uvMetricsInfo,
   /** The native binary that was loaded: a prebuild, a source build, or RUNTIME_SAMPLER_BINARY. */
   binaryPath,
+  /** How it was chosen: 'RUNTIME_SAMPLER_BINARY', 'source build' (build/Release) or 'prebuild'. */
+  binaryOrigin,
+  /** What measures: 'native', the addon (without a binary that loads, require() throws). */
+  backend: 'native' as const,
 });
 
 export { toPrometheus, negotiateFormat, PROMETHEUS_CONTENT_TYPE, OPENMETRICS_CONTENT_TYPE } from './exporters/prometheus';

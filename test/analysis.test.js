@@ -212,6 +212,21 @@ test('diagnose(): GC CPU, pauses and loop findings agree with the counters; advi
   s.close();
 });
 
+test('diagnose(): counts read as English — one stall, one GC — in the findings and the text', async () => {
+  const s = new Sampler({ history: { intervalMs: 100, capacity: 100 }, watchdog: { thresholdMs: 100 } }).start();
+  s.history;
+  await sleep(200);
+  block(250);
+  await sleep(300);
+  const r = diagnose(s, { windowMs: 3000 });
+  const stalls = r.findings.find((x) => x.id === 'stalls');
+  assert.is(stalls.value, 1);
+  assert.match(stalls.summary, /^1 stall ended in the window;/);
+  const text = r.format();
+  assert.not.match(text, /\b1 (stalls|GCs|pauses|scavenges|iterations|mark-compacts|native contexts)\b/, text);
+  s.close();
+});
+
 test('diagnose(): a quiet process is ok; handles that only grow are a finding', async () => {
   // A burst first: V8 grows the young generation, whose semi-space then sits committed and
   // empty — which is no fragmentation.

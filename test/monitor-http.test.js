@@ -129,7 +129,12 @@ test('/readyz turns 503 while the main thread is stalled and names the failing c
 });
 
 test('bad input: unknown paths 404, unknown query parameters 400, other methods 405, malformed targets 400', async () => {
-  assert.is((await request('/nope')).status, 404);
+  const nope = await request('/nope');
+  assert.is(nope.status, 404);
+  // The 404 lists every endpoint, and every one it lists is served.
+  const listed = /^runtime-sampler monitor: (.*)\n$/.exec(nope.body)[1].split(', ');
+  for (const p of ['/', '/live.json', '/metrics', '/metrics.json', '/healthz', '/readyz', '/diagnose', '/alerts', '/debug/heap-snapshot', '/debug/cpu-profile']) assert.ok(listed.includes(p), `${p} in ${nope.body}`);
+  for (const p of listed) assert.is.not((await request(p, { method: 'HEAD' })).status, 404, p);
   assert.is((await request('/metrics/')).status, 404);
   const q = await request('/metrics?format=json');
   assert.is(q.status, 400);

@@ -59,7 +59,28 @@ test('node -r runtime-sampler/register: metrics, health and readiness served, wi
   assert.is((await get(port, '/readyz')).status, 200);
   assert.match((await get(port, '/')).type, /text\/html/);
   app.child.kill();
-  assert.is(app.stderr(), '', 'nothing on stderr with a valid configuration');
+  // RUNTIME_SAMPLER_PORT=0: the port the OS chose is announced, and that is all.
+  assert.is(app.stderr(), `runtime-sampler: monitor listening on http://127.0.0.1:${port} (port chosen by the OS)\n`, 'nothing else on stderr with a valid configuration');
+});
+
+test('port 0: the chosen port is announced once on stderr and given by registered(); a set port is not announced', async () => {
+  const SHOW = `
+    const r = require('runtime-sampler').registered();
+    console.log('BEFORE ' + r.url + ' ' + r.port);
+    r.monitor.then((m) => console.log('PORT ' + m.port + ' URL ' + r.url + ' ' + r.port));
+    setTimeout(() => {}, 300);
+  `;
+  const app = startApp(['-r', 'runtime-sampler/register', '-e', SHOW]);
+  const port = await app.port;
+  await new Promise((r) => app.child.on('exit', r));
+  assert.match(app.stdout(), /^BEFORE null null$/m);
+  assert.match(app.stdout(), new RegExp(`^PORT ${port} URL http://127\\.0\\.0\\.1:${port} ${port}$`, 'm'));
+  assert.is(app.stderr(), `runtime-sampler: monitor listening on http://127.0.0.1:${port} (port chosen by the OS)\n`);
+  const fixed = startApp(['-r', 'runtime-sampler/register', '-e', SHOW], { RUNTIME_SAMPLER_PORT: String(port) });
+  assert.is(await fixed.port, port);
+  await new Promise((r) => fixed.child.on('exit', r));
+  assert.match(fixed.stdout(), new RegExp(`URL http://127\\.0\\.0\\.1:${port} ${port}$`, 'm'));
+  assert.is(fixed.stderr(), '', 'a port that was asked for is not announced');
 });
 
 test('node --import runtime-sampler/register (ESM) does the same', async () => {

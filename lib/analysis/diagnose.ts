@@ -4,7 +4,7 @@
 import { threadId as currentThreadId } from 'node:worker_threads';
 import { delta, SnapshotDelta } from '../delta';
 import { checkInteger, checkKnownOptions, describeValue, closedError } from '../errors';
-import { human } from '../format';
+import { human, plural } from '../format';
 import type { Histogram } from '../histogram';
 import { GC_TYPES, GcTypeName, Snapshot } from '../snapshot';
 import type { History } from './history';
@@ -248,7 +248,7 @@ export function buildReport(history: History, end: Snapshot, windowMs: number, l
       unit: '1',
       thresholds: T.gcCpuFraction,
       summary: measured
-        ? `GC took ${pct(f)} of the JS thread: pauses ${pct(d.gc.cpuFraction)}${v8h ? `, incremental marking ${pct(d.gc.incrementalMarkingNs / d.intervalNs)}` : ''}; ${d.gc.count} GCs`
+        ? `GC took ${pct(f)} of the JS thread: pauses ${pct(d.gc.cpuFraction)}${v8h ? `, incremental marking ${pct(d.gc.incrementalMarkingNs / d.intervalNs)}` : ''}; ${plural(d.gc.count, 'GC')}`
         : 'no time measured yet',
       recommendation,
       details: { pauseFraction: measured ? d.gc.cpuFraction : null, incrementalMarkingNs: d.gc.incrementalMarkingNs, scavengeShareOfPauses: scavengeShare, gcs: d.gc.count },
@@ -269,7 +269,7 @@ export function buildReport(history: History, end: Snapshot, windowMs: number, l
       value: p99,
       unit: 'ns',
       thresholds: T.gcPauseP99Ns,
-      summary: `${p.count} pauses: p50 ${human(p.p50, 'ns')}, p90 ${human(p.p90, 'ns')}, p99 ${human(p99, 'ns')}, max ${human(p.max, 'ns')}`,
+      summary: `${plural(histogram.count, 'pause')}: p50 ${human(p.p50, 'ns')}, p90 ${human(p.p90, 'ns')}, p99 ${human(p99, 'ns')}, max ${human(p.max, 'ns')}`,
       recommendation: verdict === 'ok' ? undefined : pauseAdvice(t),
       details: p,
     });
@@ -310,7 +310,7 @@ export function buildReport(history: History, end: Snapshot, windowMs: number, l
       thresholds: { warn: T.promotionRatio.warn },
       summary: perScavenge === null
         ? 'no scavenge between samples without a mark-compact yet'
-        : `${human(perScavenge, 'By')} per scavenge over ${scavenges} scavenges: ${ratio === null ? '–' : pct(ratio)} of what was allocated reached the old generation`,
+        : `${human(perScavenge, 'By')} per scavenge over ${plural(scavenges, 'scavenge')}: ${ratio === null ? '–' : pct(ratio)} of what was allocated reached the old generation`,
       recommendation: verdict === 'ok' ? undefined : 'many objects survive two scavenges and are promoted (medium-lived data): try --max-semi-space-size=64 (MiB) so they die young, or shorten their lives',
       details: { scavenges, promotedBytes: grown, allocatedBytes: allocated, bytesPerScavenge: perScavenge },
     });
@@ -396,7 +396,7 @@ export function buildReport(history: History, end: Snapshot, windowMs: number, l
       value: measured ? u : null,
       unit: '1',
       thresholds: T.loopUtilization,
-      summary: measured ? `the loop was busy ${pct(u)} of the time (${d.loop.iterations} iterations)` : 'no time measured yet',
+      summary: measured ? `the loop was busy ${pct(u)} of the time (${plural(d.loop.iterations, 'iteration')})` : 'no time measured yet',
       recommendation: verdict === 'ok' ? undefined : 'the process is saturated: scale out, or move CPU-heavy work to worker threads',
     });
     const { histogram } = history.histogram('loopDelay', windowMs, end);
@@ -429,7 +429,7 @@ export function buildReport(history: History, end: Snapshot, windowMs: number, l
       unit: '{stall}',
       summary: !enabled
         ? 'not measured: the sampler has no watchdog (new Sampler({ watchdog: true }))'
-        : `${count} stalls ended in the window${active ? `; one is in progress for ${human(end.stall.durationNs, 'ns')}` : ''}; longest since start ${human(end.stall.maxNs, 'ns')}`,
+        : `${plural(count, 'stall')} ended in the window${active ? `; one is in progress for ${human(end.stall.durationNs, 'ns')}` : ''}; longest since start ${human(end.stall.maxNs, 'ns')}`,
       recommendation: !(active || count > 0)
         ? undefined
         : stallStack !== null
@@ -474,7 +474,7 @@ export function buildReport(history: History, end: Snapshot, windowMs: number, l
       verdict: growing ? 'warn' : 'ok',
       value: end.heap.nativeContexts,
       unit: '{context}',
-      summary: `${end.heap.nativeContexts} native contexts${Number.isFinite(nativeGrowth) ? ` (${nativeGrowth >= 0 ? '+' : ''}${Math.round(nativeGrowth)} over the window)` : ''}, ${nowDetached} detached (${firstDetached} at the window's start); ${mcs} mark-compacts between`,
+      summary: `${plural(end.heap.nativeContexts, 'native context')}${Number.isFinite(nativeGrowth) ? ` (${nativeGrowth >= 0 ? '+' : ''}${Math.round(nativeGrowth)} over the window)` : ''}, ${nowDetached} detached (${firstDetached} at the window's start); ${plural(mcs, 'mark-compact')} between`,
       recommendation: growing ? 'contexts (vm.createContext, realms, jsdom windows) stay reachable after use: something still references their functions or globals' : undefined,
       details: { nativeContexts: end.heap.nativeContexts, nativeGrowth: Number.isFinite(nativeGrowth) ? nativeGrowth : null, detachedContexts: nowDetached },
     });

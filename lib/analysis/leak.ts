@@ -21,6 +21,7 @@
 import { checkKnownOptions, describeValue } from '../errors';
 import type { MarkCompactRecord } from '../sampler';
 import { medianInPlace, trend } from './stats';
+import { plural } from '../format';
 
 export interface LeakOptions {
   /** Mark-compacts the window needs before anything is suspected (4–256, default 5). */
@@ -112,7 +113,7 @@ const mib = (b: number): string => `${(b / 1048576).toFixed(1)} MiB`;
 function judge(ts: number[], ys: number[], o: Required<LeakOptions>): Verdict & ReturnType<typeof fitOf> {
   const fit = fitOf(ts, ys);
   const n = ts.length;
-  if (n < o.minMajorGcs) return { ...fit, ok: false, reason: `${n} mark-compacts in the window, ${o.minMajorGcs} needed` };
+  if (n < o.minMajorGcs) return { ...fit, ok: false, reason: `${plural(n, 'mark-compact')} in the window, ${o.minMajorGcs} needed` };
   if (!(fit.slope > 0) || fit.confidence < o.confidence) {
     return { ...fit, ok: false, reason: `no steady rise (confidence ${fit.confidence.toFixed(3)} < ${o.confidence})` };
   }
@@ -126,7 +127,7 @@ function judge(ts: number[], ys: number[], o: Required<LeakOptions>): Verdict & 
   return {
     ...fit,
     ok: true,
-    reason: `the old generation after mark-compacts rose ${mib(fit.growth)} over ${n} mark-compacts (confidence ${fit.confidence.toFixed(3)})`,
+    reason: `the old generation after mark-compacts rose ${mib(fit.growth)} over ${plural(n, 'mark-compact')} (confidence ${fit.confidence.toFixed(3)})`,
   };
 }
 
@@ -172,6 +173,6 @@ export function detectLeak(records: readonly MarkCompactRecord[], sinceNs: numbe
     baselineBytes: n > 0 ? (n >= 2 ? last.end : ys[0]) : NaN,
     growthBytes: n >= 2 ? last.growth : 0,
     recentSlopeBytesPerSec: last.recent,
-    reason: last.ok && !suspected ? `${last.reason}, but not yet at ${options.confirmations} mark-compacts in a row` : last.reason,
+    reason: last.ok && !suspected ? `${last.reason}, but not yet at ${plural(options.confirmations, 'mark-compact')} in a row` : last.reason,
   };
 }

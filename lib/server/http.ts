@@ -11,10 +11,12 @@
 //                  off unless enabled with a token; bearer auth, one at a time, bounded
 // Bad input gets a 4xx or a closed connection: unknown paths and query parameters,
 // methods other than GET/HEAD, oversized headers (431 by node:http), slow clients
-// (timeouts), too many connections (refused beyond the limit).
+// (closed: see watchConnections()), too many connections (the longest-waiting one is shed).
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { timingSafeEqual, createHash } from 'node:crypto';
 import { closeSync, createReadStream, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { negotiateFormat, toPrometheus } from '../exporters/prometheus';
@@ -23,6 +25,7 @@ import type { Readable } from '../exporters/common';
 import { LoopWindow } from '../exporters/window';
 import { ReadinessChecker, ReadinessReport, ReadinessThresholds } from './readiness';
 import { PAGE_HTML } from './page';
+import { ROUTES } from './routes';
 import { GC_TYPES, Snapshot } from '../snapshot';
 import { Histogram } from '../histogram';
 import { buildReport, Diagnosable } from '../analysis/diagnose';
@@ -50,29 +53,115 @@ export interface DebugInspector {
   cpuProfile(seconds: number): Promise<string>;
 }
 
-/** Limits that protect the monitor from its clients. */
+/** Limits that protect the monitor from its clients (see watchConnections()). */
 export const SERVER_LIMITS = Object.freeze({
   maxHeaderSize: 8 * 1024,
-  headersTimeoutMs: 5000,
+  /**
+   * A connection is closed after this long without progress that waits on the client: no
+   * byte received while no request is in flight, or no byte of a response taken.
+   */
+  idleTimeoutMs: 5000,
+  /**
+   * A request must arrive whole within this long of the connection being ready for it
+   * (accepted, or the previous response done), however steadily it trickles in.
+   */
   requestTimeoutMs: 10_000,
+  headersTimeoutMs: 5000,
   keepAliveTimeoutMs: 5000,
-  /** How often node:http checks the two timeouts above (its default is 30 s). */
+  /** How often node:http checks its own timeouts (its default is 30 s). */
   checkIntervalMs: 1000,
+  /** Open connections; one more sheds the one that has waited longest for a request. */
   maxConnections: 64,
+  /** How often the monitor checks its connections' deadlines. */
+  sweepIntervalMs: 250,
 });
 
-const ROUTES: Record<string, readonly string[]> = {
-  '/': [],
-  '/live.json': [],
-  '/metrics': [],
-  '/metrics.json': [],
-  '/healthz': [],
-  '/readyz': [],
-  '/diagnose': ['window', 'format'],
-  '/alerts': [],
-  '/debug/heap-snapshot': [],
-  '/debug/cpu-profile': ['seconds'],
-};
+interface Connection {
+  socket: Socket;
+  /** Requests received and not yet answered. */
+  inFlight: number;
+  /** Since when it has been waiting for a request (performance.now()). */
+  waitingSince: number;
+  lastProgress: number;
+  read: number;
+  written: number;
+  pending: number;
+}
+
+/**
+ * Bounds the server's connections itself: node:http's headersTimeout does not close a
+ * socket that sends nothing or one that trickles a header line at a time, and
+ * `server.maxConnections` drops new sockets — health probes included — once any 64 are
+ * open. So each connection has a deadline for its request and an idle bound, and a
+ * connection over the limit sheds the one that has waited longest for a request.
+ */
+function watchConnections(server: Server): { stats(): object; stop(): void } {
+  const conns = new Map<Socket, Connection>();
+  let shed = 0;
+  let timedOut = 0;
+  let refused = 0;
+  const close = (c: Connection): void => {
+    conns.delete(c.socket);
+    c.socket.destroy();
+  };
+  const victim = (): Connection | undefined => {
+    let best: Connection | undefined;
+    for (const c of conns.values()) if (c.inFlight === 0 && (best === undefined || c.waitingSince < best.waitingSince)) best = c;
+    if (best !== undefined) return best;
+    // Every connection has a request in flight: shed the one longest stuck on its client
+    // (bytes waiting to be read), never one whose response the monitor is still making.
+    for (const c of conns.values()) if (c.socket.writableLength > 0 && (best === undefined || c.lastProgress < best.lastProgress)) best = c;
+    return best;
+  };
+  server.on('connection', (socket: Socket) => {
+    if (conns.size >= SERVER_LIMITS.maxConnections) {
+      const v = victim();
+      if (v === undefined) {
+        refused++;
+        socket.destroy();
+        return;
+      }
+      shed++;
+      close(v);
+    }
+    const now = performance.now();
+    conns.set(socket, { socket, inFlight: 0, waitingSince: now, lastProgress: now, read: 0, written: 0, pending: 0 });
+    socket.once('close', () => conns.delete(socket));
+  });
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const c = conns.get(req.socket as Socket);
+    if (c === undefined) return;
+    c.inFlight++;
+    res.once('close', () => {
+      c.inFlight--;
+      if (c.inFlight === 0) c.waitingSince = c.lastProgress = performance.now();
+    });
+  });
+  const sweep = (): void => {
+    const now = performance.now();
+    for (const c of conns.values()) {
+      const s = c.socket;
+      if (s.bytesRead !== c.read || s.bytesWritten !== c.written || s.writableLength !== c.pending) {
+        c.read = s.bytesRead;
+        c.written = s.bytesWritten;
+        c.pending = s.writableLength;
+        c.lastProgress = now;
+      } else if (c.inFlight > 0 && s.writableLength === 0) {
+        // The monitor is making the response (a heap snapshot, a CPU profile): nothing waits
+        // on the client, so the time is not the client's.
+        c.lastProgress = now;
+      }
+      if ((c.inFlight === 0 && now - c.waitingSince > SERVER_LIMITS.requestTimeoutMs) || now - c.lastProgress > SERVER_LIMITS.idleTimeoutMs) {
+        timedOut++;
+        close(c);
+      }
+    }
+  };
+  const timer = setInterval(sweep, SERVER_LIMITS.sweepIntervalMs);
+  timer.unref();
+  server.once('close', () => clearInterval(timer));
+  return { stats: () => ({ open: conns.size, shed, timedOut, refused }), stop: () => clearInterval(timer) };
+}
 
 const TEXT = 'text/plain; charset=utf-8';
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -85,6 +174,16 @@ function send(req: IncomingMessage, res: ServerResponse, status: number, type: s
 function alertsText(alerts: Alert[]): string {
   if (alerts.length === 0) return 'Alerts (built-in rules): none\n';
   return `Alerts (built-in rules):\n${alerts.map((a) => `  ${a.severity.toUpperCase()} ${a.name}: ${a.summary} (value ${Number.isInteger(a.value) ? a.value : a.value.toPrecision(3)}, since ${new Date(a.activeSince).toISOString()})\n`).join('')}`;
+}
+
+/** A read-write 0600 temporary file that is already unlinked: its descriptor only. */
+function openUnlinked(): number {
+  const dir = mkdtempSync(join(tmpdir(), 'runtime-sampler-'));
+  try {
+    return openSync(join(dir, 'heap.heapsnapshot'), 'wx+', 0o600);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
@@ -100,6 +199,8 @@ export function createMonitorServer(target: Readable, o: MonitorServerOptions): 
   // The built-in rules, evaluated on every sample of the analysed sampler's history.
   const watcher = o.analysis ? watch(o.analysis) : null;
   const leakOptions = resolveLeakOptions(undefined);
+  // From the routes themselves, so the list cannot drift from what is served.
+  const notFound = `runtime-sampler monitor: ${Object.keys(ROUTES).filter((p) => o.debug || !p.startsWith('/debug/')).join(', ')}\n`;
 
   const authorized = (req: IncomingMessage): boolean => {
     const h = req.headers.authorization;
@@ -175,13 +276,14 @@ export function createMonitorServer(target: Readable, o: MonitorServerOptions): 
       if (path === '/debug/heap-snapshot') {
         // V8 pushes the snapshot in chunks as fast as it makes them: they go to a temporary
         // file (bounded by debugMaxBytes), which is then streamed with backpressure, so the
-        // monitor's small heap never holds the snapshot.
-        const dir = mkdtempSync(join(tmpdir(), 'runtime-sampler-'));
-        const file = join(dir, 'heap.heapsnapshot');
-        const fd = openSync(file, 'w', 0o600);
-        let bytes = 0;
-        let over = false;
+        // monitor's small heap never holds the snapshot. The file is unlinked as soon as it is
+        // open: only the descriptor reaches it, so no path — an error, the client leaving, the
+        // process killed — leaves a copy of the app's memory on disk.
+        const fd = openUnlinked();
+        let owned = true;
         try {
+          let bytes = 0;
+          let over = false;
           await o.inspector.heapSnapshot((chunk) => {
             if (over) return false;
             const b = Buffer.from(chunk);
@@ -193,27 +295,19 @@ export function createMonitorServer(target: Readable, o: MonitorServerOptions): 
             writeSync(fd, b);
             return true;
           });
+          if (over) return send(req, res, 413, TEXT, `the heap snapshot is larger than the limit (${o.debugMaxBytes} bytes; RUNTIME_SAMPLER_DEBUG_MAX_BYTES)\n`);
+          // The client left while it was made.
+          if (res.destroyed) return;
+          res.writeHead(200, {
+            'content-type': 'application/octet-stream', 'cache-control': 'no-store', 'content-length': String(bytes),
+            'content-disposition': `attachment; filename="heap-${Date.now()}.heapsnapshot"`,
+          });
+          owned = false;
+          // The stream closes the descriptor however it ends; a client that leaves ends it.
+          await pipeline(createReadStream('', { fd, start: 0, autoClose: true }), res).catch(() => undefined);
         } finally {
-          closeSync(fd);
+          if (owned) closeSync(fd);
         }
-        if (over) {
-          rmSync(dir, { recursive: true, force: true });
-          return send(req, res, 413, TEXT, `the heap snapshot is larger than the limit (${o.debugMaxBytes} bytes; RUNTIME_SAMPLER_DEBUG_MAX_BYTES)\n`);
-        }
-        res.writeHead(200, {
-          'content-type': 'application/octet-stream', 'cache-control': 'no-store', 'content-length': String(bytes),
-          'content-disposition': `attachment; filename="heap-${Date.now()}.heapsnapshot"`,
-        });
-        await new Promise<void>((resolve) => {
-          const stream = createReadStream(file);
-          const done = (): void => {
-            rmSync(dir, { recursive: true, force: true });
-            resolve();
-          };
-          stream.on('error', (e) => { res.destroy(e); done(); });
-          res.on('close', done);
-          stream.pipe(res);
-        });
       } else {
         const profile = await o.inspector.cpuProfile(seconds);
         send(req, res, 200, JSON_TYPE, profile, { 'content-disposition': `attachment; filename="cpu-${Date.now()}.cpuprofile"` });
@@ -236,7 +330,7 @@ export function createMonitorServer(target: Readable, o: MonitorServerOptions): 
     const allowed = ROUTES[path];
     if (!Object.prototype.hasOwnProperty.call(ROUTES, path) || (req.url ?? '').length > 2048) {
       rejected++;
-      return send(req, res, 404, TEXT, 'runtime-sampler monitor: /, /metrics, /metrics.json, /healthz, /readyz, /diagnose, /alerts\n');
+      return send(req, res, 404, TEXT, notFound);
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       rejected++;
@@ -307,7 +401,7 @@ export function createMonitorServer(target: Readable, o: MonitorServerOptions): 
     keepAliveTimeout: SERVER_LIMITS.keepAliveTimeoutMs,
     connectionsCheckingInterval: SERVER_LIMITS.checkIntervalMs,
   }, handler);
-  server.maxConnections = SERVER_LIMITS.maxConnections;
+  const connections = watchConnections(server);
   // A request with a body is not ours to read: drop it rather than buffer it.
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     rejected++;
@@ -315,5 +409,5 @@ export function createMonitorServer(target: Readable, o: MonitorServerOptions): 
     else if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
     else socket.destroy();
   });
-  return { server, stats: () => ({ requests, rejected }), stop: () => { window.stop(); watcher?.close(); } };
+  return { server, stats: () => ({ requests, rejected, ...connections.stats() }), stop: () => { window.stop(); watcher?.close(); connections.stop(); } };
 }

@@ -14,6 +14,13 @@ export interface Registered {
   config: ServerConfig;
   /** Resolves to the monitor thread once it listens, or null if it could not start. */
   monitor: Promise<MonitorThread | null>;
+  /**
+   * The monitor's base URL (e.g. http://127.0.0.1:9464) and port once it listens — with
+   * RUNTIME_SAMPLER_PORT=0, the port the OS chose; null before (await `monitor`) and when
+   * it did not start.
+   */
+  url: string | null;
+  port: number | null;
 }
 
 const KEY = Symbol.for('runtime-sampler.registered');
@@ -53,7 +60,14 @@ export function startPreload(env: NodeJS.ProcessEnv = process.env): Registered |
         return null;
       });
     }
-    const r: Registered = { sampler, config, monitor };
+    const r: Registered = { sampler, config, monitor, url: null, port: null };
+    void monitor.then((m) => {
+      if (m === null) return;
+      r.url = m.url;
+      r.port = m.port;
+      // Nobody else could know where to connect.
+      if (config.port === 0) warn(`monitor listening on ${m.url} (port chosen by the OS)`);
+    });
     g[KEY] = r;
     return r;
   } catch (e) {

@@ -1,0 +1,133 @@
+// `runtime-sampler doctor`: which binary loads here and how it was chosen, the runtime it
+// runs on, and what the sampler can measure here. Each capability comes from a real check —
+// a sampler started for a moment, with garbage made, a file read and the loop blocked — so
+// the answer is this machine's, not a table's.
+import { readFile } from 'node:fs/promises';
+import type * as Api from './index';
+import { human } from './format';
+
+export interface DoctorCheck {
+  name: string;
+  ok: boolean;
+  /** What was seen (or why not). */
+  detail: string;
+}
+
+export interface DoctorReport {
+  /** Whether a native binary loaded. */
+  ok: boolean;
+  version: string;
+  runtime: { node: string; abi: string; platform: string; libc: string | null; uv: string; v8: string };
+  binary: { path: string; origin: string; backend: string; builtFor: { abi: number; uv: string; v8: string } } | null;
+  /** Why no binary loaded. */
+  error: { code: string | null; message: string } | null;
+  loopClock: string | null;
+  checks: DoctorCheck[];
+}
+
+function libc(): string | null {
+  if (process.platform !== 'linux') return null;
+  const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header;
+  return header?.glibcVersionRuntime ? `glibc ${header.glibcVersionRuntime}` : 'not glibc (musl?)';
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Runs the checks (about half a second). */
+export async function doctor(version: string): Promise<DoctorReport> {
+  const report: DoctorReport = {
+    ok: false,
+    version,
+    runtime: {
+      node: process.version, abi: process.versions.modules, platform: `${process.platform}-${process.arch}`,
+      libc: libc(), uv: process.versions.uv, v8: process.versions.v8,
+    },
+    binary: null,
+    error: null,
+    loopClock: null,
+    checks: [],
+  };
+  let api: typeof Api;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    api = require('./index') as typeof Api;
+  } catch (e) {
+    // The loader's error names every file it tried and why each was skipped.
+    const err = e as Error & { code?: string };
+    report.error = { code: err.code ?? null, message: err.message };
+    return report;
+  }
+  const info = api.nativeInfo;
+  report.ok = true;
+  report.binary = { path: info.binaryPath, origin: info.binaryOrigin, backend: info.backend, builtFor: { abi: info.moduleVersion, uv: info.uvVersion, v8: info.v8Version } };
+  const check = (name: string, ok: boolean, detail: string): void => {
+    report.checks.push({ name, ok, detail });
+  };
+
+  const thresholdMs = 50;
+  let sampler: Api.Sampler;
+  let watchdogProblem: string | null = null;
+  try {
+    sampler = new api.Sampler({ watchdog: { thresholdMs } }).start();
+  } catch (e) {
+    watchdogProblem = (e as Error).message;
+    sampler = new api.Sampler({ watchdog: false }).start();
+  }
+  try {
+    // Garbage for a few scavenges, a file read through the threadpool (a loop event), and
+    // the clock's calibration (~20 ms after the first start).
+    let junk: object[] = [];
+    for (let round = 0; round < 20; round++) {
+      for (let i = 0; i < 20_000; i++) junk.push({ i });
+      junk = [];
+      await new Promise((r) => setImmediate(r));
+    }
+    await readFile(__filename);
+    await sleep(30);
+    for (let i = 0; i < 20 && sampler.loopClock === 'calibrating'; i++) await sleep(10);
+    report.loopClock = sampler.loopClock;
+    // A blocked loop: the watchdog must see the stall while it is still going on.
+    let seen = false;
+    if (watchdogProblem === null) {
+      const end = Date.now() + thresholdMs * 6;
+      while (Date.now() < end && !seen) seen = sampler.read().stall.active === 1;
+    }
+    await sleep(10);
+    sampler.refresh();
+    const s = sampler.read();
+    check('gc', s.gc.count > 0, s.gc.count > 0 ? `GC callbacks: ${s.gc.count} collections seen` : 'no collection seen while garbage was made');
+    check('v8Histograms', s.sampler.v8Histograms && s.sampler.v8HistogramSamples > 0,
+      !s.sampler.v8Histograms ? 'V8 did not take the histogram callbacks' : `V8's GC histograms: ${s.sampler.v8HistogramSamples} samples`);
+    const spaces = Object.keys(s.heap.spaces);
+    check('heapSpaces', spaces.length > 0, `${spaces.length} heap spaces: ${spaces.join(', ')}`);
+    check('loop', s.loop.iterations > 0 && s.loop.busyNs > 0, `${s.loop.iterations} loop iterations timed (${report.loopClock} clock)`);
+    check('eventsWaiting', info.uvMetricsInfo && s.loop.events > 0,
+      !info.uvMetricsInfo ? `the binary was built against libuv ${info.uvVersion}; events and events waiting need libuv ≥ 1.45` : `uv_metrics_info: ${s.loop.events} events counted`);
+    check('watchdog', seen, watchdogProblem ?? (seen ? `a ${thresholdMs * 6} ms block was seen while it ran` : `a ${thresholdMs * 6} ms block was not seen`));
+    check('openFds', s.process.openFds >= 0, s.process.openFds >= 0 ? `${s.process.openFds} open file descriptors` : 'not counted on this platform');
+    check('process', s.process.rssBytes > 0 && s.process.cpuUserUs + s.process.cpuSystemUs > 0, `RSS ${human(s.process.rssBytes, 'By')}, CPU ${human(s.process.cpuUserUs + s.process.cpuSystemUs, 'us')}`);
+  } finally {
+    sampler.close();
+  }
+  return report;
+}
+
+/** The report as lines for people. */
+export function formatDoctor(r: DoctorReport): string {
+  const rows: Array<[string, string]> = [
+    ['node', `${r.runtime.node} (ABI ${r.runtime.abi}), ${r.runtime.platform}${r.runtime.libc ? `, ${r.runtime.libc}` : ''}`],
+    ['libuv', r.runtime.uv + (r.binary ? ` (binary built against ${r.binary.builtFor.uv})` : '')],
+    ['V8', r.runtime.v8 + (r.binary ? ` (binary built against ${r.binary.builtFor.v8})` : '')],
+  ];
+  if (r.binary) {
+    rows.unshift(['binary', r.binary.path], ['chosen as', r.binary.origin], ['backend', r.binary.backend]);
+    rows.push(['loop clock', r.loopClock ?? '–']);
+  } else {
+    rows.unshift(['binary', 'none loads']);
+  }
+  let text = `runtime-sampler ${r.version} doctor\n${rows.map(([k, v]) => `  ${k.padEnd(11)} ${v}\n`).join('')}`;
+  if (r.error) return `${text}\n${r.error.message}\n`;
+  text += 'What the sampler measures here:\n';
+  for (const c of r.checks) text += `  ${c.ok ? 'yes' : 'no '}  ${c.name.padEnd(13)} ${c.detail}\n`;
+  return text;
+}

@@ -1,0 +1,15 @@
+// The monitor's endpoints, each with the query parameters it accepts: served by http.ts, and
+// known to the CLI, which resolves any of them to the one it needs without loading the
+// server or the native binding.
+export const ROUTES: Readonly<Record<string, readonly string[]>> = Object.freeze({
+  '/': [],
+  '/live.json': [],
+  '/metrics': [],
+  '/metrics.json': [],
+  '/healthz': [],
+  '/readyz': [],
+  '/diagnose': ['window', 'format'],
+  '/alerts': [],
+  '/debug/heap-snapshot': [],
+  '/debug/cpu-profile': ['seconds'],
+});

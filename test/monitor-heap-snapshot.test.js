@@ -1,0 +1,180 @@
+// /debug/heap-snapshot leaves nothing on disk, on any path: served, failed, the client gone
+// while the snapshot is made or sent, and the app killed (SIGKILL) while it is served. A
+// snapshot holds whatever secrets were in memory.
+const { test } = require('uvu');
+const assert = require('uvu/assert');
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const http = require('node:http');
+const os = require('node:os');
+const path = require('node:path');
+const { Sampler } = require('..');
+const { createMonitorServer } = require('../dist/cjs/server/http');
+
+const root = path.join(__dirname, '..');
+const TOKEN = 'test-token-0123456789abcdef';
+const auth = { authorization: `Bearer ${TOKEN}` };
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+// The server's temporary files go to a directory of this test's own.
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rs-heap-test-'));
+process.env.TMPDIR = tmp;
+const left = () => fs.readdirSync(tmp);
+
+let sampler;
+let server;
+let stopServer;
+let base;
+/** What the fake inspector does for the next snapshot (a test sets it). */
+let snapshotPlan;
+
+test.before(async () => {
+  sampler = new Sampler().start();
+  const inspector = {
+    heapSnapshot: (chunk) => snapshotPlan(chunk),
+    cpuProfile: async () => '{}',
+  };
+  ({ server, stop: stopServer } = createMonitorServer(sampler, { windowMs: 2000, token: TOKEN, debug: true, debugMaxBytes: 1 << 30, debugMaxSeconds: 5, inspector }));
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  base = `http://127.0.0.1:${server.address().port}`;
+});
+// Each test starts from an empty directory (what an earlier one left is its own failure).
+test.before.each(() => {
+  for (const f of left()) fs.rmSync(path.join(tmp, f), { recursive: true, force: true });
+});
+test.after(async () => {
+  stopServer();
+  server.closeAllConnections();
+  await new Promise((r) => server.close(r));
+  sampler.close();
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+function get(p, { onResponse } = {}) {
+  return new Promise((resolve, reject) => {
+    const req = http.get(`${base}${p}`, { agent: false, headers: auth }, (res) => {
+      if (onResponse) onResponse(req, res);
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString() }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+  });
+}
+
+test('a served snapshot: the body is what the inspector made, and no file is visible while it is made or after', async () => {
+  const seen = [];
+  snapshotPlan = async (chunk) => {
+    for (let i = 0; i < 50; i++) {
+      chunk(`{"part":${i}}`.padEnd(20_000, ' '));
+      seen.push(...left());
+      await sleep(1);
+    }
+  };
+  const r = await get('/debug/heap-snapshot');
+  assert.is(r.status, 200);
+  assert.is(r.body.length, 50 * 20_000);
+  assert.ok(r.body.startsWith('{"part":0}') && r.body.includes('{"part":49}'));
+  assert.equal(seen, [], 'the temporary file is unlinked as soon as it is opened');
+  assert.equal(left(), []);
+});
+
+test('a snapshot that fails: 500, nothing left on disk', async () => {
+  snapshotPlan = async (chunk) => {
+    chunk('x'.repeat(100_000));
+    await sleep(5);
+    throw new Error('the inspector failed');
+  };
+  const r = await get('/debug/heap-snapshot');
+  assert.is(r.status, 500);
+  assert.match(r.body, /the inspector failed/);
+  assert.equal(left(), []);
+});
+
+test('the client leaves while the snapshot is made: nothing left, and the next snapshot is not refused', async () => {
+  let gone;
+  const clientGone = new Promise((r) => { gone = r; });
+  snapshotPlan = async (chunk) => {
+    chunk('y'.repeat(100_000));
+    await clientGone;
+    await sleep(50);
+    chunk('y'.repeat(100_000));
+  };
+  const req = http.get(`${base}/debug/heap-snapshot`, { agent: false, headers: auth });
+  req.on('error', () => {});
+  await sleep(100);
+  req.destroy();
+  gone();
+  await sleep(200);
+  assert.equal(left(), []);
+  snapshotPlan = async (chunk) => { chunk('{}'); };
+  assert.is((await get('/debug/heap-snapshot')).status, 200, 'the debug lock was released');
+});
+
+test('the client leaves while the snapshot is sent: nothing left', async () => {
+  snapshotPlan = async (chunk) => {
+    for (let i = 0; i < 400; i++) chunk('z'.repeat(100_000));
+  };
+  const closed = new Promise((resolve) => {
+    const req = http.get(`${base}/debug/heap-snapshot`, { agent: false, headers: auth }, (res) => {
+      res.once('data', () => req.destroy());
+    });
+    req.on('error', () => {});
+    req.on('close', resolve);
+  });
+  await closed;
+  await sleep(200);
+  assert.equal(left(), []);
+});
+
+// The app with the preload, debug on and a heap of some size; prints its monitor's port.
+const APP = `
+  const keep = Array.from({ length: 300000 }, (_, i) => ({ i, s: 'secret-' + i }));
+  require('runtime-sampler').registered().monitor.then((m) => console.log('PORT ' + m.port));
+  setInterval(() => keep.length, 1000);
+`;
+
+async function killedWhile(phase) {
+  const dir = fs.mkdtempSync(path.join(tmp, 'app-'));
+  const child = spawn(process.execPath, ['-r', path.join(root, 'dist', 'cjs', 'register.js'), '-e', APP], {
+    cwd: root,
+    env: { ...process.env, TMPDIR: dir, RUNTIME_SAMPLER_PORT: '0', RUNTIME_SAMPLER_DEBUG: '1', RUNTIME_SAMPLER_TOKEN: TOKEN },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const exited = new Promise((r) => child.on('exit', (code, signal) => r(signal)));
+  let out = '';
+  const port = await new Promise((resolve, reject) => {
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = /PORT (\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    child.on('exit', () => reject(new Error(`the app exited: ${out}`)));
+  });
+  const req = http.get(`http://127.0.0.1:${port}/debug/heap-snapshot`, { agent: false, headers: auth }, (res) => {
+    assert.is(res.statusCode, 200);
+    // Killed once the snapshot is on its way; read slowly so that it is still being served.
+    res.once('data', () => {
+      res.pause();
+      if (phase === 'served') child.kill('SIGKILL');
+    });
+  });
+  req.on('error', () => {});
+  if (phase === 'made') {
+    // While V8 makes the snapshot (a second or so for this heap) and the monitor writes it.
+    await sleep(300);
+    child.kill('SIGKILL');
+  }
+  assert.is(await exited, 'SIGKILL');
+  req.destroy();
+  const rest = fs.readdirSync(dir);
+  fs.rmSync(dir, { recursive: true, force: true });
+  return rest;
+}
+
+test('the app killed (SIGKILL) while the snapshot is made or served leaves nothing in its TMPDIR', async () => {
+  assert.equal(await killedWhile('served'), [], 'killed while the snapshot was served');
+  assert.equal(await killedWhile('made'), [], 'killed while the snapshot was made');
+});
+
+test.run();
