@@ -101,8 +101,8 @@ export async function doctor(version: string): Promise<DoctorReport> {
     const spaces = Object.keys(s.heap.spaces);
     check('heapSpaces', spaces.length > 0, `${spaces.length} heap spaces: ${spaces.join(', ')}`);
     check('loop', s.loop.iterations > 0 && s.loop.busyNs > 0, `${s.loop.iterations} loop iterations timed (${report.loopClock} clock)`);
-    check('eventsWaiting', info.uvMetricsInfo && s.loop.events > 0,
-      !info.uvMetricsInfo ? `the binary was built against libuv ${info.uvVersion}; events and events waiting need libuv ≥ 1.45` : `uv_metrics_info: ${s.loop.events} events counted`);
+    check('loopEvents', info.uvMetricsInfo && s.loop.events > 0,
+      !info.uvMetricsInfo ? `the binary was built against libuv ${info.uvVersion}; loop event counts need libuv ≥ 1.45` : `uv_metrics_info: ${s.loop.events} events counted, ${s.loop.eventsPendingAtPoll} of them pending at poll`);
     check('watchdog', seen, watchdogProblem ?? (seen ? `a ${thresholdMs * 6} ms block was seen while it ran` : `a ${thresholdMs * 6} ms block was not seen`));
     check('openFds', s.process.openFds >= 0, s.process.openFds >= 0 ? `${s.process.openFds} open file descriptors` : 'not counted on this platform');
     check('process', s.process.rssBytes > 0 && s.process.cpuUserUs + s.process.cpuSystemUs > 0, `RSS ${human(s.process.rssBytes, 'By')}, CPU ${human(s.process.cpuUserUs + s.process.cpuSystemUs, 'us')}`);
