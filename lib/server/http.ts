@@ -70,8 +70,19 @@ export const SERVER_LIMITS = Object.freeze({
   keepAliveTimeoutMs: 5000,
   /** How often node:http checks its own timeouts (its default is 30 s). */
   checkIntervalMs: 1000,
-  /** Open connections; one more sheds the one that has waited longest for a request. */
+  /**
+   * Open connections kept; past it the excess is shed (see watchConnections()) within
+   * `shedDelayMs`, or at once past `hardMaxConnections`.
+   */
   maxConnections: 64,
+  /** Connections accepted at once before shedding waits for nothing (a burst's ceiling). */
+  hardMaxConnections: 512,
+  /**
+   * How long an accepted burst may exceed maxConnections before the excess is shed: long
+   * enough for a new client's request (a health probe's) to be read, so that the ones
+   * that sent nothing are told apart from it.
+   */
+  shedDelayMs: 20,
   /** How often the monitor checks its connections' deadlines. */
   sweepIntervalMs: 250,
 });
@@ -92,8 +103,12 @@ interface Connection {
  * Bounds the server's connections itself: node:http's headersTimeout does not close a
  * socket that sends nothing or one that trickles a header line at a time, and
  * `server.maxConnections` drops new sockets — health probes included — once any 64 are
- * open. So each connection has a deadline for its request and an idle bound, and a
- * connection over the limit sheds the one that has waited longest for a request.
+ * open. So each connection has a deadline for its request and an idle bound, and past the
+ * limit the excess is shed: first connections that have sent nothing, then ones still
+ * sending a request, oldest first; a request being answered never. Shedding waits
+ * shedDelayMs after a burst, because a burst is accepted in one go before any new
+ * socket is read: shedding at once would take a probe accepted early in a burst for a
+ * silent socket.
  */
 function watchConnections(server: Server): { stats(): object; stop(): void } {
   const conns = new Map<Socket, Connection>();
@@ -106,6 +121,9 @@ function watchConnections(server: Server): { stats(): object; stop(): void } {
   };
   const victim = (): Connection | undefined => {
     let best: Connection | undefined;
+    // Sent nothing yet, then a request still arriving: oldest first.
+    for (const c of conns.values()) if (c.inFlight === 0 && c.socket.bytesRead === 0 && (best === undefined || c.waitingSince < best.waitingSince)) best = c;
+    if (best !== undefined) return best;
     for (const c of conns.values()) if (c.inFlight === 0 && (best === undefined || c.waitingSince < best.waitingSince)) best = c;
     if (best !== undefined) return best;
     // Every connection has a request in flight: shed the one longest stuck on its client
@@ -113,20 +131,33 @@ function watchConnections(server: Server): { stats(): object; stop(): void } {
     for (const c of conns.values()) if (c.socket.writableLength > 0 && (best === undefined || c.lastProgress < best.lastProgress)) best = c;
     return best;
   };
-  server.on('connection', (socket: Socket) => {
-    if (conns.size >= SERVER_LIMITS.maxConnections) {
+  /** Sheds connections down to `limit`; false when none could be shed. */
+  const trim = (limit: number): boolean => {
+    while (conns.size > limit) {
       const v = victim();
-      if (v === undefined) {
-        refused++;
-        socket.destroy();
-        return;
-      }
+      if (v === undefined) return false;
       shed++;
       close(v);
+    }
+    return true;
+  };
+  let trimTimer: NodeJS.Timeout | null = null;
+  server.on('connection', (socket: Socket) => {
+    if (conns.size >= SERVER_LIMITS.hardMaxConnections && !trim(SERVER_LIMITS.hardMaxConnections - 1)) {
+      refused++;
+      socket.destroy();
+      return;
     }
     const now = performance.now();
     conns.set(socket, { socket, inFlight: 0, waitingSince: now, lastProgress: now, read: 0, written: 0, pending: 0 });
     socket.once('close', () => conns.delete(socket));
+    if (conns.size > SERVER_LIMITS.maxConnections && trimTimer === null) {
+      trimTimer = setTimeout(() => {
+        trimTimer = null;
+        trim(SERVER_LIMITS.maxConnections);
+      }, SERVER_LIMITS.shedDelayMs);
+      trimTimer.unref();
+    }
   });
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const c = conns.get(req.socket as Socket);
@@ -159,8 +190,12 @@ function watchConnections(server: Server): { stats(): object; stop(): void } {
   };
   const timer = setInterval(sweep, SERVER_LIMITS.sweepIntervalMs);
   timer.unref();
-  server.once('close', () => clearInterval(timer));
-  return { stats: () => ({ open: conns.size, shed, timedOut, refused }), stop: () => clearInterval(timer) };
+  const stop = (): void => {
+    clearInterval(timer);
+    if (trimTimer !== null) clearTimeout(trimTimer);
+  };
+  server.once('close', stop);
+  return { stats: () => ({ open: conns.size, shed, timedOut, refused }), stop };
 }
 
 const TEXT = 'text/plain; charset=utf-8';
