@@ -20,6 +20,7 @@ if (checkPrebuilds(root, NODE_TARGETS).length) buildPrebuilds(NODE_TARGETS);
 
 let passed = 0;
 let failed = 0;
+let skipped = 0;
 let okVersions = 0;
 for (const v of versions) {
   const dist = ensureNodeDist(v);
@@ -31,7 +32,7 @@ for (const v of versions) {
     maxBuffer: 256 << 20,
   });
   const out = `${r.stdout}${r.stderr}`;
-  const m = /(\d+) passed, (\d+) failed\s*$/.exec(out.trim());
+  const m = /(\d+) passed, (\d+) failed(?:, (\d+) skipped)?\s*$/.exec(out.trim());
   if (!m) {
     failed++;
     process.stdout.write(out);
@@ -40,10 +41,13 @@ for (const v of versions) {
   }
   passed += Number(m[1]);
   failed += Number(m[2]);
+  skipped += Number(m[3] ?? 0);
   if (Number(m[2]) > 0) process.stdout.write(out);
   if (Number(m[2]) === 0 && r.status === 0) okVersions++;
-  console.log(`${Number(m[2]) ? '✗' : '✓'} Node ${v}: ${m[1]} passed, ${m[2]} failed`);
+  console.log(`${Number(m[2]) ? '✗' : '✓'} Node ${v}: ${m[1]} passed, ${m[2]} failed${m[3] ? `, ${m[3]} skipped` : ''}`);
+  // What was skipped there, and why (test/helpers/skip.js).
+  for (const s of out.matchAll(/^ {4}skipped: (.*)$/gm)) console.log(`    skipped: ${s[1]}`);
 }
 const bad = versions.length - okVersions;
-console.log(`test:versions: ${okVersions} of ${versions.length} Node versions clean (${passed} tests passed, ${failed} failed)`);
+console.log(`test:versions: ${okVersions} of ${versions.length} Node versions clean (${passed} tests passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''})`);
 process.exitCode = failed || bad ? 1 : 0;

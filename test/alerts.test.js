@@ -10,6 +10,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { Sampler, toPrometheus } = require('..');
 const { sleep, freePort, getJSON, has, startPrometheus } = require('./helpers/prometheus');
+const { testUnless } = require('./helpers/skip');
 
 const root = path.join(__dirname, '..');
 const RULES = path.join(root, 'alerts', 'runtime-sampler.rules.yml');
@@ -29,15 +30,10 @@ const alertExprs = () => [...rulesText.matchAll(/expr: (\|\n((?: {10}.*\n)+)|.*)
 const metricNames = (expr) => [...expr.matchAll(/\b([a-z_][a-z0-9_]*)(?=\{|\[)/g)].map((m) => m[1]).filter((n) => !['rate', 'increase', 'min_over_time', 'max_over_time', 'sum', 'min', 'max', 'by', 'on'].includes(n));
 const concrete = (expr) => expr.replace(/\$__rate_interval/g, '30s').replace(/"\$job"/g, '"app"').replace(/"\$instance"/g, '".*"');
 
-const promtool = has('promtool');
-const prometheus = has('prometheus');
-const need = (ok, what) => {
-  if (!ok && process.env.CI) assert.unreachable(`${what} is not installed; .ci/run installs the Debian package prometheus`);
-  return ok;
-};
+const noPromtool = has('promtool') ? null : 'promtool is not installed (Debian package prometheus)';
+const noPrometheus = has('prometheus') ? null : 'prometheus is not installed (Debian package prometheus)';
 
-test('promtool check rules: the alert rules are valid; every alert has for, severity, summary and description', () => {
-  if (!need(promtool, 'promtool')) return;
+testUnless(test, noPromtool, 'promtool check rules: the alert rules are valid; every alert has for, severity, summary and description', () => {
   const r = spawnSync('promtool', ['check', 'rules', RULES], { encoding: 'utf8' });
   assert.is(r.status, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /SUCCESS: 9 rules found/);
@@ -55,8 +51,7 @@ test('promtool check rules: the alert rules are valid; every alert has for, seve
   }
 });
 
-test('promtool test rules: each alert fires after its for duration, and not on a spike', () => {
-  if (!need(promtool, 'promtool')) return;
+testUnless(test, noPromtool, 'promtool test rules: each alert fires after its for duration, and not on a spike', () => {
   const r = spawnSync('promtool', ['test', 'rules', RULE_TESTS], { encoding: 'utf8', cwd: path.dirname(RULE_TESTS) });
   assert.is(r.status, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /SUCCESS/);
@@ -87,8 +82,7 @@ test('the dashboard is current, covers every metric group, and uses only metrics
   }
 });
 
-test('a real Prometheus scrapes the preload of a running app, loads the rules, and answers every dashboard and alert query', async () => {
-  if (!need(prometheus, 'prometheus')) return;
+testUnless(test, noPrometheus, 'a real Prometheus scrapes the preload of a running app, loads the rules, and answers every dashboard and alert query', async () => {
   const port = await freePort();
   const pcPort = await freePort();
   // The app also serves the prom-client drop-in's registry (job "pc"): the dashboard's

@@ -8,13 +8,9 @@ const http = require('node:http');
 const { Sampler, toPrometheus, negotiateFormat } = require('..');
 
 const { sleep, getJSON, has, startPrometheus } = require('./helpers/prometheus');
+const { testUnless } = require('./helpers/skip');
 
-test('Prometheus scrapes both formats; series, labels and histograms come back through its API', async () => {
-  if (!has('prometheus')) {
-    if (process.env.CI) assert.unreachable('prometheus is not installed; .ci/run installs the Debian package');
-    console.log('  (prometheus not installed: skipped)');
-    return;
-  }
+testUnless(test, has('prometheus') ? null : 'prometheus is not installed (Debian package prometheus)', 'Prometheus scrapes both formats; series, labels and histograms come back through its API', async () => {
   const s = new Sampler().start();
   for (let i = 0; i < 3; i++) globalThis.gc();
   const served = { om: [], text: [] };

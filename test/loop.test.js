@@ -1,6 +1,7 @@
 // Event-loop timing against known blocking and against performance.eventLoopUtilization().
 const { test } = require('uvu');
 const assert = require('uvu/assert');
+const { testUnless } = require('./helpers/skip');
 const { performance, monitorEventLoopDelay } = require('node:perf_hooks');
 const { Sampler, delta, nativeInfo } = require('..');
 
@@ -148,11 +149,8 @@ test('iterations count loop turns; idle time grows while waiting', async () => {
 // Short iterations skip libuv's idle-time read (it takes a mutex) and count as busy; their
 // idle time is read with the next longer one. The split per iteration may move a few µs,
 // but the iteration histogram must still add up to the published busy time.
-test('eventsPendingAtPoll is a counter: events that arrived while the loop was busy, never decreasing', async () => {
-  if (!nativeInfo.uvMetricsInfo) {
-    console.log('  (skipped: libuv < 1.45 has no uv_metrics_info)');
-    return;
-  }
+const noUvMetrics = nativeInfo.uvMetricsInfo ? null : `the binary was built against libuv ${nativeInfo.uvVersion}: uv_metrics_info needs 1.45 (Node 20+)`;
+testUnless(test, noUvMetrics, 'eventsPendingAtPoll is a counter: events that arrived while the loop was busy, never decreasing', async () => {
   const net = require('node:net');
   const s = new Sampler().start();
   const server = net.createServer((c) => c.on('data', (d) => c.write(d)));
@@ -187,7 +185,7 @@ test('eventsPendingAtPoll is a counter: events that arrived while the loop was b
   client.destroy();
   server.close();
   s.close();
-});
+}, { platform: true });
 
 test('the iteration histogram adds up to the busy time, across storms, waits and blocks', async () => {
   const s = new Sampler().start();

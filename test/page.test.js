@@ -4,6 +4,7 @@
 // GCs; a screenshot is saved as a test artifact (test/artifacts/live-page.png).
 const { test } = require('uvu');
 const assert = require('uvu/assert');
+const { testUnless } = require('./helpers/skip');
 const { existsSync, mkdirSync, statSync } = require('node:fs');
 const path = require('node:path');
 const { Sampler, startMonitorThread } = require('..');
@@ -12,12 +13,13 @@ const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find(existsS
 const ARTIFACTS = path.join(__dirname, 'artifacts');
 
 const NODE_MAJOR = Number(process.versions.node.split('.')[0]);
+const NAME = 'the page loads, draws its charts, and its GC numbers change after forced GCs; screenshot saved';
 if (NODE_MAJOR < 20) {
   // playwright-core needs Node 20+; the page is the same under every Node (test:versions
   // runs this file under 20, 22, 24 and 26).
-  test(`live page (skipped: playwright-core needs Node 20+, this is ${process.version})`, () => {});
-} else if (!CHROMIUM && !process.env.CI) {
-  test('live page (skipped: no Chromium; CI installs the Debian package)', () => {});
+  testUnless(test, `playwright-core needs Node 20+, this is ${process.version}`, NAME, () => {}, { platform: true });
+} else if (!CHROMIUM) {
+  testUnless(test, 'Chromium is not installed (Debian package chromium)', NAME, () => {});
 } else {
   test('the page loads, draws its charts, and its GC numbers change after forced GCs; screenshot saved', async () => {
     assert.ok(CHROMIUM, 'Chromium is required in CI (apt-get install chromium)');

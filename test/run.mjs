@@ -71,7 +71,10 @@ for (const file of files) {
     failures.push(file);
     process.stdout.write(out);
   }
-  console.log(`${f > 0 ? '✗' : '✓'} ${file}: ${p}/${t} passed [${secs}s]`);
+  const skips = skip ? Number(skip[1]) : 0;
+  console.log(`${f > 0 ? '✗' : '✓'} ${file}: ${p}/${t} passed${skips ? `, ${skips} skipped` : ''} [${secs}s]`);
+  // Each skipped test says why (test/helpers/skip.js).
+  for (const m of out.matchAll(/^SKIP (.*)$/gm)) console.log(`    skipped: ${m[1]}`);
 }
 
 if (!skipNative && only.length === 0) {
@@ -86,7 +89,15 @@ if (!skipNative && only.length === 0) {
   if (m) {
     const s = JSON.parse(m[1]);
     if (s.skipped) {
-      console.log(`- native core tests skipped: ${s.reason}`);
+      // Under CI a missing cmake is a failure: .ci/run installs it.
+      if (process.env.CI) {
+        failed++;
+        failures.push('native core tests');
+        console.log(`✗ native core tests: ${s.reason} (CI must run them: .ci/run installs cmake)`);
+      } else {
+        skipped++;
+        console.log(`- native core tests skipped: ${s.reason}`);
+      }
     } else {
       passed += s.passed;
       failed += s.failed;
