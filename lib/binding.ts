@@ -2,6 +2,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { SamplerError } from './errors';
+import { LAYOUT_HASH } from './layout.generated';
 
 export interface NativeLayout {
   ringCapacity: number;
@@ -32,6 +33,8 @@ export interface NativeConstants {
   CONST: Record<string, number>;
   mainRegionSlots: number;
   histIndexOffset: number;
+  /** The fingerprint of the slots.def the binary was compiled from (layout_hash.h). */
+  layoutHash?: string;
 }
 
 export interface NativeSamplerHandle {
@@ -138,6 +141,13 @@ function load(): NativeBinding {
     }
     if (String(binding.moduleVersion) !== process.versions.modules) {
       tried.push(`${file}: built for Node ABI ${binding.moduleVersion}`);
+      continue;
+    }
+    // A binary of the right ABI but another shared-block layout (a stale build/Release, an
+    // older RUNTIME_SAMPLER_BINARY) would be read at wrong offsets without an error.
+    const layout = binding.constants?.layoutHash;
+    if (layout !== LAYOUT_HASH) {
+      tried.push(`${file}: built from shared-block layout ${layout ?? '(none recorded: an older build)'}, but this library reads layout ${LAYOUT_HASH} (a stale build)`);
       continue;
     }
     binaryPath = file;

@@ -275,6 +275,9 @@ export const STALL_SLOTS: Readonly<Record<string, number>> = {
   STACK_REQUESTS: 6,
 };
 
+/** The layout's fingerprint; the loaded binary must report the same (binding.ts). */
+export const LAYOUT_HASH = '11c8ec3e8eee9d07';
+
 export const LAYOUT_CONSTANTS = {
   LAYOUT_VERSION: 4,
   MAX_SPACES: 16,

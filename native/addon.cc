@@ -12,6 +12,7 @@
 #include <v8.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <new>
@@ -21,6 +22,7 @@
 
 #include "core/histogram.h"
 #include "core/layout.h"
+#include "core/layout_hash.h"
 #include "monitor.h"
 #include "v8/histograms.h"
 
@@ -176,6 +178,9 @@ Napi::Object Constants(Napi::Env env) {
   c.Set("CONST", consts);
   c.Set("mainRegionSlots", kMainRegionSlots);
   c.Set("histIndexOffset", kHistIndexOffset);
+  char hash[17];
+  std::snprintf(hash, sizeof hash, "%016llx", static_cast<unsigned long long>(kLayoutHash));
+  c.Set("layoutHash", hash);
   return c;
 }
 

@@ -11,17 +11,21 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const def = readFileSync(join(root, 'native/core/slots.def'), 'utf8');
 const groups = { MAIN: [], SPACE: [], HIST: [], RECORD: [], STALL: [] };
 const consts = [];
+// The text native/core/layout_hash.h hashes (the compiler builds it from the same entries).
+let layoutText = '';
 for (const raw of def.split('\n')) {
   const line = raw.trim();
   if (!line || line.startsWith('//') || line.startsWith('#')) continue;
   let m = /^(MAIN|SPACE|HIST|RECORD|STALL)\((\w+)\)$/.exec(line);
   if (m) {
     groups[m[1]].push(m[2]);
+    layoutText += `${m[1]} ${m[2]}\n`;
     continue;
   }
   m = /^CONST\((\w+),\s*(-?\d+)\)$/.exec(line);
   if (m) {
     consts.push([m[1], Number(m[2])]);
+    layoutText += `CONST ${m[1]} ${m[2]}\n`;
     continue;
   }
   throw new Error(`slots.def: cannot parse line: ${line}`);
@@ -37,6 +41,14 @@ for (const [group, names] of Object.entries(groups)) {
   names.forEach((n, i) => (ts += `  ${n}: ${i},\n`));
   ts += `};\n`;
 }
+/** FNV-1a, 64-bit, as native/core/layout_hash.h computes it. */
+function fnv1a64(text) {
+  let h = 14695981039346656037n;
+  for (const byte of Buffer.from(text, 'utf8')) h = ((h ^ BigInt(byte)) * 1099511628211n) & 0xffffffffffffffffn;
+  return h.toString(16).padStart(16, '0');
+}
+ts += `\n/** The layout's fingerprint; the loaded binary must report the same (binding.ts). */\n`;
+ts += `export const LAYOUT_HASH = '${fnv1a64(layoutText)}';\n`;
 ts += `\nexport const LAYOUT_CONSTANTS = {\n`;
 for (const [n, v] of consts) ts += `  ${n}: ${v},\n`;
 ts += `} as const;\n`;

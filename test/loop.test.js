@@ -185,7 +185,7 @@ testUnless(test, noUvMetrics, 'eventsPendingAtPoll is a counter: events that arr
   client.destroy();
   server.close();
   s.close();
-}, { platform: true });
+}, { expected: true });
 
 test('the iteration histogram adds up to the busy time, across storms, waits and blocks', async () => {
   const s = new Sampler().start();
