@@ -424,6 +424,7 @@ abstract class SamplerReader {
   private readonly mcLog: Float64Array;
   private readonly mcLogCopy: Float64Array;
   private readonly youngSpaces: boolean[];
+  private readonly stackHeaders: Float64Array;
   private historyRing: History | null = null;
 
   protected constructor(buffer: SharedArrayBuffer, layout: NativeLayout, heapSpaceNames: readonly string[], options: ResolvedSamplerOptions, threadId: number) {
@@ -445,6 +446,7 @@ abstract class SamplerReader {
     this.mcLog = new Float64Array(buffer, layout.mcLogOffset * 8, mcLogSlots);
     this.mcLogCopy = new Float64Array(mcLogSlots);
     this.youngSpaces = this.heapSpaceNames.map((n) => n.startsWith('new_'));
+    this.stackHeaders = new Float64Array(buffer, layout.stacksOffset * 8, C.STACK_BUFFERS * C.STACK_BUFFER_SLOTS);
     const scale = options.histogramScale;
     const region = (offset: number): NativeHistogramRegion => nativeHistogramRegion(buffer, offset, layout.histBuckets);
     const fromBlock = (offset: number): (() => Histogram) => {
@@ -485,30 +487,36 @@ abstract class SamplerReader {
    */
   lastStallStack(): { id: number; stack: string } | null {
     if (this.closed) throw closedError();
-    const L = this.layout;
-    const slots = C.STACK_BUFFERS * C.STACK_BUFFER_SLOTS;
-    const headers = new Float64Array(this.buffer, L.stacksOffset * 8, slots);
-    const cap = (C.STACK_BUFFER_SLOTS - 2) * 8;
-    // The writer (a capture on the sampler's thread) zeroes a buffer's id before it
-    // rewrites the text and stores the new id last: an id that is the same before and
-    // after the copy means the copy is whole.
+    const H = this.stackHeaders;
     for (let attempt = 0; attempt < 4; attempt++) {
       let best = -1;
       for (let i = 0; i < C.STACK_BUFFERS; i++) {
-        const id = headers[i * C.STACK_BUFFER_SLOTS];
-        if (Number.isSafeInteger(id) && id > 0 && (best < 0 || id > headers[best * C.STACK_BUFFER_SLOTS])) best = i;
+        const id = H[i * C.STACK_BUFFER_SLOTS];
+        if (Number.isSafeInteger(id) && id > 0 && (best < 0 || id > H[best * C.STACK_BUFFER_SLOTS])) best = i;
       }
       if (best < 0) return null;
-      const base = best * C.STACK_BUFFER_SLOTS;
-      const id = headers[base];
-      const len = headers[base + 1];
-      if (!(Number.isSafeInteger(len) && len >= 0 && len <= cap)) continue;
-      const bytes = new Uint8Array(this.buffer, (L.stacksOffset + base + 2) * 8, len).slice();
-      if (headers[base] !== id) continue;
-      return { id, stack: Buffer.from(bytes).toString('utf8').replace(/\n$/, '') };
+      const id = H[best * C.STACK_BUFFER_SLOTS];
+      const stack = this.stackAt(best, id);
+      if (stack !== null) return { id, stack };
     }
     return null;
   }
+
+  /**
+   * The text of stack buffer `index` if it still holds capture `id`, else null. The writer
+   * (a capture on the sampler's thread) zeroes a buffer's id before it rewrites the text
+   * and stores the new id last: an id that is the same before and after the copy means the
+   * copy is whole (other threads read while it writes).
+   */
+  protected stackAt(index: number, id: number): string | null {
+    const H = this.stackHeaders;
+    const base = index * C.STACK_BUFFER_SLOTS;
+    const len = H[base + 1];
+    if (H[base] !== id || !(Number.isSafeInteger(len) && len >= 0 && len <= (C.STACK_BUFFER_SLOTS - 2) * 8)) return null;
+    const bytes = new Uint8Array(this.buffer, (this.layout.stacksOffset + base + 2) * 8, len).slice();
+    return H[base] === id ? Buffer.from(bytes).toString('utf8').replace(/\n$/, '') : null;
+  }
+
 
   /**
    * A consistent copy of every counter and gauge. With `into` (a Snapshot from an earlier
@@ -663,8 +671,6 @@ export class Sampler extends SamplerReader {
   private readonly records: Float64Array;
   private readonly recordScratch: Float64Array;
   private readonly ringMask: number;
-  private readonly stacks: Uint8Array;
-  private readonly stackHeaders: Float64Array;
   private readonly listeners = new Set<GCListener>();
   private readonly stallListeners = new Set<StallListener>();
   private drainTimer: NodeJS.Timeout | null = null;
@@ -713,8 +719,6 @@ export class Sampler extends SamplerReader {
     this.records = new Float64Array(buffer, L.ringRecordsOffset * 8, L.ringCapacity * C.RECORD_SLOTS);
     this.recordScratch = new Float64Array(C.RECORD_SLOTS);
     this.ringMask = L.ringCapacity - 1;
-    this.stackHeaders = new Float64Array(buffer, L.stacksOffset * 8, C.STACK_BUFFERS * C.STACK_BUFFER_SLOTS);
-    this.stacks = new Uint8Array(buffer, L.stacksOffset * 8, C.STACK_BUFFERS * C.STACK_BUFFER_SLOTS * 8);
     // This thread is the only writer of these slots (outside the native sequence: each is
     // one aligned 8-byte store).
     this.main[M.THREAD_ID] = currentThreadId;
@@ -936,14 +940,10 @@ export class Sampler extends SamplerReader {
     const e: StallEvent = { startNs: rec[R.START_NS], durationNs: rec[R.DURATION_NS], elapsedNs: rec[R.PAUSE_NS] };
     const index = rec[C.RECORD_STALL_STACK_INDEX];
     const id = rec[C.RECORD_STALL_STACK_ID];
-    if (index >= 0 && index < C.STACK_BUFFERS) {
-      const base = index * C.STACK_BUFFER_SLOTS;
-      // A later stall's capture may have reused the buffer: the id tells.
-      if (this.stackHeaders[base] === id) {
-        const len = Math.min(this.stackHeaders[base + 1], (C.STACK_BUFFER_SLOTS - 2) * 8);
-        const start = (base + 2) * 8;
-        e.stack = Buffer.from(this.stacks.subarray(start, start + len)).toString('utf8').replace(/\n$/, '');
-      }
+    // A later stall's capture may have reused the buffer: the id tells.
+    if (Number.isInteger(index) && index >= 0 && index < C.STACK_BUFFERS) {
+      const stack = this.stackAt(index, id);
+      if (stack !== null) e.stack = stack;
     }
     return e;
   }
