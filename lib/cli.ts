@@ -119,7 +119,7 @@ source build in build/Release, or RUNTIME_SAMPLER_BINARY), the backend, Node's v
 platform and libc, the libuv and V8 versions (and those the binary was built against), the
 loop clock, and what the sampler measures here — each from a real check on a sampler
 started for half a second: GC callbacks, V8's GC histograms, heap spaces, loop timing,
-events waiting (libuv ≥ 1.45), the stall watchdog, open file descriptors, RSS and CPU.
+loop event counts (libuv ≥ 1.45), the stall watchdog, open file descriptors, RSS and CPU.
 --json prints the same as JSON.
 
 Exit codes: 0 the binary loads; 1 it does not (the reason is printed); 2 usage error.
