@@ -299,18 +299,14 @@ export class Histogram {
     if (zeros + inBuckets !== total) {
       throw new RangeError(`${what}: count ${total} is not zeroCount (${zeros}) plus the bucket counts (${inBuckets})`);
     }
-    if (typeof sum !== 'number') throw new TypeError(`${what}: sum must be a finite number, got ${describeValue(sum)}`);
-    if (!Number.isFinite(sum)) throw new RangeError(`${what}: sum must be a finite number, got ${describeValue(sum)}`);
+    checkFinite(`${what}: sum`, sum);
     if (total === 0) {
       if (sum !== 0 || min !== null || max !== null) {
         throw new RangeError(`${what}: an empty histogram (count 0) has sum 0 and min and max null, got sum ${describeValue(sum)}, min ${describeValue(min)}, max ${describeValue(max)}`);
       }
       return h;
     }
-    for (const [name, v] of [['min', min], ['max', max]] as const) {
-      if (typeof v !== 'number') throw new TypeError(`${what}: ${name} must be a finite number when count > 0, got ${describeValue(v)}`);
-      if (!Number.isFinite(v)) throw new RangeError(`${what}: ${name} must be a finite number, got ${describeValue(v)}`);
-    }
+    for (const [name, v] of [['min', min], ['max', max]] as const) checkFinite(`${what}: ${name}`, v, ' when count > 0');
     const lo = min as number;
     const hi = max as number;
     if (lo > hi) throw new RangeError(`${what}: min ${lo} is greater than max ${hi}`);
@@ -332,6 +328,13 @@ export class Histogram {
     h.setSummary(total, sum, lo, hi, zeros);
     return h;
   }
+}
+
+/** A number read from outside: finite (TypeError for another type, RangeError for NaN or ±Infinity). */
+function checkFinite(field: string, value: unknown, when = ''): number {
+  if (typeof value !== 'number') throw new TypeError(`${field} must be a finite number${when}, got ${describeValue(value)}`);
+  if (!Number.isFinite(value)) throw new RangeError(`${field} must be a finite number, got ${describeValue(value)}`);
+  return value;
 }
 
 /** A count read from outside: a non-negative safe integer. */
@@ -359,8 +362,7 @@ function checkState(what: string, h: Histogram, buckets: boolean): void {
   const count = checkCount(`${what}: count`, h.count);
   const zeros = checkCount(`${what}: zeroCount`, h.zeroCount);
   const sum = h.sum;
-  if (typeof sum !== 'number') throw new TypeError(`${what}: sum must be a finite number, got ${describeValue(sum)}`);
-  if (!Number.isFinite(sum)) throw new RangeError(`${what}: sum must be a finite number, got ${describeValue(sum)}`);
+  checkFinite(`${what}: sum`, sum);
   if (count > 0 && !(h.min <= h.max)) {
     throw new RangeError(`${what}: min ${describeValue(h.min)} and max ${describeValue(h.max)} are not numbers with min ≤ max`);
   }
