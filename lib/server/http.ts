@@ -83,6 +83,12 @@ export const SERVER_LIMITS = Object.freeze({
    * that sent nothing are told apart from it.
    */
   shedDelayMs: 20,
+  /**
+   * A connection accepted less than this long ago that has sent nothing is shed last, and
+   * only past hardMaxConnections: a loaded loop (a burst of hundreds accepted in one go)
+   * may not have read a new client's request yet, and that client is likely a probe.
+   */
+  silentGraceMs: 250,
   /** How often the monitor checks its connections' deadlines. */
   sweepIntervalMs: 250,
 });
@@ -91,6 +97,8 @@ interface Connection {
   socket: Socket;
   /** Requests received and not yet answered. */
   inFlight: number;
+  /** When it was accepted (performance.now()). */
+  acceptedAt: number;
   /** Since when it has been waiting for a request (performance.now()). */
   waitingSince: number;
   lastProgress: number;
@@ -106,9 +114,10 @@ interface Connection {
  * open. So each connection has a deadline for its request and an idle bound, and past the
  * limit the excess is shed: first connections that have sent nothing, then ones still
  * sending a request, oldest first; a request being answered never. Shedding waits
- * shedDelayMs after a burst, because a burst is accepted in one go before any new
- * socket is read: shedding at once would take a probe accepted early in a burst for a
- * silent socket.
+ * shedDelayMs after a burst, and a connection younger than silentGraceMs that has sent
+ * nothing is shed only past hardMaxConnections, because a burst is accepted in one go
+ * before any new socket is read: a probe accepted early in a burst looks silent until the
+ * loop gets to it.
  */
 function watchConnections(server: Server): { stats(): object; stop(): void } {
   const conns = new Map<Socket, Connection>();
@@ -119,22 +128,30 @@ function watchConnections(server: Server): { stats(): object; stop(): void } {
     conns.delete(c.socket);
     c.socket.destroy();
   };
-  const victim = (): Connection | undefined => {
+  const victim = (young: boolean): Connection | undefined => {
     let best: Connection | undefined;
-    // Sent nothing yet, then a request still arriving: oldest first.
-    for (const c of conns.values()) if (c.inFlight === 0 && c.socket.bytesRead === 0 && (best === undefined || c.waitingSince < best.waitingSince)) best = c;
+    const now = performance.now();
+    const silent = (c: Connection): boolean => c.inFlight === 0 && c.socket.bytesRead === 0;
+    const grown = (c: Connection): boolean => now - c.acceptedAt >= SERVER_LIMITS.silentGraceMs;
+    // Sent nothing for silentGraceMs, then a request still arriving, then (only when
+    // `young`) sent nothing yet: oldest first.
+    for (const c of conns.values()) if (silent(c) && grown(c) && (best === undefined || c.waitingSince < best.waitingSince)) best = c;
     if (best !== undefined) return best;
-    for (const c of conns.values()) if (c.inFlight === 0 && (best === undefined || c.waitingSince < best.waitingSince)) best = c;
+    for (const c of conns.values()) if (c.inFlight === 0 && !silent(c) && (best === undefined || c.waitingSince < best.waitingSince)) best = c;
     if (best !== undefined) return best;
+    if (young) {
+      for (const c of conns.values()) if (silent(c) && (best === undefined || c.waitingSince < best.waitingSince)) best = c;
+      if (best !== undefined) return best;
+    }
     // Every connection has a request in flight: shed the one longest stuck on its client
     // (bytes waiting to be read), never one whose response the monitor is still making.
     for (const c of conns.values()) if (c.socket.writableLength > 0 && (best === undefined || c.lastProgress < best.lastProgress)) best = c;
     return best;
   };
   /** Sheds connections down to `limit`; false when none could be shed. */
-  const trim = (limit: number): boolean => {
+  const trim = (limit: number, young: boolean): boolean => {
     while (conns.size > limit) {
-      const v = victim();
+      const v = victim(young);
       if (v === undefined) return false;
       shed++;
       close(v);
@@ -142,22 +159,26 @@ function watchConnections(server: Server): { stats(): object; stop(): void } {
     return true;
   };
   let trimTimer: NodeJS.Timeout | null = null;
+  const scheduleTrim = (ms: number): void => {
+    if (trimTimer !== null) return;
+    trimTimer = setTimeout(() => {
+      trimTimer = null;
+      // What is left over the limit is young and silent: look again once it has had time
+      // to send its request.
+      if (!trim(SERVER_LIMITS.maxConnections, false) && conns.size > SERVER_LIMITS.maxConnections) scheduleTrim(SERVER_LIMITS.silentGraceMs);
+    }, ms);
+    trimTimer.unref();
+  };
   server.on('connection', (socket: Socket) => {
-    if (conns.size >= SERVER_LIMITS.hardMaxConnections && !trim(SERVER_LIMITS.hardMaxConnections - 1)) {
+    if (conns.size >= SERVER_LIMITS.hardMaxConnections && !trim(SERVER_LIMITS.hardMaxConnections - 1, true)) {
       refused++;
       socket.destroy();
       return;
     }
     const now = performance.now();
-    conns.set(socket, { socket, inFlight: 0, waitingSince: now, lastProgress: now, read: 0, written: 0, pending: 0 });
+    conns.set(socket, { socket, inFlight: 0, acceptedAt: now, waitingSince: now, lastProgress: now, read: 0, written: 0, pending: 0 });
     socket.once('close', () => conns.delete(socket));
-    if (conns.size > SERVER_LIMITS.maxConnections && trimTimer === null) {
-      trimTimer = setTimeout(() => {
-        trimTimer = null;
-        trim(SERVER_LIMITS.maxConnections);
-      }, SERVER_LIMITS.shedDelayMs);
-      trimTimer.unref();
-    }
+    if (conns.size > SERVER_LIMITS.maxConnections) scheduleTrim(SERVER_LIMITS.shedDelayMs);
   });
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const c = conns.get(req.socket as Socket);
