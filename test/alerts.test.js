@@ -1,4 +1,5 @@
 // node-flags: --expose-gc
+// tier: extra — starts a real Prometheus and promtool
 // The shipped alert rules and dashboard: promtool validates the rules and runs a unit test
 // per alert; every metric they use is one we export (or prom-client's, where the drop-in
 // emits it); and a real Prometheus server on 127.0.0.1 scrapes the preload's endpoint of a

@@ -1,4 +1,5 @@
 // node-flags: --expose-gc
+// tier: extra — waits on real history windows (~15 s)
 // The analysis building blocks against real V8 and libuv: the robust trend statistics,
 // the block's mark-compact log, the sampler's history and its windows, and diagnose()'s
 // findings, text and bad input.

@@ -1,4 +1,5 @@
 // node-flags: --expose-gc
+// tier: extra — a 1,000-worker churn, about a minute
 // Worker churn: 1,000 workers, each with a started sampler (some with the watchdog),
 // ending every way a worker can — closing its sampler and returning, returning with the
 // sampler open (environment teardown closes it), process.exit() mid-work, and

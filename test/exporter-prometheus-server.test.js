@@ -1,4 +1,5 @@
 // node-flags: --expose-gc
+// tier: extra — starts a real Prometheus
 // A real Prometheus server (Debian package `prometheus`, installed by .ci/run) scrapes
 // toPrometheus() over HTTP in both formats — OpenMetrics, which it negotiates first, and
 // the 0.0.4 text format — and its query API must return our series, labels and histograms.

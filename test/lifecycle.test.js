@@ -1,3 +1,4 @@
+// tier: extra — forks children and churns workers (~20 s)
 // Lifecycle in forked children and worker threads: never keeps a process alive, exits
 // cleanly in every order, works inside workers and survives their termination.
 const { test } = require('uvu');

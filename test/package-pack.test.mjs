@@ -1,3 +1,4 @@
+// tier: extra — packs the package
 // `npm pack`: the tarball holds exactly what users need, and its prebuilds were built from
 // the native sources it carries (the stale-binary guard).
 import { test } from 'uvu';

@@ -1,3 +1,4 @@
+// tier: extra — drives an app under load
 // /readyz under a real allocation-heavy load: the defaults keep a busy, serving process in
 // rotation (a readiness probe that pulls it moves its load onto the other pods: a
 // cascade), and each opt-in load-shedding threshold still fails it when set.

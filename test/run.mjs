@@ -1,10 +1,25 @@
 #!/usr/bin/env node
-// Runs every test file in its own process (some need --expose-gc or a clean heap), then
-// the native core tests (ctest, under sanitizers) when cmake is available, and prints
-// one closing line: `N passed, N failed`. A file that crashes or prints no uvu summary
-// counts as one failure.
+// The test runner. Every test file runs in its own process (some need --expose-gc or a
+// clean heap); a file's first lines may say `node-flags: …` (flags for its process) and
+// `tier: extra` (a minute-long workload, a package install or a real server: npm run
+// test:all, not npm test). It ends with one closing line: `N passed, N failed` and
+// `, N skipped` when some test could not run (each says why). A file that crashes or prints
+// no uvu summary counts as one failure.
+//
+//   node test/run.mjs                the quick tier: `npm test`, ≤ 2 minutes on 2 cores
+//   node test/run.mjs --all          everything: `npm run test:all` — both tiers, the package
+//                                    tests (packed once), lint, the native core under ASan+UBSan
+//                                    and TSan, the whole addon under ASan+UBSan and valgrind,
+//                                    and the suite under every other supported Node version
+//   node test/run.mjs --all --no-quick   the same without the quick tier (CI: npm test ran it)
+//   node test/run.mjs <substring>…   the files whose names contain one, whatever their tier
+//
+// --extra adds the extra-tier files without the --all checks (test:versions runs the suite
+// so under each other Node); --no-package leaves out package-*.test.mjs; --no-native,
+// --no-lint, --no-sanitizers, --no-versions leave out one of --all's checks.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 
@@ -12,32 +27,56 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 const args = process.argv.slice(2);
 const only = args.filter((a) => !a.startsWith('--'));
-const skipNative = args.includes('--no-native') || process.env.RUNTIME_SAMPLER_SKIP_NATIVE_TESTS === '1';
-// package-*.test.mjs pack and install the package under every Node version; test:versions
-// runs the rest of the suite under each version and skips them with --no-package.
+const all = args.includes('--all');
+const extra = all || args.includes('--extra');
+const quick = !args.includes('--no-quick');
 const skipPackage = args.includes('--no-package');
+const checks = all && only.length === 0;
+const skipNative = args.includes('--no-native') || process.env.RUNTIME_SAMPLER_SKIP_NATIVE_TESTS === '1';
 
 let passed = 0;
 let failed = 0;
 let skipped = 0;
 const failures = [];
+const started = Date.now();
 
 function stripAnsi(s) {
-  // eslint-disable-next-line no-control-regex
+  // eslint-disable-next-line no-control-regex -- ANSI escapes start with ESC
   return s.replace(/\x1b\[[0-9;]*m/g, '');
 }
 
 const files = readdirSync(here)
   .filter((f) => f.endsWith('.test.js') || f.endsWith('.test.mjs'))
-  .filter((f) => only.length === 0 || only.some((o) => f.includes(o)))
-  .filter((f) => !(skipPackage && f.startsWith('package-')))
-  .sort();
+  .map((f) => {
+    const head = readFileSync(join(here, f), 'utf8').split('\n', 4).join('\n');
+    return {
+      file: f,
+      flags: /node-flags:\s*(.*)/.exec(head)?.[1].trim().split(/\s+/) ?? [],
+      tier: /\btier:\s*(\w+)/.exec(head)?.[1] ?? 'quick',
+    };
+  })
+  .filter(({ file, tier }) => {
+    if (only.length) return only.some((o) => file.includes(o));
+    if (skipPackage && file.startsWith('package-')) return false;
+    return tier === 'quick' ? quick : extra;
+  })
+  .sort((a, b) => a.file.localeCompare(b.file));
 
-for (const file of files) {
+// The package tests share one `npm pack` (it builds the TypeScript and checks the
+// prebuilds: ~20 s each time): test/helpers/package.mjs reads it from here.
+let packDir = null;
+if (files.filter((f) => f.file.startsWith('package-')).length > 1 && !process.env.RUNTIME_SAMPLER_TEST_PACK) {
+  const { ensurePrebuilds, pack } = await import('./helpers/package.mjs');
+  ensurePrebuilds();
+  packDir = mkdtempSync(join(tmpdir(), 'rs-pack-'));
+  const packed = pack(packDir);
+  writeFileSync(join(packDir, 'pack.json'), JSON.stringify(packed));
+  process.env.RUNTIME_SAMPLER_TEST_PACK = join(packDir, 'pack.json');
+}
+
+for (const { file, flags } of files) {
   const path = join(here, file);
-  const head = readFileSync(path, 'utf8').split('\n', 3).join('\n');
-  const flags = /node-flags:\s*(.*)/.exec(head)?.[1].trim().split(/\s+/) ?? [];
-  const started = Date.now();
+  const t0 = Date.now();
   const r = spawnSync(process.execPath, [...flags, path], {
     cwd: root,
     env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' },
@@ -49,7 +88,7 @@ for (const file of files) {
   const total = /Total:\s+(\d+)/.exec(out);
   const ok = /Passed:\s+(\d+)/.exec(out);
   const skip = /Skipped:\s+(\d+)/.exec(out);
-  const secs = ((Date.now() - started) / 1000).toFixed(1);
+  const secs = ((Date.now() - t0) / 1000).toFixed(1);
   if (!total || !ok) {
     failed++;
     failures.push(file);
@@ -76,45 +115,52 @@ for (const file of files) {
   // Each skipped test says why (test/helpers/skip.js).
   for (const m of out.matchAll(/^SKIP (.*)$/gm)) console.log(`    skipped: ${m[1]}`);
 }
+if (packDir) rmSync(packDir, { recursive: true, force: true });
 
-if (!skipNative && only.length === 0) {
-  const r = spawnSync(process.execPath, [join(root, 'scripts/native-tests.mjs'), '--summary-json'], {
+/**
+ * Runs one of --all's checks: a script that ends with its own `N passed, N failed[, N
+ * skipped]` line and prints `SKIP <what>: <reason>` for what it could not run.
+ */
+function check(name, script, scriptArgs = []) {
+  const t0 = Date.now();
+  const r = spawnSync(process.execPath, [join(root, script), ...scriptArgs], {
     cwd: root,
+    env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' },
     encoding: 'utf8',
-    env: process.env,
-    maxBuffer: 64 * 1024 * 1024,
+    maxBuffer: 256 * 1024 * 1024,
   });
-  const out = (r.stdout ?? '') + (r.stderr ?? '');
-  const m = /NATIVE_SUMMARY (\{.*\})/.exec(out);
-  if (m) {
-    const s = JSON.parse(m[1]);
-    if (s.skipped) {
-      // Under CI a missing cmake is a failure: .ci/run installs it.
-      if (process.env.CI) {
-        failed++;
-        failures.push('native core tests');
-        console.log(`✗ native core tests: ${s.reason} (CI must run them: .ci/run installs cmake)`);
-      } else {
-        skipped++;
-        console.log(`- native core tests skipped: ${s.reason}`);
-      }
-    } else {
-      passed += s.passed;
-      failed += s.failed;
-      console.log(`${s.failed > 0 ? '✗' : '✓'} native core tests (${s.configs.join(', ')}): ${s.passed}/${s.passed + s.failed} passed`);
-      if (s.failed > 0) {
-        failures.push('native core tests');
-        process.stdout.write(out);
-      }
-    }
-  } else {
+  const out = stripAnsi((r.stdout ?? '') + (r.stderr ?? ''));
+  const secs = ((Date.now() - t0) / 1000).toFixed(1);
+  const m = [...out.matchAll(/^(?:.*: )?(\d+) passed, (\d+) failed(?:, (\d+) skipped)?\s*$/gm)].at(-1);
+  if (!m) {
     failed++;
-    failures.push('native core tests');
+    failures.push(name);
     process.stdout.write(out);
-    console.log('✗ native core tests: no summary — counted as 1 failure');
+    console.log(`✗ ${name}: no closing line (exit ${r.status}, signal ${r.signal}) — counted as 1 failure [${secs}s]`);
+    return;
   }
+  const [p, f, s] = [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)];
+  passed += p;
+  failed += f;
+  skipped += s;
+  if (f > 0 || r.status !== 0) {
+    if (f === 0) {
+      failed++;
+      console.log(`✗ ${name}: exited with ${r.status ?? r.signal} — counted as 1 failure`);
+    }
+    failures.push(name);
+    process.stdout.write(out);
+  }
+  console.log(`${f > 0 || r.status !== 0 ? '✗' : '✓'} ${name}: ${p}/${p + f} passed${s ? `, ${s} skipped` : ''} [${secs}s]`);
+  for (const x of out.matchAll(/^\s*(?:SKIP|skipped:) (.*)$/gm)) console.log(`    skipped: ${x[1]}`);
 }
 
+if (checks && !args.includes('--no-lint')) check('lint', 'scripts/lint.mjs');
+if (checks && !skipNative) check('native core tests (ASan+UBSan, TSan)', 'scripts/native-tests.mjs');
+if (checks && !args.includes('--no-sanitizers')) check('whole addon under ASan+UBSan and valgrind', 'scripts/test-sanitizers.mjs');
+if (checks && !args.includes('--no-versions')) check('other Node versions', 'scripts/test-versions.mjs', ['--except-current']);
+
 if (failures.length) console.log(`failed: ${failures.join(', ')}`);
+console.log(`time: ${((Date.now() - started) / 1000).toFixed(0)} s`);
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
 process.exitCode = failed > 0 ? 1 : 0;

@@ -5,7 +5,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as assert from 'uvu/assert';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { NODE_TARGETS, ensureNodeDist, envWithoutNodedir, headerAbi, npmCommand, root } from '../../scripts/node-dist.mjs';
 import { buildPrebuilds, checkPrebuilds } from '../../scripts/prebuild.mjs';
 
@@ -31,8 +31,19 @@ function npm(args, opts) {
   return spawnSync(cmd, [...pre, ...args], { encoding: 'utf8', maxBuffer: 256 << 20, ...opts });
 }
 
-/** `npm pack` of the repository into `dest` (runs prepack and prepare like publish). */
+/**
+ * `npm pack` of the repository into `dest` (runs prepack and prepare like publish). Under
+ * test/run.mjs the package tests share one pack (RUNTIME_SAMPLER_TEST_PACK names its
+ * record); the tarball is copied into `dest`, which its user may change.
+ */
 export function pack(dest) {
+  const shared = process.env.RUNTIME_SAMPLER_TEST_PACK;
+  if (shared) {
+    const packed = JSON.parse(readFileSync(shared, 'utf8'));
+    const tarball = join(dest, basename(packed.tarball));
+    copyFileSync(packed.tarball, tarball);
+    return { ...packed, tarball };
+  }
   const r = npm(['pack', '--json', '--pack-destination', dest], { cwd: root, env: envWithoutNodedir() });
   if (r.status !== 0) throw new Error(`npm pack failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
   const json = JSON.parse(r.stdout.slice(r.stdout.indexOf('[')));
