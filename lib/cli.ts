@@ -4,6 +4,7 @@
 //   runtime-sampler diagnose <url> [--json] [--window 60s]  print a running process's diagnosis
 //   runtime-sampler bench [scenario…] [--quick]             run the bundled benchmarks
 //   runtime-sampler doctor [--json]                         the binary, the runtime, what works here
+//   runtime-sampler demo [--duration 2m] [--port 0]         a built-in workload under the preload
 // Exit codes: 0 success; 1 a failure (unreachable URL, HTTP error, benchmark failure);
 // 2 a usage error (unknown command or option, bad value); `run` exits with the app's code
 // (128 + signal number when the app was killed by a signal).
@@ -17,6 +18,7 @@ import { parseArgs } from 'node:util';
 import { ENV_VARS, parseEnv } from './server/config';
 import { ROUTES } from './server/routes';
 import { human } from './format';
+import { DEMO } from './demo/plan';
 
 export { human };
 
@@ -33,6 +35,7 @@ Usage:
   runtime-sampler diagnose <url> [--json] [--window 60s]  its GC/loop tuning report, leak check, alerts
   runtime-sampler bench [scenario...] [--quick]           run the bundled benchmarks
   runtime-sampler doctor [--json]                         which binary loads, the runtime, what works here
+  runtime-sampler demo [--duration <time>] [--port <n>]   a built-in workload to look at: page, /metrics, diagnosis
   runtime-sampler <command> --help                        help for a command
   runtime-sampler --version
 
@@ -125,6 +128,25 @@ loop event counts (libuv ≥ 1.45), the stall watchdog, open file descriptors, R
 Exit codes: 0 the binary loads; 1 it does not (the reason is printed); 2 usage error.
 `;
 
+const MiB = 2 ** 20;
+const DEMO_HELP = `Usage: runtime-sampler demo [--duration <time>] [--port <n>]
+
+Runs a built-in workload with the preload (node -r runtime-sampler/register): allocation
+churn (${DEMO.churnObjects} short-lived objects every 10 ms, a large temporary every 100 ms), a
+${DEMO.stallMs} ms synchronous stall ${DEMO.stallFirstMs / 1000} s after start and every ${DEMO.stallEveryMs / 1000} s, and a slow leak (${DEMO.leakBytesPerSec / 1024} KiB
+retained a second, up to ${DEMO.leakMaxBytes / MiB} MiB). Prints the live page's and /metrics' URLs as soon as
+the monitor listens, then the diagnose() report (the monitor's /diagnose) after ${DEMO.reportEveryMs / 1000} s and
+every ${DEMO.reportEveryMs / 1000} s after that — or once at the end of --duration, when that is sooner.
+
+Options:
+  --duration <time>   stop by itself after this long: seconds (90), or 90s, 2m, 1h; 1 s to 24 h
+                      (default: run until Ctrl-C)
+  --port <n>          the monitor's port (default 0: any free port)
+
+Exit codes: 0 when it ends by --duration or Ctrl-C; 1 when the workload or the monitor
+failed; 2 usage error.
+`;
+
 function out(s: string): void {
   process.stdout.write(s);
 }
@@ -180,6 +202,94 @@ async function run(argv: string[]): Promise<number> {
       resolve(code ?? 128 + (signal ? (osConstants.signals as Record<string, number>)[signal] ?? 0 : 0));
     });
   });
+}
+
+/** A duration as typed: 24 h, 2 m, 90 s, 1500 ms. */
+const spoken = (ms: number): string =>
+  ms % 3_600_000 === 0 ? `${ms / 3_600_000} h` : ms % 60_000 === 0 ? `${ms / 60_000} min` : ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
+
+/** A duration on the command line, in ms: seconds as a plain number, or 500ms, 30s, 2m, 1h. */
+export function parseCliDuration(cmd: string, option: string, value: string, minMs: number, maxMs: number): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value);
+  const unitMs: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  const ms = m === null ? NaN : Number(m[1]) * unitMs[m[2] ?? 's'];
+  if (!(ms >= minMs && ms <= maxMs)) {
+    throw new UsageError(`${cmd}: ${option} ${JSON.stringify(value)} is not accepted: a duration from ${spoken(minMs)} to ${spoken(maxMs)}, as seconds (90) or with a unit (90s, 2m, 1h)`);
+  }
+  return ms;
+}
+
+async function demo(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { duration: { type: 'string' }, port: { type: 'string' }, help: { type: 'boolean' } }, allowPositionals: false, strict: true });
+  if (values.help) {
+    out(DEMO_HELP);
+    return 0;
+  }
+  const durationMs = values.duration === undefined ? Infinity : parseCliDuration('demo', '--duration', values.duration, 1000, 86_400_000);
+  const env = runEnv({ port: values.port ?? '0' });
+  const t0 = Date.now();
+  // The IPC channel is the workload's lifeline: it exits when we do, however we end.
+  const child = spawn(process.execPath, ['-r', join(__dirname, 'register.js'), join(__dirname, 'demo', 'workload.js')], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: { ...process.env, ...env },
+  });
+  let exited: string | null = null;
+  let interrupted = false;
+  let wake: () => void = () => {};
+  let timer: NodeJS.Timeout | undefined;
+  // Sleeps until `ms` from now, the workload's exit or a signal, whichever comes first.
+  const sleep = (ms: number): Promise<void> => new Promise((resolve) => {
+    wake = resolve;
+    timer = setTimeout(resolve, Math.max(0, ms));
+  });
+  const childGone = new Promise<void>((resolve) => {
+    child.on('error', (e) => { exited = `cannot start node: ${e.message}`; resolve(); wake(); });
+    child.on('exit', (code, signal) => { exited = `exited with ${signal ?? `code ${code}`}`; resolve(); wake(); });
+  });
+  const onSignal = (): void => { interrupted = true; wake(); };
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, onSignal);
+  const urlFrom = new Promise<{ url: string | null; why?: string }>((resolve) => {
+    child.on('message', (m: { url?: unknown; why?: unknown }) => resolve({ url: typeof m?.url === 'string' ? m.url : null, why: typeof m?.why === 'string' ? m.why : 'no URL' }));
+  });
+  try {
+    const first = await Promise.race([urlFrom, childGone.then(() => null), sleep(30_000).then(() => null)]);
+    clearTimeout(timer);
+    if (interrupted) return 0;
+    if (first === null || first.url === null) {
+      process.stderr.write(`runtime-sampler demo: no monitor URL from the workload (${first?.why ?? exited ?? 'none in 30 s'})\n`);
+      return 1;
+    }
+    out(`live page: ${monitorUrl('demo', first.url, '/').href}\nmetrics:   ${monitorUrl('demo', first.url, '/metrics').href}\n`);
+    out(`diagnosis: after ${spoken(Math.min(DEMO.reportEveryMs, durationMs))}${durationMs === Infinity ? `, then every ${spoken(DEMO.reportEveryMs)}; Ctrl-C to stop` : `; stops after ${spoken(Math.round(durationMs))}`}\n`);
+    const endAt = t0 + durationMs;
+    let reportAt = t0 + Math.min(DEMO.reportEveryMs, durationMs);
+    for (;;) {
+      await sleep(Math.min(reportAt, endAt) - Date.now());
+      clearTimeout(timer);
+      if (interrupted) return 0;
+      if (exited !== null) {
+        process.stderr.write(`runtime-sampler demo: the workload ${exited} before the end\n`);
+        return 1;
+      }
+      if (Date.now() >= reportAt) {
+        const url = monitorUrl('demo', first.url, '/diagnose');
+        url.searchParams.set('format', 'text');
+        const body = await fetchOk('demo', url, (b) => (b.startsWith('runtime-sampler diagnosis:') ? null : `not a diagnosis: ${JSON.stringify(printable(b, 40))}`));
+        if (body === null) return 1;
+        out(`\n--- diagnose() after ${((Date.now() - t0) / 1000).toFixed(0)} s (${url.href}) ---\n${body}${body.endsWith('\n') ? '' : '\n'}\n`);
+        reportAt += DEMO.reportEveryMs;
+      }
+      if (Date.now() >= endAt) return 0;
+    }
+  } finally {
+    for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.off(sig, onSignal);
+    if (exited === null) {
+      child.kill('SIGTERM');
+      const kill = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await childGone;
+      clearTimeout(kill);
+    }
+  }
 }
 
 /** Bounds of a fetch from a monitor: what comes back is network input. */
@@ -385,17 +495,18 @@ export async function main(argv: string[]): Promise<number> {
       case 'diagnose': return await diagnoseCommand(rest);
       case 'bench': return bench(rest);
       case 'doctor': return await doctorCommand(rest);
+      case 'demo': return await demo(rest);
       case '--version': case '-v': out(`${version()}\n`); return 0;
       case undefined: case '--help': case '-h': case 'help':
         out(MAIN_HELP.replace('{version}', version()));
         return cmd === undefined ? 2 : 0;
       default:
-        throw new UsageError(`unknown command ${JSON.stringify(cmd)} (run, snapshot, diagnose, bench, doctor; --help)`);
+        throw new UsageError(`unknown command ${JSON.stringify(cmd)} (run, snapshot, diagnose, bench, doctor, demo; --help)`);
     }
   } catch (e) {
     const err = e as Error & { code?: string };
     if (e instanceof UsageError || (err.code ?? '').startsWith('ERR_PARSE_ARGS')) {
-      const known = cmd === 'run' || cmd === 'snapshot' || cmd === 'diagnose' || cmd === 'bench' || cmd === 'doctor';
+      const known = cmd === 'run' || cmd === 'snapshot' || cmd === 'diagnose' || cmd === 'bench' || cmd === 'doctor' || cmd === 'demo';
       process.stderr.write(`runtime-sampler: ${err.message}\n(runtime-sampler ${known ? `${cmd} ` : ''}--help for usage)\n`);
       return 2;
     }

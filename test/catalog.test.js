@@ -81,7 +81,7 @@ test('every catalog path reads a real value, and every snapshot number is in the
   s.close();
 });
 
-test('docs/metrics.md is generated from the current catalog', () => {
+test('docs/metrics.md is generated from the current catalog and Snapshot type', () => {
   const r = spawnSync(process.execPath, ['scripts/gen-docs.mjs', '--check'], { encoding: 'utf8' });
   assert.is(r.status, 0, r.stderr);
 });

@@ -197,7 +197,7 @@ test('counts match --trace-gc exactly in a child process', () => {
   assert.is(counts.scavenge, scav, 'scavenges');
   assert.is(counts.msc, msc, 'mark-compacts');
   assert.is(counts.minor, minor, 'minor mark-sweeps');
-  // What the README says gc.count is: every trace line is one of those three types, and
+  // What docs/api.md says gc.count is: every trace line is one of those three types, and
   // gc.count adds the incremental-marking starts and weak-callback passes, which have none.
   assert.is(lines.length, scav + msc + minor, `unclassified trace lines: ${lines.join('\n')}`);
   assert.is(counts.all, lines.length + counts.incremental + counts.weak, JSON.stringify(counts));

@@ -42,6 +42,8 @@ test('the tarball holds exactly dist, prebuilds, native sources, binding.gyp, th
     ...listFiles(join(root, 'bin')).map((f) => `bin/${f}`),
     // The benchmark scripts, for `runtime-sampler bench` (not their results).
     ...listFiles(join(root, 'bench')).filter((f) => /^[^/]+\.(mjs|cjs)$/.test(f)).map((f) => `bench/${f}`),
+    // npm ships a README found in a shipped folder: the benchmarks' method and numbers.
+    'bench/README.md',
     'prebuilds/linux-x64/manifest.json',
     ...abis.map((a) => `prebuilds/linux-x64/node.abi${a}.glibc.node`),
   ].sort();
