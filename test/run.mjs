@@ -23,7 +23,6 @@ let skipped = 0;
 const failures = [];
 
 function stripAnsi(s) {
-  // eslint-disable-next-line no-control-regex
   return s.replace(/\x1b\[[0-9;]*m/g, '');
 }
 
