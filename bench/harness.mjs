@@ -79,7 +79,7 @@ export function peer(name) {
   try {
     return benchRequire(name);
   } catch (e) {
-    if (e.code === 'MODULE_NOT_FOUND') throw new Error(`skipped: ${name} is not installed (npm install --no-save ${name})`);
+    if (e.code === 'MODULE_NOT_FOUND') throw new Error(`skipped: ${name} is not installed (npm install --no-save ${name})`, { cause: e });
     throw e;
   }
 }

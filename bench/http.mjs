@@ -24,7 +24,7 @@ function handler(req, res) {
   res.end(body);
 }
 
-async function serve(name, toggle) {
+async function serve(name) {
   let c;
   try {
     c = CONTENDERS[name]();

@@ -52,7 +52,9 @@ export class SamplerAggregate {
   private isClosed = false;
 
   constructor(members: readonly SamplerReaderLike[]) {
-    if (!Array.isArray(members) || members.length === 0) {
+    // Checked through an unknown alias: Array.isArray(members) would narrow members to any[].
+    const list: unknown = members;
+    if (!Array.isArray(list) || list.length === 0) {
       throw new TypeError('SamplerAggregate(members): members must be a non-empty array of Samplers or SamplerViews');
     }
     members.forEach((m, i) => {

@@ -104,10 +104,10 @@ export function binaryCandidates(root: string = packageRoot): string[] {
   const out: string[] = [];
   const release = join(root, 'build', 'Release', 'runtime_sampler.node');
   if (existsSync(release)) out.push(release);
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- untyped CommonJS package, needed only without RUNTIME_SAMPLER_BINARY
   const ngb = require('node-gyp-build') as NodeGypBuild;
   const dir = join(root, 'prebuilds', `${process.platform}-${process.arch}`);
-  let files: string[] = [];
+  let files: string[];
   try {
     files = readdirSync(dir);
   } catch {
@@ -116,7 +116,7 @@ export function binaryCandidates(root: string = packageRoot): string[] {
   const winner = files
     .map((f) => ngb.parseTags(f))
     .filter(ngb.matchTags('node', process.versions.modules))
-    .sort(ngb.compareTags('node'))[0] as { file: string } | undefined;
+    .sort(ngb.compareTags('node'))[0];
   if (winner) out.push(join(dir, winner.file));
   return out;
 }
@@ -133,6 +133,7 @@ function load(): NativeBinding {
   for (const file of candidates) {
     let binding: NativeBinding;
     try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- a .node binary at a path found at run time
       binding = require(file) as NativeBinding;
     } catch (err) {
       firstError ??= err;

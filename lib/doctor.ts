@@ -49,7 +49,7 @@ export async function doctor(version: string): Promise<DoctorReport> {
   };
   let api: typeof Api;
   try {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded here so a failing native load is caught and reported
     api = require('./index') as typeof Api;
   } catch (e) {
     // The loader's error names every file it tried and why each was skipped.

@@ -268,8 +268,8 @@ function optionField<T>(check: () => T): T {
   try {
     return check();
   } catch (e) {
-    if (e instanceof RangeError) throw new RangeError(`${ATTACH}: handle.options: ${e.message}`);
-    if (e instanceof TypeError) throw new TypeError(`${ATTACH}: handle.options: ${e.message}`);
+    if (e instanceof RangeError) throw new RangeError(`${ATTACH}: handle.options: ${e.message}`, { cause: e });
+    if (e instanceof TypeError) throw new TypeError(`${ATTACH}: handle.options: ${e.message}`, { cause: e });
     throw e;
   }
 }
@@ -284,7 +284,7 @@ function checkShared(handle: unknown): SharedSampler {
   if (!isRecord(handle)) {
     throw new TypeError(`${ATTACH}: handle must be the object sampler.share() returns, got ${describeValue(handle)}`);
   }
-  const { kind, version, buffer, layout, heapSpaceNames, options, threadId } = handle as Record<string, unknown>;
+  const { kind, version, buffer, layout, heapSpaceNames, options, threadId } = handle;
   if (kind !== SHARED_KIND) {
     throw new TypeError(`${ATTACH}: handle.kind must be ${JSON.stringify(SHARED_KIND)}, got ${describeValue(kind)} ${SHARE_HINT}`);
   }
@@ -297,7 +297,7 @@ function checkShared(handle: unknown): SharedSampler {
   if (!isRecord(layout)) {
     throw new TypeError(`${ATTACH}: handle.layout must be an object, got ${describeValue(layout)} ${SHARE_HINT}`);
   }
-  const l = layout as Record<string, unknown>;
+  const l = layout;
   const ringCapacity = checkInteger(`${ATTACH}: handle.layout.ringCapacity`, l.ringCapacity, 64, 65536, true);
   const scale = checkInteger(`${ATTACH}: handle.layout.scale`, l.scale, C.HIST_MIN_SCALE, C.HIST_MAX_SCALE);
   const expected = native.computeLayout(ringCapacity, scale);
@@ -331,7 +331,7 @@ function checkShared(handle: unknown): SharedSampler {
   if (!isRecord(options)) {
     throw new TypeError(`${ATTACH}: handle.options must be an object, got ${describeValue(options)}`);
   }
-  const o = options as Record<string, unknown>;
+  const o = options;
   const resolved: ResolvedSamplerOptions = {
     refreshIntervalMs: optionField(() => checkInteger('refreshIntervalMs', o.refreshIntervalMs, 10, 60000)),
     loopDelayResolutionMs: optionField(() => checkInteger('loopDelayResolutionMs', o.loopDelayResolutionMs, 1, 1000)),
@@ -602,7 +602,7 @@ abstract class SamplerReader {
       heapSpaceNames: [...this.heapSpaceNames],
       options: { ...this.options, watchdog: this.options.watchdog && { ...this.options.watchdog }, history: { ...this.options.history } },
       threadId: this.threadId,
-    }) as SharedSampler;
+    });
   }
 
   protected target(into: Snapshot | undefined): Snapshot {

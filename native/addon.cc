@@ -77,8 +77,8 @@ void ReleaseAliasedBlock(void* /*data*/, size_t /*length*/, void* deleter_data) 
 void ThrowSamplerError(Napi::Env env, const char* code, const std::string& message) {
   EnvData* data = GetEnvData(env);
   if (data != nullptr && !data->sampler_error.IsEmpty()) {
-    Napi::Value err = data->sampler_error.New({Napi::String::New(env, message),
-                                               Napi::String::New(env, code)});
+    Napi::Value err =
+        data->sampler_error.New({Napi::String::New(env, message), Napi::String::New(env, code)});
     if (!env.IsExceptionPending()) {
       Napi::Error(env, err).ThrowAsJavaScriptException();
     }
@@ -103,8 +103,7 @@ bool GetBool(const Napi::Value& v, const char* name, bool* out) {
   return true;
 }
 
-bool GetUint32(const Napi::Value& v, const char* name, uint32_t min, uint32_t max,
-               uint32_t* out) {
+bool GetUint32(const Napi::Value& v, const char* name, uint32_t min, uint32_t max, uint32_t* out) {
   Napi::Env env = v.Env();
   if (!v.IsNumber()) {
     Napi::TypeError::New(env, std::string(name) + " must be a number").ThrowAsJavaScriptException();
@@ -259,7 +258,8 @@ class NativeSampler : public Napi::ObjectWrap<NativeSampler> {
       return;
     }
     if (wd_threshold_ms != 0 && wd_interval_ms == 0) {
-      Napi::RangeError::New(env, "watchdog.intervalMs must be at least 1").ThrowAsJavaScriptException();
+      Napi::RangeError::New(env, "watchdog.intervalMs must be at least 1")
+          .ThrowAsJavaScriptException();
       return;
     }
     if (!IsPowerOfTwo(cap)) {
@@ -271,8 +271,7 @@ class NativeSampler : public Napi::ObjectWrap<NativeSampler> {
     Napi::TypedArray view = info[0].As<Napi::TypedArray>();
     void* data = nullptr;
     size_t length = 0;
-    napi_status st = napi_get_typedarray_info(env, view, nullptr, &length, &data, nullptr,
-                                              nullptr);
+    napi_status st = napi_get_typedarray_info(env, view, nullptr, &length, &data, nullptr, nullptr);
     if (st != napi_ok || data == nullptr) {
       ThrowSamplerError(env, "ERR_SAMPLER_BLOCK", "cannot reach the shared block's memory");
       return;
@@ -294,8 +293,8 @@ class NativeSampler : public Napi::ObjectWrap<NativeSampler> {
     EnvData* ed = GetEnvData(env);
     int uv_err = 0;
     monitor_ = Monitor::Create(env, ed->isolate, ed->loop, static_cast<double*>(data), layout,
-                               MonitorOptions{refresh_ms, delay_ms, wd_threshold_ms, wd_interval_ms, capture_stack,
-                                              v8_histograms},
+                               MonitorOptions{refresh_ms, delay_ms, wd_threshold_ms, wd_interval_ms,
+                                              capture_stack, v8_histograms},
                                ed->space_count, &uv_err);
     if (monitor_ == nullptr) {
       block_store_.reset();
@@ -408,8 +407,7 @@ Napi::Value TrimMemory(const Napi::CallbackInfo& info) {
 Napi::Value LiveObjects(const Napi::CallbackInfo& info) {
   Napi::Object o = Napi::Object::New(info.Env());
   o.Set("monitors", g_live_monitors.load(std::memory_order_relaxed));
-  o.Set("v8HistogramUnattributedSamples",
-        static_cast<double>(V8HistogramUnattributedSamples()));
+  o.Set("v8HistogramUnattributedSamples", static_cast<double>(V8HistogramUnattributedSamples()));
   return o;
 }
 

@@ -10,8 +10,8 @@
 namespace rs {
 
 Monitor* Monitor::Create(napi_env env, v8::Isolate* isolate, uv_loop_t* loop, double* base,
-                         const Layout& layout, const MonitorOptions& options,
-                         uint32_t space_count, int* uv_error) {
+                         const Layout& layout, const MonitorOptions& options, uint32_t space_count,
+                         int* uv_error) {
   Monitor* m = new (std::nothrow) Monitor();
   if (m == nullptr) {
     *uv_error = UV_ENOMEM;

@@ -44,8 +44,8 @@ class Monitor : private WatchdogProbe {
  public:
   // `base` must stay valid until Close() (the caller holds the SharedArrayBuffer).
   static Monitor* Create(napi_env env, v8::Isolate* isolate, uv_loop_t* loop, double* base,
-                         const Layout& layout, const MonitorOptions& options,
-                         uint32_t space_count, int* uv_error);
+                         const Layout& layout, const MonitorOptions& options, uint32_t space_count,
+                         int* uv_error);
 
   void Start();
   void Stop();
@@ -156,27 +156,27 @@ class Monitor : private WatchdogProbe {
   uv_timer_t refresh_timer_{};
   // Loop accounting is kept here in integers and published as totals, so the per-iteration
   // path only stores (no read-modify-write of the shared block).
-  uint64_t run_start_ns_ = 0;        // the current started period began here
-  uint64_t run_start_idle_ns_ = 0;   // libuv's idle time then
-  uint64_t run_start_events_ = 0;    // libuv's event count then
-  uint64_t run_start_pending_ = 0;   // libuv's events_waiting then (cumulative too)
-  uint64_t busy_base_ns_ = 0;        // totals of earlier started periods
+  uint64_t run_start_ns_ = 0;       // the current started period began here
+  uint64_t run_start_idle_ns_ = 0;  // libuv's idle time then
+  uint64_t run_start_events_ = 0;   // libuv's event count then
+  uint64_t run_start_pending_ = 0;  // libuv's events_waiting then (cumulative too)
+  uint64_t busy_base_ns_ = 0;       // totals of earlier started periods
   uint64_t idle_base_ns_ = 0;
   uint64_t events_base_ = 0;
   uint64_t pending_base_ = 0;
-  uint64_t busy_total_ns_ = 0;       // as last published (never decreases)
+  uint64_t busy_total_ns_ = 0;  // as last published (never decreases)
   uint64_t idle_total_ns_ = 0;
   uint64_t events_total_ = 0;
   uint64_t pending_total_ = 0;
   uint64_t iterations_ = 0;
   uint64_t last_iteration_ns_ = 0;
   uint64_t max_iteration_ns_ = 0;
-  TickCalibration ticks_;            // the TSC for per-iteration durations, once calibrated
+  TickCalibration ticks_;  // the TSC for per-iteration durations, once calibrated
   uint64_t iter_start_ticks_ = 0;
   uint64_t last_publish_ticks_ = 0;
   uint64_t publish_every_ticks_ = 0;
   uint64_t last_publish_ns_ = 0;
-  uint64_t iter_start_ns_ = 0;       // the current iteration began at this check
+  uint64_t iter_start_ns_ = 0;  // the current iteration began at this check
   // False until the iteration running at StartLoop() has ended: that one began before the
   // sampler (a preload's includes the app's whole synchronous start-up) and is no stall.
   bool judge_stalls_ = false;
@@ -186,7 +186,7 @@ class Monitor : private WatchdogProbe {
   // Watchdog state.
   Watchdog watchdog_;
   int watchdog_error_ = 0;
-  uint64_t stall_threshold_ns_ = 0;       // 0: no watchdog
+  uint64_t stall_threshold_ns_ = 0;           // 0: no watchdog
   std::atomic<uint64_t> live_iterations_{0};  // iterations_, for the watchdog thread
   std::atomic<bool> interrupt_pending_{false};
   std::atomic<uint64_t> requested_iteration_{0};
@@ -194,7 +194,7 @@ class Monitor : private WatchdogProbe {
   // torn-down isolate, drop) the interrupt after the monitor is gone, and the JS
   // thread's registry (watchdog/stall.cc) tells whether the monitor still exists.
   uint64_t id_ = 0;
-  uint64_t stack_seq_ = 0;                // stacks captured
+  uint64_t stack_seq_ = 0;                    // stacks captured
   uint64_t captured_iteration_ = UINT64_MAX;  // the iteration the last stack belongs to
   uint32_t captured_index_ = 0;
   uint64_t stall_count_ = 0;

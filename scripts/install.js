@@ -52,7 +52,9 @@ function probe() {
   let got = null;
   try {
     got = JSON.parse(r.stdout.trim().split('\n').pop());
-  } catch {}
+  } catch {
+    // No JSON line: the child failed; stderr says why, below.
+  }
   if (!got) {
     const msg = (r.stderr || '').trim().split('\n').find((l) => l.trim()) || `exit ${r.status}`;
     return { ok: false, reason: `loading it failed: ${msg}` };

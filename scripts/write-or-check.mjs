@@ -10,7 +10,9 @@ export function writeOrCheck(file, text, regenerate) {
   let old = null;
   try {
     old = readFileSync(file, 'utf8');
-  } catch {}
+  } catch {
+    // Not written yet: stale under --check, written otherwise.
+  }
   if (old === text) return true;
   if (checkOnly) {
     console.error(`stale generated file: ${file} (run: ${regenerate})`);

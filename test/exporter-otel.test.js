@@ -114,8 +114,8 @@ test('ours ⊇ the runtime-node instrumentation: names, kinds, units, value type
   inst.setMeterProvider(theirs.provider);
   try {
     await sleep(150); // their delay gauges need 5 samples
-    gc();
-    gc();
+    globalThis.gc();
+    globalThis.gc();
     await sleep(50); // PerformanceObserver delivers GC entries asynchronously
     const t = await theirs.collect();
     const o = await ours.collect();
@@ -173,7 +173,7 @@ test('v8js.gc.duration gets every GC: N forced GCs, counts equal v8js.gc.count, 
   try {
     const a = await p.collect();
     const N = 6;
-    for (let i = 0; i < N; i++) gc();
+    for (let i = 0; i < N; i++) globalThis.gc();
     const b = await p.collect();
     const dHist = histCount(b.get('v8js.gc.duration')) - histCount(a.get('v8js.gc.duration'));
     const dCount = valueSum(b.get('v8js.gc.count')) - valueSum(a.get('v8js.gc.count'));
@@ -203,7 +203,7 @@ test('an exponential-histogram view on v8js.gc.duration exports every GC', async
   const rm = registerRuntimeMetrics(p.meter);
   try {
     const N = 5;
-    for (let i = 0; i < N; i++) gc();
+    for (let i = 0; i < N; i++) globalThis.gc();
     const m = await p.collect();
     const h = m.get('v8js.gc.duration');
     assert.is(h.dataPointType, DataPointType.EXPONENTIAL_HISTOGRAM);
@@ -283,14 +283,14 @@ test('loopWindowMs: a block leaves a 1 s window after 1.25 s; loopWindowMs 0 kee
 
 test('values equal the snapshot (a stopped sampler), converted to seconds; heap used agrees with v8', async () => {
   const sampler = new Sampler().start();
-  let junk = [];
+  const junk = [];
   for (let i = 0; i < 2e4; i++) junk.push({ i });
-  gc();
+  globalThis.gc();
   await sleep(30);
   sampler.refresh();
   const heap = v8.getHeapStatistics();
   sampler.stop();
-  junk = null;
+  junk.length = 0; // garbage now
   const snap = sampler.read();
   const p = setup();
   const rm = registerRuntimeMetrics(p.meter, { sampler, loopWindowMs: 0 });
@@ -362,13 +362,13 @@ test('close(): removes the callback and the GC listener; closes only a sampler i
   const p2 = setup({ temporality: AggregationTemporality.DELTA });
   const rm = registerRuntimeMetrics(p2.meter, { sampler });
   assert.is(rm.sampler, sampler);
-  gc();
+  globalThis.gc();
   const before = histCount((await p2.collect()).get('v8js.gc.duration'));
   assert.ok(before >= 1);
   rm.close();
   assert.not.ok(sampler.closed);
-  gc();
-  gc();
+  globalThis.gc();
+  globalThis.gc();
   sampler.read(); // drains: a listener still registered would record these
   const m = await p2.collect();
   assert.equal([...m.keys()], [], 'no GC recorded and no observations after close()');
@@ -489,7 +489,7 @@ test('custom gcDurationBuckets become the explicit bucket advice', async () => {
   const p = setup();
   const rm = registerRuntimeMetrics(p.meter, { gcDurationBuckets: [0.0001, 0.001, 0.01] });
   try {
-    gc();
+    globalThis.gc();
     const m = await p.collect();
     assert.equal(point(m.get('v8js.gc.duration'), { 'v8js.gc.type': 'major' }).buckets.boundaries, [0.0001, 0.001, 0.01]);
   } finally {

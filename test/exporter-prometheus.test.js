@@ -98,7 +98,7 @@ test('histogram buckets are cumulative, end at +Inf = count, and are exact on th
     const counts = samples(text, `${name}_count`);
     for (const c of counts) {
       const key = JSON.stringify(c.labels);
-      const buckets = samples(text, `${name}_bucket`).filter((b) => { const { le, ...rest } = b.labels; return JSON.stringify(rest) === key; });
+      const buckets = samples(text, `${name}_bucket`).filter((b) => { const rest = { ...b.labels }; delete rest.le; return JSON.stringify(rest) === key; });
       assert.is(buckets.at(-1).labels.le, '+Inf');
       let prevLe = 0;
       let prev = 0;

@@ -272,9 +272,9 @@ test('counter deltas: N forced GCs between two flushes are sent as exactly the s
   for (let k = 0; k < 3; k++) {
     s.start();
     for (let i = 0; i < 3; i++) global.gc();
-    let junk = [];
+    const junk = [];
     for (let i = 0; i < 2e4; i++) junk.push({ i });
-    junk = null;
+    junk.length = 0; // garbage now
     s.stop();
     add(await flushAndReceive(ex, srv));
   }

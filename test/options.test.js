@@ -110,9 +110,9 @@ test('two samplers coexist and count the same GCs', () => {
   const sb = b.read();
   const a0 = a.read(sa).gc.count;
   const b0 = b.read(sb).gc.count;
-  let keep = [];
+  const keep = [];
   for (let i = 0; i < 300000; i++) keep.push({ i });
-  keep = null;
+  keep.length = 0; // garbage now
   const a1 = a.read(sa).gc.count;
   const b1 = b.read(sb).gc.count;
   assert.is(a1 - a0, b1 - b0);

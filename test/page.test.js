@@ -1,5 +1,6 @@
 // node-flags: --expose-gc
 // tier: extra — drives a real Chromium
+/* global document -- the callbacks given to page.waitForFunction run in the page */
 // The live page in a real browser: headless Chromium (Debian's, driven by playwright-core).
 // The page loads with no external resources, draws, and its numbers change after forced
 // GCs; a screenshot is saved as a test artifact (test/artifacts/live-page.png).

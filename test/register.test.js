@@ -194,7 +194,7 @@ test('CLI: run passes the app its arguments and exit code; snapshot prints a run
   const diag = spawnSync(process.execPath, [BIN, 'diagnose', `http://127.0.0.1:${port}`, '--window', '2s'], { encoding: 'utf8', timeout: 30000 });
   assert.is(diag.status, 0, diag.stderr);
   assert.match(diag.stdout, /^runtime-sampler diagnosis: (OK|WARN|CRITICAL) — window \d+\.\d s/);
-  assert.match(diag.stdout, /^\[(ok  |WARN|CRIT)\] Leak \(old generation after mark-compacts\): not suspected/m);
+  assert.match(diag.stdout, /^\[(ok {2}|WARN|CRIT)\] Leak \(old generation after mark-compacts\): not suspected/m);
   assert.match(diag.stdout, /^Alerts \(built-in rules\): none$/m);
   const dj = spawnSync(process.execPath, [BIN, 'diagnose', `http://127.0.0.1:${port}`, '--json'], { encoding: 'utf8', timeout: 30000 });
   assert.is(dj.status, 0, dj.stderr);

@@ -41,7 +41,6 @@ const failures = [];
 const started = Date.now();
 
 function stripAnsi(s) {
-  // eslint-disable-next-line no-control-regex -- ANSI escapes start with ESC
   return s.replace(/\x1b\[[0-9;]*m/g, '');
 }
 

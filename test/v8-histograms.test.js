@@ -128,8 +128,8 @@ test('v8Histograms: false records none; two samplers on one thread each get thei
   const off = new Sampler({ v8Histograms: false }).start();
   globalThis.gc();
   globalThis.gc();
-  let a = on.read();
-  let b = off.read();
+  const a = on.read();
+  const b = off.read();
   assert.is(a.sampler.v8Histograms, true);
   assert.is(b.sampler.v8Histograms, false);
   assert.ok(a.sampler.v8HistogramSamples > 0 && a.gc.markCompact.count >= 2);
@@ -153,8 +153,6 @@ test('v8Histograms: false records none; two samplers on one thread each get thei
   on.start();
   globalThis.gc();
   assert.is(on.read().gc.markCompact.count, stopped + 1);
-  a = on.read();
-  b = off.read();
   on.close();
   off.close();
   assert.is(native.liveObjects().v8HistogramUnattributedSamples, 0);

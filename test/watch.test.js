@@ -18,7 +18,6 @@ const { throwsAll, throwsLike } = require('./helpers/throws');
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const block = (ms) => { const end = Date.now() + ms; while (Date.now() < end); };
-const builtin = (name) => BUILTIN_RULES.find((r) => r.name === name);
 
 function runChild(mode, flags = [], env = {}) {
   return new Promise((resolve, reject) => {

@@ -200,7 +200,7 @@ export function resolveDiagnoseThresholds(t: unknown): DiagnoseThresholds {
       throw new TypeError(`thresholds.${k} must be an object of { ${Object.keys(def).join(', ')} }, got ${describeValue(v)}`);
     }
     checkKnownOptions(`thresholds.${k}`, v, Object.keys(def));
-    const merged = { ...def, ...(v as object) } as { warn: number; critical?: number };
+    const merged = { ...def, ...v } as { warn: number; critical?: number };
     merged.warn = num(`${k}.warn`, merged.warn);
     if ('critical' in def) {
       merged.critical = num(`${k}.critical`, merged.critical);

@@ -78,6 +78,7 @@ export interface Watchable {
   read(into?: Snapshot): Snapshot;
 }
 
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- only retypes on/once/off, which EventEmitter implements
 export interface Watcher {
   on(event: 'alert', listener: (alert: Alert) => void): this;
   on(event: 'resolve', listener: (alert: Alert) => void): this;
@@ -86,6 +87,7 @@ export interface Watcher {
   off(event: string, listener: (...args: never[]) => void): this;
 }
 
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- see the interface above
 export class Watcher extends EventEmitter {
   readonly rules: readonly Rule[];
   private readonly states: RuleState[];

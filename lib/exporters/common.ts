@@ -15,7 +15,7 @@ export function checkOptionsObject(what: string, options: unknown): Record<strin
   if (!isRecord(options)) {
     throw new TypeError(`${what}: options must be an object, got ${describeValue(options)}`);
   }
-  return options as Record<string, unknown>;
+  return options;
 }
 
 /**
@@ -68,7 +68,7 @@ export function checkLabels(option: string, value: unknown, keyPattern: RegExp, 
     throw new TypeError(`${option} must be an object of name → value, got ${describeValue(value)}`);
   }
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+  for (const [k, v] of Object.entries(value)) {
     if (!keyPattern.test(k)) throw new RangeError(`${option}: label name ${JSON.stringify(k)} is not valid; accepted: ${accepted}`);
     if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') {
       throw new TypeError(`${option}.${k} must be a string or a number, got ${describeValue(v)}`);
@@ -91,7 +91,7 @@ export const MAX_BUCKET_BOUNDS = 1000;
  */
 export function checkBuckets(option: string, value: unknown): number[] {
   if (!isArray(value)) throw new TypeError(`${option} must be an array of bucket upper bounds, got ${describeValue(value)}`);
-  const bounds = value as unknown[];
+  const bounds = value;
   // Before anything walks it: a hostile length is refused at once.
   if (bounds.length > MAX_BUCKET_BOUNDS) {
     throw new RangeError(`${option} has ${bounds.length} bucket upper bounds; at most ${MAX_BUCKET_BOUNDS} are accepted`);
@@ -103,7 +103,7 @@ export function checkBuckets(option: string, value: unknown): number[] {
       throw new RangeError(`${option}[${i}] must be a finite number > 0 (+Inf is always added), got ${String(b)}`);
     }
     if (i > 0 && !(b > (bounds[i - 1] as number))) {
-      throw new RangeError(`${option} must be sorted in strictly increasing order: [${i - 1}] = ${bounds[i - 1]}, [${i}] = ${b}`);
+      throw new RangeError(`${option} must be sorted in strictly increasing order: [${i - 1}] = ${String(bounds[i - 1])}, [${i}] = ${b}`);
     }
   });
   return [...(bounds as number[])];

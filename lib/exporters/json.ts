@@ -83,7 +83,7 @@ export function toJSON(sampler: Readable, options?: JsonOptions): JsonDocument {
       if (typeof p !== 'number') throw new TypeError(`percentiles[${i}] must be a number from 0 to 100, got ${describeValue(p)}`);
       if (!(p >= 0 && p <= 100)) throw new RangeError(`percentiles[${i}] must be from 0 to 100, got ${String(p)}`);
     });
-    percentiles = [...o.percentiles];
+    percentiles = [...(o.percentiles as number[])]; // each checked above
   }
   const descriptions = o.descriptions === undefined ? false : checkBoolean('descriptions', o.descriptions);
 

@@ -250,7 +250,7 @@ export function registerRuntimeMetrics(meter: Meter, options?: OtelOptions): Run
   const activeResources = o.activeResources === undefined ? true : checkBoolean('activeResources', o.activeResources);
 
   const owned = given === null;
-  const sampler = given ?? new Sampler(o.samplerOptions as SamplerOptions | undefined).start();
+  const sampler = given ?? new Sampler(o.samplerOptions).start();
   try {
     return register(meter, sampler, owned, buckets, windowMs, extra, processMetrics, activeResources);
   } catch (err) {

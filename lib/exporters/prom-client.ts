@@ -77,7 +77,7 @@ const SNAKE: Record<GcTypeName, string> = {
 
 function loadPromClient(): typeof PromClient {
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- optional peer: a missing package becomes ERR_SAMPLER_PEER_MISSING
     return require('prom-client') as typeof PromClient;
   } catch (e) {
     throw new SamplerError(
@@ -339,7 +339,7 @@ export function collectDefaultMetrics(config?: CollectDefaultMetricsConfig): Def
     gauge('nodejs_gc_reasons', 'Collections by the reason V8 gives, for mark-compacts and incremental marking starts (cumulative).', (g) => {
       const r = read().gc.reasons;
       for (const [collector, counts] of [['mark_compact', r.markCompact], ['incremental_marking', r.incrementalMarking]] as const) {
-        for (const [reason, n] of Object.entries(counts)) if (n > 0) g.set({ collector, reason: reasonLabel(reason), ...labels }, n);
+        for (const [reason, n] of Object.entries(counts.toJSON())) if (n > 0) g.set({ collector, reason: reasonLabel(reason), ...labels }, n);
       }
     }, ['collector', 'reason']);
     gauge('nodejs_heap_fragmentation_ratio', 'External fragmentation after the last GC (share of committed memory not holding objects), by space and in total.', (g) => {

@@ -68,7 +68,7 @@ function prepare(options: unknown, histogramNames: readonly string[]): Prepared 
       bucketsFor = () => b;
     } else if (isRecord(o.buckets)) {
       const map = new Map<string, number[]>();
-      for (const [k, v] of Object.entries(o.buckets as Record<string, unknown>)) {
+      for (const [k, v] of Object.entries(o.buckets)) {
         if (!histogramNames.includes(k)) {
           throw new RangeError(`buckets: unknown histogram ${JSON.stringify(k)}; accepted: ${histogramNames.join(', ')}`);
         }
@@ -229,7 +229,7 @@ const compiled = new WeakMap<Readable, Map<string, Compiled>>();
 /** The renderer of `s` for these options (with `threadLabel`, a thread_id label too), built once. */
 function compiledFor(s: Readable, options: unknown, key: string, threadLabel?: number): Compiled {
   let cache = compiled.get(s);
-  if (!cache) compiled.set(s, (cache = new Map()));
+  if (!cache) compiled.set(s, (cache = new Map<string, Compiled>()));
   const k = threadLabel === undefined ? key : `${key}|thread`;
   let c = cache.get(k);
   if (!c) {

@@ -175,7 +175,7 @@ function resolveOptions(options: unknown): { o: StatsdResolvedOptions; sampler?:
       if (!(x > 0 && x < 100)) throw new RangeError(`percentiles[${i}] must be > 0 and < 100 (max is always sent), got ${String(x)}`);
       if (p.indexOf(x) !== i) throw new RangeError(`percentiles[${i}]: ${x} is listed twice`);
     });
-    percentiles = [...p];
+    percentiles = [...(p as number[])]; // each checked above
   }
   const family = isIP(host);
   let socketType: 'udp4' | 'udp6' = family === 6 ? 'udp6' : 'udp4';

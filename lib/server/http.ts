@@ -181,7 +181,7 @@ function watchConnections(server: Server): { stats(): object; stop(): void } {
     if (conns.size > SERVER_LIMITS.maxConnections) scheduleTrim(SERVER_LIMITS.shedDelayMs);
   });
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    const c = conns.get(req.socket as Socket);
+    const c = conns.get(req.socket);
     if (c === undefined) return;
     c.inFlight++;
     res.once('close', () => {
@@ -244,7 +244,7 @@ function openUnlinked(): number {
 
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
 
-export function createMonitorServer(target: Readable, o: MonitorServerOptions): { server: Server; stats(): object; stop(): void } {
+export function createMonitorServer(target: Readable, o: MonitorServerOptions): { server: Server; stats: () => object; stop: () => void } {
   const window = new LoopWindow(target, o.windowMs);
   const checker = new ReadinessChecker(o.readiness);
   const snap = target.read();

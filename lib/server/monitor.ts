@@ -65,7 +65,7 @@ export function startMonitorThread(options: MonitorThreadOptions): Promise<Monit
     throw new TypeError(`startMonitorThread(options): options must be an object with sampler and port, got ${describeValue(options)}`);
   }
   checkKnownOptions('startMonitorThread()', options, OPTIONS);
-  const o = options as MonitorThreadOptions;
+  const o = options;
   if (o.sampler === undefined) throw new TypeError('startMonitorThread(): sampler is required (a Sampler, SamplerView or SamplerAggregate)');
   const aggregate = o.sampler instanceof SamplerAggregate;
   const handles = aggregate ? (o.sampler as SamplerAggregate).members.map((m) => sharedOf(m)) : [sharedOf(o.sampler as Sampler)];

@@ -26,7 +26,8 @@ class Block {
         loop_iteration_(base + layout.loop_iteration_offset, layout.scale),
         safepoint_(base + layout.safepoint_hist_offset, layout.scale) {
     for (uint32_t i = 0; i < k::GC_HISTOGRAMS; i++) {
-      gc_pause_[i] = BlockHistogram(base + layout.gc_hist_offset + i * layout.hist_slots, layout.scale);
+      gc_pause_[i] =
+          BlockHistogram(base + layout.gc_hist_offset + i * layout.hist_slots, layout.scale);
     }
   }
 
@@ -37,17 +38,17 @@ class Block {
     Ring::Init(base_ + layout_.ring_control_offset, layout_.ring_capacity);
     BlockHistogram::Init(loop_delay_.region(), layout_.scale);
     BlockHistogram::Init(loop_iteration_.region(), layout_.scale);
-    for (uint32_t i = 0; i < k::GC_HISTOGRAMS; i++) BlockHistogram::Init(gc_pause_[i].region(), layout_.scale);
+    for (uint32_t i = 0; i < k::GC_HISTOGRAMS; i++)
+      BlockHistogram::Init(gc_pause_[i].region(), layout_.scale);
     BlockHistogram::Init(safepoint_.region(), layout_.scale);
     // Fragmentation is unknown until V8 reports it.
-    for (uint32_t s = MAIN_HEAP_FRAG_TOTAL; s <= MAIN_HEAP_FRAG_LO; s++) StoreSlot(main() + s, __builtin_nan(""));
+    for (uint32_t s = MAIN_HEAP_FRAG_TOTAL; s <= MAIN_HEAP_FRAG_LO; s++)
+      StoreSlot(main() + s, __builtin_nan(""));
   }
 
   double* main() const { return base_ + layout_.main_offset; }
   uint32_t* main_seq() const { return WordOf(main() + MAIN_SEQ); }
-  double* space(uint32_t index) const {
-    return main() + MAIN_SPACES_BASE + index * k::SPACE_SLOTS;
-  }
+  double* space(uint32_t index) const { return main() + MAIN_SPACES_BASE + index * k::SPACE_SLOTS; }
   Ring& ring() { return ring_; }
   BlockHistogram& loop_delay() { return loop_delay_; }
   BlockHistogram& loop_iteration() { return loop_iteration_; }

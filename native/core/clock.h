@@ -71,7 +71,8 @@ class TickCalibration {
   void Update(uint64_t ticks, uint64_t ns) {
     if (!enabled_) return;
     if (ready_) {
-      const double by_ticks = static_cast<double>(static_cast<int64_t>(ticks - last_ticks_)) * ns_per_tick_;
+      const double by_ticks =
+          static_cast<double>(static_cast<int64_t>(ticks - last_ticks_)) * ns_per_tick_;
       const double by_clock = static_cast<double>(static_cast<int64_t>(ns - last_ns_));
       const double diff = by_ticks > by_clock ? by_ticks - by_clock : by_clock - by_ticks;
       if (ticks < last_ticks_ || diff > 1e6 + 0.01 * by_clock) {
@@ -95,7 +96,9 @@ class TickCalibration {
   bool ready() const { return ready_; }
   double ns_per_tick() const { return ns_per_tick_; }
   // How many ticks make `ns` nanoseconds (only when ready()).
-  uint64_t TicksFor(uint64_t ns) const { return static_cast<uint64_t>(static_cast<double>(ns) / ns_per_tick_); }
+  uint64_t TicksFor(uint64_t ns) const {
+    return static_cast<uint64_t>(static_cast<double>(ns) / ns_per_tick_);
+  }
 
  private:
   bool enabled_ = true;

@@ -80,9 +80,7 @@ static_assert(kMainRegionSlots % kCacheLineSlots == 0, "regions start on cache l
 // Number of buckets of a histogram of the given scale: octaves [0, HIST_TOP_OCTAVE)
 // at 2^scale buckets each, plus bucket -1 that holds (2^(-2^-scale), 1] and everything
 // clamped below it.
-constexpr uint32_t HistBucketCount(uint32_t scale) {
-  return (k::HIST_TOP_OCTAVE << scale) + 1;
-}
+constexpr uint32_t HistBucketCount(uint32_t scale) { return (k::HIST_TOP_OCTAVE << scale) + 1; }
 constexpr int32_t kHistIndexOffset = -1;
 
 constexpr uint32_t HistRegionSlots(uint32_t scale) {
@@ -103,7 +101,7 @@ struct Layout {
   uint32_t ring_control_offset;
   uint32_t loop_delay_offset;
   uint32_t loop_iteration_offset;
-  uint32_t gc_hist_offset;  // GC_HISTOGRAMS regions of hist_slots each
+  uint32_t gc_hist_offset;         // GC_HISTOGRAMS regions of hist_slots each
   uint32_t safepoint_hist_offset;  // V8's time to safepoint
   uint32_t stall_offset;
   uint32_t mc_log_offset;  // the mark-compact log

@@ -112,7 +112,8 @@ class Watchdog {
     // Primed here, on the starting thread, so that an iteration that begins before the
     // thread's first check is judged.
     start_state_ = WatchdogState();
-    WatchdogStep(&start_state_, probe_->Iterations(), probe_->IdleNs(), MonotonicNs(), threshold_ns_);
+    WatchdogStep(&start_state_, probe_->Iterations(), probe_->IdleNs(), MonotonicNs(),
+                 threshold_ns_);
     err = pthread_create(&thread_, nullptr, &Watchdog::Main, this);
     if (err != 0) {
       pthread_mutex_destroy(&mutex_);
@@ -198,7 +199,7 @@ class Watchdog {
   pthread_t thread_{};
   pthread_mutex_t mutex_;
   pthread_cond_t cond_;
-  bool stop_ = false;  // guarded by mutex_
+  bool stop_ = false;     // guarded by mutex_
   bool running_ = false;  // the owning thread's
 };
 

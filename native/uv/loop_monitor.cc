@@ -71,9 +71,7 @@ void Monitor::StopLoop() {
   uv_timer_stop(&delay_timer_);
 }
 
-void Monitor::CheckCb(uv_check_t* handle) {
-  static_cast<Monitor*>(handle->data)->OnIterationEnd();
-}
+void Monitor::CheckCb(uv_check_t* handle) { static_cast<Monitor*>(handle->data)->OnIterationEnd(); }
 
 namespace {
 // Loop counters are published at least this often, and after any iteration this long.
@@ -108,7 +106,8 @@ void Monitor::OnIterationEnd() {
     // A counter that went backwards (it should not: the next publish then turns it off)
     // gives an empty iteration, never a wrapped-around one.
     const int64_t ticks = static_cast<int64_t>(t - iter_start_ticks_);
-    it_elapsed = ticks > 0 ? static_cast<uint64_t>(static_cast<double>(ticks) * ticks_.ns_per_tick()) : 0;
+    it_elapsed =
+        ticks > 0 ? static_cast<uint64_t>(static_cast<double>(ticks) * ticks_.ns_per_tick()) : 0;
     iter_start_ticks_ = t;
     publish = t - last_publish_ticks_ >= publish_every_ticks_;
   } else {
@@ -174,7 +173,8 @@ void Monitor::PublishLoop(uint64_t now, uint64_t idle) {
   uint64_t pending;
   const uint64_t events = LoopEvents(loop_, &pending);
   if (events >= run_start_events_) events_total_ = events_base_ + (events - run_start_events_);
-  if (pending >= run_start_pending_) pending_total_ = pending_base_ + (pending - run_start_pending_);
+  if (pending >= run_start_pending_)
+    pending_total_ = pending_base_ + (pending - run_start_pending_);
 
   SeqWriteSection section(block_.main_seq());
   double* m = block_.main();

@@ -30,9 +30,7 @@ double OpenFds() {
 
 }  // namespace
 
-void Monitor::RefreshTimerCb(uv_timer_t* handle) {
-  static_cast<Monitor*>(handle->data)->Refresh();
-}
+void Monitor::RefreshTimerCb(uv_timer_t* handle) { static_cast<Monitor*>(handle->data)->Refresh(); }
 
 void Monitor::Refresh() {
   if (closing_) return;

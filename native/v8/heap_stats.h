@@ -13,8 +13,8 @@ class Isolate;
 namespace rs {
 
 struct HeapSample {
-  double used, total, limit, physical, available, external, malloced, peak_malloced,
-      executable, native_contexts, detached_contexts, global_handles, used_global_handles;
+  double used, total, limit, physical, available, external, malloced, peak_malloced, executable,
+      native_contexts, detached_contexts, global_handles, used_global_handles;
   uint32_t space_count;
   double spaces[k::MAX_SPACES][k::SPACE_SLOTS];
 };

@@ -21,9 +21,9 @@ namespace {
 struct V8HistHandle {
   uint32_t id;
 };
-V8HistHandle g_handles[kV8HistCount] = {
-    {0},  {1},  {2},  {3},  {4},  {5},  {6},  {7},  {8},  {9},
-    {10}, {11}, {12}, {13}, {14}, {15}, {16}, {17}, {18}, {19}, {20}};
+V8HistHandle g_handles[kV8HistCount] = {{0},  {1},  {2},  {3},  {4},  {5},  {6},
+                                        {7},  {8},  {9},  {10}, {11}, {12}, {13},
+                                        {14}, {15}, {16}, {17}, {18}, {19}, {20}};
 static_assert(kV8HistCount == 21, "one handle per histogram id (g_handles[i].id == i)");
 
 struct Known {
@@ -165,9 +165,7 @@ void RemoveV8HistogramListener(v8::Isolate* isolate, Monitor* m) {
   }
 }
 
-uint64_t V8HistogramUnattributedSamples() {
-  return g_unattributed.load(std::memory_order_relaxed);
-}
+uint64_t V8HistogramUnattributedSamples() { return g_unattributed.load(std::memory_order_relaxed); }
 
 void Monitor::OnV8Sample(uint32_t id, int sample) {
   const double v = sample > 0 ? static_cast<double>(sample) : 0.0;
@@ -176,9 +174,7 @@ void Monitor::OnV8Sample(uint32_t id, int sample) {
   double* m = block_.main();
   AddSlot(m + MAIN_V8_HISTOGRAM_SAMPLES, 1);
   switch (id) {
-    case kV8HistIncrementalMarkingStep:
-      AddSlot(m + MAIN_GC_IM_STEPS, 1);
-      break;
+    case kV8HistIncrementalMarkingStep: AddSlot(m + MAIN_GC_IM_STEPS, 1); break;
     case kV8HistIncrementalMarkingSum:
       AddSlot(m + MAIN_GC_IM_CYCLES, 1);
       AddSlot(m + MAIN_GC_IM_NS, ms);
@@ -232,23 +228,45 @@ void Monitor::OnV8Sample(uint32_t id, int sample) {
 // 0–25 are the same from V8 10.2 (Node 18) to 14 (Node 26); later codes were appended.
 const char* const* GcReasonNames(uint32_t* count) {
   static const char* const kNames[] = {
-      "kUnknown", "kAllocationFailure", "kAllocationLimit", "kContextDisposal",
-      "kCountersExtension", "kDebugger", "kDeserializer", "kExternalMemoryPressure",
-      "kFinalizeMarkingViaStackGuard", "kFinalizeMarkingViaTask", "kFullHashtable",
-      "kHeapProfiler", "kTask", "kLastResort", "kLowMemoryNotification", "kMakeHeapIterable",
-      "kMemoryPressure", "kMemoryReducer", "kRuntime", "kSamplingProfiler", "kSnapshotCreator",
-      "kTesting", "kExternalFinalize", "kGlobalAllocationLimit", "kMeasureMemory",
-      "kBackgroundAllocationFailure",
+    "kUnknown",
+    "kAllocationFailure",
+    "kAllocationLimit",
+    "kContextDisposal",
+    "kCountersExtension",
+    "kDebugger",
+    "kDeserializer",
+    "kExternalMemoryPressure",
+    "kFinalizeMarkingViaStackGuard",
+    "kFinalizeMarkingViaTask",
+    "kFullHashtable",
+    "kHeapProfiler",
+    "kTask",
+    "kLastResort",
+    "kLowMemoryNotification",
+    "kMakeHeapIterable",
+    "kMemoryPressure",
+    "kMemoryReducer",
+    "kRuntime",
+    "kSamplingProfiler",
+    "kSnapshotCreator",
+    "kTesting",
+    "kExternalFinalize",
+    "kGlobalAllocationLimit",
+    "kMeasureMemory",
+    "kBackgroundAllocationFailure",
 #if V8_MAJOR_VERSION == 11
-      "kFinalizeMinorMC", "kCppHeapAllocationFailure",
+    "kFinalizeMinorMC",
+    "kCppHeapAllocationFailure",
 #elif V8_MAJOR_VERSION >= 12
-      "kFinalizeConcurrentMinorMS", "kCppHeapAllocationFailure",
+    "kFinalizeConcurrentMinorMS",
+    "kCppHeapAllocationFailure",
 #endif
 #if V8_MAJOR_VERSION >= 13
-      "kFrozen", "kIdleContextDisposal",
+    "kFrozen",
+    "kIdleContextDisposal",
 #endif
 #if V8_MAJOR_VERSION >= 14
-      "kFinalizeMinorMSForMajorGC",
+    "kFinalizeMinorMSForMajorGC",
 #endif
   };
   *count = sizeof(kNames) / sizeof(kNames[0]);

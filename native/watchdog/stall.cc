@@ -5,8 +5,9 @@
 // Threads: Iterations(), IdleNs() and OnStall() run on the watchdog thread and touch only
 // atomics, libuv's thread-safe uv_metrics_idle_time() and V8's thread-safe
 // RequestInterrupt() (no allocation, no lock of ours; the request carries the monitor's
-// id, looked up on the JS thread). Everything else runs on the JS thread. The capture runs in V8's interrupt, on the JS thread, at the stalled code's next
-// stack check: it writes the stack into a fixed buffer of the shared block.
+// id, looked up on the JS thread). Everything else runs on the JS thread. The capture runs in V8's
+// interrupt, on the JS thread, at the stalled code's next stack check: it writes the stack into a
+// fixed buffer of the shared block.
 #include <v8.h>
 
 #include <atomic>
@@ -42,10 +43,12 @@ void AppendString(v8::Isolate* isolate, char* out, size_t cap, size_t* len, v8::
   }
   if (*len >= cap) return;
 #if V8_MAJOR_VERSION >= 13
-  *len += s->WriteUtf8V2(isolate, out + *len, cap - *len, v8::String::WriteFlags::kReplaceInvalidUtf8);
+  *len +=
+      s->WriteUtf8V2(isolate, out + *len, cap - *len, v8::String::WriteFlags::kReplaceInvalidUtf8);
 #else
-  *len += static_cast<size_t>(s->WriteUtf8(isolate, out + *len, static_cast<int>(cap - *len), nullptr,
-                                           v8::String::NO_NULL_TERMINATION | v8::String::REPLACE_INVALID_UTF8));
+  *len += static_cast<size_t>(
+      s->WriteUtf8(isolate, out + *len, static_cast<int>(cap - *len), nullptr,
+                   v8::String::NO_NULL_TERMINATION | v8::String::REPLACE_INVALID_UTF8));
 #endif
 }
 
@@ -97,7 +100,8 @@ void Monitor::StackInterrupt(v8::Isolate*, void* data) {
     m->interrupt_pending_.store(false, std::memory_order_release);
     // Only while the stalled iteration is still running: an interrupt that arrives later
     // (the stall was in native code, JS runs again in a later iteration) is not its stack.
-    if (m->iterations_ == m->requested_iteration_.load(std::memory_order_relaxed)) m->CaptureStack();
+    if (m->iterations_ == m->requested_iteration_.load(std::memory_order_relaxed))
+      m->CaptureStack();
     return;
   }
 }
@@ -140,13 +144,15 @@ void Monitor::CaptureStack() {
 void Monitor::StartWatchdog() {
   if (stall_threshold_ns_ == 0 || watchdog_.running()) return;
   live_iterations_.store(iterations_, std::memory_order_relaxed);
-  watchdog_error_ = watchdog_.Start(block_.stall(), stall_threshold_ns_,
-                                    static_cast<uint64_t>(options_.watchdog_interval_ms) * 1000000u, this);
+  watchdog_error_ =
+      watchdog_.Start(block_.stall(), stall_threshold_ns_,
+                      static_cast<uint64_t>(options_.watchdog_interval_ms) * 1000000u, this);
 }
 
 void Monitor::StopWatchdog() { watchdog_.Stop(); }
 
-void Monitor::RecordStall(uint64_t end_ns, uint64_t elapsed_ns, uint64_t busy_ns, uint64_t iteration) {
+void Monitor::RecordStall(uint64_t end_ns, uint64_t elapsed_ns, uint64_t busy_ns,
+                          uint64_t iteration) {
   stall_count_++;
   stall_total_ns_ += busy_ns;
   if (busy_ns > stall_max_ns_) stall_max_ns_ = busy_ns;

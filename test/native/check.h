@@ -7,24 +7,23 @@
 
 static int g_failures = 0;
 
-#define CHECK(cond)                                                              \
-  do {                                                                           \
-    if (!(cond)) {                                                               \
+#define CHECK(cond)                                                                 \
+  do {                                                                              \
+    if (!(cond)) {                                                                  \
       std::fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-      g_failures++;                                                              \
-    }                                                                            \
+      g_failures++;                                                                 \
+    }                                                                               \
   } while (0)
 
-#define CHECK_EQ(a, b)                                                           \
-  do {                                                                           \
-    auto va = (a);                                                               \
-    auto vb = (b);                                                               \
-    if (!(va == vb)) {                                                           \
-      std::fprintf(stderr, "%s:%d: CHECK_EQ failed: %s == %s (%.17g vs %.17g)\n", \
-                   __FILE__, __LINE__, #a, #b, static_cast<double>(va),          \
-                   static_cast<double>(vb));                                     \
-      g_failures++;                                                              \
-    }                                                                            \
+#define CHECK_EQ(a, b)                                                                      \
+  do {                                                                                      \
+    auto va = (a);                                                                          \
+    auto vb = (b);                                                                          \
+    if (!(va == vb)) {                                                                      \
+      std::fprintf(stderr, "%s:%d: CHECK_EQ failed: %s == %s (%.17g vs %.17g)\n", __FILE__, \
+                   __LINE__, #a, #b, static_cast<double>(va), static_cast<double>(vb));     \
+      g_failures++;                                                                         \
+    }                                                                                       \
   } while (0)
 
 inline int Finish(const char* name) {

@@ -1,8 +1,8 @@
 // Histogram bucket function: OpenTelemetry boundaries (upper-inclusive), monotonicity,
 // clamping, agreement with the TypeScript vectors, and recording into a block region.
 #include <cmath>
-#include <cstring>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -70,7 +70,8 @@ void TableEqualsSearch() {
     x ^= x << 25;
     x ^= x >> 27;
     const uint64_t r = x * 0x2545f4914f6cdd1dull;
-    const uint64_t bits = (static_cast<uint64_t>(1023 + (r >> 58) % 46) << 52) | (r & 0x000fffffffffffffull);
+    const uint64_t bits =
+        (static_cast<uint64_t>(1023 + (r >> 58) % 46) << 52) | (r & 0x000fffffffffffffull);
     double v;
     std::memcpy(&v, &bits, sizeof v);
     both(v);
@@ -109,8 +110,9 @@ void SharedVectors(const char* path) {
     double v;
     std::memcpy(&v, &bits, sizeof v);
     if (BucketIndex(v, scale) != expected) {
-      if (bad < 5) std::fprintf(stderr, "  vector %s scale %u: got %d want %d\n", value_hex.c_str(),
-                                scale, BucketIndex(v, scale), expected);
+      if (bad < 5)
+        std::fprintf(stderr, "  vector %s scale %u: got %d want %d\n", value_hex.c_str(), scale,
+                     BucketIndex(v, scale), expected);
       bad++;
     }
     n++;

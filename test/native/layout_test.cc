@@ -14,8 +14,10 @@ int main() {
       CHECK(l.main_slots >= MAIN_SPACES_BASE + k::MAX_SPACES * k::SPACE_SLOTS);
       CHECK(l.ring_control_offset >= l.main_offset + l.main_slots);
       CHECK(l.loop_delay_offset >= l.ring_control_offset + k::RING_CONTROL_SLOTS);
-      CHECK(l.loop_iteration_offset >= l.loop_delay_offset + k::HIST_HEADER_SLOTS + HistBucketCount(scale));
-      CHECK(l.ring_records_offset >= l.loop_iteration_offset + k::HIST_HEADER_SLOTS + HistBucketCount(scale));
+      CHECK(l.loop_iteration_offset >=
+            l.loop_delay_offset + k::HIST_HEADER_SLOTS + HistBucketCount(scale));
+      CHECK(l.ring_records_offset >=
+            l.loop_iteration_offset + k::HIST_HEADER_SLOTS + HistBucketCount(scale));
       CHECK_EQ(l.total_slots, l.ring_records_offset + cap * k::RECORD_SLOTS);
       CHECK_EQ(l.loop_delay_offset % kCacheLineSlots, 0u);
       CHECK_EQ(l.ring_records_offset % kCacheLineSlots, 0u);

@@ -83,7 +83,9 @@ void TestThread() {
   std::thread reader([&] {
     std::vector<double> copy(k::STALL_REGION_SLOTS);
     while (!done.load()) {
-      if (SeqRead(WordOf(region.data()), region.data() + 1, copy.data() + 1, k::STALL_REGION_SLOTS - 1) < 0) continue;
+      if (SeqRead(WordOf(region.data()), region.data() + 1, copy.data() + 1,
+                  k::STALL_REGION_SLOTS - 1) < 0)
+        continue;
       if (copy[STALL_ACTIVE_SINCE_NS] != 0) {
         seen_active.fetch_add(1);
         CHECK_EQ(copy[STALL_ITERATION], 1000);
