@@ -132,7 +132,7 @@ const MiB = 2 ** 20;
 const DEMO_HELP = `Usage: runtime-sampler demo [--duration <time>] [--port <n>]
 
 Runs a built-in workload with the preload (node -r runtime-sampler/register): allocation
-churn (${DEMO.churnObjects} short-lived objects every 10 ms, a large temporary every 100 ms), a
+churn (${DEMO.churnObjects} short-lived objects every 10 ms; ${DEMO.mediumLivedPerTick} more every 10 ms that live ~1 s, for mark-compacts), a
 ${DEMO.stallMs} ms synchronous stall ${DEMO.stallFirstMs / 1000} s after start and every ${DEMO.stallEveryMs / 1000} s, and a slow leak (${DEMO.leakBytesPerSec / 1024} KiB
 retained a second, up to ${DEMO.leakMaxBytes / MiB} MiB). Prints the live page's and /metrics' URLs as soon as
 the monitor listens, then the diagnose() report (the monitor's /diagnose) after ${DEMO.reportEveryMs / 1000} s and
@@ -233,7 +233,9 @@ async function demo(argv: string[]): Promise<number> {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     env: { ...process.env, ...env },
   });
+  // Set by the child's handlers: read through a function so TypeScript does not narrow it.
   let exited: string | null = null;
+  const exitedWhy = (): string | null => exited;
   let interrupted = false;
   let wake: () => void = () => {};
   let timer: NodeJS.Timeout | undefined;
@@ -267,8 +269,9 @@ async function demo(argv: string[]): Promise<number> {
       await sleep(Math.min(reportAt, endAt) - Date.now());
       clearTimeout(timer);
       if (interrupted) return 0;
-      if (exited !== null) {
-        process.stderr.write(`runtime-sampler demo: the workload ${exited} before the end\n`);
+      const why = exitedWhy();
+      if (why !== null) {
+        process.stderr.write(`runtime-sampler demo: the workload ${why} before the end\n`);
         return 1;
       }
       if (Date.now() >= reportAt) {

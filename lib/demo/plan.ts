@@ -3,6 +3,9 @@
 export const DEMO = Object.freeze({
   /** Short-lived objects allocated every 10 ms. */
   churnObjects: 5_000,
+  /** Objects kept in a ring, mediumLivedPerTick replaced every 10 ms: each lives ~1 s. */
+  mediumLived: 100_000,
+  mediumLivedPerTick: 1_000,
   /** The synchronous busy loop: how long, when first, how often. */
   stallMs: 300,
   stallFirstMs: 3_000,

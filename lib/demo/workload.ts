@@ -14,17 +14,23 @@ import { DEMO } from './plan';
 
 const say = (s: string): void => { process.stdout.write(`demo workload: ${s}\n`); };
 
-let sink = 0;
+let churned = 0;
 function churn(): void {
-  let junk: Array<{ i: number; s: string }> = [];
+  const junk: Array<{ i: number; s: string }> = [];
   for (let i = 0; i < DEMO.churnObjects; i++) junk.push({ i, s: `g${i}` });
-  sink += junk.length;
-  junk = [];
+  churned += junk.length;
 }
 
-function bigTemporary(): void {
-  // 320 KB of doubles: V8 puts it in the large-object space, so its death is old-generation garbage.
-  sink += new Array(40_000).fill(sink + 0.5).length;
+// Medium-lived objects: each lives about a second, long enough to survive two scavenges and
+// be promoted, then dies in the old generation. That old-generation garbage is what makes V8
+// run mark-compacts every few seconds, and the leak check judges the heap after each one.
+const ring: Array<{ i: number; s: string } | null> = new Array<{ i: number; s: string } | null>(DEMO.mediumLived).fill(null);
+let ringAt = 0;
+function mediumLived(): void {
+  for (let n = 0; n < DEMO.mediumLivedPerTick; n++) {
+    ring[ringAt] = { i: ringAt, s: `m${ringAt}` };
+    ringAt = (ringAt + 1) % ring.length;
+  }
 }
 
 const started = Date.now();
@@ -32,8 +38,8 @@ let stalls = 0;
 function stall(): void {
   stalls++;
   const t0 = Date.now();
-  while (Date.now() - t0 < DEMO.stallMs) sink++;
-  say(`stall #${stalls}: the loop was blocked for ${Date.now() - t0} ms (at ${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  while (Date.now() - t0 < DEMO.stallMs);
+  say(`stall #${stalls}: the loop was blocked for ${Date.now() - t0} ms (at ${((Date.now() - started) / 1000).toFixed(1)} s; ${(churned / 1e6).toFixed(1)} million short-lived objects so far)`);
 }
 
 // Arrays of numbers, 1 KiB of elements each (8 bytes a double), kept forever.
@@ -41,14 +47,14 @@ const leaked: number[][] = [];
 let leakedBytes = 0;
 function leak(): void {
   if (leakedBytes >= DEMO.leakMaxBytes) return;
-  for (let n = 0; n < DEMO.leakBytesPerSec; n += 8 * 128) leaked.push(new Array(128).fill(leaked.length + 0.5));
+  for (let n = 0; n < DEMO.leakBytesPerSec; n += 8 * 128) leaked.push(new Array<number>(128).fill(leaked.length + 0.5));
   leakedBytes += DEMO.leakBytesPerSec;
   if (leakedBytes >= DEMO.leakMaxBytes) say(`the leak stops at ${DEMO.leakMaxBytes / 2 ** 20} MiB (its bound)`);
 }
 
 const timers = [
   setInterval(churn, 10),
-  setInterval(bigTemporary, 100),
+  setInterval(mediumLived, 10),
   setInterval(leak, 1000),
 ];
 setTimeout(() => {
