@@ -26,7 +26,7 @@ import {
   families,
   MONOTONIC_TIMESTAMPS,
 } from './common';
-import { LoopWindow, stddev } from './window';
+import { LoopWindow, stddev } from '../loop-window';
 
 const WHAT = 'registerRuntimeMetrics()';
 

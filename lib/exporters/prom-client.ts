@@ -20,7 +20,7 @@ import {
   checkBoolean, checkBuckets, checkKnownOptions, checkLabels, checkNumber, checkOptionsObject,
   checkSampler, checkString, describeValue,
 } from './common';
-import { LoopWindow, stddev } from './window';
+import { LoopWindow, stddev } from '../loop-window';
 
 export interface CollectDefaultMetricsConfig {
   /** The prom-client Registry to register into (default: prom-client's global registry). */
