@@ -19,6 +19,8 @@ const truthy = (v) => v !== undefined && v !== '' && v !== '0' && v.toLowerCase(
 const env = process.env;
 const prebuildsOnly = truthy(env.RUNTIME_SAMPLER_PREBUILDS_ONLY);
 const forceSource = env.npm_config_build_from_source === 'true' || truthy(env.RUNTIME_SAMPLER_BUILD_FROM_SOURCE);
+// The Node lines with prebuilt binaries: package.json's "nodeTargets" (the one list).
+const lines = require('../package.json').nodeTargets.map((v) => v.split('.')[0]);
 const where = `${process.platform}-${process.arch}, Node ${process.version} (ABI ${process.versions.modules})`;
 
 function say(line) {
@@ -68,7 +70,7 @@ function buildFromSource(why) {
   const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit' });
   if (r.error || r.status !== 0) {
     say(`the source build failed (${r.error ? r.error.message : `exit ${r.status}`}). ` +
-      'Install python3, make and g++ (or clang), or use a Node version with a prebuilt binary (18, 20, 22, 24, 26 on linux-x64).');
+      `Install python3, make and g++ (or clang), or use a Node version with a prebuilt binary (${lines.join(', ')} on linux-x64).`);
     process.exit(r.status || 1);
   }
   const after = probe();
@@ -91,7 +93,8 @@ if (forceSource) {
     say(`using ${path.relative(root, found.file)} for ${where}`);
   } else if (prebuildsOnly) {
     say(`no prebuilt binary for ${where} (${found.reason}), and RUNTIME_SAMPLER_PREBUILDS_ONLY=1 forbids a source build. ` +
-      'Prebuilt binaries ship for Node 18, 20, 22, 24 and 26 on linux-x64 (glibc); unset RUNTIME_SAMPLER_PREBUILDS_ONLY to build from source.');
+      `Prebuilt binaries ship for Node ${lines.slice(0, -1).join(', ')} and ${lines[lines.length - 1]} on linux-x64 (glibc); ` +
+      'unset RUNTIME_SAMPLER_PREBUILDS_ONLY to build from source.');
     process.exit(1);
   } else {
     buildFromSource(`no prebuilt binary for ${where}`);
