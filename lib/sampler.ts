@@ -11,7 +11,6 @@ import {
 } from './layout.generated';
 import { GC_TYPES, GcTypeName, gcReasonsBase, MAIN_REGION_SLOTS, Snapshot } from './snapshot';
 import { catalog, MetricDescription } from './catalog';
-import { History } from './analysis/history';
 
 export interface WatchdogOptions {
   /** An iteration busy this long is a stall, ms (1–3600000, default 100). */
@@ -402,11 +401,18 @@ export interface SamplerHistograms {
   readonly gcTimeToSafepoint: Histogram;
 }
 
+/** Something analysis attaches to a sampler (its history): made on first use, stopped by close(). */
+export interface SamplerAttachment {
+  stop(): void;
+}
+
 /**
  * What a Sampler and a SamplerView share: reading the block. Every histogram lives in the
- * block, so a view on another thread sees exactly what the owner sees.
+ * block, so a view on another thread sees exactly what the owner sees. `sampler.history`
+ * is defined by analysis/history.ts, which attaches to a sampler (attachment()): the
+ * sampler does not depend on analysis.
  */
-abstract class SamplerReader {
+export abstract class SamplerReader {
   readonly options: Readonly<ResolvedSamplerOptions>;
   readonly histograms: SamplerHistograms;
   /** V8 heap space names, in V8's order: the keys of snapshot.heap.spaces. */
@@ -425,7 +431,7 @@ abstract class SamplerReader {
   private readonly mcLogCopy: Float64Array;
   private readonly youngSpaces: boolean[];
   private readonly stackHeaders: Float64Array;
-  private historyRing: History | null = null;
+  private readonly attachments = new Map<object, SamplerAttachment>();
 
   protected constructor(buffer: SharedArrayBuffer, layout: NativeLayout, heapSpaceNames: readonly string[], options: ResolvedSamplerOptions, threadId: number) {
     this.buffer = buffer;
@@ -568,18 +574,19 @@ abstract class SamplerReader {
   }
 
   /**
-   * The history diagnose() and watchers read: snapshots every options.history.intervalMs,
-   * the last options.history.capacity of them. Created (and begun) on first access; it
-   * stops when this object closes.
+   * @internal The attachment of this key, made by `create` on first use; close() stops
+   * it. Throws ERR_SAMPLER_CLOSED once closed.
    */
-  get history(): History {
+  attachment<T extends SamplerAttachment>(key: object, create: () => T): T {
     if (this.closed) throw closedError();
-    return (this.historyRing ??= new History(this, this.options.history));
+    let a = this.attachments.get(key);
+    if (a === undefined) this.attachments.set(key, (a = create()));
+    return a as T;
   }
 
-  /** @internal Stops the history's timer (close()). */
-  protected stopHistory(): void {
-    this.historyRing?.stop();
+  /** @internal Stops the attachments' timers (close()). */
+  protected stopAttachments(): void {
+    for (const a of this.attachments.values()) a.stop();
   }
 
   /** Sorted descriptions of every metric this sampler records. */
@@ -654,7 +661,7 @@ export class SamplerView extends SamplerReader {
   /** Stops using the view (the memory is freed once no thread holds it). Idempotent. */
   close(): void {
     this.isClosed = true;
-    this.stopHistory();
+    this.stopAttachments();
   }
 }
 
@@ -776,7 +783,7 @@ export class Sampler extends SamplerReader {
   close(): void {
     if (this.handle === null) return;
     this.stop();
-    this.stopHistory();
+    this.stopAttachments();
     this.handle.close();
     this.handle = null;
     this.listeners.clear();

@@ -8,6 +8,8 @@ import { human, plural } from '../format';
 import type { Histogram } from '../histogram';
 import { GC_TYPES, GcTypeName, Snapshot } from '../snapshot';
 import type { History } from './history';
+// Defines sampler.history (a history attaches to a sampler): loaded wherever one is read.
+import './history';
 import { detectLeak, LeakOptions, LeakReport, resolveLeakOptions } from './leak';
 import { trend } from './stats';
 

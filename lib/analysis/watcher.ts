@@ -10,6 +10,8 @@ import { checkKnownOptions, closedError, describeValue, SamplerError } from '../
 import { Snapshot } from '../snapshot';
 import { onOwnThread } from './diagnose';
 import type { History } from './history';
+// Defines sampler.history (a history attaches to a sampler): loaded wherever one is read.
+import './history';
 import { detectLeak, LeakOptions, LeakReport, resolveLeakOptions } from './leak';
 import { BUILTIN_RULES, isNanoseconds, parseDuration, readPath, resolveRules, Rule, RuleDefinition, Severity, SEVERITY_RANK } from './rules';
 import { trend } from './stats';
