@@ -4,13 +4,14 @@
 import { performance } from 'node:perf_hooks';
 import { threadId as currentThreadId } from 'node:worker_threads';
 import { native, NativeLayout, NativeSamplerHandle } from './binding';
-import { checkBoolean, checkInteger, checkKnownOptions, closedError, describeValue, isArray, isRecord, SamplerError } from './errors';
 import { DEFAULT_SCALE, Histogram } from './histogram';
 import {
   HistSlot as H, LAYOUT_CONSTANTS as C, MainSlot as M, RecordSlot as R,
 } from './layout.generated';
 import { GC_TYPES, GcTypeName, gcReasonsBase, MAIN_REGION_SLOTS, Snapshot } from './snapshot';
 import { catalog, MetricDescription } from './catalog';
+import { closedError, describeValue, isArray, isRecord, SamplerError } from './errors';
+import { checkBoolean, checkFunction, checkInteger, checkKnownOptions, checkObject } from './options';
 
 export interface WatchdogOptions {
   /** An iteration busy this long is a stall, ms (1–3600000, default 100). */
@@ -232,10 +233,7 @@ function orDefault<T>(value: unknown, fallback: T): unknown {
 
 function resolveWatchdog(value: unknown): ResolvedSamplerOptions['watchdog'] {
   if (value === undefined || value === false) return false;
-  const o = value === true ? {} : value;
-  if (o === null || typeof o !== 'object' || Array.isArray(o)) {
-    throw new TypeError(`watchdog must be true, false or an object of { thresholdMs, intervalMs, captureStack }, got ${describeValue(o)}`);
-  }
+  const o = checkObject('watchdog', value === true ? {} : value, 'true, false or an object of { thresholdMs, intervalMs, captureStack }');
   checkKnownOptions('Sampler watchdog', o, WATCHDOG_OPTION_NAMES);
   const w = o as WatchdogOptions;
   const thresholdMs = checkInteger('watchdog.thresholdMs', orDefault(w.thresholdMs, 100), 1, 3_600_000);
@@ -245,10 +243,7 @@ function resolveWatchdog(value: unknown): ResolvedSamplerOptions['watchdog'] {
 }
 
 function resolveHistory(value: unknown): Required<HistorySettings> {
-  const o = value === undefined ? {} : value;
-  if (o === null || typeof o !== 'object' || Array.isArray(o)) {
-    throw new TypeError(`history must be an object of { intervalMs, capacity }, got ${describeValue(o)}`);
-  }
+  const o = checkObject('history', value === undefined ? {} : value, 'an object of { intervalMs, capacity }');
   checkKnownOptions('Sampler history', o, HISTORY_OPTION_NAMES);
   const h = o as HistorySettings;
   return {
@@ -349,14 +344,6 @@ function checkShared(handle: unknown): SharedSampler {
     options: resolved,
     threadId: checkInteger(`${ATTACH}: handle.threadId`, threadId, 0, Number.MAX_SAFE_INTEGER),
   };
-}
-
-/** `value` if it is a plain object (a resolved option group), else a TypeError. */
-function checkObject(option: string, value: unknown): object {
-  if (!isRecord(value)) {
-    throw new TypeError(`${option} must be an object, got ${describeValue(value)}`);
-  }
-  return value;
 }
 
 /**
@@ -686,9 +673,7 @@ export class Sampler extends SamplerReader {
   private running = false;
 
   constructor(options: SamplerOptions = {}) {
-    if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-      throw new TypeError(`Sampler options must be an object, got ${options === null ? 'null' : typeof options}`);
-    }
+    checkObject('Sampler options', options);
     checkKnownOptions('Sampler', options, OPTION_NAMES);
     const o: ResolvedSamplerOptions = {
       refreshIntervalMs: checkInteger('refreshIntervalMs', orDefault(options.refreshIntervalMs, 1000), 10, 60000),
@@ -843,9 +828,7 @@ export class Sampler extends SamplerReader {
 
   /** Calls `listener` with every GC event drained from now on (on read(), and at least once a second). */
   onGC(listener: GCListener): () => void {
-    if (typeof listener !== 'function') {
-      throw new TypeError(`onGC(listener): listener must be a function, got ${typeof listener}`);
-    }
+    checkFunction('onGC(listener): listener', listener);
     if (this.handle === null) throw closedError();
     this.listeners.add(listener);
     return () => this.offGC(listener);
@@ -862,9 +845,7 @@ export class Sampler extends SamplerReader {
    * `watchdog` option.
    */
   onStall(listener: StallListener): () => void {
-    if (typeof listener !== 'function') {
-      throw new TypeError(`onStall(listener): listener must be a function, got ${typeof listener}`);
-    }
+    checkFunction('onStall(listener): listener', listener);
     if (this.handle === null) throw closedError();
     if (!this.options.watchdog) {
       throw new SamplerError('onStall() needs the watchdog: new Sampler({ watchdog: { thresholdMs } })', 'ERR_SAMPLER_NO_WATCHDOG');

@@ -388,6 +388,8 @@ test('diagnose(): bad input names the option, the value and what is accepted', (
     [() => diagnose(s, { windowMs: 6000 }), RangeError, /windowMs must be an integer from 1000 to 5000, got 6000/],
     [() => diagnose(s, { windowMs: '5s' }), TypeError, /windowMs must be a number/],
     [() => diagnose(s, { leak: { confidence: 2 } }), RangeError, /leak\.confidence must be a number from 0\.5 to 0\.9999, got 2/],
+    [() => diagnose(s, { leak: { confidence: NaN } }), RangeError, /leak\.confidence must be a number from 0\.5 to 0\.9999, got NaN/],
+    [() => diagnose(s, { leak: { minMajorGcs: '8' } }), TypeError, /leak\.minMajorGcs must be a number \(an integer from 4 to 256\), got "8"/],
     [() => diagnose(s, { leak: { minMajorGcs: 3 } }), RangeError, /leak\.minMajorGcs must be an integer from 4 to 256, got 3/],
     [() => diagnose(s, { leak: { confirmations: 1.5 } }), RangeError, /leak\.confirmations must be an integer from 1 to 32, got 1\.5/],
     [() => diagnose(s, { leak: { sensitivity: 1 } }), TypeError, /sensitivity/],

@@ -3,7 +3,6 @@
 // recommendation where one exists. Nothing here changes a setting: it only advises.
 import { threadId as currentThreadId } from 'node:worker_threads';
 import { delta, SnapshotDelta } from '../delta';
-import { checkInteger, checkKnownOptions, describeValue, closedError } from '../errors';
 import { human, plural } from '../format';
 import type { Histogram } from '../histogram';
 import { GC_TYPES, GcTypeName, Snapshot } from '../snapshot';
@@ -12,6 +11,8 @@ import type { History } from './history';
 import './history';
 import { detectLeak, LeakOptions, LeakReport, resolveLeakOptions } from './leak';
 import { trend } from './stats';
+import { closedError, describeValue } from '../errors';
+import { checkInteger, checkKnownOptions, checkObject } from '../options';
 
 export type Verdict = 'ok' | 'warn' | 'critical';
 
@@ -160,9 +161,7 @@ function checkSource(s: unknown): Diagnosable {
  */
 export function diagnose(sampler: Diagnosable, options: DiagnoseOptions = {}): DiagnosisReport {
   const source = checkSource(sampler);
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw new TypeError(`diagnose(sampler, options): options must be an object, got ${describeValue(options)}`);
-  }
+  checkObject('diagnose(sampler, options): options', options);
   checkKnownOptions('diagnose', options, ['windowMs', 'leak', 'thresholds']);
   const history = source.history;
   const spanMs = history.spanMs;
@@ -183,26 +182,22 @@ export function diagnose(sampler: Diagnosable, options: DiagnoseOptions = {}): D
 export function resolveDiagnoseThresholds(t: unknown): DiagnoseThresholds {
   const out = JSON.parse(JSON.stringify(DIAGNOSE_THRESHOLDS)) as DiagnoseThresholds;
   if (t === undefined) return out;
-  if (t === null || typeof t !== 'object' || Array.isArray(t)) {
-    throw new TypeError(`thresholds must be an object, got ${describeValue(t)}`);
-  }
-  checkKnownOptions('thresholds', t, Object.keys(DIAGNOSE_THRESHOLDS));
+  const given = checkObject('thresholds', t);
+  checkKnownOptions('thresholds', given, Object.keys(DIAGNOSE_THRESHOLDS));
   const num = (what: string, v: unknown): number => {
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new TypeError(`thresholds.${what} must be a finite number ≥ 0, got ${describeValue(v)}`);
     return v;
   };
-  for (const [k, v] of Object.entries(t) as [keyof DiagnoseThresholds, unknown][]) {
+  for (const [k, v] of Object.entries(given) as [keyof DiagnoseThresholds, unknown][]) {
     if (v === undefined) continue;
     const def = DIAGNOSE_THRESHOLDS[k];
     if (typeof def === 'number') {
       (out as unknown as Record<string, number>)[k] = num(k, v);
       continue;
     }
-    if (v === null || typeof v !== 'object' || Array.isArray(v)) {
-      throw new TypeError(`thresholds.${k} must be an object of { ${Object.keys(def).join(', ')} }, got ${describeValue(v)}`);
-    }
-    checkKnownOptions(`thresholds.${k}`, v, Object.keys(def));
-    const merged = { ...def, ...(v as object) } as { warn: number; critical?: number };
+    const group = checkObject(`thresholds.${k}`, v, `an object of { ${Object.keys(def).join(', ')} }`);
+    checkKnownOptions(`thresholds.${k}`, group, Object.keys(def));
+    const merged = { ...def, ...group } as { warn: number; critical?: number };
     merged.warn = num(`${k}.warn`, merged.warn);
     if ('critical' in def) {
       merged.critical = num(`${k}.critical`, merged.critical);
