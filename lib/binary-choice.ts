@@ -25,7 +25,7 @@ interface NodeGypBuild {
  * directly, so it must match), so a stale source build from another Node version does not
  * hide a matching prebuild.
  */
-export function binaryCandidates(root: string = packageRoot): string[] {
+function binaryCandidates(root: string = packageRoot): string[] {
   const explicit = process.env.RUNTIME_SAMPLER_BINARY;
   if (explicit) return [resolve(explicit)];
   const out: string[] = [];

@@ -389,7 +389,7 @@ export interface SamplerHistograms {
 }
 
 /** Something analysis attaches to a sampler (its history): made on first use, stopped by close(). */
-export interface SamplerAttachment {
+interface SamplerAttachment {
   stop(): void;
 }
 

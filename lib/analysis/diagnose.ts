@@ -179,7 +179,7 @@ export function diagnose(sampler: Diagnosable, options: DiagnoseOptions = {}): D
 }
 
 /** Validates diagnose thresholds: each a number, or { warn, critical } with warn < critical. */
-export function resolveDiagnoseThresholds(t: unknown): DiagnoseThresholds {
+function resolveDiagnoseThresholds(t: unknown): DiagnoseThresholds {
   const out = JSON.parse(JSON.stringify(DIAGNOSE_THRESHOLDS)) as DiagnoseThresholds;
   if (t === undefined) return out;
   const given = checkObject('thresholds', t);

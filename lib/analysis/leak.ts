@@ -60,7 +60,7 @@ const LIMITS: Record<keyof LeakOptions, [number, number, boolean]> = {
 const RECENT_SHARE = 0.5;
 
 /** The newest mark-compacts fitted at most (the fit is O(n²)). */
-export const MAX_LEAK_POINTS = 64;
+const MAX_LEAK_POINTS = 64;
 
 export interface LeakReport {
   /** Whether the old generation keeps growing after mark-compacts. */

@@ -121,7 +121,7 @@ export function readPath(snap: Snapshot, path: string): number | undefined {
  * Validates one definition against a snapshot of the sampler it will watch (so that a
  * path that does not exist there is an error now, not a silent NaN later).
  */
-export function resolveRule(def: unknown, sample: Snapshot, maxWindowMs: number, index = 0): Rule {
+function resolveRule(def: unknown, sample: Snapshot, maxWindowMs: number, index = 0): Rule {
   const d = checkObject(`rules[${index}]`, def, 'an object of { name, metric, condition, threshold, … }') as unknown as RuleDefinition;
   const at = typeof d.name === 'string' && d.name !== '' ? `rule ${JSON.stringify(d.name)}` : `rules[${index}]`;
   checkKnownOptions(at, d, FIELDS);

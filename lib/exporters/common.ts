@@ -57,7 +57,7 @@ export function checkLabels(option: string, value: unknown, keyPattern: RegExp, 
  * a series of its own; dashboards use 10–30 (prom-client's defaults have 11, OpenTelemetry's
  * 15), and 100,000 blocked each toPrometheus() call for seconds.
  */
-export const MAX_BUCKET_BOUNDS = 1000;
+const MAX_BUCKET_BOUNDS = 1000;
 
 /**
  * Histogram bucket boundaries: a non-empty array of at most MAX_BUCKET_BOUNDS finite
