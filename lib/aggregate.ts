@@ -4,34 +4,18 @@
 import type { Sampler, SamplerView, SamplerHistograms } from './sampler';
 import { Histogram } from './histogram';
 import { closedError, SamplerError } from './errors';
-import { MAIN_SLOTS, MainSlot as M, StallSlot as W } from './layout.generated';
+import { MAIN_COMBINE, MainSlot as M, SlotCombine, StallSlot as W } from './layout.generated';
 import { GC_TYPES, GcTypeName, MAIN_REGION_SLOTS, Snapshot } from './snapshot';
 import type { MetricDescription } from './catalog';
 
 /** A sampler of this thread, or a view of another thread's. */
 export type SamplerReaderLike = Sampler | SamplerView;
 
-type Rule = 'sum' | 'max' | 'maxKnown' | 'minNonZero' | 'all' | 'none';
-
-// How each main slot combines across threads. Process-wide values (RSS, CPU, open fds) are
-// the same process seen from each thread: the freshest (max), never their sum.
-const MAX_SLOTS = new Set([
-  'LAYOUT_VERSION', 'STARTED', 'TIME_NS', 'GC_LAST_END_NS', 'HEAP_UPDATED_NS', 'LOOP_LAST_ITERATION_NS',
-  'LOOP_METRICS_AVAILABLE', 'PROC_RSS_BYTES', 'PROC_CPU_USER_US', 'PROC_CPU_SYSTEM_US', 'PROC_OPEN_FDS',
-  'SAMPLER_LAST_REFRESH_NS', 'SAMPLER_REFRESH_COST_NS', 'WATCHDOG_ENABLED', 'HEAP_SPACE_COUNT',
-]);
-function ruleOf(name: string): Rule {
-  if (name === 'SEQ' || name === 'THREAD_ID') return 'none';
-  if (name === 'START_NS') return 'minNonZero';
-  if (name === 'WRITER_CLOSED' || name === 'V8_HISTOGRAMS_ENABLED') return 'all';
-  // Fragmentation: the worst thread's; NaN (not reported) only when no thread reported.
-  if (name.startsWith('HEAP_FRAG_')) return 'maxKnown';
-  if (MAX_SLOTS.has(name) || name.includes('MAX')) return 'max';
-  return 'sum';
-}
-const RULES: Rule[] = (() => {
-  const rules = new Array<Rule>(MAIN_REGION_SLOTS).fill('sum'); // heap spaces (after SPACES_BASE) sum
-  for (const [name, index] of Object.entries(MAIN_SLOTS)) rules[index] = ruleOf(name);
+// How each main slot combines across threads is declared in native/core/slots.def
+// (`// combine: RULE`, generated into MAIN_COMBINE); heap spaces (after SPACES_BASE) sum.
+const RULES: SlotCombine[] = (() => {
+  const rules = new Array<SlotCombine>(MAIN_REGION_SLOTS).fill('sum');
+  MAIN_COMBINE.forEach((rule, index) => (rules[index] = rule));
   return rules;
 })();
 const MAX_KNOWN: number[] = RULES.flatMap((r, k) => (r === 'maxKnown' ? [k] : []));

@@ -1,8 +1,7 @@
 // The one place the native addon is loaded, and the typed description of its surface.
-import { existsSync, readdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { SamplerError } from './errors';
-import { LAYOUT_HASH } from './layout.generated';
+import { chooseBinary, packageRoot } from './binary-choice';
 
 export interface NativeLayout {
   ringCapacity: number;
@@ -78,84 +77,22 @@ export interface NativeBinding {
   ) => NativeSamplerHandle;
 }
 
-/** The package root: dist/cjs/binding.js → ../.. */
-export const packageRoot = join(__dirname, '..', '..');
-
-interface NodeGypBuild {
-  parseTags(file: string): { file: string } | undefined;
-  matchTags(runtime: string, abi: string): (tags: unknown) => boolean;
-  compareTags(runtime: string): (a: unknown, b: unknown) => number;
-}
-
-/**
- * Where a binary may come from, in order:
- *  1. `RUNTIME_SAMPLER_BINARY=/path/to/runtime_sampler.node` — exactly that file, nothing else
- *     (for developers: a CMake or debug build);
- *  2. `build/Release/runtime_sampler.node` — a source build (`npm rebuild`, `npm run build:native`);
- *  3. `prebuilds/<platform>-<arch>/node.abi<ABI>[.<libc>].node` — the prebuilt binary for this
- *     Node ABI, picked with node-gyp-build's own tag matching (runtime, ABI, libc).
- * A candidate whose compiled-in ABI is not this Node's is skipped (it uses V8 and libuv
- * directly, so it must match), so a stale source build from another Node version does not
- * hide a matching prebuild.
- */
-export function binaryCandidates(root: string = packageRoot): string[] {
-  const explicit = process.env.RUNTIME_SAMPLER_BINARY;
-  if (explicit) return [resolve(explicit)];
-  const out: string[] = [];
-  const release = join(root, 'build', 'Release', 'runtime_sampler.node');
-  if (existsSync(release)) out.push(release);
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- untyped CommonJS package, needed only without RUNTIME_SAMPLER_BINARY
-  const ngb = require('node-gyp-build') as NodeGypBuild;
-  const dir = join(root, 'prebuilds', `${process.platform}-${process.arch}`);
-  let files: string[];
-  try {
-    files = readdirSync(dir);
-  } catch {
-    files = [];
-  }
-  const winner = files
-    .map((f) => ngb.parseTags(f))
-    .filter(ngb.matchTags('node', process.versions.modules))
-    .sort(ngb.compareTags('node'))[0];
-  if (winner) out.push(join(dir, winner.file));
-  return out;
-}
-
 /** The binary that was loaded (absolute path). */
 export let binaryPath = '';
 /** How it was chosen: RUNTIME_SAMPLER_BINARY, a source build (build/Release), or a prebuild. */
 export let binaryOrigin: 'RUNTIME_SAMPLER_BINARY' | 'source build' | 'prebuild' = 'prebuild';
 
 function load(): NativeBinding {
-  const candidates = binaryCandidates();
-  const tried: string[] = [];
-  let firstError: unknown;
-  for (const file of candidates) {
-    let binding: NativeBinding;
-    try {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports -- a .node binary at a path found at run time
-      binding = require(file) as NativeBinding;
-    } catch (err) {
-      firstError ??= err;
-      tried.push(`${file}: ${(err as Error).message.split('\n')[0]}`);
-      continue;
-    }
-    if (String(binding.moduleVersion) !== process.versions.modules) {
-      tried.push(`${file}: built for Node ABI ${binding.moduleVersion}`);
-      continue;
-    }
-    // A binary of the right ABI but another shared-block layout (a stale build/Release, an
-    // older RUNTIME_SAMPLER_BINARY) would be read at wrong offsets without an error.
-    const layout = binding.constants?.layoutHash;
-    if (layout !== LAYOUT_HASH) {
-      tried.push(`${file}: built from shared-block layout ${layout ?? '(none recorded: an older build)'}, but this library reads layout ${LAYOUT_HASH} (a stale build)`);
-      continue;
-    }
+  const choice = chooseBinary<NativeBinding>();
+  if (choice.file !== undefined) {
+    const { file, binding } = choice;
     binaryPath = file;
     binaryOrigin = process.env.RUNTIME_SAMPLER_BINARY ? 'RUNTIME_SAMPLER_BINARY' : file === join(packageRoot, 'build', 'Release', 'runtime_sampler.node') ? 'source build' : 'prebuild';
     binding.setErrorClass(SamplerError as unknown as new (message: string, code: string) => Error);
     return binding;
   }
+  const tried = choice.tried.map((t) => `${t.file}: ${t.problem}`);
+  const { firstError } = choice;
   const where = `Node ${process.version} (ABI ${process.versions.modules}, ${process.platform}-${process.arch})`;
   throw new SamplerError(
     `runtime-sampler: no usable native binary for ${where}. ` +

@@ -296,7 +296,7 @@ async function demo(argv: string[]): Promise<number> {
 }
 
 /** Bounds of a fetch from a monitor: what comes back is network input. */
-export const FETCH_LIMITS = Object.freeze({ idleMs: 10_000, totalMs: 30_000, maxBytes: 64 * 2 ** 20 });
+const FETCH_LIMITS = Object.freeze({ idleMs: 10_000, totalMs: 30_000, maxBytes: 64 * 2 ** 20 });
 
 /** GETs `url` within `limits` (no byte for idleMs, the whole answer in totalMs, at most maxBytes). */
 export function fetchText(url: URL, limits: { idleMs: number; totalMs: number; maxBytes: number } = FETCH_LIMITS): Promise<{ status: number; body: string }> {
@@ -335,7 +335,7 @@ interface JsonPoint { attributes: Record<string, string>; value?: number | null;
 interface JsonDoc { metrics: Array<{ name: string; unit: string; kind: string; points: JsonPoint[] }>; timestamp?: string }
 
 /** The rows snapshot prints: [name, attributes, value]. */
-export function snapshotRows(doc: JsonDoc): string[][] {
+function snapshotRows(doc: JsonDoc): string[][] {
   const rows: string[][] = [];
   for (const m of doc.metrics) {
     for (const p of m.points) {

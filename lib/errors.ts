@@ -75,51 +75,6 @@ export function isArray(value: unknown): value is unknown[] {
   }
 }
 
-/** Throws unless `value` is an integer in [min, max] (and, with `powerOfTwo`, a power of two). */
-export function checkInteger(
-  option: string,
-  value: unknown,
-  min: number,
-  max: number,
-  powerOfTwo = false,
-): number {
-  if (typeof value !== 'number') {
-    throw new TypeError(
-      `${option} must be a number (an integer from ${min} to ${max}), got ${describeValue(value)}`,
-    );
-  }
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new RangeError(`${option} must be an integer from ${min} to ${max}, got ${describeValue(value)}`);
-  }
-  if (powerOfTwo && (value & (value - 1)) !== 0) {
-    throw new RangeError(
-      `${option} must be a power of two from ${min} to ${max} (e.g. ${min}, ${min * 2}, …, ${max}), got ${value}`,
-    );
-  }
-  return value;
-}
-
-/** Throws unless `value` is true or false. */
-export function checkBoolean(option: string, value: unknown): boolean {
-  if (typeof value !== 'boolean') throw new TypeError(`${option} must be true or false, got ${describeValue(value)}`);
-  return value;
-}
-
-/** Throws a TypeError naming the first key of `options` that is not in `known`. */
-export function checkKnownOptions(
-  what: string,
-  options: object,
-  known: readonly string[],
-): void {
-  for (const key of Object.keys(options)) {
-    if (!known.includes(key)) {
-      throw new TypeError(
-        `${what}: unknown option ${JSON.stringify(key)}; accepted options: ${known.join(', ')}`,
-      );
-    }
-  }
-}
-
 export function closedError(): SamplerError {
   return new SamplerError('the sampler is closed', 'ERR_SAMPLER_CLOSED');
 }

@@ -2,7 +2,8 @@
 // proven equal by the shared test vectors). OpenTelemetry exponential-histogram semantics:
 // at scale s, bucket i holds the values in (2^(i / 2^s), 2^((i + 1) / 2^s)].
 import { BUCKET_BOUNDARIES, LAYOUT_CONSTANTS } from './layout.generated';
-import { checkInteger, describeValue, isArray, isRecord } from './errors';
+import { describeValue, isArray, isRecord } from './errors';
+import { checkInteger } from './options';
 
 const MAX_SCALE = LAYOUT_CONSTANTS.HIST_MAX_SCALE;
 const MIN_SCALE = LAYOUT_CONSTANTS.HIST_MIN_SCALE;

@@ -275,6 +275,107 @@ export const STALL_SLOTS: Readonly<Record<string, number>> = {
   STACK_REQUESTS: 6,
 };
 
+/** How SamplerAggregate combines each MAIN slot across threads (slots.def's combine rules). */
+export type SlotCombine = 'sum' | 'max' | 'maxKnown' | 'minNonZero' | 'all' | 'none';
+export const MAIN_COMBINE: readonly SlotCombine[] = [
+  'none', // SEQ
+  'max', // LAYOUT_VERSION
+  'max', // STARTED
+  'minNonZero', // START_NS
+  'max', // TIME_NS
+  'sum', // GC_COUNT
+  'sum', // GC_PAUSE_NS
+  'max', // GC_MAX_PAUSE_NS
+  'sum', // GC_FORCED_COUNT
+  'sum', // GC_RECLAIMED_BYTES
+  'sum', // GC_ALLOCATED_BYTES
+  'max', // GC_LAST_END_NS
+  'sum', // GC_NESTED_COUNT
+  'sum', // GC_SCAVENGE_COUNT
+  'sum', // GC_SCAVENGE_PAUSE_NS
+  'max', // GC_SCAVENGE_MAX_PAUSE_NS
+  'sum', // GC_MINOR_MS_COUNT
+  'sum', // GC_MINOR_MS_PAUSE_NS
+  'max', // GC_MINOR_MS_MAX_PAUSE_NS
+  'sum', // GC_MSC_COUNT
+  'sum', // GC_MSC_PAUSE_NS
+  'max', // GC_MSC_MAX_PAUSE_NS
+  'sum', // GC_INCREMENTAL_COUNT
+  'sum', // GC_INCREMENTAL_PAUSE_NS
+  'max', // GC_INCREMENTAL_MAX_PAUSE_NS
+  'sum', // GC_WEAK_COUNT
+  'sum', // GC_WEAK_PAUSE_NS
+  'max', // GC_WEAK_MAX_PAUSE_NS
+  'sum', // HEAP_USED_BYTES
+  'sum', // HEAP_TOTAL_BYTES
+  'sum', // HEAP_LIMIT_BYTES
+  'sum', // HEAP_PHYSICAL_BYTES
+  'sum', // HEAP_AVAILABLE_BYTES
+  'sum', // HEAP_EXTERNAL_BYTES
+  'sum', // HEAP_MALLOCED_BYTES
+  'sum', // HEAP_PEAK_MALLOCED_BYTES
+  'sum', // HEAP_EXECUTABLE_BYTES
+  'sum', // HEAP_NATIVE_CONTEXTS
+  'sum', // HEAP_DETACHED_CONTEXTS
+  'sum', // HEAP_GLOBAL_HANDLES_BYTES
+  'sum', // HEAP_USED_GLOBAL_HANDLES_BYTES
+  'max', // HEAP_UPDATED_NS
+  'sum', // LOOP_ITERATIONS
+  'sum', // LOOP_EVENTS
+  'sum', // LOOP_EVENTS_PENDING_AT_POLL
+  'sum', // LOOP_IDLE_NS
+  'sum', // LOOP_BUSY_NS
+  'max', // LOOP_MAX_ITERATION_NS
+  'max', // LOOP_LAST_ITERATION_NS
+  'max', // LOOP_METRICS_AVAILABLE
+  'max', // PROC_RSS_BYTES
+  'max', // PROC_CPU_USER_US
+  'max', // PROC_CPU_SYSTEM_US
+  'max', // PROC_OPEN_FDS
+  'sum', // PROC_ACTIVE_HANDLES
+  'sum', // PROC_ACTIVE_REQUESTS
+  'sum', // SAMPLER_RING_DROPPED
+  'sum', // SAMPLER_REFRESHES
+  'max', // SAMPLER_LAST_REFRESH_NS
+  'max', // SAMPLER_REFRESH_COST_NS
+  'sum', // SAMPLER_DRAINS
+  'sum', // SAMPLER_GC_EVENTS
+  'none', // THREAD_ID
+  'all', // WRITER_CLOSED
+  'max', // WATCHDOG_ENABLED
+  'sum', // STALL_COUNT
+  'sum', // STALL_TOTAL_NS
+  'max', // STALL_MAX_NS
+  'all', // V8_HISTOGRAMS_ENABLED
+  'sum', // V8_HISTOGRAM_SAMPLES
+  'sum', // GC_IM_STEPS
+  'sum', // GC_IM_CYCLES
+  'sum', // GC_IM_NS
+  'sum', // GC_MC_COUNT
+  'sum', // GC_MC_NS
+  'sum', // GC_MC_PHASE_COUNT
+  'sum', // GC_MC_MARK_NS
+  'sum', // GC_MC_SWEEP_NS
+  'sum', // GC_MC_EVACUATE_NS
+  'sum', // GC_MC_CLEAR_NS
+  'sum', // GC_MC_PROLOGUE_NS
+  'sum', // GC_MC_EPILOGUE_NS
+  'sum', // GC_MC_FINISH_NS
+  'sum', // GC_SCAVENGE_PHASE_COUNT
+  'sum', // GC_SCAVENGE_MAIN_NS
+  'sum', // GC_SCAVENGE_ROOTS_NS
+  'sum', // GC_SAFEPOINT_COUNT
+  'sum', // GC_SAFEPOINT_NS
+  'max', // GC_SAFEPOINT_MAX_NS
+  'maxKnown', // HEAP_FRAG_TOTAL
+  'maxKnown', // HEAP_FRAG_OLD
+  'maxKnown', // HEAP_FRAG_CODE
+  'maxKnown', // HEAP_FRAG_MAP
+  'maxKnown', // HEAP_FRAG_LO
+  'max', // HEAP_SPACE_COUNT
+  'sum', // SPACES_BASE
+];
+
 /** The layout's fingerprint; the loaded binary must report the same (binding.ts). */
 export const LAYOUT_HASH = '11c8ec3e8eee9d07';
 

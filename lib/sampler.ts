@@ -4,14 +4,14 @@
 import { performance } from 'node:perf_hooks';
 import { threadId as currentThreadId } from 'node:worker_threads';
 import { native, NativeLayout, NativeSamplerHandle } from './binding';
-import { checkBoolean, checkInteger, checkKnownOptions, closedError, describeValue, isArray, isRecord, SamplerError } from './errors';
 import { DEFAULT_SCALE, Histogram } from './histogram';
 import {
   HistSlot as H, LAYOUT_CONSTANTS as C, MainSlot as M, RecordSlot as R,
 } from './layout.generated';
 import { GC_TYPES, GcTypeName, gcReasonsBase, MAIN_REGION_SLOTS, Snapshot } from './snapshot';
 import { catalog, MetricDescription } from './catalog';
-import { History } from './analysis/history';
+import { closedError, describeValue, isArray, isRecord, SamplerError } from './errors';
+import { checkBoolean, checkFunction, checkInteger, checkKnownOptions, checkObject } from './options';
 
 export interface WatchdogOptions {
   /** An iteration busy this long is a stall, ms (1–3600000, default 100). */
@@ -233,10 +233,7 @@ function orDefault<T>(value: unknown, fallback: T): unknown {
 
 function resolveWatchdog(value: unknown): ResolvedSamplerOptions['watchdog'] {
   if (value === undefined || value === false) return false;
-  const o = value === true ? {} : value;
-  if (o === null || typeof o !== 'object' || Array.isArray(o)) {
-    throw new TypeError(`watchdog must be true, false or an object of { thresholdMs, intervalMs, captureStack }, got ${describeValue(o)}`);
-  }
+  const o = checkObject('watchdog', value === true ? {} : value, 'true, false or an object of { thresholdMs, intervalMs, captureStack }');
   checkKnownOptions('Sampler watchdog', o, WATCHDOG_OPTION_NAMES);
   const w = o as WatchdogOptions;
   const thresholdMs = checkInteger('watchdog.thresholdMs', orDefault(w.thresholdMs, 100), 1, 3_600_000);
@@ -246,10 +243,7 @@ function resolveWatchdog(value: unknown): ResolvedSamplerOptions['watchdog'] {
 }
 
 function resolveHistory(value: unknown): Required<HistorySettings> {
-  const o = value === undefined ? {} : value;
-  if (o === null || typeof o !== 'object' || Array.isArray(o)) {
-    throw new TypeError(`history must be an object of { intervalMs, capacity }, got ${describeValue(o)}`);
-  }
+  const o = checkObject('history', value === undefined ? {} : value, 'an object of { intervalMs, capacity }');
   checkKnownOptions('Sampler history', o, HISTORY_OPTION_NAMES);
   const h = o as HistorySettings;
   return {
@@ -352,14 +346,6 @@ function checkShared(handle: unknown): SharedSampler {
   };
 }
 
-/** `value` if it is a plain object (a resolved option group), else a TypeError. */
-function checkObject(option: string, value: unknown): object {
-  if (!isRecord(value)) {
-    throw new TypeError(`${option} must be an object, got ${describeValue(value)}`);
-  }
-  return value;
-}
-
 /**
  * Whether `into` is a Snapshot whose buffers read() may fill. Its fields are readonly only
  * to TypeScript, and an object made from the prototype passes instanceof, so the buffers
@@ -402,11 +388,18 @@ export interface SamplerHistograms {
   readonly gcTimeToSafepoint: Histogram;
 }
 
+/** Something analysis attaches to a sampler (its history): made on first use, stopped by close(). */
+interface SamplerAttachment {
+  stop(): void;
+}
+
 /**
  * What a Sampler and a SamplerView share: reading the block. Every histogram lives in the
- * block, so a view on another thread sees exactly what the owner sees.
+ * block, so a view on another thread sees exactly what the owner sees. `sampler.history`
+ * is defined by analysis/history.ts, which attaches to a sampler (attachment()): the
+ * sampler does not depend on analysis.
  */
-abstract class SamplerReader {
+export abstract class SamplerReader {
   readonly options: Readonly<ResolvedSamplerOptions>;
   readonly histograms: SamplerHistograms;
   /** V8 heap space names, in V8's order: the keys of snapshot.heap.spaces. */
@@ -425,7 +418,7 @@ abstract class SamplerReader {
   private readonly mcLogCopy: Float64Array;
   private readonly youngSpaces: boolean[];
   private readonly stackHeaders: Float64Array;
-  private historyRing: History | null = null;
+  private readonly attachments = new Map<object, SamplerAttachment>();
 
   protected constructor(buffer: SharedArrayBuffer, layout: NativeLayout, heapSpaceNames: readonly string[], options: ResolvedSamplerOptions, threadId: number) {
     this.buffer = buffer;
@@ -568,18 +561,19 @@ abstract class SamplerReader {
   }
 
   /**
-   * The history diagnose() and watchers read: snapshots every options.history.intervalMs,
-   * the last options.history.capacity of them. Created (and begun) on first access; it
-   * stops when this object closes.
+   * @internal The attachment of this key, made by `create` on first use; close() stops
+   * it. Throws ERR_SAMPLER_CLOSED once closed.
    */
-  get history(): History {
+  attachment<T extends SamplerAttachment>(key: object, create: () => T): T {
     if (this.closed) throw closedError();
-    return (this.historyRing ??= new History(this, this.options.history));
+    let a = this.attachments.get(key);
+    if (a === undefined) this.attachments.set(key, (a = create()));
+    return a as T;
   }
 
-  /** @internal Stops the history's timer (close()). */
-  protected stopHistory(): void {
-    this.historyRing?.stop();
+  /** @internal Stops the attachments' timers (close()). */
+  protected stopAttachments(): void {
+    for (const a of this.attachments.values()) a.stop();
   }
 
   /** Sorted descriptions of every metric this sampler records. */
@@ -654,7 +648,7 @@ export class SamplerView extends SamplerReader {
   /** Stops using the view (the memory is freed once no thread holds it). Idempotent. */
   close(): void {
     this.isClosed = true;
-    this.stopHistory();
+    this.stopAttachments();
   }
 }
 
@@ -679,9 +673,7 @@ export class Sampler extends SamplerReader {
   private running = false;
 
   constructor(options: SamplerOptions = {}) {
-    if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-      throw new TypeError(`Sampler options must be an object, got ${options === null ? 'null' : typeof options}`);
-    }
+    checkObject('Sampler options', options);
     checkKnownOptions('Sampler', options, OPTION_NAMES);
     const o: ResolvedSamplerOptions = {
       refreshIntervalMs: checkInteger('refreshIntervalMs', orDefault(options.refreshIntervalMs, 1000), 10, 60000),
@@ -776,7 +768,7 @@ export class Sampler extends SamplerReader {
   close(): void {
     if (this.handle === null) return;
     this.stop();
-    this.stopHistory();
+    this.stopAttachments();
     this.handle.close();
     this.handle = null;
     this.listeners.clear();
@@ -836,9 +828,7 @@ export class Sampler extends SamplerReader {
 
   /** Calls `listener` with every GC event drained from now on (on read(), and at least once a second). */
   onGC(listener: GCListener): () => void {
-    if (typeof listener !== 'function') {
-      throw new TypeError(`onGC(listener): listener must be a function, got ${typeof listener}`);
-    }
+    checkFunction('onGC(listener): listener', listener);
     if (this.handle === null) throw closedError();
     this.listeners.add(listener);
     return () => this.offGC(listener);
@@ -855,9 +845,7 @@ export class Sampler extends SamplerReader {
    * `watchdog` option.
    */
   onStall(listener: StallListener): () => void {
-    if (typeof listener !== 'function') {
-      throw new TypeError(`onStall(listener): listener must be a function, got ${typeof listener}`);
-    }
+    checkFunction('onStall(listener): listener', listener);
     if (this.handle === null) throw closedError();
     if (!this.options.watchdog) {
       throw new SamplerError('onStall() needs the watchdog: new Sampler({ watchdog: { thresholdMs } })', 'ERR_SAMPLER_NO_WATCHDOG');

@@ -11,15 +11,29 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const def = readFileSync(join(root, 'native/core/slots.def'), 'utf8');
 const groups = { MAIN: [], SPACE: [], HIST: [], RECORD: [], STALL: [] };
 const consts = [];
-// The text native/core/layout_hash.h hashes (the compiler builds it from the same entries).
+// How SamplerAggregate combines each MAIN slot: its `// combine: RULE` comment, else 'sum'.
+const COMBINE_RULES = ['sum', 'max', 'maxKnown', 'minNonZero', 'all', 'none'];
+const combine = [];
+// The text native/core/layout_hash.h hashes (the compiler builds it from the same entries;
+// comments, so combine rules, are not part of it).
 let layoutText = '';
 for (const raw of def.split('\n')) {
   const line = raw.trim();
   if (!line || line.startsWith('//') || line.startsWith('#')) continue;
-  let m = /^(MAIN|SPACE|HIST|RECORD|STALL)\((\w+)\)$/.exec(line);
+  let m = /^(MAIN|SPACE|HIST|RECORD|STALL)\((\w+)\)(?:\s*\/\/\s*combine:\s*(\w+))?$/.exec(line);
   if (m) {
-    groups[m[1]].push(m[2]);
-    layoutText += `${m[1]} ${m[2]}\n`;
+    const [, group, name, rule] = m;
+    if (rule !== undefined && group !== 'MAIN') throw new Error(`slots.def: a combine rule is for MAIN slots only: ${line}`);
+    if (rule !== undefined && !COMBINE_RULES.includes(rule)) {
+      throw new Error(`slots.def: unknown combine rule "${rule}" (one of ${COMBINE_RULES.join(', ')}): ${line}`);
+    }
+    // A maximum summed across threads would be wrong without an error: make it a choice.
+    if (group === 'MAIN' && rule === undefined && name.includes('MAX')) {
+      throw new Error(`slots.def: ${name} looks like a maximum: give it a combine rule (// combine: max, or sum): ${line}`);
+    }
+    groups[group].push(name);
+    if (group === 'MAIN') combine.push(rule ?? 'sum');
+    layoutText += `${group} ${name}\n`;
     continue;
   }
   m = /^CONST\((\w+),\s*(-?\d+)\)$/.exec(line);
@@ -41,6 +55,11 @@ for (const [group, names] of Object.entries(groups)) {
   names.forEach((n, i) => (ts += `  ${n}: ${i},\n`));
   ts += `};\n`;
 }
+ts += `\n/** How SamplerAggregate combines each MAIN slot across threads (slots.def's combine rules). */\n`;
+ts += `export type SlotCombine = ${COMBINE_RULES.map((r) => `'${r}'`).join(' | ')};\n`;
+ts += `export const MAIN_COMBINE: readonly SlotCombine[] = [\n`;
+groups.MAIN.forEach((n, i) => (ts += `  '${combine[i]}', // ${n}\n`));
+ts += `];\n`;
 /** FNV-1a, 64-bit, as native/core/layout_hash.h computes it. */
 function fnv1a64(text) {
   let h = 14695981039346656037n;

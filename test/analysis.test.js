@@ -134,6 +134,24 @@ test('sampler.history: begun on first use, one per sampler, samples every interv
   assert.throws(() => s.history, (e) => e.code === 'ERR_SAMPLER_CLOSED');
 });
 
+test('the sampler does not load analysis: sampler.history is defined by analysis/history, which attaches to it', () => {
+  const { spawnSync } = require('node:child_process');
+  const dist = require('node:path').join(__dirname, '..', 'dist', 'cjs');
+  const code = `
+    const { Sampler } = require(${JSON.stringify(`${dist}/sampler.js`)});
+    const loaded = () => Object.keys(require.cache).filter((f) => f.includes('/analysis/')).length;
+    const before = { loaded: loaded(), history: 'history' in Sampler.prototype };
+    const { historyOf } = require(${JSON.stringify(`${dist}/analysis/history.js`)});
+    const s = new Sampler();
+    const h = s.history;
+    const same = h === historyOf(s);
+    s.close();
+    console.log(JSON.stringify({ before, after: h.constructor.name, same, active: h.active }));`;
+  const r = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8' });
+  assert.is(r.status, 0, r.stderr);
+  assert.equal(JSON.parse(r.stdout), { before: { loaded: 0, history: false }, after: 'History', same: true, active: false });
+});
+
 test('history windows: counters from the start, histograms of the window only', async () => {
   const s = new Sampler({ history: { intervalMs: 100, capacity: 100 } }).start();
   await sleep(200);
@@ -371,6 +389,8 @@ test('diagnose(): bad input names the option, the value and what is accepted', (
     [() => diagnose(s, { windowMs: 6000 }), RangeError, /windowMs must be an integer from 1000 to 5000, got 6000/],
     [() => diagnose(s, { windowMs: '5s' }), TypeError, /windowMs must be a number/],
     [() => diagnose(s, { leak: { confidence: 2 } }), RangeError, /leak\.confidence must be a number from 0\.5 to 0\.9999, got 2/],
+    [() => diagnose(s, { leak: { confidence: NaN } }), RangeError, /leak\.confidence must be a number from 0\.5 to 0\.9999, got NaN/],
+    [() => diagnose(s, { leak: { minMajorGcs: '8' } }), TypeError, /leak\.minMajorGcs must be a number \(an integer from 4 to 256\), got "8"/],
     [() => diagnose(s, { leak: { minMajorGcs: 3 } }), RangeError, /leak\.minMajorGcs must be an integer from 4 to 256, got 3/],
     [() => diagnose(s, { leak: { confirmations: 1.5 } }), RangeError, /leak\.confirmations must be an integer from 1 to 32, got 1\.5/],
     [() => diagnose(s, { leak: { sensitivity: 1 } }), TypeError, /sensitivity/],

@@ -94,7 +94,7 @@ test('error messages about unprintable values are ours', () => {
     Object.defineProperty({}, 'x', { get() { throw new Error('getter'); }, enumerable: false }),
   ];
   for (const v of unprintable) {
-    throwsLike(() => toPrometheus(sampler, { format: v }), RangeError, /^format must be 'prometheus' or 'openmetrics', got (a object|a revoked Proxy)/);
+    throwsLike(() => toPrometheus(sampler, { format: v }), TypeError, /^format must be 'prometheus' or 'openmetrics', got (a object|a revoked Proxy)/);
     throwsLike(() => toPrometheus(sampler, { labels: { a: v } }), TypeError, /labels\.a must be a string or a number, got (a object|a revoked Proxy)/);
     throwsLike(() => Histogram.fromJSON({ ...new Histogram().toJSON(), count: v }), TypeError, /count must be a number .*got (a object|a revoked Proxy)/);
   }

@@ -25,6 +25,8 @@ test('wrong types are TypeErrors naming the option and the accepted range', () =
   throwsWith(() => new Sampler({ v8Histograms: 'yes' }), TypeError, 'v8Histograms', '"yes"', 'true or false');
   throwsWith(() => new Sampler({ v8Histograms: 1 }), TypeError, 'v8Histograms', '1');
   throwsWith(() => new Sampler({ history: 1000 }), TypeError, 'history', 'intervalMs, capacity', '1000');
+  throwsWith(() => new Sampler(5), TypeError, 'Sampler options must be an object, got 5');
+  throwsWith(() => new Sampler([]), TypeError, 'Sampler options must be an object, got an array');
   throwsWith(() => new Sampler({ history: { intervalMs: '1s' } }), TypeError, 'history.intervalMs', '"1s"', '100', '60000');
   throwsWith(() => new Sampler({ history: { size: 10 } }), TypeError, '"size"', 'intervalMs');
   throwsWith(() => new Sampler(5), TypeError, 'options');
@@ -85,7 +87,8 @@ test('start/stop/close are idempotent; everything after close() is defined', () 
 test('read(into) and onGC validate their arguments', () => {
   const s = new Sampler().start();
   throwsWith(() => s.read({}), TypeError, 'Snapshot');
-  throwsWith(() => s.onGC('nope'), TypeError, 'listener', 'string');
+  throwsWith(() => s.onGC('nope'), TypeError, 'listener', 'a function', '"nope"');
+  throwsWith(() => s.onStall(null), TypeError, 'onStall(listener): listener must be a function, got null');
   const snap = s.read();
   assert.instance(snap, Snapshot);
   assert.is(s.read(snap), snap);

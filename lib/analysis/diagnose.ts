@@ -3,13 +3,16 @@
 // recommendation where one exists. Nothing here changes a setting: it only advises.
 import { threadId as currentThreadId } from 'node:worker_threads';
 import { delta, SnapshotDelta } from '../delta';
-import { checkInteger, checkKnownOptions, describeValue, closedError } from '../errors';
 import { human, plural } from '../format';
 import type { Histogram } from '../histogram';
 import { GC_TYPES, GcTypeName, Snapshot } from '../snapshot';
 import type { History } from './history';
+// Defines sampler.history (a history attaches to a sampler): loaded wherever one is read.
+import './history';
 import { detectLeak, LeakOptions, LeakReport, resolveLeakOptions } from './leak';
 import { trend } from './stats';
+import { closedError, describeValue } from '../errors';
+import { checkInteger, checkKnownOptions, checkObject } from '../options';
 
 export type Verdict = 'ok' | 'warn' | 'critical';
 
@@ -158,9 +161,7 @@ function checkSource(s: unknown): Diagnosable {
  */
 export function diagnose(sampler: Diagnosable, options: DiagnoseOptions = {}): DiagnosisReport {
   const source = checkSource(sampler);
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw new TypeError(`diagnose(sampler, options): options must be an object, got ${describeValue(options)}`);
-  }
+  checkObject('diagnose(sampler, options): options', options);
   checkKnownOptions('diagnose', options, ['windowMs', 'leak', 'thresholds']);
   const history = source.history;
   const spanMs = history.spanMs;
@@ -178,29 +179,25 @@ export function diagnose(sampler: Diagnosable, options: DiagnoseOptions = {}): D
 }
 
 /** Validates diagnose thresholds: each a number, or { warn, critical } with warn < critical. */
-export function resolveDiagnoseThresholds(t: unknown): DiagnoseThresholds {
+function resolveDiagnoseThresholds(t: unknown): DiagnoseThresholds {
   const out = JSON.parse(JSON.stringify(DIAGNOSE_THRESHOLDS)) as DiagnoseThresholds;
   if (t === undefined) return out;
-  if (t === null || typeof t !== 'object' || Array.isArray(t)) {
-    throw new TypeError(`thresholds must be an object, got ${describeValue(t)}`);
-  }
-  checkKnownOptions('thresholds', t, Object.keys(DIAGNOSE_THRESHOLDS));
+  const given = checkObject('thresholds', t);
+  checkKnownOptions('thresholds', given, Object.keys(DIAGNOSE_THRESHOLDS));
   const num = (what: string, v: unknown): number => {
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new TypeError(`thresholds.${what} must be a finite number ≥ 0, got ${describeValue(v)}`);
     return v;
   };
-  for (const [k, v] of Object.entries(t) as [keyof DiagnoseThresholds, unknown][]) {
+  for (const [k, v] of Object.entries(given) as [keyof DiagnoseThresholds, unknown][]) {
     if (v === undefined) continue;
     const def = DIAGNOSE_THRESHOLDS[k];
     if (typeof def === 'number') {
       (out as unknown as Record<string, number>)[k] = num(k, v);
       continue;
     }
-    if (v === null || typeof v !== 'object' || Array.isArray(v)) {
-      throw new TypeError(`thresholds.${k} must be an object of { ${Object.keys(def).join(', ')} }, got ${describeValue(v)}`);
-    }
-    checkKnownOptions(`thresholds.${k}`, v, Object.keys(def));
-    const merged = { ...def, ...v } as { warn: number; critical?: number };
+    const group = checkObject(`thresholds.${k}`, v, `an object of { ${Object.keys(def).join(', ')} }`);
+    checkKnownOptions(`thresholds.${k}`, group, Object.keys(def));
+    const merged = { ...def, ...group } as { warn: number; critical?: number };
     merged.warn = num(`${k}.warn`, merged.warn);
     if ('critical' in def) {
       merged.critical = num(`${k}.critical`, merged.critical);
@@ -213,289 +210,320 @@ export function resolveDiagnoseThresholds(t: unknown): DiagnoseThresholds {
   return out;
 }
 
+/** What every finding is judged from: the window of history and the thresholds. */
+interface Judged {
+  history: History;
+  end: Snapshot;
+  /** The window's first sample. */
+  start: Snapshot;
+  windowMs: number;
+  d: SnapshotDelta;
+  /** Whether the window has any time in it. */
+  measured: boolean;
+  /** The samples in the window, ending with `end`. */
+  samples: Snapshot[];
+  T: DiagnoseThresholds;
+  context: ReportContext;
+}
+
+function gcCpuFinding({ d, end, measured, T }: Judged): Finding {
+  const v8h = end.sampler.v8Histograms;
+  const f = d.gcCpuFraction;
+  const verdict = measured ? judge(f, T.gcCpuFraction) : 'ok';
+  const scavengeShare = d.gc.pauseNs > 0 ? d.gc.byType.scavenge.pauseNs / d.gc.pauseNs : 0;
+  const heapRatio = end.heap.limitBytes > 0 ? end.heap.usedBytes / end.heap.limitBytes : 0;
+  let recommendation: string | undefined;
+  if (verdict !== 'ok') {
+    if (scavengeShare > 0.5) {
+      recommendation = `scavenges take ${pct(scavengeShare)} of GC pauses: a larger young generation lets more short-lived objects die there; try --max-semi-space-size=64 (MiB) and compare`;
+    } else if (heapRatio > 0.7) {
+      recommendation = `mark-compacts dominate with the heap at ${pct(heapRatio)} of its limit: raise --max-old-space-size, or retain less`;
+    } else {
+      recommendation = 'mark-compacts dominate: allocate less long-lived data (caches, buffers kept across requests), or spread the work out';
+    }
+  }
+  return {
+    id: 'gc-cpu',
+    title: v8h ? 'GC CPU fraction (pauses + incremental marking)' : 'GC CPU fraction (pauses)',
+    verdict,
+    value: measured ? f : null,
+    unit: '1',
+    thresholds: T.gcCpuFraction,
+    summary: measured
+      ? `GC took ${pct(f)} of the JS thread: pauses ${pct(d.gc.cpuFraction)}${v8h ? `, incremental marking ${pct(d.gc.incrementalMarkingNs / d.intervalNs)}` : ''}; ${plural(d.gc.count, 'GC')}`
+      : 'no time measured yet',
+    recommendation,
+    details: { pauseFraction: measured ? d.gc.cpuFraction : null, incrementalMarkingNs: d.gc.incrementalMarkingNs, scavengeShareOfPauses: scavengeShare, gcs: d.gc.count },
+  };
+}
+
+/** Nothing when no GC of this type ran in the window. */
+function gcPauseFinding({ history, windowMs, end, T }: Judged, t: GcTypeName): Finding | null {
+  const { histogram } = history.histogram(`gcPauseByType.${t}`, windowMs, end);
+  if (histogram.count === 0) return null;
+  const p = percentiles(histogram);
+  const p99 = p.p99 as number;
+  const verdict = judge(p99, T.gcPauseP99Ns);
+  return {
+    id: `gc-pause.${t}`,
+    title: `GC pauses: ${t}`,
+    verdict,
+    value: p99,
+    unit: 'ns',
+    thresholds: T.gcPauseP99Ns,
+    summary: `${plural(histogram.count, 'pause')}: p50 ${human(p.p50, 'ns')}, p90 ${human(p.p90, 'ns')}, p99 ${human(p99, 'ns')}, max ${human(p.max, 'ns')}`,
+    recommendation: verdict === 'ok' ? undefined : pauseAdvice(t),
+    details: p,
+  };
+}
+
+function allocationFinding({ d, measured }: Judged): Finding {
+  return {
+    id: 'allocation',
+    title: 'Allocation rate',
+    verdict: 'ok',
+    value: measured ? d.allocation.bytesPerSecond : null,
+    unit: 'By/s',
+    summary: measured ? `${human(d.allocation.bytesPerSecond, 'By')}/s allocated (informational)` : 'no time measured yet',
+  };
+}
+
+function promotionFinding({ samples, T }: Judged): Finding {
+  let grown = 0;
+  let scavenges = 0;
+  let allocated = 0;
+  for (let i = 1; i < samples.length; i++) {
+    const a = samples[i - 1];
+    const b = samples[i];
+    if (b.gc.byType.markSweepCompact.count !== a.gc.byType.markSweepCompact.count) continue;
+    const s = b.gc.byType.scavenge.count - a.gc.byType.scavenge.count + b.gc.byType.minorMarkSweep.count - a.gc.byType.minorMarkSweep.count;
+    if (s <= 0) continue;
+    grown += Math.max(0, oldGeneration(b) - oldGeneration(a));
+    scavenges += s;
+    allocated += b.gc.allocatedBytes - a.gc.allocatedBytes;
+  }
+  const perScavenge = scavenges > 0 ? grown / scavenges : null;
+  const ratio = allocated > 0 && scavenges > 0 ? grown / allocated : null;
+  const verdict = ratio !== null && scavenges >= 10 ? judge(ratio, T.promotionRatio) : 'ok';
+  return {
+    id: 'promotion',
+    title: 'Promotion (old-generation growth per scavenge)',
+    verdict,
+    value: ratio,
+    unit: '1',
+    thresholds: { warn: T.promotionRatio.warn },
+    summary: perScavenge === null
+      ? 'no scavenge between samples without a mark-compact yet'
+      : `${human(perScavenge, 'By')} per scavenge over ${plural(scavenges, 'scavenge')}: ${ratio === null ? '–' : pct(ratio)} of what was allocated reached the old generation`,
+    recommendation: verdict === 'ok' ? undefined : 'many objects survive two scavenges and are promoted (medium-lived data): try --max-semi-space-size=64 (MiB) so they die young, or shorten their lives',
+    details: { scavenges, promotedBytes: grown, allocatedBytes: allocated, bytesPerScavenge: perScavenge },
+  };
+}
+
+function heapLimitFinding({ end, T }: Judged): Finding {
+  const ratio = end.heap.limitBytes > 0 ? end.heap.usedBytes / end.heap.limitBytes : NaN;
+  const verdict = Number.isFinite(ratio) ? judge(ratio, T.heapUsedRatio) : 'ok';
+  const limitMiB = Math.round(end.heap.limitBytes / 1048576);
+  return {
+    id: 'heap-limit',
+    title: 'Heap used vs limit',
+    verdict,
+    value: Number.isFinite(ratio) ? ratio : null,
+    unit: '1',
+    thresholds: T.heapUsedRatio,
+    summary: `${human(end.heap.usedBytes, 'By')} used of a ${human(end.heap.limitBytes, 'By')} limit (${Number.isFinite(ratio) ? pct(ratio) : '–'})`,
+    recommendation: verdict === 'ok' ? undefined : `near the limit GC runs more and more, then the process dies with "heap out of memory": if this live heap is legitimate, raise it (--max-old-space-size=${Math.max(limitMiB * 2, 512)}); if not, see the leak finding and take a heap snapshot`,
+    details: { usedBytes: end.heap.usedBytes, limitBytes: end.heap.limitBytes },
+  };
+}
+
+// Fragmentation: size − used, per space.
+function fragmentationFinding({ end, T }: Judged): Finding {
+  const details: Record<string, number | null> = {};
+  let size = 0;
+  let unused = 0;
+  // The old generation only: the young generation's semi-space is committed and empty
+  // after every scavenge by design, which is no fragmentation.
+  for (const name of end.spaceNames) {
+    if (name.startsWith('new_')) continue;
+    const s = end.heap.spaces[name];
+    details[name] = s.sizeBytes - s.usedBytes;
+    size += s.sizeBytes;
+    unused += Math.max(0, s.sizeBytes - s.usedBytes);
+  }
+  const share = size > 0 ? unused / size : 0;
+  const v8Frag = end.heap.fragmentation.total;
+  details.v8FragmentationRatio = Number.isNaN(v8Frag) ? null : v8Frag;
+  const verdict = unused >= T.fragmentationMinBytes ? judge(share, T.fragmentation) : 'ok';
+  const top = Object.entries(details).filter(([k]) => k !== 'v8FragmentationRatio').sort((a, b) => (b[1] as number) - (a[1] as number)).slice(0, 3);
+  return {
+    id: 'fragmentation',
+    title: 'Heap fragmentation (old generation: committed − used)',
+    verdict,
+    value: share,
+    unit: '1',
+    thresholds: { warn: T.fragmentation.warn },
+    summary: `${human(unused, 'By')} of ${human(size, 'By')} committed holds no objects (${pct(share)}): ${top.map(([k, v]) => `${k} ${human(v, 'By')}`).join(', ')}${Number.isNaN(v8Frag) ? '' : `; V8's own measure ${pct(v8Frag)}`}`,
+    recommendation: verdict === 'ok' ? undefined : 'V8 keeps memory it freed until later mark-compacts compact and release it; after a burst this falls by itself. If it stays, a smaller --max-semi-space-size (young-space slack) or fewer large short-lived objects help',
+    details,
+  };
+}
+
+function externalFinding({ samples, end, context: { arrayBuffersBytes } }: Judged): Finding {
+  const xs = samples.map((s) => s.timeNs / 1e9);
+  const ys = samples.map((s) => s.heap.externalBytes);
+  const fit = trend(xs, ys);
+  const growth = fit.end - fit.start;
+  const growing = samples.length >= 10 && fit.slope > 0 && fit.confidence >= 0.99 && growth >= Math.max(16 * 1048576, 0.5 * Math.max(0, fit.start));
+  return {
+    id: 'external',
+    title: 'External memory (ArrayBuffers, Buffers)',
+    verdict: growing ? 'warn' : 'ok',
+    value: end.heap.externalBytes,
+    unit: 'By',
+    summary: `${human(end.heap.externalBytes, 'By')} outside the JS heap${arrayBuffersBytes === undefined ? '' : ` (ArrayBuffers and Buffers: ${human(arrayBuffersBytes, 'By')})`}${Number.isFinite(growth) ? `, ${growth >= 0 ? '+' : ''}${human(growth, 'By')} over the window (trend confidence ${fit.confidence.toFixed(2)})` : ''}`,
+    recommendation: growing ? 'memory outside the heap keeps growing: Buffers or ArrayBuffers are retained (caches, unconsumed streams, native addons); the heap limit does not bound it' : undefined,
+    details: { externalBytes: end.heap.externalBytes, arrayBuffersBytes: arrayBuffersBytes ?? null, growthBytes: Number.isFinite(growth) ? growth : null },
+  };
+}
+
+function loopUtilizationFinding({ d, measured, T }: Judged): Finding {
+  const u = d.loop.utilization;
+  const verdict = measured && d.loop.busyNs + d.loop.idleNs > 0 ? judge(u, T.loopUtilization) : 'ok';
+  return {
+    id: 'loop-utilization',
+    title: 'Event-loop utilization',
+    verdict,
+    value: measured ? u : null,
+    unit: '1',
+    thresholds: T.loopUtilization,
+    summary: measured ? `the loop was busy ${pct(u)} of the time (${plural(d.loop.iterations, 'iteration')})` : 'no time measured yet',
+    recommendation: verdict === 'ok' ? undefined : 'the process is saturated: scale out, or move CPU-heavy work to worker threads',
+  };
+}
+
+function loopDelayFinding({ history, windowMs, end, T }: Judged): Finding {
+  const { histogram } = history.histogram('loopDelay', windowMs, end);
+  const p = percentiles(histogram);
+  const p99 = p.p99;
+  const dv = p99 === null ? 'ok' : judge(p99, T.loopDelayP99Ns);
+  return {
+    id: 'loop-delay',
+    title: 'Event-loop delay',
+    verdict: dv,
+    value: p99,
+    unit: 'ns',
+    thresholds: T.loopDelayP99Ns,
+    summary: p99 === null ? 'no delay samples yet' : `p50 ${human(p.p50, 'ns')}, p90 ${human(p.p90, 'ns')}, p99 ${human(p99, 'ns')}, max ${human(p.max, 'ns')}`,
+    recommendation: dv === 'ok' ? undefined : 'callbacks wait this long to run: find the synchronous work that blocks the loop (the watchdog option captures its stack)',
+    details: p,
+  };
+}
+
+function stallsFinding({ end, start, context: { stallStack = null } }: Judged): Finding {
+  const enabled = end.stall.enabled;
+  const count = end.stall.count - start.stall.count;
+  const active = enabled && end.stall.active === 1;
+  return {
+    id: 'stalls',
+    title: 'Event-loop stalls',
+    verdict: active ? 'critical' : count > 0 ? 'warn' : 'ok',
+    value: enabled ? count : null,
+    unit: '{stall}',
+    summary: !enabled
+      ? 'not measured: the sampler has no watchdog (new Sampler({ watchdog: true }))'
+      : `${plural(count, 'stall')} ended in the window${active ? `; one is in progress for ${human(end.stall.durationNs, 'ns')}` : ''}; longest since start ${human(end.stall.maxNs, 'ns')}`,
+    recommendation: !(active || count > 0)
+      ? undefined
+      : stallStack !== null
+        ? 'an iteration ran past the watchdog threshold: the stack captured during the last stall shows the code that held the loop'
+        : 'an iteration ran past the watchdog threshold: capture the stalled code\'s stack with RUNTIME_SAMPLER_STALL_STACK=1 (runtime-sampler run --stall-stack) under the preload, or watchdog.captureStack in code',
+    details: { count, active: active ? 1 : 0 },
+    ...((active || count > 0) && stallStack !== null ? { stack: stallStack } : {}),
+  };
+}
+
+/** A suspected leak is critical when the heap is past its own threshold too. */
+function leakFinding(leak: LeakReport, heapVerdict: Verdict): Finding {
+  return {
+    id: 'leak',
+    title: 'Leak (old generation after mark-compacts)',
+    verdict: leak.suspected ? (heapVerdict === 'ok' ? 'warn' : 'critical') : 'ok',
+    value: Number.isNaN(leak.slopeBytesPerSec) ? null : leak.slopeBytesPerSec,
+    unit: 'By/s',
+    summary: `${leak.suspected ? 'suspected' : 'not suspected'}: ${leak.reason}${Number.isNaN(leak.slopeBytesPerSec) ? '' : ` (slope ${human(leak.slopeBytesPerSec, 'By')}/s)`}`,
+    recommendation: leak.suspected ? 'compare two heap snapshots taken minutes apart (Chrome DevTools, "Comparison" view) to see what accumulates' : undefined,
+    details: { majorGcs: leak.majorGcs, confidence: leak.confidence, baselineBytes: leak.baselineBytes, growthBytes: leak.growthBytes },
+  };
+}
+
+// Contexts: native contexts (vm contexts, realms) that keep growing across mark-compacts,
+// and detached contexts (an embedder detached them, yet they survive GCs).
+function contextsFinding({ samples, d, end }: Judged): Finding {
+  const xs = samples.map((s) => s.timeNs / 1e9);
+  const native = trend(xs, samples.map((s) => s.heap.nativeContexts));
+  const detached = trend(xs, samples.map((s) => s.heap.detachedContexts));
+  const mcs = d.gc.byType.markSweepCompact.count;
+  const nativeGrowth = native.end - native.start;
+  const nativeGrowing = samples.length >= 10 && mcs >= 2 && native.confidence >= 0.99 && nativeGrowth >= Math.max(5, 0.5 * Math.max(0, native.start));
+  const firstDetached = samples.length > 0 ? samples[0].heap.detachedContexts : 0;
+  const nowDetached = end.heap.detachedContexts;
+  const detachedGrowing = nowDetached > firstDetached && mcs >= 2 && detached.confidence >= 0.95;
+  const growing = nativeGrowing || detachedGrowing;
+  return {
+    id: 'contexts',
+    title: 'Contexts (native, detached)',
+    verdict: growing ? 'warn' : 'ok',
+    value: end.heap.nativeContexts,
+    unit: '{context}',
+    summary: `${plural(end.heap.nativeContexts, 'native context')}${Number.isFinite(nativeGrowth) ? ` (${nativeGrowth >= 0 ? '+' : ''}${Math.round(nativeGrowth)} over the window)` : ''}, ${nowDetached} detached (${firstDetached} at the window's start); ${plural(mcs, 'mark-compact')} between`,
+    recommendation: growing ? 'contexts (vm.createContext, realms, jsdom windows) stay reachable after use: something still references their functions or globals' : undefined,
+    details: { nativeContexts: end.heap.nativeContexts, nativeGrowth: Number.isFinite(nativeGrowth) ? nativeGrowth : null, detachedContexts: nowDetached },
+  };
+}
+
+// Active handles (sockets, timers, watchers) that only ever grow.
+function activeHandlesFinding({ samples, end }: Judged): Finding {
+  const xs = samples.map((s) => s.timeNs / 1e9);
+  const ys = samples.map((s) => s.process.activeHandles);
+  const fit = trend(xs, ys);
+  const growth = fit.end - fit.start;
+  const growing = samples.length >= 10 && fit.confidence >= 0.99 && growth >= Math.max(100, 0.5 * Math.max(0, fit.start));
+  return {
+    id: 'active-handles',
+    title: 'Active handles',
+    verdict: growing ? 'warn' : 'ok',
+    value: end.process.activeHandles,
+    unit: '{handle}',
+    summary: `${end.process.activeHandles} active handles${Number.isFinite(growth) ? ` (${growth >= 0 ? '+' : ''}${Math.round(growth)} over the window, trend confidence ${fit.confidence.toFixed(2)})` : ''}`,
+    recommendation: growing ? 'sockets, timers or watchers are opened and never closed: process.getActiveResourcesInfo() names their kinds' : undefined,
+  };
+}
+
 /** @internal The report from a history and its newest snapshot (the HTTP layer uses it too). */
 export function buildReport(history: History, end: Snapshot, windowMs: number, leakOptions: Required<LeakOptions>, T: DiagnoseThresholds = DIAGNOSE_THRESHOLDS, context: ReportContext = {}): DiagnosisReport {
-  const { arrayBuffersBytes, stallStack = null } = context;
   const w = history.window(windowMs, end);
   const d: SnapshotDelta = delta(w.start, end);
-  const findings: Finding[] = [];
-  const measured = d.intervalNs > 0;
   const samples = history.samplesSince(w.start.timeNs).filter((s) => s.timeNs <= end.timeNs);
   if (samples.length === 0 || end.timeNs > samples[samples.length - 1].timeNs) samples.push(end);
-
-  // ---- GC CPU fraction ----
-  {
-    const v8h = end.sampler.v8Histograms;
-    const f = d.gcCpuFraction;
-    const verdict = measured ? judge(f, T.gcCpuFraction) : 'ok';
-    const scavengeShare = d.gc.pauseNs > 0 ? d.gc.byType.scavenge.pauseNs / d.gc.pauseNs : 0;
-    const heapRatio = end.heap.limitBytes > 0 ? end.heap.usedBytes / end.heap.limitBytes : 0;
-    let recommendation: string | undefined;
-    if (verdict !== 'ok') {
-      if (scavengeShare > 0.5) {
-        recommendation = `scavenges take ${pct(scavengeShare)} of GC pauses: a larger young generation lets more short-lived objects die there; try --max-semi-space-size=64 (MiB) and compare`;
-      } else if (heapRatio > 0.7) {
-        recommendation = `mark-compacts dominate with the heap at ${pct(heapRatio)} of its limit: raise --max-old-space-size, or retain less`;
-      } else {
-        recommendation = 'mark-compacts dominate: allocate less long-lived data (caches, buffers kept across requests), or spread the work out';
-      }
-    }
-    findings.push({
-      id: 'gc-cpu',
-      title: v8h ? 'GC CPU fraction (pauses + incremental marking)' : 'GC CPU fraction (pauses)',
-      verdict,
-      value: measured ? f : null,
-      unit: '1',
-      thresholds: T.gcCpuFraction,
-      summary: measured
-        ? `GC took ${pct(f)} of the JS thread: pauses ${pct(d.gc.cpuFraction)}${v8h ? `, incremental marking ${pct(d.gc.incrementalMarkingNs / d.intervalNs)}` : ''}; ${plural(d.gc.count, 'GC')}`
-        : 'no time measured yet',
-      recommendation,
-      details: { pauseFraction: measured ? d.gc.cpuFraction : null, incrementalMarkingNs: d.gc.incrementalMarkingNs, scavengeShareOfPauses: scavengeShare, gcs: d.gc.count },
-    });
-  }
-
-  // ---- GC pauses by type ----
-  for (const t of GC_TYPES) {
-    const { histogram } = history.histogram(`gcPauseByType.${t}`, windowMs, end);
-    if (histogram.count === 0) continue;
-    const p = percentiles(histogram);
-    const p99 = p.p99 as number;
-    const verdict = judge(p99, T.gcPauseP99Ns);
-    findings.push({
-      id: `gc-pause.${t}`,
-      title: `GC pauses: ${t}`,
-      verdict,
-      value: p99,
-      unit: 'ns',
-      thresholds: T.gcPauseP99Ns,
-      summary: `${plural(histogram.count, 'pause')}: p50 ${human(p.p50, 'ns')}, p90 ${human(p.p90, 'ns')}, p99 ${human(p99, 'ns')}, max ${human(p.max, 'ns')}`,
-      recommendation: verdict === 'ok' ? undefined : pauseAdvice(t),
-      details: p,
-    });
-  }
-
-  // ---- allocation and promotion ----
-  {
-    findings.push({
-      id: 'allocation',
-      title: 'Allocation rate',
-      verdict: 'ok',
-      value: measured ? d.allocation.bytesPerSecond : null,
-      unit: 'By/s',
-      summary: measured ? `${human(d.allocation.bytesPerSecond, 'By')}/s allocated (informational)` : 'no time measured yet',
-    });
-    let grown = 0;
-    let scavenges = 0;
-    let allocated = 0;
-    for (let i = 1; i < samples.length; i++) {
-      const a = samples[i - 1];
-      const b = samples[i];
-      if (b.gc.byType.markSweepCompact.count !== a.gc.byType.markSweepCompact.count) continue;
-      const s = b.gc.byType.scavenge.count - a.gc.byType.scavenge.count + b.gc.byType.minorMarkSweep.count - a.gc.byType.minorMarkSweep.count;
-      if (s <= 0) continue;
-      grown += Math.max(0, oldGeneration(b) - oldGeneration(a));
-      scavenges += s;
-      allocated += b.gc.allocatedBytes - a.gc.allocatedBytes;
-    }
-    const perScavenge = scavenges > 0 ? grown / scavenges : null;
-    const ratio = allocated > 0 && scavenges > 0 ? grown / allocated : null;
-    const verdict = ratio !== null && scavenges >= 10 ? judge(ratio, T.promotionRatio) : 'ok';
-    findings.push({
-      id: 'promotion',
-      title: 'Promotion (old-generation growth per scavenge)',
-      verdict,
-      value: ratio,
-      unit: '1',
-      thresholds: { warn: T.promotionRatio.warn },
-      summary: perScavenge === null
-        ? 'no scavenge between samples without a mark-compact yet'
-        : `${human(perScavenge, 'By')} per scavenge over ${plural(scavenges, 'scavenge')}: ${ratio === null ? '–' : pct(ratio)} of what was allocated reached the old generation`,
-      recommendation: verdict === 'ok' ? undefined : 'many objects survive two scavenges and are promoted (medium-lived data): try --max-semi-space-size=64 (MiB) so they die young, or shorten their lives',
-      details: { scavenges, promotedBytes: grown, allocatedBytes: allocated, bytesPerScavenge: perScavenge },
-    });
-  }
-
-  // ---- heap vs limit ----
-  {
-    const ratio = end.heap.limitBytes > 0 ? end.heap.usedBytes / end.heap.limitBytes : NaN;
-    const verdict = Number.isFinite(ratio) ? judge(ratio, T.heapUsedRatio) : 'ok';
-    const limitMiB = Math.round(end.heap.limitBytes / 1048576);
-    findings.push({
-      id: 'heap-limit',
-      title: 'Heap used vs limit',
-      verdict,
-      value: Number.isFinite(ratio) ? ratio : null,
-      unit: '1',
-      thresholds: T.heapUsedRatio,
-      summary: `${human(end.heap.usedBytes, 'By')} used of a ${human(end.heap.limitBytes, 'By')} limit (${Number.isFinite(ratio) ? pct(ratio) : '–'})`,
-      recommendation: verdict === 'ok' ? undefined : `near the limit GC runs more and more, then the process dies with "heap out of memory": if this live heap is legitimate, raise it (--max-old-space-size=${Math.max(limitMiB * 2, 512)}); if not, see the leak finding and take a heap snapshot`,
-      details: { usedBytes: end.heap.usedBytes, limitBytes: end.heap.limitBytes },
-    });
-  }
-
-  // ---- fragmentation (size − used, per space) ----
-  {
-    const details: Record<string, number | null> = {};
-    let size = 0;
-    let unused = 0;
-    // The old generation only: the young generation's semi-space is committed and empty
-    // after every scavenge by design, which is no fragmentation.
-    for (const name of end.spaceNames) {
-      if (name.startsWith('new_')) continue;
-      const s = end.heap.spaces[name];
-      details[name] = s.sizeBytes - s.usedBytes;
-      size += s.sizeBytes;
-      unused += Math.max(0, s.sizeBytes - s.usedBytes);
-    }
-    const share = size > 0 ? unused / size : 0;
-    const v8Frag = end.heap.fragmentation.total;
-    details.v8FragmentationRatio = Number.isNaN(v8Frag) ? null : v8Frag;
-    const verdict = unused >= T.fragmentationMinBytes ? judge(share, T.fragmentation) : 'ok';
-    const top = Object.entries(details).filter(([k]) => k !== 'v8FragmentationRatio').sort((a, b) => (b[1] as number) - (a[1] as number)).slice(0, 3);
-    findings.push({
-      id: 'fragmentation',
-      title: 'Heap fragmentation (old generation: committed − used)',
-      verdict,
-      value: share,
-      unit: '1',
-      thresholds: { warn: T.fragmentation.warn },
-      summary: `${human(unused, 'By')} of ${human(size, 'By')} committed holds no objects (${pct(share)}): ${top.map(([k, v]) => `${k} ${human(v, 'By')}`).join(', ')}${Number.isNaN(v8Frag) ? '' : `; V8's own measure ${pct(v8Frag)}`}`,
-      recommendation: verdict === 'ok' ? undefined : 'V8 keeps memory it freed until later mark-compacts compact and release it; after a burst this falls by itself. If it stays, a smaller --max-semi-space-size (young-space slack) or fewer large short-lived objects help',
-      details,
-    });
-  }
-
-  // ---- external memory ----
-  {
-    const xs = samples.map((s) => s.timeNs / 1e9);
-    const ys = samples.map((s) => s.heap.externalBytes);
-    const fit = trend(xs, ys);
-    const growth = fit.end - fit.start;
-    const growing = samples.length >= 10 && fit.slope > 0 && fit.confidence >= 0.99 && growth >= Math.max(16 * 1048576, 0.5 * Math.max(0, fit.start));
-    findings.push({
-      id: 'external',
-      title: 'External memory (ArrayBuffers, Buffers)',
-      verdict: growing ? 'warn' : 'ok',
-      value: end.heap.externalBytes,
-      unit: 'By',
-      summary: `${human(end.heap.externalBytes, 'By')} outside the JS heap${arrayBuffersBytes === undefined ? '' : ` (ArrayBuffers and Buffers: ${human(arrayBuffersBytes, 'By')})`}${Number.isFinite(growth) ? `, ${growth >= 0 ? '+' : ''}${human(growth, 'By')} over the window (trend confidence ${fit.confidence.toFixed(2)})` : ''}`,
-      recommendation: growing ? 'memory outside the heap keeps growing: Buffers or ArrayBuffers are retained (caches, unconsumed streams, native addons); the heap limit does not bound it' : undefined,
-      details: { externalBytes: end.heap.externalBytes, arrayBuffersBytes: arrayBuffersBytes ?? null, growthBytes: Number.isFinite(growth) ? growth : null },
-    });
-  }
-
-  // ---- event loop ----
-  {
-    const u = d.loop.utilization;
-    const verdict = measured && d.loop.busyNs + d.loop.idleNs > 0 ? judge(u, T.loopUtilization) : 'ok';
-    findings.push({
-      id: 'loop-utilization',
-      title: 'Event-loop utilization',
-      verdict,
-      value: measured ? u : null,
-      unit: '1',
-      thresholds: T.loopUtilization,
-      summary: measured ? `the loop was busy ${pct(u)} of the time (${plural(d.loop.iterations, 'iteration')})` : 'no time measured yet',
-      recommendation: verdict === 'ok' ? undefined : 'the process is saturated: scale out, or move CPU-heavy work to worker threads',
-    });
-    const { histogram } = history.histogram('loopDelay', windowMs, end);
-    const p = percentiles(histogram);
-    const p99 = p.p99;
-    const dv = p99 === null ? 'ok' : judge(p99, T.loopDelayP99Ns);
-    findings.push({
-      id: 'loop-delay',
-      title: 'Event-loop delay',
-      verdict: dv,
-      value: p99,
-      unit: 'ns',
-      thresholds: T.loopDelayP99Ns,
-      summary: p99 === null ? 'no delay samples yet' : `p50 ${human(p.p50, 'ns')}, p90 ${human(p.p90, 'ns')}, p99 ${human(p99, 'ns')}, max ${human(p.max, 'ns')}`,
-      recommendation: dv === 'ok' ? undefined : 'callbacks wait this long to run: find the synchronous work that blocks the loop (the watchdog option captures its stack)',
-      details: p,
-    });
-  }
-
-  // ---- stalls ----
-  {
-    const enabled = end.stall.enabled;
-    const count = end.stall.count - w.start.stall.count;
-    const active = enabled && end.stall.active === 1;
-    findings.push({
-      id: 'stalls',
-      title: 'Event-loop stalls',
-      verdict: active ? 'critical' : count > 0 ? 'warn' : 'ok',
-      value: enabled ? count : null,
-      unit: '{stall}',
-      summary: !enabled
-        ? 'not measured: the sampler has no watchdog (new Sampler({ watchdog: true }))'
-        : `${plural(count, 'stall')} ended in the window${active ? `; one is in progress for ${human(end.stall.durationNs, 'ns')}` : ''}; longest since start ${human(end.stall.maxNs, 'ns')}`,
-      recommendation: !(active || count > 0)
-        ? undefined
-        : stallStack !== null
-          ? 'an iteration ran past the watchdog threshold: the stack captured during the last stall shows the code that held the loop'
-          : 'an iteration ran past the watchdog threshold: capture the stalled code\'s stack with RUNTIME_SAMPLER_STALL_STACK=1 (runtime-sampler run --stall-stack) under the preload, or watchdog.captureStack in code',
-      details: { count, active: active ? 1 : 0 },
-      ...((active || count > 0) && stallStack !== null ? { stack: stallStack } : {}),
-    });
-  }
-
-  // ---- leak ----
+  const x: Judged = { history, end, start: w.start, windowMs, d, measured: d.intervalNs > 0, samples, T, context };
   const leak = detectLeak(history.markCompacts(), w.start.timeNs, leakOptions);
-  {
-    const heap = findings.find((f) => f.id === 'heap-limit') as Finding;
-    findings.push({
-      id: 'leak',
-      title: 'Leak (old generation after mark-compacts)',
-      verdict: leak.suspected ? (heap.verdict === 'ok' ? 'warn' : 'critical') : 'ok',
-      value: Number.isNaN(leak.slopeBytesPerSec) ? null : leak.slopeBytesPerSec,
-      unit: 'By/s',
-      summary: `${leak.suspected ? 'suspected' : 'not suspected'}: ${leak.reason}${Number.isNaN(leak.slopeBytesPerSec) ? '' : ` (slope ${human(leak.slopeBytesPerSec, 'By')}/s)`}`,
-      recommendation: leak.suspected ? 'compare two heap snapshots taken minutes apart (Chrome DevTools, "Comparison" view) to see what accumulates' : undefined,
-      details: { majorGcs: leak.majorGcs, confidence: leak.confidence, baselineBytes: leak.baselineBytes, growthBytes: leak.growthBytes },
-    });
-  }
-  // Contexts: native contexts (vm contexts, realms) that keep growing across mark-compacts,
-  // and detached contexts (an embedder detached them, yet they survive GCs).
-  {
-    const xs = samples.map((s) => s.timeNs / 1e9);
-    const native = trend(xs, samples.map((s) => s.heap.nativeContexts));
-    const detached = trend(xs, samples.map((s) => s.heap.detachedContexts));
-    const mcs = d.gc.byType.markSweepCompact.count;
-    const nativeGrowth = native.end - native.start;
-    const nativeGrowing = samples.length >= 10 && mcs >= 2 && native.confidence >= 0.99 && nativeGrowth >= Math.max(5, 0.5 * Math.max(0, native.start));
-    const firstDetached = samples.length > 0 ? samples[0].heap.detachedContexts : 0;
-    const nowDetached = end.heap.detachedContexts;
-    const detachedGrowing = nowDetached > firstDetached && mcs >= 2 && detached.confidence >= 0.95;
-    const growing = nativeGrowing || detachedGrowing;
-    findings.push({
-      id: 'contexts',
-      title: 'Contexts (native, detached)',
-      verdict: growing ? 'warn' : 'ok',
-      value: end.heap.nativeContexts,
-      unit: '{context}',
-      summary: `${plural(end.heap.nativeContexts, 'native context')}${Number.isFinite(nativeGrowth) ? ` (${nativeGrowth >= 0 ? '+' : ''}${Math.round(nativeGrowth)} over the window)` : ''}, ${nowDetached} detached (${firstDetached} at the window's start); ${plural(mcs, 'mark-compact')} between`,
-      recommendation: growing ? 'contexts (vm.createContext, realms, jsdom windows) stay reachable after use: something still references their functions or globals' : undefined,
-      details: { nativeContexts: end.heap.nativeContexts, nativeGrowth: Number.isFinite(nativeGrowth) ? nativeGrowth : null, detachedContexts: nowDetached },
-    });
-  }
-  // Active handles (sockets, timers, watchers) that only ever grow.
-  {
-    const xs = samples.map((s) => s.timeNs / 1e9);
-    const ys = samples.map((s) => s.process.activeHandles);
-    const fit = trend(xs, ys);
-    const growth = fit.end - fit.start;
-    const growing = samples.length >= 10 && fit.confidence >= 0.99 && growth >= Math.max(100, 0.5 * Math.max(0, fit.start));
-    findings.push({
-      id: 'active-handles',
-      title: 'Active handles',
-      verdict: growing ? 'warn' : 'ok',
-      value: end.process.activeHandles,
-      unit: '{handle}',
-      summary: `${end.process.activeHandles} active handles${Number.isFinite(growth) ? ` (${growth >= 0 ? '+' : ''}${Math.round(growth)} over the window, trend confidence ${fit.confidence.toFixed(2)})` : ''}`,
-      recommendation: growing ? 'sockets, timers or watchers are opened and never closed: process.getActiveResourcesInfo() names their kinds' : undefined,
-    });
-  }
+  const heap = heapLimitFinding(x);
+  const findings = [
+    gcCpuFinding(x),
+    ...GC_TYPES.map((t) => gcPauseFinding(x, t)),
+    allocationFinding(x),
+    promotionFinding(x),
+    heap,
+    fragmentationFinding(x),
+    externalFinding(x),
+    loopUtilizationFinding(x),
+    loopDelayFinding(x),
+    stallsFinding(x),
+    leakFinding(leak, heap.verdict),
+    contextsFinding(x),
+    activeHandlesFinding(x),
+  ].filter((f): f is Finding => f !== null);
 
   const verdict = findings.reduce<Verdict>((v, f) => worst(v, f.verdict), 'ok');
   const window = {

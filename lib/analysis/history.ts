@@ -6,6 +6,7 @@
 import { Histogram } from '../histogram';
 import { GC_TYPES, Snapshot } from '../snapshot';
 import { MainSlot as M } from '../layout.generated';
+import { SamplerReader } from '../sampler';
 import type { MarkCompactRecord, SamplerHistograms } from '../sampler';
 
 /** What a history reads: a Sampler or a SamplerView. */
@@ -291,3 +292,29 @@ export class History {
     if (this.mcs.length > MARK_COMPACTS_KEPT) this.mcs.splice(0, this.mcs.length - MARK_COMPACTS_KEPT);
   }
 }
+
+const HISTORY = {};
+
+/** A sampler's (or view's) history, made on first use and stopped when the sampler closes. */
+export function historyOf(source: SamplerReader): History {
+  return source.attachment(HISTORY, () => new History(source, source.options.history));
+}
+
+// `sampler.history`, the public name, is defined here: analysis attaches to a sampler and the
+// sampler does not depend on analysis. Every module that reads a history imports this one.
+declare module '../sampler' {
+  interface SamplerReader {
+    /**
+     * The history diagnose() and watchers read: snapshots every options.history.intervalMs,
+     * the last options.history.capacity of them. Created (and begun) on first access; it
+     * stops when this object closes.
+     */
+    readonly history: History;
+  }
+}
+Object.defineProperty(SamplerReader.prototype, 'history', {
+  get(this: SamplerReader): History {
+    return historyOf(this);
+  },
+  configurable: true,
+});

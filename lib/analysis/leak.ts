@@ -18,10 +18,10 @@
 //      4 MiB across the newer half and was flagged.)
 // and all four must hold at each of the last `confirmations` mark-compacts: the slope
 // *stays* positive with confidence.
-import { checkKnownOptions, describeValue } from '../errors';
 import type { MarkCompactRecord } from '../sampler';
 import { medianInPlace, trend } from './stats';
 import { plural } from '../format';
+import { checkInteger, checkKnownOptions, checkNumber, checkObject } from '../options';
 
 export interface LeakOptions {
   /** Mark-compacts the window needs before anything is suspected (4–256, default 5). */
@@ -60,7 +60,7 @@ const LIMITS: Record<keyof LeakOptions, [number, number, boolean]> = {
 const RECENT_SHARE = 0.5;
 
 /** The newest mark-compacts fitted at most (the fit is O(n²)). */
-export const MAX_LEAK_POINTS = 64;
+const MAX_LEAK_POINTS = 64;
 
 export interface LeakReport {
   /** Whether the old generation keeps growing after mark-compacts. */
@@ -84,21 +84,13 @@ export interface LeakReport {
 /** Validates leak options; TypeError / RangeError naming the option and what it accepts. */
 export function resolveLeakOptions(o: unknown): Required<LeakOptions> {
   if (o === undefined) return { ...DEFAULT_LEAK_OPTIONS };
-  if (o === null || typeof o !== 'object' || Array.isArray(o)) {
-    throw new TypeError(`leak options must be an object, got ${describeValue(o)}`);
-  }
-  checkKnownOptions('leak options', o, Object.keys(LIMITS));
+  const given = checkObject('leak options', o);
+  checkKnownOptions('leak options', given, Object.keys(LIMITS));
   const out = { ...DEFAULT_LEAK_OPTIONS };
   for (const [k, [min, max, integer]] of Object.entries(LIMITS) as [keyof LeakOptions, [number, number, boolean]][]) {
-    const v = (o as LeakOptions)[k];
+    const v = given[k];
     if (v === undefined) continue;
-    if (typeof v !== 'number' || !Number.isFinite(v)) {
-      throw new TypeError(`leak.${k} must be a number from ${min} to ${max}, got ${describeValue(v)}`);
-    }
-    if (v < min || v > max || (integer && !Number.isInteger(v))) {
-      throw new RangeError(`leak.${k} must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}, got ${v}`);
-    }
-    out[k] = v;
+    out[k] = integer ? checkInteger(`leak.${k}`, v, min, max) : checkNumber(`leak.${k}`, v, min, max);
   }
   return out;
 }

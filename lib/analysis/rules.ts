@@ -1,9 +1,10 @@
 // Declarative alert rules: definitions, their validation (every error names the rule, the
 // field, the value and what is accepted), and the built-in set that mirrors the shipped
 // Prometheus rules (alerts/runtime-sampler.rules.yml).
-import { checkKnownOptions, describeValue } from '../errors';
 import { Snapshot } from '../snapshot';
 import { WINDOW_HISTOGRAMS } from './history';
+import { describeValue } from '../errors';
+import { checkKnownOptions, checkObject, checkOneOf } from '../options';
 
 export type RuleCondition = 'above' | 'below' | 'rate' | 'trend' | 'percentile';
 export type Severity = 'info' | 'warning' | 'critical';
@@ -120,11 +121,8 @@ export function readPath(snap: Snapshot, path: string): number | undefined {
  * Validates one definition against a snapshot of the sampler it will watch (so that a
  * path that does not exist there is an error now, not a silent NaN later).
  */
-export function resolveRule(def: unknown, sample: Snapshot, maxWindowMs: number, index = 0): Rule {
-  if (def === null || typeof def !== 'object' || Array.isArray(def)) {
-    throw new TypeError(`rules[${index}] must be an object of { name, metric, condition, threshold, … }, got ${describeValue(def)}`);
-  }
-  const d = def as RuleDefinition;
+function resolveRule(def: unknown, sample: Snapshot, maxWindowMs: number, index = 0): Rule {
+  const d = checkObject(`rules[${index}]`, def, 'an object of { name, metric, condition, threshold, … }') as unknown as RuleDefinition;
   const at = typeof d.name === 'string' && d.name !== '' ? `rule ${JSON.stringify(d.name)}` : `rules[${index}]`;
   checkKnownOptions(at, d, FIELDS);
   if (typeof d.name !== 'string' || !NAME_RE.test(d.name)) {
@@ -190,10 +188,7 @@ export function resolveRule(def: unknown, sample: Snapshot, maxWindowMs: number,
     if (d.condition === 'above' || d.condition === 'below') {
       throw new TypeError(`${at}: direction applies to rate, trend and percentile rules (above and below say it themselves)`);
     }
-    if (d.direction !== 'above' && d.direction !== 'below') {
-      throw new TypeError(`${at}: direction must be 'above' or 'below', got ${describeValue(d.direction)}`);
-    }
-    direction = d.direction;
+    direction = checkOneOf(`${at}: direction`, d.direction, ['above', 'below'] as const);
   }
   if (d.group !== undefined && (typeof d.group !== 'string' || d.group === '')) {
     throw new TypeError(`${at}: group must be a non-empty string, got ${describeValue(d.group)}`);

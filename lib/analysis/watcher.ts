@@ -6,13 +6,16 @@ import { EventEmitter } from 'node:events';
 import { accessSync, constants as fsConstants, statSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
 import { writeHeapSnapshot } from 'node:v8';
-import { checkKnownOptions, closedError, describeValue, SamplerError } from '../errors';
 import { Snapshot } from '../snapshot';
 import { onOwnThread } from './diagnose';
 import type { History } from './history';
+// Defines sampler.history (a history attaches to a sampler): loaded wherever one is read.
+import './history';
 import { detectLeak, LeakOptions, LeakReport, resolveLeakOptions } from './leak';
 import { BUILTIN_RULES, isNanoseconds, parseDuration, readPath, resolveRules, Rule, RuleDefinition, Severity, SEVERITY_RANK } from './rules';
 import { trend } from './stats';
+import { closedError, describeValue, SamplerError } from '../errors';
+import { checkKnownOptions, checkObject } from '../options';
 
 export interface Alert {
   /** The rule's name. */
@@ -106,9 +109,7 @@ export class Watcher extends EventEmitter {
       throw new TypeError(`watch(sampler): sampler must be a Sampler or a SamplerView, got ${describeValue(source)}`);
     }
     if (source.closed) throw closedError();
-    if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-      throw new TypeError(`watch(sampler, options): options must be an object, got ${describeValue(options)}`);
-    }
+    checkObject('watch(sampler, options): options', options);
     checkKnownOptions('watch', options, ['rules', 'leak', 'heapSnapshot']);
     this.history = source.history;
     this.leakOptions = resolveLeakOptions(options.leak);
@@ -122,9 +123,7 @@ export class Watcher extends EventEmitter {
       this.snapshotDir = null;
       this.snapshotRules = new Set();
     } else {
-      if (hs === null || typeof hs !== 'object' || Array.isArray(hs)) {
-        throw new TypeError(`heapSnapshot must be an object of { dir, rules }, got ${describeValue(hs)}`);
-      }
+      checkObject('heapSnapshot', hs, 'an object of { dir, rules }');
       checkKnownOptions('heapSnapshot', hs, ['dir', 'rules']);
       if (typeof hs.dir !== 'string' || hs.dir === '') {
         throw new TypeError(`heapSnapshot.dir must be a directory path, got ${describeValue(hs.dir)}`);

@@ -1,22 +1,12 @@
-// What every exporter shares: option checks, the catalog resolved against a snapshot into
-// metric families, unit conversion and exponential-to-fixed bucket conversion. Exporters
-// read only TypeScript objects (snapshots, histograms, the catalog), never the native layer.
+// What every exporter shares: its own option checks (buckets, labels, the sampler; the
+// generic ones are lib/options.ts), the catalog resolved against a snapshot into metric
+// families, unit conversion and exponential-to-fixed bucket conversion. Exporters read
+// only TypeScript objects (snapshots, histograms, the catalog), never the native layer.
 import type { SamplerHistograms } from '../sampler';
 import type { Snapshot } from '../snapshot';
 import type { MetricDescription } from '../catalog';
 import { Histogram, INDEX_OFFSET, bucketIndex, bucketLowerBound } from '../histogram';
-
-export { checkKnownOptions, describeValue } from '../errors';
 import { describeValue, isArray, isRecord } from '../errors';
-
-/** The options object itself: undefined or null → {}, anything but a plain object → TypeError. */
-export function checkOptionsObject(what: string, options: unknown): Record<string, unknown> {
-  if (options === undefined || options === null) return {};
-  if (!isRecord(options)) {
-    throw new TypeError(`${what}: options must be an object, got ${describeValue(options)}`);
-  }
-  return options;
-}
 
 /**
  * What exporters read: a Sampler, a SamplerView of another thread, or a SamplerAggregate
@@ -46,22 +36,6 @@ export function membersOf(s: Readable): Readable[] | null {
   return Array.isArray(m) && typeof (s as { readMembers?: unknown }).readMembers === 'function' ? (m as Readable[]) : null;
 }
 
-export function checkString(option: string, value: unknown, pattern?: RegExp, accepted?: string): string {
-  if (typeof value !== 'string') throw new TypeError(`${option} must be a string, got ${describeValue(value)}`);
-  if (pattern && !pattern.test(value)) {
-    throw new RangeError(`${option} must be ${accepted ?? `a string matching ${pattern}`}, got ${JSON.stringify(value)}`);
-  }
-  return value;
-}
-
-export { checkBoolean } from '../errors';
-
-export function checkNumber(option: string, value: unknown, min: number, max: number): number {
-  if (typeof value !== 'number') throw new TypeError(`${option} must be a number from ${min} to ${max}, got ${describeValue(value)}`);
-  if (!(value >= min && value <= max)) throw new RangeError(`${option} must be a number from ${min} to ${max}, got ${String(value)}`);
-  return value;
-}
-
 /** A label or tag map: string keys matching `keyPattern`, string (or number) values. */
 export function checkLabels(option: string, value: unknown, keyPattern: RegExp, accepted: string): Record<string, string> {
   if (!isRecord(value)) {
@@ -83,7 +57,7 @@ export function checkLabels(option: string, value: unknown, keyPattern: RegExp, 
  * a series of its own; dashboards use 10–30 (prom-client's defaults have 11, OpenTelemetry's
  * 15), and 100,000 blocked each toPrometheus() call for seconds.
  */
-export const MAX_BUCKET_BOUNDS = 1000;
+const MAX_BUCKET_BOUNDS = 1000;
 
 /**
  * Histogram bucket boundaries: a non-empty array of at most MAX_BUCKET_BOUNDS finite

@@ -1,7 +1,9 @@
 // A stable JSON document of every metric, for logs and custom pipelines. The shape is
 // documented in docs/exporters.md and versioned by `schema`.
 import type { HistogramJSON } from '../histogram';
-import { Readable, checkBoolean, checkKnownOptions, checkOptionsObject, checkSampler, describeValue, families, membersOf } from './common';
+import { Readable, checkSampler, families, membersOf } from './common';
+import { describeValue } from '../errors';
+import { checkBoolean, checkKnownOptions, checkOneOf, checkOptionsObject } from '../options';
 
 export const JSON_SCHEMA = 'runtime-sampler/metrics/v1';
 
@@ -72,10 +74,7 @@ export function toJSON(sampler: Readable, options?: JsonOptions): JsonDocument {
   const s = checkSampler('toJSON()', sampler);
   const o = checkOptionsObject('toJSON()', options);
   checkKnownOptions('toJSON()', o, OPTIONS);
-  if (o.histograms !== undefined && o.histograms !== 'summary' && o.histograms !== 'full') {
-    throw new RangeError(`histograms must be 'summary' or 'full', got ${describeValue(o.histograms)}`);
-  }
-  const full = o.histograms === 'full';
+  const full = o.histograms !== undefined && checkOneOf('histograms', o.histograms, ['summary', 'full']) === 'full';
   let percentiles = [50, 90, 99, 99.9];
   if (o.percentiles !== undefined) {
     if (!Array.isArray(o.percentiles)) throw new TypeError(`percentiles must be an array of numbers from 0 to 100, got ${describeValue(o.percentiles)}`);

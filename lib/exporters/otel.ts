@@ -15,18 +15,10 @@ import type {
 import { Sampler } from '../sampler';
 import type { GCEvent, SamplerOptions } from '../sampler';
 import type { GcTypeName, Snapshot } from '../snapshot';
-import { closedError } from '../errors';
-import {
-  checkBoolean,
-  checkBuckets,
-  checkKnownOptions,
-  checkOptionsObject,
-  checkSampler,
-  describeValue,
-  families,
-  MONOTONIC_TIMESTAMPS,
-} from './common';
-import { LoopWindow, stddev } from './window';
+import { checkBuckets, checkSampler, families, MONOTONIC_TIMESTAMPS } from './common';
+import { LoopWindow, stddev } from '../loop-window';
+import { closedError, describeValue } from '../errors';
+import { checkBoolean, checkKnownOptions, checkObject, checkOptionsObject } from '../options';
 
 const WHAT = 'registerRuntimeMetrics()';
 
@@ -240,9 +232,7 @@ export function registerRuntimeMetrics(meter: Meter, options?: OtelOptions): Run
       throw new TypeError(`${WHAT}: samplerOptions applies only to the sampler registerRuntimeMetrics() creates; configure the given sampler instead`);
     }
   }
-  if (o.samplerOptions !== undefined && (o.samplerOptions === null || typeof o.samplerOptions !== 'object' || Array.isArray(o.samplerOptions))) {
-    throw new TypeError(`samplerOptions must be an object of Sampler options, got ${describeValue(o.samplerOptions)}`);
-  }
+  if (o.samplerOptions !== undefined) checkObject('samplerOptions', o.samplerOptions, 'an object of Sampler options');
   const buckets = o.gcDurationBuckets === undefined ? [...DEFAULT_GC_DURATION_BUCKETS] : checkBuckets('gcDurationBuckets', o.gcDurationBuckets);
   const windowMs = o.loopWindowMs === undefined ? DEFAULT_LOOP_WINDOW_MS : checkLoopWindow(o.loopWindowMs);
   const extra = o.extraMetrics === undefined ? true : checkBoolean('extraMetrics', o.extraMetrics);
@@ -250,7 +240,7 @@ export function registerRuntimeMetrics(meter: Meter, options?: OtelOptions): Run
   const activeResources = o.activeResources === undefined ? true : checkBoolean('activeResources', o.activeResources);
 
   const owned = given === null;
-  const sampler = given ?? new Sampler(o.samplerOptions).start();
+  const sampler = given ?? new Sampler(o.samplerOptions as SamplerOptions | undefined).start();
   try {
     return register(meter, sampler, owned, buckets, windowMs, extra, processMetrics, activeResources);
   } catch (err) {

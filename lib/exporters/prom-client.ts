@@ -15,12 +15,10 @@ import { Sampler } from '../sampler';
 import { reasonLabel } from '../snapshot';
 import type { GcTypeName, Snapshot } from '../snapshot';
 import type { Histogram } from '../histogram';
-import { SamplerError } from '../errors';
-import {
-  checkBoolean, checkBuckets, checkKnownOptions, checkLabels, checkNumber, checkOptionsObject,
-  checkSampler, checkString, describeValue,
-} from './common';
-import { LoopWindow, stddev } from './window';
+import { checkBuckets, checkLabels, checkSampler } from './common';
+import { LoopWindow, stddev } from '../loop-window';
+import { describeValue, SamplerError } from '../errors';
+import { checkBoolean, checkKnownOptions, checkNumber, checkOptionsObject, checkString } from '../options';
 
 export interface CollectDefaultMetricsConfig {
   /** The prom-client Registry to register into (default: prom-client's global registry). */

@@ -7,11 +7,10 @@ import type { Snapshot } from '../snapshot';
 import type { Histogram } from '../histogram';
 import {
   DEFAULT_DURATION_BOUNDS_NS, PlanFamily, PlanPoint, Readable, baseUnit, bucketBoundMap, checkBuckets, cumulativeCounts,
-  membersOf,
-  checkKnownOptions, checkLabels, checkOptionsObject, checkSampler, checkString, describeValue, MONOTONIC_TIMESTAMPS,
-  optionsKey, plan,
+  membersOf, checkLabels, checkSampler, MONOTONIC_TIMESTAMPS, optionsKey, plan,
 } from './common';
-import { isArray, isRecord } from '../errors';
+import { describeValue, isArray, isRecord } from '../errors';
+import { checkKnownOptions, checkOneOf, checkOptionsObject, checkString } from '../options';
 
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 export const OPENMETRICS_CONTENT_TYPE = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
@@ -48,13 +47,7 @@ interface Prepared {
 function prepare(options: unknown, histogramNames: readonly string[]): Prepared {
   const o = checkOptionsObject('toPrometheus()', options);
   checkKnownOptions('toPrometheus()', o, OPTIONS);
-  let openMetrics = false;
-  if (o.format !== undefined) {
-    if (o.format !== 'prometheus' && o.format !== 'openmetrics') {
-      throw new RangeError(`format must be 'prometheus' or 'openmetrics', got ${describeValue(o.format)}`);
-    }
-    openMetrics = o.format === 'openmetrics';
-  }
+  const openMetrics = o.format !== undefined && checkOneOf('format', o.format, ['prometheus', 'openmetrics']) === 'openmetrics';
   const prefix = o.prefix === undefined ? '' : checkString('prefix', o.prefix, PREFIX_RE, 'a metric-name prefix ([a-zA-Z_:][a-zA-Z0-9_:]*)');
   let constLabels = '';
   if (o.labels !== undefined) {

@@ -9,11 +9,9 @@ import { Sampler } from '../sampler';
 import type { Snapshot } from '../snapshot';
 import type { Histogram } from '../histogram';
 import { delta, SnapshotDelta } from '../delta';
-import { checkInteger, SamplerError } from '../errors';
-import {
-  checkBoolean, checkKnownOptions, checkLabels, checkOptionsObject, checkSampler, checkString,
-  describeValue, families, MONOTONIC_TIMESTAMPS,
-} from './common';
+import { checkLabels, checkSampler, families, MONOTONIC_TIMESTAMPS } from './common';
+import { describeValue, SamplerError } from '../errors';
+import { checkBoolean, checkFunction, checkInteger, checkKnownOptions, checkOneOf, checkOptionsObject, checkString } from '../options';
 
 export interface StatsdOptions {
   /** Where to send: a host name or an IP address (default '127.0.0.1'). Looked up once per flush. */
@@ -142,14 +140,7 @@ function resolveOptions(options: unknown): { o: StatsdResolvedOptions; sampler?:
   const prefix = raw.prefix === undefined
     ? STATSD_DEFAULT_PREFIX
     : checkString('prefix', raw.prefix, PREFIX_RE, "'' or dot-separated [A-Za-z0-9_-] names ending in '.', '_' or '-' (e.g. 'myapp.')");
-  let protocol: 'statsd' | 'dogstatsd' = 'statsd';
-  if (raw.protocol !== undefined) {
-    if (raw.protocol !== 'statsd' && raw.protocol !== 'dogstatsd') {
-      const err = typeof raw.protocol === 'string' ? RangeError : TypeError;
-      throw new err(`protocol must be 'statsd' or 'dogstatsd', got ${describeValue(raw.protocol)}`);
-    }
-    protocol = raw.protocol;
-  }
+  const protocol = raw.protocol === undefined ? 'statsd' : checkOneOf('protocol', raw.protocol, ['statsd', 'dogstatsd'] as const);
   let tags: Record<string, string> = {};
   if (raw.tags !== undefined) {
     tags = checkLabels('tags', raw.tags, TAG_KEY_RE, 'a letter, then letters, digits, _ . - /');
@@ -180,22 +171,15 @@ function resolveOptions(options: unknown): { o: StatsdResolvedOptions; sampler?:
   const family = isIP(host);
   let socketType: 'udp4' | 'udp6' = family === 6 ? 'udp6' : 'udp4';
   if (raw.socketType !== undefined) {
-    if (raw.socketType !== 'udp4' && raw.socketType !== 'udp6') {
-      const err = typeof raw.socketType === 'string' ? RangeError : TypeError;
-      throw new err(`socketType must be 'udp4' or 'udp6', got ${describeValue(raw.socketType)}`);
+    const t = checkOneOf('socketType', raw.socketType, ['udp4', 'udp6'] as const);
+    if (family !== 0 && t !== `udp${family}`) {
+      throw new RangeError(`socketType ${JSON.stringify(t)} cannot send to the IPv${family} address ${JSON.stringify(host)}; use 'udp${family}'`);
     }
-    if (family !== 0 && raw.socketType !== `udp${family}`) {
-      throw new RangeError(`socketType ${JSON.stringify(raw.socketType)} cannot send to the IPv${family} address ${JSON.stringify(host)}; use 'udp${family}'`);
-    }
-    socketType = raw.socketType;
+    socketType = t;
   }
   const unref = raw.unref === undefined ? true : checkBoolean('unref', raw.unref);
   const flushOnClose = raw.flushOnClose === undefined ? true : checkBoolean('flushOnClose', raw.flushOnClose);
-  let onError: ((e: Error) => void) | undefined;
-  if (raw.onError !== undefined) {
-    if (typeof raw.onError !== 'function') throw new TypeError(`onError must be a function, got ${describeValue(raw.onError)}`);
-    onError = raw.onError as (e: Error) => void;
-  }
+  const onError = raw.onError === undefined ? undefined : checkFunction<(e: Error) => void>('onError', raw.onError);
   const sampler = raw.sampler === undefined ? undefined : checkSampler<Sampler>(WHAT, raw.sampler, 'a runtime-sampler Sampler');
   const o: StatsdResolvedOptions = {
     host, port, intervalMs, prefix, protocol, tags: Object.freeze(tags), maxPacketBytes,

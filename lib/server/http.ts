@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { negotiateFormat, toPrometheus } from '../exporters/prometheus';
 import { toJSON } from '../exporters/json';
 import type { Readable } from '../exporters/common';
-import { LoopWindow } from '../exporters/window';
+import { LoopWindow } from '../loop-window';
 import { ReadinessChecker, ReadinessReport, ReadinessThresholds } from './readiness';
 import { PAGE_HTML } from './page';
 import { ROUTES } from './routes';

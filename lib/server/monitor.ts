@@ -6,9 +6,10 @@ import { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
 import type { Sampler, SamplerView, SharedSampler } from '../sampler';
 import { SamplerAggregate } from '../aggregate';
-import { checkInteger, checkKnownOptions, closedError, describeValue, SamplerError } from '../errors';
 import { ReadinessThresholds, resolveThresholds } from './readiness';
 import { ENV_DEFAULTS, SETTING_LIMITS, tokenProblem } from './config';
+import { closedError, describeValue, SamplerError } from '../errors';
+import { checkBoolean, checkInteger, checkKnownOptions, checkObject } from '../options';
 
 export interface MonitorThreadOptions {
   /** What to serve: a Sampler, a SamplerView, or a SamplerAggregate (series labelled by thread_id). */
@@ -61,9 +62,7 @@ function sharedOf(s: Sampler | SamplerView): SharedSampler {
  * port is taken (the error's `code` is the system's, e.g. EADDRINUSE).
  */
 export function startMonitorThread(options: MonitorThreadOptions): Promise<MonitorThread> {
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw new TypeError(`startMonitorThread(options): options must be an object with sampler and port, got ${describeValue(options)}`);
-  }
+  checkObject('startMonitorThread(options): options', options, 'an object with sampler and port');
   checkKnownOptions('startMonitorThread()', options, OPTIONS);
   const o = options;
   if (o.sampler === undefined) throw new TypeError('startMonitorThread(): sampler is required (a Sampler, SamplerView or SamplerAggregate)');
@@ -75,8 +74,7 @@ export function startMonitorThread(options: MonitorThreadOptions): Promise<Monit
   if (typeof host !== 'string' || host.length === 0) {
     throw new TypeError(`host must be a non-empty string (an address or a name), got ${describeValue(host)}`);
   }
-  if (o.unref !== undefined && typeof o.unref !== 'boolean') throw new TypeError(`unref must be true or false, got ${describeValue(o.unref)}`);
-  const unref = o.unref ?? true;
+  const unref = o.unref === undefined ? true : checkBoolean('unref', o.unref);
   const readiness = resolveThresholds(o.readiness);
   const setting = (key: keyof typeof SETTING_LIMITS, value: unknown): number =>
     (value === undefined ? ENV_DEFAULTS[key] : checkInteger(key, value, SETTING_LIMITS[key][0], SETTING_LIMITS[key][1]));
@@ -88,8 +86,7 @@ export function startMonitorThread(options: MonitorThreadOptions): Promise<Monit
     }
     token = o.token;
   }
-  if (o.debug !== undefined && typeof o.debug !== 'boolean') throw new TypeError(`debug must be true or false, got ${describeValue(o.debug)}`);
-  const debug = o.debug ?? false;
+  const debug = o.debug === undefined ? false : checkBoolean('debug', o.debug);
   if (debug && token === null) throw new TypeError('debug: true needs a token (the debug endpoints always require Authorization: Bearer <token>)');
   const debugMaxBytes = setting('debugMaxBytes', o.debugMaxBytes);
   const debugMaxSeconds = setting('debugMaxSeconds', o.debugMaxSeconds);

@@ -6,7 +6,7 @@
 // pods and the cascade begins. Set them for load shedding.
 import type { Snapshot } from '../snapshot';
 import type { Histogram } from '../histogram';
-import { checkKnownOptions, describeValue } from '../errors';
+import { checkBoolean, checkKnownOptions, checkNumber, checkObject } from '../options';
 
 export interface ReadinessThresholds {
   /** Loop delay p99 over the window, ms (default: none — opt-in load shedding). */
@@ -61,16 +61,13 @@ export const THRESHOLD_LIMITS: Readonly<Record<string, readonly [number, number]
 /** Validates thresholds; TypeError / RangeError naming the threshold, the value and what is accepted. */
 export function resolveThresholds(t: ReadinessThresholds | undefined): ResolvedThresholds {
   if (t === undefined) return { ...DEFAULT_THRESHOLDS };
-  if (t === null || typeof t !== 'object' || Array.isArray(t)) {
-    throw new TypeError(`readiness thresholds must be an object, got ${describeValue(t)}`);
-  }
+  checkObject('readiness thresholds', t);
   checkKnownOptions('readiness thresholds', t, NAMES);
   const out: ResolvedThresholds = { ...DEFAULT_THRESHOLDS };
   for (const [k, v] of Object.entries(t)) {
     if (v === undefined) continue;
     if (k === 'stall') {
-      if (typeof v !== 'boolean') throw new TypeError(`readiness.stall must be true or false, got ${describeValue(v)}`);
-      out.stall = v;
+      out.stall = checkBoolean('readiness.stall', v);
       continue;
     }
     const [min, max] = THRESHOLD_LIMITS[k];
@@ -78,11 +75,7 @@ export function resolveThresholds(t: ReadinessThresholds | undefined): ResolvedT
       (out as unknown as Record<string, null>)[k] = null;
       continue;
     }
-    if (typeof v !== 'number') {
-      throw new TypeError(`readiness.${k} must be a number from ${min} to ${max}${k === 'hysteresis' ? '' : ' (or null: no check)'}, got ${describeValue(v)}`);
-    }
-    if (!(v >= min && v <= max)) throw new RangeError(`readiness.${k} must be a number from ${min} to ${max}, got ${describeValue(v)}`);
-    (out as unknown as Record<string, number>)[k] = v;
+    (out as unknown as Record<string, number>)[k] = checkNumber(`readiness.${k}`, v, min, max, k === 'hysteresis' ? '' : ' (or null: no check)');
   }
   return out;
 }

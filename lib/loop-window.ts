@@ -1,9 +1,10 @@
 // The loop window shared by the exporters that publish loop-delay statistics and
-// utilization as gauges (OpenTelemetry, the prom-client drop-in): nothing is reset by a
-// read, so any number of readers see the same values at a given moment.
-import type { Readable } from './common';
-import type { Snapshot } from '../snapshot';
-import { Histogram } from '../histogram';
+// utilization as gauges (OpenTelemetry, the prom-client drop-in) and by the monitor server's
+// readiness checks: nothing is reset by a read, so any number of readers see the same values
+// at a given moment. It lives outside exporters/ because the server uses it too.
+import type { Readable } from './exporters/common';
+import type { Snapshot } from './snapshot';
+import { Histogram } from './histogram';
 
 /** The window advances in quarters: it always holds at least windowMs of data. */
 const WINDOW_STEPS = 4;

@@ -1,0 +1,85 @@
+// Which native binary to load, without loading the library: the runtime loader
+// (binding.ts) and the install step (scripts/install.js, in a child process) share this, so
+// `npm install` accepts exactly the binary the library will load. No side effects on import.
+import { existsSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { LAYOUT_HASH } from './layout.generated';
+
+/** The package root: dist/cjs/binary-choice.js → ../.. */
+export const packageRoot = join(__dirname, '..', '..');
+
+interface NodeGypBuild {
+  parseTags(file: string): { file: string } | undefined;
+  matchTags(runtime: string, abi: string): (tags: unknown) => boolean;
+  compareTags(runtime: string): (a: unknown, b: unknown) => number;
+}
+
+/**
+ * Where a binary may come from, in order:
+ *  1. `RUNTIME_SAMPLER_BINARY=/path/to/runtime_sampler.node` — exactly that file, nothing else
+ *     (for developers: a CMake or debug build);
+ *  2. `build/Release/runtime_sampler.node` — a source build (`npm rebuild`, `npm run build:native`);
+ *  3. `prebuilds/<platform>-<arch>/node.abi<ABI>[.<libc>].node` — the prebuilt binary for this
+ *     Node ABI, picked with node-gyp-build's own tag matching (runtime, ABI, libc).
+ * A candidate whose compiled-in ABI is not this Node's is skipped (it uses V8 and libuv
+ * directly, so it must match), so a stale source build from another Node version does not
+ * hide a matching prebuild.
+ */
+function binaryCandidates(root: string = packageRoot): string[] {
+  const explicit = process.env.RUNTIME_SAMPLER_BINARY;
+  if (explicit) return [resolve(explicit)];
+  const out: string[] = [];
+  const release = join(root, 'build', 'Release', 'runtime_sampler.node');
+  if (existsSync(release)) out.push(release);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- untyped CommonJS package, needed only without RUNTIME_SAMPLER_BINARY
+  const ngb = require('node-gyp-build') as NodeGypBuild;
+  const dir = join(root, 'prebuilds', `${process.platform}-${process.arch}`);
+  let files: string[];
+  try {
+    files = readdirSync(dir);
+  } catch {
+    files = [];
+  }
+  const winner = files
+    .map((f) => ngb.parseTags(f))
+    .filter(ngb.matchTags('node', process.versions.modules))
+    .sort(ngb.compareTags('node'))[0];
+  if (winner) out.push(join(dir, winner.file));
+  return out;
+}
+
+/** The first candidate that loads, matches this Node's ABI and the library's layout; else why each failed. */
+export type BinaryChoice<B> =
+  | { file: string; binding: B }
+  | { file?: undefined; tried: { file: string; problem: string }[]; firstError: unknown };
+
+export function chooseBinary<B extends { moduleVersion: number; constants?: { layoutHash?: string } }>(
+  candidates: string[] = binaryCandidates(),
+): BinaryChoice<B> {
+  const tried: { file: string; problem: string }[] = [];
+  let firstError: unknown;
+  for (const file of candidates) {
+    let binding: B;
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- a .node binary at a path found at run time
+      binding = require(file) as B;
+    } catch (err) {
+      firstError ??= err;
+      tried.push({ file, problem: (err as Error).message.split('\n')[0] });
+      continue;
+    }
+    if (String(binding.moduleVersion) !== process.versions.modules) {
+      tried.push({ file, problem: `built for Node ABI ${binding.moduleVersion}` });
+      continue;
+    }
+    // A binary of the right ABI but another shared-block layout (a stale build/Release, an
+    // older RUNTIME_SAMPLER_BINARY) would be read at wrong offsets without an error.
+    const layout = binding.constants?.layoutHash;
+    if (layout !== LAYOUT_HASH) {
+      tried.push({ file, problem: `built from shared-block layout ${layout ?? '(none recorded: an older build)'}, but this library reads layout ${LAYOUT_HASH} (a stale build)` });
+      continue;
+    }
+    return { file, binding };
+  }
+  return { tried, firstError };
+}
