@@ -3,7 +3,8 @@
 // (scripts/native-tests.mjs).
 //
 //  1. AddressSanitizer + UndefinedBehaviorSanitizer (+ LeakSanitizer): the addon built by
-//     cmake-js with -fsanitize=address,undefined into build-sanitizers/asan (never
+//     cmake-js with -fsanitize=address,undefined -fno-sanitize-recover=undefined
+//     (CMakeLists.txt, RS_SANITIZE=address) into build-sanitizers/asan (never
 //     build/Release), loaded by an uninstrumented node through RUNTIME_SAMPLER_BINARY with
 //     gcc's libasan preloaded, running the JS test files that drive the native code. Every
 //     report fails the file: reports go to files (log_path) in a directory per test file,
@@ -88,31 +89,21 @@ function has(cmd, argv = ['--version']) {
 }
 
 /** cmake-js build of the addon into build-sanitizers/<name>; returns the .node path or null. */
-function build(name, config, cxxflags, ldflags) {
+function build(name, config, sanitize) {
   const nodedir = nodeHeaderDir('test:sanitizers');
   if (!nodedir) return null;
   const dir = join(out, name);
   const cmakeJs = join(root, 'node_modules', 'cmake-js', 'bin', 'cmake-js');
   const started = Date.now();
-  const r = run(
-    process.execPath,
-    [
-      cmakeJs,
-      'compile',
-      '--out',
-      dir,
-      '--config',
-      config,
-      `--CDCMAKE_CXX_FLAGS=${cxxflags}`,
-      `--CDCMAKE_SHARED_LINKER_FLAGS=${ldflags}`,
-    ],
-    // gcc: the preloaded runtime must be the one the addon was instrumented for.
-    { env: { ...process.env, npm_config_nodedir: nodedir, CXX: 'g++', CC: 'gcc' } },
-  );
+  // configure every time (compile would keep a stale cache's options), then an
+  // incremental build.
+  const env = { ...process.env, npm_config_nodedir: nodedir, CXX: 'g++', CC: 'gcc' };
+  let r = run(process.execPath, [cmakeJs, 'configure', '--out', dir, '--config', config, `--CDRS_SANITIZE=${sanitize}`], { env });
+  if (r.status === 0) r = run(process.execPath, [cmakeJs, 'build', '--out', dir, '--config', config], { env });
   const file = join(dir, config, 'runtime_sampler.node');
   if (r.status !== 0 || !existsSync(file)) {
     fail(`${name} build`, r.out);
-    console.log(`✗ ${name} build: cmake-js compile failed (exit ${r.status})`);
+    console.log(`✗ ${name} build: cmake-js configure or build failed (exit ${r.status})`);
     return null;
   }
   console.log(`✓ ${name} build: ${file} [${((Date.now() - started) / 1000).toFixed(1)}s]`);
@@ -123,7 +114,7 @@ function build(name, config, cxxflags, ldflags) {
 function reports(dir) {
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
-    .filter((f) => /^(asan|ubsan)\./.test(f))
+    .filter((f) => f.startsWith('asan.'))
     .map((f) => ({ file: join(dir, f), text: readFileSync(join(dir, f), 'utf8') }))
     .filter((r) => r.text.trim() !== '');
 }
@@ -138,26 +129,39 @@ function asan() {
   // gcc prints the bare name when it has no such library.
   if (!libasan.startsWith('/') || !existsSync(libasan)) return missing('asan', 'gcc has no libasan.so (install libasan for your gcc, e.g. apt-get install gcc)');
   if (!has('cmake')) return missing('asan', 'cmake not found');
-  const flags = '-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g -O1';
-  const binary = build('asan', 'Debug', flags, '-fsanitize=address,undefined');
+  const binary = build('asan', 'Debug', 'address');
   if (!binary) return;
+  // Linked against libasan is not enough: the code itself must carry the checks (a build
+  // that lost its compile flags would pass everything).
+  const image = readFileSync(binary);
+  const absent = ['__asan_report_store8', '__ubsan_handle_'].filter((sym) => !image.includes(sym));
+  if (absent.length) {
+    fail('asan build');
+    console.log(`✗ asan build: ${binary} is not instrumented (no ${absent.join(', ')})`);
+    return;
+  }
 
   const logs = join(out, 'asan-logs');
   rmSync(logs, { recursive: true, force: true });
   const envFor = (dir) => {
     mkdirSync(dir, { recursive: true });
     // log_path + log_exe_name: one file per reporting process (asan.node.<pid>), children
-    // included. exitcode 86 so a report is told apart from a failing test.
-    const common = `log_path=${join(dir, 'asan')}:log_exe_name=1:print_stacktrace=1:halt_on_error=1`;
+    // included. exitcode 86 so a report is told apart from a failing test. gcc's libubsan
+    // is a separate runtime whose report path setter is libasan's (the preloaded one wins
+    // the symbol), and its own text always goes to stderr, which a test may swallow for a
+    // child: so UBSan aborts (abort_on_error) and ASan writes that abort, with the
+    // __ubsan_handle_* frame and ours, to the log (handle_abort); UBSan's log_path must be
+    // the same, or it resets ASan's to stderr.
+    const log = `log_path=${join(dir, 'asan')}:log_exe_name=1`;
     return {
       ...process.env,
       NO_COLOR: '1',
       FORCE_COLOR: '0',
       RUNTIME_SAMPLER_BINARY: binary,
       LD_PRELOAD: libasan,
-      ASAN_OPTIONS: `${common}:detect_leaks=1:abort_on_error=0:exitcode=86:malloc_context_size=40`,
+      ASAN_OPTIONS: `${log}:detect_leaks=1:halt_on_error=1:abort_on_error=0:handle_abort=1:exitcode=86:malloc_context_size=40`,
       LSAN_OPTIONS: `suppressions=${join(supp, 'lsan.supp')}:print_suppressions=0`,
-      UBSAN_OPTIONS: `log_path=${join(dir, 'ubsan')}:log_exe_name=1:print_stacktrace=1:halt_on_error=1:exitcode=86`,
+      UBSAN_OPTIONS: `${log}:print_stacktrace=1:halt_on_error=1:abort_on_error=1`,
     };
   };
 
@@ -218,7 +222,7 @@ function asan() {
 function valgrind() {
   if (!has('valgrind')) return missing('valgrind', 'valgrind not found (apt-get install valgrind)');
   if (!has('cmake')) return missing('valgrind', 'cmake not found');
-  const binary = build('valgrind', 'RelWithDebInfo', '-fno-omit-frame-pointer', '');
+  const binary = build('valgrind', 'RelWithDebInfo', '');
   if (!binary) return;
   const logs = join(out, 'valgrind-logs');
   rmSync(logs, { recursive: true, force: true });
