@@ -233,7 +233,9 @@ function valgrind() {
     'valgrind',
     [
       '--tool=memcheck',
-      // V8 writes machine code into its own anonymous mappings and runs it.
+      // V8 writes machine code into its own anonymous mappings and runs it. The JIT stays
+      // on (no --jitless): the GC callbacks, the stack-capture interrupt and the write
+      // barriers then run as in production, and memcheck handles generated code with this.
       '--smc-check=all-non-file',
       '--error-exitcode=97',
       '--leak-check=full',
