@@ -125,6 +125,7 @@ function stripAnsi(s) {
 }
 
 function asan() {
+  if (!has('gcc') || !has('g++')) return missing('asan', 'gcc/g++ not found');
   const libasan = run('gcc', ['-print-file-name=libasan.so']).stdout.trim();
   // gcc prints the bare name when it has no such library.
   if (!libasan.startsWith('/') || !existsSync(libasan)) return missing('asan', 'gcc has no libasan.so (install libasan for your gcc, e.g. apt-get install gcc)');
