@@ -55,8 +55,8 @@ export interface NativeBinding {
   setErrorClass(ctor: new (message: string, code: string) => Error): void;
   /** Returns freed heap memory to the system where the C library can (tests measuring RSS). */
   trimMemory(): boolean;
-  /** Native monitors alive in the process (tests of teardown). */
-  liveObjects(): { monitors: number; v8HistogramUnattributedSamples: number };
+  /** NativeSampler objects, the shared blocks they hold and native monitors alive in the process (tests of teardown). */
+  liveObjects(): { samplers: number; blocks: number; monitors: number; v8HistogramUnattributedSamples: number };
   /** V8's GarbageCollectionReason names by code, for the V8 the addon was built against. */
   gcReasonNames: string[];
   gcReasonMaxValue: number;

@@ -11,6 +11,7 @@
 #include <uv.h>
 #include <v8.h>
 
+#include <atomic>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -216,6 +217,11 @@ Napi::Value SetErrorClass(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// NativeSampler objects alive in the process, and the shared blocks they hold
+// (liveObjects()).
+std::atomic<int> g_live_samplers{0};
+std::atomic<int> g_live_blocks{0};
+
 class NativeSampler : public Napi::ObjectWrap<NativeSampler> {
  public:
   static Napi::Function Define(Napi::Env env) {
@@ -234,7 +240,17 @@ class NativeSampler : public Napi::ObjectWrap<NativeSampler> {
   //                   watchdogThresholdMs (0: none), watchdogIntervalMs, captureStack,
   //                   v8Histograms)
   explicit NativeSampler(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeSampler>(info) {
+    g_live_samplers.fetch_add(1, std::memory_order_relaxed);
     Napi::Env env = info.Env();
+    if (IsEmpty()) {
+      // napi_wrap failed: the environment is being torn down (a terminated worker forbids
+      // calls into JS at once, while its JS may run on until V8 acts on the termination,
+      // constructing more of us), so no finalizer will ever own this object. Set nothing
+      // up; node-addon-api deletes the object only when an exception is pending, else
+      // nothing refers to it but the cleanup hook below.
+      if (!env.IsExceptionPending()) napi_add_env_cleanup_hook(env, DeleteOrphan, this);
+      return;
+    }
     uint32_t cap, scale, refresh_ms, delay_ms, wd_threshold_ms = 0, wd_interval_ms = 0;
     if (!info[0].IsTypedArray() ||
         info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
@@ -286,6 +302,7 @@ class NativeSampler : public Napi::ObjectWrap<NativeSampler> {
     // Holding the backing store (not the JS object) keeps the memory the monitor writes
     // valid until Shutdown(), whatever JS drops meanwhile.
     block_store_ = BackingStoreOf(view);
+    if (block_store_ != nullptr) g_live_blocks.fetch_add(1, std::memory_order_relaxed);
     if (block_store_ == nullptr) {
       ThrowSamplerError(env, "ERR_SAMPLER_BLOCK", "cannot reach the shared block's memory");
       return;
@@ -297,7 +314,7 @@ class NativeSampler : public Napi::ObjectWrap<NativeSampler> {
                                               capture_stack, v8_histograms},
                                ed->space_count, &uv_err);
     if (monitor_ == nullptr) {
-      block_store_.reset();
+      ReleaseBlock();
       ThrowSamplerError(env, "ERR_SAMPLER_NATIVE",
                         std::string("cannot set up the loop handles: ") + uv_strerror(uv_err));
       return;
@@ -307,7 +324,10 @@ class NativeSampler : public Napi::ObjectWrap<NativeSampler> {
     block_bytes_ = layout.total_bytes();
   }
 
-  ~NativeSampler() override { Shutdown(); }
+  ~NativeSampler() override {
+    Shutdown();
+    g_live_samplers.fetch_sub(1, std::memory_order_relaxed);
+  }
 
  private:
   bool Live(Napi::Env env) {
@@ -324,8 +344,16 @@ class NativeSampler : public Napi::ObjectWrap<NativeSampler> {
     }
     // The monitor wrote its last (writer-closed) before Close() returned; the uv close
     // callbacks still to come do not touch the block.
-    block_store_.reset();
+    ReleaseBlock();
   }
+
+  void ReleaseBlock() {
+    if (block_store_ == nullptr) return;
+    block_store_.reset();
+    g_live_blocks.fetch_sub(1, std::memory_order_relaxed);
+  }
+
+  static void DeleteOrphan(void* self) { delete static_cast<NativeSampler*>(self); }
 
   Napi::Value Start(const Napi::CallbackInfo& info) {
     if (!Live(info.Env())) return {};
@@ -403,9 +431,11 @@ Napi::Value TrimMemory(const Napi::CallbackInfo& info) {
 #endif
 }
 
-// liveObjects(): native monitors alive in the process.
+// liveObjects(): native samplers and monitors alive in the process.
 Napi::Value LiveObjects(const Napi::CallbackInfo& info) {
   Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("samplers", g_live_samplers.load(std::memory_order_relaxed));
+  o.Set("blocks", g_live_blocks.load(std::memory_order_relaxed));
   o.Set("monitors", g_live_monitors.load(std::memory_order_relaxed));
   o.Set("v8HistogramUnattributedSamples", static_cast<double>(V8HistogramUnattributedSamples()));
   return o;

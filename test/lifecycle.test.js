@@ -120,6 +120,39 @@ test('workers terminated while constructing samplers: no crash (in a child proce
   assert.equal(JSON.parse(r.stdout), { 1: 250 });
 });
 
+test('workers terminated while constructing native samplers leave no sampler, block or monitor behind (in a child process)', () => {
+  // Termination forbids calls into JS at once, before V8 stops the running code: a native
+  // constructor entered in that window cannot wrap its object, so no finalizer owns it.
+  // It used to take the shared block and start a monitor anyway, and nothing deleted it.
+  // The workers construct native samplers back to back, so termination lands there.
+  const binding = JSON.stringify(path.join(__dirname, '..', 'dist', 'cjs', 'binding.js'));
+  const r = child(`
+    const { Worker } = require('node:worker_threads');
+    const { native } = require(${binding});
+    (async () => {
+      for (let i = 0; i < 60; i++) {
+        const w = new Worker(\`
+          const { native } = require(${binding.replace(/\\/g, '\\\\')});
+          const L = native.computeLayout(64, 2);
+          const block = new Float64Array(new SharedArrayBuffer(L.totalBytes));
+          require('node:worker_threads').parentPort.postMessage('ready');
+          for (;;) new native.NativeSampler(block, 64, 2, 1000, 10).close();
+        \`, { eval: true });
+        await new Promise((r) => w.once('message', r));
+        await new Promise((r) => setTimeout(r, i % 7));
+        await w.terminate();
+      }
+      console.log(JSON.stringify(native.liveObjects()));
+    })();
+  `, [], 120000);
+  assert.is(r.signal, null, r.stderr);
+  assert.is(r.status, 0, r.stderr);
+  const live = JSON.parse(r.stdout);
+  assert.is(live.samplers, 0, `${live.samplers} NativeSampler objects outlived their workers`);
+  assert.is(live.blocks, 0, `${live.blocks} shared blocks held after their workers ended`);
+  assert.is(live.monitors, 0, `${live.monitors} monitors outlived their workers`);
+});
+
 test('a worker that exits without closing its sampler, in a child process', () => {
   const r = child(`
     const { Worker } = require('node:worker_threads');

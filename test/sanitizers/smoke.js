@@ -1,0 +1,82 @@
+// The memcheck scenario (scripts/test-sanitizers.mjs runs it under valgrind; run with
+// --expose-gc). Every native path once, briefly: a sampler with the stall watchdog (with
+// stack capture) and V8's histograms, forced GCs, snapshot reads, refreshes, the loop
+// blocked past the watchdog's threshold, a worker thread with its own sampler read here
+// through share()/attach() and then terminated while it runs, and every sampler stopped
+// and closed. Under valgrind everything is ~50x slower, so it waits on events and counts,
+// never on wall-clock bounds. Prints `SMOKE_OK` and exits 0, or exits 1 naming the check.
+'use strict';
+const { Worker } = require('node:worker_threads');
+const { Sampler } = require('../..');
+
+const fail = (what) => {
+  console.error(`smoke: ${what}`);
+  process.exit(1);
+};
+const check = (cond, what) => cond || fail(what);
+const wait = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function main() {
+  check(typeof gc === 'function', 'run with --expose-gc');
+  const s = new Sampler({ watchdog: { thresholdMs: 200, intervalMs: 20, captureStack: true }, refreshIntervalMs: 20 }).start();
+  const stalls = [];
+  s.onStall((e) => stalls.push(e));
+  const before = s.read();
+  for (let i = 0; i < 3; i++) gc();
+  // Young-generation garbage, so scavenges go through the GC callbacks too.
+  let keep = [];
+  for (let i = 0; i < 200_000; i++) keep.push({ i });
+  keep = null;
+  const mid = s.read();
+  check(mid.gc.forcedCount - before.gc.forcedCount === 3, `forced GCs +${mid.gc.forcedCount - before.gc.forcedCount}, want 3`);
+  s.refresh();
+  s.read(mid);
+  check(mid.heap.usedBytes > 0, 'heap.usedBytes is 0 after refresh()');
+
+  // Let the judged iteration begin, then block the loop past the threshold in JS so the
+  // watchdog fires and the stack is captured by the interrupt.
+  await wait(50);
+  const t0 = Date.now();
+  while (Date.now() - t0 < 1500);
+  await wait(100);
+  for (let i = 0; i < 50 && stalls.length === 0; i++) await wait(50);
+  check(stalls.length >= 1, 'no stall event after blocking the loop for 1.5 s');
+  check(typeof stalls[0].stack === 'string', 'stall event without a stack');
+
+  // A worker with its own sampler, read from here, terminated while it allocates.
+  const worker = new Worker(
+    `const { parentPort } = require('node:worker_threads');
+     const { Sampler } = require(${JSON.stringify(require.resolve('../..'))});
+     const s = new Sampler({ watchdog: true, refreshIntervalMs: 20 }).start();
+     parentPort.postMessage(s.share());
+     let junk = [];
+     setInterval(() => { for (let i = 0; i < 5000; i++) junk.push({ i }); if (junk.length > 100000) junk = []; }, 1);`,
+    { eval: true },
+  );
+  const handle = await new Promise((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+  });
+  const view = Sampler.attach(handle);
+  let seen = 0;
+  for (let i = 0; i < 200 && seen === 0; i++) {
+    await wait(20);
+    seen = view.read().gc.count;
+  }
+  check(seen > 0, 'the worker sampler recorded no GC');
+  const code = await worker.terminate();
+  check(code === 1, `worker.terminate() → exit code ${code}`);
+  check(view.detached, 'the view is not detached after the worker ended');
+  view.read();
+
+  const end = s.read();
+  check(end.loop.iterations > before.loop.iterations, 'loop.iterations did not advance');
+  check(end.stall.count >= 1, `stall.count ${end.stall.count}`);
+  s.stop();
+  check(!s.read().running, 'still running after stop()');
+  s.close();
+  gc();
+  console.log('SMOKE_OK');
+}
+
+main().catch((e) => fail(e && e.stack));
