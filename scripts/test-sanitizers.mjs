@@ -120,7 +120,6 @@ function reports(dir) {
 }
 
 function stripAnsi(s) {
-  // eslint-disable-next-line no-control-regex
   return s.replace(/\x1b\[[0-9;]*m/g, '');
 }
 
@@ -173,7 +172,7 @@ function asan() {
     ['-e', "const i = require('.').nativeInfo; const maps = require('fs').readFileSync('/proc/self/maps', 'utf8'); console.log(JSON.stringify({ path: i.binaryPath, asan: maps.includes('libasan') }))"],
     { env: envFor(join(logs, 'probe')) },
   );
-  let info = null;
+  let info;
   try {
     info = JSON.parse(probe.stdout.trim().split('\n').pop());
   } catch {

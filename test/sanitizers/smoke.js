@@ -17,16 +17,16 @@ const check = (cond, what) => cond || fail(what);
 const wait = (ms) => new Promise((r) => setTimeout(r, ms));
 
 async function main() {
-  check(typeof gc === 'function', 'run with --expose-gc');
+  check(typeof globalThis.gc === 'function', 'run with --expose-gc');
   const s = new Sampler({ watchdog: { thresholdMs: 200, intervalMs: 20, captureStack: true }, refreshIntervalMs: 20 }).start();
   const stalls = [];
   s.onStall((e) => stalls.push(e));
   const before = s.read();
-  for (let i = 0; i < 3; i++) gc();
+  for (let i = 0; i < 3; i++) globalThis.gc();
   // Young-generation garbage, so scavenges go through the GC callbacks too.
-  let keep = [];
+  const keep = [];
   for (let i = 0; i < 200_000; i++) keep.push({ i });
-  keep = null;
+  keep.length = 0;
   const mid = s.read();
   check(mid.gc.forcedCount - before.gc.forcedCount === 3, `forced GCs +${mid.gc.forcedCount - before.gc.forcedCount}, want 3`);
   s.refresh();
@@ -75,7 +75,7 @@ async function main() {
   s.stop();
   check(!s.read().running, 'still running after stop()');
   s.close();
-  gc();
+  globalThis.gc();
   console.log('SMOKE_OK');
 }
 
