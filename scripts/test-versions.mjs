@@ -7,8 +7,9 @@
 //   --tier quick|all   the quick tier (default; `npm run test:all` runs it under each other
 //                      version) or both tiers (the package tests excepted: they install
 //                      under every version themselves) — about 5 minutes a version
-//   --jobs N           versions run at once (default 1; test:all runs 2 on 2 cores: the
-//                      suite must pass beside a busy CPU anyway)
+//   --jobs N           versions run at once (default 1). Two suites side by side on 2 cores
+//                      make timing checks against V8's own traces flaky, so test:all
+//                      runs them one after another
 //   --except-current   leaves out the version of the node running this script: test:all
 //                      runs the suite on it itself (the same sources and headers, built
 //                      from source)

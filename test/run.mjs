@@ -62,15 +62,16 @@ const files = readdirSync(here)
   .sort((a, b) => a.file.localeCompare(b.file));
 
 // The package tests share one `npm pack` (it builds the TypeScript and checks the
-// prebuilds: ~20 s each time): test/helpers/package.mjs reads it from here.
+// prebuilds: ~20 s each time): test/helpers/package.mjs reads it from here. Not a
+// RUNTIME_SAMPLER_* name: the preload warns about unknown ones of those.
 let packDir = null;
-if (files.filter((f) => f.file.startsWith('package-')).length > 1 && !process.env.RUNTIME_SAMPLER_TEST_PACK) {
+if (files.filter((f) => f.file.startsWith('package-')).length > 1 && !process.env.RS_TEST_PACK) {
   const { ensurePrebuilds, pack } = await import('./helpers/package.mjs');
   ensurePrebuilds();
   packDir = mkdtempSync(join(tmpdir(), 'rs-pack-'));
   const packed = pack(packDir);
   writeFileSync(join(packDir, 'pack.json'), JSON.stringify(packed));
-  process.env.RUNTIME_SAMPLER_TEST_PACK = join(packDir, 'pack.json');
+  process.env.RS_TEST_PACK = join(packDir, 'pack.json');
 }
 
 for (const { file, flags } of files) {
@@ -114,7 +115,10 @@ for (const { file, flags } of files) {
   // Each skipped test says why (test/helpers/skip.js).
   for (const m of out.matchAll(/^SKIP (.*)$/gm)) console.log(`    skipped: ${m[1]}`);
 }
-if (packDir) rmSync(packDir, { recursive: true, force: true });
+if (packDir) {
+  rmSync(packDir, { recursive: true, force: true });
+  delete process.env.RS_TEST_PACK;
+}
 
 /**
  * Runs one of --all's checks: a script that ends with its own `N passed, N failed[, N
@@ -157,7 +161,7 @@ function check(name, script, scriptArgs = []) {
 if (checks && !args.includes('--no-lint')) check('lint', 'scripts/lint.mjs');
 if (checks && !skipNative) check('native core tests (ASan+UBSan, TSan)', 'scripts/native-tests.mjs');
 if (checks && !args.includes('--no-sanitizers')) check('whole addon under ASan+UBSan and valgrind', 'scripts/test-sanitizers.mjs');
-if (checks && !args.includes('--no-versions')) check('the quick tier under every other Node version', 'scripts/test-versions.mjs', ['--except-current', '--jobs', '2']);
+if (checks && !args.includes('--no-versions')) check('the quick tier under every other Node version', 'scripts/test-versions.mjs', ['--except-current']);
 
 if (failures.length) console.log(`failed: ${failures.join(', ')}`);
 console.log(`time: ${((Date.now() - started) / 1000).toFixed(0)} s`);

@@ -33,11 +33,11 @@ function npm(args, opts) {
 
 /**
  * `npm pack` of the repository into `dest` (runs prepack and prepare like publish). Under
- * test/run.mjs the package tests share one pack (RUNTIME_SAMPLER_TEST_PACK names its
+ * test/run.mjs the package tests share one pack (RS_TEST_PACK names its
  * record); the tarball is copied into `dest`, which its user may change.
  */
 export function pack(dest) {
-  const shared = process.env.RUNTIME_SAMPLER_TEST_PACK;
+  const shared = process.env.RS_TEST_PACK;
   if (shared) {
     const packed = JSON.parse(readFileSync(shared, 'utf8'));
     const tarball = join(dest, basename(packed.tarball));
