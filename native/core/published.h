@@ -71,6 +71,14 @@ inline Result Fail(Status s, const std::string& what) { return Result{s, what}; 
 
 inline std::string ErrnoText(int e) { return std::string(std::strerror(e)); }
 
+// fstat of a descriptor just opened for `path`; on failure it is closed.
+inline Result StatOrClose(int fd, const char* path, struct stat* st) {
+  if (fstat(fd, st) == 0) return Result{};
+  const int e = errno;
+  close(fd);
+  return Fail(Status::kRefused, std::string("cannot stat ") + path + ": " + ErrnoText(e));
+}
+
 // Opens `path` as our publishing directory, creating it 0700 when it is missing (its parent
 // must exist). On success `*dir_fd` is an O_DIRECTORY descriptor the caller closes.
 inline Result OpenDirectory(const char* path, uid_t uid, int* dir_fd) {
@@ -90,11 +98,8 @@ inline Result OpenDirectory(const char* path, uid_t uid, int* dir_fd) {
     return Fail(Status::kRefused, std::string("cannot open ") + path + ": " + ErrnoText(e));
   }
   struct stat st;
-  if (fstat(fd, &st) != 0) {
-    const int e = errno;
-    close(fd);
-    return Fail(Status::kRefused, std::string("cannot stat ") + path + ": " + ErrnoText(e));
-  }
+  Result r = StatOrClose(fd, path, &st);
+  if (!r.ok()) return r;
   if (st.st_uid != uid) {
     close(fd);
     return Fail(Status::kRefused, std::string(path) + " is owned by uid " +
@@ -193,11 +198,8 @@ inline Result OpenForRead(const char* path, uid_t uid, uint32_t layout_version, 
     return Fail(Status::kRefused, std::string("cannot open ") + path + ": " + ErrnoText(e));
   }
   struct stat st;
-  if (fstat(fd, &st) != 0) {
-    const int e = errno;
-    close(fd);
-    return Fail(Status::kRefused, std::string("cannot stat ") + path + ": " + ErrnoText(e));
-  }
+  Result r = StatOrClose(fd, path, &st);
+  if (!r.ok()) return r;
   if (!S_ISREG(st.st_mode)) {
     close(fd);
     return Fail(Status::kInvalid, std::string(path) + " is not a regular file");
