@@ -19,6 +19,7 @@ import { ENV_VARS, parseEnv } from './server/config';
 import { ROUTES } from './server/routes';
 import { human } from './format';
 import { DEMO } from './demo/plan';
+import { parseDuration } from './duration';
 
 export { human };
 
@@ -208,15 +209,17 @@ async function run(argv: string[]): Promise<number> {
 const spoken = (ms: number): string =>
   ms % 3_600_000 === 0 ? `${ms / 3_600_000} h` : ms % 60_000 === 0 ? `${ms / 60_000} min` : ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
 
-/** A duration on the command line, in ms: seconds as a plain number, or 500ms, 30s, 2m, 1h. */
+/**
+ * A duration on the command line, in ms: seconds as a plain number, or 500ms, 30s, 2m, 1h
+ * (parseDuration's forms).
+ */
 export function parseCliDuration(cmd: string, option: string, value: string, minMs: number, maxMs: number): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value);
-  const unitMs: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-  const ms = m === null ? NaN : Number(m[1]) * unitMs[m[2] ?? 's'];
-  if (!(ms >= minMs && ms <= maxMs)) {
+  try {
+    if (value.trim() !== value) throw new TypeError('surrounding spaces');
+    return parseDuration(option, /^\d+(?:\.\d+)?$/.test(value) ? `${value}s` : value, minMs, maxMs);
+  } catch {
     throw new UsageError(`${cmd}: ${option} ${JSON.stringify(value)} is not accepted: a duration from ${spoken(minMs)} to ${spoken(maxMs)}, as seconds (90) or with a unit (90s, 2m, 1h)`);
   }
-  return ms;
 }
 
 async function demo(argv: string[]): Promise<number> {

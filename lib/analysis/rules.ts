@@ -4,6 +4,7 @@
 import { Snapshot } from '../snapshot';
 import { WINDOW_HISTOGRAMS } from './history';
 import { describeValue } from '../errors';
+import { parseDuration } from '../duration';
 import { checkKnownOptions, checkObject, checkOneOf } from '../options';
 
 export type RuleCondition = 'above' | 'below' | 'rate' | 'trend' | 'percentile';
@@ -78,28 +79,8 @@ const SEVERITIES: readonly Severity[] = ['info', 'warning', 'critical'];
 export const SEVERITY_RANK: Readonly<Record<Severity, number>> = { info: 0, warning: 1, critical: 2 };
 /** Values computed from a snapshot and the history rather than read from a path. */
 export const DERIVED_METRICS: readonly string[] = ['heap.usedRatio', 'leak.suspected', 'leak.slopeBytesPerSec'];
+export { parseDuration };
 const NAME_RE = /^[A-Za-z_][A-Za-z0-9_.:-]*$/;
-const DURATION_RE = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-const MAX_DURATION_MS = 7 * 24 * 3_600_000;
-
-/** Parses a duration ('500ms', '2s', '5m', '1h', or ms as a number); throws naming `what`. */
-export function parseDuration(what: string, value: unknown, minMs = 0, maxMs = MAX_DURATION_MS): number {
-  let ms: number;
-  if (typeof value === 'number') {
-    ms = value;
-  } else if (typeof value === 'string' && DURATION_RE.test(value.trim())) {
-    const m = DURATION_RE.exec(value.trim()) as RegExpExecArray;
-    ms = Number(m[1]) * UNIT_MS[m[2]];
-  } else {
-    throw new TypeError(`${what} must be a duration: milliseconds as a number, or a string such as '500ms', '2s', '5m', '1h'; got ${describeValue(value)}`);
-  }
-  if (!Number.isFinite(ms) || ms < minMs || ms > maxMs) {
-    throw new RangeError(`${what} must be from ${minMs} ms to ${maxMs} ms, got ${describeValue(value)}`);
-  }
-  return ms;
-}
-
 /** Whether the metric's values are nanoseconds (a time counter or gauge, or any histogram). */
 export function isNanoseconds(metric: string): boolean {
   return metric.startsWith('histograms.') || /Ns$/.test(metric);
