@@ -492,27 +492,27 @@ function bench(argv: string[]): number {
 }
 
 /** Runs the command line; resolves to the exit code. */
+/** The commands, in the order the messages list them. */
+const COMMANDS: Readonly<Record<string, (argv: string[]) => number | Promise<number>>> = {
+  run, snapshot, diagnose: diagnoseCommand, bench, doctor: doctorCommand, demo,
+};
+
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   try {
+    if (cmd !== undefined && Object.hasOwn(COMMANDS, cmd)) return await COMMANDS[cmd](rest);
     switch (cmd) {
-      case 'run': return await run(rest);
-      case 'snapshot': return await snapshot(rest);
-      case 'diagnose': return await diagnoseCommand(rest);
-      case 'bench': return bench(rest);
-      case 'doctor': return await doctorCommand(rest);
-      case 'demo': return await demo(rest);
       case '--version': case '-v': out(`${version()}\n`); return 0;
       case undefined: case '--help': case '-h': case 'help':
         out(MAIN_HELP.replace('{version}', version()));
         return cmd === undefined ? 2 : 0;
       default:
-        throw new UsageError(`unknown command ${JSON.stringify(cmd)} (run, snapshot, diagnose, bench, doctor, demo; --help)`);
+        throw new UsageError(`unknown command ${JSON.stringify(cmd)} (${Object.keys(COMMANDS).join(', ')}; --help)`);
     }
   } catch (e) {
     const err = e as Error & { code?: string };
     if (e instanceof UsageError || (err.code ?? '').startsWith('ERR_PARSE_ARGS')) {
-      const known = cmd === 'run' || cmd === 'snapshot' || cmd === 'diagnose' || cmd === 'bench' || cmd === 'doctor' || cmd === 'demo';
+      const known = cmd !== undefined && Object.hasOwn(COMMANDS, cmd);
       process.stderr.write(`runtime-sampler: ${err.message}\n(runtime-sampler ${known ? `${cmd} ` : ''}--help for usage)\n`);
       return 2;
     }
