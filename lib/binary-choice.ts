@@ -25,12 +25,20 @@ interface NodeGypBuild {
  * directly, so it must match), so a stale source build from another Node version does not
  * hide a matching prebuild.
  */
-function binaryCandidates(root: string = packageRoot): string[] {
+/** How a candidate was found: nativeInfo.binaryOrigin. */
+export type BinaryOrigin = 'RUNTIME_SAMPLER_BINARY' | 'source build' | 'prebuild';
+
+interface Candidate {
+  file: string;
+  origin: BinaryOrigin;
+}
+
+function binaryCandidates(root: string = packageRoot): Candidate[] {
   const explicit = process.env.RUNTIME_SAMPLER_BINARY;
-  if (explicit) return [resolve(explicit)];
-  const out: string[] = [];
+  if (explicit) return [{ file: resolve(explicit), origin: 'RUNTIME_SAMPLER_BINARY' }];
+  const out: Candidate[] = [];
   const release = join(root, 'build', 'Release', 'runtime_sampler.node');
-  if (existsSync(release)) out.push(release);
+  if (existsSync(release)) out.push({ file: release, origin: 'source build' });
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- untyped CommonJS package, needed only without RUNTIME_SAMPLER_BINARY
   const ngb = require('node-gyp-build') as NodeGypBuild;
   const dir = join(root, 'prebuilds', `${process.platform}-${process.arch}`);
@@ -44,21 +52,21 @@ function binaryCandidates(root: string = packageRoot): string[] {
     .map((f) => ngb.parseTags(f))
     .filter(ngb.matchTags('node', process.versions.modules))
     .sort(ngb.compareTags('node'))[0];
-  if (winner) out.push(join(dir, winner.file));
+  if (winner) out.push({ file: join(dir, winner.file), origin: 'prebuild' });
   return out;
 }
 
 /** The first candidate that loads, matches this Node's ABI and the library's layout; else why each failed. */
 export type BinaryChoice<B> =
-  | { file: string; binding: B }
+  | { file: string; origin: BinaryOrigin; binding: B }
   | { file?: undefined; tried: { file: string; problem: string }[]; firstError: unknown };
 
 export function chooseBinary<B extends { moduleVersion: number; constants?: { layoutHash?: string } }>(
-  candidates: string[] = binaryCandidates(),
+  candidates: Candidate[] = binaryCandidates(),
 ): BinaryChoice<B> {
   const tried: { file: string; problem: string }[] = [];
   let firstError: unknown;
-  for (const file of candidates) {
+  for (const { file, origin } of candidates) {
     let binding: B;
     try {
       // eslint-disable-next-line @typescript-eslint/no-require-imports -- a .node binary at a path found at run time
@@ -79,7 +87,7 @@ export function chooseBinary<B extends { moduleVersion: number; constants?: { la
       tried.push({ file, problem: `built from shared-block layout ${layout ?? '(none recorded: an older build)'}, but this library reads layout ${LAYOUT_HASH} (a stale build)` });
       continue;
     }
-    return { file, binding };
+    return { file, origin, binding };
   }
   return { tried, firstError };
 }

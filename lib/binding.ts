@@ -1,7 +1,6 @@
 // The one place the native addon is loaded, and the typed description of its surface.
-import { join } from 'node:path';
 import { SamplerError } from './errors';
-import { chooseBinary, packageRoot } from './binary-choice';
+import { BinaryOrigin, chooseBinary } from './binary-choice';
 
 export interface NativeLayout {
   ringCapacity: number;
@@ -80,14 +79,14 @@ export interface NativeBinding {
 /** The binary that was loaded (absolute path). */
 export let binaryPath = '';
 /** How it was chosen: RUNTIME_SAMPLER_BINARY, a source build (build/Release), or a prebuild. */
-export let binaryOrigin: 'RUNTIME_SAMPLER_BINARY' | 'source build' | 'prebuild' = 'prebuild';
+export let binaryOrigin: BinaryOrigin = 'prebuild';
 
 function load(): NativeBinding {
   const choice = chooseBinary<NativeBinding>();
   if (choice.file !== undefined) {
-    const { file, binding } = choice;
+    const { file, origin, binding } = choice;
     binaryPath = file;
-    binaryOrigin = process.env.RUNTIME_SAMPLER_BINARY ? 'RUNTIME_SAMPLER_BINARY' : file === join(packageRoot, 'build', 'Release', 'runtime_sampler.node') ? 'source build' : 'prebuild';
+    binaryOrigin = origin;
     binding.setErrorClass(SamplerError as unknown as new (message: string, code: string) => Error);
     return binding;
   }
