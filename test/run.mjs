@@ -74,88 +74,73 @@ if (files.filter((f) => f.file.startsWith('package-')).length > 1 && !process.en
   process.env.RS_TEST_PACK = join(packDir, 'pack.json');
 }
 
-for (const { file, flags } of files) {
-  const path = join(here, file);
+/**
+ * Runs one part in its own process and adds up what its output says: `summary` reads the
+ * counts (null when there are none: a crash, counted as one failure). A part that exits
+ * non-zero after passing counts one failure too. Skipped tests are listed with their reasons
+ * (`SKIP <what>: <reason>`, test/helpers/skip.js, or a sub-run's `skipped:` lines).
+ */
+function runPart(name, argv, summary, { timeout, what }) {
   const t0 = Date.now();
-  const r = spawnSync(process.execPath, [...flags, path], {
+  const r = spawnSync(process.execPath, argv, {
     cwd: root,
     env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' },
     encoding: 'utf8',
-    timeout: 10 * 60 * 1000,
-    maxBuffer: 64 * 1024 * 1024,
+    timeout,
+    maxBuffer: 256 * 1024 * 1024,
   });
   const out = stripAnsi((r.stdout ?? '') + (r.stderr ?? ''));
-  const total = /Total:\s+(\d+)/.exec(out);
-  const ok = /Passed:\s+(\d+)/.exec(out);
-  const skip = /Skipped:\s+(\d+)/.exec(out);
   const secs = ((Date.now() - t0) / 1000).toFixed(1);
-  if (!total || !ok) {
+  const counts = summary(out);
+  if (counts === null) {
     failed++;
-    failures.push(file);
+    failures.push(name);
     process.stdout.write(out);
-    console.log(`✗ ${file}: no test summary (exit ${r.status}, signal ${r.signal}) — counted as 1 failure [${secs}s]`);
-    continue;
+    console.log(`✗ ${name}: no ${what} (exit ${r.status}, signal ${r.signal}) — counted as 1 failure [${secs}s]`);
+    return;
   }
-  const t = Number(total[1]);
-  const p = Number(ok[1]);
+  const { p, t, s: skips } = counts;
   const f = t - p;
   passed += p;
   failed += f;
-  skipped += skip ? Number(skip[1]) : 0;
+  skipped += skips;
   if (f > 0 || r.status !== 0) {
     if (f === 0) {
       failed++;
-      console.log(`✗ ${file}: exited with ${r.status ?? r.signal} after its tests — counted as 1 failure`);
+      console.log(`✗ ${name}: exited with ${r.status ?? r.signal} after its tests — counted as 1 failure`);
     }
-    failures.push(file);
+    failures.push(name);
     process.stdout.write(out);
   }
-  const skips = skip ? Number(skip[1]) : 0;
-  console.log(`${f > 0 ? '✗' : '✓'} ${file}: ${p}/${t} passed${skips ? `, ${skips} skipped` : ''} [${secs}s]`);
-  // Each skipped test says why (test/helpers/skip.js).
-  for (const m of out.matchAll(/^SKIP (.*)$/gm)) console.log(`    skipped: ${m[1]}`);
+  console.log(`${f > 0 || r.status !== 0 ? '✗' : '✓'} ${name}: ${p}/${t} passed${skips ? `, ${skips} skipped` : ''} [${secs}s]`);
+  for (const x of out.matchAll(/^\s*(?:SKIP|skipped:) (.*)$/gm)) console.log(`    skipped: ${x[1]}`);
+}
+
+/** uvu's own summary: Total, Passed, Skipped. */
+function uvuSummary(out) {
+  const total = /Total:\s+(\d+)/.exec(out);
+  const ok = /Passed:\s+(\d+)/.exec(out);
+  if (!total || !ok) return null;
+  return { p: Number(ok[1]), t: Number(total[1]), s: Number(/Skipped:\s+(\d+)/.exec(out)?.[1] ?? 0) };
+}
+
+/** A script's closing line: `N passed, N failed[, N skipped]`. */
+function closingLine(out) {
+  const m = [...out.matchAll(/^(?:.*: )?(\d+) passed, (\d+) failed(?:, (\d+) skipped)?\s*$/gm)].at(-1);
+  return m ? { p: Number(m[1]), t: Number(m[1]) + Number(m[2]), s: Number(m[3] ?? 0) } : null;
+}
+
+for (const { file, flags } of files) {
+  runPart(file, [...flags, join(here, file)], uvuSummary, { timeout: 10 * 60 * 1000, what: 'test summary' });
 }
 if (packDir) {
   rmSync(packDir, { recursive: true, force: true });
   delete process.env.RS_TEST_PACK;
 }
 
-/**
- * Runs one of --all's checks: a script that ends with its own `N passed, N failed[, N
- * skipped]` line and prints `SKIP <what>: <reason>` for what it could not run.
- */
+/** One of --all's checks: a script that ends with its own closing line. */
 function check(name, script, scriptArgs = []) {
-  const t0 = Date.now();
-  const r = spawnSync(process.execPath, [join(root, script), ...scriptArgs], {
-    cwd: root,
-    env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' },
-    encoding: 'utf8',
-    maxBuffer: 256 * 1024 * 1024,
-  });
-  const out = stripAnsi((r.stdout ?? '') + (r.stderr ?? ''));
-  const secs = ((Date.now() - t0) / 1000).toFixed(1);
-  const m = [...out.matchAll(/^(?:.*: )?(\d+) passed, (\d+) failed(?:, (\d+) skipped)?\s*$/gm)].at(-1);
-  if (!m) {
-    failed++;
-    failures.push(name);
-    process.stdout.write(out);
-    console.log(`✗ ${name}: no closing line (exit ${r.status}, signal ${r.signal}) — counted as 1 failure [${secs}s]`);
-    return;
-  }
-  const [p, f, s] = [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)];
-  passed += p;
-  failed += f;
-  skipped += s;
-  if (f > 0 || r.status !== 0) {
-    if (f === 0) {
-      failed++;
-      console.log(`✗ ${name}: exited with ${r.status ?? r.signal} — counted as 1 failure`);
-    }
-    failures.push(name);
-    process.stdout.write(out);
-  }
-  console.log(`${f > 0 || r.status !== 0 ? '✗' : '✓'} ${name}: ${p}/${p + f} passed${s ? `, ${s} skipped` : ''} [${secs}s]`);
-  for (const x of out.matchAll(/^\s*(?:SKIP|skipped:) (.*)$/gm)) console.log(`    skipped: ${x[1]}`);
+  runPart(name, [join(root, script), ...scriptArgs], closingLine, { timeout: undefined, what: 'closing line' });
 }
 
 if (checks && !args.includes('--no-lint')) check('lint', 'scripts/lint.mjs');
