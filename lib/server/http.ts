@@ -128,25 +128,27 @@ function watchConnections(server: Server): { stats(): object; stop(): void } {
     conns.delete(c.socket);
     c.socket.destroy();
   };
-  const victim = (young: boolean): Connection | undefined => {
+  /** The connection `pick` accepts with the lowest `by` (the oldest), if any. */
+  const oldest = (pick: (c: Connection) => boolean, by: (c: Connection) => number): Connection | undefined => {
     let best: Connection | undefined;
+    for (const c of conns.values()) if (pick(c) && (best === undefined || by(c) < by(best))) best = c;
+    return best;
+  };
+  const waiting = (c: Connection): number => c.waitingSince;
+  const victim = (young: boolean): Connection | undefined => {
     const now = performance.now();
     const silent = (c: Connection): boolean => c.inFlight === 0 && c.socket.bytesRead === 0;
     const grown = (c: Connection): boolean => now - c.acceptedAt >= SERVER_LIMITS.silentGraceMs;
     // Sent nothing for silentGraceMs, then a request still arriving, then (only when
-    // `young`) sent nothing yet: oldest first.
-    for (const c of conns.values()) if (silent(c) && grown(c) && (best === undefined || c.waitingSince < best.waitingSince)) best = c;
-    if (best !== undefined) return best;
-    for (const c of conns.values()) if (c.inFlight === 0 && !silent(c) && (best === undefined || c.waitingSince < best.waitingSince)) best = c;
-    if (best !== undefined) return best;
-    if (young) {
-      for (const c of conns.values()) if (silent(c) && (best === undefined || c.waitingSince < best.waitingSince)) best = c;
-      if (best !== undefined) return best;
-    }
-    // Every connection has a request in flight: shed the one longest stuck on its client
-    // (bytes waiting to be read), never one whose response the monitor is still making.
-    for (const c of conns.values()) if (c.socket.writableLength > 0 && (best === undefined || c.lastProgress < best.lastProgress)) best = c;
-    return best;
+    // `young`) sent nothing yet: oldest first. When every connection has a request in
+    // flight: the one longest stuck on its client (bytes waiting to be read), never one
+    // whose response the monitor is still making.
+    return (
+      oldest((c) => silent(c) && grown(c), waiting) ??
+      oldest((c) => c.inFlight === 0 && !silent(c), waiting) ??
+      (young ? oldest(silent, waiting) : undefined) ??
+      oldest((c) => c.socket.writableLength > 0, (c) => c.lastProgress)
+    );
   };
   /** Sheds connections down to `limit`; false when none could be shed. */
   const trim = (limit: number, young: boolean): boolean => {
