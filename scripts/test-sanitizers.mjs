@@ -25,6 +25,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { nodeHeaderDir, root } from './node-dist.mjs';
+import { stripAnsi, testFileHeader, uvuSummary } from '../test/helpers/test-file.mjs';
 
 const args = process.argv.slice(2);
 const only = args.filter((a) => !a.startsWith('--'));
@@ -119,10 +120,6 @@ function reports(dir) {
     .filter((r) => r.text.trim() !== '');
 }
 
-function stripAnsi(s) {
-  return s.replace(/\x1b\[[0-9;]*m/g, '');
-}
-
 function asan() {
   if (!has('gcc') || !has('g++')) return missing('asan', 'gcc/g++ not found');
   const libasan = run('gcc', ['-print-file-name=libasan.so']).stdout.trim();
@@ -186,22 +183,20 @@ function asan() {
 
   for (const file of ASAN_FILES) {
     const path = join(root, 'test', file);
-    const head = readFileSync(path, 'utf8').split('\n', 3).join('\n');
-    const flags = /node-flags:\s*(.*)/.exec(head)?.[1].trim().split(/\s+/) ?? [];
+    const { flags } = testFileHeader(path);
     const dir = join(logs, file.replace(/\.test\.m?js$/, ''));
     const started = Date.now();
     const r = run(process.execPath, [...flags, path], { env: envFor(dir), timeout: 5 * 60 * 1000 });
     const secs = ((Date.now() - started) / 1000).toFixed(1);
     const text = stripAnsi(r.out);
-    const total = /Total:\s+(\d+)/.exec(text);
-    const ok = /Passed:\s+(\d+)/.exec(text);
+    const counts = uvuSummary(text);
     const found = reports(dir);
-    const t = total ? Number(total[1]) : 0;
-    const p = ok ? Number(ok[1]) : 0;
+    const t = counts?.t ?? 0;
+    const p = counts?.p ?? 0;
     passed += p;
     failed += t - p;
     const problems = [];
-    if (!total || !ok) problems.push(`no test summary (exit ${r.status}, signal ${r.signal})`);
+    if (counts === null) problems.push(`no test summary (exit ${r.status}, signal ${r.signal})`);
     else if (r.status !== 0) problems.push(`exit ${r.status ?? r.signal}`);
     if (found.length) problems.push(`${found.length} sanitizer report(s): ${found.map((f) => basename(f.file)).join(', ')}`);
     if (problems.length || t !== p) {

@@ -18,10 +18,11 @@
 // so under each other Node); --no-package leaves out package-*.test.mjs; --no-native,
 // --no-lint, --no-sanitizers, --no-versions leave out one of --all's checks.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
+import { stripAnsi, testFileHeader, uvuSummary } from './helpers/test-file.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -40,20 +41,9 @@ let skipped = 0;
 const failures = [];
 const started = Date.now();
 
-function stripAnsi(s) {
-  return s.replace(/\x1b\[[0-9;]*m/g, '');
-}
-
 const files = readdirSync(here)
   .filter((f) => f.endsWith('.test.js') || f.endsWith('.test.mjs'))
-  .map((f) => {
-    const head = readFileSync(join(here, f), 'utf8').split('\n', 4).join('\n');
-    return {
-      file: f,
-      flags: /node-flags:\s*(.*)/.exec(head)?.[1].trim().split(/\s+/) ?? [],
-      tier: /\btier:\s*(\w+)/.exec(head)?.[1] ?? 'quick',
-    };
-  })
+  .map((f) => ({ file: f, ...testFileHeader(join(here, f)) }))
   .filter(({ file, tier }) => {
     if (only.length) return only.some((o) => file.includes(o));
     if (skipPackage && file.startsWith('package-')) return false;
@@ -114,14 +104,6 @@ function runPart(name, argv, summary, { timeout, what }) {
   }
   console.log(`${f > 0 || r.status !== 0 ? '✗' : '✓'} ${name}: ${p}/${t} passed${skips ? `, ${skips} skipped` : ''} [${secs}s]`);
   for (const x of out.matchAll(/^\s*(?:SKIP|skipped:) (.*)$/gm)) console.log(`    skipped: ${x[1]}`);
-}
-
-/** uvu's own summary: Total, Passed, Skipped. */
-function uvuSummary(out) {
-  const total = /Total:\s+(\d+)/.exec(out);
-  const ok = /Passed:\s+(\d+)/.exec(out);
-  if (!total || !ok) return null;
-  return { p: Number(ok[1]), t: Number(total[1]), s: Number(/Skipped:\s+(\d+)/.exec(out)?.[1] ?? 0) };
 }
 
 /** A script's closing line: `N passed, N failed[, N skipped]`. */

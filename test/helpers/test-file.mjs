@@ -1,0 +1,26 @@
+// What test/run.mjs and scripts/test-sanitizers.mjs both need to run a test file: its
+// header (the first four lines may say `node-flags: …` and `tier: extra — why`), and how to
+// read what uvu printed.
+
+import { readFileSync } from 'node:fs';
+
+/** The node flags and the tier a test file's header asks for. */
+export function testFileHeader(path) {
+  const head = readFileSync(path, 'utf8').split('\n', 4).join('\n');
+  return {
+    flags: /node-flags:\s*(.*)/.exec(head)?.[1].trim().split(/\s+/) ?? [],
+    tier: /\btier:\s*(\w+)/.exec(head)?.[1] ?? 'quick',
+  };
+}
+
+export function stripAnsi(s) {
+  return s.replace(/\x1b\[[0-9;]*m/g, '');
+}
+
+/** uvu's own summary, as { p: passed, t: total, s: skipped }; null when there is none. */
+export function uvuSummary(out) {
+  const total = /Total:\s+(\d+)/.exec(out);
+  const ok = /Passed:\s+(\d+)/.exec(out);
+  if (!total || !ok) return null;
+  return { p: Number(ok[1]), t: Number(total[1]), s: Number(/Skipped:\s+(\d+)/.exec(out)?.[1] ?? 0) };
+}
