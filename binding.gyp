@@ -5,6 +5,7 @@
       "sources": [
         "native/addon.cc",
         "native/monitor.cc",
+        "native/publish.cc",
         "native/v8/gc_hooks.cc",
         "native/v8/heap_stats.cc",
         "native/v8/histograms.cc",

@@ -43,6 +43,7 @@ export interface NativeSamplerHandle {
   alias(): ArrayBuffer | undefined;
   loopClock(): 'tsc' | 'calibrating' | 'monotonic';
   watchdogError(): number;
+  keepPublished(): void;
 }
 
 export interface NativeBinding {
@@ -63,6 +64,16 @@ export interface NativeBinding {
   uvVersion: string;
   v8Version: string;
   uvMetricsInfo: boolean;
+  /** Creates <dir>/<name> and returns a SharedArrayBuffer over its block (native/publish.cc). */
+  publishBlock(dir: string, name: string, blockBytes: number, threadId: number, workerId: number, nodeVersion: string, title: string, meta: string): SharedArrayBuffer;
+  /** Removes <dir>/<name> if the directory is still ours; whether it did. */
+  unpublish(dir: string, name: string): boolean;
+  /** Validates and maps a published file; its header, and with withBuffer its block. */
+  openPublished(path: string, withBuffer?: boolean): import('./published').NativePublished;
+  /** Whether the process (pid, start ticks) still runs. */
+  processAlive(pid: number, startTicks: number): boolean;
+  publishHeaderBytes: number;
+  publishMaxFileBytes: number;
   NativeSampler: new (
     block: Float64Array,
     ringCapacity: number,
@@ -73,6 +84,8 @@ export interface NativeBinding {
     watchdogIntervalMs: number,
     captureStack: boolean,
     v8Histograms: boolean,
+    publishedDir?: string,
+    publishedName?: string,
   ) => NativeSamplerHandle;
 }
 

@@ -8,7 +8,11 @@ export type SamplerErrorCode =
   | 'ERR_SAMPLER_INCOMPATIBLE'
   | 'ERR_SAMPLER_PEER_MISSING'
   | 'ERR_SAMPLER_NO_WATCHDOG'
-  | 'ERR_SAMPLER_DIRECTORY';
+  | 'ERR_SAMPLER_DIRECTORY'
+  | 'ERR_SAMPLER_PUBLISH'
+  | 'ERR_SAMPLER_REFUSED'
+  | 'ERR_SAMPLER_INVALID'
+  | 'ERR_SAMPLER_NOT_FOUND';
 
 /**
  * A runtime failure of the sampler (as opposed to bad input, which throws TypeError or

@@ -1,5 +1,7 @@
-export { Sampler, SamplerView } from './sampler';
-export type { SamplerOptions, WatchdogOptions, HistorySettings, ResolvedSamplerOptions, GCEvent, GCListener, MarkCompactRecord, StallEvent, StallListener, SharedSampler, SamplerHistograms } from './sampler';
+export { Sampler, SamplerView, PublishedView } from './sampler';
+export { listPublished, cleanPublished, defaultPublishDir } from './published';
+export type { PublishedProcess, ListPublishedOptions, CleanPublishedOptions } from './published';
+export type { OpenOptions, PublishSettings, SamplerOptions, WatchdogOptions, HistorySettings, ResolvedSamplerOptions, GCEvent, GCListener, MarkCompactRecord, StallEvent, StallListener, SharedSampler, SamplerHistograms } from './sampler';
 export { SamplerAggregate } from './aggregate';
 export { startMonitorThread } from './server/monitor';
 export type { MonitorThreadOptions, MonitorThread } from './server/monitor';

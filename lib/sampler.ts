@@ -11,7 +11,11 @@ import {
 import { GC_TYPES, GcTypeName, gcReasonsBase, MAIN_REGION_SLOTS, Snapshot } from './snapshot';
 import { catalog, MetricDescription } from './catalog';
 import { closedError, describeValue, isArray, isRecord, SamplerError } from './errors';
-import { checkBoolean, checkFunction, checkInteger, checkKnownOptions, checkObject } from './options';
+import { checkBoolean, checkFunction, checkInteger, checkKnownOptions, checkObject, checkString } from './options';
+import { join as joinPath, resolve as resolvePath } from 'node:path';
+import {
+  cleanDir, createPublished, defaultPublishDir, keepDeadFromEnv, NativePublished, parseMeta, PublishedBlock, PublishedMeta, writerAlive,
+} from './published';
 
 export interface WatchdogOptions {
   /** An iteration busy this long is a stall, ms (1–3600000, default 100). */
@@ -52,6 +56,22 @@ export interface SamplerOptions {
    * sampler.history at start-up to have it from then on.
    */
   history?: HistorySettings;
+  /**
+   * Publish the block in a file other processes of this user can read
+   * (Sampler.open(pid), `runtime-sampler top`), also after this process died: `true`, or
+   * `{ dir }`. The directory defaults to RUNTIME_SAMPLER_DIR, else
+   * $XDG_RUNTIME_DIR/runtime-sampler, else /dev/shm/runtime-sampler-<uid>. Writing costs the
+   * same. When the directory or the file is refused (not ours, not private, no space) the
+   * sampler runs unpublished and one process warning says why (`publishedPath` is null).
+   * Off by default; the preload publishes unless RUNTIME_SAMPLER_PUBLISH=0.
+   */
+  publish?: boolean | PublishSettings;
+}
+
+/** Where to publish (see SamplerOptions.publish). */
+export interface PublishSettings {
+  /** The directory (made 0700 when missing; used only when it is ours and private). */
+  dir?: string;
 }
 
 /** The history's settings (see SamplerOptions.history). */
@@ -62,7 +82,7 @@ export interface HistorySettings {
   capacity?: number;
 }
 
-const OPTION_NAMES = ['refreshIntervalMs', 'loopDelayResolutionMs', 'ringCapacity', 'histogramScale', 'watchdog', 'v8Histograms', 'history'];
+const OPTION_NAMES = ['refreshIntervalMs', 'loopDelayResolutionMs', 'ringCapacity', 'histogramScale', 'watchdog', 'v8Histograms', 'history', 'publish'];
 const HISTORY_OPTION_NAMES = ['intervalMs', 'capacity'];
 const WATCHDOG_OPTION_NAMES = ['thresholdMs', 'intervalMs', 'captureStack'];
 
@@ -190,25 +210,59 @@ function retryOrGiveUp(attempt: number, startMs: number, what: string): number {
  * sequence word. Gives up after SEQ_TIMEOUT_MS (a writer that died mid-update, a forged
  * block).
  */
-function seqlockRead(seq: Int32Array, copy: () => void, what: string): void {
+function seqlockRead(seq: Int32Array, copy: () => void, what: string, torn: TornRegions | null): void {
   let startMs = 0;
   for (let attempt = 0; ; attempt++) {
     const before = Atomics.load(seq, 0);
     copy();
     if ((before & 1) === 0 && Atomics.load(seq, 0) === before) return;
+    if (attempt === 0 && torn !== null && torn.writerGone()) return torn.note(what);
     startMs = retryOrGiveUp(attempt, startMs, what);
   }
 }
 
 /** seqlockRead() of one typed-array copy, without a closure (read() must not allocate). */
-function seqlockCopy(seq: Int32Array, src: Float64Array, dst: Float64Array, what: string): void {
+function seqlockCopy(seq: Int32Array, src: Float64Array, dst: Float64Array, what: string, torn: TornRegions | null): void {
   let startMs = 0;
   for (let attempt = 0; ; attempt++) {
     const before = Atomics.load(seq, 0);
     dst.set(src);
     if ((before & 1) === 0 && Atomics.load(seq, 0) === before) return;
+    if (attempt === 0 && torn !== null && torn.writerGone()) return torn.note(what);
     startMs = retryOrGiveUp(attempt, startMs, what);
   }
+}
+
+/**
+ * A reader of a writer that may be dead (a published block): a writer killed inside an
+ * update leaves that region's sequence word odd forever. Once the writer is known gone the
+ * region cannot change any more: it is copied once as it is and named here, not retried.
+ */
+interface TornRegions {
+  writerGone(): boolean;
+  note(what: string): void;
+}
+
+/** The GC event of a ring record. */
+function gcEventOf(rec: Float64Array, type: GcTypeName, spaceNames: readonly string[]): GCEvent {
+  const spaces: Record<string, number> = {};
+  spaceNames.forEach((name, i) => {
+    spaces[name] = rec[R.SPACES_USED_AFTER + i];
+  });
+  const before = rec[R.USED_BEFORE_BYTES];
+  const after = rec[R.USED_AFTER_BYTES];
+  return {
+    type,
+    forced: (rec[R.FLAGS] & FORCED_FLAG) !== 0,
+    flags: rec[R.FLAGS],
+    startNs: rec[R.START_NS],
+    pauseNs: rec[R.PAUSE_NS],
+    durationNs: rec[R.DURATION_NS],
+    usedBeforeBytes: before,
+    usedAfterBytes: after,
+    reclaimedBytes: Math.max(0, before - after),
+    spacesUsedAfterBytes: spaces,
+  };
 }
 
 /** Views of one native histogram region of the block (header, buckets, sequence word). */
@@ -346,6 +400,76 @@ function checkShared(handle: unknown): SharedSampler {
   };
 }
 
+/** The directory `publish` asks for, or null when it does not. */
+function resolvePublish(value: unknown): string | null {
+  if (value === undefined || value === false) return null;
+  if (value === true) return defaultPublishDir();
+  const o = checkObject('publish', value, 'true, false or an object of { dir }');
+  checkKnownOptions('Sampler publish', o, ['dir']);
+  if (o.dir === undefined) return defaultPublishDir();
+  const dir = checkString('publish.dir', o.dir, /^[^\0]+$/, 'a directory path');
+  return resolvePath(dir);
+}
+
+const warned = new Set<string>();
+function warnOnce(key: string, message: string): void {
+  if (warned.has(key)) return;
+  warned.add(key);
+  process.emitWarning(message, { type: 'RuntimeSamplerWarning', code: 'RUNTIME_SAMPLER_PUBLISH' });
+}
+
+const swept = new Set<string>();
+
+/** Publishes a new block in `dir`, or warns once and returns null (the sampler runs unpublished). */
+function tryPublish(dir: string, layout: NativeLayout, heapSpaceNames: string[], options: ResolvedSamplerOptions): PublishedBlock | null {
+  const meta: PublishedMeta = {
+    version: C.LAYOUT_VERSION,
+    layout,
+    heapSpaceNames,
+    options,
+    threadId: currentThreadId,
+    processStartMs: Math.round(performance.timeOrigin),
+  };
+  let block: PublishedBlock;
+  try {
+    block = createPublished(dir, layout, meta, currentThreadId);
+  } catch (e) {
+    warnOnce(`publish ${dir}`, `runtime-sampler: not publishing (${(e as Error).message}); the sampler runs unpublished`);
+    return null;
+  }
+  if (!swept.has(dir)) {
+    swept.add(dir);
+    const keep = keepDeadFromEnv();
+    if (keep.problem !== null) warnOnce('keep-dead', `runtime-sampler: ${keep.problem}`);
+    try {
+      cleanDir(dir, keep.ms);
+    } catch {
+      // a sweep that fails leaves files for the next one
+    }
+  }
+  return block;
+}
+
+/** Published files of this thread still open at exit (close() removes its own). */
+const publishedAtExit = new Map<string, { block: PublishedBlock; handle: NativeSamplerHandle }>();
+let exitHookInstalled = false;
+function removeAtExit(block: PublishedBlock, handle: NativeSamplerHandle): void {
+  publishedAtExit.set(block.path, { block, handle });
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  // An exit with code 0 removes the files (process.exit(0) included; the native side also
+  // removes them when a worker's environment is torn down). Any other exit code — an
+  // uncaught exception, a failure — keeps them for post-mortem reading, as a crash, a
+  // signal or an OOM kill does; the next publisher removes them after the keep period.
+  process.once('exit', (code) => {
+    for (const { block, handle } of publishedAtExit.values()) {
+      if (code === 0) native.unpublish(block.dir, block.name);
+      else handle.keepPublished();
+    }
+    publishedAtExit.clear();
+  });
+}
+
 /**
  * Whether `into` is a Snapshot whose buffers read() may fill. Its fields are readonly only
  * to TypeScript, and an object made from the prototype passes instanceof, so the buffers
@@ -419,6 +543,11 @@ export abstract class SamplerReader {
   private readonly youngSpaces: boolean[];
   private readonly stackHeaders: Float64Array;
   private readonly attachments = new Map<object, SamplerAttachment>();
+  private readonly ringHeadView: Int32Array;
+  private readonly ringRecords: Float64Array;
+  /** Set by readers of a writer that may die (published blocks); null: retry, then throw. */
+  protected torn: TornRegions | null = null;
+  private readonly tornSeen = new Set<string>();
 
   protected constructor(buffer: SharedArrayBuffer, layout: NativeLayout, heapSpaceNames: readonly string[], options: ResolvedSamplerOptions, threadId: number) {
     this.buffer = buffer;
@@ -440,22 +569,25 @@ export abstract class SamplerReader {
     this.mcLogCopy = new Float64Array(mcLogSlots);
     this.youngSpaces = this.heapSpaceNames.map((n) => n.startsWith('new_'));
     this.stackHeaders = new Float64Array(buffer, layout.stacksOffset * 8, C.STACK_BUFFERS * C.STACK_BUFFER_SLOTS);
+    this.ringHeadView = new Int32Array(buffer, (layout.ringControlOffset + C.RING_HEAD_SLOT) * 8, 1);
+    this.ringRecords = new Float64Array(buffer, layout.ringRecordsOffset * 8, layout.ringCapacity * C.RECORD_SLOTS);
     const scale = options.histogramScale;
     const region = (offset: number): NativeHistogramRegion => nativeHistogramRegion(buffer, offset, layout.histBuckets);
-    const fromBlock = (offset: number): (() => Histogram) => {
+    const fromBlock = (offset: number, name: string): (() => Histogram) => {
       const r = region(offset);
       const h = new Histogram(scale);
-      return () => this.copyNativeHistogram(r, h);
+      const what = `an update of the ${name} histogram`;
+      return () => this.copyNativeHistogram(r, h, what);
     };
-    const gcAll = fromBlock(layout.gcHistOffset);
+    const gcAll = fromBlock(layout.gcHistOffset, 'gcPause');
     const gcByType = {} as Record<GcTypeName, Histogram>;
     GC_TYPES.forEach((t, i) => {
-      const get = fromBlock(layout.gcHistOffset + (i + 1) * layout.histSlots);
+      const get = fromBlock(layout.gcHistOffset + (i + 1) * layout.histSlots, `gcPauseByType.${t}`);
       Object.defineProperty(gcByType, t, { get, enumerable: true });
     });
-    const loopDelay = fromBlock(layout.loopDelayOffset);
-    const loopIteration = fromBlock(layout.loopIterationOffset);
-    const safepoint = fromBlock(layout.safepointHistOffset);
+    const loopDelay = fromBlock(layout.loopDelayOffset, 'loopDelay');
+    const loopIteration = fromBlock(layout.loopIterationOffset, 'loopIteration');
+    const safepoint = fromBlock(layout.safepointHistOffset, 'gcTimeToSafepoint');
     this.histograms = Object.freeze({
       get gcPause(): Histogram { return gcAll(); },
       gcPauseByType: Object.freeze(gcByType),
@@ -520,7 +652,7 @@ export abstract class SamplerReader {
     if (this.closed) throw closedError();
     const snap = this.target(into);
     this.copyMain(snap.slots);
-    if (snap.slots[M.WATCHDOG_ENABLED] === 1) seqlockCopy(this.stallSeq, this.stallRegion, snap.stallSlots, "the watchdog's update");
+    if (snap.slots[M.WATCHDOG_ENABLED] === 1) seqlockCopy(this.stallSeq, this.stallRegion, snap.stallSlots, "the watchdog's update", this.torn);
     return snap;
   }
 
@@ -535,7 +667,7 @@ export abstract class SamplerReader {
       throw new TypeError(`markCompacts(afterIndex): afterIndex must be an integer ≥ 0, got ${describeValue(afterIndex)}`);
     }
     const log = this.mcLogCopy;
-    seqlockCopy(this.mcLogSeq, this.mcLog, log, 'a mark-compact log update');
+    seqlockCopy(this.mcLogSeq, this.mcLog, log, 'a mark-compact log update', this.torn);
     const count = log[C.MC_LOG_COUNT_SLOT];
     const out: MarkCompactRecord[] = [];
     const first = Math.max(afterIndex, count - C.MC_LOG_ENTRIES);
@@ -613,17 +745,62 @@ export abstract class SamplerReader {
 
   /** The seqlock read, with Atomics, for when the writer may run concurrently. */
   protected copyMain(dst: Float64Array): void {
-    seqlockCopy(this.seq, this.main, dst, 'an update of the shared block');
+    seqlockCopy(this.seq, this.main, dst, 'an update of the shared block', this.torn);
   }
 
-  private copyNativeHistogram(region: NativeHistogramRegion, into: Histogram): Histogram {
+  private copyNativeHistogram(region: NativeHistogramRegion, into: Histogram, what: string): Histogram {
     if (this.closed) throw closedError();
     const { header, buckets, seq } = region;
     seqlockRead(seq, () => {
       into.counts.set(buckets);
       into.setSummary(header[H.COUNT], header[H.SUM], header[H.MIN], header[H.MAX], header[H.ZERO_COUNT]);
-    }, 'a histogram update');
+    }, what, this.torn);
     return into;
+  }
+
+  /**
+   * Regions a dead writer left in the middle of an update (its sequence word odd for
+   * good), as found by reads so far: their values were read as they are and may be
+   * inconsistent; every other region is whole. Empty for a live writer.
+   */
+  get tornRegions(): string[] {
+    return [...this.tornSeen];
+  }
+
+  /** @internal For TornRegions.note(). */
+  protected noteTorn(what: string): void {
+    this.tornSeen.add(what);
+  }
+
+  /**
+   * The last `count` GCs the ring holds (1–ringCapacity, default 10; at most ringCapacity − 1
+   * are returned), oldest first, read
+   * without consuming them: the owner's listeners still get every event. What a reader in
+   * another thread or process (a post-mortem included) sees of individual GCs; the ring
+   * keeps the last ringCapacity events.
+   */
+  recentGCs(count = 10): GCEvent[] {
+    if (this.closed) throw closedError();
+    const cap = this.layout.ringCapacity;
+    const n0 = checkInteger('recentGCs(count): count', count, 1, cap);
+    const head = Atomics.load(this.ringHeadView, 0) >>> 0;
+    // Not the slot of index head - cap: the writer may be writing the next record into it.
+    const n = Math.min(n0, head, cap - 1);
+    const rec = new Float64Array(C.RECORD_SLOTS);
+    const out: { index: number; event: GCEvent }[] = [];
+    for (let k = n; k >= 1; k--) {
+      const index = (head - k) >>> 0;
+      const base = (index & (cap - 1)) * C.RECORD_SLOTS;
+      rec.set(this.ringRecords.subarray(base, base + C.RECORD_SLOTS));
+      if (rec[R.KIND] !== C.RECORD_KIND_GC) continue;
+      const type = GC_TYPE_BY_BIT[rec[R.GC_TYPE]];
+      if (type === undefined) continue;
+      out.push({ index, event: gcEventOf(rec, type, this.heapSpaceNames) });
+    }
+    // A record the writer may have reused while it was copied (its slot holds index + cap
+    // once the head passed index + cap) is dropped.
+    const after = Atomics.load(this.ringHeadView, 0) >>> 0;
+    return out.filter((e) => ((after - e.index) >>> 0) <= cap).map((e) => e.event);
   }
 }
 
@@ -652,6 +829,120 @@ export class SamplerView extends SamplerReader {
   }
 }
 
+/** Sampler.open()'s options. */
+export interface OpenOptions {
+  /** The thread of that process whose sampler to read (default 0: the main thread). Only with a pid. */
+  threadId?: number;
+  /** The directory to look in (default: as publishing chooses it). Only with a pid. */
+  dir?: string;
+}
+
+/**
+ * A read-only view of a sampler published by another process (Sampler.open()): read(),
+ * histograms, markCompacts(), recentGCs(), lastStallStack(), catalog(), every exporter,
+ * diagnose() and SamplerAggregate work on it as on a local view — while the process runs,
+ * while its loop is stuck, and after it died (`alive` false: the last state stays
+ * readable; `tornRegions` names any region it died in the middle of updating).
+ */
+export class PublishedView extends SamplerView {
+  /** The writing process. */
+  readonly pid: number;
+  /** The published file. */
+  readonly path: string;
+  /** The process title or main script. */
+  readonly title: string;
+  readonly nodeVersion: string;
+  /** Its node:cluster worker id, or null. */
+  readonly workerId: number | null;
+  /** When the process started, or null when the file does not say. */
+  readonly startedAt: Date | null;
+  private readonly startTicks: number;
+  private aliveCheckedMs = -Infinity;
+  private aliveCached = true;
+
+  /** @internal Use Sampler.open(). */
+  constructor(handle: SharedSampler, header: NativePublished, path: string, startedAt: Date | null) {
+    super(handle);
+    this.pid = header.pid;
+    this.path = path;
+    this.title = header.title;
+    this.nodeVersion = header.nodeVersion;
+    this.workerId = header.workerId >= 0 ? header.workerId : null;
+    this.startedAt = startedAt;
+    this.startTicks = header.startTicks;
+    this.torn = {
+      writerGone: () => !this.checkAlive(),
+      note: (what) => this.noteTorn(what),
+    };
+  }
+
+  private checkAlive(): boolean {
+    this.aliveCheckedMs = performance.now();
+    this.aliveCached = writerAlive({ pid: this.pid, startTicks: this.startTicks });
+    return this.aliveCached;
+  }
+
+  /** Whether the writing process still runs (checked at most every 100 ms). */
+  get alive(): boolean {
+    if (performance.now() - this.aliveCheckedMs < 100) return this.aliveCached;
+    return this.checkAlive();
+  }
+
+  /** Whether the writer is gone: its sampler closed, its thread ended, or the process died. */
+  override get detached(): boolean {
+    return super.detached || !this.alive;
+  }
+}
+
+/** The published file of `pid`'s thread `threadId` in `dir`: its own name, or an alternative name whose writer is alive. */
+function publishedPathOf(dir: string, pid: number, threadId: number): string {
+  const base = `${pid}-${threadId}`;
+  const existing: string[] = [];
+  for (let n = 1; n <= 16; n++) {
+    const path = joinPath(dir, n === 1 ? base : `${base}-${n}`);
+    let h: NativePublished;
+    try {
+      h = native.openPublished(path, false);
+    } catch (e) {
+      if (/No such file/.test((e as Error).message)) {
+        if (n === 1) continue;
+        break;
+      }
+      existing.push(path);
+      continue;
+    }
+    existing.push(path);
+    if (h.writerClosed !== 1 && writerAlive(h)) return path;
+  }
+  if (existing.length > 0) return existing[0];
+  throw new SamplerError(
+    `Sampler.open(${pid}): no published sampler of pid ${pid} thread ${threadId} in ${dir} (start it with publish: true, or with the preload and without RUNTIME_SAMPLER_PUBLISH=0; runtime-sampler ps lists what is there)`,
+    'ERR_SAMPLER_NOT_FOUND',
+  );
+}
+
+/** Opens a published file as a view. */
+function openView(path: string): PublishedView {
+  const h = native.openPublished(path, true);
+  const buffer = h.buffer as SharedArrayBuffer;
+  if (h.layoutHash !== native.constants.layoutHash) {
+    throw new SamplerError(`${path}: written with block layout ${h.layoutHash}, this copy of runtime-sampler reads ${native.constants.layoutHash ?? 'another'} (same layout version, different build)`, 'ERR_SAMPLER_INCOMPATIBLE');
+  }
+  const meta = parseMeta(h.meta, path);
+  let handle: SharedSampler;
+  try {
+    handle = checkShared({
+      kind: SHARED_KIND, version: meta.version, buffer, layout: meta.layout, heapSpaceNames: meta.heapSpaceNames,
+      options: meta.options, threadId: meta.threadId,
+    });
+  } catch (e) {
+    if (e instanceof SamplerError) throw new SamplerError(`${path}: ${e.message}`, e.code, { cause: e });
+    throw new SamplerError(`${path}: the header's description is invalid: ${(e as Error).message}`, 'ERR_SAMPLER_INVALID', { cause: e });
+  }
+  const startedAt = Number.isFinite(meta.processStartMs) && meta.processStartMs > 0 ? new Date(meta.processStartMs) : null;
+  return new PublishedView(handle, h, path, startedAt);
+}
+
 export class Sampler extends SamplerReader {
   private handle: NativeSamplerHandle | null;
   /** Owner-thread views: over the plain alias of the block when there is one. */
@@ -671,6 +962,8 @@ export class Sampler extends SamplerReader {
   private drains = 0;
   private gcEvents = 0;
   private running = false;
+  /** The file this sampler's block is published in, or null (not asked, or refused). Removed by close() and at exit. */
+  readonly publishedPath: string | null;
 
   constructor(options: SamplerOptions = {}) {
     checkObject('Sampler options', options);
@@ -684,9 +977,13 @@ export class Sampler extends SamplerReader {
       v8Histograms: checkBoolean('v8Histograms', orDefault(options.v8Histograms, true)),
       history: resolveHistory(options.history),
     };
+    const publishDir = resolvePublish(options.publish);
     const layout = native.computeLayout(o.ringCapacity, o.histogramScale);
-    const buffer = new SharedArrayBuffer(layout.totalBytes);
-    super(buffer, layout, native.heapSpaceNames(), o, currentThreadId);
+    const spaceNames = native.heapSpaceNames();
+    const published = publishDir === null ? null : tryPublish(publishDir, layout, spaceNames, o);
+    const buffer = published?.buffer ?? new SharedArrayBuffer(layout.totalBytes);
+    super(buffer, layout, spaceNames, o, currentThreadId);
+    this.publishedPath = published?.path ?? null;
     const wd = o.watchdog;
     this.handle = new native.NativeSampler(
       new Float64Array(buffer),
@@ -698,7 +995,10 @@ export class Sampler extends SamplerReader {
       wd ? wd.intervalMs : 0,
       wd ? wd.captureStack : false,
       o.v8Histograms,
+      published?.dir,
+      published?.name,
     );
+    if (published !== null) removeAtExit(published, this.handle);
     const L = layout;
     this.ringHead = new Int32Array(buffer, (L.ringControlOffset + C.RING_HEAD_SLOT) * 8, 1);
     this.ringTail = new Int32Array(buffer, (L.ringControlOffset + C.RING_TAIL_SLOT) * 8, 1);
@@ -722,6 +1022,29 @@ export class Sampler extends SamplerReader {
    */
   static attach(handle: SharedSampler): SamplerView {
     return new SamplerView(checkShared(handle));
+  }
+
+  /**
+   * A read-only view of the sampler another process published (publish option, or the
+   * preload): `Sampler.open(pid)` for its main thread, `{ threadId }` for a worker's,
+   * `{ dir }` for another directory, or the file's path. Works on a process that has died
+   * (post-mortem). Throws SamplerError: ERR_SAMPLER_NOT_FOUND, ERR_SAMPLER_REFUSED (not this
+   * user's, a symlink), ERR_SAMPLER_INVALID (malformed), ERR_SAMPLER_INCOMPATIBLE (another
+   * layout).
+   */
+  static open(target: number | string, options: OpenOptions = {}): PublishedView {
+    const o = checkObject('Sampler.open options', options);
+    checkKnownOptions('Sampler.open', o, ['threadId', 'dir']);
+    if (typeof target === 'string') {
+      if (o.threadId !== undefined || o.dir !== undefined) {
+        throw new TypeError('Sampler.open(path): threadId and dir apply to a pid, not to a path');
+      }
+      return openView(resolvePath(checkString('Sampler.open(path): path', target, /^[^\0]+$/, 'a file path')));
+    }
+    const pid = checkInteger('Sampler.open(pid): pid', target, 1, 0x7fffffff);
+    const threadId = checkInteger('Sampler.open: threadId', orDefault(o.threadId, 0), 0, Number.MAX_SAFE_INTEGER);
+    const dir = o.dir === undefined ? defaultPublishDir() : resolvePath(checkString('Sampler.open: dir', o.dir, /^[^\0]+$/, 'a directory path'));
+    return openView(publishedPathOf(dir, pid, threadId));
   }
 
   /** Whether close() has been called. */
@@ -769,7 +1092,8 @@ export class Sampler extends SamplerReader {
     if (this.handle === null) return;
     this.stop();
     this.stopAttachments();
-    this.handle.close();
+    this.handle.close(); // removes the published file
+    if (this.publishedPath !== null) publishedAtExit.delete(this.publishedPath);
     this.handle = null;
     this.listeners.clear();
     this.stallListeners.clear();
@@ -822,7 +1146,7 @@ export class Sampler extends SamplerReader {
       if (this.ownerHead[0] === this.tail) break;
     }
     // The watchdog thread writes its region at any time: the full protocol.
-    if (dst[M.WATCHDOG_ENABLED] === 1) seqlockCopy(this.stallSeq, this.stallRegion, snap.stallSlots, "the watchdog's update");
+    if (dst[M.WATCHDOG_ENABLED] === 1) seqlockCopy(this.stallSeq, this.stallRegion, snap.stallSlots, "the watchdog's update", this.torn);
     return snap;
   }
 
@@ -904,24 +1228,7 @@ export class Sampler extends SamplerReader {
   }
 
   private toEvent(rec: Float64Array, type: GcTypeName): GCEvent {
-    const spaces: Record<string, number> = {};
-    this.heapSpaceNames.forEach((name, i) => {
-      spaces[name] = rec[R.SPACES_USED_AFTER + i];
-    });
-    const before = rec[R.USED_BEFORE_BYTES];
-    const after = rec[R.USED_AFTER_BYTES];
-    return {
-      type,
-      forced: (rec[R.FLAGS] & FORCED_FLAG) !== 0,
-      flags: rec[R.FLAGS],
-      startNs: rec[R.START_NS],
-      pauseNs: rec[R.PAUSE_NS],
-      durationNs: rec[R.DURATION_NS],
-      usedBeforeBytes: before,
-      usedAfterBytes: after,
-      reclaimedBytes: Math.max(0, before - after),
-      spacesUsedAfterBytes: spaces,
-    };
+    return gcEventOf(rec, type, this.heapSpaceNames);
   }
 
   private toStall(rec: Float64Array): StallEvent {

@@ -17,10 +17,12 @@
 #include <cstring>
 #include <memory>
 #include <new>
+#include <string>
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
 
+#include "addon.h"
 #include "core/histogram.h"
 #include "core/layout.h"
 #include "core/layout_hash.h"
@@ -40,6 +42,8 @@ struct EnvData {
 
 EnvData* GetEnvData(Napi::Env env) { return env.GetInstanceData<EnvData>(); }
 
+}  // namespace
+
 // Node-API values are V8 handles (Node's own js_native_api_v8.h converts them with this
 // copy); the alias below needs V8's backing stores, which Node-API does not expose.
 static_assert(sizeof(napi_value) == sizeof(v8::Local<v8::Value>), "napi_value is a V8 handle");
@@ -53,6 +57,26 @@ napi_value FromV8(v8::Local<v8::Value> local) {
   std::memcpy(&v, static_cast<void*>(&local), sizeof(v));
   return v;
 }
+
+v8::Isolate* EnvIsolate(Napi::Env env) { return GetEnvData(env)->isolate; }
+
+// Throws the JS-defined SamplerError (handed over by setErrorClass) with a stable code.
+void ThrowSamplerError(Napi::Env env, const char* code, const std::string& message) {
+  EnvData* data = GetEnvData(env);
+  if (data != nullptr && !data->sampler_error.IsEmpty()) {
+    Napi::Value err =
+        data->sampler_error.New({Napi::String::New(env, message), Napi::String::New(env, code)});
+    if (!env.IsExceptionPending()) {
+      Napi::Error(env, err).ThrowAsJavaScriptException();
+    }
+    return;
+  }
+  Napi::Error e = Napi::Error::New(env, message);
+  e.Set("code", Napi::String::New(env, code));
+  e.ThrowAsJavaScriptException();
+}
+
+namespace {
 
 // The backing store of the buffer under a typed array (shared or not); null if none.
 std::shared_ptr<v8::BackingStore> BackingStoreOf(napi_value typed_array) {
@@ -73,22 +97,6 @@ void ReleaseAliasedBlock(void* /*data*/, size_t /*length*/, void* deleter_data) 
   delete static_cast<std::shared_ptr<v8::BackingStore>*>(deleter_data);
 }
 #endif
-
-// Throws the JS-defined SamplerError (handed over by setErrorClass) with a stable code.
-void ThrowSamplerError(Napi::Env env, const char* code, const std::string& message) {
-  EnvData* data = GetEnvData(env);
-  if (data != nullptr && !data->sampler_error.IsEmpty()) {
-    Napi::Value err =
-        data->sampler_error.New({Napi::String::New(env, message), Napi::String::New(env, code)});
-    if (!env.IsExceptionPending()) {
-      Napi::Error(env, err).ThrowAsJavaScriptException();
-    }
-    return;
-  }
-  Napi::Error e = Napi::Error::New(env, message);
-  e.Set("code", Napi::String::New(env, code));
-  e.ThrowAsJavaScriptException();
-}
 
 // Reads a boolean argument. No coercion: Value::ToBoolean() calls napi_coerce_to_bool,
 // which fails once a worker is being terminated (it may no longer call into JS), and
@@ -232,7 +240,8 @@ class NativeSampler : public Napi::ObjectWrap<NativeSampler> {
                         InstanceMethod<&NativeSampler::Refresh>("refresh"),
                         InstanceMethod<&NativeSampler::Alias>("alias"),
                         InstanceMethod<&NativeSampler::LoopClock>("loopClock"),
-                        InstanceMethod<&NativeSampler::WatchdogError>("watchdogError")});
+                        InstanceMethod<&NativeSampler::WatchdogError>("watchdogError"),
+                        InstanceMethod<&NativeSampler::KeepPublished>("keepPublished")});
   }
 
   // new NativeSampler(block: Float64Array over a SharedArrayBuffer, ringCapacity,
@@ -272,6 +281,16 @@ class NativeSampler : public Napi::ObjectWrap<NativeSampler> {
     if ((info.Length() > 7 && !GetBool(info[7], "watchdog.captureStack", &capture_stack)) ||
         (info.Length() > 8 && !GetBool(info[8], "v8Histograms", &v8_histograms))) {
       return;
+    }
+    // A published block's file (publishBlock()): removed when this sampler shuts down.
+    if (info.Length() > 10 && !info[9].IsUndefined()) {
+      if (!info[9].IsString() || !info[10].IsString()) {
+        Napi::TypeError::New(env, "publishedDir and publishedName must be strings")
+            .ThrowAsJavaScriptException();
+        return;
+      }
+      published_dir_ = info[9].As<Napi::String>().Utf8Value();
+      published_name_ = info[10].As<Napi::String>().Utf8Value();
     }
     if (wd_threshold_ms != 0 && wd_interval_ms == 0) {
       Napi::RangeError::New(env, "watchdog.intervalMs must be at least 1")
@@ -342,6 +361,12 @@ class NativeSampler : public Napi::ObjectWrap<NativeSampler> {
       monitor_ = nullptr;
       m->Close();
     }
+    // close(), a worker's teardown, or the object's finalizer: the published file goes
+    // (only a process that dies without any of them leaves it, for post-mortem reading).
+    if (!published_name_.empty()) {
+      Unpublish(published_dir_, published_name_);
+      published_name_.clear();
+    }
     // The monitor wrote its last (writer-closed) before Close() returned; the uv close
     // callbacks still to come do not touch the block.
     ReleaseBlock();
@@ -381,6 +406,13 @@ class NativeSampler : public Napi::ObjectWrap<NativeSampler> {
     return Napi::String::New(info.Env(), monitor_->loop_clock());
   }
 
+  // keepPublished(): the published file stays when this sampler shuts down (an exit that
+  // is a failure: its last state is kept for post-mortem reading).
+  Napi::Value KeepPublished(const Napi::CallbackInfo& info) {
+    published_name_.clear();
+    return info.Env().Undefined();
+  }
+
   // watchdogError(): the errno of a watchdog thread that failed to start, else 0.
   Napi::Value WatchdogError(const Napi::CallbackInfo& info) {
     if (!Live(info.Env())) return {};
@@ -412,6 +444,7 @@ class NativeSampler : public Napi::ObjectWrap<NativeSampler> {
   }
 
   Monitor* monitor_ = nullptr;
+  std::string published_dir_, published_name_;
   std::shared_ptr<v8::BackingStore> block_store_;
   void* block_data_ = nullptr;
   size_t block_bytes_ = 0;
@@ -486,6 +519,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     exports.Set("gcReasonMaxValue", v8::internal::kGarbageCollectionReasonMaxValue);
   }
   exports.Set("NativeSampler", NativeSampler::Define(env));
+  InitPublish(env, exports);
   return exports;
 }
 

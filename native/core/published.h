@@ -7,9 +7,9 @@
 // - a file is created with O_EXCL | O_NOFOLLOW through the directory's descriptor (no path
 //   race), mode 0600, and its blocks reserved with posix_fallocate, so a full tmpfs is a
 //   clear refusal at start and never a SIGBUS on a later write;
-// - a reader maps read-only and validates magic, sizes, formats and offsets before it
-//   trusts a byte; a file of another layout is "incompatible", anything else malformed is
-//   "invalid".
+// - a reader maps the file it opened read-only (private, copy-on-write) and validates magic,
+//   sizes, formats and offsets before it trusts a byte; a file of another layout is
+//   "incompatible", anything else malformed is "invalid".
 // The writer writes the header's fields first and the magic last (release): a reader that
 // sees the magic sees the fields.
 #ifndef RUNTIME_SAMPLER_CORE_PUBLISHED_H_
@@ -56,6 +56,9 @@ struct Header {
   uint32_t reserved;
   char node_version[32];
   char title[256];
+  // What a reader needs to make its view, as JSON written by the library (heap space names,
+  // options, layout parameters); validated by the reader like any handle. NUL-terminated.
+  char meta[2048];
 };
 static_assert(sizeof(Header) <= kHeaderBytes, "the header fits its page");
 
@@ -80,10 +83,11 @@ inline Result StatOrClose(int fd, const char* path, struct stat* st) {
 }
 
 // Opens `path` as our publishing directory, creating it 0700 when it is missing (its parent
-// must exist). On success `*dir_fd` is an O_DIRECTORY descriptor the caller closes.
-inline Result OpenDirectory(const char* path, uid_t uid, int* dir_fd) {
+// must exist) and `create` is set. On success `*dir_fd` is an O_DIRECTORY descriptor the
+// caller closes.
+inline Result OpenDirectory(const char* path, uid_t uid, int* dir_fd, bool create = true) {
   *dir_fd = -1;
-  if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+  if (create && mkdir(path, 0700) != 0 && errno != EEXIST) {
     return Fail(Status::kRefused, std::string("cannot create ") + path + ": " + ErrnoText(errno));
   }
   int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -222,7 +226,10 @@ inline Result OpenForRead(const char* path, uid_t uid, uint32_t layout_version, 
                                       " bytes: more than a published block can be (" +
                                       std::to_string(kMaxFileBytes) + ")");
   }
-  void* base = mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+  // Private and copy-on-write: the file was opened read-only and no store of this process
+  // (a stray write into the JavaScript buffer included) can reach it or the writer; pages
+  // this process never writes stay the file's own, so the writer's updates show through.
+  void* base = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
   const int map_errno = errno;
   close(fd);
   if (base == MAP_FAILED)
@@ -254,7 +261,8 @@ inline Result OpenForRead(const char* path, uid_t uid, uint32_t layout_version, 
   if (h->layout_version != layout_version)
     return bad(Status::kIncompatible, "layout version " + std::to_string(h->layout_version) +
                                           ", this reader's is " + std::to_string(layout_version));
-  if (h->node_version[sizeof h->node_version - 1] != '\0' || h->title[sizeof h->title - 1] != '\0')
+  if (h->node_version[sizeof h->node_version - 1] != '\0' ||
+      h->title[sizeof h->title - 1] != '\0' || h->meta[sizeof h->meta - 1] != '\0')
     return bad(Status::kInvalid, "header text is not terminated");
   m.block_offset = h->block_offset;
   m.block_bytes = h->block_bytes;

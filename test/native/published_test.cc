@@ -126,6 +126,18 @@ void WrittenThenRead() {
   // The writer's later writes are what the reader sees: one mapping of one file.
   w.block()[10] = 77;
   CHECK_EQ(m.block()[10], 77.0);
+  // A store through the reader's mapping stays in this mapping (private, copy-on-write):
+  // neither the writer nor the file sees it, and it is no crash.
+  m.block()[20] = -1;
+  CHECK_EQ(w.block()[20], 10.0);
+  Mapping m2;
+  Header h2;
+  CHECK(OpenForRead(Path("pub/4242-3").c_str(), geteuid(), kLayout, &m2, &h2).ok());
+  CHECK_EQ(m2.block()[20], 10.0);
+  m2.Unmap();
+  // Other pages of the reader's mapping still follow the writer.
+  w.block()[900] = 5;
+  CHECK_EQ(m.block()[900], 5.0);
   m.Unmap();
   w.Unmap();
   close(dir_fd);
@@ -215,6 +227,10 @@ void MalformedFilesAreRefused() {
   CHECK(r.status == Status::kInvalid && Contains(r.message, "block offset"));
   *w.header() = good;
   std::memset(w.header()->title, 'a', sizeof w.header()->title);
+  r = open(path);
+  CHECK(r.status == Status::kInvalid && Contains(r.message, "not terminated"));
+  *w.header() = good;
+  std::memset(w.header()->meta, '{', sizeof w.header()->meta);
   r = open(path);
   CHECK(r.status == Status::kInvalid && Contains(r.message, "not terminated"));
   *w.header() = good;
