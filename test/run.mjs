@@ -72,13 +72,17 @@ if (files.filter((f) => f.file.startsWith('package-')).length > 1 && !process.en
  */
 function runPart(name, argv, summary, { timeout, what }) {
   const t0 = Date.now();
+  // Each part publishes (the preload does by default) into its own directory, removed
+  // afterwards: processes a test kills leave their files for post-mortem reading.
+  const publishDir = mkdtempSync(join(tmpdir(), 'rs-published-'));
   const r = spawnSync(process.execPath, argv, {
     cwd: root,
-    env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' },
+    env: { RUNTIME_SAMPLER_DIR: publishDir, ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' },
     encoding: 'utf8',
     timeout,
     maxBuffer: 256 * 1024 * 1024,
   });
+  rmSync(publishDir, { recursive: true, force: true });
   const out = stripAnsi((r.stdout ?? '') + (r.stderr ?? ''));
   const secs = ((Date.now() - t0) / 1000).toFixed(1);
   const counts = summary(out);

@@ -26,6 +26,8 @@ export interface ServerConfig {
   /** The readiness window, ms. */
   windowMs: number;
   readiness: ReadinessThresholds;
+  /** Publish the sampler's block for other processes (RUNTIME_SAMPLER_PUBLISH, default on). */
+  publish: boolean;
 }
 
 export interface ParsedConfig {
@@ -74,6 +76,9 @@ export const ENV_VARS: ReadonlyArray<[string, string]> = [
   ['RUNTIME_SAMPLER_READY_GC_CPU_FRACTION', '/readyz load shedding: GC CPU fraction limit, 0.001–1 (default: none)'],
   ['RUNTIME_SAMPLER_READY_STALL', '/readyz: 0 to ignore a stall in progress (default 1)'],
   ['RUNTIME_SAMPLER_READY_HYSTERESIS', `/readyz: recover below threshold × (1 − h), 0–0.5 (default ${DEFAULT_THRESHOLDS.hysteresis})`],
+  ['RUNTIME_SAMPLER_PUBLISH', '0 not to publish the sampler for other processes (runtime-sampler ps/top/stat, the cluster primary; default 1)'],
+  ['RUNTIME_SAMPLER_DIR', 'where published samplers go (default $XDG_RUNTIME_DIR/runtime-sampler, else /dev/shm/runtime-sampler-<uid>)'],
+  ['RUNTIME_SAMPLER_KEEP_DEAD', 'how long a dead process\'s published file is kept for post-mortem reading: ms or a duration such as 30m (default 1h)'],
   ['RUNTIME_SAMPLER_DISABLE', '1 to start nothing'],
 ];
 
@@ -86,6 +91,7 @@ export function parseEnv(env: NodeJS.ProcessEnv): ParsedConfig {
     disabled: false, serve: true, port: ENV_DEFAULTS.port, host: ENV_DEFAULTS.host, token: null, debug: false,
     debugMaxBytes: ENV_DEFAULTS.debugMaxBytes, debugMaxSeconds: ENV_DEFAULTS.debugMaxSeconds,
     watchdogMs: ENV_DEFAULTS.watchdogMs, stallStack: false, windowMs: ENV_DEFAULTS.windowMs, readiness: {},
+    publish: true,
   };
   const raw = (name: string): string | undefined => {
     const v = env[name];
@@ -119,6 +125,7 @@ export function parseEnv(env: NodeJS.ProcessEnv): ParsedConfig {
     }
   }
   if (flag('RUNTIME_SAMPLER_DISABLE', 'monitoring stays on') === true) config.disabled = true;
+  if (flag('RUNTIME_SAMPLER_PUBLISH', 'publishing stays on') === false) config.publish = false;
 
   const port = number('RUNTIME_SAMPLER_PORT', 0, 65535, true, 'the HTTP server is not started');
   if (raw('RUNTIME_SAMPLER_PORT') !== undefined && port === undefined) config.serve = false;

@@ -45,9 +45,15 @@ export function startPreload(env: NodeJS.ProcessEnv = process.env): Registered |
     const { config, problems } = parseEnv(env);
     for (const p of problems) warn(p);
     if (config.disabled) return null;
-    const sampler = new Sampler({ watchdog: config.watchdogMs > 0 ? { thresholdMs: config.watchdogMs, captureStack: config.stallStack } : false }).start();
+    const sampler = new Sampler({
+      watchdog: config.watchdogMs > 0 ? { thresholdMs: config.watchdogMs, captureStack: config.stallStack } : false,
+      publish: config.publish,
+    }).start();
     let monitor: Promise<MonitorThread | null> = Promise.resolve(null);
-    if (config.serve) {
+    // A node:cluster worker that publishes leaves the port to the primary, which serves
+    // every worker's published block (one scrape target for the whole cluster).
+    const clusterWorker = process.env.NODE_UNIQUE_ID !== undefined;
+    if (config.serve && !(clusterWorker && sampler.publishedPath !== null)) {
       if (!isLoopback(config.host) && config.token === null) {
         warn(`listening on ${config.host} (not loopback) without RUNTIME_SAMPLER_TOKEN: anyone who can reach it can read the metrics`);
       }
