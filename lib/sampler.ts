@@ -31,7 +31,7 @@ export interface SamplerOptions {
   refreshIntervalMs?: number;
   /** The loop-delay timer's period, ms (1–1000, default 10), as monitorEventLoopDelay's. */
   loopDelayResolutionMs?: number;
-  /** GC and stall events the ring holds between drains: a power of two, 64–65536 (default 4096). */
+  /** GC and stall events the ring holds between drains: a power of two, 64–65536 (default 4096; 1024 when published). */
   ringCapacity?: number;
   /**
    * Histogram precision: 2^scale buckets per power of two (0–8, default 6: percentiles
@@ -971,7 +971,9 @@ export class Sampler extends SamplerReader {
     const o: ResolvedSamplerOptions = {
       refreshIntervalMs: checkInteger('refreshIntervalMs', orDefault(options.refreshIntervalMs, 1000), 10, 60000),
       loopDelayResolutionMs: checkInteger('loopDelayResolutionMs', orDefault(options.loopDelayResolutionMs, 10), 1, 1000),
-      ringCapacity: checkInteger('ringCapacity', orDefault(options.ringCapacity, 4096), 64, 65536, true),
+      // A published block is a file in a small tmpfs (Docker's /dev/shm is 64 MB): its ring
+      // is 1024 events (drained at least every second), which makes the file 420 KB, not 1 MB.
+      ringCapacity: checkInteger('ringCapacity', orDefault(options.ringCapacity, options.publish === undefined || options.publish === false ? 4096 : 1024), 64, 65536, true),
       histogramScale: checkInteger('histogramScale', orDefault(options.histogramScale, DEFAULT_SCALE), C.HIST_MIN_SCALE, C.HIST_MAX_SCALE),
       watchdog: resolveWatchdog(options.watchdog),
       v8Histograms: checkBoolean('v8Histograms', orDefault(options.v8Histograms, true)),
