@@ -70,6 +70,8 @@ export interface NativeBinding {
   unpublish(dir: string, name: string): boolean;
   /** Validates and maps a published file; its header, and with withBuffer its block. */
   openPublished(path: string, withBuffer?: boolean): import('./published').NativePublished;
+  /** A plain ArrayBuffer over a SharedArrayBuffer's memory (undefined under a V8 sandbox). */
+  aliasOf(buffer: SharedArrayBuffer): ArrayBuffer | undefined;
   /** Whether the process (pid, start ticks) still runs. */
   processAlive(pid: number, startTicks: number): boolean;
   publishHeaderBytes: number;

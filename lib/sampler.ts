@@ -874,6 +874,19 @@ export class PublishedView extends SamplerView {
       writerGone: () => !this.checkAlive(),
       note: (what) => this.noteTorn(what),
     };
+    // Reads of the main region copy out of a plain alias of the mapping: about twice as fast
+    // as out of the SharedArrayBuffer (the sequence word, read with Atomics, still tells a
+    // torn copy).
+    const alias = native.aliasOf(handle.buffer);
+    this.aliasSeq = alias === undefined ? this.seq : new Int32Array(alias, 0, 1);
+    this.aliasMain = alias === undefined ? this.main : new Float64Array(alias, 0, this.main.length);
+  }
+
+  private readonly aliasSeq: Int32Array;
+  private readonly aliasMain: Float64Array;
+
+  protected override copyMain(dst: Float64Array): void {
+    seqlockCopy(this.aliasSeq, this.aliasMain, dst, 'an update of the shared block', this.torn);
   }
 
   private checkAlive(): boolean {
