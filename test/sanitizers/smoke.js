@@ -2,9 +2,9 @@
 // --expose-gc). Every native path once, briefly: a sampler with the stall watchdog (with
 // stack capture) and V8's histograms, forced GCs, snapshot reads, refreshes, the loop
 // blocked past the watchdog's threshold, a worker thread with its own sampler read here
-// through share()/attach() and then terminated while it runs, and every sampler stopped
-// and closed. Under valgrind everything is ~50x slower, so it waits on events and counts,
-// never on wall-clock bounds. Prints `SMOKE_OK` and exits 0, or exits 1 naming the check.
+// through share()/attach() and then terminated while it runs, a published block read
+// through its file, and every sampler stopped and closed. Under valgrind everything is
+// ~50x slower, so it waits on events and counts, never on wall-clock bounds. Prints `SMOKE_OK` and exits 0, or exits 1 naming the check.
 'use strict';
 const { Worker } = require('node:worker_threads');
 const { Sampler } = require('../..');
@@ -79,6 +79,20 @@ async function main() {
   check(code === 1, `worker.terminate() → exit code ${code}`);
   check(view.detached, 'the view is not detached after the worker ended');
   view.read();
+
+  // A published block: the mapped file, its buffer and a reader's private mapping and
+  // alias, all unmapped once nothing holds them.
+  const dir = require('node:fs').mkdtempSync(require('node:path').join(require('node:os').tmpdir(), 'rs-smoke-'));
+  const pub = new Sampler({ publish: { dir } }).start();
+  check(pub.publishedPath !== null, 'the sampler was not published');
+  globalThis.gc();
+  const reader = Sampler.open(pub.publishedPath);
+  check(reader.read().gc.forcedCount >= 1, 'the published block does not show the forced GC');
+  reader.recentGCs(5);
+  reader.close();
+  pub.close();
+  check(require('node:fs').readdirSync(dir).length === 0, 'close() left the published file');
+  require('node:fs').rmSync(dir, { recursive: true, force: true });
 
   const end = s.read();
   check(end.loop.iterations > before.loop.iterations, 'loop.iterations did not advance');
