@@ -105,11 +105,32 @@ export async function doctor(version: string): Promise<DoctorReport> {
       !info.uvMetricsInfo ? `the binary was built against libuv ${info.uvVersion}; loop event counts need libuv ≥ 1.45` : `uv_metrics_info: ${s.loop.events} events counted, ${s.loop.eventsPendingAtPoll} of them pending at poll`);
     check('watchdog', seen, watchdogProblem ?? (seen ? `a ${thresholdMs * 6} ms block was seen while it ran` : `a ${thresholdMs * 6} ms block was not seen`));
     check('openFds', s.process.openFds >= 0, s.process.openFds >= 0 ? `${s.process.openFds} open file descriptors` : 'not counted on this platform');
+    check('publish', ...publishCheck(api));
     check('process', s.process.rssBytes > 0 && s.process.cpuUserUs + s.process.cpuSystemUs > 0, `RSS ${human(s.process.rssBytes, 'By')}, CPU ${human(s.process.cpuUserUs + s.process.cpuSystemUs, 'us')}`);
   } finally {
     sampler.close();
   }
   return report;
+}
+
+/** Whether a sampler can be published here and read back through its file. */
+function publishCheck(api: typeof Api): [boolean, string] {
+  const dir = api.defaultPublishDir();
+  let p: Api.Sampler | null = null;
+  try {
+    p = new api.Sampler({ publish: { dir } });
+    if (p.publishedPath === null) return [false, `${dir}: ${p.publishError ?? 'refused'}`];
+    const view = api.Sampler.open(p.publishedPath);
+    view.read();
+    view.close();
+    const others = api.listPublished({ dir }).filter((e) => e.path !== p?.publishedPath);
+    const alive = others.filter((e) => e.alive).length;
+    return [true, `${dir}: readable from outside (${alive} other process${alive === 1 ? '' : 'es'} published, ${others.length - alive} dead)`];
+  } catch (e) {
+    return [false, `${dir}: ${(e as Error).message}`];
+  } finally {
+    p?.close();
+  }
 }
 
 /** The report as lines for people. */

@@ -420,8 +420,8 @@ function warnOnce(key: string, message: string): void {
 
 const swept = new Set<string>();
 
-/** Publishes a new block in `dir`, or warns once and returns null (the sampler runs unpublished). */
-function tryPublish(dir: string, layout: NativeLayout, heapSpaceNames: string[], options: ResolvedSamplerOptions): PublishedBlock | null {
+/** Publishes a new block in `dir`, or warns once and returns why not (the sampler runs unpublished). */
+function tryPublish(dir: string, layout: NativeLayout, heapSpaceNames: string[], options: ResolvedSamplerOptions): PublishedBlock | string {
   const meta: PublishedMeta = {
     version: C.LAYOUT_VERSION,
     layout,
@@ -435,7 +435,7 @@ function tryPublish(dir: string, layout: NativeLayout, heapSpaceNames: string[],
     block = createPublished(dir, layout, meta, currentThreadId);
   } catch (e) {
     warnOnce(`publish ${dir}`, `runtime-sampler: not publishing (${(e as Error).message}); the sampler runs unpublished`);
-    return null;
+    return (e as Error).message;
   }
   if (!swept.has(dir)) {
     swept.add(dir);
@@ -977,6 +977,8 @@ export class Sampler extends SamplerReader {
   private running = false;
   /** The file this sampler's block is published in, or null (not asked, or refused). Removed by close() and at exit. */
   readonly publishedPath: string | null;
+  /** Why publishing was refused (the directory is not private, no space, …), or null. */
+  readonly publishError: string | null;
 
   constructor(options: SamplerOptions = {}) {
     checkObject('Sampler options', options);
@@ -995,10 +997,12 @@ export class Sampler extends SamplerReader {
     const publishDir = resolvePublish(options.publish);
     const layout = native.computeLayout(o.ringCapacity, o.histogramScale);
     const spaceNames = native.heapSpaceNames();
-    const published = publishDir === null ? null : tryPublish(publishDir, layout, spaceNames, o);
+    const attempt = publishDir === null ? null : tryPublish(publishDir, layout, spaceNames, o);
+    const published = typeof attempt === 'string' ? null : attempt;
     const buffer = published?.buffer ?? new SharedArrayBuffer(layout.totalBytes);
     super(buffer, layout, spaceNames, o, currentThreadId);
     this.publishedPath = published?.path ?? null;
+    this.publishError = typeof attempt === 'string' ? attempt : null;
     const wd = o.watchdog;
     this.handle = new native.NativeSampler(
       new Float64Array(buffer),

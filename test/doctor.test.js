@@ -29,13 +29,24 @@ test('doctor --json: the binary, the runtime and every check, as this process se
   if (process.platform === 'linux') assert.match(d.runtime.libc, /^(glibc \d+\.\d+|not glibc)/);
   assert.ok(['tsc', 'monotonic'].includes(d.loopClock));
   const checks = Object.fromEntries(d.checks.map((c) => [c.name, c]));
-  assert.equal(Object.keys(checks), ['gc', 'v8Histograms', 'heapSpaces', 'loop', 'loopEvents', 'watchdog', 'openFds', 'process']);
+  assert.equal(Object.keys(checks), ['gc', 'v8Histograms', 'heapSpaces', 'loop', 'loopEvents', 'watchdog', 'openFds', 'publish', 'process']);
   assert.is(checks.loopEvents.ok, nativeInfo.uvMetricsInfo, checks.loopEvents.detail);
   // Linux: everything is measured here (loop event counts from libuv 1.45 on: Node 20+).
   if (process.platform === 'linux') for (const c of d.checks) if (c.name !== 'loopEvents') assert.ok(c.ok, `${c.name}: ${c.detail}`);
   assert.match(checks.watchdog.detail, /block was seen while it ran/);
   assert.match(checks.openFds.detail, /^\d+ open file descriptors$/);
+  assert.match(checks.publish.detail, /^\S+: readable from outside \(\d+ other process(es)? published, \d+ dead\)$/);
   assert.is(d.error, null);
+});
+
+test('doctor: a publishing directory that is not private is a failed check naming why', () => {
+  const dir = require('node:fs').mkdtempSync(require('node:path').join(require('node:os').tmpdir(), 'rs-doctor-'));
+  require('node:fs').chmodSync(dir, 0o777);
+  const r = doctor(['--json'], { RUNTIME_SAMPLER_DIR: dir });
+  const publish = JSON.parse(r.stdout).checks.find((c) => c.name === 'publish');
+  assert.is(publish.ok, false);
+  assert.match(publish.detail, /writable by others \(mode 777/);
+  require('node:fs').rmSync(dir, { recursive: true, force: true });
 });
 
 test('doctor: text for people; the loop clock is the one the sampler runs on (RUNTIME_SAMPLER_CLOCK)', () => {
@@ -46,7 +57,7 @@ test('doctor: text for people; the loop clock is the one the sampler runs on (RU
   assert.ok(r.stdout.includes(`  chosen as   ${nativeInfo.binaryOrigin}\n`));
   assert.match(r.stdout, new RegExp(`^  node        ${process.version.replace(/\./g, '\\.')} \\(ABI ${process.versions.modules}\\), ${process.platform}-${process.arch}`, 'm'));
   assert.match(r.stdout, /^ {2}loop clock {2}monotonic$/m);
-  assert.match(r.stdout, /^What the sampler measures here:\n( {2}(yes|no ) {2}\S+ +.+\n){8}$/m);
+  assert.match(r.stdout, /^What the sampler measures here:\n( {2}(yes|no ) {2}\S+ +.+\n){9}$/m);
 });
 
 test('doctor: RUNTIME_SAMPLER_BINARY is reported as the way it was chosen', () => {
