@@ -384,7 +384,9 @@ function tmpfsProbe() {
 }
 
 testUnless(test, tmpfsProbe(), 'a full tmpfs: a clear refusal at start (one warning, unpublished, no SIGBUS); room for one file: the first publishes, the second is refused', async () => {
-  const FILE_BYTES = HEADER_BYTES + new Sampler({ ringCapacity: 1024 }).layout.totalBytes;
+  const sizer = new Sampler({ ringCapacity: 1024 });
+  const FILE_BYTES = HEADER_BYTES + sizer.layout.totalBytes;
+  sizer.close();
   const mnt = tempDir();
   mountTmpfs(mnt, 256 * 1024);
   try {
@@ -576,10 +578,27 @@ function stateOf(pid) {
   }
 }
 
-async function stop(child) {
-  child.kill('SIGSTOP');
-  for (let i = 0; i < 200 && stateOf(child.pid) !== 'T'; i++) await new Promise((r) => setTimeout(r, 5));
-  assert.is(stateOf(child.pid), 'T', 'stopped');
+/**
+ * Stops the publisher outside any update (a stop can land inside one, very rarely: every
+ * region of `view` must then read whole, or it is let run and stopped again).
+ */
+async function stop(child, view) {
+  for (let attempt = 0; attempt < 10; attempt++) {
+    child.kill('SIGSTOP');
+    for (let i = 0; i < 200 && stateOf(child.pid) !== 'T'; i++) await new Promise((r) => setTimeout(r, 5));
+    assert.is(stateOf(child.pid), 'T', 'stopped');
+    try {
+      view.read();
+      view.markCompacts();
+      for (const h of [view.histograms.gcPause, view.histograms.loopDelay, view.histograms.loopIteration, view.histograms.gcTimeToSafepoint, ...Object.values(view.histograms.gcPauseByType)]) assert.ok(h.count >= 0);
+      return;
+    } catch (e) {
+      if (e.code !== 'ERR_SAMPLER_TORN_READ') throw e;
+      child.kill('SIGCONT');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+  assert.unreachable('the publisher was stopped inside an update 10 times in a row');
 }
 
 /** Leaves the main region's sequence word (the low 32 bits of the block's slot 0) odd, as a writer inside an update does. */
@@ -603,7 +622,9 @@ test('a writer killed mid-update: read() returns at once with the values, tornRe
   const p = startPublisher(dir);
   try {
     const file = await p.ready;
-    await stop(p.child);
+    const live = Sampler.open(file);
+    await stop(p.child, live);
+    live.close();
     makeMainSeqOdd(file);
     p.child.kill('SIGKILL');
     assert.is((await p.exited).signal, 'SIGKILL');
@@ -639,7 +660,7 @@ test('a live writer stopped mid-update: read() gives up with ERR_SAMPLER_TORN_RE
     const file = await p.ready;
     const v = Sampler.open(file);
     assert.ok(v.read().heap.usedBytes > 0);
-    await stop(p.child);
+    await stop(p.child, v);
     makeMainSeqOdd(file);
     assert.is(v.alive, true, 'a stopped process is alive');
     const t = performance.now();
