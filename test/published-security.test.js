@@ -222,7 +222,7 @@ testUnless(test, uidReason, 'another uid cannot open, find or list a published f
   } finally {
     s.close();
   }
-});
+}, { expected: !isRoot }); // not root: the platform's; no setpriv: a tool .ci/run must install
 
 // ---- refused directories -------------------------------------------------------------
 
@@ -428,7 +428,7 @@ testUnless(test, tmpfsProbe(), 'a full tmpfs: a clear refusal at start (one warn
     }
     unmount(mnt);
   }
-});
+}, { expected: true }); // a container without CAP_SYS_ADMIN cannot mount
 
 /** Resolves with the match of the first stdout line of `child` that matches `re`. */
 function lineFrom(child, re, timeoutMs = 10000) {
