@@ -15,50 +15,12 @@
 //   node bench/overhead.mjs [--quick] [--only <contender substring>]
 import { fileURLToPath } from 'node:url';
 import { CONTENDERS } from './contenders.mjs';
+import { WORKLOADS } from './workloads.mjs';
 import { fmt, machine, median, progress, quantile, report, rotatingTriples, runChild, stats } from './harness.mjs';
 
 const self = fileURLToPath(import.meta.url);
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
-
-// Workloads: one phase of each is ~15-20 ms here; many phases, each after a full GC (not
-// timed) so that every phase starts from the same heap.
-const WORKLOADS = {
-  'gc-heavy': {
-    unit: 'ms/phase',
-    run() {
-      // Allocation churn: short-lived objects (scavenges) and a retained set that is
-      // replaced now and then (old-space growth, mark-compacts).
-      const n = 200_000;
-      const t = process.hrtime.bigint();
-      const c0 = process.cpuUsage();
-      let keep = [];
-      for (let i = 0; i < n; i++) {
-        keep.push({ i, s: `item${i}`, a: [i, i + 1, i + 2] });
-        if (keep.length > 40_000) keep = [];
-      }
-      const c = process.cpuUsage(c0);
-      return { wall: Number(process.hrtime.bigint() - t) / 1e6, cpu: (c.user + c.system) / 1e3, sink: keep.length };
-    },
-  },
-  'setImmediate storm': {
-    unit: 'ns/hop',
-    run() {
-      const hops = 20_000;
-      return new Promise((resolve) => {
-        let i = 0;
-        const t = process.hrtime.bigint();
-        const c0 = process.cpuUsage();
-        const hop = () => {
-          if (++i < hops) return setImmediate(hop);
-          const c = process.cpuUsage(c0);
-          resolve({ wall: Number(process.hrtime.bigint() - t) / hops, cpu: ((c.user + c.system) * 1e3) / hops });
-        };
-        setImmediate(hop);
-      });
-    },
-  },
-};
 
 async function childOnOff(contender, workload, triples) {
   const c = CONTENDERS[contender]();

@@ -158,6 +158,15 @@ export function parseMeta(text: string, path: string): PublishedMeta {
   return v as unknown as PublishedMeta;
 }
 
+/**
+ * The writer's start time from the header's description (ms since the epoch), or null when
+ * it is no date: the description is another process's text, and an Invalid Date would
+ * throw in toISOString() wherever a reader prints it.
+ */
+export function startDate(ms: unknown): Date | null {
+  return typeof ms === 'number' && Number.isFinite(ms) && ms > 0 && ms <= 8.64e15 ? new Date(ms) : null;
+}
+
 /** Whether the writer of a published file is alive. */
 export function writerAlive(h: { pid: number; startTicks: number }): boolean {
   return Number.isSafeInteger(h.pid) && h.pid > 0 && h.pid <= 0x7fffffff && native.processAlive(h.pid, h.startTicks);
@@ -168,7 +177,7 @@ function describe(path: string, h: NativePublished): PublishedProcess {
   let threadId = h.threadId;
   try {
     const meta = parseMeta(h.meta, path);
-    if (Number.isFinite(meta.processStartMs)) startedAt = new Date(meta.processStartMs);
+    startedAt = startDate(meta.processStartMs);
     if (Number.isSafeInteger(meta.threadId)) threadId = meta.threadId;
   } catch {
     // listed all the same, with what the binary header says

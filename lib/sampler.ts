@@ -14,7 +14,7 @@ import { closedError, describeValue, isArray, isRecord, SamplerError } from './e
 import { checkBoolean, checkFunction, checkInteger, checkKnownOptions, checkObject, checkString } from './options';
 import { join as joinPath, resolve as resolvePath } from 'node:path';
 import {
-  cleanDir, createPublished, defaultPublishDir, keepDeadFromEnv, NativePublished, parseMeta, PublishedBlock, PublishedMeta, writerAlive,
+  cleanDir, createPublished, defaultPublishDir, keepDeadFromEnv, NativePublished, parseMeta, PublishedBlock, PublishedMeta, startDate, writerAlive,
 } from './published';
 
 export interface WatchdogOptions {
@@ -670,6 +670,9 @@ export abstract class SamplerReader {
     seqlockCopy(this.mcLogSeq, this.mcLog, log, 'a mark-compact log update', this.torn);
     const count = log[C.MC_LOG_COUNT_SLOT];
     const out: MarkCompactRecord[] = [];
+    // The count comes from the block (another process's file, maybe forged): past 2^53,
+    // `i++` stops advancing and the loop below would never end.
+    if (!Number.isSafeInteger(count) || count < 0) return out;
     const first = Math.max(afterIndex, count - C.MC_LOG_ENTRIES);
     for (let i = first; i < count; i++) {
       const base = C.MC_LOG_HEADER_SLOTS + (i % C.MC_LOG_ENTRIES) * C.MC_LOG_ENTRY_SLOTS;
@@ -952,8 +955,7 @@ function openView(path: string): PublishedView {
     if (e instanceof SamplerError) throw new SamplerError(`${path}: ${e.message}`, e.code, { cause: e });
     throw new SamplerError(`${path}: the header's description is invalid: ${(e as Error).message}`, 'ERR_SAMPLER_INVALID', { cause: e });
   }
-  const startedAt = Number.isFinite(meta.processStartMs) && meta.processStartMs > 0 ? new Date(meta.processStartMs) : null;
-  return new PublishedView(handle, h, path, startedAt);
+  return new PublishedView(handle, h, path, startDate(meta.processStartMs));
 }
 
 export class Sampler extends SamplerReader {
