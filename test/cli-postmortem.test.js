@@ -9,14 +9,14 @@ const { existsSync, writeFileSync } = require('node:fs');
 const path = require('node:path');
 const { Sampler } = require('..');
 const { human } = require('../dist/cjs/format');
-const { publishDir, startPublisher, killPublishers, cli, sleep, until } = require('./helpers/publishers');
+const { publishDir, startPublisher, cleanUp, cli, sleep, until } = require('./helpers/publishers');
 
 const dir = publishDir();
 let victim;
 /** What the victim reported over IPC just before it started the allocating stall. */
 let before;
 
-test.after(killPublishers);
+test.after(cleanUp);
 
 test('a publisher SIGKILLed while allocating in a stalled loop', async () => {
   victim = await startPublisher(dir, { churn: true }, { nodeArgs: ['--expose-gc'] });

@@ -5,7 +5,7 @@ const { test } = require('uvu');
 const assert = require('uvu/assert');
 const { existsSync, writeFileSync } = require('node:fs');
 const path = require('node:path');
-const { publishDir, startPublisher, killPublishers, cli } = require('./helpers/publishers');
+const { publishDir, startPublisher, cleanUp, cli } = require('./helpers/publishers');
 
 const dir = publishDir();
 let a;
@@ -18,7 +18,7 @@ test.before(async () => {
   // Not a block: ps lists it with the reason; --clean leaves it (not ours to judge).
   writeFileSync(path.join(dir, '2147483647-0'), 'not a runtime-sampler block\n'.repeat(400), { mode: 0o600 });
 });
-test.after(killPublishers);
+test.after(cleanUp);
 
 const escape = (s) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 

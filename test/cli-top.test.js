@@ -8,7 +8,7 @@ const { spawnSync } = require('node:child_process');
 const { readdirSync, readFileSync, writeFileSync } = require('node:fs');
 const path = require('node:path');
 const { testUnless } = require('./helpers/skip');
-const { BIN, publishDir, startPublisher, killPublishers, cli, until } = require('./helpers/publishers');
+const { BIN, publishDir, startPublisher, cleanUp, cli, until } = require('./helpers/publishers');
 const { renderTop, sortRows } = require('../dist/cjs/cli/top');
 
 const dir = publishDir();
@@ -21,7 +21,7 @@ test.before(async () => {
   // A malformed file: counted, never fatal.
   writeFileSync(path.join(dir, '2147483647-0'), Buffer.alloc(8192, 0x41), { mode: 0o600 });
 });
-test.after(killPublishers);
+test.after(cleanUp);
 
 /** The pids of a screen's rows, top to bottom. */
 const rowPids = (screen) => [...screen.matchAll(/^ *(\d+)[* ] +\d+ +[\d.]+\/\d+ /gm)].map((m) => Number(m[1]));

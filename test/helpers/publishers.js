@@ -1,15 +1,20 @@
 // Processes that publish their sampler (test/fixtures/publish-child.cjs) and the CLI that
 // reads them, for the ps/top/stat/postmortem tests. Every wait has a deadline.
 const { spawn } = require('node:child_process');
-const { mkdtempSync } = require('node:fs');
+const { mkdtempSync, rmSync } = require('node:fs');
 const { tmpdir } = require('node:os');
 const path = require('node:path');
 
 const BIN = path.join(__dirname, '..', '..', 'bin', 'runtime-sampler.js');
 const CHILD = path.join(__dirname, '..', 'fixtures', 'publish-child.cjs');
 
+const dirs = [];
 /** A fresh private directory to publish in (mkdtemp makes it 0700, as publishing wants). */
-const publishDir = () => mkdtempSync(path.join(tmpdir(), 'rs-cli-'));
+const publishDir = () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'rs-cli-'));
+  dirs.push(dir);
+  return dir;
+};
 
 const started = new Set();
 
@@ -48,9 +53,10 @@ function startPublisher(dir, options = {}, { env = {}, nodeArgs = [] } = {}) {
   }));
 }
 
-/** Kills every publisher still running (test.after). */
-async function killPublishers() {
+/** Kills every publisher still running and removes the directories publishDir() made (test.after). */
+async function cleanUp() {
   await Promise.all([...started].map((c) => new Promise((r) => { c.once('exit', r); c.kill('SIGKILL'); })));
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 }
 
 /** Runs the CLI; resolves to { status, signal, stdout, stderr }. */
@@ -79,4 +85,4 @@ async function until(what, fn, ms = 20_000, every = 50) {
   }
 }
 
-module.exports = { BIN, publishDir, startPublisher, killPublishers, cli, sleep, until };
+module.exports = { BIN, publishDir, startPublisher, cleanUp, cli, sleep, until };
