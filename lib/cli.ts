@@ -5,7 +5,15 @@
 //   runtime-sampler bench [scenario…] [--quick]             run the bundled benchmarks
 //   runtime-sampler doctor [--json]                         the binary, the runtime, what works here
 //   runtime-sampler demo [--duration 2m] [--port 0]         a built-in workload under the preload
-// Exit codes: 0 success; 1 a failure (unreachable URL, HTTP error, benchmark failure);
+//   runtime-sampler ps [--clean] [--json]                   the samplers published on this machine
+//   runtime-sampler top [--interval 1000]                   a refreshing table of the running ones
+//   runtime-sampler stat <pid> [intervalMs] [count]         one line per interval, like jstat -gcutil
+//   runtime-sampler postmortem <pid|path> [--json]          the last state of a (dead) process
+// ps, top, stat and postmortem read published blocks (lib/cli/*.ts; `--dir`, default
+// defaultPublishDir()); their modules load the native binding, so they are imported only
+// once --help has been answered.
+// Exit codes: 0 success; 1 a failure (unreachable URL, HTTP error, benchmark failure, no
+// such published sampler, a file that cannot be read);
 // 2 a usage error (unknown command or option, bad value); `run` exits with the app's code
 // (128 + signal number when the app was killed by a signal).
 import { spawn, spawnSync } from 'node:child_process';
@@ -17,16 +25,15 @@ import { constants as osConstants } from 'node:os';
 import { parseArgs } from 'node:util';
 import { ENV_VARS, parseEnv } from './server/config';
 import { ROUTES } from './server/routes';
-import { human } from './format';
+import { human, printable } from './format';
 import { DEMO } from './demo/plan';
 import { parseDuration } from './duration';
+import { DIR_HELP, UsageError } from './cli/common';
 
 export { human };
 
 const root = join(__dirname, '..', '..');
 const version = (): string => (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
-
-class UsageError extends Error {}
 
 const MAIN_HELP = `runtime-sampler ${'{version}'}: Node.js runtime vital signs.
 
@@ -37,6 +44,10 @@ Usage:
   runtime-sampler bench [scenario...] [--quick]           run the bundled benchmarks
   runtime-sampler doctor [--json]                         which binary loads, the runtime, what works here
   runtime-sampler demo [--duration <time>] [--port <n>]   a built-in workload to look at: page, /metrics, diagnosis
+  runtime-sampler ps [--clean] [--json]                   the processes that publish their sampler here, live and dead
+  runtime-sampler top [--interval <ms>] [--once]          a refreshing table of them: heap, RSS, GC, loop, stalls
+  runtime-sampler stat <pid> [intervalMs] [count]         one line per interval for one process, like jstat -gcutil
+  runtime-sampler postmortem <pid|path> [--json]          the last state of a process that died (or of a running one)
   runtime-sampler <command> --help                        help for a command
   runtime-sampler --version
 
@@ -375,8 +386,6 @@ export function monitorUrl(cmd: string, arg: string | undefined, path: string): 
   return url;
 }
 
-/** Text from the network, safe to print: no control characters, at most `max` characters. */
-const printable = (s: string, max = 300): string => s.trim().slice(0, max).replace(/[\x00-\x08\x0b-\x1f\x7f\x9b]/g, '?');
 
 /** Says (on stderr) that `url` answered, but not as a runtime-sampler monitor would. */
 function notMonitor(cmd: string, url: URL, why: string): null {
@@ -491,11 +500,133 @@ function bench(argv: string[]): number {
   return r.status === 0 ? 0 : 1;
 }
 
-/** Runs the command line; resolves to the exit code. */
+const PS_HELP = `Usage: runtime-sampler ps [--clean] [--json] [--dir <dir>]
+
+Lists the samplers published in the directory — by processes started with the preload
+(node -r runtime-sampler/register, which publishes unless RUNTIME_SAMPLER_PUBLISH=0) or with
+new Sampler({ publish: true }) — one line each: pid, thread (worker threadId; 0: the main
+thread), cluster worker id, state, when it started, uptime ("died" for a dead one), Node's
+version and the title. States: alive; dead: the process is gone (killed, crashed, exited
+with a code other than 0) and its file keeps its last state for runtime-sampler postmortem;
+closed: the thread closed its sampler. A file that cannot be read is listed with why.
+
+Options:
+  --json              print the list as JSON (listPublished()'s entries); with --clean,
+                      { "removed": [paths], "processes": [entries] }
+  --clean             first remove the files of every writer that is gone (dead or closed),
+                      however recently, and say which (publishers remove them by themselves
+                      after RUNTIME_SAMPLER_KEEP_DEAD, default 1h)
+${DIR_HELP}
+
+Exit codes: 0 listed (an empty or missing directory too); 1 the directory cannot be read;
+2 usage error.
+`;
+
+const TOP_HELP = `Usage: runtime-sampler top [--interval <ms>] [--once | -n <count>] [--dir <dir>]
+
+A table of the running processes that publish, refreshed in place: pid, thread, heap used /
+limit, RSS, GC% (GC time on the JavaScript thread / wall time: pauses and incremental
+marking), the p99 GC pause, event-loop utilization (ELU%), the p99 loop delay, and STALL
+(NOW and how long, while the loop is stuck; else the stalls so far; off without a watchdog),
+then the title, cut to the terminal's width. Each value covers the last interval; a
+process's first row (its pid marked *) covers the time since it started. Processes appear
+as they start and go as they exit; the first line counts the dead ones (ps lists them).
+
+Keys: p pid, h heap, r RSS, g GC%, e ELU, d loop delay, s stall (the same key again
+reverses the order); q or Ctrl-C quits. The terminal is restored however top ends.
+
+When stdout is not a terminal, or with --once, it prints one plain table after one interval
+and exits.
+
+Options:
+  --interval <ms>       time between refreshes: ms (1000), or with a unit (500ms, 2s);
+                        100 ms to 1 h (default 1000)
+  --once                one table after one interval, plain, then exit
+  -n, --iterations <n>  refresh n times, then exit (without a terminal: print n tables)
+${DIR_HELP}
+
+Exit codes: 0 quit (q, Ctrl-C, a signal, or the iterations done); 1 the directory cannot be
+read; 2 usage error.
+`;
+
+const STAT_HELP = `Usage: runtime-sampler stat <pid> [intervalMs] [count] [--thread <id>] [--dir <dir>]
+
+Like jstat -gcutil: a header, then one line per interval for a process that publishes its
+sampler (ps lists them):
+  TIME       the line's local time
+  HEAP%      heap used / heap limit
+  NEW%       new space used / its size (the young generation)
+  OLD%       old space used / its size
+  HEAP-MB    heap used, MiB
+  RSS-MB     resident set size, MiB
+  SCV MMS MSC INC  collections in the interval: scavenges, minor mark-sweeps,
+             mark-sweep-compacts (full GCs), incremental marking
+  GCT-ms     GC pause time in the interval
+  GC%        GC time on the JavaScript thread / wall time (pauses and incremental marking)
+  ELU%       event-loop utilization
+  DLY99-ms   p99 loop delay in the interval
+  STL        stalls that ended in the interval (- without a watchdog)
+  STUCK-ms   how long the stall in progress has lasted (0: none)
+The first line covers the time since the process's sampler started (as vmstat's first line
+does); each next one, the interval before it. intervalMs: ms (default 1000), or with a unit
+(500ms, 2s); 100 ms to 1 h. count: lines to print (default: until Ctrl-C).
+
+Options:
+  --thread <id>       the worker thread's sampler (threadId; default 0, the main thread)
+${DIR_HELP}
+
+Exit codes: 0 count lines printed, or stopped by Ctrl-C; 1 no such published sampler, or the
+process exited (after a final line with its last values); 2 usage error.
+`;
+
+const POSTMORTEM_HELP = `Usage: runtime-sampler postmortem <pid|path> [--json] [--thread <id>] [--dir <dir>]
+
+The last state of a published sampler, readable: of a process that died (a signal, SIGKILL,
+a crash, an out-of-memory kill and an exit code other than 0 leave its file, kept for
+RUNTIME_SAMPLER_KEEP_DEAD, default 1h), or of a running one (it says so). It prints whether
+the process is alive, its title, Node's version, when it started, its last update and its
+uptime then; GC counts, pause totals and p50/p99/max pauses by type, GC CPU; heap used /
+limit and each heap space; RSS and CPU; loop iterations, utilization and delay; stalls (one in
+progress when it died) and the last stall's JavaScript stack; the heap right after each of the
+last mark-compacts; the last 10 GCs; and the regions it died in the middle of updating, if
+any (torn: their values may be inconsistent).
+
+<pid> is a number (its main thread's sampler, or --thread's); anything else is a file path
+(./123 for a file named 123).
+
+Options:
+  --json              the same as JSON
+  --thread <id>       with a pid: the worker thread's sampler (threadId; default 0)
+${DIR_HELP}
+
+Exit codes: 0 printed; 1 no such published sampler, or the file cannot be read (malformed,
+another version's, not yours); 2 usage error.
+`;
+
+/**
+ * A command whose module loads the native binding: --help is answered first, so that it
+ * works where no binary loads (doctor says why).
+ */
+function published(help: string, load: () => Promise<(argv: string[]) => number | Promise<number>>): (argv: string[]) => Promise<number> {
+  return async (argv) => {
+    if (argv.includes('--help') || argv.includes('-h')) {
+      out(help);
+      return 0;
+    }
+    return (await load())(argv);
+  };
+}
+
 /** The commands, in the order the messages list them. */
 const COMMANDS: Readonly<Record<string, (argv: string[]) => number | Promise<number>>> = {
   run, snapshot, diagnose: diagnoseCommand, bench, doctor: doctorCommand, demo,
+  ps: published(PS_HELP, async () => (await import('./cli/ps')).psCommand),
+  top: published(TOP_HELP, async () => (await import('./cli/top')).topCommand),
+  stat: published(STAT_HELP, async () => (await import('./cli/stat')).statCommand),
+  postmortem: published(POSTMORTEM_HELP, async () => (await import('./cli/postmortem')).postmortemCommand),
 };
+
+/** Runs the command line; resolves to the exit code. */
 
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
@@ -515,6 +646,11 @@ export async function main(argv: string[]): Promise<number> {
       const known = cmd !== undefined && Object.hasOwn(COMMANDS, cmd);
       process.stderr.write(`runtime-sampler: ${err.message}\n(runtime-sampler ${known ? `${cmd} ` : ''}--help for usage)\n`);
       return 2;
+    }
+    // A published sampler that is not there or cannot be read: a failure, said plainly.
+    if (typeof err.code === 'string' && err.code.startsWith('ERR_SAMPLER_')) {
+      process.stderr.write(`runtime-sampler ${cmd}: ${err.message} (${err.code})\n`);
+      return 1;
     }
     throw e;
   }

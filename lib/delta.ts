@@ -1,6 +1,7 @@
 // Rates and interval values from two snapshots. Everything at the source is cumulative,
 // so any number of readers can each keep their own previous snapshot.
 import { GC_TYPES, GcTypeName, Snapshot } from './snapshot';
+import { MainSlot as M } from './layout.generated';
 
 export interface SnapshotDelta {
   /** cur.timeNs - prev.timeNs. */
@@ -111,4 +112,15 @@ export function delta(prev: Snapshot, cur: Snapshot): SnapshotDelta {
       cpuFraction: intervalNs > 0 ? ((cpuUserUs + cpuSystemUs) * 1e3) / intervalNs : 0,
     },
   };
+}
+
+/**
+ * A snapshot of `like`'s sampler as it was when it first started: every counter 0, the
+ * clock at its start. delta(startOf(s), s) is what happened since the start.
+ */
+export function startOf(like: Snapshot): Snapshot {
+  const z = new Snapshot(like.spaceNames);
+  z.slots[M.TIME_NS] = like.startNs;
+  z.slots[M.START_NS] = like.startNs;
+  return z;
 }

@@ -144,7 +144,8 @@ test('CLI: --help for each command, --version, exit codes for usage errors', () 
   assert.is(main.status, 0);
   assert.match(main.stdout, /runtime-sampler run \[options\]/);
   assert.match(main.stdout, /Exit codes: 0 success, 1 failure, 2 usage error/);
-  for (const cmd of ['run', 'snapshot', 'diagnose', 'bench']) {
+  for (const cmd of ['ps', 'top', 'stat', 'postmortem']) assert.match(main.stdout, new RegExp(`\n  runtime-sampler ${cmd} `), cmd);
+  for (const cmd of ['run', 'snapshot', 'diagnose', 'bench', 'ps', 'top', 'stat', 'postmortem']) {
     const h = cli(cmd, '--help');
     assert.is(h.status, 0, cmd);
     assert.match(h.stdout, new RegExp(`Usage: runtime-sampler ${cmd}`));

@@ -5,7 +5,7 @@
 // except the sparse histogram copies, which are small.
 import { Histogram } from '../histogram';
 import { GC_TYPES, Snapshot } from '../snapshot';
-import { MainSlot as M } from '../layout.generated';
+import { startOf } from '../delta';
 import { SamplerReader } from '../sampler';
 import type { MarkCompactRecord, SamplerHistograms } from '../sampler';
 
@@ -188,7 +188,7 @@ export class History {
     let start: Snapshot;
     let fromStart = false;
     if (first.timeNs > target && this.preferStart(end, first.timeNs, windowMs)) {
-      start = this.zeroAt(end);
+      start = startOf(end);
       fromStart = true;
     } else {
       // The newest sample at or before the target (samples are in time order).
@@ -261,14 +261,6 @@ export class History {
   /** Mark-compacts that ended at or after `sinceNs` (all kept ones without it), oldest first. */
   markCompacts(sinceNs = 0): MarkCompactRecord[] {
     return this.mcs.filter((m) => m.endNs >= sinceNs);
-  }
-
-  private zeroAt(like: Snapshot): Snapshot {
-    // Only the clock fields: every counter starts at 0 when the sampler first starts.
-    const z = new Snapshot(like.spaceNames);
-    z.slots[M.TIME_NS] = like.startNs;
-    z.slots[M.START_NS] = like.startNs;
-    return z;
   }
 
   private checkpoint(timeNs: number): void {
