@@ -939,7 +939,15 @@ function publishedPathOf(dir: string, pid: number, threadId: number): string {
 
 /** Opens a published file as a view. */
 function openView(path: string): PublishedView {
-  const h = native.openPublished(path, true);
+  let h: NativePublished;
+  try {
+    h = native.openPublished(path, true);
+  } catch (e) {
+    if (e instanceof SamplerError && /: No such file or directory$/.test(e.message)) {
+      throw new SamplerError(`Sampler.open(path): ${path} does not exist`, 'ERR_SAMPLER_NOT_FOUND', { cause: e });
+    }
+    throw e;
+  }
   const buffer = h.buffer as SharedArrayBuffer;
   if (h.layoutHash !== native.constants.layoutHash) {
     throw new SamplerError(`${path}: written with block layout ${h.layoutHash}, this copy of runtime-sampler reads ${native.constants.layoutHash ?? 'another'} (same layout version, different build)`, 'ERR_SAMPLER_INCOMPATIBLE');

@@ -128,7 +128,7 @@ test('postmortem: unknown pid, garbage file, missing file and bad arguments', as
   assert.is(g.stdout, '');
   const missing = await cli(['postmortem', path.join(dir, 'nothing')]);
   assert.is(missing.status, 1);
-  assert.match(missing.stderr, /nothing.*No such file/);
+  assert.match(missing.stderr, /nothing does not exist \(ERR_SAMPLER_NOT_FOUND\)/);
   for (const [args, re] of [
     [['postmortem'], /give one pid or file path/],
     [['postmortem', '1', '2'], /not 2 arguments/],

@@ -262,6 +262,13 @@ test('bad options and targets are clear errors', () => {
     assert.is(e.code, 'ERR_SAMPLER_NOT_FOUND');
     assert.match(e.message, /no published sampler of pid 2147483646/);
   }
+  try {
+    Sampler.open(path.join(dir, 'none'));
+    assert.unreachable();
+  } catch (e) {
+    assert.is(e.code, 'ERR_SAMPLER_NOT_FOUND');
+    assert.match(e.message, /none does not exist/);
+  }
   fs.writeFileSync(path.join(dir, 'junk'), Buffer.alloc(5000, 7));
   try {
     Sampler.open(path.join(dir, 'junk'));
