@@ -46,6 +46,7 @@ const agg = new SamplerAggregate([wd, view]);
 const aggText: string = toPrometheus(agg);
 const active: number = agg.read().stall.active;
 void startMonitorThread({ sampler: agg, port: 0 }).then((m: MonitorThread) => m.close());
+void startMonitorThread({ sampler: wd, port: 0, cluster: { dir: '/tmp/x' } });
 const groupText: string = toPrometheusGroup([{ sampler: agg, labels: {} }, { sampler: view, labels: { pid: '1' } }], { format: 'openmetrics' });
 const groupDoc: number = toJSONGroup([{ sampler: view, labels: { pid: '1' } }]).metrics.length;
 void [detached, aggText, active, groupText, groupDoc];
