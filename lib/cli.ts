@@ -5,6 +5,7 @@
 //   runtime-sampler bench [scenario…] [--quick]             run the bundled benchmarks
 //   runtime-sampler doctor [--json]                         the binary, the runtime, what works here
 //   runtime-sampler demo [--duration 2m] [--port 0]         a built-in workload under the preload
+//   runtime-sampler serve --all | <pid> [--port 9465]       the sidecar (lib/cli/serve.ts)
 // Exit codes: 0 success; 1 a failure (unreachable URL, HTTP error, benchmark failure);
 // 2 a usage error (unknown command or option, bad value); `run` exits with the app's code
 // (128 + signal number when the app was killed by a signal).
@@ -26,7 +27,7 @@ export { human };
 const root = join(__dirname, '..', '..');
 const version = (): string => (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
 
-class UsageError extends Error {}
+export class UsageError extends Error {}
 
 const MAIN_HELP = `runtime-sampler ${'{version}'}: Node.js runtime vital signs.
 
@@ -37,6 +38,7 @@ Usage:
   runtime-sampler bench [scenario...] [--quick]           run the bundled benchmarks
   runtime-sampler doctor [--json]                         which binary loads, the runtime, what works here
   runtime-sampler demo [--duration <time>] [--port <n>]   a built-in workload to look at: page, /metrics, diagnosis
+  runtime-sampler serve --all | <pid> [--port <n>]        serve every published process's metrics (a sidecar)
   runtime-sampler <command> --help                        help for a command
   runtime-sampler --version
 
@@ -495,6 +497,7 @@ function bench(argv: string[]): number {
 /** The commands, in the order the messages list them. */
 const COMMANDS: Readonly<Record<string, (argv: string[]) => number | Promise<number>>> = {
   run, snapshot, diagnose: diagnoseCommand, bench, doctor: doctorCommand, demo,
+  serve: async (argv) => (await import('./cli/serve')).serve(argv),
 };
 
 export async function main(argv: string[]): Promise<number> {

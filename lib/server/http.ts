@@ -50,10 +50,15 @@ export interface MonitorServerOptions {
   processes?: ProcessSource;
   /** This process's title, for /processes (the monitor thread's argv is not the app's). */
   title?: string;
+  /**
+   * What the token guards: 'debug' (the default) the debug endpoints; 'all' every endpoint
+   * but /healthz (the sidecar, which shows other processes' command lines and stacks).
+   */
+  tokenGuards?: 'debug' | 'all';
 }
 
 /**
- * Processes served together (see cluster.ts). `target` stays the process
+ * Processes served together (see cluster.ts and processes.ts). `target` stays the process
  * the server runs in: /healthz, /readyz, /diagnose and /alerts are about it.
  */
 export interface ProcessSource {
@@ -444,6 +449,10 @@ export function createMonitorServer(target: Readable, o: MonitorServerOptions): 
         rejected++;
         return send(req, res, 400, TEXT, `unknown query parameter ${JSON.stringify(key)} for ${path}${allowed.length ? `; accepted: ${allowed.join(', ')}` : ' (it takes none)'}\n`);
       }
+    }
+    if (o.tokenGuards === 'all' && tokenDigest !== null && path !== '/healthz' && !authorized(req)) {
+      rejected++;
+      return send(req, res, 401, TEXT, 'a bearer token is required: Authorization: Bearer <token>\n', { 'www-authenticate': 'Bearer realm="runtime-sampler"' });
     }
     try {
       switch (path) {
