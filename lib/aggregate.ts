@@ -1,6 +1,8 @@
-// Several threads' samplers as one: counters and per-loop gauges summed, maxima and
-// timestamps combined, histograms merged. Exporters given an aggregate label each
-// thread's series with its thread id instead (see toPrometheus, toJSON).
+// Several threads' samplers as one — of one process, or of several (a cluster's processes,
+// read from their published blocks): counters and per-loop gauges summed, maxima and
+// timestamps combined, process-wide values summed across processes, histograms merged.
+// Exporters given an aggregate label each thread's series with its thread id instead (see
+// toPrometheus, toJSON).
 import type { Sampler, SamplerView, SamplerHistograms } from './sampler';
 import { Histogram } from './histogram';
 import { closedError, SamplerError } from './errors';
@@ -19,13 +21,22 @@ const RULES: SlotCombine[] = (() => {
   return rules;
 })();
 const MAX_KNOWN: number[] = RULES.flatMap((r, k) => (r === 'maxKnown' ? [k] : []));
+const PER_PROCESS: number[] = RULES.flatMap((r, k) => (r === 'perProcess' ? [k] : []));
+
+/** The process a member records: a published view's writer, else this process. */
+function processOf(m: SamplerReaderLike): number {
+  const pid = (m as { pid?: unknown }).pid;
+  return typeof pid === 'number' && Number.isSafeInteger(pid) && pid > 0 ? pid : process.pid;
+}
 
 /**
  * Several samplers (this thread's, and views of other threads' from Sampler.attach()) read
  * as one: read() sums counters and per-loop gauges (heap, loop, GC, stalls), takes the
  * maximum of maxima, timestamps and process-wide values (RSS, CPU, fds), and histograms
- * merge. `threadId` of the aggregate is -1. Exporters label each member's series with
- * its thread id.
+ * merge. Members may be views of other processes' published blocks (Sampler.open()):
+ * process-wide values (RSS, CPU time, open fds) are then the largest among the threads of
+ * each process, summed across processes. `threadId` of the aggregate is -1. Exporters label
+ * each member's series with its thread id.
  */
 export class SamplerAggregate {
   readonly members: readonly SamplerReaderLike[];
@@ -33,6 +44,9 @@ export class SamplerAggregate {
   readonly histograms: SamplerHistograms;
   readonly threadId = -1;
   private readonly scratch: Snapshot[];
+  /** Each member's process, as an index into `perProcess` (see processOf()). */
+  private readonly processIndex: Int32Array;
+  private readonly perProcess: Float64Array;
   private isClosed = false;
 
   constructor(members: readonly SamplerReaderLike[]) {
@@ -55,6 +69,9 @@ export class SamplerAggregate {
     this.members = Object.freeze([...members]);
     this.heapSpaceNames = names;
     this.scratch = members.map((m) => m.read());
+    const pids = [...new Set(members.map(processOf))];
+    this.processIndex = Int32Array.from(members, (m) => pids.indexOf(processOf(m)));
+    this.perProcess = new Float64Array(pids.length);
     const merged = (pick: (m: SamplerReaderLike) => Histogram) => (): Histogram => {
       let out: Histogram | null = null;
       for (const m of this.members) {
@@ -122,6 +139,18 @@ export class SamplerAggregate {
       const since = s.stall.sinceNs;
       if (since > 0 && (anyActiveSince === 0 || since < anyActiveSince)) anyActiveSince = since;
     });
+    const per = this.perProcess;
+    for (const k of PER_PROCESS) {
+      per.fill(0);
+      for (let i = 0; i < this.scratch.length; i++) {
+        const v = this.scratch[i].slots[k];
+        const p = this.processIndex[i];
+        if (v > per[p]) per[p] = v;
+      }
+      let sum = 0;
+      for (const v of per) sum += v;
+      dst[k] = sum;
+    }
     dst[M.THREAD_ID] = -1;
     if (anyActiveSince > 0) {
       w[W.ACTIVE_SINCE_NS] = anyActiveSince;

@@ -9,7 +9,8 @@
 //   runtime-sampler top [--interval 1000]                   a refreshing table of the running ones
 //   runtime-sampler stat <pid> [intervalMs] [count]         one line per interval, like jstat -gcutil
 //   runtime-sampler postmortem <pid|path> [--json]          the last state of a (dead) process
-// ps, top, stat and postmortem read published blocks (lib/cli/*.ts; `--dir`, default
+//   runtime-sampler serve --all | <pid> [--port 9465]       the sidecar (lib/cli/serve.ts)
+// ps, top, stat, postmortem and serve read published blocks (lib/cli/*.ts; `--dir`, default
 // defaultPublishDir()); their modules load the native binding, so they are imported only
 // once --help has been answered.
 // Exit codes: 0 success; 1 a failure (unreachable URL, HTTP error, benchmark failure, no
@@ -48,6 +49,7 @@ Usage:
   runtime-sampler top [--interval <ms>] [--once]          a refreshing table of them: heap, RSS, GC, loop, stalls
   runtime-sampler stat <pid> [intervalMs] [count]         one line per interval for one process, like jstat -gcutil
   runtime-sampler postmortem <pid|path> [--json]          the last state of a process that died (or of a running one)
+  runtime-sampler serve --all | <pid> [--port <n>]        serve every published process's metrics (a sidecar)
   runtime-sampler <command> --help                        help for a command
   runtime-sampler --version
 
@@ -624,6 +626,7 @@ const COMMANDS: Readonly<Record<string, (argv: string[]) => number | Promise<num
   top: published(TOP_HELP, async () => (await import('./cli/top')).topCommand),
   stat: published(STAT_HELP, async () => (await import('./cli/stat')).statCommand),
   postmortem: published(POSTMORTEM_HELP, async () => (await import('./cli/postmortem')).postmortemCommand),
+  serve: async (argv) => (await import('./cli/serve')).serve(argv),
 };
 
 /** Runs the command line; resolves to the exit code. */

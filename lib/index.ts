@@ -53,9 +53,10 @@ export const nativeInfo = Object.freeze({
   backend: 'native' as const,
 });
 
-export { toPrometheus, negotiateFormat, PROMETHEUS_CONTENT_TYPE, OPENMETRICS_CONTENT_TYPE } from './exporters/prometheus';
+export { toPrometheus, toPrometheusGroup, negotiateFormat, PROMETHEUS_CONTENT_TYPE, OPENMETRICS_CONTENT_TYPE } from './exporters/prometheus';
 export type { PrometheusOptions } from './exporters/prometheus';
-export { toJSON, JSON_SCHEMA } from './exporters/json';
+export type { LabelledReader } from './exporters/common';
+export { toJSON, toJSONGroup, JSON_SCHEMA } from './exporters/json';
 export type { JsonOptions, JsonDocument, JsonMetric, JsonValuePoint, JsonHistogramPoint } from './exporters/json';
 
 export { diagnose, DIAGNOSE_THRESHOLDS } from './analysis/diagnose';

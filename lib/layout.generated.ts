@@ -276,7 +276,7 @@ export const STALL_SLOTS: Readonly<Record<string, number>> = {
 };
 
 /** How SamplerAggregate combines each MAIN slot across threads (slots.def's combine rules). */
-export type SlotCombine = 'sum' | 'max' | 'maxKnown' | 'minNonZero' | 'all' | 'none';
+export type SlotCombine = 'sum' | 'max' | 'perProcess' | 'maxKnown' | 'minNonZero' | 'all' | 'none';
 export const MAIN_COMBINE: readonly SlotCombine[] = [
   'none', // SEQ
   'max', // LAYOUT_VERSION
@@ -328,10 +328,10 @@ export const MAIN_COMBINE: readonly SlotCombine[] = [
   'max', // LOOP_MAX_ITERATION_NS
   'max', // LOOP_LAST_ITERATION_NS
   'max', // LOOP_METRICS_AVAILABLE
-  'max', // PROC_RSS_BYTES
-  'max', // PROC_CPU_USER_US
-  'max', // PROC_CPU_SYSTEM_US
-  'max', // PROC_OPEN_FDS
+  'perProcess', // PROC_RSS_BYTES
+  'perProcess', // PROC_CPU_USER_US
+  'perProcess', // PROC_CPU_SYSTEM_US
+  'perProcess', // PROC_OPEN_FDS
   'sum', // PROC_ACTIVE_HANDLES
   'sum', // PROC_ACTIVE_REQUESTS
   'sum', // SAMPLER_RING_DROPPED

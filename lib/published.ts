@@ -7,6 +7,7 @@
 // reader validates a file before it maps a byte of it. This module chooses names and
 // directories, describes files, and cleans up after dead writers.
 import { readdirSync } from 'node:fs';
+import type { Cluster } from 'node:cluster';
 import { join, resolve } from 'node:path';
 import { native, NativeLayout } from './binding';
 import { LAYOUT_CONSTANTS as C } from './layout.generated';
@@ -104,9 +105,11 @@ function truncateUtf8(s: string, maxBytes: number): string {
 
 /** The node:cluster worker id of this process, or -1. */
 function clusterWorkerId(): number {
-  const id = process.env.NODE_UNIQUE_ID;
-  if (id === undefined || !/^[1-9][0-9]{0,8}$/.test(id)) return -1;
-  return Number(id);
+  // Not NODE_UNIQUE_ID: Node deletes it before any preload or app code runs. node:cluster
+  // keeps the id (in a worker it is loaded at start, so this costs nothing there).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only to publish
+  const cluster = require('node:cluster') as Cluster;
+  return cluster.isWorker && cluster.worker !== undefined ? cluster.worker.id : -1;
 }
 
 /** The result of publishing: the block's buffer, the file, and what the native side removes on close. */

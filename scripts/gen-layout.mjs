@@ -12,7 +12,7 @@ const def = readFileSync(join(root, 'native/core/slots.def'), 'utf8');
 const groups = { MAIN: [], SPACE: [], HIST: [], RECORD: [], STALL: [] };
 const consts = [];
 // How SamplerAggregate combines each MAIN slot: its `// combine: RULE` comment, else 'sum'.
-const COMBINE_RULES = ['sum', 'max', 'maxKnown', 'minNonZero', 'all', 'none'];
+const COMBINE_RULES = ['sum', 'max', 'perProcess', 'maxKnown', 'minNonZero', 'all', 'none'];
 const combine = [];
 // The text native/core/layout_hash.h hashes (the compiler builds it from the same entries;
 // comments, so combine rules, are not part of it).

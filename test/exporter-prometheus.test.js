@@ -7,7 +7,7 @@ const assert = require('uvu/assert');
 const { throwsAll } = require('./helpers/throws');
 const { spawnSync } = require('node:child_process');
 const parse = require('parse-prometheus-text-format');
-const { Sampler, Histogram, toPrometheus, PROMETHEUS_CONTENT_TYPE, OPENMETRICS_CONTENT_TYPE } = require('..');
+const { Sampler, Histogram, toPrometheus, toPrometheusGroup, PROMETHEUS_CONTENT_TYPE, OPENMETRICS_CONTENT_TYPE } = require('..');
 const { cumulativeCounts, DEFAULT_DURATION_BOUNDS_NS, MONOTONIC_TIMESTAMPS } = require('../dist/cjs/exporters/common.js');
 const { prometheusName } = require('../dist/cjs/exporters/prometheus.js');
 
@@ -223,6 +223,53 @@ test('bad input: clear TypeError / RangeError naming the option', () => {
     [() => toPrometheus(s, { buckets: { 'v8js.gc.pause': [1] } }), RangeError, /unknown histogram "v8js.gc.pause"; accepted: .*v8js.gc.duration/],
   ];
   throwsAll(cases);
+  s.close();
+});
+
+test('toPrometheusGroup(): each family once, every reader\'s series with its labels; readers with other catalogs', () => {
+  const s = new Sampler().start();
+  // A reader whose catalog lacks a family (another Node version's would lack or add some).
+  const fewer = {
+    read: (into) => s.read(into), histograms: s.histograms, heapSpaceNames: s.heapSpaceNames, threadId: 0, closed: false,
+    catalog: () => s.catalog().filter((d) => d.name !== 'nodejs.eventloop.delay'),
+  };
+  const text = toPrometheusGroup([{ sampler: fewer, labels: { pid: '2', title: 'b "x"\\\n' } }, { sampler: s, labels: {} }, { sampler: s, labels: { pid: '1' } }]);
+  for (const header of text.match(/^# TYPE \S+/gm)) assert.is(text.split(`${header} `).length, 2, `${header} once`);
+  const count = samples(text, 'v8js_gc_count_total');
+  assert.is(count.length, 15);
+  assert.equal([...new Set(count.map((x) => x.labels.pid ?? 'none'))], ['2', 'none', '1']);
+  assert.ok(text.includes('v8js_gc_count_total{v8js_gc_type="scavenge",pid="2",title="b \\"x\\"\\\\\\n"} '));
+  const delay = samples(text, 'nodejs_eventloop_delay_seconds_count');
+  assert.equal(delay.map((x) => x.labels.pid ?? 'none'), ['none', '1'], 'the family the first reader lacks, from the others');
+  // Families stay whole: no family's lines are split by another's.
+  const names = text.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.replace(/[{ ].*/, '').replace(/_(bucket|sum|count)$/, ''));
+  const seen = new Set();
+  for (let i = 0; i < names.length; i++) {
+    if (i > 0 && names[i] !== names[i - 1]) {
+      assert.not.ok(seen.has(names[i]), `${names[i]} comes back after another family`);
+      seen.add(names[i - 1]);
+    }
+  }
+  if (!noPromtool) {
+    const r = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+    assert.is(r.status, 0, `promtool: ${r.stdout}${r.stderr}`);
+  }
+  assert.is(toPrometheusGroup([]), '');
+  assert.is(toPrometheusGroup([], { format: 'openmetrics' }), '# EOF\n');
+  const om = toPrometheusGroup([{ sampler: s, labels: { pid: '1' } }, { sampler: s, labels: { pid: '2' } }], { format: 'openmetrics', labels: { job: 'x' } });
+  assert.is(om.match(/# EOF/g).length, 1);
+  assert.ok(om.includes('pid="2"'));
+  assert.ok(om.includes('{v8js_gc_type="scavenge",job="x",pid="2"}'));
+  throwsAll([
+    [() => toPrometheusGroup(s), TypeError, /toPrometheusGroup\(\): sources must be an array of \{ sampler, labels \}/],
+    [() => toPrometheusGroup([null]), TypeError, /sources\[0\] must be \{ sampler, labels \}, got null/],
+    [() => toPrometheusGroup([{ sampler: {} }]), TypeError, /sources\[0\]: sampler must be a runtime-sampler Sampler/],
+    [() => toPrometheusGroup([{ sampler: s, labels: { 'a-b': '1' } }]), RangeError, /sources\[0\]\.labels: label name "a-b" is not valid/],
+    [() => toPrometheusGroup([{ sampler: s, labels: { pid: 1 } }, { sampler: s, labels: { pid: '1' } }]), RangeError, /sources\[1\] has the same labels as sources\[0\]/],
+    [() => toPrometheusGroup([{ sampler: s, labels: { t: 'x'.repeat(1025) } }]), RangeError, /sources\[0\]\.labels\.t is 1025 characters long; at most 1024/],
+    [() => toPrometheusGroup([{ sampler: s, labels: { job: 'a' } }], { labels: { job: 'b' } }), RangeError, /labels: "job" is also a member's label/],
+    [() => toPrometheusGroup([{ sampler: s, labels: {} }], { formt: 1 }), TypeError, /unknown option "formt"/],
+  ]);
   s.close();
 });
 

@@ -36,6 +36,35 @@ export function membersOf(s: Readable): Readable[] | null {
   return Array.isArray(m) && typeof (s as { readMembers?: unknown }).readMembers === 'function' ? (m as Readable[]) : null;
 }
 
+/** A member of an exported group: a reader and the labels (attributes) of its series. */
+export interface LabelledReader {
+  sampler: Readable;
+  labels: Readonly<Record<string, string>>;
+}
+
+/**
+ * The members of an exported group, checked: an array of { sampler, labels } whose label
+ * names match `keyPattern`, with label values of at most 1024 characters (they may come
+ * from other processes), no two members with the same labels.
+ */
+export function checkGroup(what: string, sources: unknown, keyPattern: RegExp, accepted: string): LabelledReader[] {
+  if (!isArray(sources)) throw new TypeError(`${what}: sources must be an array of { sampler, labels }, got ${describeValue(sources)}`);
+  const seen = new Map<string, number>();
+  return sources.map((src, i) => {
+    if (!isRecord(src)) throw new TypeError(`${what}: sources[${i}] must be { sampler, labels }, got ${describeValue(src)}`);
+    const sampler = checkSampler<Readable>(`${what}: sources[${i}]`, src.sampler);
+    const labels = checkLabels(`${what}: sources[${i}].labels`, src.labels ?? {}, keyPattern, accepted);
+    for (const [k, v] of Object.entries(labels)) {
+      if (v.length > 1024) throw new RangeError(`${what}: sources[${i}].labels.${k} is ${v.length} characters long; at most 1024 are accepted`);
+    }
+    const key = JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    const other = seen.get(key);
+    if (other !== undefined) throw new RangeError(`${what}: sources[${i}] has the same labels as sources[${other}] (${key}): their series would collide`);
+    seen.set(key, i);
+    return { sampler, labels };
+  });
+}
+
 /** A label or tag map: string keys matching `keyPattern`, string (or number) values. */
 export function checkLabels(option: string, value: unknown, keyPattern: RegExp, accepted: string): Record<string, string> {
   if (!isRecord(value)) {

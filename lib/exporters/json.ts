@@ -1,7 +1,7 @@
 // A stable JSON document of every metric, for logs and custom pipelines. The shape is
 // documented in docs/exporters.md and versioned by `schema`.
 import type { HistogramJSON } from '../histogram';
-import { Readable, checkSampler, families, membersOf } from './common';
+import { LabelledReader, Readable, checkGroup, checkSampler, families, membersOf } from './common';
 import { describeValue } from '../errors';
 import { checkBoolean, checkKnownOptions, checkOneOf, checkOptionsObject } from '../options';
 
@@ -65,13 +65,8 @@ export interface JsonDocument {
 const OPTIONS = ['histograms', 'percentiles', 'descriptions'];
 const nullIfNaN = (v: number): number | null => (Number.isNaN(v) ? null : v);
 
-/**
- * Every metric of `sampler`, read now, as a plain JSON-ready object. For a
- * SamplerAggregate, each member's points carry a 'thread.id' attribute (and timeNs,
- * startNs, running describe the aggregate).
- */
-export function toJSON(sampler: Readable, options?: JsonOptions): JsonDocument {
-  const s = checkSampler('toJSON()', sampler);
+/** The options, checked. */
+function resolveOptions(options: unknown): { full: boolean; percentiles: number[]; descriptions: boolean } {
   const o = checkOptionsObject('toJSON()', options);
   checkKnownOptions('toJSON()', o, OPTIONS);
   const full = o.histograms !== undefined && checkOneOf('histograms', o.histograms, ['summary', 'full']) === 'full';
@@ -85,50 +80,80 @@ export function toJSON(sampler: Readable, options?: JsonOptions): JsonDocument {
     percentiles = [...(o.percentiles as number[])]; // each checked above
   }
   const descriptions = o.descriptions === undefined ? false : checkBoolean('descriptions', o.descriptions);
+  return { full, percentiles, descriptions };
+}
 
+/** The document of `sources` (each reader's points with its labels as attributes); the times are `head`'s. */
+function document(head: Readable | null, sources: readonly LabelledReader[], options: unknown): JsonDocument {
+  const { full, percentiles, descriptions } = resolveOptions(options);
   const wall = Date.now();
-  const snap = s.read();
-  const members = membersOf(s);
-  const sources = members === null ? [{ r: s, snap, thread: null as number | null }] : members.map((r) => ({ r, snap: r.read(), thread: r.threadId }));
+  const snap = head?.read() ?? null;
   const metrics: JsonMetric[] = [];
   const byName = new Map<string, JsonMetric>();
-  for (const src of sources) for (const f of families(src.r, src.snap)) {
-    const d = f.description;
-    let m = byName.get(d.name);
-    if (!m) {
-      m = { name: d.name, kind: d.kind, unit: d.unit, cumulative: d.cumulative, points: [] };
-      if (descriptions) m.description = d.description;
-      byName.set(d.name, m);
-      metrics.push(m);
-    }
-    const attrs = (a: Record<string, string>): Record<string, string> => (src.thread === null ? a : { ...a, 'thread.id': String(src.thread) });
-    if (f.points) {
-      for (const p of f.points) m.points.push({ attributes: attrs(p.attributes), value: p.value });
-    } else {
-      for (const hp of f.histograms ?? []) {
-        const h = hp.histogram;
-        const pcts: Record<string, number | null> = {};
-        for (const p of percentiles) pcts[`p${p}`] = nullIfNaN(h.percentile(p));
-        const point: JsonHistogramPoint = {
-          attributes: attrs(hp.attributes),
-          count: h.count,
-          sum: h.sum,
-          min: nullIfNaN(h.min),
-          max: nullIfNaN(h.max),
-          mean: nullIfNaN(h.mean),
-          percentiles: pcts,
-        };
-        if (full) point.buckets = h.toJSON();
-        m.points.push(point);
+  for (const src of sources) {
+    const r = src.sampler;
+    const labelled = Object.keys(src.labels).length > 0;
+    const attrs = (a: Record<string, string>): Record<string, string> => (labelled ? { ...a, ...src.labels } : a);
+    for (const f of families(r, r === head && snap !== null ? snap : r.read())) {
+      const d = f.description;
+      let m = byName.get(d.name);
+      if (!m) {
+        m = { name: d.name, kind: d.kind, unit: d.unit, cumulative: d.cumulative, points: [] };
+        if (descriptions) m.description = d.description;
+        byName.set(d.name, m);
+        metrics.push(m);
+      }
+      if (f.points) {
+        for (const p of f.points) m.points.push({ attributes: attrs(p.attributes), value: p.value });
+      } else {
+        for (const hp of f.histograms ?? []) {
+          const h = hp.histogram;
+          const pcts: Record<string, number | null> = {};
+          for (const p of percentiles) pcts[`p${p}`] = nullIfNaN(h.percentile(p));
+          const point: JsonHistogramPoint = {
+            attributes: attrs(hp.attributes),
+            count: h.count,
+            sum: h.sum,
+            min: nullIfNaN(h.min),
+            max: nullIfNaN(h.max),
+            mean: nullIfNaN(h.mean),
+            percentiles: pcts,
+          };
+          if (full) point.buckets = h.toJSON();
+          m.points.push(point);
+        }
       }
     }
   }
   return {
     schema: JSON_SCHEMA,
     timestamp: new Date(wall).toISOString(),
-    timeNs: snap.timeNs,
-    startNs: snap.startNs,
-    running: snap.running,
+    timeNs: snap?.timeNs ?? 0,
+    startNs: snap?.startNs ?? 0,
+    running: snap?.running ?? false,
     metrics,
   };
+}
+
+/**
+ * Every metric of `sampler`, read now, as a plain JSON-ready object. For a
+ * SamplerAggregate, each member's points carry a 'thread.id' attribute (and timeNs,
+ * startNs, running describe the aggregate).
+ */
+export function toJSON(sampler: Readable, options?: JsonOptions): JsonDocument {
+  const s = checkSampler('toJSON()', sampler);
+  const members = membersOf(s);
+  return document(s, members === null ? [{ sampler: s, labels: {} }] : members.map((r) => ({ sampler: r, labels: { 'thread.id': String(r.threadId) } })), options);
+}
+
+/**
+ * Several readers in one document — a cluster's processes, every process a sidecar
+ * serves: each reader's points carry its `labels` as attributes (a reader with none, e.g. a
+ * cluster's SamplerAggregate beside its members, adds none); timeNs, startNs and running are
+ * the first reader's (0, 0 and false without one). Two readers with the same labels are a
+ * RangeError.
+ */
+export function toJSONGroup(sources: readonly LabelledReader[], options?: JsonOptions): JsonDocument {
+  const list = checkGroup('toJSONGroup()', sources, /^[a-zA-Z_][a-zA-Z0-9_.]*$/, '[a-zA-Z_][a-zA-Z0-9_.]*');
+  return document(list[0]?.sampler ?? null, list, options);
 }

@@ -6,9 +6,10 @@
 import type { Snapshot } from '../snapshot';
 import type { Histogram } from '../histogram';
 import {
-  DEFAULT_DURATION_BOUNDS_NS, PlanFamily, PlanPoint, Readable, baseUnit, bucketBoundMap, checkBuckets, cumulativeCounts,
-  membersOf, checkLabels, checkSampler, MONOTONIC_TIMESTAMPS, optionsKey, plan,
+  DEFAULT_DURATION_BOUNDS_NS, LabelledReader, PlanFamily, PlanPoint, Readable, baseUnit, bucketBoundMap, checkBuckets, checkGroup,
+  cumulativeCounts, membersOf, checkLabels, checkSampler, MONOTONIC_TIMESTAMPS, optionsKey, plan,
 } from './common';
+import { catalog } from '../catalog';
 import { describeValue, isArray, isRecord } from '../errors';
 import { checkKnownOptions, checkOneOf, checkOptionsObject, checkString } from '../options';
 
@@ -41,6 +42,8 @@ interface Prepared {
   openMetrics: boolean;
   prefix: string;
   constLabels: string;
+  /** The names in constLabels. */
+  constNames: string[];
   bucketsFor: (catalogName: string) => readonly number[] | undefined;
 }
 
@@ -50,9 +53,11 @@ function prepare(options: unknown, histogramNames: readonly string[]): Prepared 
   const openMetrics = o.format !== undefined && checkOneOf('format', o.format, ['prometheus', 'openmetrics']) === 'openmetrics';
   const prefix = o.prefix === undefined ? '' : checkString('prefix', o.prefix, PREFIX_RE, 'a metric-name prefix ([a-zA-Z_:][a-zA-Z0-9_:]*)');
   let constLabels = '';
+  let constNames: string[] = [];
   if (o.labels !== undefined) {
     const labels = checkLabels('labels', o.labels, LABEL_RE, '[a-zA-Z_][a-zA-Z0-9_]*');
-    constLabels = Object.entries(labels).map(([k, v]) => `${k}="${escapeLabel(v)}"`).join(',');
+    constLabels = labelText(labels);
+    constNames = Object.keys(labels);
   }
   let bucketsFor: Prepared['bucketsFor'] = () => undefined;
   if (o.buckets !== undefined) {
@@ -72,7 +77,7 @@ function prepare(options: unknown, histogramNames: readonly string[]): Prepared 
       throw new TypeError(`buckets must be an array of upper bounds (seconds) or an object of histogram name → array, got ${describeValue(o.buckets)}`);
     }
   }
-  return { openMetrics, prefix, constLabels, bucketsFor };
+  return { openMetrics, prefix, constLabels, constNames, bucketsFor };
 }
 
 /** A sample value in the exposition formats' float syntax. */
@@ -150,6 +155,8 @@ interface HistogramOp {
 type Op = string | ValueOp | HistogramOp;
 
 interface FamilyOps {
+  /** The family's name (the key that joins readers' families in a group). */
+  name: string;
   header: string;
   ops: Op[];
 }
@@ -167,7 +174,7 @@ function compileFamily(f: PlanFamily, p: Prepared): FamilyOps {
   const ops: Op[] = [];
   if (!f.histogram) {
     for (const pt of f.points) ops.push({ prefix: `${sample}${labelString(pt.attributes, p.constLabels)} `, factor, get: pt.get });
-    return { header, ops };
+    return { name, header, ops };
   }
   const bounds = p.bucketsFor(d.name) ?? DEFAULT_DURATION_BOUNDS_NS;
   for (const pt of f.points) {
@@ -183,7 +190,7 @@ function compileFamily(f: PlanFamily, p: Prepared): FamilyOps {
       mapScale: -1,
     });
   }
-  return { header, ops };
+  return { name, header, ops };
 }
 
 function renderOps(ops: Op[], s: Readable, snap: Snapshot): string {
@@ -208,8 +215,8 @@ function renderOps(ops: Op[], s: Readable, snap: Snapshot): string {
   return out;
 }
 
-function histogramNames(s: Readable): string[] {
-  return [...new Set(s.catalog().filter((d) => d.kind === 'histogram').map((d) => d.name))];
+function histogramNames(s: Readable | null): string[] {
+  return [...new Set((s === null ? catalog([]) : s.catalog()).filter((d) => d.kind === 'histogram').map((d) => d.name))];
 }
 
 interface Compiled {
@@ -219,15 +226,26 @@ interface Compiled {
 }
 const compiled = new WeakMap<Readable, Map<string, Compiled>>();
 
-/** The renderer of `s` for these options (with `threadLabel`, a thread_id label too), built once. */
-function compiledFor(s: Readable, options: unknown, key: string, threadLabel?: number): Compiled {
+/** Labels as they follow a series' own: `a="x",b="y"`. */
+function labelText(labels: Readonly<Record<string, string>>): string {
+  return Object.entries(labels).map(([k, v]) => `${k}="${escapeLabel(v)}"`).join(',');
+}
+
+/** The renderer of `s` for these options, with `labels` on every series too, built once. */
+function compiledFor(s: Readable, options: unknown, key: string, labels: Readonly<Record<string, string>>): Compiled {
   let cache = compiled.get(s);
   if (!cache) compiled.set(s, (cache = new Map<string, Compiled>()));
-  const k = threadLabel === undefined ? key : `${key}|thread`;
+  const extra = labelText(labels);
+  const k = extra === '' ? key : `${key}|${extra}`;
   let c = cache.get(k);
   if (!c) {
     const p = prepare(options, histogramNames(s));
-    if (threadLabel !== undefined) p.constLabels = [p.constLabels, `thread_id="${threadLabel}"`].filter(Boolean).join(',');
+    if (extra !== '') {
+      // A label given twice would make every series invalid.
+      const twice = Object.keys(labels).find((n) => p.constNames.includes(n));
+      if (twice !== undefined) throw new RangeError(`labels: ${JSON.stringify(twice)} is also a member's label (${extra})`);
+      p.constLabels = [p.constLabels, extra].filter(Boolean).join(',');
+    }
     const snap = s.read();
     const families = plan(s, snap).filter((f) => !MONOTONIC_TIMESTAMPS.has(f.description.name)).map((f) => compileFamily(f, p));
     c = { families, openMetrics: p.openMetrics, snap };
@@ -235,6 +253,47 @@ function compiledFor(s: Readable, options: unknown, key: string, threadLabel?: n
     cache.set(k, c);
   }
   return c;
+}
+
+/** The options' key, or a TypeError naming what cannot be read as plain data. */
+function keyOf(options: unknown, s: Readable | null): string {
+  const key = optionsKey(options);
+  if (key === undefined) {
+    prepare(options, histogramNames(s)); // names what is wrong, if it can
+    throw new TypeError('toPrometheus(): options must be plain data (objects, arrays, strings, numbers); these cannot be read as such');
+  }
+  return key;
+}
+
+/**
+ * Renders readers with their labels as one exposition: each family once (its HELP and
+ * TYPE), followed by every reader's series of it, in the order of first appearance.
+ * Readers may have different catalogs (heap spaces of other Node versions).
+ */
+function render(sources: readonly LabelledReader[], options: unknown, key: string): string {
+  if (sources.length === 0) return prepare(options, histogramNames(null)).openMetrics ? '# EOF\n' : '';
+  const parts = sources.map(({ sampler, labels }) => {
+    const c = compiledFor(sampler, options, key, labels);
+    return { c, r: sampler, snap: sampler.read(c.snap) };
+  });
+  const openMetrics = parts[0].c.openMetrics;
+  let out = '';
+  if (parts.length === 1) {
+    const { c, r, snap } = parts[0];
+    for (const f of c.families) out += f.header + renderOps(f.ops, r, snap);
+    return openMetrics ? `${out}# EOF\n` : out;
+  }
+  const byName = new Map<string, { header: string; text: string }>();
+  for (const { c, r, snap } of parts) {
+    for (const f of c.families) {
+      const text = renderOps(f.ops, r, snap);
+      const family = byName.get(f.name);
+      if (family === undefined) byName.set(f.name, { header: f.header, text });
+      else family.text += text;
+    }
+  }
+  for (const f of byName.values()) out += f.header + f.text;
+  return openMetrics ? `${out}# EOF\n` : out;
 }
 
 /**
@@ -247,28 +306,19 @@ function compiledFor(s: Readable, options: unknown, key: string, threadLabel?: n
  */
 export function toPrometheus(sampler: Readable, options?: PrometheusOptions): string {
   const s = checkSampler('toPrometheus()', sampler);
-  const key = optionsKey(options);
-  if (key === undefined) {
-    prepare(options, histogramNames(s)); // names what is wrong, if it can
-    throw new TypeError('toPrometheus(): options must be plain data (objects, arrays, strings, numbers); these cannot be read as such');
-  }
+  const key = keyOf(options, s);
   const members = membersOf(s);
-  if (members === null) {
-    const c = compiledFor(s, options, key);
-    const snap = s.read(c.snap);
-    let out = '';
-    for (const f of c.families) out += f.header + renderOps(f.ops, s, snap);
-    return c.openMetrics ? `${out}# EOF\n` : out;
-  }
-  const parts = members.map((m) => {
-    const c = compiledFor(m, options, key, m.threadId);
-    return { c, m, snap: m.read(c.snap) };
-  });
-  let out = '';
-  const first = parts[0].c;
-  for (let f = 0; f < first.families.length; f++) {
-    out += first.families[f].header;
-    for (const { c, m, snap } of parts) out += renderOps(c.families[f].ops, m, snap);
-  }
-  return first.openMetrics ? `${out}# EOF\n` : out;
+  return render(members === null ? [{ sampler: s, labels: {} }] : members.map((m) => ({ sampler: m, labels: { thread_id: String(m.threadId) } })), options, key);
+}
+
+/**
+ * Several readers in one exposition — a cluster's processes, every process a sidecar
+ * serves: each family's HELP and TYPE once, then every reader's series, labelled with its
+ * `labels` (after the options' labels; a reader with no labels is written without, e.g. a
+ * cluster's SamplerAggregate beside its members). Readers may come from other Node
+ * versions (other heap spaces). Two readers with the same labels are a RangeError.
+ */
+export function toPrometheusGroup(sources: readonly LabelledReader[], options?: PrometheusOptions): string {
+  const list = checkGroup('toPrometheusGroup()', sources, LABEL_RE, '[a-zA-Z_][a-zA-Z0-9_]*');
+  return render(list, options, keyOf(options, list[0]?.sampler ?? null));
 }

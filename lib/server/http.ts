@@ -7,6 +7,7 @@
 //   /readyz        200, or 503 with the failing thresholds (JSON)
 //   /diagnose      diagnose()'s report: text, or JSON (?format=json or Accept); ?window=60s
 //   /alerts        the built-in rules' alerts and every rule's state (JSON)
+//   /processes     the processes served with their state (JSON; a cluster primary, the sidecar)
 //   /debug/heap-snapshot, /debug/cpu-profile?seconds=N
 //                  off unless enabled with a token; bearer auth, one at a time, bounded
 // Bad input gets a 4xx or a closed connection: unknown paths and query parameters,
@@ -19,9 +20,9 @@ import { closeSync, createReadStream, mkdtempSync, openSync, rmSync, writeSync }
 import { pipeline } from 'node:stream/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { negotiateFormat, toPrometheus } from '../exporters/prometheus';
-import { toJSON } from '../exporters/json';
-import type { Readable } from '../exporters/common';
+import { negotiateFormat, toPrometheus, toPrometheusGroup } from '../exporters/prometheus';
+import { toJSON, toJSONGroup } from '../exporters/json';
+import type { LabelledReader, Readable } from '../exporters/common';
 import { LoopWindow } from '../loop-window';
 import { ReadinessChecker, ReadinessReport, ReadinessThresholds } from './readiness';
 import { PAGE_HTML } from './page';
@@ -32,6 +33,7 @@ import { buildReport, Diagnosable } from '../analysis/diagnose';
 import { resolveLeakOptions } from '../analysis/leak';
 import { parseDuration } from '../analysis/rules';
 import { Alert, watch, Watchable } from '../analysis/watcher';
+import { cleanTitle, readerState } from './processes';
 
 export interface MonitorServerOptions {
   readiness?: ReadinessThresholds;
@@ -44,6 +46,33 @@ export interface MonitorServerOptions {
   inspector?: DebugInspector;
   /** The sampler /diagnose and /alerts analyse (its history and the built-in rules run here). */
   analysis?: Diagnosable & Watchable;
+  /** Other processes served with this one (a cluster primary's workers, the sidecar's processes). */
+  processes?: ProcessSource;
+  /** This process's title, for /processes (the monitor thread's argv is not the app's). */
+  title?: string;
+  /**
+   * What the token guards: 'debug' (the default) the debug endpoints; 'all' every endpoint
+   * but /healthz (the sidecar, which shows other processes' command lines and stacks).
+   */
+  tokenGuards?: 'debug' | 'all';
+}
+
+/**
+ * Processes served together (see cluster.ts and processes.ts). `target` stays the process
+ * the server runs in: /healthz, /readyz, /diagnose and /alerts are about it.
+ */
+export interface ProcessSource {
+  /** What /metrics and /metrics.json export now, each reader with its labels; null: `target`. */
+  sources(): LabelledReader[] | null;
+  /**
+   * What the live page shows, with a number that changes whenever its members do (the
+   * page's window starts again then); null: `target`.
+   */
+  live(): { reader: Readable; generation: number; processes: number } | null;
+  /** /processes: every process served, with its state (JSON-ready). */
+  describe(): object;
+  /** Families about the set itself (counts) in the exposition format, written after the others. */
+  prometheus(openMetrics: boolean): string;
 }
 
 export interface DebugInspector {
@@ -269,21 +298,40 @@ export function createMonitorServer(target: Readable, o: MonitorServerOptions): 
   const readiness = (now: Snapshot, delay: Histogram): ReadinessReport =>
     checker.evaluate({ now, windowStart: window.start(), delay });
 
+  // The live page's reader and window: target's, or the process source's (its own window,
+  // started again when its members change: a window across a member leaving is no window).
+  let shown = { reader: target, window, checker, generation: -1, processes: 0, snap };
+  const showing = (): typeof shown => {
+    const l = o.processes?.live() ?? null;
+    const reader = l?.reader ?? target;
+    if (reader !== shown.reader || (l !== null && l.generation !== shown.generation)) {
+      if (shown.window !== window) shown.window.stop();
+      shown = l === null
+        ? { reader: target, window, checker, generation: -1, processes: 0, snap }
+        : { reader, window: new LoopWindow(reader, o.windowMs), checker: new ReadinessChecker(o.readiness), generation: l.generation, processes: l.processes, snap: reader.read() };
+    }
+    return shown;
+  };
+
   const live = (): object => {
-    const now = target.read(snap);
-    const start = window.start();
-    const d = window.delay();
-    const ready = readiness(now, d);
-    // The window's utilization and GC CPU fraction are the readiness checks' values.
+    const v = showing();
+    const own = v.reader === target;
+    const now = v.reader.read(v.snap);
+    const start = v.window.start();
+    const d = v.window.delay();
+    // The window's utilization and GC CPU fraction are the readiness checks' values; the
+    // page's ready state is /readyz's, the process the monitor runs in.
+    const values = own ? readiness(now, d) : v.checker.evaluate({ now, windowStart: start, delay: d });
+    const ready = own ? values : readiness(target.read(snap), window.delay());
     const checked = (name: string): number | null => {
-      const v = ready.checks.find((c) => c.name === name)?.value;
-      return v === undefined || Number.isNaN(v) ? null : v;
+      const c = values.checks.find((x) => x.name === name)?.value;
+      return c === undefined || Number.isNaN(c) ? null : c;
     };
     const ms = (ns: number): number | null => (Number.isFinite(ns) ? ns / 1e6 : null);
     const interval = now.timeNs - start.timeNs;
     const pauses: Record<string, Array<[number, number]>> = {};
     for (const t of GC_TYPES) {
-      const h = target.histograms.gcPauseByType[t];
+      const h = v.reader.histograms.gcPauseByType[t];
       if (h.count === 0) continue;
       // Power-of-two buckets are plenty for a chart.
       pauses[t] = [...new Histogram(0).merge(h).buckets()].map(([, upper, c]) => [upper / 1e6, c]);
@@ -292,10 +340,12 @@ export function createMonitorServer(target: Readable, o: MonitorServerOptions): 
     for (const [name, s] of Object.entries(now.heap.spaces)) spaces[name] = s.usedBytes;
     return {
       time: Date.now(),
-      threadId: target.threadId,
+      threadId: v.reader.threadId,
+      ...(own ? {} : { processes: v.processes }),
       windowMs: interval / 1e6,
       elu: checked('elu'),
-      gcCpuFraction: checked('gcCpuFraction'),
+      // Summed over processes it would be in CPUs: per loop, as for one process.
+      gcCpuFraction: own ? checked('gcCpuFraction') : (checked('gcCpuFraction') ?? NaN) / Math.max(1, v.processes),
       loopDelayMs: { p50: ms(d.percentile(50)), p90: ms(d.percentile(90)), p99: ms(d.percentile(99)), max: d.count > 0 ? ms(d.max) : null },
       heap: { usedBytes: now.heap.usedBytes, limitBytes: now.heap.limitBytes, spaces },
       rssBytes: now.process.rssBytes,
@@ -400,20 +450,33 @@ export function createMonitorServer(target: Readable, o: MonitorServerOptions): 
         return send(req, res, 400, TEXT, `unknown query parameter ${JSON.stringify(key)} for ${path}${allowed.length ? `; accepted: ${allowed.join(', ')}` : ' (it takes none)'}\n`);
       }
     }
+    if (o.tokenGuards === 'all' && tokenDigest !== null && path !== '/healthz' && !authorized(req)) {
+      rejected++;
+      return send(req, res, 401, TEXT, 'a bearer token is required: Authorization: Bearer <token>\n', { 'www-authenticate': 'Bearer realm="runtime-sampler"' });
+    }
     try {
       switch (path) {
         case '/healthz':
           return send(req, res, 200, TEXT, 'ok\n');
+        case '/processes': {
+          const own = (): object => ({ pid: process.pid, threadId: target.threadId, workerId: null, title: cleanTitle(o.title ?? ''), state: 'served', ...readerState(target, o.analysis ?? null) });
+          return send(req, res, 200, JSON_TYPE, JSON.stringify(o.processes?.describe() ?? { mode: 'process', processes: [own()] }));
+        }
         case '/readyz': {
           const r = readiness(target.read(snap), window.delay());
           return send(req, res, r.ready ? 200 : 503, JSON_TYPE, JSON.stringify(r));
         }
         case '/metrics': {
           const { format, contentType } = negotiateFormat(req.headers.accept);
-          return send(req, res, 200, contentType, toPrometheus(target, { format }));
+          const group = o.processes?.sources() ?? null;
+          if (group === null) return send(req, res, 200, contentType, toPrometheus(target, { format }));
+          const text = toPrometheusGroup(group, { format }).replace(/# EOF\n$/, '') + o.processes!.prometheus(format === 'openmetrics');
+          return send(req, res, 200, contentType, format === 'openmetrics' ? `${text}# EOF\n` : text);
         }
-        case '/metrics.json':
-          return send(req, res, 200, JSON_TYPE, JSON.stringify(toJSON(target)));
+        case '/metrics.json': {
+          const group = o.processes?.sources() ?? null;
+          return send(req, res, 200, JSON_TYPE, JSON.stringify(group === null ? toJSON(target) : toJSONGroup(group)));
+        }
         case '/live.json':
           return send(req, res, 200, JSON_TYPE, JSON.stringify(live()));
         case '/diagnose':
@@ -467,5 +530,8 @@ export function createMonitorServer(target: Readable, o: MonitorServerOptions): 
     else if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
     else socket.destroy();
   });
-  return { server, stats: () => ({ requests, rejected, ...connections.stats() }), stop: () => { window.stop(); watcher?.close(); connections.stop(); } };
+  return {
+    server, stats: () => ({ requests, rejected, ...connections.stats() }),
+    stop: () => { window.stop(); shown.window.stop(); watcher?.close(); connections.stop(); },
+  };
 }

@@ -8,12 +8,15 @@ import { Sampler } from '../sampler';
 import type { SharedSampler, SamplerView } from '../sampler';
 import { SamplerAggregate } from '../aggregate';
 import { createMonitorServer, DebugInspector, MonitorServerOptions } from './http';
+import { ClusterMembers } from './cluster';
 
-interface MonitorWorkerData extends Omit<MonitorServerOptions, 'inspector'> {
+interface MonitorWorkerData extends Omit<MonitorServerOptions, 'inspector' | 'processes'> {
   handles: SharedSampler[];
   aggregate: boolean;
   port: number;
   host: string;
+  /** A cluster primary's: where its workers publish. */
+  cluster: { dir: string } | null;
 }
 
 /** The main thread's inspector, for heap snapshots and CPU profiles. */
@@ -57,7 +60,10 @@ function main(): void {
   const data = workerData as MonitorWorkerData;
   const views: SamplerView[] = data.handles.map((h) => Sampler.attach(h));
   const target = data.aggregate ? new SamplerAggregate(views) : views[0];
-  const { server, stats, stop } = createMonitorServer(target, { ...data, inspector: data.debug ? mainThreadInspector() : undefined, analysis: views[0] });
+  const cluster = data.cluster === null ? null : new ClusterMembers(views[0], data.cluster.dir, data.title ?? '');
+  const { server, stats, stop } = createMonitorServer(target, {
+    ...data, inspector: data.debug ? mainThreadInspector() : undefined, analysis: views[0], ...(cluster !== null ? { processes: cluster } : {}),
+  });
   server.on('error', (e: NodeJS.ErrnoException) => {
     parentPort!.postMessage({ type: 'error', message: e.message, code: e.code });
     process.exit(0);
@@ -67,8 +73,11 @@ function main(): void {
     parentPort!.postMessage({ type: 'listening', port: typeof addr === 'object' && addr ? addr.port : data.port });
   });
   parentPort!.on('message', (m: unknown) => {
-    if (m === 'close') {
+    if (cluster !== null && (m as { type?: unknown } | null)?.type === 'cluster') {
+      cluster.event(m);
+    } else if (m === 'close') {
       stop();
+      cluster?.close();
       server.close(() => process.exit(0));
       server.closeAllConnections?.();
     } else if (m === 'stats') {

@@ -2,14 +2,16 @@
 // Prometheus/OpenMetrics text at /metrics and JSON at /metrics.json — from its own event
 // loop, reading the sampler's shared memory: it keeps answering while the thread it
 // reports on is stuck in synchronous code.
-import { Worker } from 'node:worker_threads';
-import { join } from 'node:path';
+import { isMainThread, Worker } from 'node:worker_threads';
+import { join, resolve as resolvePath } from 'node:path';
+import type { Cluster, Worker as ClusterWorker } from 'node:cluster';
 import type { Sampler, SamplerView, SharedSampler } from '../sampler';
 import { SamplerAggregate } from '../aggregate';
 import { ReadinessThresholds, resolveThresholds } from './readiness';
 import { ENV_DEFAULTS, SETTING_LIMITS, tokenProblem } from './config';
 import { closedError, describeValue, SamplerError } from '../errors';
-import { checkBoolean, checkInteger, checkKnownOptions, checkObject } from '../options';
+import { checkBoolean, checkInteger, checkKnownOptions, checkObject, checkString } from '../options';
+import { defaultPublishDir, processTitle } from '../published';
 
 export interface MonitorThreadOptions {
   /** What to serve: a Sampler, a SamplerView, or a SamplerAggregate (series labelled by thread_id). */
@@ -32,6 +34,14 @@ export interface MonitorThreadOptions {
   debugMaxBytes?: number;
   /** Longest CPU profile, seconds (1–600, default 60). */
   debugMaxSeconds?: number;
+  /**
+   * Serve this node:cluster primary's workers too, once it forks one: /metrics gets the
+   * cluster's aggregate and each process's series labelled pid and worker_id, /processes
+   * each process's state, read from the workers' published samplers in `dir` (default: as
+   * publishing chooses it). Only in a primary's main thread; the preload sets it. Default
+   * false.
+   */
+  cluster?: boolean | { dir?: string };
 }
 
 export interface MonitorThread {
@@ -45,7 +55,52 @@ export interface MonitorThread {
   close(): Promise<void>;
 }
 
-const OPTIONS = ['sampler', 'port', 'host', 'unref', 'readiness', 'windowMs', 'token', 'debug', 'debugMaxBytes', 'debugMaxSeconds'];
+const OPTIONS = ['sampler', 'port', 'host', 'unref', 'readiness', 'windowMs', 'token', 'debug', 'debugMaxBytes', 'debugMaxSeconds', 'cluster'];
+
+/** node:cluster, loaded when asked for: a monitor without `cluster` does not load it. */
+function loadCluster(): Cluster {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when asked for (cluster: true)
+  return require('node:cluster') as Cluster;
+}
+
+/** The cluster option resolved: the directory workers publish in, or null. */
+function clusterOption(value: unknown): { dir: string } | null {
+  if (value === undefined || value === false) return null;
+  let dir = defaultPublishDir();
+  if (value !== true) {
+    const o = checkObject('cluster', value, 'true, false or { dir }');
+    checkKnownOptions('startMonitorThread(): cluster', o, ['dir']);
+    if (o.dir !== undefined) dir = resolvePath(checkString('cluster.dir', o.dir));
+  }
+  const cluster = loadCluster();
+  if (!isMainThread || !cluster.isPrimary) {
+    throw new TypeError('cluster: only a node:cluster primary\'s main thread has workers to serve (this is a worker or a worker thread)');
+  }
+  return { dir };
+}
+
+/**
+ * Tells the monitor thread which workers the primary forks and which exit, from the
+ * cluster's events (on this thread's loop: they are emitted there). Returns the function
+ * that stops listening.
+ */
+function followCluster(worker: Worker): () => void {
+  const cluster = loadCluster();
+  const post = (event: 'fork' | 'exit') => (w: ClusterWorker): void => {
+    const pid = w.process?.pid;
+    if (typeof pid === 'number') worker.postMessage({ type: 'cluster', event, pid, id: w.id });
+  };
+  const onFork = post('fork');
+  const onExit = post('exit');
+  // Workers forked before the monitor started (the preload starts first, but an API user may not).
+  for (const w of Object.values(cluster.workers ?? {})) if (w !== undefined && !w.isDead()) onFork(w);
+  cluster.on('fork', onFork);
+  cluster.on('exit', onExit);
+  return () => {
+    cluster.off('fork', onFork);
+    cluster.off('exit', onExit);
+  };
+}
 
 function sharedOf(s: Sampler | SamplerView): SharedSampler {
   if (s === null || typeof s !== 'object' || typeof (s as Sampler).share !== 'function') {
@@ -90,12 +145,16 @@ export function startMonitorThread(options: MonitorThreadOptions): Promise<Monit
   if (debug && token === null) throw new TypeError('debug: true needs a token (the debug endpoints always require Authorization: Bearer <token>)');
   const debugMaxBytes = setting('debugMaxBytes', o.debugMaxBytes);
   const debugMaxSeconds = setting('debugMaxSeconds', o.debugMaxSeconds);
+  const cluster = clusterOption(o.cluster);
 
   const worker = new Worker(join(__dirname, 'monitor-worker.js'), {
-    workerData: { handles, aggregate, port, host, readiness, windowMs, token, debug, debugMaxBytes, debugMaxSeconds },
+    workerData: { handles, aggregate, port, host, readiness, windowMs, token, debug, debugMaxBytes, debugMaxSeconds, cluster, title: processTitle() },
     // A small worker: the server and the views need little heap.
     resourceLimits: { maxOldGenerationSizeMb: 64 },
   });
+  // Posted before the thread runs, the events wait for it in its queue.
+  const unfollow = cluster === null ? () => {} : followCluster(worker);
+  worker.once('exit', unfollow);
   // Referenced while starting and while closing, so that awaiting those keeps the process
   // alive; with `unref`, not in between.
   return new Promise<MonitorThread>((resolve, reject) => {
@@ -103,6 +162,7 @@ export function startMonitorThread(options: MonitorThreadOptions): Promise<Monit
     const fail = (e: Error): void => {
       if (settled) return;
       settled = true;
+      unfollow();
       void worker.terminate();
       reject(e);
     };

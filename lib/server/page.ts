@@ -113,7 +113,7 @@ async function poll() {
     if (history.length > KEEP) history.shift();
     $("status").textContent = d.ready.ready ? "ready" : "not ready";
     $("status").className = d.ready.ready ? "ready" : "notready";
-    $("meta").textContent = "thread " + d.threadId + " · window " + fmt(d.windowMs / 1000, 0) + " s · " + new Date(d.time).toLocaleTimeString();
+    $("meta").textContent = (d.processes ? d.processes + " processes, summed" : "thread " + d.threadId) + " · window " + fmt(d.windowMs / 1000, 0) + " s · " + new Date(d.time).toLocaleTimeString();
     document.body.dataset.updates = String(Number(document.body.dataset.updates || 0) + 1);
     tiles(d);
     const spaces = Object.keys(d.heap.spaces);

@@ -3,6 +3,8 @@
 // by RUNTIME_SAMPLER_* variables (config.ts). Monitoring must never take the app down:
 // every problem is one line on stderr, and the app goes on.
 import { isMainThread } from 'node:worker_threads';
+import { dirname } from 'node:path';
+import type { Cluster } from 'node:cluster';
 import { Sampler } from '../sampler';
 import { MonitorThread, startMonitorThread } from './monitor';
 import { isLoopback, parseEnv, ServerConfig } from './config';
@@ -51,8 +53,10 @@ export function startPreload(env: NodeJS.ProcessEnv = process.env): Registered |
     }).start();
     let monitor: Promise<MonitorThread | null> = Promise.resolve(null);
     // A node:cluster worker that publishes leaves the port to the primary, which serves
-    // every worker's published block (one scrape target for the whole cluster).
-    const clusterWorker = process.env.NODE_UNIQUE_ID !== undefined;
+    // every worker's published block (one scrape target for the whole cluster). Asked of
+    // node:cluster: Node deletes NODE_UNIQUE_ID before preloads run.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded at start in a worker; a primary's monitor loads it anyway
+    const clusterWorker = (require('node:cluster') as Cluster).isWorker;
     if (config.serve && !(clusterWorker && sampler.publishedPath !== null)) {
       if (!isLoopback(config.host) && config.token === null) {
         warn(`listening on ${config.host} (not loopback) without RUNTIME_SAMPLER_TOKEN: anyone who can reach it can read the metrics`);
@@ -61,6 +65,9 @@ export function startPreload(env: NodeJS.ProcessEnv = process.env): Registered |
         sampler, port: config.port, host: config.host, readiness: config.readiness, windowMs: config.windowMs,
         ...(config.token !== null ? { token: config.token } : {}), debug: config.debug,
         debugMaxBytes: config.debugMaxBytes, debugMaxSeconds: config.debugMaxSeconds,
+        // Any process may turn out to be a node:cluster primary: once it forks, its monitor
+        // serves the workers too (they inherit the preload and publish in the same place).
+        ...(!clusterWorker && config.publish ? { cluster: sampler.publishedPath !== null ? { dir: dirname(sampler.publishedPath) } : true } : {}),
       }).catch((e: Error) => {
         warn(`the HTTP server did not start (${e.message}); the app runs without it`);
         return null;

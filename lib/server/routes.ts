@@ -10,6 +10,7 @@ export const ROUTES: Readonly<Record<string, readonly string[]>> = Object.freeze
   '/readyz': [],
   '/diagnose': ['window', 'format'],
   '/alerts': [],
+  '/processes': [],
   '/debug/heap-snapshot': [],
   '/debug/cpu-profile': ['seconds'],
 });

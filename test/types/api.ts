@@ -1,6 +1,6 @@
 // Compiled (never run) by test/types.test.js: the published declarations, imported the way
 // users import them (the package's own name and subpaths), must type-check under strict mode.
-import { Sampler, SamplerView, SamplerAggregate, startMonitorThread, Snapshot, Histogram, delta, toPrometheus, toJSON, negotiateFormat, SamplerError } from 'runtime-sampler';
+import { Sampler, SamplerView, SamplerAggregate, startMonitorThread, Snapshot, Histogram, delta, toPrometheus, toPrometheusGroup, toJSON, toJSONGroup, negotiateFormat, SamplerError } from 'runtime-sampler';
 import type { SharedSampler, StallEvent, MonitorThread } from 'runtime-sampler';
 import type { PrometheusOptions, JsonDocument } from 'runtime-sampler';
 import { diagnose, watch, BUILTIN_RULES, DIAGNOSE_THRESHOLDS } from 'runtime-sampler';
@@ -46,7 +46,12 @@ const agg = new SamplerAggregate([wd, view]);
 const aggText: string = toPrometheus(agg);
 const active: number = agg.read().stall.active;
 void startMonitorThread({ sampler: agg, port: 0 }).then((m: MonitorThread) => m.close());
-void [detached, aggText, active];
+void startMonitorThread({ sampler: wd, port: 0, cluster: { dir: '/tmp/x' } });
+const groupText: string = toPrometheusGroup([{ sampler: agg, labels: {} }, { sampler: view, labels: { pid: '1' } }], { format: 'openmetrics' });
+const groupDoc: number = toJSONGroup([{ sampler: view, labels: { pid: '1' } }]).metrics.length;
+void [detached, aggText, active, groupText, groupDoc];
+// @ts-expect-error: labels are strings
+toPrometheusGroup([{ sampler: view, labels: { pid: 1 } }]);
 
 try {
   sampler.close();
