@@ -182,7 +182,8 @@ const GC_TYPE_BY_BIT: Record<number, GcTypeName> = {
   16: 'processWeakCallbacks',
 };
 const FORCED_FLAG = 1 << 2;
-const MAX_SEQ_RETRIES = 1_000_000;
+/** A backstop behind the time bound: far more attempts than 50 ms allows (~30 ns each). */
+const MAX_SEQ_RETRIES = 10_000_000;
 /**
  * How long a read retries an odd or changing sequence word before it gives up. A writer's
  * section is a few stores; only a writer preempted inside one (or a dead or forged block)

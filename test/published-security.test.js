@@ -524,7 +524,7 @@ test('malformed files: empty, truncated, oversized, random, another format or la
   fs.mkdirSync(file, { mode: 0o700 });
   throwsSampler(() => Sampler.open(file), 'ERR_SAMPLER_INVALID', new RegExp(`${file} is not a regular file`));
   fs.rmSync(file, { recursive: true, force: true });
-  throwsSampler(() => Sampler.open(file), 'ERR_SAMPLER_REFUSED', new RegExp(`cannot open ${file}: No such file`));
+  throwsSampler(() => Sampler.open(file), 'ERR_SAMPLER_NOT_FOUND', new RegExp(`${file} does not exist`));
 });
 
 test('a description with an impossible start time opens, with startedAt null (never an Invalid Date), in Sampler.open and listPublished', () => {
