@@ -88,6 +88,8 @@ export interface NativeBinding {
     v8Histograms: boolean,
     publishedDir?: string,
     publishedName?: string,
+    /** false: no cgroup; null: the process's own as mounted; a path: the root standing for the mounts. */
+    cgroupRoot?: string | null | false,
   ) => NativeSamplerHandle;
 }
 

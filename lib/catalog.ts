@@ -129,6 +129,25 @@ function entries(spaceNames: readonly string[]): Entry[] {
     g('process.open_file_descriptor.count', '{file_descriptor}', 'process.openFds', 'Open file descriptors (-1 where not counted).'),
     g('nodejs.active_handles', '{handle}', 'process.activeHandles', 'libuv handles active and referenced: what keeps the loop alive.'),
     g('nodejs.active_requests', '{request}', 'process.activeRequests', 'libuv requests in flight.'),
+    // The process's cgroup (container limits and pressure): NaN (no point) where the kernel
+    // does not say, +Infinity for no limit. Named nodejs.container.* so that Prometheus names
+    // never collide with cAdvisor's container_*.
+    g('nodejs.container.cgroup.version', '{version}', 'container.cgroupVersion', 'The cgroup version the container values come from: 2, 1 (v1 controllers), or 0 when no cgroup was found.'),
+    g('nodejs.container.memory.limit', 'By', 'container.memoryLimitBytes', 'The cgroup\'s hard memory limit (v2 memory.max, v1 memory.limit_in_bytes); +Inf: no limit.'),
+    g('nodejs.container.memory.high', 'By', 'container.memoryHighBytes', 'The cgroup\'s memory throttling threshold (v2 memory.high; +Inf: none; not on v1).'),
+    g('nodejs.container.memory.usage', 'By', 'container.memoryUsageBytes', 'Memory the cgroup uses, page cache included (v2 memory.current, v1 memory.usage_in_bytes).'),
+    c('nodejs.container.memory.high_events', '{event}', 'container.memoryHighEvents', 'Times the cgroup went over memory.high and was throttled (v2 memory.events high), since the cgroup was created.'),
+    c('nodejs.container.memory.max_events', '{event}', 'container.memoryMaxEvents', 'Times the cgroup\'s usage reached its hard limit (v2 memory.events max, v1 memory.failcnt), since the cgroup was created.'),
+    c('nodejs.container.memory.oom', '{event}', 'container.oomEvents', 'Times the cgroup ran out of memory and the OOM killer was invoked (v2 memory.events oom), since the cgroup was created.'),
+    c('nodejs.container.memory.oom_kill', '{event}', 'container.oomKillEvents', 'Processes of the cgroup killed by the OOM killer (v2 memory.events oom_kill, v1 memory.oom_control oom_kill), since the cgroup was created.'),
+    g('nodejs.container.cpu.quota', '{cpu}', 'container.cpuQuotaCores', 'CPUs the cgroup\'s CFS quota allows, quota / period (v2 cpu.max, v1 cpu.cfs_quota_us / cpu.cfs_period_us); +Inf: no quota.'),
+    c('nodejs.container.cpu.periods', '{period}', 'container.cpuPeriods', 'CFS enforcement periods that elapsed with runnable tasks (cpu.stat nr_periods), since the cgroup was created.'),
+    c('nodejs.container.cpu.throttled_periods', '{period}', 'container.cpuThrottledPeriods', 'Periods in which the cgroup used its quota and was throttled (cpu.stat nr_throttled), since the cgroup was created.'),
+    c('nodejs.container.cpu.throttled_time', 'ns', 'container.cpuThrottledNs', 'Time the cgroup\'s tasks were throttled (v2 cpu.stat throttled_usec, v1 throttled_time), since the cgroup was created.'),
+    { ...c('nodejs.container.memory.pressure', 'ns', 'container.memoryPressureSomeNs', 'kind=some: time in which some of the cgroup\'s tasks stalled waiting for memory (PSI memory.pressure, total of the some line).'), attributes: [{ name: 'kind', values: ['some'] }] },
+    { ...c('nodejs.container.memory.pressure', 'ns', 'container.memoryPressureFullNs', 'kind=full: time in which all of the cgroup\'s non-idle tasks stalled on memory at once (PSI memory.pressure, total of the full line).'), attributes: [{ name: 'kind', values: ['full'] }] },
+    { ...c('nodejs.container.cpu.pressure', 'ns', 'container.cpuPressureSomeNs', 'kind=some: time in which some of the cgroup\'s runnable tasks waited for a CPU (PSI cpu.pressure, total of the some line).'), attributes: [{ name: 'kind', values: ['some'] }] },
+    { ...c('nodejs.container.cpu.pressure', 'ns', 'container.cpuPressureFullNs', 'kind=full: time in which all of the cgroup\'s non-idle tasks waited for a CPU at once (PSI cpu.pressure, total of the full line).'), attributes: [{ name: 'kind', values: ['full'] }] },
     // The sampler itself
     c('runtime_sampler.ring.dropped', '{event}', 'sampler.ringDropped', 'GC and stall events lost to a full ring (listeners miss them; counters and histograms do not).'),
     g('runtime_sampler.thread.id', '{thread}', 'threadId', 'The worker threadId of the thread the sampler records (0: the main thread).'),

@@ -18,6 +18,7 @@ export {
   HeapSpaceStats,
   LoopStats,
   ProcessStats,
+  ContainerStats,
   SamplerStats,
   StallStats,
   GC_TYPES,

@@ -95,8 +95,24 @@ export const enum MainSlot {
   HEAP_FRAG_CODE = 91,
   HEAP_FRAG_MAP = 92,
   HEAP_FRAG_LO = 93,
-  HEAP_SPACE_COUNT = 94,
-  SPACES_BASE = 95,
+  CG_VERSION = 94,
+  CG_MEMORY_LIMIT_BYTES = 95,
+  CG_MEMORY_HIGH_BYTES = 96,
+  CG_MEMORY_USAGE_BYTES = 97,
+  CG_MEMORY_HIGH_EVENTS = 98,
+  CG_MEMORY_MAX_EVENTS = 99,
+  CG_OOM_EVENTS = 100,
+  CG_OOM_KILL_EVENTS = 101,
+  CG_CPU_QUOTA_CORES = 102,
+  CG_CPU_PERIODS = 103,
+  CG_CPU_THROTTLED_PERIODS = 104,
+  CG_CPU_THROTTLED_NS = 105,
+  CG_MEMORY_PRESSURE_SOME_NS = 106,
+  CG_MEMORY_PRESSURE_FULL_NS = 107,
+  CG_CPU_PRESSURE_SOME_NS = 108,
+  CG_CPU_PRESSURE_FULL_NS = 109,
+  HEAP_SPACE_COUNT = 110,
+  SPACES_BASE = 111,
 }
 export const MAIN_SLOTS: Readonly<Record<string, number>> = {
   SEQ: 0,
@@ -193,8 +209,24 @@ export const MAIN_SLOTS: Readonly<Record<string, number>> = {
   HEAP_FRAG_CODE: 91,
   HEAP_FRAG_MAP: 92,
   HEAP_FRAG_LO: 93,
-  HEAP_SPACE_COUNT: 94,
-  SPACES_BASE: 95,
+  CG_VERSION: 94,
+  CG_MEMORY_LIMIT_BYTES: 95,
+  CG_MEMORY_HIGH_BYTES: 96,
+  CG_MEMORY_USAGE_BYTES: 97,
+  CG_MEMORY_HIGH_EVENTS: 98,
+  CG_MEMORY_MAX_EVENTS: 99,
+  CG_OOM_EVENTS: 100,
+  CG_OOM_KILL_EVENTS: 101,
+  CG_CPU_QUOTA_CORES: 102,
+  CG_CPU_PERIODS: 103,
+  CG_CPU_THROTTLED_PERIODS: 104,
+  CG_CPU_THROTTLED_NS: 105,
+  CG_MEMORY_PRESSURE_SOME_NS: 106,
+  CG_MEMORY_PRESSURE_FULL_NS: 107,
+  CG_CPU_PRESSURE_SOME_NS: 108,
+  CG_CPU_PRESSURE_FULL_NS: 109,
+  HEAP_SPACE_COUNT: 110,
+  SPACES_BASE: 111,
 };
 
 export const enum SpaceSlot {
@@ -372,15 +404,31 @@ export const MAIN_COMBINE: readonly SlotCombine[] = [
   'maxKnown', // HEAP_FRAG_CODE
   'maxKnown', // HEAP_FRAG_MAP
   'maxKnown', // HEAP_FRAG_LO
+  'maxKnown', // CG_VERSION
+  'maxKnown', // CG_MEMORY_LIMIT_BYTES
+  'maxKnown', // CG_MEMORY_HIGH_BYTES
+  'maxKnown', // CG_MEMORY_USAGE_BYTES
+  'maxKnown', // CG_MEMORY_HIGH_EVENTS
+  'maxKnown', // CG_MEMORY_MAX_EVENTS
+  'maxKnown', // CG_OOM_EVENTS
+  'maxKnown', // CG_OOM_KILL_EVENTS
+  'maxKnown', // CG_CPU_QUOTA_CORES
+  'maxKnown', // CG_CPU_PERIODS
+  'maxKnown', // CG_CPU_THROTTLED_PERIODS
+  'maxKnown', // CG_CPU_THROTTLED_NS
+  'maxKnown', // CG_MEMORY_PRESSURE_SOME_NS
+  'maxKnown', // CG_MEMORY_PRESSURE_FULL_NS
+  'maxKnown', // CG_CPU_PRESSURE_SOME_NS
+  'maxKnown', // CG_CPU_PRESSURE_FULL_NS
   'max', // HEAP_SPACE_COUNT
   'sum', // SPACES_BASE
 ];
 
 /** The layout's fingerprint; the loaded binary must report the same (binding.ts). */
-export const LAYOUT_HASH = '11c8ec3e8eee9d07';
+export const LAYOUT_HASH = '846029e034fbdb13';
 
 export const LAYOUT_CONSTANTS = {
-  LAYOUT_VERSION: 4,
+  LAYOUT_VERSION: 5,
   MAX_SPACES: 16,
   SPACE_SLOTS: 4,
   GC_REASON_KINDS: 2,

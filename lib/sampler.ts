@@ -66,6 +66,17 @@ export interface SamplerOptions {
    * Off by default; the preload publishes unless RUNTIME_SAMPLER_PUBLISH=0.
    */
   publish?: boolean | PublishSettings;
+  /**
+   * Where the container limits and pressure (snapshot.container) are read from. By default
+   * (undefined) RUNTIME_SAMPLER_CGROUP_ROOT if set, else the process's own cgroup, found
+   * from /proc/self/cgroup and /proc/self/mountinfo (cgroup v1, v2 or both). A path: a
+   * directory standing for the cgroup mounts (a test's fixture tree, an unusual mount; its
+   * layout is in docs/containers.md). null: the process's own cgroup whatever the
+   * environment says. false: none (snapshot.container is all NaN). Resolved once, when the
+   * sampler is made; the refresh timer re-reads the files. A path that holds no cgroup is
+   * no error: cgroupVersion is 0 and the values NaN.
+   */
+  cgroupRoot?: string | null | false;
 }
 
 /** Where to publish (see SamplerOptions.publish). */
@@ -82,7 +93,7 @@ export interface HistorySettings {
   capacity?: number;
 }
 
-const OPTION_NAMES = ['refreshIntervalMs', 'loopDelayResolutionMs', 'ringCapacity', 'histogramScale', 'watchdog', 'v8Histograms', 'history', 'publish'];
+const OPTION_NAMES = ['refreshIntervalMs', 'loopDelayResolutionMs', 'ringCapacity', 'histogramScale', 'watchdog', 'v8Histograms', 'history', 'publish', 'cgroupRoot'];
 const HISTORY_OPTION_NAMES = ['intervalMs', 'capacity'];
 const WATCHDOG_OPTION_NAMES = ['thresholdMs', 'intervalMs', 'captureStack'];
 
@@ -95,6 +106,8 @@ export interface ResolvedSamplerOptions {
   watchdog: false | Required<WatchdogOptions>;
   v8Histograms: boolean;
   history: Required<HistorySettings>;
+  /** The cgroup root read (an absolute path), null for the process's own cgroup, false for none. */
+  cgroupRoot: string | null | false;
 }
 
 /** One GC, as recorded natively at its epilogue. */
@@ -389,6 +402,7 @@ function checkShared(handle: unknown): SharedSampler {
     watchdog: optionField(() => (o.watchdog === false ? false : resolveWatchdog(checkObject('watchdog', o.watchdog)))),
     v8Histograms: optionField(() => checkBoolean('v8Histograms', o.v8Histograms)),
     history: optionField(() => resolveHistory(checkObject('history', o.history))),
+    cgroupRoot: optionField(() => checkCgroupRoot('cgroupRoot', o.cgroupRoot)),
   };
   return {
     kind: SHARED_KIND,
@@ -399,6 +413,31 @@ function checkShared(handle: unknown): SharedSampler {
     options: resolved,
     threadId: checkInteger(`${ATTACH}: handle.threadId`, threadId, 0, Number.MAX_SAFE_INTEGER),
   };
+}
+
+/**
+ * The longest cgroupRoot: the cgroup files' paths under it must stay below PATH_MAX, and it
+ * travels in a published block's 2 KiB description (the options).
+ */
+const MAX_CGROUP_ROOT_BYTES = 1024;
+const CGROUP_ROOT_ACCEPTED = 'a directory path (at most 1024 bytes, no NUL), null (the process\'s own cgroup) or false (none)';
+
+/** A cgroupRoot value, checked: an absolute path, null or false. `option` names where it came from. */
+export function checkCgroupRoot(option: string, value: unknown): string | null | false {
+  if (value === null || value === false) return value;
+  if (typeof value !== 'string') throw new TypeError(`${option} must be ${CGROUP_ROOT_ACCEPTED}, got ${describeValue(value)}`);
+  const path = value === '' || value.includes('\0') ? '' : resolvePath(value);
+  if (path === '' || Buffer.byteLength(path) > MAX_CGROUP_ROOT_BYTES) {
+    throw new RangeError(`${option} must be ${CGROUP_ROOT_ACCEPTED}, got ${describeValue(value)}`);
+  }
+  return path;
+}
+
+/** The cgroupRoot option as resolved: the option, else RUNTIME_SAMPLER_CGROUP_ROOT, else null. */
+function resolveCgroupRoot(value: unknown): string | null | false {
+  if (value !== undefined) return checkCgroupRoot('cgroupRoot', value);
+  const env = process.env.RUNTIME_SAMPLER_CGROUP_ROOT?.trim();
+  return env === undefined || env === '' ? null : checkCgroupRoot('RUNTIME_SAMPLER_CGROUP_ROOT', env);
 }
 
 /** The directory `publish` asks for, or null when it does not. */
@@ -1004,6 +1043,7 @@ export class Sampler extends SamplerReader {
       watchdog: resolveWatchdog(options.watchdog),
       v8Histograms: checkBoolean('v8Histograms', orDefault(options.v8Histograms, true)),
       history: resolveHistory(options.history),
+      cgroupRoot: resolveCgroupRoot(options.cgroupRoot),
     };
     const publishDir = resolvePublish(options.publish);
     const layout = native.computeLayout(o.ringCapacity, o.histogramScale);
@@ -1027,6 +1067,7 @@ export class Sampler extends SamplerReader {
       o.v8Histograms,
       published?.dir,
       published?.name,
+      o.cgroupRoot,
     );
     if (published !== null) removeAtExit(published, this.handle);
     const L = layout;

@@ -397,6 +397,56 @@ export class ProcessStats {
   toJSON(): Record<string, number> { return plain(this, PROCESS_KEYS); }
 }
 
+const CONTAINER_KEYS = [
+  'cgroupVersion', 'memoryLimitBytes', 'memoryHighBytes', 'memoryUsageBytes', 'memoryHighEvents',
+  'memoryMaxEvents', 'oomEvents', 'oomKillEvents', 'cpuQuotaCores', 'cpuPeriods', 'cpuThrottledPeriods',
+  'cpuThrottledNs', 'memoryPressureSomeNs', 'memoryPressureFullNs', 'cpuPressureSomeNs', 'cpuPressureFullNs',
+] as const;
+
+/**
+ * The process's own cgroup: the container's limits, usage, events and pressure (cgroup v1
+ * or v2), as of the last refresh. NaN where the kernel does not say (no such file in this
+ * cgroup version, or no cgroup found: cgroupVersion 0); +Infinity where there is no limit.
+ * Counters are the kernel's, cumulative since the cgroup was created (not since start()).
+ * What each maps to: docs/containers.md.
+ */
+export class ContainerStats {
+  /** @internal */ constructor(private readonly f: Float64Array) {}
+  /** 2 (unified), 1 (v1 controllers; a hybrid host's unified hierarchy gives the pressure), 0 (no cgroup found). */
+  get cgroupVersion(): number { return this.f[M.CG_VERSION]; }
+  /** The hard memory limit, bytes (v2 memory.max, v1 memory.limit_in_bytes); +Infinity: none. */
+  get memoryLimitBytes(): number { return this.f[M.CG_MEMORY_LIMIT_BYTES]; }
+  /** The memory throttling threshold, bytes (v2 memory.high; +Infinity: none; NaN on v1). */
+  get memoryHighBytes(): number { return this.f[M.CG_MEMORY_HIGH_BYTES]; }
+  /** Memory the cgroup uses, bytes, page cache included (v2 memory.current, v1 memory.usage_in_bytes). */
+  get memoryUsageBytes(): number { return this.f[M.CG_MEMORY_USAGE_BYTES]; }
+  /** Times usage went over memory.high and was throttled (v2 memory.events high; NaN on v1). */
+  get memoryHighEvents(): number { return this.f[M.CG_MEMORY_HIGH_EVENTS]; }
+  /** Times usage reached the hard limit (v2 memory.events max, v1 memory.failcnt). */
+  get memoryMaxEvents(): number { return this.f[M.CG_MEMORY_MAX_EVENTS]; }
+  /** Times the cgroup ran out of memory and the OOM killer was invoked (v2 memory.events oom; NaN on v1). */
+  get oomEvents(): number { return this.f[M.CG_OOM_EVENTS]; }
+  /** Processes of the cgroup the OOM killer killed (v2 memory.events oom_kill, v1 memory.oom_control oom_kill, Linux ≥ 4.13). */
+  get oomKillEvents(): number { return this.f[M.CG_OOM_KILL_EVENTS]; }
+  /** CPUs the CFS quota allows: quota / period (v2 cpu.max, v1 cpu.cfs_quota_us / cpu.cfs_period_us); +Infinity: no quota. */
+  get cpuQuotaCores(): number { return this.f[M.CG_CPU_QUOTA_CORES]; }
+  /** CFS enforcement periods that have elapsed with runnable tasks (cpu.stat nr_periods). */
+  get cpuPeriods(): number { return this.f[M.CG_CPU_PERIODS]; }
+  /** Of them, periods in which the cgroup was throttled (cpu.stat nr_throttled). */
+  get cpuThrottledPeriods(): number { return this.f[M.CG_CPU_THROTTLED_PERIODS]; }
+  /** Time the cgroup's tasks were throttled, ns (v2 cpu.stat throttled_usec, v1 throttled_time). */
+  get cpuThrottledNs(): number { return this.f[M.CG_CPU_THROTTLED_NS]; }
+  /** Time some of the cgroup's tasks stalled on memory, ns (PSI memory.pressure some total). */
+  get memoryPressureSomeNs(): number { return this.f[M.CG_MEMORY_PRESSURE_SOME_NS]; }
+  /** Time all of the cgroup's non-idle tasks stalled on memory at once, ns (PSI memory.pressure full total). */
+  get memoryPressureFullNs(): number { return this.f[M.CG_MEMORY_PRESSURE_FULL_NS]; }
+  /** Time some of the cgroup's runnable tasks waited for a CPU, ns (PSI cpu.pressure some total). */
+  get cpuPressureSomeNs(): number { return this.f[M.CG_CPU_PRESSURE_SOME_NS]; }
+  /** Time all of them waited at once, ns (PSI cpu.pressure full total; Linux ≥ 5.13 for a cgroup's). */
+  get cpuPressureFullNs(): number { return this.f[M.CG_CPU_PRESSURE_FULL_NS]; }
+  toJSON(): Record<string, number> { return plain(this, CONTAINER_KEYS); }
+}
+
 const SAMPLER_KEYS = [
   'ringDropped', 'refreshes', 'lastRefreshNs', 'refreshCostNs', 'drains', 'gcEvents', 'v8HistogramSamples',
 ] as const;
@@ -467,6 +517,8 @@ export class Snapshot {
   readonly heap: HeapStats;
   readonly loop: LoopStats;
   readonly process: ProcessStats;
+  /** The process's cgroup: container limits, usage and pressure. */
+  readonly container: ContainerStats;
   readonly sampler: SamplerStats;
   readonly stall: StallStats;
   /** @internal The watchdog's region (its own sequence word). */
@@ -483,6 +535,7 @@ export class Snapshot {
     this.heap = new HeapStats(f, spaceNames);
     this.loop = new LoopStats(f);
     this.process = new ProcessStats(f);
+    this.container = new ContainerStats(f);
     this.sampler = new SamplerStats(f);
     this.stall = new StallStats(f, this.stallSlots);
   }
@@ -512,6 +565,7 @@ export class Snapshot {
       heap: this.heap.toJSON(),
       loop: this.loop.toJSON(),
       process: this.process.toJSON(),
+      container: this.container.toJSON(),
       sampler: this.sampler.toJSON(),
       stall: this.stall.toJSON(),
     };

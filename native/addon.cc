@@ -247,7 +247,8 @@ class NativeSampler : public Napi::ObjectWrap<NativeSampler> {
   // new NativeSampler(block: Float64Array over a SharedArrayBuffer, ringCapacity,
   //                   histogramScale, refreshIntervalMs, loopDelayResolutionMs,
   //                   watchdogThresholdMs (0: none), watchdogIntervalMs, captureStack,
-  //                   v8Histograms)
+  //                   v8Histograms, publishedDir, publishedName,
+  //                   cgroupRoot (false: none, null: the process's own, or a root path))
   explicit NativeSampler(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeSampler>(info) {
     g_live_samplers.fetch_add(1, std::memory_order_relaxed);
     Napi::Env env = info.Env();
@@ -292,6 +293,21 @@ class NativeSampler : public Napi::ObjectWrap<NativeSampler> {
       published_dir_ = info[9].As<Napi::String>().Utf8Value();
       published_name_ = info[10].As<Napi::String>().Utf8Value();
     }
+    // The cgroup to read: resolved (and its files opened) by Monitor::Create.
+    cgroup::Reader::Mode cgroup_mode = cgroup::Reader::kSystem;
+    std::string cgroup_root;
+    if (info.Length() > 11 && !info[11].IsNull() && !info[11].IsUndefined()) {
+      if (info[11].IsBoolean() && !info[11].As<Napi::Boolean>().Value()) {
+        cgroup_mode = cgroup::Reader::kOff;
+      } else if (info[11].IsString()) {
+        cgroup_mode = cgroup::Reader::kRoot;
+        cgroup_root = info[11].As<Napi::String>().Utf8Value();
+      } else {
+        Napi::TypeError::New(env, "cgroupRoot must be a path, null or false")
+            .ThrowAsJavaScriptException();
+        return;
+      }
+    }
     if (wd_threshold_ms != 0 && wd_interval_ms == 0) {
       Napi::RangeError::New(env, "watchdog.intervalMs must be at least 1")
           .ThrowAsJavaScriptException();
@@ -328,10 +344,11 @@ class NativeSampler : public Napi::ObjectWrap<NativeSampler> {
     }
     EnvData* ed = GetEnvData(env);
     int uv_err = 0;
-    monitor_ = Monitor::Create(env, ed->isolate, ed->loop, static_cast<double*>(data), layout,
-                               MonitorOptions{refresh_ms, delay_ms, wd_threshold_ms, wd_interval_ms,
-                                              capture_stack, v8_histograms},
-                               ed->space_count, &uv_err);
+    monitor_ = Monitor::Create(
+        env, ed->isolate, ed->loop, static_cast<double*>(data), layout,
+        MonitorOptions{refresh_ms, delay_ms, wd_threshold_ms, wd_interval_ms, capture_stack,
+                       v8_histograms, cgroup_mode, cgroup_root.c_str()},
+        ed->space_count, &uv_err);
     if (monitor_ == nullptr) {
       ReleaseBlock();
       ThrowSamplerError(env, "ERR_SAMPLER_NATIVE",

@@ -23,6 +23,8 @@ Monitor* Monitor::Create(napi_env env, v8::Isolate* isolate, uv_loop_t* loop, do
   m->block_ = Block(base, layout);
   m->block_.Init();
   m->options_ = options;
+  m->options_.cgroup_root = nullptr;
+  m->cgroup_.Open(options.cgroup_mode, options.cgroup_root);
   m->space_count_ = space_count;
   m->stall_threshold_ns_ = static_cast<uint64_t>(options.watchdog_threshold_ms) * 1000000u;
   {
@@ -113,6 +115,7 @@ void Monitor::Close() {
 void Monitor::BeginClose() {
   if (closing_) return;
   closing_ = true;
+  cgroup_.Close();
   StopWatchdog();
   if (hooks_installed_) RemoveGCHooks();
   Unregister();  // a capture still pending finds no monitor

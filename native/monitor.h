@@ -16,6 +16,7 @@
 #include <cstdint>
 
 #include "core/block.h"
+#include "core/cgroup.h"
 #include "core/clock.h"
 #include "core/watchdog.h"
 #include "v8/heap_stats.h"
@@ -33,6 +34,11 @@ struct MonitorOptions {
   uint32_t watchdog_interval_ms = 0;
   bool capture_stack = false;
   bool v8_histograms = false;  // listen to V8's GC histograms (v8/histograms.cc)
+  // Whose cgroup the refresh reads: none, the process's own as mounted, or the one under
+  // cgroup_root (the cgroupRoot option). Resolved by Create() only: cgroup_root is not
+  // kept.
+  cgroup::Reader::Mode cgroup_mode = cgroup::Reader::kSystem;
+  const char* cgroup_root = nullptr;
 };
 
 class Monitor;
@@ -126,6 +132,8 @@ class Monitor : private WatchdogProbe {
   Block block_;
   MonitorOptions options_{};
   uint32_t space_count_ = 0;
+  // The cgroup files the refresh re-reads (descriptors held open until Close()).
+  cgroup::Reader cgroup_;
   bool started_ = false;
   bool hooks_installed_ = false;
   bool v8_listening_ = false;

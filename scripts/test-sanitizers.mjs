@@ -54,6 +54,7 @@ const ASAN_FILES = [
   'ring.test.js',
   'alloc.test.js',
   'heap-process.test.js',
+  'container.test.js',
   'histogram.test.js',
   'layout.test.js',
   'published.test.js',

@@ -335,7 +335,7 @@ test('values equal the snapshot (a stopped sampler), converted to seconds; heap 
     // Monotonic-clock timestamps are not exported; neither are ns or µs units.
     for (const [name, metric] of m) {
       assert.not.ok(['ns', 'us'].includes(metric.descriptor.unit), `${name} in ${metric.descriptor.unit}`);
-      assert.not.ok(/time$|start_time|last_time/.test(name) && metric.descriptor.unit === 's' && !['nodejs.eventloop.time', 'v8js.gc.pause.time', 'process.cpu.time', 'nodejs.eventloop.stall.time', 'v8js.gc.main_thread.time', 'v8js.gc.incremental_marking.time', 'v8js.gc.mark_compact.time', 'v8js.gc.time_to_safepoint.time', 'v8js.gc.mark_compact.phase.time', 'v8js.gc.scavenge.phase.time'].includes(name), `${name} looks like a timestamp`);
+      assert.not.ok(/time$|start_time|last_time/.test(name) && metric.descriptor.unit === 's' && !['nodejs.eventloop.time', 'v8js.gc.pause.time', 'process.cpu.time', 'nodejs.eventloop.stall.time', 'v8js.gc.main_thread.time', 'v8js.gc.incremental_marking.time', 'v8js.gc.mark_compact.time', 'v8js.gc.time_to_safepoint.time', 'v8js.gc.mark_compact.phase.time', 'v8js.gc.scavenge.phase.time', 'nodejs.container.cpu.throttled_time'].includes(name), `${name} looks like a timestamp`);
     }
   } finally {
     rm.close();
@@ -418,6 +418,30 @@ test('every catalog counter and gauge is an instrument (timestamps excepted), an
     expected.add(d.name);
   }
   assert.equal([...rm.instruments], [...expected].sort());
+});
+
+test('container values: a limit when set, none for no limit (+Infinity) or an unknown value (NaN)', async () => {
+  const { v2Fixture, removeFixture } = require('./helpers/cgroup');
+  const dir = v2Fixture({ 'memory.max': 'max\n', 'cpu.max': '50000 100000\n', 'memory.events': undefined });
+  const sampler = new Sampler({ cgroupRoot: dir }).start();
+  const p = setup();
+  const rm = registerRuntimeMetrics(p.meter, { sampler, loopWindowMs: 0 });
+  try {
+    const m = await p.collect();
+    assert.is(m.get('nodejs.container.memory.limit'), undefined, 'no point for no limit');
+    assert.is(m.get('nodejs.container.memory.high'), undefined, 'memory.high is max too');
+    assert.is(m.get('nodejs.container.memory.oom_kill'), undefined, 'no point without memory.events');
+    assert.is(point(m.get('nodejs.container.cpu.quota')), 0.5);
+    assert.is(point(m.get('nodejs.container.memory.usage')), 104857600);
+    assert.is(point(m.get('nodejs.container.cpu.throttled_time')), 2.5);
+    assert.is(point(m.get('nodejs.container.cpu.pressure'), { kind: 'some' }), 9e-6);
+    assert.is(point(m.get('nodejs.container.cgroup.version')), 2);
+  } finally {
+    rm.close();
+    sampler.close();
+    await p.shutdown();
+    removeFixture(dir);
+  }
 });
 
 test('the docs table lists exactly the instruments', () => {

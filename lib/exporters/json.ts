@@ -35,7 +35,12 @@ export interface JsonHistogramPoint {
 
 export interface JsonValuePoint {
   attributes: Record<string, string>;
-  value: number;
+  /**
+   * null: +Infinity, which JSON cannot carry — a container limit that is not set
+   * (nodejs.container.memory.limit, .memory.high, .cpu.quota). A value nobody knows (NaN)
+   * has no point at all.
+   */
+  value: number | null;
 }
 
 export interface JsonMetric {
@@ -104,7 +109,7 @@ function document(head: Readable | null, sources: readonly LabelledReader[], opt
         metrics.push(m);
       }
       if (f.points) {
-        for (const p of f.points) m.points.push({ attributes: attrs(p.attributes), value: p.value });
+        for (const p of f.points) m.points.push({ attributes: attrs(p.attributes), value: Number.isFinite(p.value) ? p.value : null });
       } else {
         for (const hp of f.histograms ?? []) {
           const h = hp.histogram;

@@ -364,8 +364,10 @@ function register(
       const { spec, inst } = entry;
       const merged = new Map<string, { attributes: Attributes; value: number }>();
       for (const p of fam.points) {
-        // -1: a value this platform cannot provide (open fds).
-        if (!(p.value >= 0)) continue;
+        // -1: a value this platform cannot provide (open fds). +Infinity: no container
+        // limit, which OTLP/JSON cannot carry; the container semantic conventions report
+        // a limit only when one is set.
+        if (!(p.value >= 0) || p.value === Infinity) continue;
         const attributes: Attributes = { ...p.attributes };
         const gcType = p.attributes[ATTR_GC_TYPE];
         if (gcType !== undefined) attributes[ATTR_GC_TYPE] = SEMCONV_GC_TYPE_BY_CATALOG_VALUE[gcType] ?? gcType;

@@ -2,6 +2,8 @@
 // (runtime-sampler/register) and set by the CLI. Parsing never throws: a bad value is
 // reported (name, value, what is accepted, what happens instead) and monitoring goes on
 // with the default, or without the part it configures — it must never stop the app.
+import { statSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
 import { DEFAULT_THRESHOLDS, ReadinessThresholds, THRESHOLD_LIMITS } from './readiness';
 
 export interface ServerConfig {
@@ -28,6 +30,8 @@ export interface ServerConfig {
   readiness: ReadinessThresholds;
   /** Publish the sampler's block for other processes (RUNTIME_SAMPLER_PUBLISH, default on). */
   publish: boolean;
+  /** Where container limits are read (RUNTIME_SAMPLER_CGROUP_ROOT, absolute), null: the process's own cgroup. */
+  cgroupRoot: string | null;
 }
 
 export interface ParsedConfig {
@@ -79,6 +83,7 @@ export const ENV_VARS: ReadonlyArray<[string, string]> = [
   ['RUNTIME_SAMPLER_PUBLISH', '0 not to publish the sampler for other processes (runtime-sampler ps/top/stat, the cluster primary; default 1)'],
   ['RUNTIME_SAMPLER_DIR', 'where published samplers go (default $XDG_RUNTIME_DIR/runtime-sampler, else /dev/shm/runtime-sampler-<uid>)'],
   ['RUNTIME_SAMPLER_KEEP_DEAD', 'how long a dead process\'s published file is kept for post-mortem reading: ms or a duration such as 30m (default 1h)'],
+  ['RUNTIME_SAMPLER_CGROUP_ROOT', 'a directory standing for the cgroup mounts, read for the container metrics instead of the process\'s own cgroup (tests, unusual mounts; layout in docs/containers.md)'],
   ['RUNTIME_SAMPLER_DISABLE', '1 to start nothing'],
 ];
 
@@ -91,7 +96,7 @@ export function parseEnv(env: NodeJS.ProcessEnv): ParsedConfig {
     disabled: false, serve: true, port: ENV_DEFAULTS.port, host: ENV_DEFAULTS.host, token: null, debug: false,
     debugMaxBytes: ENV_DEFAULTS.debugMaxBytes, debugMaxSeconds: ENV_DEFAULTS.debugMaxSeconds,
     watchdogMs: ENV_DEFAULTS.watchdogMs, stallStack: false, windowMs: ENV_DEFAULTS.windowMs, readiness: {},
-    publish: true,
+    publish: true, cgroupRoot: null,
   };
   const raw = (name: string): string | undefined => {
     const v = env[name];
@@ -158,6 +163,18 @@ export function parseEnv(env: NodeJS.ProcessEnv): ParsedConfig {
   if (stallStack === true) {
     if (config.watchdogMs === 0) problems.push('RUNTIME_SAMPLER_STALL_STACK=1 needs the watchdog (RUNTIME_SAMPLER_WATCHDOG_MS is 0); no stall stacks');
     else config.stallStack = true;
+  }
+  const cgroupRoot = raw('RUNTIME_SAMPLER_CGROUP_ROOT');
+  if (cgroupRoot !== undefined) {
+    const path = resolvePath(cgroupRoot);
+    let isDir = false;
+    try {
+      isDir = !cgroupRoot.includes('\0') && Buffer.byteLength(path) <= 1024 && statSync(path).isDirectory();
+    } catch {
+      // missing or unreadable: reported below
+    }
+    if (isDir) config.cgroupRoot = path;
+    else bad('RUNTIME_SAMPLER_CGROUP_ROOT', cgroupRoot, 'an existing directory standing for the cgroup mounts', 'container metrics come from the process\'s own cgroup');
   }
   const r: ReadinessThresholds = {};
   const t = (name: string, key: keyof ReadinessThresholds, integer = false): void => {

@@ -50,6 +50,9 @@ export function startPreload(env: NodeJS.ProcessEnv = process.env): Registered |
     const sampler = new Sampler({
       watchdog: config.watchdogMs > 0 ? { thresholdMs: config.watchdogMs, captureStack: config.stallStack } : false,
       publish: config.publish,
+      // Checked by parseEnv: an unusable RUNTIME_SAMPLER_CGROUP_ROOT was reported, and null
+      // reads the process's own cgroup instead of failing in the Sampler.
+      cgroupRoot: config.cgroupRoot,
     }).start();
     let monitor: Promise<MonitorThread | null> = Promise.resolve(null);
     // A node:cluster worker that publishes leaves the port to the primary, which serves

@@ -44,6 +44,9 @@ class Block {
     // Fragmentation is unknown until V8 reports it.
     for (uint32_t s = MAIN_HEAP_FRAG_TOTAL; s <= MAIN_HEAP_FRAG_LO; s++)
       StoreSlot(main() + s, __builtin_nan(""));
+    // So are the cgroup's values until the first refresh reads them (version 0: none yet).
+    for (uint32_t s = MAIN_CG_MEMORY_LIMIT_BYTES; s <= MAIN_CG_CPU_PRESSURE_FULL_NS; s++)
+      StoreSlot(main() + s, __builtin_nan(""));
   }
 
   double* main() const { return base_ + layout_.main_offset; }

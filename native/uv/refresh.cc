@@ -1,5 +1,6 @@
 // The refresh timer: values that cost a system call or a walk are gathered here, at the
-// configured interval (and on demand), never on the read path.
+// configured interval (and on demand), never on the read path: heap statistics, RSS, CPU
+// time, open fds, and the cgroup's files (a pread each through descriptors kept open).
 #include <cstdio>
 
 #if defined(__linux__)
@@ -44,6 +45,8 @@ void Monitor::Refresh() {
   const double fds = OpenFds();
   const double handles = loop_->active_handles;
   const double requests = loop_->active_reqs.count;
+  cgroup::Values cg;
+  cgroup_.Read(&cg);
   const uint64_t end = MonotonicNs();
   if (started_) AccountLoop(end);
 
@@ -61,6 +64,22 @@ void Monitor::Refresh() {
   StoreSlot(m + MAIN_PROC_OPEN_FDS, fds);
   StoreSlot(m + MAIN_PROC_ACTIVE_HANDLES, handles);
   StoreSlot(m + MAIN_PROC_ACTIVE_REQUESTS, requests);
+  StoreSlot(m + MAIN_CG_VERSION, cg.version);
+  StoreSlot(m + MAIN_CG_MEMORY_LIMIT_BYTES, cg.memory_limit_bytes);
+  StoreSlot(m + MAIN_CG_MEMORY_HIGH_BYTES, cg.memory_high_bytes);
+  StoreSlot(m + MAIN_CG_MEMORY_USAGE_BYTES, cg.memory_usage_bytes);
+  StoreSlot(m + MAIN_CG_MEMORY_HIGH_EVENTS, cg.memory_high_events);
+  StoreSlot(m + MAIN_CG_MEMORY_MAX_EVENTS, cg.memory_max_events);
+  StoreSlot(m + MAIN_CG_OOM_EVENTS, cg.oom_events);
+  StoreSlot(m + MAIN_CG_OOM_KILL_EVENTS, cg.oom_kill_events);
+  StoreSlot(m + MAIN_CG_CPU_QUOTA_CORES, cg.cpu_quota_cores);
+  StoreSlot(m + MAIN_CG_CPU_PERIODS, cg.cpu_periods);
+  StoreSlot(m + MAIN_CG_CPU_THROTTLED_PERIODS, cg.cpu_throttled_periods);
+  StoreSlot(m + MAIN_CG_CPU_THROTTLED_NS, cg.cpu_throttled_ns);
+  StoreSlot(m + MAIN_CG_MEMORY_PRESSURE_SOME_NS, cg.memory_pressure_some_ns);
+  StoreSlot(m + MAIN_CG_MEMORY_PRESSURE_FULL_NS, cg.memory_pressure_full_ns);
+  StoreSlot(m + MAIN_CG_CPU_PRESSURE_SOME_NS, cg.cpu_pressure_some_ns);
+  StoreSlot(m + MAIN_CG_CPU_PRESSURE_FULL_NS, cg.cpu_pressure_full_ns);
   AddSlot(m + MAIN_SAMPLER_REFRESHES, 1);
   StoreSlot(m + MAIN_SAMPLER_LAST_REFRESH_NS, static_cast<double>(end));
   StoreSlot(m + MAIN_SAMPLER_REFRESH_COST_NS, static_cast<double>(end - begin));

@@ -20,6 +20,15 @@ const d = delta(snap, sampler.read());
 const util: number = d.loop.utilization;
 const p99: number = sampler.histograms.loopDelay.percentile(99);
 const h: Histogram = sampler.histograms.gcPauseByType.markSweepCompact.clone();
+const inContainer = new Sampler({ cgroupRoot: '/sys/fs/cgroup' });
+const limit: number = inContainer.read().container.memoryLimitBytes;
+const cgroupRoot: string | null | false = inContainer.options.cgroupRoot;
+inContainer.close();
+void new Sampler({ cgroupRoot: null }).close();
+void new Sampler({ cgroupRoot: false }).close();
+// A JSON value point is null for +Infinity (a limit that is not set).
+const firstPoint = toJSON(sampler).metrics[0].points[0];
+const pointValue: number | null = 'value' in firstPoint ? firstPoint.value : 0;
 
 const opts: PrometheusOptions = { format: 'openmetrics', prefix: 'app_', labels: { pod: 'a', shard: 3 }, buckets: { 'v8js.gc.duration': [0.001, 0.01] } };
 const text: string = toPrometheus(sampler, opts);
@@ -89,4 +98,4 @@ toPrometheus(sampler, { format: 'json' });
 // @ts-expect-error: unknown option
 toJSON(sampler, { histogram: 'full' });
 
-void [used, scavenges, util, p99, h, text, contentType, f, schema, names, errors];
+void [used, scavenges, util, p99, h, text, contentType, f, schema, names, errors, limit, cgroupRoot, pointValue];
