@@ -4,6 +4,7 @@
 // kernel's own files to compare, and always removes them (children moved out or killed
 // first). The OOM scenario records a leaking process's memory over time from its published
 // block, for the tests of what builds on these values (forecasts).
+const { replies } = require('./ipc');
 const { spawn } = require('node:child_process');
 const { mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync, existsSync } = require('node:fs');
 const { tmpdir } = require('node:os');
@@ -139,21 +140,7 @@ function createCgroup(mount, name, settings = [], controller = '') {
 async function startChild(cgroups, options = {}, { oomScoreAdj } = {}) {
   const child = spawn(process.execPath, [CHILD], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
   const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  const replies = [];
-  let waiting = null;
-  child.on('message', (m) => {
-    if (waiting) {
-      const w = waiting;
-      waiting = null;
-      w(m);
-    } else replies.push(m);
-  });
-  const next = (what, ms = 20_000) => new Promise((resolve, reject) => {
-    if (replies.length) return resolve(replies.shift());
-    const t = setTimeout(() => reject(new Error(`cgroup child ${child.pid}: no ${what} in ${ms} ms`)), ms);
-    waiting = (m) => { clearTimeout(t); resolve(m); };
-    exited.then(({ code, signal }) => { clearTimeout(t); reject(new Error(`cgroup child ${child.pid} exited (${code ?? signal}) before its ${what}`)); });
-  });
+  const next = replies(child, 'cgroup child', exited);
   await new Promise((resolve, reject) => { child.once('spawn', resolve); child.once('error', reject); });
   try {
     for (const dir of cgroups) writeFileSync(join(dir, 'cgroup.procs'), String(child.pid));

@@ -1,5 +1,6 @@
 // Processes that publish their sampler (test/fixtures/publish-child.cjs) and the CLI that
 // reads them, for the ps/top/stat/postmortem tests. Every wait has a deadline.
+const { replies } = require('./ipc');
 const { spawn } = require('node:child_process');
 const { mkdtempSync, rmSync } = require('node:fs');
 const { tmpdir } = require('node:os');
@@ -29,20 +30,7 @@ function startPublisher(dir, options = {}, { env = {}, nodeArgs = [] } = {}) {
   });
   started.add(child);
   const exited = new Promise((resolve) => child.on('exit', (code, signal) => { started.delete(child); resolve({ code, signal }); }));
-  const replies = [];
-  let waiting = null;
-  child.on('message', (m) => {
-    if (waiting) {
-      const w = waiting;
-      waiting = null;
-      w(m);
-    } else replies.push(m);
-  });
-  const next = (what, ms = 20_000) => new Promise((resolve, reject) => {
-    if (replies.length) return resolve(replies.shift());
-    const t = setTimeout(() => reject(new Error(`publisher ${child.pid}: no ${what} in ${ms} ms`)), ms);
-    waiting = (m) => { clearTimeout(t); resolve(m); };
-  });
+  const next = replies(child, 'publisher');
   return next('ready message').then((ready) => ({
     child,
     pid: ready.pid,
