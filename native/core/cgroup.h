@@ -23,6 +23,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "decimal.h"
+
 namespace rs {
 namespace cgroup {
 
@@ -76,25 +78,6 @@ inline void Trim(const char** s, size_t* n) {
   while (e > b && IsSpace(e[-1])) e--;
   *s = b;
   *n = static_cast<size_t>(e - b);
-}
-
-// An unsigned decimal at *p (digits only); advances *p past it. False when there is none or
-// it does not fit 64 bits.
-inline bool ParseU64(const char** p, const char* end, uint64_t* out) {
-  const char* q = *p;
-  uint64_t v = 0;
-  bool any = false;
-  while (q < end && *q >= '0' && *q <= '9') {
-    const uint64_t d = static_cast<uint64_t>(*q - '0');
-    if (v > (UINT64_MAX - d) / 10) return false;
-    v = v * 10 + d;
-    any = true;
-    q++;
-  }
-  if (!any) return false;
-  *p = q;
-  *out = v;
-  return true;
 }
 
 // The whole of [s, s + n) (trimmed) as an unsigned decimal, else false.

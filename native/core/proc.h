@@ -13,6 +13,8 @@
 #include <cstdint>
 #include <cstdio>
 
+#include "decimal.h"
+
 namespace rs {
 namespace proc {
 
@@ -46,15 +48,7 @@ inline bool ParseStat(const char* line, size_t len, Stat* out) {
   }
   if (field != 22 || p >= end) return false;
   uint64_t v = 0;
-  bool any = false;
-  while (p < end && *p >= '0' && *p <= '9') {
-    const uint64_t d = static_cast<uint64_t>(*p - '0');
-    if (v > (UINT64_MAX - d) / 10) return false;
-    v = v * 10 + d;
-    any = true;
-    p++;
-  }
-  if (!any || (p < end && *p != ' ' && *p != '\n')) return false;
+  if (!ParseU64(&p, end, &v) || (p < end && *p != ' ' && *p != '\n')) return false;
   st.start_ticks = v;
   *out = st;
   return true;
