@@ -95,8 +95,13 @@ export const enum MainSlot {
   HEAP_FRAG_CODE = 91,
   HEAP_FRAG_MAP = 92,
   HEAP_FRAG_LO = 93,
-  HEAP_SPACE_COUNT = 94,
-  SPACES_BASE = 95,
+  THREADPOOL_SIZE = 94,
+  THREADPOOL_PROBES = 95,
+  THREADPOOL_MAX_DELAY_NS = 96,
+  THREADPOOL_IN_FLIGHT = 97,
+  THREADPOOL_IN_FLIGHT_SINCE_NS = 98,
+  HEAP_SPACE_COUNT = 99,
+  SPACES_BASE = 100,
 }
 export const MAIN_SLOTS: Readonly<Record<string, number>> = {
   SEQ: 0,
@@ -193,8 +198,13 @@ export const MAIN_SLOTS: Readonly<Record<string, number>> = {
   HEAP_FRAG_CODE: 91,
   HEAP_FRAG_MAP: 92,
   HEAP_FRAG_LO: 93,
-  HEAP_SPACE_COUNT: 94,
-  SPACES_BASE: 95,
+  THREADPOOL_SIZE: 94,
+  THREADPOOL_PROBES: 95,
+  THREADPOOL_MAX_DELAY_NS: 96,
+  THREADPOOL_IN_FLIGHT: 97,
+  THREADPOOL_IN_FLIGHT_SINCE_NS: 98,
+  HEAP_SPACE_COUNT: 99,
+  SPACES_BASE: 100,
 };
 
 export const enum SpaceSlot {
@@ -372,15 +382,20 @@ export const MAIN_COMBINE: readonly SlotCombine[] = [
   'maxKnown', // HEAP_FRAG_CODE
   'maxKnown', // HEAP_FRAG_MAP
   'maxKnown', // HEAP_FRAG_LO
+  'perProcess', // THREADPOOL_SIZE
+  'sum', // THREADPOOL_PROBES
+  'max', // THREADPOOL_MAX_DELAY_NS
+  'sum', // THREADPOOL_IN_FLIGHT
+  'minNonZero', // THREADPOOL_IN_FLIGHT_SINCE_NS
   'max', // HEAP_SPACE_COUNT
   'sum', // SPACES_BASE
 ];
 
 /** The layout's fingerprint; the loaded binary must report the same (binding.ts). */
-export const LAYOUT_HASH = '11c8ec3e8eee9d07';
+export const LAYOUT_HASH = '0311e0c17b2720a9';
 
 export const LAYOUT_CONSTANTS = {
-  LAYOUT_VERSION: 4,
+  LAYOUT_VERSION: 5,
   MAX_SPACES: 16,
   SPACE_SLOTS: 4,
   GC_REASON_KINDS: 2,

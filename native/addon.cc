@@ -140,6 +140,7 @@ Napi::Object LayoutObject(Napi::Env env, const Layout& l) {
   o.Set("loopIterationOffset", l.loop_iteration_offset);
   o.Set("gcHistOffset", l.gc_hist_offset);
   o.Set("safepointHistOffset", l.safepoint_hist_offset);
+  o.Set("threadpoolHistOffset", l.threadpool_hist_offset);
   o.Set("stallOffset", l.stall_offset);
   o.Set("mcLogOffset", l.mc_log_offset);
   o.Set("stacksOffset", l.stacks_offset);
@@ -247,7 +248,8 @@ class NativeSampler : public Napi::ObjectWrap<NativeSampler> {
   // new NativeSampler(block: Float64Array over a SharedArrayBuffer, ringCapacity,
   //                   histogramScale, refreshIntervalMs, loopDelayResolutionMs,
   //                   watchdogThresholdMs (0: none), watchdogIntervalMs, captureStack,
-  //                   v8Histograms)
+  //                   v8Histograms, threadpoolProbeMs (0: none), publishedDir?,
+  //                   publishedName?)
   explicit NativeSampler(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeSampler>(info) {
     g_live_samplers.fetch_add(1, std::memory_order_relaxed);
     Napi::Env env = info.Env();
@@ -282,15 +284,26 @@ class NativeSampler : public Napi::ObjectWrap<NativeSampler> {
         (info.Length() > 8 && !GetBool(info[8], "v8Histograms", &v8_histograms))) {
       return;
     }
+    uint32_t probe_ms = 0;
+    if (info.Length() > 9 &&
+        !GetUint32(info[9], "threadpoolProbeMs", 0, kMaxThreadpoolProbeMs, &probe_ms)) {
+      return;
+    }
+    if (probe_ms != 0 && probe_ms < kMinThreadpoolProbeMs) {
+      Napi::RangeError::New(
+          env, "threadpoolProbeMs must be 0 or at least " + std::to_string(kMinThreadpoolProbeMs))
+          .ThrowAsJavaScriptException();
+      return;
+    }
     // A published block's file (publishBlock()): removed when this sampler shuts down.
-    if (info.Length() > 10 && !info[9].IsUndefined()) {
-      if (!info[9].IsString() || !info[10].IsString()) {
+    if (info.Length() > 11 && !info[10].IsUndefined()) {
+      if (!info[10].IsString() || !info[11].IsString()) {
         Napi::TypeError::New(env, "publishedDir and publishedName must be strings")
             .ThrowAsJavaScriptException();
         return;
       }
-      published_dir_ = info[9].As<Napi::String>().Utf8Value();
-      published_name_ = info[10].As<Napi::String>().Utf8Value();
+      published_dir_ = info[10].As<Napi::String>().Utf8Value();
+      published_name_ = info[11].As<Napi::String>().Utf8Value();
     }
     if (wd_threshold_ms != 0 && wd_interval_ms == 0) {
       Napi::RangeError::New(env, "watchdog.intervalMs must be at least 1")
@@ -330,7 +343,7 @@ class NativeSampler : public Napi::ObjectWrap<NativeSampler> {
     int uv_err = 0;
     monitor_ = Monitor::Create(env, ed->isolate, ed->loop, static_cast<double*>(data), layout,
                                MonitorOptions{refresh_ms, delay_ms, wd_threshold_ms, wd_interval_ms,
-                                              capture_stack, v8_histograms},
+                                              capture_stack, v8_histograms, probe_ms},
                                ed->space_count, &uv_err);
     if (monitor_ == nullptr) {
       ReleaseBlock();
