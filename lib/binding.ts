@@ -12,6 +12,7 @@ export interface NativeLayout {
   loopIterationOffset: number;
   gcHistOffset: number;
   safepointHistOffset: number;
+  threadpoolHistOffset: number;
   stallOffset: number;
   mcLogOffset: number;
   stacksOffset: number;
@@ -86,6 +87,7 @@ export interface NativeBinding {
     watchdogIntervalMs: number,
     captureStack: boolean,
     v8Histograms: boolean,
+    threadpoolProbeMs: number,
     publishedDir?: string,
     publishedName?: string,
   ) => NativeSamplerHandle;

@@ -20,6 +20,7 @@ export {
   ProcessStats,
   SamplerStats,
   StallStats,
+  ThreadpoolStats,
   GC_TYPES,
 } from './snapshot';
 export type { GcTypeName } from './snapshot';

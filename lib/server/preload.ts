@@ -50,6 +50,7 @@ export function startPreload(env: NodeJS.ProcessEnv = process.env): Registered |
     const sampler = new Sampler({
       watchdog: config.watchdogMs > 0 ? { thresholdMs: config.watchdogMs, captureStack: config.stallStack } : false,
       publish: config.publish,
+      threadpoolProbeMs: config.threadpoolProbeMs,
     }).start();
     let monitor: Promise<MonitorThread | null> = Promise.resolve(null);
     // A node:cluster worker that publishes leaves the port to the primary, which serves
