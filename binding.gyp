@@ -11,6 +11,7 @@
         "native/v8/histograms.cc",
         "native/uv/loop_monitor.cc",
         "native/uv/refresh.cc",
+        "native/uv/threadpool_probe.cc",
         "native/watchdog/stall.cc"
       ],
       "include_dirs": [

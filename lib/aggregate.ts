@@ -86,12 +86,14 @@ export class SamplerAggregate {
     const loopDelay = merged((m) => m.histograms.loopDelay);
     const loopIteration = merged((m) => m.histograms.loopIteration);
     const safepoint = merged((m) => m.histograms.gcTimeToSafepoint);
+    const threadpoolDelay = merged((m) => m.histograms.threadpoolDelay);
     this.histograms = Object.freeze({
       get gcPause(): Histogram { return gcPause(); },
       gcPauseByType: Object.freeze(byType),
       get loopDelay(): Histogram { return loopDelay(); },
       get loopIteration(): Histogram { return loopIteration(); },
       get gcTimeToSafepoint(): Histogram { return safepoint(); },
+      get threadpoolDelay(): Histogram { return threadpoolDelay(); },
     });
   }
 

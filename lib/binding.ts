@@ -12,6 +12,7 @@ export interface NativeLayout {
   loopIterationOffset: number;
   gcHistOffset: number;
   safepointHistOffset: number;
+  threadpoolHistOffset: number;
   stallOffset: number;
   mcLogOffset: number;
   stacksOffset: number;
@@ -90,6 +91,8 @@ export interface NativeBinding {
     publishedName?: string,
     /** false: no cgroup; null: the process's own as mounted; a path: the root standing for the mounts. */
     cgroupRoot?: string | null | false,
+    /** 0: no threadpool probe. */
+    threadpoolProbeMs?: number,
   ) => NativeSamplerHandle;
 }
 

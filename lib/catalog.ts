@@ -122,6 +122,14 @@ function entries(spaceNames: readonly string[]): Entry[] {
     g('nodejs.eventloop.stall.active', '{stall}', 'stall.active', '1 while a stall is in progress (seen by the watchdog thread), else 0.'),
     g('nodejs.eventloop.stall.start_time', 'ns', 'stall.sinceNs', 'When the stall in progress began (monotonic clock), else 0.'),
     g('nodejs.eventloop.stall.duration', 'ns', 'stall.durationNs', 'How long the stall in progress has lasted so far, else 0.'),
+    // libuv's threadpool (the threadpoolProbeMs probe)
+    { name: 'nodejs.threadpool.delay', unit: 'ns', kind: 'histogram', cumulative: true, path: 'histograms.threadpoolDelay', description: 'Delay of each threadpool probe: from queuing an empty work item on libuv\'s threadpool (fs, dns.lookup, crypto, zlib) to a pool thread starting it.' },
+    c('nodejs.threadpool.probes', '{probe}', 'threadpool.probes', 'Threadpool probes that ran.'),
+    g('nodejs.threadpool.delay.max', 'ns', 'threadpool.maxDelayNs', 'The longest threadpool probe delay since start().'),
+    g('nodejs.threadpool.in_flight', '{probe}', 'threadpool.inFlight', '1 while a threadpool probe is queued or running, else 0 (never more: no second probe is queued while one waits).'),
+    g('nodejs.threadpool.in_flight.start_time', 'ns', 'threadpool.inFlightSinceNs', 'When the threadpool probe in flight was queued (monotonic clock), else 0.'),
+    g('nodejs.threadpool.in_flight.duration', 'ns', 'threadpool.waitingNs', 'How long the threadpool probe in flight has waited so far, else 0: a stuck pool shows here while no probe completes.'),
+    g('nodejs.threadpool.size', '{thread}', 'threadpool.size', 'Threads in libuv\'s threadpool, as libuv derives them from UV_THREADPOOL_SIZE (default 4).'),
     // Process
     g('process.memory.usage', 'By', 'process.rssBytes', 'Resident set size.'),
     { ...c('process.cpu.time', 'us', 'process.cpuUserUs', 'CPU time in user mode.'), attributes: [{ name: 'cpu.mode', values: ['user'] }] },

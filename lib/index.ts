@@ -21,6 +21,7 @@ export {
   ContainerStats,
   SamplerStats,
   StallStats,
+  ThreadpoolStats,
   GC_TYPES,
 } from './snapshot';
 export type { GcTypeName } from './snapshot';

@@ -111,8 +111,13 @@ export const enum MainSlot {
   CG_MEMORY_PRESSURE_FULL_NS = 107,
   CG_CPU_PRESSURE_SOME_NS = 108,
   CG_CPU_PRESSURE_FULL_NS = 109,
-  HEAP_SPACE_COUNT = 110,
-  SPACES_BASE = 111,
+  THREADPOOL_SIZE = 110,
+  THREADPOOL_PROBES = 111,
+  THREADPOOL_MAX_DELAY_NS = 112,
+  THREADPOOL_IN_FLIGHT = 113,
+  THREADPOOL_IN_FLIGHT_SINCE_NS = 114,
+  HEAP_SPACE_COUNT = 115,
+  SPACES_BASE = 116,
 }
 export const MAIN_SLOTS: Readonly<Record<string, number>> = {
   SEQ: 0,
@@ -225,8 +230,13 @@ export const MAIN_SLOTS: Readonly<Record<string, number>> = {
   CG_MEMORY_PRESSURE_FULL_NS: 107,
   CG_CPU_PRESSURE_SOME_NS: 108,
   CG_CPU_PRESSURE_FULL_NS: 109,
-  HEAP_SPACE_COUNT: 110,
-  SPACES_BASE: 111,
+  THREADPOOL_SIZE: 110,
+  THREADPOOL_PROBES: 111,
+  THREADPOOL_MAX_DELAY_NS: 112,
+  THREADPOOL_IN_FLIGHT: 113,
+  THREADPOOL_IN_FLIGHT_SINCE_NS: 114,
+  HEAP_SPACE_COUNT: 115,
+  SPACES_BASE: 116,
 };
 
 export const enum SpaceSlot {
@@ -420,12 +430,17 @@ export const MAIN_COMBINE: readonly SlotCombine[] = [
   'maxKnown', // CG_MEMORY_PRESSURE_FULL_NS
   'maxKnown', // CG_CPU_PRESSURE_SOME_NS
   'maxKnown', // CG_CPU_PRESSURE_FULL_NS
+  'perProcess', // THREADPOOL_SIZE
+  'sum', // THREADPOOL_PROBES
+  'max', // THREADPOOL_MAX_DELAY_NS
+  'sum', // THREADPOOL_IN_FLIGHT
+  'minNonZero', // THREADPOOL_IN_FLIGHT_SINCE_NS
   'max', // HEAP_SPACE_COUNT
   'sum', // SPACES_BASE
 ];
 
 /** The layout's fingerprint; the loaded binary must report the same (binding.ts). */
-export const LAYOUT_HASH = '846029e034fbdb13';
+export const LAYOUT_HASH = 'c1b55ad6f05e2504';
 
 export const LAYOUT_CONSTANTS = {
   LAYOUT_VERSION: 5,

@@ -51,6 +51,14 @@ export interface SamplerOptions {
    */
   v8Histograms?: boolean;
   /**
+   * The threadpool probe's period, ms: 0 (off) or 10–60000 (default 1000). Every period an
+   * empty work item is queued on libuv's threadpool (fs, dns.lookup, crypto, zlib) and the
+   * time until a pool thread starts it is recorded (histograms.threadpoolDelay,
+   * snapshot.threadpool); never a second while one waits. The pool size
+   * (snapshot.threadpool.size, from UV_THREADPOOL_SIZE) is reported either way.
+   */
+  threadpoolProbeMs?: number;
+  /**
    * The history diagnose() and watchers read (sampler.history): a ring of `capacity`
    * snapshots taken every `intervalMs`. It begins the first time it is needed; touch
    * sampler.history at start-up to have it from then on.
@@ -93,7 +101,7 @@ export interface HistorySettings {
   capacity?: number;
 }
 
-const OPTION_NAMES = ['refreshIntervalMs', 'loopDelayResolutionMs', 'ringCapacity', 'histogramScale', 'watchdog', 'v8Histograms', 'history', 'publish', 'cgroupRoot'];
+const OPTION_NAMES = ['refreshIntervalMs', 'loopDelayResolutionMs', 'ringCapacity', 'histogramScale', 'watchdog', 'v8Histograms', 'threadpoolProbeMs', 'history', 'publish', 'cgroupRoot'];
 const HISTORY_OPTION_NAMES = ['intervalMs', 'capacity'];
 const WATCHDOG_OPTION_NAMES = ['thresholdMs', 'intervalMs', 'captureStack'];
 
@@ -105,6 +113,7 @@ export interface ResolvedSamplerOptions {
   histogramScale: number;
   watchdog: false | Required<WatchdogOptions>;
   v8Histograms: boolean;
+  threadpoolProbeMs: number;
   history: Required<HistorySettings>;
   /** The cgroup root read (an absolute path), null for the process's own cgroup, false for none. */
   cgroupRoot: string | null | false;
@@ -310,6 +319,18 @@ function resolveWatchdog(value: unknown): ResolvedSamplerOptions['watchdog'] {
   return { thresholdMs, intervalMs, captureStack };
 }
 
+/** The threadpool probe's period: 0 (off) or an integer from 10 to 60000 ms. */
+function checkThreadpoolProbeMs(value: unknown): number {
+  if (value === 0) return 0;
+  if (typeof value !== 'number') {
+    throw new TypeError(`threadpoolProbeMs must be a number (0 for no probe, or an integer from 10 to 60000), got ${describeValue(value)}`);
+  }
+  if (!Number.isInteger(value) || value < 10 || value > 60_000) {
+    throw new RangeError(`threadpoolProbeMs must be 0 (no probe) or an integer from 10 to 60000, got ${describeValue(value)}`);
+  }
+  return value;
+}
+
 function resolveHistory(value: unknown): Required<HistorySettings> {
   const o = checkObject('history', value === undefined ? {} : value, 'an object of { intervalMs, capacity }');
   checkKnownOptions('Sampler history', o, HISTORY_OPTION_NAMES);
@@ -401,6 +422,7 @@ function checkShared(handle: unknown): SharedSampler {
     histogramScale: optionField(() => checkInteger('histogramScale', o.histogramScale, scale, scale)),
     watchdog: optionField(() => (o.watchdog === false ? false : resolveWatchdog(checkObject('watchdog', o.watchdog)))),
     v8Histograms: optionField(() => checkBoolean('v8Histograms', o.v8Histograms)),
+    threadpoolProbeMs: optionField(() => checkThreadpoolProbeMs(o.threadpoolProbeMs)),
     history: optionField(() => resolveHistory(checkObject('history', o.history))),
     cgroupRoot: optionField(() => checkCgroupRoot('cgroupRoot', o.cgroupRoot)),
   };
@@ -550,6 +572,11 @@ export interface SamplerHistograms {
    * the GC waited for the threads of the heap to stop.
    */
   readonly gcTimeToSafepoint: Histogram;
+  /**
+   * The threadpool probe's delay, ns (threadpoolProbeMs): from queuing an empty work item
+   * on libuv's threadpool to a pool thread starting it.
+   */
+  readonly threadpoolDelay: Histogram;
 }
 
 /** Something analysis attaches to a sampler (its history): made on first use, stopped by close(). */
@@ -628,12 +655,14 @@ export abstract class SamplerReader {
     const loopDelay = fromBlock(layout.loopDelayOffset, 'loopDelay');
     const loopIteration = fromBlock(layout.loopIterationOffset, 'loopIteration');
     const safepoint = fromBlock(layout.safepointHistOffset, 'gcTimeToSafepoint');
+    const threadpoolDelay = fromBlock(layout.threadpoolHistOffset, 'threadpoolDelay');
     this.histograms = Object.freeze({
       get gcPause(): Histogram { return gcAll(); },
       gcPauseByType: Object.freeze(gcByType),
       get loopDelay(): Histogram { return loopDelay(); },
       get loopIteration(): Histogram { return loopIteration(); },
       get gcTimeToSafepoint(): Histogram { return safepoint(); },
+      get threadpoolDelay(): Histogram { return threadpoolDelay(); },
     });
   }
 
@@ -1042,6 +1071,7 @@ export class Sampler extends SamplerReader {
       histogramScale: checkInteger('histogramScale', orDefault(options.histogramScale, DEFAULT_SCALE), C.HIST_MIN_SCALE, C.HIST_MAX_SCALE),
       watchdog: resolveWatchdog(options.watchdog),
       v8Histograms: checkBoolean('v8Histograms', orDefault(options.v8Histograms, true)),
+      threadpoolProbeMs: checkThreadpoolProbeMs(orDefault(options.threadpoolProbeMs, 1000)),
       history: resolveHistory(options.history),
       cgroupRoot: resolveCgroupRoot(options.cgroupRoot),
     };
@@ -1068,6 +1098,7 @@ export class Sampler extends SamplerReader {
       published?.dir,
       published?.name,
       o.cgroupRoot,
+      o.threadpoolProbeMs,
     );
     if (published !== null) removeAtExit(published, this.handle);
     const L = layout;

@@ -506,6 +506,44 @@ export class StallStats {
   toJSON(): Record<string, number> { return plain(this, STALL_KEYS); }
 }
 
+const THREADPOOL_KEYS = ['probes', 'maxDelayNs', 'inFlight', 'size', 'inFlightSinceNs', 'waitingNs'] as const;
+
+/**
+ * libuv's threadpool (fs, dns.lookup, crypto, zlib work), seen by the threadpool probe
+ * (threadpoolProbeMs): an empty work item queued every period, never a second while one
+ * waits. Each probe's delay — from queuing to a pool thread starting it — is in
+ * histograms.threadpoolDelay. The pool is process-wide: every thread's probe measures the
+ * same pool.
+ */
+export class ThreadpoolStats {
+  /** @internal */ constructor(private readonly f: Float64Array) {}
+  /** Probes that ran (each one's delay is in histograms.threadpoolDelay). */
+  get probes(): number { return this.f[M.THREADPOOL_PROBES]; }
+  /** The longest delay of a probe that ran, ns. */
+  get maxDelayNs(): number { return this.f[M.THREADPOOL_MAX_DELAY_NS]; }
+  /** 1 while a probe is queued or running (until its completion reaches the loop), else 0. */
+  get inFlight(): number { return this.f[M.THREADPOOL_IN_FLIGHT]; }
+  /**
+   * The pool's size, as libuv derives it from UV_THREADPOOL_SIZE (4 when unset; 1–1024),
+   * read when the sampler started. Reported with the probe off too.
+   */
+  get size(): number { return this.f[M.THREADPOOL_SIZE]; }
+  /** When the probe in flight was queued (monotonic ns), else 0. */
+  get inFlightSinceNs(): number {
+    return this.f[M.WRITER_CLOSED] === 1 ? 0 : this.f[M.THREADPOOL_IN_FLIGHT_SINCE_NS];
+  }
+  /**
+   * How long the probe in flight has waited so far, as of this call (ns), else 0: a pool
+   * stuck for minutes shows here while no probe completes. It includes the time its
+   * completion waits for a busy loop.
+   */
+  get waitingNs(): number {
+    const since = this.inFlightSinceNs;
+    return since > 0 ? Math.max(0, Number(process.hrtime.bigint()) - since) : 0;
+  }
+  toJSON(): Record<string, number> { return plain(this, THREADPOOL_KEYS); }
+}
+
 /**
  * A consistent copy of a sampler's counters and gauges. Every field is a plain number;
  * counters are cumulative since start() and never reset.
@@ -521,6 +559,7 @@ export class Snapshot {
   readonly container: ContainerStats;
   readonly sampler: SamplerStats;
   readonly stall: StallStats;
+  readonly threadpool: ThreadpoolStats;
   /** @internal The watchdog's region (its own sequence word). */
   readonly stallSlots: Float64Array;
   /** @internal */ readonly spaceNames: readonly string[];
@@ -538,6 +577,7 @@ export class Snapshot {
     this.container = new ContainerStats(f);
     this.sampler = new SamplerStats(f);
     this.stall = new StallStats(f, this.stallSlots);
+    this.threadpool = new ThreadpoolStats(f);
   }
 
   /**
@@ -568,6 +608,7 @@ export class Snapshot {
       container: this.container.toJSON(),
       sampler: this.sampler.toJSON(),
       stall: this.stall.toJSON(),
+      threadpool: this.threadpool.toJSON(),
     };
   }
 

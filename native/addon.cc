@@ -140,6 +140,7 @@ Napi::Object LayoutObject(Napi::Env env, const Layout& l) {
   o.Set("loopIterationOffset", l.loop_iteration_offset);
   o.Set("gcHistOffset", l.gc_hist_offset);
   o.Set("safepointHistOffset", l.safepoint_hist_offset);
+  o.Set("threadpoolHistOffset", l.threadpool_hist_offset);
   o.Set("stallOffset", l.stall_offset);
   o.Set("mcLogOffset", l.mc_log_offset);
   o.Set("stacksOffset", l.stacks_offset);
@@ -248,7 +249,8 @@ class NativeSampler : public Napi::ObjectWrap<NativeSampler> {
   //                   histogramScale, refreshIntervalMs, loopDelayResolutionMs,
   //                   watchdogThresholdMs (0: none), watchdogIntervalMs, captureStack,
   //                   v8Histograms, publishedDir, publishedName,
-  //                   cgroupRoot (false: none, null: the process's own, or a root path))
+  //                   cgroupRoot (false: none, null: the process's own, or a root path),
+  //                   threadpoolProbeMs (0: none))
   explicit NativeSampler(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeSampler>(info) {
     g_live_samplers.fetch_add(1, std::memory_order_relaxed);
     Napi::Env env = info.Env();
@@ -281,6 +283,17 @@ class NativeSampler : public Napi::ObjectWrap<NativeSampler> {
     bool capture_stack = false, v8_histograms = false;
     if ((info.Length() > 7 && !GetBool(info[7], "watchdog.captureStack", &capture_stack)) ||
         (info.Length() > 8 && !GetBool(info[8], "v8Histograms", &v8_histograms))) {
+      return;
+    }
+    uint32_t probe_ms = 0;
+    if (info.Length() > 12 && !info[12].IsUndefined() &&
+        !GetUint32(info[12], "threadpoolProbeMs", 0, kMaxThreadpoolProbeMs, &probe_ms)) {
+      return;
+    }
+    if (probe_ms != 0 && probe_ms < kMinThreadpoolProbeMs) {
+      Napi::RangeError::New(
+          env, "threadpoolProbeMs must be 0 or at least " + std::to_string(kMinThreadpoolProbeMs))
+          .ThrowAsJavaScriptException();
       return;
     }
     // A published block's file (publishBlock()): removed when this sampler shuts down.
@@ -347,7 +360,7 @@ class NativeSampler : public Napi::ObjectWrap<NativeSampler> {
     monitor_ = Monitor::Create(
         env, ed->isolate, ed->loop, static_cast<double*>(data), layout,
         MonitorOptions{refresh_ms, delay_ms, wd_threshold_ms, wd_interval_ms, capture_stack,
-                       v8_histograms, cgroup_mode, cgroup_root.c_str()},
+                       v8_histograms, cgroup_mode, cgroup_root.c_str(), probe_ms},
         ed->space_count, &uv_err);
     if (monitor_ == nullptr) {
       ReleaseBlock();

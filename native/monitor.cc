@@ -49,7 +49,12 @@ Monitor* Monitor::Create(napi_env env, v8::Isolate* isolate, uv_loop_t* loop, do
     m->open_handles_++;
     err = uv_timer_init(loop, &m->refresh_timer_);
   }
+  if (err == 0) {
+    m->open_handles_++;
+    err = uv_timer_init(loop, &m->probe_timer_);
+  }
   if (err == 0) m->open_handles_++;
+  m->probe_req_.data = m;
   for (int i = 0; i < m->open_handles_; i++) {
     handles[i]->data = m;
     // Never keep the process alive.
@@ -90,6 +95,7 @@ void Monitor::Start() {
   StartWatchdog();
   uv_timer_start(&refresh_timer_, RefreshTimerCb, options_.refresh_interval_ms,
                  options_.refresh_interval_ms);
+  StartThreadpoolProbe();
   started_ = true;
   Refresh();
 }
@@ -100,6 +106,7 @@ void Monitor::Stop() {
   RemoveGCHooks();
   StopLoop();
   uv_timer_stop(&refresh_timer_);
+  StopThreadpoolProbe();
   gc_depth_ = 0;
   gc_overflow_depth_ = 0;
   started_ = false;
@@ -124,14 +131,18 @@ void Monitor::BeginClose() {
     SeqWriteSection section(block_.main_seq());
     StoreSlot(block_.main() + MAIN_WRITER_CLOSED, 1);
     StoreSlot(block_.main() + MAIN_STARTED, 0);
+    // A probe still in flight is abandoned (cancelled, or its completion ignored).
+    StoreSlot(block_.main() + MAIN_THREADPOOL_IN_FLIGHT, 0);
+    StoreSlot(block_.main() + MAIN_THREADPOOL_IN_FLIGHT_SINCE_NS, 0);
   }
   uv_handle_t* handles[kHandleCount];
   Handles(handles);
   if (owner_slot_ != nullptr) *owner_slot_ = nullptr;
   owner_slot_ = nullptr;
+  CancelThreadpoolProbe();
   const int to_close = open_handles_;
   if (to_close == 0) {
-    Finish();
+    MaybeFinish();
     return;
   }
   for (int i = 0; i < to_close; i++) uv_close(handles[i], HandleClosed);
@@ -142,12 +153,18 @@ void Monitor::Handles(uv_handle_t* out[kHandleCount]) {
   out[0] = reinterpret_cast<uv_handle_t*>(&check_);
   out[1] = reinterpret_cast<uv_handle_t*>(&delay_timer_);
   out[2] = reinterpret_cast<uv_handle_t*>(&refresh_timer_);
+  out[3] = reinterpret_cast<uv_handle_t*>(&probe_timer_);
 }
 
 void Monitor::HandleClosed(uv_handle_t* handle) {
   Monitor* m = static_cast<Monitor*>(handle->data);
-  if (--m->open_handles_ > 0) return;
-  m->Finish();
+  m->open_handles_--;
+  m->MaybeFinish();
+}
+
+void Monitor::MaybeFinish() {
+  if (open_handles_ > 0 || probe_in_flight_) return;
+  Finish();
 }
 
 void Monitor::Finish() {

@@ -3,9 +3,11 @@
 //
 // Lifetime: the owning JS object (addon.cc) calls Close(), or the environment's async
 // cleanup hook does at teardown; both remove the GC hooks and stop the handles at once,
-// then close the uv handles. The object deletes itself when the last close callback has
-// run, and only then tells Node the cleanup is finished, so a worker's loop is never
-// closed with our handles still open.
+// then close the uv handles and cancel a threadpool probe still queued. The object deletes
+// itself when the last close callback has run and no probe is in flight (a pool thread may
+// be running one, which cannot be taken back: its completion is waited for), and only then
+// tells Node the cleanup is finished, so a worker's loop is never closed with our handles
+// or our work request still open.
 #ifndef RUNTIME_SAMPLER_MONITOR_H_
 #define RUNTIME_SAMPLER_MONITOR_H_
 
@@ -39,6 +41,7 @@ struct MonitorOptions {
   // kept.
   cgroup::Reader::Mode cgroup_mode = cgroup::Reader::kSystem;
   const char* cgroup_root = nullptr;
+  uint32_t threadpool_probe_ms = 0;  // 0: no threadpool probe (uv/threadpool_probe.cc)
 };
 
 class Monitor;
@@ -119,11 +122,24 @@ class Monitor : private WatchdogProbe {
   // Refresh (uv/refresh.cc).
   static void RefreshTimerCb(uv_timer_t* handle);
 
+  // Threadpool probe (uv/threadpool_probe.cc).
+  void StartThreadpoolProbe();
+  void StopThreadpoolProbe();
+  // At close: takes a queued probe back (its completion then comes as cancelled).
+  void CancelThreadpoolProbe();
+  void SubmitProbe();
+  void OnProbeDone(int status);
+  static void ProbeTimerCb(uv_timer_t* handle);
+  static void ProbeWork(uv_work_t* req);
+  static void ProbeAfterWork(uv_work_t* req, int status);
+
   static void AsyncCleanup(napi_async_cleanup_hook_handle handle, void* arg);
   static void HandleClosed(uv_handle_t* handle);
   void BeginClose();
+  // Finishes once the last handle is closed and no probe is in flight.
+  void MaybeFinish();
   void Finish();
-  static constexpr int kHandleCount = 3;
+  static constexpr int kHandleCount = 4;
   void Handles(uv_handle_t* out[kHandleCount]);
 
   napi_env env_ = nullptr;
@@ -208,6 +224,16 @@ class Monitor : private WatchdogProbe {
   uint64_t stall_count_ = 0;
   uint64_t stall_total_ns_ = 0;
   uint64_t stall_max_ns_ = 0;
+
+  // Threadpool probe state. One preallocated request, never two in flight: the timer does
+  // not submit while probe_in_flight_. The pool thread writes only probe_started_ns_.
+  uv_timer_t probe_timer_{};
+  uv_work_t probe_req_{};
+  bool probe_in_flight_ = false;
+  uint64_t probe_submitted_ns_ = 0;
+  std::atomic<uint64_t> probe_started_ns_{0};
+  uint64_t probe_count_ = 0;
+  uint64_t probe_max_ns_ = 0;
 };
 
 }  // namespace rs

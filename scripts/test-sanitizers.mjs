@@ -38,7 +38,8 @@ const supp = join(root, 'test', 'sanitizers');
 // histogram callbacks, the stall watchdog and its stack capture, worker teardown
 // (terminate mid-GC, process.exit with samplers running), share()/attach() aliasing and
 // hostile handles, the event ring, computeLayout/bucketIndex, published blocks (mapped
-// files, their buffers and aliases, readers of other processes). Left out: churn (1,000
+// files, their buffers and aliases, readers of other processes), the threadpool probe (its
+// work request cancelled or awaited at close, worker termination, exit). Left out: churn (1,000
 // workers, 4 min under ASan) and leak (1 min of child processes), whose native paths these
 // cover; the exporter, monitor-server and package tests (JS, or other Node binaries).
 const ASAN_FILES = [
@@ -58,6 +59,7 @@ const ASAN_FILES = [
   'histogram.test.js',
   'layout.test.js',
   'published.test.js',
+  'threadpool.test.js',
 ].filter((f) => only.length === 0 || only.some((o) => f.includes(o)));
 
 let passed = 0;

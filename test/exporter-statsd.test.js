@@ -81,7 +81,7 @@ async function flushAndReceive(ex, srv) {
 }
 
 const GC_TYPES = ['scavenge', 'minor_mark_sweep', 'mark_sweep_compact', 'incremental_marking', 'process_weak_callbacks'];
-const TIMESTAMPS = ['runtime_sampler.time', 'runtime_sampler.start_time', 'runtime_sampler.refresh.last_time', 'v8js.gc.last_end_time', 'v8js.heap.update_time', 'nodejs.eventloop.stall.start_time'];
+const TIMESTAMPS = ['runtime_sampler.time', 'runtime_sampler.start_time', 'runtime_sampler.refresh.last_time', 'v8js.gc.last_end_time', 'v8js.heap.update_time', 'nodejs.eventloop.stall.start_time', 'nodejs.threadpool.in_flight.start_time'];
 
 /** The plain-StatsD names the docs promise for counters and gauges, derived from the catalog. */
 function expectedValueNames(sampler, prefix) {
@@ -207,7 +207,7 @@ test('plain StatsD: catalog names with attribute values folded in, no tags, the 
   assert.not.ok(got.has('runtime.v8js.gc.duration.count'));
   for (const t of TIMESTAMPS) assert.not.ok(got.has(`runtime.${t}`), `timestamp ${t} sent`);
   // Every line is either a documented counter/gauge or a histogram statistic.
-  const HIST = /^runtime\.(v8js\.gc\.duration\.[a-z_]+|nodejs\.eventloop\.delay|nodejs\.eventloop\.iteration\.duration|v8js\.gc\.time_to_safepoint\.duration)\.(count|avg|max|p50|p90|p99)$/;
+  const HIST = /^runtime\.(v8js\.gc\.duration\.[a-z_]+|nodejs\.eventloop\.delay|nodejs\.eventloop\.iteration\.duration|v8js\.gc\.time_to_safepoint\.duration|nodejs\.threadpool\.delay)\.(count|avg|max|p50|p90|p99)$/;
   for (const name of got.keys()) assert.ok(expected.has(name) || HIST.test(name), `unexpected line ${name}`);
   await ex.close();
   s.close();

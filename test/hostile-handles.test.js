@@ -143,10 +143,14 @@ test('a sequence word that stays odd fails each read within a bounded time', () 
   timedTornRead(() => view.read(view.read()));
   new Int32Array(buffer, 0, 1)[0] = 0;
   assert.ok(view.read().gc.count >= 0);
-  for (const offset of ['gcHistOffset', 'loopDelayOffset', 'loopIterationOffset', 'safepointHistOffset']) {
+  const histogramAt = {
+    gcHistOffset: 'gcPause', loopDelayOffset: 'loopDelay', loopIterationOffset: 'loopIteration', safepointHistOffset: 'gcTimeToSafepoint',
+    threadpoolHistOffset: 'threadpoolDelay',
+  };
+  for (const [offset, name] of Object.entries(histogramAt)) {
     const seq = new Int32Array(buffer, h.layout[offset] * 8, 1);
     seq[0] = 7;
-    timedTornRead(() => (offset === 'gcHistOffset' ? view.histograms.gcPause : offset === 'loopDelayOffset' ? view.histograms.loopDelay : offset === 'loopIterationOffset' ? view.histograms.loopIteration : view.histograms.gcTimeToSafepoint));
+    timedTornRead(() => view.histograms[name]);
     seq[0] = 0;
   }
   const mc = new Int32Array(buffer, h.layout.mcLogOffset * 8, 1);

@@ -56,7 +56,7 @@ test('a misspelled option is a TypeError that lists the accepted ones', () => {
 
 test('valid options are kept; defaults as documented', () => {
   const d = new Sampler();
-  assert.equal({ ...d.options }, { refreshIntervalMs: 1000, loopDelayResolutionMs: 10, ringCapacity: 4096, histogramScale: 6, watchdog: false, v8Histograms: true, history: { intervalMs: 1000, capacity: 600 }, cgroupRoot: null });
+  assert.equal({ ...d.options }, { refreshIntervalMs: 1000, loopDelayResolutionMs: 10, ringCapacity: 4096, histogramScale: 6, watchdog: false, v8Histograms: true, threadpoolProbeMs: 1000, history: { intervalMs: 1000, capacity: 600 }, cgroupRoot: null });
   const s = new Sampler({ refreshIntervalMs: 10, loopDelayResolutionMs: 1, ringCapacity: 64, histogramScale: 0 });
   s.start();
   assert.is(s.read().running, true);

@@ -590,7 +590,7 @@ async function stop(child, view) {
     try {
       view.read();
       view.markCompacts();
-      for (const h of [view.histograms.gcPause, view.histograms.loopDelay, view.histograms.loopIteration, view.histograms.gcTimeToSafepoint, ...Object.values(view.histograms.gcPauseByType)]) assert.ok(h.count >= 0);
+      for (const h of [view.histograms.gcPause, view.histograms.loopDelay, view.histograms.loopIteration, view.histograms.gcTimeToSafepoint, view.histograms.threadpoolDelay, ...Object.values(view.histograms.gcPauseByType)]) assert.ok(h.count >= 0);
       return;
     } catch (e) {
       if (e.code !== 'ERR_SAMPLER_TORN_READ') throw e;

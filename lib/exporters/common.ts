@@ -153,6 +153,7 @@ export const MONOTONIC_TIMESTAMPS: ReadonlySet<string> = new Set([
   'v8js.gc.last_end_time',
   'v8js.heap.update_time',
   'nodejs.eventloop.stall.start_time',
+  'nodejs.threadpool.in_flight.start_time',
 ]);
 
 // ---- units ----

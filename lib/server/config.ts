@@ -32,6 +32,8 @@ export interface ServerConfig {
   publish: boolean;
   /** Where container limits are read (RUNTIME_SAMPLER_CGROUP_ROOT, absolute), null: the process's own cgroup. */
   cgroupRoot: string | null;
+  /** The threadpool probe's period, ms (0: no probe). */
+  threadpoolProbeMs: number;
 }
 
 export interface ParsedConfig {
@@ -60,6 +62,7 @@ export const ENV_DEFAULTS = Object.freeze({
   debugMaxSeconds: 60,
   watchdogMs: 100,
   windowMs: 10_000,
+  threadpoolProbeMs: 1000,
 });
 
 /** Every variable we read, with what it accepts (for --help and docs). */
@@ -72,6 +75,7 @@ export const ENV_VARS: ReadonlyArray<[string, string]> = [
   ['RUNTIME_SAMPLER_DEBUG_MAX_SECONDS', `longest CPU profile, 1–600 s (default ${ENV_DEFAULTS.debugMaxSeconds})`],
   ['RUNTIME_SAMPLER_WATCHDOG_MS', `stall watchdog threshold, ms, 0 for none (default ${ENV_DEFAULTS.watchdogMs})`],
   ['RUNTIME_SAMPLER_STALL_STACK', '1 to capture the JavaScript stack of each stall (shown by /diagnose and /alerts; default 0)'],
+  ['RUNTIME_SAMPLER_THREADPOOL_PROBE_MS', `threadpool probe period, ms: 0 for none, or 10–60000 (default ${ENV_DEFAULTS.threadpoolProbeMs})`],
   ['RUNTIME_SAMPLER_WINDOW_MS', `readiness window, 1000–600000 ms (default ${ENV_DEFAULTS.windowMs})`],
   ['RUNTIME_SAMPLER_READY_LOOP_DELAY_P99_MS', '/readyz load shedding: loop delay p99 limit, ms (default: none)'],
   ['RUNTIME_SAMPLER_READY_ELU', '/readyz load shedding: event-loop utilization limit, 0.01–1 (default: none)'],
@@ -96,7 +100,7 @@ export function parseEnv(env: NodeJS.ProcessEnv): ParsedConfig {
     disabled: false, serve: true, port: ENV_DEFAULTS.port, host: ENV_DEFAULTS.host, token: null, debug: false,
     debugMaxBytes: ENV_DEFAULTS.debugMaxBytes, debugMaxSeconds: ENV_DEFAULTS.debugMaxSeconds,
     watchdogMs: ENV_DEFAULTS.watchdogMs, stallStack: false, windowMs: ENV_DEFAULTS.windowMs, readiness: {},
-    publish: true, cgroupRoot: null,
+    publish: true, cgroupRoot: null, threadpoolProbeMs: ENV_DEFAULTS.threadpoolProbeMs,
   };
   const raw = (name: string): string | undefined => {
     const v = env[name];
@@ -159,6 +163,13 @@ export function parseEnv(env: NodeJS.ProcessEnv): ParsedConfig {
   config.debugMaxSeconds = setting('RUNTIME_SAMPLER_DEBUG_MAX_SECONDS', 'debugMaxSeconds') ?? config.debugMaxSeconds;
   config.watchdogMs = setting('RUNTIME_SAMPLER_WATCHDOG_MS', 'watchdogMs') ?? config.watchdogMs;
   config.windowMs = setting('RUNTIME_SAMPLER_WINDOW_MS', 'windowMs') ?? config.windowMs;
+  // 0 or 10–60000: one range for the syntax, then the gap.
+  const probeRaw = raw('RUNTIME_SAMPLER_THREADPOOL_PROBE_MS');
+  const probeInstead = `using ${ENV_DEFAULTS.threadpoolProbeMs}`;
+  const probeMs = number('RUNTIME_SAMPLER_THREADPOOL_PROBE_MS', 0, 60_000, true, probeInstead);
+  if (probeMs !== undefined && probeMs !== 0 && probeMs < 10) {
+    bad('RUNTIME_SAMPLER_THREADPOOL_PROBE_MS', probeRaw ?? '', '0, or an integer from 10 to 60000', probeInstead);
+  } else if (probeMs !== undefined) config.threadpoolProbeMs = probeMs;
   const stallStack = flag('RUNTIME_SAMPLER_STALL_STACK', 'no stall stacks');
   if (stallStack === true) {
     if (config.watchdogMs === 0) problems.push('RUNTIME_SAMPLER_STALL_STACK=1 needs the watchdog (RUNTIME_SAMPLER_WATCHDOG_MS is 0); no stall stacks');

@@ -53,6 +53,7 @@ export function startPreload(env: NodeJS.ProcessEnv = process.env): Registered |
       // Checked by parseEnv: an unusable RUNTIME_SAMPLER_CGROUP_ROOT was reported, and null
       // reads the process's own cgroup instead of failing in the Sampler.
       cgroupRoot: config.cgroupRoot,
+      threadpoolProbeMs: config.threadpoolProbeMs,
     }).start();
     let monitor: Promise<MonitorThread | null> = Promise.resolve(null);
     // A node:cluster worker that publishes leaves the port to the primary, which serves

@@ -24,7 +24,8 @@ class Block {
               layout.ring_capacity),
         loop_delay_(base + layout.loop_delay_offset, layout.scale),
         loop_iteration_(base + layout.loop_iteration_offset, layout.scale),
-        safepoint_(base + layout.safepoint_hist_offset, layout.scale) {
+        safepoint_(base + layout.safepoint_hist_offset, layout.scale),
+        threadpool_delay_(base + layout.threadpool_hist_offset, layout.scale) {
     for (uint32_t i = 0; i < k::GC_HISTOGRAMS; i++) {
       gc_pause_[i] =
           BlockHistogram(base + layout.gc_hist_offset + i * layout.hist_slots, layout.scale);
@@ -41,6 +42,7 @@ class Block {
     for (uint32_t i = 0; i < k::GC_HISTOGRAMS; i++)
       BlockHistogram::Init(gc_pause_[i].region(), layout_.scale);
     BlockHistogram::Init(safepoint_.region(), layout_.scale);
+    BlockHistogram::Init(threadpool_delay_.region(), layout_.scale);
     // Fragmentation is unknown until V8 reports it.
     for (uint32_t s = MAIN_HEAP_FRAG_TOTAL; s <= MAIN_HEAP_FRAG_LO; s++)
       StoreSlot(main() + s, __builtin_nan(""));
@@ -60,6 +62,8 @@ class Block {
   BlockHistogram& gc_pause(uint32_t i) { return gc_pause_[i]; }
   // V8's time to safepoint of each GC (ns, microsecond resolution).
   BlockHistogram& safepoint() { return safepoint_; }
+  // The threadpool probe's delay from submission to start on a pool thread (ns).
+  BlockHistogram& threadpool_delay() { return threadpool_delay_; }
   // The watchdog's region (its own sequence word at STALL_SEQ).
   double* stall() const { return base_ + layout_.stall_offset; }
   uint32_t* stall_seq() const { return WordOf(stall() + STALL_SEQ); }
@@ -81,6 +85,7 @@ class Block {
   BlockHistogram loop_iteration_;
   BlockHistogram gc_pause_[k::GC_HISTOGRAMS];
   BlockHistogram safepoint_;
+  BlockHistogram threadpool_delay_;
 };
 
 }  // namespace rs

@@ -101,8 +101,9 @@ struct Layout {
   uint32_t ring_control_offset;
   uint32_t loop_delay_offset;
   uint32_t loop_iteration_offset;
-  uint32_t gc_hist_offset;         // GC_HISTOGRAMS regions of hist_slots each
-  uint32_t safepoint_hist_offset;  // V8's time to safepoint
+  uint32_t gc_hist_offset;          // GC_HISTOGRAMS regions of hist_slots each
+  uint32_t safepoint_hist_offset;   // V8's time to safepoint
+  uint32_t threadpool_hist_offset;  // the threadpool probe's delay
   uint32_t stall_offset;
   uint32_t mc_log_offset;  // the mark-compact log
   uint32_t stacks_offset;
@@ -126,7 +127,8 @@ constexpr Layout ComputeLayout(uint32_t ring_capacity, uint32_t scale) {
   l.loop_iteration_offset = l.loop_delay_offset + l.hist_slots;
   l.gc_hist_offset = l.loop_iteration_offset + l.hist_slots;
   l.safepoint_hist_offset = l.gc_hist_offset + k::GC_HISTOGRAMS * l.hist_slots;
-  l.stall_offset = l.safepoint_hist_offset + l.hist_slots;
+  l.threadpool_hist_offset = l.safepoint_hist_offset + l.hist_slots;
+  l.stall_offset = l.threadpool_hist_offset + l.hist_slots;
   l.mc_log_offset = l.stall_offset + k::STALL_REGION_SLOTS;
   l.stacks_offset = l.mc_log_offset + kMcLogSlots;
   l.ring_records_offset = l.stacks_offset + k::STACK_BUFFERS * k::STACK_BUFFER_SLOTS;
@@ -140,6 +142,9 @@ static_assert(ComputeLayout(4096, 6).loop_delay_offset % kCacheLineSlots == 0, "
 // The limits the TypeScript side validates options against; native re-checks them.
 constexpr uint32_t kMinRingCapacity = 64;
 constexpr uint32_t kMaxRingCapacity = 65536;
+// threadpoolProbeMs: 0 (off) or in [kMin, kMax].
+constexpr uint32_t kMinThreadpoolProbeMs = 10;
+constexpr uint32_t kMaxThreadpoolProbeMs = 60000;
 
 }  // namespace rs
 

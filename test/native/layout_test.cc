@@ -18,6 +18,12 @@ int main() {
             l.loop_delay_offset + k::HIST_HEADER_SLOTS + HistBucketCount(scale));
       CHECK(l.ring_records_offset >=
             l.loop_iteration_offset + k::HIST_HEADER_SLOTS + HistBucketCount(scale));
+      // Each histogram region holds its header and buckets before the next region begins.
+      const uint32_t hist = k::HIST_HEADER_SLOTS + HistBucketCount(scale);
+      CHECK(l.safepoint_hist_offset >= l.gc_hist_offset + k::GC_HISTOGRAMS * l.hist_slots);
+      CHECK(l.threadpool_hist_offset >= l.safepoint_hist_offset + hist);
+      CHECK(l.stall_offset >= l.threadpool_hist_offset + hist);
+      CHECK_EQ(l.threadpool_hist_offset % kCacheLineSlots, 0u);
       CHECK_EQ(l.total_slots, l.ring_records_offset + cap * k::RECORD_SLOTS);
       CHECK_EQ(l.loop_delay_offset % kCacheLineSlots, 0u);
       CHECK_EQ(l.ring_records_offset % kCacheLineSlots, 0u);
@@ -32,6 +38,9 @@ int main() {
   CHECK_EQ(mem[l.ring_control_offset + k::RING_CAPACITY_SLOT], 64.0);
   CHECK_EQ(mem[l.loop_delay_offset + HIST_SCALE], 6.0);
   CHECK_EQ(mem[l.loop_iteration_offset + HIST_BUCKETS], static_cast<double>(HistBucketCount(6)));
+  CHECK_EQ(mem[l.threadpool_hist_offset + HIST_SCALE], 6.0);
+  CHECK_EQ(mem[l.threadpool_hist_offset + HIST_BUCKETS], static_cast<double>(HistBucketCount(6)));
+  CHECK_EQ(mem[MAIN_THREADPOOL_IN_FLIGHT], 0.0);
   CHECK_EQ(mem[l.total_slots - 1], 0.0);
   CHECK_EQ(b.ring().capacity(), 64u);
   return Finish("layout_test");

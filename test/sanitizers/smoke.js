@@ -3,7 +3,8 @@
 // stack capture) and V8's histograms, forced GCs, snapshot reads, refreshes, the loop
 // blocked past the watchdog's threshold, a worker thread with its own sampler read here
 // through share()/attach() and then terminated while it runs, a published block read
-// through its file, and every sampler stopped and closed. Under valgrind everything is
+// through its file, the threadpool probe (probes that ran, and a sampler closed with its
+// probe queued behind a busy pool), and every sampler stopped and closed. Under valgrind everything is
 // ~50x slower, so it waits on events and counts, never on wall-clock bounds. Prints `SMOKE_OK` and exits 0, or exits 1 naming the check.
 'use strict';
 const { Worker } = require('node:worker_threads');
@@ -18,7 +19,7 @@ const wait = (ms) => new Promise((r) => setTimeout(r, ms));
 
 async function main() {
   check(typeof globalThis.gc === 'function', 'run with --expose-gc');
-  const s = new Sampler({ watchdog: { thresholdMs: 200, intervalMs: 20, captureStack: true }, refreshIntervalMs: 20 }).start();
+  const s = new Sampler({ watchdog: { thresholdMs: 200, intervalMs: 20, captureStack: true }, refreshIntervalMs: 20, threadpoolProbeMs: 20 }).start();
   const stalls = [];
   s.onStall((e) => stalls.push(e));
   const before = s.read();
@@ -95,6 +96,19 @@ async function main() {
   pub.close();
   check(require('node:fs').readdirSync(dir).length === 0, 'close() left the published file');
   require('node:fs').rmSync(dir, { recursive: true, force: true });
+
+  // The threadpool probe: probes that ran on pool threads, then a sampler closed while its
+  // probe waits behind pool jobs (the request cancelled, or its completion awaited).
+  for (let i = 0; i < 200 && s.read().threadpool.probes < 3; i++) await wait(20);
+  check(s.read().threadpool.probes >= 3, `threadpool.probes ${s.read().threadpool.probes}`);
+  check(s.histograms.threadpoolDelay.count === s.read().threadpool.probes, 'threadpool histogram count differs from probes');
+  const tp = new Sampler({ threadpoolProbeMs: 10 }).start();
+  let jobs = 8;
+  for (let i = 0; i < 8; i++) require('node:crypto').pbkdf2('p', 's', 20000, 32, 'sha256', () => jobs--);
+  for (let i = 0; i < 500 && tp.read().threadpool.inFlight !== 1; i++) await wait(5);
+  tp.close();
+  for (let i = 0; i < 2000 && jobs > 0; i++) await wait(10);
+  check(jobs === 0, `${jobs} pbkdf2 jobs never finished`);
 
   const end = s.read();
   check(end.loop.iterations > before.loop.iterations, 'loop.iterations did not advance');
