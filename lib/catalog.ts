@@ -144,6 +144,7 @@ function entries(spaceNames: readonly string[]): Entry[] {
     g('nodejs.container.memory.limit', 'By', 'container.memoryLimitBytes', 'The cgroup\'s hard memory limit (v2 memory.max, v1 memory.limit_in_bytes); +Inf: no limit.'),
     g('nodejs.container.memory.high', 'By', 'container.memoryHighBytes', 'The cgroup\'s memory throttling threshold (v2 memory.high; +Inf: none; not on v1).'),
     g('nodejs.container.memory.usage', 'By', 'container.memoryUsageBytes', 'Memory the cgroup uses, page cache included (v2 memory.current, v1 memory.usage_in_bytes).'),
+    g('nodejs.container.memory.working_set', 'By', 'container.memoryWorkingSetBytes', 'The cgroup\'s usage less its inactive file pages (memory.stat inactive_file; v1 total_inactive_file): the working set, as cAdvisor and the kubelet count it.'),
     c('nodejs.container.memory.high_events', '{event}', 'container.memoryHighEvents', 'Times the cgroup went over memory.high and was throttled (v2 memory.events high), since the cgroup was created.'),
     c('nodejs.container.memory.max_events', '{event}', 'container.memoryMaxEvents', 'Times the cgroup\'s usage reached its hard limit (v2 memory.events max, v1 memory.failcnt), since the cgroup was created.'),
     c('nodejs.container.memory.oom', '{event}', 'container.oomEvents', 'Times the cgroup ran out of memory and the OOM killer was invoked (v2 memory.events oom), since the cgroup was created.'),

@@ -63,6 +63,8 @@ export type { JsonOptions, JsonDocument, JsonMetric, JsonValuePoint, JsonHistogr
 
 export { diagnose, DIAGNOSE_THRESHOLDS } from './analysis/diagnose';
 export type { DiagnoseOptions, DiagnosisReport, Finding, Verdict, DiagnoseThresholds, Diagnosable } from './analysis/diagnose';
+export { forecastMemory } from './analysis/forecast';
+export type { ForecastOptions, MemoryForecast, LimitForecast, Forecastable } from './analysis/forecast';
 export { History } from './analysis/history';
 export type { HistoryWindow } from './analysis/history';
 export { DEFAULT_LEAK_OPTIONS } from './analysis/leak';

@@ -400,7 +400,7 @@ export class ProcessStats {
 const CONTAINER_KEYS = [
   'cgroupVersion', 'memoryLimitBytes', 'memoryHighBytes', 'memoryUsageBytes', 'memoryHighEvents',
   'memoryMaxEvents', 'oomEvents', 'oomKillEvents', 'cpuQuotaCores', 'cpuPeriods', 'cpuThrottledPeriods',
-  'cpuThrottledNs', 'memoryPressureSomeNs', 'memoryPressureFullNs', 'cpuPressureSomeNs', 'cpuPressureFullNs',
+  'cpuThrottledNs', 'memoryPressureSomeNs', 'memoryPressureFullNs', 'cpuPressureSomeNs', 'cpuPressureFullNs', 'memoryWorkingSetBytes',
 ] as const;
 
 /**
@@ -420,6 +420,12 @@ export class ContainerStats {
   get memoryHighBytes(): number { return this.f[M.CG_MEMORY_HIGH_BYTES]; }
   /** Memory the cgroup uses, bytes, page cache included (v2 memory.current, v1 memory.usage_in_bytes). */
   get memoryUsageBytes(): number { return this.f[M.CG_MEMORY_USAGE_BYTES]; }
+  /**
+   * The cgroup's working set: its usage less the inactive file pages (v2 memory.stat
+   * inactive_file, v1 total_inactive_file), as cAdvisor and the kubelet count it — the
+   * page cache the kernel reclaims before it OOM-kills anything is left out.
+   */
+  get memoryWorkingSetBytes(): number { return this.f[M.CG_MEMORY_WORKING_SET_BYTES]; }
   /** Times usage went over memory.high and was throttled (v2 memory.events high; NaN on v1). */
   get memoryHighEvents(): number { return this.f[M.CG_MEMORY_HIGH_EVENTS]; }
   /** Times usage reached the hard limit (v2 memory.events max, v1 memory.failcnt). */

@@ -19,7 +19,7 @@ const root = join(__dirname, '..');
 const KEYS = [
   'cgroupVersion', 'memoryLimitBytes', 'memoryHighBytes', 'memoryUsageBytes', 'memoryHighEvents', 'memoryMaxEvents',
   'oomEvents', 'oomKillEvents', 'cpuQuotaCores', 'cpuPeriods', 'cpuThrottledPeriods', 'cpuThrottledNs',
-  'memoryPressureSomeNs', 'memoryPressureFullNs', 'cpuPressureSomeNs', 'cpuPressureFullNs',
+  'memoryPressureSomeNs', 'memoryPressureFullNs', 'cpuPressureSomeNs', 'cpuPressureFullNs', 'memoryWorkingSetBytes',
 ];
 const openFds = () => readdirSync('/proc/self/fd').length;
 
@@ -51,6 +51,7 @@ test('v2: every field from its file, "max" as +Infinity, PSI totals µs → ns',
       memoryPressureFullNs: 700_000,
       cpuPressureSomeNs: 9000,
       cpuPressureFullNs: 4000,
+      memoryWorkingSetBytes: 100_000_000, // memory.current − memory.stat inactive_file
     });
     assert.is(s.options.cgroupRoot, dir);
   } finally {
@@ -142,6 +143,7 @@ test('v1 and hybrid: v1 files, the page-rounded LONG_MAX and quota -1 as +Infini
       memoryPressureFullNs: 0,
       cpuPressureSomeNs: 2000,
       cpuPressureFullNs: NaN,
+      memoryWorkingSetBytes: 3072, // usage − total_inactive_file
     });
     s.close();
     writeTree(dir, {
@@ -224,7 +226,7 @@ test('before the first refresh: NaN and version 0; the files stay open until clo
   try {
     const before = openFds();
     const s = new Sampler({ cgroupRoot: dir });
-    assert.is(openFds(), before + 8, 'the eight v2 files held open');
+    assert.is(openFds(), before + 9, 'the nine v2 files held open');
     const c = s.read().container;
     assert.is(c.cgroupVersion, 0);
     assert.ok(Number.isNaN(c.memoryLimitBytes));
@@ -388,6 +390,7 @@ test('catalog: the container metrics, their units, kinds and paths', () => {
     'nodejs.container.memory.pressure counter ns container.memoryPressureFullNs kind=full',
     'nodejs.container.memory.pressure counter ns container.memoryPressureSomeNs kind=some',
     'nodejs.container.memory.usage gauge By container.memoryUsageBytes',
+    'nodejs.container.memory.working_set gauge By container.memoryWorkingSetBytes',
   ]);
 });
 

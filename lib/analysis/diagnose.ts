@@ -3,7 +3,7 @@
 // recommendation where one exists. Nothing here changes a setting: it only advises.
 import { threadId as currentThreadId } from 'node:worker_threads';
 import { delta, SnapshotDelta } from '../delta';
-import { human, plural } from '../format';
+import { human, plural, span } from '../format';
 import type { Histogram } from '../histogram';
 import { GC_TYPES, GcTypeName, Snapshot } from '../snapshot';
 import type { History } from './history';
@@ -12,7 +12,8 @@ import './history';
 import { detectLeak, LeakOptions, LeakReport, resolveLeakOptions } from './leak';
 import { trend } from './stats';
 import { closedError, describeValue } from '../errors';
-import { checkInteger, checkKnownOptions, checkObject } from '../options';
+import { checkInteger, checkKnownOptions, checkNumber, checkObject } from '../options';
+import { buildForecast, containerUsed, LimitForecast, MemoryForecast } from './forecast';
 
 export type Verdict = 'ok' | 'warn' | 'critical';
 
@@ -26,8 +27,11 @@ export interface Finding {
   value: number | null;
   /** UCUM-style unit of `value` and the thresholds: '1', 'ns', 'By', 'By/s', '{handle}'. */
   unit: string;
-  /** The thresholds the value was judged against (absent for informational findings). */
-  thresholds?: { warn: number; critical?: number };
+  /**
+   * The thresholds the value was judged against (absent for informational findings);
+   * `below`: the value is bad below them (time left), not above.
+   */
+  thresholds?: { warn: number; critical?: number; below?: boolean };
   /** One line: the value and what it means. */
   summary: string;
   /** One line of advice, where one exists. */
@@ -54,6 +58,16 @@ export interface DiagnoseThresholds {
   loopUtilization: { warn: number; critical: number };
   /** Loop delay p99, ns. */
   loopDelayP99Ns: { warn: number; critical: number };
+  /** The container's working set (RSS where the cgroup gives none) / its memory limit. */
+  containerMemoryRatio: { warn: number; critical: number };
+  /** Time the container's CPU quota throttled it / wall time. */
+  cpuThrottledShare: { warn: number; critical: number };
+  /** p99 delay of the threadpool probe (or the wait of a probe still queued), ns. */
+  threadpoolDelayP99Ns: { warn: number; critical: number };
+  /** The memory forecast's time to the limit, seconds: bad BELOW these (judged only with a confidence ≥ forecastConfidence). */
+  secondsToLimit: { warn: number; critical: number };
+  /** The Mann–Kendall confidence a forecast needs to be judged, 0.5–1. */
+  forecastConfidence: number;
 }
 
 /**
@@ -70,6 +84,11 @@ export const DIAGNOSE_THRESHOLDS: Readonly<DiagnoseThresholds> = Object.freeze({
   fragmentationMinBytes: 32 * 1024 * 1024,
   loopUtilization: Object.freeze({ warn: 0.9, critical: 0.98 }),
   loopDelayP99Ns: Object.freeze({ warn: 200e6, critical: 1e9 }),
+  containerMemoryRatio: Object.freeze({ warn: 0.85, critical: 0.95 }),
+  cpuThrottledShare: Object.freeze({ warn: 0.05, critical: 0.25 }),
+  threadpoolDelayP99Ns: Object.freeze({ warn: 50e6, critical: 1e9 }),
+  secondsToLimit: Object.freeze({ warn: 3600, critical: 600 }),
+  forecastConfidence: 0.95,
 });
 
 export interface DiagnoseOptions {
@@ -85,6 +104,8 @@ export interface DiagnosisReport {
   verdict: Verdict;
   findings: Finding[];
   leak: LeakReport;
+  /** forecastMemory() over the last 10 minutes of history (or the window, if longer). */
+  forecast: MemoryForecast;
   window: {
     /** The window asked for, ms. */
     requestedMs: number;
@@ -192,7 +213,7 @@ function resolveDiagnoseThresholds(t: unknown): DiagnoseThresholds {
     if (v === undefined) continue;
     const def = DIAGNOSE_THRESHOLDS[k];
     if (typeof def === 'number') {
-      (out as unknown as Record<string, number>)[k] = num(k, v);
+      (out as unknown as Record<string, number>)[k] = k === 'forecastConfidence' ? checkNumber(`thresholds.${k}`, v, 0.5, 1) : num(k, v);
       continue;
     }
     const group = checkObject(`thresholds.${k}`, v, `an object of { ${Object.keys(def).join(', ')} }`);
@@ -201,8 +222,11 @@ function resolveDiagnoseThresholds(t: unknown): DiagnoseThresholds {
     merged.warn = num(`${k}.warn`, merged.warn);
     if ('critical' in def) {
       merged.critical = num(`${k}.critical`, merged.critical);
-      if (!(merged.warn < merged.critical)) {
-        throw new RangeError(`thresholds.${k}: warn (${merged.warn}) must be below critical (${merged.critical})`);
+      // Time left is bad below its thresholds: critical is the shorter time.
+      if (k === 'secondsToLimit' ? !(merged.critical < merged.warn) : !(merged.warn < merged.critical)) {
+        throw new RangeError(k === 'secondsToLimit'
+          ? `thresholds.${k}: critical (${merged.critical}) must be below warn (${merged.warn}): time left is bad below them`
+          : `thresholds.${k}: warn (${merged.warn}) must be below critical (${merged.critical})`);
       }
     }
     (out as unknown as Record<string, object>)[k] = merged;
@@ -402,11 +426,13 @@ function loopUtilizationFinding({ d, measured, T }: Judged): Finding {
   };
 }
 
-function loopDelayFinding({ history, windowMs, end, T }: Judged): Finding {
+function loopDelayFinding({ history, windowMs, end, T }: Judged, throttling: Throttling | null): Finding {
   const { histogram } = history.histogram('loopDelay', windowMs, end);
   const p = percentiles(histogram);
   const p99 = p.p99;
   const dv = p99 === null ? 'ok' : judge(p99, T.loopDelayP99Ns);
+  // Throttling is named as the cause when it accounts for most of what the loop lost.
+  const throttled = throttling !== null && throttling.share > T.cpuThrottledShare.warn && (throttling.explainedShare ?? 0) >= 0.5;
   return {
     id: 'loop-delay',
     title: 'Event-loop delay',
@@ -415,8 +441,203 @@ function loopDelayFinding({ history, windowMs, end, T }: Judged): Finding {
     unit: 'ns',
     thresholds: T.loopDelayP99Ns,
     summary: p99 === null ? 'no delay samples yet' : `p50 ${human(p.p50, 'ns')}, p90 ${human(p.p90, 'ns')}, p99 ${human(p99, 'ns')}, max ${human(p.max, 'ns')}`,
-    recommendation: dv === 'ok' ? undefined : 'callbacks wait this long to run: find the synchronous work that blocks the loop (the watchdog option captures its stack)',
-    details: p,
+    recommendation: dv === 'ok'
+      ? undefined
+      : throttled
+        ? `the container's CPU quota throttles the process (see cpu-throttling): it explains ~${pct(throttling?.explainedShare ?? 0)} of this delay. Raise the CPU limit before looking for blocking code`
+        : 'callbacks wait this long to run: find the synchronous work that blocks the loop (the watchdog option captures its stack)',
+    details: { ...p, explainedByThrottling: throttling?.explainedShare ?? null },
+  };
+}
+
+/** The container's CPU throttling over the window (null without a CPU quota or its counters). */
+interface Throttling {
+  quotaCores: number;
+  /** Throttled time / wall time, capped at 1 (v1 and v2 sum it over CPUs). */
+  share: number;
+  throttledNs: number;
+  periods: number;
+  throttledPeriods: number;
+  /** How long one throttle froze the cgroup on average, ns. */
+  meanFreezeNs: number;
+  /** Throttled time / the loop's lost time over the window (delay beyond the timer's period), 0–1; null without delay samples. */
+  explainedShare: number | null;
+}
+
+/** Container counters run since the cgroup was made: they are differenced between real samples only. */
+function throttlingOf({ samples, end, history, windowMs }: Judged): Throttling | null {
+  const first = samples[0];
+  const c1 = end.container;
+  const quota = c1.cpuQuotaCores;
+  if (first === undefined || !Number.isFinite(quota) || !(quota > 0)) return null;
+  const c0 = first.container;
+  const wall = end.timeNs - first.timeNs;
+  const throttledNs = c1.cpuThrottledNs - c0.cpuThrottledNs;
+  if (!(wall > 0) || !Number.isFinite(throttledNs) || throttledNs < 0) return null;
+  const periods = c1.cpuPeriods - c0.cpuPeriods;
+  const throttledPeriods = c1.cpuThrottledPeriods - c0.cpuThrottledPeriods;
+  // The delay timer records the time between its firings: what the loop lost is their sum
+  // beyond the shortest (the timer's own period).
+  const { histogram: delay } = history.histogram('loopDelay', windowMs, end);
+  const lost = delay.count > 0 ? delay.sum - delay.count * delay.min : 0;
+  return {
+    quotaCores: quota,
+    share: Math.min(1, throttledNs / wall),
+    throttledNs,
+    periods,
+    throttledPeriods,
+    meanFreezeNs: throttledPeriods > 0 ? throttledNs / throttledPeriods : 0,
+    explainedShare: lost > 0 ? Math.min(1, throttledNs / lost) : null,
+  };
+}
+
+function cpuThrottlingFinding(t: Throttling | null, { end, T }: Judged): Finding {
+  if (t === null) {
+    const v = end.container.cgroupVersion;
+    return {
+      id: 'cpu-throttling',
+      title: 'Container CPU throttling',
+      verdict: 'ok',
+      value: null,
+      unit: '1',
+      thresholds: T.cpuThrottledShare,
+      summary: v > 0 ? `no CPU quota on this cgroup (v${v}): never throttled` : 'not in a cgroup the sampler can read: no CPU quota known',
+    };
+  }
+  const verdict = judge(t.share, T.cpuThrottledShare);
+  const explained = t.explainedShare === null ? '' : `; that explains ~${pct(t.explainedShare)} of the time the event loop lost to delay`;
+  return {
+    id: 'cpu-throttling',
+    title: 'Container CPU throttling',
+    verdict,
+    value: t.share,
+    unit: '1',
+    thresholds: T.cpuThrottledShare,
+    summary: `throttled ${pct(t.share)} of the wall time by a quota of ${t.quotaCores.toPrecision(3)} CPUs (${t.throttledPeriods} of ${plural(t.periods, 'period')}), each throttle freezing every thread for ~${human(t.meanFreezeNs, 'ns')}${explained}`,
+    recommendation: verdict === 'ok'
+      ? undefined
+      : `the CPU quota (${t.quotaCores.toPrecision(3)} CPUs) runs out within each period and the kernel freezes every thread of the container until the next: loop delay here comes from the limit, not from the code. Raise the CPU limit (Kubernetes: resources.limits.cpu, or none with a request), or use less CPU per period (fewer threads busy at once: UV_THREADPOOL_SIZE, worker threads)`,
+    details: { quotaCores: t.quotaCores, throttledNs: t.throttledNs, periods: t.periods, throttledPeriods: t.throttledPeriods, meanFreezeNs: t.meanFreezeNs, explainedShareOfLoopDelay: t.explainedShare },
+  };
+}
+
+function containerMemoryFinding({ end, samples, T }: Judged, forecast: MemoryForecast): Finding {
+  const c = end.container;
+  const limit = c.memoryLimitBytes;
+  const rss = end.process.rssBytes;
+  if (!Number.isFinite(limit) || !(limit > 0)) {
+    return {
+      id: 'container-memory',
+      title: 'Container memory',
+      verdict: 'ok',
+      value: null,
+      unit: '1',
+      thresholds: T.containerMemoryRatio,
+      summary: c.cgroupVersion > 0 ? `no memory limit on this cgroup (v${c.cgroupVersion})${Number.isFinite(c.memoryUsageBytes) ? `; it uses ${human(c.memoryUsageBytes, 'By')}` : ''}` : 'not in a cgroup the sampler can read: no container memory limit known',
+    };
+  }
+  const used = containerUsed(end);
+  const ws = Number.isFinite(c.memoryWorkingSetBytes) && c.memoryWorkingSetBytes > 0;
+  const ratio = used > 0 ? used / limit : NaN;
+  const first = samples[0];
+  const since = (k: 'oomKillEvents' | 'memoryMaxEvents'): number => {
+    const v = c[k] - (first === undefined ? c[k] : first.container[k]);
+    return Number.isFinite(v) ? Math.max(0, v) : 0;
+  };
+  const kills = since('oomKillEvents');
+  const atLimit = since('memoryMaxEvents');
+  let verdict: Verdict = Number.isFinite(ratio) ? judge(ratio, T.containerMemoryRatio) : 'ok';
+  if (kills > 0) verdict = 'critical';
+  else if (atLimit > 0) verdict = worst(verdict, 'warn');
+  // A heap allowed to outgrow the container: the kernel kills before V8 ever feels pressure.
+  const heapAbove = end.heap.limitBytes >= limit;
+  if (heapAbove) verdict = worst(verdict, 'warn');
+  const cap = Math.floor((limit * 0.75) / 1048576);
+  const f = forecast.container;
+  const parts = [
+    `${ws ? 'working set' : 'RSS'} ${human(used, 'By')} of a ${human(limit, 'By')} container limit (${Number.isFinite(ratio) ? pct(ratio) : '–'})`,
+    Number.isFinite(c.memoryUsageBytes) ? `usage ${human(c.memoryUsageBytes, 'By')} with page cache, this process's RSS ${human(rss, 'By')}` : '',
+    kills > 0 ? `${plural(kills, 'process', 'processes')} of the container OOM-killed in the window` : '',
+    atLimit > 0 ? `usage hit the limit ${plural(atLimit, 'time')}` : '',
+    f !== null && Number.isFinite(f.secondsToLimit) ? `at the current trend the limit is reached in ${span(f.secondsToLimit * 1000)} (confidence ${f.confidence.toFixed(2)})` : '',
+    heapAbove ? `the V8 heap limit (${human(end.heap.limitBytes, 'By')}) is not below it` : '',
+  ].filter((x) => x !== '');
+  let recommendation: string | undefined;
+  if (verdict !== 'ok') {
+    recommendation = heapAbove
+      ? `the kernel OOM-kills the process (SIGKILL, no "heap out of memory" message) at the container limit before the heap reaches its own: cap the heap below it, e.g. --max-old-space-size=${cap} (75% of the limit), so that V8 collects harder first`
+      : 'the kernel OOM-kills the process (SIGKILL, no "heap out of memory" message) at this limit: raise the container\'s memory limit, or find what grows (the leak and external findings; a heap snapshot)';
+  }
+  return {
+    id: 'container-memory',
+    title: 'Container memory',
+    verdict,
+    value: Number.isFinite(ratio) ? ratio : null,
+    unit: '1',
+    thresholds: T.containerMemoryRatio,
+    summary: parts.join('; '),
+    recommendation,
+    details: { usedBytes: used, workingSetBytes: ws ? c.memoryWorkingSetBytes : null, rssBytes: rss, limitBytes: limit, usageBytes: Number.isFinite(c.memoryUsageBytes) ? c.memoryUsageBytes : null, oomKills: kills, limitHits: atLimit, heapLimitBytes: end.heap.limitBytes },
+  };
+}
+
+function threadpoolFinding({ history, windowMs, end, T }: Judged): Finding {
+  const { histogram } = history.histogram('threadpoolDelay', windowMs, end);
+  const tp = end.threadpool;
+  const size = tp.size;
+  const waiting = tp.inFlight === 1 ? tp.waitingNs : 0;
+  if (histogram.count === 0 && waiting === 0) {
+    return {
+      id: 'threadpool',
+      title: 'Threadpool delay',
+      verdict: 'ok',
+      value: null,
+      unit: 'ns',
+      thresholds: T.threadpoolDelayP99Ns,
+      summary: tp.probes === 0 ? `not measured: no threadpool probe has run (the probe is off with threadpoolProbeMs: 0); pool of ${plural(size, 'thread')}` : `no probe in the window; pool of ${plural(size, 'thread')}`,
+    };
+  }
+  const p = percentiles(histogram);
+  // A probe still queued has waited at least this long: a stuck pool completes none.
+  const value = Math.max(p.p99 ?? 0, waiting);
+  const verdict = judge(value, T.threadpoolDelayP99Ns);
+  const advised = Math.min(1024, Math.max(8, size * 2));
+  return {
+    id: 'threadpool',
+    title: 'Threadpool delay',
+    verdict,
+    value,
+    unit: 'ns',
+    thresholds: T.threadpoolDelayP99Ns,
+    summary: `${plural(histogram.count, 'probe')}: p50 ${human(p.p50, 'ns')}, p99 ${human(p.p99, 'ns')}, max ${human(p.max, 'ns')} before one of the pool's ${plural(size, 'thread')} took work${waiting > 0 ? `; a probe has waited ${human(waiting, 'ns')} so far` : ''}`,
+    recommendation: verdict === 'ok'
+      ? undefined
+      : `fs, dns.lookup, crypto (pbkdf2, scrypt, randomBytes) and zlib work waits this long for one of ${plural(size, 'pool thread')}: start with UV_THREADPOOL_SIZE=${advised} in the environment (read once, at start; up to 1024), move long CPU work to worker threads, and resolve names with dns.resolve*, which does not use the pool`,
+    details: { ...p, size, waitingNs: waiting },
+  };
+}
+
+function forecastFinding(f: MemoryForecast, { T }: Judged): Finding {
+  const limits = { warn: T.secondsToLimit.warn, critical: T.secondsToLimit.critical, below: true };
+  const finite = Number.isFinite(f.secondsToLimit);
+  const sure = f.confidence >= T.forecastConfidence;
+  let verdict: Verdict = 'ok';
+  if (finite && sure) verdict = f.secondsToLimit < T.secondsToLimit.critical ? 'critical' : f.secondsToLimit < T.secondsToLimit.warn ? 'warn' : 'ok';
+  const what = f.limitKind === 'heap' ? 'the old generation after mark-compacts against the heap limit' : 'the container\'s working set against its memory limit';
+  return {
+    id: 'memory-forecast',
+    title: 'Time to the memory limit',
+    verdict,
+    value: finite ? f.secondsToLimit : null,
+    unit: 's',
+    thresholds: limits,
+    summary: finite
+      ? `${what}: ${human(f.usedBytes, 'By')} of ${human(f.limitBytes, 'By')}, growing ${human(Math.round(f.slopeBytesPerSecond), 'By')}/s: the limit in ${span(f.secondsToLimit * 1000)} (confidence ${f.confidence.toFixed(2)}${sure ? '' : `, below the ${T.forecastConfidence} judged`})`
+      : `${what}: ${human(f.usedBytes, 'By')} of ${human(f.limitBytes, 'By')}, not growing toward it${f.points < 2 ? ' (too few points yet)' : ''}`,
+    recommendation: verdict === 'ok' ? undefined : f.limitKind === 'heap'
+      ? 'the heap will run out: see the leak finding; compare two heap snapshots taken minutes apart'
+      : 'the kernel will OOM-kill the process at the container limit: find what grows (heap, external memory, native), or raise the limit',
+    details: { limitBytes: f.limitBytes, usedBytes: f.usedBytes, slopeBytesPerSecond: Number.isNaN(f.slopeBytesPerSecond) ? null : f.slopeBytesPerSecond, confidence: f.confidence, points: f.points },
   };
 }
 
@@ -509,6 +730,8 @@ export function buildReport(history: History, end: Snapshot, windowMs: number, l
   const x: Judged = { history, end, start: w.start, windowMs, d, measured: d.intervalNs > 0, samples, T, context };
   const leak = detectLeak(history.markCompacts(), w.start.timeNs, leakOptions);
   const heap = heapLimitFinding(x);
+  const forecast = buildForecast(history, end, Math.max(windowMs, Math.min(600_000, history.spanMs)));
+  const throttling = throttlingOf(x);
   const findings = [
     gcCpuFinding(x),
     ...GC_TYPES.map((t) => gcPauseFinding(x, t)),
@@ -518,9 +741,13 @@ export function buildReport(history: History, end: Snapshot, windowMs: number, l
     fragmentationFinding(x),
     externalFinding(x),
     loopUtilizationFinding(x),
-    loopDelayFinding(x),
+    loopDelayFinding(x, throttling),
     stallsFinding(x),
     leakFinding(leak, heap.verdict),
+    forecastFinding(forecast, x),
+    containerMemoryFinding(x, forecast),
+    cpuThrottlingFinding(throttling, x),
+    threadpoolFinding(x),
     contextsFinding(x),
     activeHandlesFinding(x),
   ].filter((f): f is Finding => f !== null);
@@ -538,12 +765,19 @@ export function buildReport(history: History, end: Snapshot, windowMs: number, l
     verdict,
     findings,
     leak,
+    forecast,
     window,
     threadId,
     format: () => formatReport(report),
-    toJSON: () => ({ verdict, window, threadId, leak, findings }),
+    toJSON: () => ({ verdict, window, threadId, leak, forecast: forecastJSON(forecast), findings }),
   };
   return report;
+}
+
+/** JSON has no Infinity: a limit never reached is null there. */
+function forecastJSON(f: MemoryForecast): object {
+  const one = (l: LimitForecast): object => ({ ...l, secondsToLimit: Number.isFinite(l.secondsToLimit) ? l.secondsToLimit : null, slopeBytesPerSecond: Number.isNaN(l.slopeBytesPerSecond) ? null : l.slopeBytesPerSecond });
+  return { ...one(f), limitKind: f.limitKind, heap: one(f.heap), container: f.container === null ? null : one(f.container), window: f.window };
 }
 
 function pauseAdvice(t: GcTypeName): string {
@@ -567,8 +801,9 @@ function formatReport(r: DiagnosisReport): string {
   for (const f of r.findings) {
     let limits = '';
     if (f.thresholds) {
-      const fmt = (v: number): string => (f.unit === '1' ? pct(v) : f.unit === 'ns' || f.unit === 'By' ? human(v, f.unit) : String(v));
-      limits = `  [warn > ${fmt(f.thresholds.warn)}${f.thresholds.critical === undefined ? '' : `, critical > ${fmt(f.thresholds.critical)}`}]`;
+      const fmt = (v: number): string => (f.unit === '1' ? pct(v) : f.unit === 'ns' || f.unit === 'By' ? human(v, f.unit) : f.unit === 's' ? span(v * 1000) : String(v));
+      const op = f.thresholds.below ? '<' : '>';
+      limits = `  [warn ${op} ${fmt(f.thresholds.warn)}${f.thresholds.critical === undefined ? '' : `, critical ${op} ${fmt(f.thresholds.critical)}`}]`;
     }
     lines.push(`[${MARK[f.verdict]}] ${f.title}: ${f.summary}${limits}`);
     if (f.recommendation) lines.push(`       → ${f.recommendation}`);

@@ -31,6 +31,7 @@ export const WINDOW_HISTOGRAMS: readonly string[] = Object.freeze([
   ...GC_TYPES.map((t) => `gcPauseByType.${t}`),
   'loopDelay',
   'loopIteration',
+  'threadpoolDelay',
 ]);
 
 /** Histograms are copied every HISTOGRAM_EVERY samples (a window's start rounds down to one). */
@@ -54,7 +55,7 @@ interface Checkpoint {
 
 function histogramOf(h: SamplerHistograms, name: string): Histogram {
   if (name.startsWith('gcPauseByType.')) return h.gcPauseByType[name.slice(14) as keyof SamplerHistograms['gcPauseByType']];
-  return h[name as 'gcPause' | 'loopDelay' | 'loopIteration'];
+  return h[name as 'gcPause' | 'loopDelay' | 'loopIteration' | 'threadpoolDelay'];
 }
 
 function sparse(h: Histogram): SparseHistogram {

@@ -28,8 +28,9 @@
 namespace rs {
 namespace cgroup {
 
-// The largest interface file parsed: cpu.stat (v2: ~200 bytes, v1: ~100), memory.events
-// (~100) and the PSI files (~110) are far below it.
+// The largest interface file parsed: memory.stat (v1: ~900 bytes, v2 on Linux 6: ~1.6 KiB,
+// its inactive_file in the first ~600) is below it; cpu.stat (v2: ~200 bytes, v1: ~100),
+// memory.events (~100) and the PSI files (~110) far below.
 constexpr size_t kMaxFileBytes = 4096;
 // Paths (PATH_MAX): a longer cgroup path cannot be opened anyway.
 constexpr size_t kMaxPath = 4096;
@@ -52,6 +53,9 @@ struct Values {
   double memory_limit_bytes = NaN();
   double memory_high_bytes = NaN();
   double memory_usage_bytes = NaN();
+  // usage − inactive file pages (memory.stat): what cAdvisor and the kubelet call the
+  // working set; the page cache the kernel would reclaim before an OOM kill is left out.
+  double memory_working_set_bytes = NaN();
   double memory_high_events = NaN();
   double memory_max_events = NaN();
   double oom_events = NaN();
@@ -185,6 +189,13 @@ inline double PsiTotalUs(const char* s, size_t n, const char* kind) {
     }
   });
   return out;
+}
+
+// The working set: usage less the inactive file pages, never below 0 (the two files are
+// read at different moments); NaN unless both are known.
+inline double WorkingSet(double usage, double inactive_file) {
+  if (usage != usage || inactive_file != inactive_file) return NaN();
+  return usage > inactive_file ? usage - inactive_file : 0;
 }
 
 // ---- /proc/self/cgroup ----
@@ -548,6 +559,7 @@ class Reader {
       OpenIn(v2, kMemHigh, "memory.high");
       OpenIn(v2, kMemCurrent, "memory.current");
       OpenIn(v2, kMemEvents, "memory.events");
+      OpenIn(v2, kMemStat, "memory.stat");
       OpenIn(v2, kMemPressure, "memory.pressure");
       OpenIn(v2, kCpuMax, "cpu.max");
       OpenIn(v2, kCpuStat, "cpu.stat");
@@ -557,6 +569,7 @@ class Reader {
       if (have_mem) {
         OpenIn(mem, kMemMax, "memory.limit_in_bytes");
         OpenIn(mem, kMemCurrent, "memory.usage_in_bytes");
+        OpenIn(mem, kMemStat, "memory.stat");
         OpenIn(mem, kV1Failcnt, "memory.failcnt");
         OpenIn(mem, kV1MemswFailcnt, "memory.memsw.failcnt");
         OpenIn(mem, kV1OomControl, "memory.oom_control");
@@ -602,6 +615,9 @@ class Reader {
       if ((n = Get(kMemMax, buf)) >= 0) v->memory_limit_bytes = ParseLimit(buf, n);
       if ((n = Get(kMemHigh, buf)) >= 0) v->memory_high_bytes = ParseLimit(buf, n);
       if ((n = Get(kMemCurrent, buf)) >= 0) v->memory_usage_bytes = ParseCount(buf, n);
+      if ((n = Get(kMemStat, buf)) >= 0) {
+        v->memory_working_set_bytes = WorkingSet(v->memory_usage_bytes, KeyValue(buf, n, "inactive_file"));
+      }
       if ((n = Get(kMemEvents, buf)) >= 0) {
         v->memory_high_events = KeyValue(buf, n, "high");
         v->memory_max_events = KeyValue(buf, n, "max");
@@ -617,6 +633,12 @@ class Reader {
     } else {
       if ((n = Get(kMemMax, buf)) >= 0) v->memory_limit_bytes = ParseLimit(buf, n);
       if ((n = Get(kMemCurrent, buf)) >= 0) v->memory_usage_bytes = ParseCount(buf, n);
+      // usage_in_bytes counts the hierarchy below too: so does total_inactive_file
+      // (inactive_file is this group's own pages only).
+      if ((n = Get(kMemStat, buf)) >= 0) {
+        v->memory_working_set_bytes =
+            WorkingSet(v->memory_usage_bytes, KeyValue(buf, n, "total_inactive_file"));
+      }
       // A charge is tried against memory+swap first (when swap is accounted) and fails
       // there or at memory alone, never at both: with memsw.limit_in_bytes equal to the
       // limit every failure is memsw's, and memory.failcnt stays 0.
@@ -653,6 +675,7 @@ class Reader {
     kMemHigh,         // memory.high
     kMemCurrent,      // memory.current | memory.usage_in_bytes
     kMemEvents,       // memory.events
+    kMemStat,         // memory.stat
     kMemPressure,     // memory.pressure (v2, or the unified hierarchy of a hybrid)
     kCpuMax,          // cpu.max | cpu.cfs_quota_us
     kCpuStat,         // cpu.stat

@@ -68,6 +68,7 @@ void Monitor::Refresh() {
   StoreSlot(m + MAIN_CG_MEMORY_LIMIT_BYTES, cg.memory_limit_bytes);
   StoreSlot(m + MAIN_CG_MEMORY_HIGH_BYTES, cg.memory_high_bytes);
   StoreSlot(m + MAIN_CG_MEMORY_USAGE_BYTES, cg.memory_usage_bytes);
+  StoreSlot(m + MAIN_CG_MEMORY_WORKING_SET_BYTES, cg.memory_working_set_bytes);
   StoreSlot(m + MAIN_CG_MEMORY_HIGH_EVENTS, cg.memory_high_events);
   StoreSlot(m + MAIN_CG_MEMORY_MAX_EVENTS, cg.memory_max_events);
   StoreSlot(m + MAIN_CG_OOM_EVENTS, cg.oom_events);

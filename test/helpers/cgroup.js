@@ -15,6 +15,8 @@ const V2_DEFAULTS = {
   'memory.max': '209715200\n',
   'memory.high': 'max\n',
   'memory.current': '104857600\n',
+  // Shortened from Linux 6: the working set is memory.current − inactive_file.
+  'memory.stat': 'anon 50000000\nfile 40000000\nkernel 2000000\ninactive_anon 0\nactive_anon 50000000\ninactive_file 4857600\nactive_file 35142400\nunevictable 0\n',
   'memory.events': 'low 0\nhigh 3\nmax 17\noom 2\noom_kill 1\noom_group_kill 0\n',
   'memory.pressure': psi(1500, 700),
   'cpu.max': '20000 100000\n',
@@ -25,6 +27,8 @@ const V2_DEFAULTS = {
 const V1_DEFAULTS = {
   'memory/memory.limit_in_bytes': '209715200\n',
   'memory/memory.usage_in_bytes': '4096\n',
+  // v1's usage counts the groups below: so does total_inactive_file (inactive_file does not).
+  'memory/memory.stat': 'cache 8192\nrss 4096\ninactive_file 2048\nactive_file 0\ntotal_cache 8192\ntotal_inactive_file 1024\ntotal_active_file 0\n',
   'memory/memory.failcnt': '5\n',
   'memory/memory.oom_control': 'oom_kill_disable 0\nunder_oom 0\noom_kill 1\n',
   'cpu,cpuacct/cpu.cfs_quota_us': '50000\n',

@@ -269,6 +269,11 @@ void WriteV2(const std::string& dir) {
   Write(dir + "/memory.max", "209715200\n");
   Write(dir + "/memory.high", "max\n");
   Write(dir + "/memory.current", "104857600\n");
+  // As Linux 6 writes it, shortened: the working set is usage − inactive_file.
+  Write(dir + "/memory.stat",
+        "anon 50000000\nfile 40000000\nkernel 2000000\nshmem 0\ninactive_anon 0\n"
+        "active_anon 50000000\ninactive_file 4857600\nactive_file 35142400\n"
+        "unevictable 0\n");
   Write(dir + "/memory.events", "low 0\nhigh 3\nmax 17\noom 2\noom_kill 1\noom_group_kill 0\n");
   Write(dir + "/memory.pressure",
         "some avg10=0.00 avg60=0.00 avg300=0.00 total=1500\nfull avg10=0.00 avg60=0.00 "
@@ -287,6 +292,7 @@ void CheckV2(const Values& v) {
   CHECK_EQ(v.memory_limit_bytes, 209715200.0);
   CHECK_EQ(v.memory_high_bytes, kInf);
   CHECK_EQ(v.memory_usage_bytes, 104857600.0);
+  CHECK_EQ(v.memory_working_set_bytes, 100000000.0);
   CHECK_EQ(v.memory_high_events, 3.0);
   CHECK_EQ(v.memory_max_events, 17.0);
   CHECK_EQ(v.oom_events, 2.0);
@@ -309,7 +315,7 @@ void RootV2() {
   const std::string proc = FakeProc("proc-v2", "0::/\n", "");
   Reader r;
   CHECK_EQ(r.Open(Reader::kRoot, root.c_str(), proc.c_str()), 2);
-  CHECK_EQ(r.open_files(), 8);
+  CHECK_EQ(r.open_files(), 9);
   Values v;
   r.Read(&v);
   CheckV2(v);
@@ -318,6 +324,7 @@ void RootV2() {
   Write(root + "/cpu.max", "max 100000\n");
   r.Read(&v);
   CHECK_EQ(v.memory_usage_bytes, 1.0);
+  CHECK_EQ(v.memory_working_set_bytes, 0.0);  // read apart from the usage: never negative
   CHECK_EQ(v.cpu_quota_cores, kInf);
   r.Close();
   CHECK_EQ(r.open_files(), 0);
@@ -353,6 +360,7 @@ void RootV2() {
   CHECK_EQ(v.cpu_pressure_some_ns, 3000.0);
   CHECK(IsNaN(v.cpu_pressure_full_ns));
   CHECK(IsNaN(v.memory_limit_bytes) && IsNaN(v.memory_high_bytes) && IsNaN(v.oom_kill_events));
+  CHECK(IsNaN(v.memory_working_set_bytes));  // no memory.stat
   CHECK(IsNaN(v.cpu_quota_cores) && IsNaN(v.cpu_periods) && IsNaN(v.cpu_throttled_ns));
   CHECK(IsNaN(v.memory_pressure_some_ns));
 }
@@ -366,6 +374,10 @@ void RootV1() {
   MkdirP(root + "/unified");
   Write(mem + "/memory.limit_in_bytes", "209715200\n");
   Write(mem + "/memory.usage_in_bytes", "4096\n");
+  // v1 usage counts the groups below: total_inactive_file does too, inactive_file not.
+  Write(mem + "/memory.stat",
+        "cache 8192\nrss 4096\ninactive_file 2048\nactive_file 0\nhierarchical_memory_limit "
+        "209715200\ntotal_cache 8192\ntotal_inactive_file 1024\ntotal_active_file 0\n");
   Write(mem + "/memory.failcnt", "5\n");
   Write(mem + "/memory.memsw.failcnt", "2\n");
   Write(mem + "/memory.oom_control", "oom_kill_disable 0\nunder_oom 0\noom_kill 1\n");
@@ -386,6 +398,7 @@ void RootV1() {
   CHECK_EQ(v.memory_limit_bytes, 209715200.0);
   CHECK(IsNaN(v.memory_high_bytes));  // v1 has no memory.high
   CHECK_EQ(v.memory_usage_bytes, 4096.0);
+  CHECK_EQ(v.memory_working_set_bytes, 3072.0);
   CHECK_EQ(v.memory_max_events, 7.0);  // memory.failcnt + memory.memsw.failcnt
   CHECK(IsNaN(v.memory_high_events) && IsNaN(v.oom_events));
   CHECK_EQ(v.oom_kill_events, 1.0);
