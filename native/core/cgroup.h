@@ -616,7 +616,8 @@ class Reader {
       if ((n = Get(kMemHigh, buf)) >= 0) v->memory_high_bytes = ParseLimit(buf, n);
       if ((n = Get(kMemCurrent, buf)) >= 0) v->memory_usage_bytes = ParseCount(buf, n);
       if ((n = Get(kMemStat, buf)) >= 0) {
-        v->memory_working_set_bytes = WorkingSet(v->memory_usage_bytes, KeyValue(buf, n, "inactive_file"));
+        v->memory_working_set_bytes =
+            WorkingSet(v->memory_usage_bytes, KeyValue(buf, n, "inactive_file"));
       }
       if ((n = Get(kMemEvents, buf)) >= 0) {
         v->memory_high_events = KeyValue(buf, n, "high");
