@@ -71,6 +71,7 @@ const RUN_FLAGS: ReadonlyArray<[string, string, string]> = [
   ['ready-heap-used-ratio', 'RUNTIME_SAMPLER_READY_HEAP_USED_RATIO', '/readyz heap used / limit, 0.01–1 (default 0.9)'],
   ['ready-rss-bytes', 'RUNTIME_SAMPLER_READY_RSS_BYTES', 'load shedding: /readyz RSS limit, bytes (default: none)'],
   ['ready-gc-cpu-fraction', 'RUNTIME_SAMPLER_READY_GC_CPU_FRACTION', 'load shedding: /readyz GC CPU fraction limit, 0.001–1 (default: none)'],
+  ['ready-seconds-to-limit', 'RUNTIME_SAMPLER_READY_SECONDS_TO_LIMIT', '/readyz fails while the memory forecast reaches a limit within this many s (default: none)'],
   ['ready-stall', 'RUNTIME_SAMPLER_READY_STALL', '/readyz fails during a stall: 1 or 0 (default 1)'],
   ['ready-hysteresis', 'RUNTIME_SAMPLER_READY_HYSTERESIS', 'recover below threshold × (1 − h), 0–0.5'],
 ];

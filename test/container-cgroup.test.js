@@ -9,7 +9,7 @@ const assert = require('uvu/assert');
 const { mkdtempSync, mkdirSync, rmdirSync, rmSync } = require('node:fs');
 const { tmpdir } = require('node:os');
 const { join } = require('node:path');
-const { Sampler } = require('..');
+const { Sampler, forecastMemory } = require('..');
 const { testUnless } = require('./helpers/skip');
 const { v1Reason, v1Mount, v2Mount, keyValues, psiTotal, createCgroup, startChild, runOomScenario } = require('./helpers/cgroup-v1');
 
@@ -37,7 +37,7 @@ testUnless(test, v1Reason('cpu'), 'a 20% CPU quota: throttled periods and time r
   const publishDir = mkdtempSync(join(tmpdir(), 'rs-cgroup-cpu-'));
   let child = null;
   try {
-    child = await startChild(v2 === null ? [cpu.dir] : [cpu.dir, v2.dir], { spin: true, publishDir, refreshIntervalMs: 100 });
+    child = await startChild(v2 === null ? [cpu.dir] : [cpu.dir, v2.dir], { spin: true, publishDir, refreshIntervalMs: 100, history: { intervalMs: 100, capacity: 600 } });
     const stat = () => keyValues(join(cpu.dir, 'cpu.stat'));
     // Over time, from its published block (the child is throttled meanwhile).
     const view = Sampler.open(child.published);
@@ -78,6 +78,20 @@ testUnless(test, v1Reason('cpu'), 'a 20% CPU quota: throttled periods and time r
     };
     const busy = await bracket();
     assert.ok(busy.container.cpuThrottledPeriods >= t1);
+
+    // diagnose(), in the child, over the time it spun: throttling is named as the cause of
+    // its loop delay.
+    const { report } = await child.ask({ diagnose: 1500 });
+    const throttling = report.findings.find((f) => f.id === 'cpu-throttling');
+    const delay = report.findings.find((f) => f.id === 'loop-delay');
+    console.log(`cpu: diagnose: ${throttling.summary}\n     loop delay: ${delay.summary}`);
+    assert.is(throttling.verdict, 'critical', throttling.summary);
+    assert.ok(throttling.value >= 0.5, `throttled share ${throttling.value}`);
+    assert.is(throttling.details.quotaCores, 0.2);
+    assert.ok(throttling.details.explainedShareOfLoopDelay >= 0.5, `explained ${throttling.details.explainedShareOfLoopDelay}`);
+    assert.match(throttling.recommendation, /CPU quota \(0\.200 CPUs\) runs out/);
+    assert.match(delay.summary, /the container's CPU throttling explains ~\d+\.\d% of the time the loop lost/);
+    assert.ok(delay.details.explainedByThrottling >= 0.5);
     // Stopped: the kernel's counters settle, and the sampler's equal them.
     await child.ask('stop');
     await sleep(400);
@@ -98,7 +112,15 @@ testUnless(test, v1Reason('cpu'), 'a 20% CPU quota: throttled periods and time r
 
 testUnless(test, v1Reason('memory'), 'a 200 MiB memory cgroup: the leaker is OOM-killed, the observer counts one kill as the kernel does', async () => {
   const limit = 200 * 2 ** 20;
-  const r = await runOomScenario({ limitBytes: limit });
+  // 2 MiB every 50 ms: ~40 MiB/s, a few seconds to the limit. The test forecasts from the
+  // leaker's published block every 50 ms (its history every 100 ms, a 2 s window).
+  const forecasts = [];
+  const r = await runOomScenario({
+    limitBytes: limit,
+    leakEveryMs: 50,
+    history: { intervalMs: 100, capacity: 600 },
+    onSample: (view) => forecasts.push({ tNs: Number(process.hrtime.bigint()), f: forecastMemory(view, { windowMs: 2000 }) }),
+  });
   assert.is(r.leakerEnd.signal, 'SIGKILL', `the leaker ended with ${JSON.stringify(r.leakerEnd)}`);
   assert.is(r.before.cgroupVersion, 1);
   assert.is(r.before.memoryLimitBytes, limit);
@@ -129,6 +151,19 @@ testUnless(test, v1Reason('memory'), 'a 200 MiB memory cgroup: the leaker is OOM
   // After the kill its last state is still readable from its published file.
   assert.is(r.lastState.memoryLimitBytes, limit);
   const mib = (b) => (b / 2 ** 20).toFixed(0);
+  // forecastMemory predicted the limit before the kill: the first sure forecast (the
+  // container's limit, confidence ≥ 0.95, a finite time) came seconds ahead, and what it
+  // predicted was near the real time of the kill.
+  const killNs = r.leakerEndNs;
+  const sure = forecasts.filter((x) => x.f.limitKind === 'container' && x.f.confidence >= 0.95 && Number.isFinite(x.f.secondsToLimit) && x.tNs < killNs);
+  assert.ok(sure.length > 0, `no sure container forecast before the kill (${forecasts.length} forecasts; last ${JSON.stringify(forecasts[forecasts.length - 1]?.f)})`);
+  const first = sure[0];
+  const aheadS = (killNs - first.tNs) / 1e9;
+  const errors = sure.filter((x) => killNs - x.tNs >= 1e9).map((x) => ((x.tNs + x.f.secondsToLimit * 1e9 - killNs) / 1e9));
+  const maxErr = Math.max(...errors.map(Math.abs));
+  console.log(`oom: forecastMemory first predicted the limit ${aheadS.toFixed(1)} s before the OOM kill (then: ${first.f.secondsToLimit.toFixed(1)} s to go, slope ${(first.f.slopeBytesPerSecond / 2 ** 20).toFixed(1)} MiB/s, working set ${(first.f.usedBytes / 2 ** 20).toFixed(0)} MiB, confidence ${first.f.confidence.toFixed(3)}); ${errors.length} forecasts ≥ 1 s ahead missed the kill by at most ${maxErr.toFixed(2)} s (median ${errors.slice().sort((a, b) => a - b)[errors.length >> 1]?.toFixed(2)} s)`);
+  assert.ok(aheadS >= 1.5, `the first sure forecast came only ${aheadS.toFixed(2)} s before the kill`);
+  assert.ok(errors.length >= 5 && maxErr < 1.5, `forecast errors ${JSON.stringify(errors.map((e) => +e.toFixed(2)))}`);
   console.log(`oom: kernel memory.oom_control ${JSON.stringify(r.kernel)}; observer oomKillEvents ${r.before.oomKillEvents} → ${r.after.oomKillEvents}, memoryMaxEvents ${r.after.memoryMaxEvents}; ${s.length} samples over ${((s[s.length - 1].tNs - s[0].tNs) / 1e6).toFixed(0)} ms, usage ${mib(s[0].usageBytes)} → ${mib(peak)} MiB of ${mib(limit)}, leaker RSS ${mib(s[0].rssBytes)} → ${mib(s[s.length - 1].rssBytes)} MiB`);
 });
 

@@ -30,7 +30,7 @@ const LOAD = { loopDelayP99Ms: 500, elu: 0.98, rssBytes: 2e8, gcCpuFraction: 0.5
 const overloaded = { p99Ms: 900, busyMs: 990, idleMs: 10, rss: 3e8, gcMs: 600 };
 
 test('defaults fail only on "cannot serve now": load signals are reported, never failing', () => {
-  assert.equal({ ...DEFAULT_THRESHOLDS }, { loopDelayP99Ms: null, elu: null, heapUsedRatio: 0.9, rssBytes: null, gcCpuFraction: null, stall: true, hysteresis: 0.1 });
+  assert.equal({ ...DEFAULT_THRESHOLDS }, { loopDelayP99Ms: null, elu: null, heapUsedRatio: 0.9, rssBytes: null, gcCpuFraction: null, secondsToLimit: null, stall: true, hysteresis: 0.1 });
   const c = new ReadinessChecker();
   let r = c.evaluate(inputs(overloaded));
   assert.ok(r.ready, JSON.stringify(r));

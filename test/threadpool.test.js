@@ -50,6 +50,12 @@ test('saturated: eight ~200 ms pbkdf2 jobs on a pool of 2 push the probe p99 pas
   assert.ok(out.maxWaitingNs > 100e6, `the waiting probe was seen waiting ${ms(out.maxWaitingNs)}`);
   assert.is(out.probes, out.count);
   assert.ok(out.probes <= Math.ceil((out.elapsedMs + 20) / 20) + 1, `${out.probes} probes in ${out.elapsedMs} ms at 20 ms`);
+  // diagnose() names the saturated pool and advises a bigger one.
+  console.log(`  diagnose: [${out.finding.verdict}] ${out.finding.summary}\n    → ${out.finding.recommendation}`);
+  assert.ok(['warn', 'critical'].includes(out.finding.verdict), JSON.stringify(out.finding));
+  assert.ok(out.finding.value > 150e6, `finding value ${ms(out.finding.value)}`);
+  assert.match(out.finding.summary, /before one of the pool's 2 threads took work/);
+  assert.match(out.finding.recommendation, /UV_THREADPOOL_SIZE=8 in the environment/);
 });
 
 test('idle: ~1 s of probes every 10 ms stays below 5 ms at p99; probes ≈ elapsed / period, never more', () => {
@@ -63,6 +69,9 @@ test('idle: ~1 s of probes every 10 ms stays below 5 ms at p99; probes ≈ elaps
   // The timer's first tick may come at once (libuv's cached loop time), then one a period.
   assert.ok(out.probes <= Math.floor(out.elapsedMs / 10) + 2, `${out.probes} probes in ${out.elapsedMs} ms`);
   assert.ok(out.probes >= Math.floor(out.elapsedMs / 10) / 2, `only ${out.probes} probes in ${out.elapsedMs} ms`);
+  assert.is(out.finding.verdict, 'ok', out.finding.summary);
+  assert.is(out.finding.recommendation, null);
+  assert.ok(out.finding.value < 5e6, out.finding.summary);
 });
 
 test('threadpoolProbeMs: 0 turns the probe off; the pool size is still reported', () => {

@@ -440,7 +440,9 @@ function loopDelayFinding({ history, windowMs, end, T }: Judged, throttling: Thr
     value: p99,
     unit: 'ns',
     thresholds: T.loopDelayP99Ns,
-    summary: p99 === null ? 'no delay samples yet' : `p50 ${human(p.p50, 'ns')}, p90 ${human(p.p90, 'ns')}, p99 ${human(p99, 'ns')}, max ${human(p.max, 'ns')}`,
+    summary: p99 === null
+      ? 'no delay samples yet'
+      : `p50 ${human(p.p50, 'ns')}, p90 ${human(p.p90, 'ns')}, p99 ${human(p99, 'ns')}, max ${human(p.max, 'ns')}${throttled ? `; the container's CPU throttling explains ~${pct(throttling?.explainedShare ?? 0)} of the time the loop lost` : ''}`,
     recommendation: dv === 'ok'
       ? undefined
       : throttled

@@ -82,6 +82,7 @@ export const ENV_VARS: ReadonlyArray<[string, string]> = [
   ['RUNTIME_SAMPLER_READY_HEAP_USED_RATIO', `/readyz: heap used / limit, 0.01–1 (default ${DEFAULT_THRESHOLDS.heapUsedRatio})`],
   ['RUNTIME_SAMPLER_READY_RSS_BYTES', '/readyz load shedding: RSS limit, bytes (default: none)'],
   ['RUNTIME_SAMPLER_READY_GC_CPU_FRACTION', '/readyz load shedding: GC CPU fraction limit, 0.001–1 (default: none)'],
+  ['RUNTIME_SAMPLER_READY_SECONDS_TO_LIMIT', '/readyz fails while the memory forecast reaches a limit sooner, s (default: none)'],
   ['RUNTIME_SAMPLER_READY_STALL', '/readyz: 0 to ignore a stall in progress (default 1)'],
   ['RUNTIME_SAMPLER_READY_HYSTERESIS', `/readyz: recover below threshold × (1 − h), 0–0.5 (default ${DEFAULT_THRESHOLDS.hysteresis})`],
   ['RUNTIME_SAMPLER_PUBLISH', '0 not to publish the sampler for other processes (runtime-sampler ps/top/stat, the cluster primary; default 1)'],
@@ -199,6 +200,7 @@ export function parseEnv(env: NodeJS.ProcessEnv): ParsedConfig {
   t('RUNTIME_SAMPLER_READY_HEAP_USED_RATIO', 'heapUsedRatio');
   t('RUNTIME_SAMPLER_READY_RSS_BYTES', 'rssBytes', true);
   t('RUNTIME_SAMPLER_READY_GC_CPU_FRACTION', 'gcCpuFraction');
+  t('RUNTIME_SAMPLER_READY_SECONDS_TO_LIMIT', 'secondsToLimit');
   t('RUNTIME_SAMPLER_READY_HYSTERESIS', 'hysteresis');
   const stall = flag('RUNTIME_SAMPLER_READY_STALL', 'using 1');
   if (stall !== undefined) r.stall = stall;

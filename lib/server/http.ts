@@ -31,6 +31,7 @@ import { GC_TYPES, Snapshot } from '../snapshot';
 import { Histogram } from '../histogram';
 import { buildReport, Diagnosable } from '../analysis/diagnose';
 import { resolveLeakOptions } from '../analysis/leak';
+import { buildForecast, MemoryForecast } from '../analysis/forecast';
 import { parseDuration } from '../analysis/rules';
 import { Alert, watch, Watchable } from '../analysis/watcher';
 import { cleanTitle, readerState } from './processes';
@@ -295,8 +296,20 @@ export function createMonitorServer(target: Readable, o: MonitorServerOptions): 
     return timingSafeEqual(digest(h.slice(7).trim()), tokenDigest);
   };
 
+  // The memory forecast for /readyz: remade once per history sample, not per probe.
+  let forecastCache: { atNs: number; forecast: MemoryForecast } | null = null;
+  const forecastNow = (): MemoryForecast | null => {
+    if (o.analysis === undefined) return null;
+    const history = o.analysis.history;
+    const latest = history.latest();
+    if (forecastCache === null || forecastCache.atNs !== latest.timeNs) {
+      history.syncMarkCompacts();
+      forecastCache = { atNs: latest.timeNs, forecast: buildForecast(history, latest, Math.min(600_000, history.spanMs)) };
+    }
+    return forecastCache.forecast;
+  };
   const readiness = (now: Snapshot, delay: Histogram): ReadinessReport =>
-    checker.evaluate({ now, windowStart: window.start(), delay });
+    checker.evaluate({ now, windowStart: window.start(), delay, forecast: forecastNow() });
 
   // The live page's reader and window: target's, or the process source's (its own window,
   // started again when its members change: a window across a member leaving is no window).

@@ -20,6 +20,12 @@ export interface ReadinessThresholds {
   /** GC time on the JS thread / wall time over the window, 0–1 (default: none — opt-in load shedding). */
   gcCpuFraction?: number | null;
   /**
+   * Seconds: fail while the memory forecast (forecastMemory()) reaches the heap's or the
+   * container's limit sooner than this, with a confidence of at least 0.95 (default: none).
+   * Bad BELOW the threshold; it passes again above threshold × (1 + hysteresis).
+   */
+  secondsToLimit?: number | null;
+  /**
    * Fail while a stall is in progress (needs the sampler's watchdog), and while the loop
    * has not completed an iteration since the sampler started — under the preload, the app's
    * synchronous start-up, which is no stall but cannot serve either (default true).
@@ -35,7 +41,7 @@ export interface ReadinessThresholds {
 export type ResolvedThresholds = Required<ReadinessThresholds>;
 
 /** The numeric thresholds; null means the value is reported but never fails readiness. */
-export type ThresholdName = 'loopDelayP99Ms' | 'elu' | 'heapUsedRatio' | 'rssBytes' | 'gcCpuFraction';
+export type ThresholdName = 'loopDelayP99Ms' | 'elu' | 'heapUsedRatio' | 'rssBytes' | 'gcCpuFraction' | 'secondsToLimit';
 
 export const DEFAULT_THRESHOLDS: Readonly<ResolvedThresholds> = Object.freeze({
   loopDelayP99Ms: null,
@@ -43,11 +49,14 @@ export const DEFAULT_THRESHOLDS: Readonly<ResolvedThresholds> = Object.freeze({
   heapUsedRatio: 0.9,
   rssBytes: null,
   gcCpuFraction: null,
+  secondsToLimit: null,
   stall: true,
   hysteresis: 0.1,
 });
 
-const NAMES = ['loopDelayP99Ms', 'elu', 'heapUsedRatio', 'rssBytes', 'gcCpuFraction', 'stall', 'hysteresis'];
+const NAMES = ['loopDelayP99Ms', 'elu', 'heapUsedRatio', 'rssBytes', 'gcCpuFraction', 'secondsToLimit', 'stall', 'hysteresis'];
+/** The confidence a forecast needs before it can fail readiness (diagnose()'s default too). */
+export const FORECAST_CONFIDENCE = 0.95;
 /** What each numeric threshold accepts, [min, max] (the environment's parsing uses them too). */
 export const THRESHOLD_LIMITS: Readonly<Record<string, readonly [number, number]>> = {
   loopDelayP99Ms: [1, 3_600_000],
@@ -55,6 +64,7 @@ export const THRESHOLD_LIMITS: Readonly<Record<string, readonly [number, number]
   heapUsedRatio: [0.01, 1],
   rssBytes: [1, Number.MAX_SAFE_INTEGER],
   gcCpuFraction: [0.001, 1],
+  secondsToLimit: [1, 31_536_000],
   hysteresis: [0, 0.5],
 };
 
@@ -103,6 +113,8 @@ export interface ReadinessInputs {
   windowStart: Snapshot;
   /** Loop delay recorded over the window, ns. */
   delay: Histogram;
+  /** The memory forecast (forecastMemory()), when there is a history to make it from. */
+  forecast?: { secondsToLimit: number; confidence: number } | null;
 }
 
 /** Evaluates the thresholds with hysteresis; keeps which checks are failing between calls. */
@@ -114,17 +126,19 @@ export class ReadinessChecker {
     this.thresholds = resolveThresholds(thresholds);
   }
 
-  evaluate({ now, windowStart, delay }: ReadinessInputs): ReadinessReport {
+  evaluate({ now, windowStart, delay, forecast = null }: ReadinessInputs): ReadinessReport {
     const t = this.thresholds;
     const checks: ReadinessCheck[] = [];
-    const add = (name: ThresholdName, value: number, threshold: number | null): void => {
+    const add = (name: ThresholdName, value: number, threshold: number | null, below = false): void => {
       if (threshold === null) {
         checks.push({ name, value, threshold, ok: true });
         return;
       }
       const was = this.failingNow.has(name);
       // NaN (nothing measured yet) never fails a check.
-      const failing = was ? !(value < threshold * (1 - t.hysteresis)) && !Number.isNaN(value) : value > threshold;
+      const failing = below
+        ? (was ? !(value > threshold * (1 + t.hysteresis)) && !Number.isNaN(value) : value < threshold)
+        : (was ? !(value < threshold * (1 - t.hysteresis)) && !Number.isNaN(value) : value > threshold);
       if (failing) this.failingNow.add(name);
       else this.failingNow.delete(name);
       checks.push({ name, value, threshold, ok: !failing });
@@ -137,6 +151,8 @@ export class ReadinessChecker {
     add('rssBytes', now.process.rssBytes > 0 ? now.process.rssBytes : NaN, t.rssBytes);
     const interval = now.timeNs - windowStart.timeNs;
     add('gcCpuFraction', interval > 0 ? (now.gc.mainThreadNs - windowStart.gc.mainThreadNs) / interval : NaN, t.gcCpuFraction);
+    // An unsure forecast is no forecast: a warm-up's rise must not take a pod out of rotation.
+    if (forecast !== null) add('secondsToLimit', forecast.confidence >= FORECAST_CONFIDENCE ? forecast.secondsToLimit : NaN, t.secondsToLimit, true);
     if (t.stall && now.running && now.loop.iterations === 0) {
       checks.push({ name: 'startup', value: (now.timeNs - now.startNs) / 1e6, threshold: 0, ok: false });
     }

@@ -167,12 +167,14 @@ async function startChild(cgroups, options = {}, { oomScoreAdj } = {}) {
  * swap, where the kernel counts it), an observer process and a leaker (the OOM killer's
  * choice: oom_score_adj 1000) that keeps `leakBytes` more every `leakEveryMs`, both with samplers, the
  * leaker's published. Until the kernel kills the leaker, its published block is read
- * every `sampleMs`: the series of { tNs, rssBytes, usageBytes, limitBytes } (the leaker's
- * process RSS and its cgroup's usage and limit, as its sampler last refreshed them).
+ * every `sampleMs`: the series of { tNs, rssBytes, usageBytes, limitBytes, workingSetBytes }
+ * (the leaker's process RSS and its cgroup's usage, limit and working set, as its sampler
+ * last refreshed them), and `onSample(view)` is called with the view of it (whose history,
+ * with `history` the leaker's history settings, begins at once).
  * Returns that series, the observer's container values before and after, the kernel's own
  * memory.oom_control and memory.failcnt after, and how the leaker ended.
  */
-async function runOomScenario({ limitBytes = 200 * 2 ** 20, leakBytes = 2 * 2 ** 20, leakEveryMs = 20, sampleMs = 50, refreshIntervalMs = 50 } = {}) {
+async function runOomScenario({ limitBytes = 200 * 2 ** 20, leakBytes = 2 * 2 ** 20, leakEveryMs = 20, sampleMs = 50, refreshIntervalMs = 50, history, onSample } = {}) {
   const mount = v1Mount('memory');
   const settings = [['memory.limit_in_bytes', limitBytes]];
   // Where there is swap, memory+swap is limited as much, so that the leaker cannot swap.
@@ -190,20 +192,26 @@ async function runOomScenario({ limitBytes = 200 * 2 ** 20, leakBytes = 2 * 2 **
     const observer = await startChild([cg.dir], { refreshIntervalMs });
     children.push(observer);
     const before = (await observer.ask('refresh')).container;
-    const leaker = await startChild([cg.dir], { refreshIntervalMs, publishDir, leak: true, leakBytes, leakEveryMs }, { oomScoreAdj: 1000 });
+    const leaker = await startChild([cg.dir], { refreshIntervalMs, publishDir, leak: true, leakBytes, leakEveryMs, history }, { oomScoreAdj: 1000 });
     children.push(leaker);
     const view = Sampler.open(leaker.published);
     const series = [];
     let ended = null;
-    leaker.exited.then((e) => (ended = e));
+    let endedNs = null;
+    leaker.exited.then((e) => {
+      ended = e;
+      endedNs = Number(process.hrtime.bigint());
+    });
+    if (onSample) void view.history; // the view's history begins now
     const deadline = Date.now() + 30_000;
     const snap = view.read();
     while (ended === null && Date.now() < deadline) {
       view.read(snap);
       const last = series[series.length - 1];
       if (last === undefined || snap.sampler.lastRefreshNs !== last.tNs) {
-        series.push({ tNs: snap.sampler.lastRefreshNs, rssBytes: snap.process.rssBytes, usageBytes: snap.container.memoryUsageBytes, limitBytes: snap.container.memoryLimitBytes });
+        series.push({ tNs: snap.sampler.lastRefreshNs, rssBytes: snap.process.rssBytes, usageBytes: snap.container.memoryUsageBytes, limitBytes: snap.container.memoryLimitBytes, workingSetBytes: snap.container.memoryWorkingSetBytes });
       }
+      if (onSample) onSample(view);
       await sleep(sampleMs);
     }
     if (ended === null) throw new Error(`the leaker was not killed within 30 s (series: ${JSON.stringify(series.slice(-3))})`);
@@ -214,7 +222,7 @@ async function runOomScenario({ limitBytes = 200 * 2 ** 20, leakBytes = 2 * 2 **
     const count = (file) => (existsSync(join(cg.dir, file)) ? Number(readFileSync(join(cg.dir, file), 'utf8')) : 0);
     const kernel = { ...keyValues(join(cg.dir, 'memory.oom_control')), failcnt: count('memory.failcnt'), memswFailcnt: count('memory.memsw.failcnt') };
     await observer.ask('exit').catch(() => {});
-    return { series, before, after, kernel, leakerEnd: ended, lastState, memswLimited, cgroup: cg.dir };
+    return { series, before, after, kernel, leakerEnd: ended, leakerEndNs: endedNs, lastState, memswLimited, cgroup: cg.dir };
   } finally {
     for (const c of children) await c.kill();
     await cg.remove();
