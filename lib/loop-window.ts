@@ -41,11 +41,18 @@ export class LoopWindow {
   private readonly current: Histogram;
   private oldest = 0;
   private readonly timer: NodeJS.Timeout;
+  /** With the threadpool option: copies of the threadpool-delay histogram, as starts. */
+  private readonly poolStarts: Histogram[] | null;
+  private readonly poolCurrent: Histogram | null;
 
-  constructor(private readonly sampler: Readable, windowMs: number) {
+  constructor(private readonly sampler: Readable, windowMs: number, options: { threadpool?: boolean } = {}) {
     const scale = sampler.histograms.loopDelay.scale;
     this.current = new Histogram(scale);
     this.starts = Array.from({ length: WINDOW_STEPS + 1 }, () => new Histogram(scale));
+    // Opt-in: five more histogram copies (~110 KB) that only the live page draws.
+    const pool = options.threadpool === true ? sampler.histograms.threadpoolDelay : undefined;
+    this.poolStarts = pool ? Array.from({ length: WINDOW_STEPS + 1 }, () => new Histogram(pool.scale)) : null;
+    this.poolCurrent = pool ? new Histogram(pool.scale) : null;
     this.snap = sampler.read();
     this.startSnaps = Array.from({ length: WINDOW_STEPS + 1 }, () => sampler.read());
     for (let i = 0; i <= WINDOW_STEPS; i++) this.record(i, this.snap);
@@ -61,6 +68,13 @@ export class LoopWindow {
   delay(): Histogram {
     copyHistogram(this.current, this.sampler.histograms.loopDelay);
     return this.current.delta(this.starts[this.oldest]);
+  }
+
+  /** The threadpool-delay histogram of the window, ns; null without the threadpool option. */
+  threadpoolDelay(): Histogram | null {
+    if (this.poolStarts === null || this.poolCurrent === null) return null;
+    copyHistogram(this.poolCurrent, this.sampler.histograms.threadpoolDelay);
+    return this.poolCurrent.delta(this.poolStarts[this.oldest]);
   }
 
   /** busy / (busy + idle) over the window; NaN before any loop time. */
@@ -84,6 +98,7 @@ export class LoopWindow {
 
   private record(slot: number, snap: Snapshot): void {
     copyHistogram(this.starts[slot], this.sampler.histograms.loopDelay);
+    if (this.poolStarts !== null) copyHistogram(this.poolStarts[slot], this.sampler.histograms.threadpoolDelay);
     this.startSnaps[slot].slots.set(snap.slots);
     this.startSnaps[slot].stallSlots.set(snap.stallSlots);
   }

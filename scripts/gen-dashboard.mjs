@@ -105,16 +105,58 @@ panel('Active handles and requests', 'none', [
   [`sum by (instance) (nodejs_active_requests${SEL}) or sum by (instance) (nodejs_active_requests_total${SEL})`, 'requests {{instance}}'],
 ]);
 
+// libuv's threadpool (fs, dns.lookup, crypto, zlib), seen by the threadpoolProbeMs probe.
+newRow('Threadpool');
+panel('Threadpool probe delay p50 / p99', 's', [
+  [`histogram_quantile(0.5, sum by (instance, le) (rate(nodejs_threadpool_delay_seconds_bucket${SEL}[${RI}])))`, 'p50 {{instance}}'],
+  [`histogram_quantile(0.99, sum by (instance, le) (rate(nodejs_threadpool_delay_seconds_bucket${SEL}[${RI}])))`, 'p99 {{instance}}'],
+], { description: 'From queuing an empty work item on the threadpool to a pool thread starting it: how long fs, dns.lookup, crypto and zlib work waits for a thread.' });
+panel('Longest probe delay, and the probe waiting now', 's', [
+  [`max by (instance) (nodejs_threadpool_delay_max_seconds${SEL})`, 'max since start {{instance}}'],
+  [`max by (instance) (nodejs_threadpool_in_flight_duration_seconds${SEL})`, 'waiting now {{instance}}'],
+], { description: 'A probe that keeps waiting while none completes is a stuck pool: the histogram sees nothing until it ends.' });
+panel('Probes per second and pool size', 'none', [
+  [`sum by (instance) (rate(nodejs_threadpool_probes_total${SEL}[${RI}]))`, 'probes/s {{instance}}'],
+  [`max by (instance) (nodejs_threadpool_size${SEL})`, 'pool size {{instance}}'],
+]);
+
 newRow('Process');
 panel('CPU', 'percentunit', [[`sum by (instance, cpu_mode) (rate(process_cpu_time_seconds_total${SEL}[${RI}]))`, '{{instance}} {{cpu_mode}}']]);
 panel('Resident set size', 'bytes', [[`max by (instance) (process_memory_usage_bytes${SEL}) or max by (instance) (process_resident_memory_bytes${SEL})`, '{{instance}}']]);
 panel('Open file descriptors', 'none', [[`max by (instance) (process_open_fds${SEL})`, '{{instance}}']]);
 
+// The process's cgroup. Processes of one container report the same cgroup: max, not sum.
+// A limit of +Inf (none) is left out of the charts (`< +Inf`), so no axis runs to infinity.
+newRow('Container');
+panel('Memory: usage, high, limit', 'bytes', [
+  [`max by (instance) (nodejs_container_memory_usage_bytes${SEL})`, 'usage {{instance}}'],
+  [`max by (instance) (nodejs_container_memory_high_bytes${SEL} < +Inf)`, 'high {{instance}}'],
+  [`max by (instance) (nodejs_container_memory_limit_bytes${SEL} < +Inf)`, 'limit {{instance}}'],
+], { description: 'Page cache is included in usage; the kernel reclaims it before an OOM kill.' });
+panel('Memory used / limit', 'percentunit', [[`max by (instance) (nodejs_container_memory_usage_bytes${SEL} / (nodejs_container_memory_limit_bytes${SEL} < +Inf))`, '{{instance}}']], { min: 0 });
+panel('OOM kills, memory.max and memory.high events', 'none', [
+  [`max by (instance) (increase(nodejs_container_memory_oom_kill_total${SEL}[${RI}]))`, 'OOM kills {{instance}}'],
+  [`max by (instance) (increase(nodejs_container_memory_max_events_total${SEL}[${RI}]))`, 'max events {{instance}}'],
+  [`max by (instance) (increase(nodejs_container_memory_high_events_total${SEL}[${RI}]))`, 'high events {{instance}}'],
+], { min: 0 });
+panel('CPU quota and CPU used', 'none', [
+  [`max by (instance) (nodejs_container_cpu_quota${SEL} < +Inf)`, 'quota (CPUs) {{instance}}'],
+  [`sum by (instance) (rate(process_cpu_time_seconds_total${SEL}[${RI}]))`, 'used by the process {{instance}}'],
+], { min: 0 });
+panel('CPU throttling', 'percentunit', [
+  [`max by (instance) (rate(nodejs_container_cpu_throttled_periods_total${SEL}[${RI}]) / rate(nodejs_container_cpu_periods_total${SEL}[${RI}]))`, 'throttled periods / periods {{instance}}'],
+  [`max by (instance) (rate(nodejs_container_cpu_throttled_time_seconds_total${SEL}[${RI}]))`, 'throttled time per second {{instance}}'],
+], { min: 0, description: 'Share of CFS periods in which the quota ran out; throttled time per second of wall time (above 100% when several threads wait).' });
+panel('Pressure stall time (PSI) per second', 'percentunit', [
+  [`max by (instance, kind) (rate(nodejs_container_memory_pressure_seconds_total${SEL}[${RI}]))`, 'memory {{kind}} {{instance}}'],
+  [`max by (instance, kind) (rate(nodejs_container_cpu_pressure_seconds_total${SEL}[${RI}]))`, 'cpu {{kind}} {{instance}}'],
+], { min: 0, description: 'some: share of time some tasks stalled; full: all non-idle tasks at once.' });
+
 const dashboard = {
   __inputs: [{ name: 'DS_PROMETHEUS', label: 'Prometheus', type: 'datasource', pluginId: 'prometheus' }],
   title: 'Node.js runtime (runtime-sampler)',
   uid: 'runtime-sampler',
-  description: 'GC pauses and phases, incremental marking, heap per space, event-loop delay and utilization, stalls, process — from runtime-sampler (prom-client names where the drop-in emits them).',
+  description: 'GC pauses and phases, incremental marking, heap per space, event-loop delay and utilization, stalls, threadpool delay, process, container limits and throttling — from runtime-sampler (prom-client names where the drop-in emits them).',
   tags: ['nodejs', 'v8', 'runtime-sampler'],
   schemaVersion: 39,
   version: 1,

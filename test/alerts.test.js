@@ -12,6 +12,7 @@ const path = require('node:path');
 const { Sampler, toPrometheus } = require('..');
 const { sleep, freePort, getJSON, has, startPrometheus } = require('./helpers/prometheus');
 const { testUnless } = require('./helpers/skip');
+const { v2Fixture, removeFixture } = require('./helpers/cgroup');
 
 const root = path.join(__dirname, '..');
 const RULES = path.join(root, 'alerts', 'runtime-sampler.rules.yml');
@@ -37,9 +38,9 @@ const noPrometheus = has('prometheus') ? null : 'prometheus is not installed (De
 testUnless(test, noPromtool, 'promtool check rules: the alert rules are valid; every alert has for, severity, summary and description', () => {
   const r = spawnSync('promtool', ['check', 'rules', RULES], { encoding: 'utf8' });
   assert.is(r.status, 0, r.stdout + r.stderr);
-  assert.match(r.stdout, /SUCCESS: 9 rules found/);
+  assert.match(r.stdout, /SUCCESS: 14 rules found/);
   const alerts = rulesText.split('- alert: ').slice(1);
-  assert.is(alerts.length, 9);
+  assert.is(alerts.length, 14);
   for (const a of alerts) {
     const name = a.split('\n')[0];
     assert.match(a, /\n\s+for: \d+[smh]/, `${name}: for`);
@@ -47,7 +48,8 @@ testUnless(test, noPromtool, 'promtool check rules: the alert rules are valid; e
     assert.match(a, /summary: /, `${name}: summary`);
     assert.match(a, /description: /, `${name}: description`);
   }
-  for (const topic of ['NodeHeapNearLimit', 'NodeGcPauseP99High', 'NodeEventLoopDelayHigh', 'NodeGcCpuFractionHigh', 'NodeOldSpaceGrowing', 'NodeEventLoopStalled']) {
+  for (const topic of ['NodeHeapNearLimit', 'NodeGcPauseP99High', 'NodeEventLoopDelayHigh', 'NodeGcCpuFractionHigh', 'NodeOldSpaceGrowing', 'NodeEventLoopStalled',
+    'NodeContainerMemoryNearLimit', 'NodeContainerMemoryLimitWithinAnHour', 'NodeContainerCpuThrottled', 'NodeThreadpoolDelayHigh', 'NodeThreadpoolStuck']) {
     assert.ok(rulesText.includes(`alert: ${topic}`), topic);
   }
 });
@@ -64,7 +66,10 @@ testUnless(test, noPromtool, 'promtool test rules: each alert fires after its fo
 test('the dashboard is current, covers every metric group, and uses only metrics we (or the prom-client drop-in) export', () => {
   const r = spawnSync(process.execPath, [path.join(root, 'scripts', 'gen-dashboard.mjs'), '--check'], { encoding: 'utf8' });
   assert.is(r.status, 0, r.stderr);
-  const s = new Sampler({ watchdog: true }).start();
+  // A fixture cgroup gives every container value (this host's own cgroup may lack some:
+  // memory.high on cgroup v1), so every container series is written.
+  const dir = v2Fixture();
+  const s = new Sampler({ watchdog: true, cgroupRoot: dir, threadpoolProbeMs: 10 }).start();
   globalThis.gc(); // fragmentation has a value (and a series) after V8's first report
   const exported = new Set();
   for (const line of toPrometheus(s).split('\n')) {
@@ -72,13 +77,18 @@ test('the dashboard is current, covers every metric group, and uses only metrics
     if (m) exported.add(m[1]);
   }
   s.close();
+  removeFixture(dir);
   const known = new Set([...exported, ...PROM_CLIENT]);
   const used = new Set([...dashboardQueries().flatMap((q) => metricNames(q.expr)), ...alertExprs().flatMap(metricNames)]);
   assert.equal([...used].filter((n) => !known.has(n)), [], 'unknown metric names');
   const rows = dashboard.panels.filter((p) => p.type === 'row').map((p) => p.title);
-  assert.equal(rows, ['Overview', 'Garbage collection', 'Heap', 'Event loop', 'Process']);
+  assert.equal(rows, ['Overview', 'Garbage collection', 'Heap', 'Event loop', 'Threadpool', 'Process', 'Container']);
   for (const family of ['v8js_gc_duration_seconds_bucket', 'v8js_gc_main_thread_time_seconds_total', 'v8js_gc_incremental_marking_time_seconds_total', 'v8js_gc_mark_compact_phase_time_seconds_total',
-    'v8js_gc_time_to_safepoint_duration_seconds_bucket', 'v8js_memory_heap_used_bytes', 'nodejs_eventloop_delay_seconds_bucket', 'nodejs_eventloop_time_seconds_total', 'nodejs_eventloop_stall_active', 'process_cpu_time_seconds_total']) {
+    'v8js_gc_time_to_safepoint_duration_seconds_bucket', 'v8js_memory_heap_used_bytes', 'nodejs_eventloop_delay_seconds_bucket', 'nodejs_eventloop_time_seconds_total', 'nodejs_eventloop_stall_active', 'process_cpu_time_seconds_total',
+    'nodejs_container_memory_usage_bytes', 'nodejs_container_memory_limit_bytes', 'nodejs_container_memory_high_bytes', 'nodejs_container_memory_oom_kill_total', 'nodejs_container_memory_max_events_total',
+    'nodejs_container_cpu_quota', 'nodejs_container_cpu_throttled_periods_total', 'nodejs_container_cpu_periods_total', 'nodejs_container_cpu_throttled_time_seconds_total',
+    'nodejs_container_memory_pressure_seconds_total', 'nodejs_container_cpu_pressure_seconds_total',
+    'nodejs_threadpool_delay_seconds_bucket', 'nodejs_threadpool_delay_max_seconds', 'nodejs_threadpool_in_flight_duration_seconds', 'nodejs_threadpool_probes_total', 'nodejs_threadpool_size']) {
     assert.ok(used.has(family), `the dashboard shows ${family}`);
   }
 });
@@ -86,6 +96,9 @@ test('the dashboard is current, covers every metric group, and uses only metrics
 testUnless(test, noPrometheus, 'a real Prometheus scrapes the preload of a running app, loads the rules, and answers every dashboard and alert query', async () => {
   const port = await freePort();
   const pcPort = await freePort();
+  // The container panels and rules need a cgroup with limits: a fixture (v2, 100 of 200 MB,
+  // memory.high 180 MiB, a 0.2-CPU quota), read by the preload as by any sampler.
+  const cgroup = v2Fixture({ 'memory.high': '188743680\n' });
   // The app also serves the prom-client drop-in's registry (job "pc"): the dashboard's
   // prom-client alternatives must find data there.
   const app = spawn(process.execPath, ['-r', 'runtime-sampler/register', '-e', `
@@ -96,7 +109,7 @@ testUnless(test, noPrometheus, 'a real Prometheus scrapes the preload of a runni
     require('node:http').createServer(async (q, s) => { s.setHeader('content-type', reg.contentType); s.end(await reg.metrics()); }).listen(${pcPort}, '127.0.0.1');
     let keep = [];
     setInterval(() => { for (let i = 0; i < 20000; i++) keep.push({ i }); if (keep.length > 200000) keep = []; }, 20);
-  `], { cwd: root, env: { ...process.env, RUNTIME_SAMPLER_PORT: String(port) }, stdio: ['ignore', 'ignore', 'pipe'] });
+  `], { cwd: root, env: { ...process.env, RUNTIME_SAMPLER_PORT: String(port), RUNTIME_SAMPLER_CGROUP_ROOT: cgroup, RUNTIME_SAMPLER_THREADPOOL_PROBE_MS: '100' }, stdio: ['ignore', 'ignore', 'pipe'] });
   let appErr = '';
   app.stderr.on('data', (d) => { appErr += d; });
   const prom = await startPrometheus([
@@ -152,11 +165,15 @@ testUnless(test, noPrometheus, 'a real Prometheus scrapes the preload of a runni
     assert.equal(pcEmpty, [], 'prom-client alternatives without data');
     for (const expr of alertExprs()) await prom.query(expr); // valid against real data
     const groups = (await getJSON(`${prom.api}/rules`)).groups;
-    assert.is(groups[0].rules.length, 9);
+    assert.is(groups[0].rules.length, 14);
+    const container = await prom.query('nodejs_container_memory_usage_bytes{job="app"} / nodejs_container_memory_limit_bytes{job="app"}');
+    assert.is(container.length, 1);
+    assert.is(Number(container[0].value[1]), 0.5);
     assert.ok(groups[0].rules.every((r) => r.health === 'ok'), JSON.stringify(groups[0].rules.map((r) => [r.name, r.health, r.lastError])));
   } finally {
     app.kill();
     await prom.stop();
+    removeFixture(cgroup);
   }
 });
 

@@ -420,6 +420,33 @@ test('every catalog counter and gauge is an instrument (timestamps excepted), an
   assert.equal([...rm.instruments], [...expected].sort());
 });
 
+test('threadpool probe: counter and gauges in seconds, the histogram left out (no observable histogram)', async () => {
+  const sampler = new Sampler({ threadpoolProbeMs: 10 }).start();
+  const p = setup();
+  const rm = registerRuntimeMetrics(p.meter, { sampler, loopWindowMs: 0 });
+  try {
+    const deadline = Date.now() + 2000;
+    while (sampler.read().threadpool.probes < 3 && Date.now() < deadline) await sleep(10);
+    sampler.stop();
+    const snap = sampler.read();
+    const m = await p.collect();
+    assert.is(m.get('nodejs.threadpool.probes').dataPointType, DataPointType.SUM);
+    assert.is(point(m.get('nodejs.threadpool.probes')), snap.threadpool.probes);
+    assert.ok(snap.threadpool.probes >= 3);
+    assert.is(m.get('nodejs.threadpool.delay.max').descriptor.unit, 's');
+    assert.ok(Math.abs(point(m.get('nodejs.threadpool.delay.max')) - snap.threadpool.maxDelayNs / 1e9) < 1e-12);
+    assert.is(point(m.get('nodejs.threadpool.size')), snap.threadpool.size);
+    assert.is(point(m.get('nodejs.threadpool.in_flight')), snap.threadpool.inFlight);
+    assert.is(m.get('nodejs.threadpool.in_flight.duration').descriptor.unit, 's');
+    assert.is(m.get('nodejs.threadpool.delay'), undefined);
+    assert.is(m.get('nodejs.threadpool.in_flight.start_time'), undefined, 'a monotonic timestamp is not exported');
+  } finally {
+    rm.close();
+    sampler.close();
+    await p.shutdown();
+  }
+});
+
 test('container values: a limit when set, none for no limit (+Infinity) or an unknown value (NaN)', async () => {
   const { v2Fixture, removeFixture } = require('./helpers/cgroup');
   const dir = v2Fixture({ 'memory.max': 'max\n', 'cpu.max': '50000 100000\n', 'memory.events': undefined });

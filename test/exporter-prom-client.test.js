@@ -153,6 +153,60 @@ test('every GC is counted: nodejs_gc_duration_seconds against --trace-gc in the 
   assert.ok(counts.theirs <= traced);
 });
 
+test('additions: container and threadpool families exactly as toPrometheus() writes them (+Inf kept, NaN left out)', async () => {
+  const { toPrometheus } = require('..');
+  const { v2Fixture, removeFixture } = require('./helpers/cgroup');
+  // memory.max "max": +Inf; no memory.events: its four counters have no series.
+  const dir = v2Fixture({ 'memory.max': 'max\n', 'memory.events': undefined });
+  const s = new Sampler({ cgroupRoot: dir, threadpoolProbeMs: 10 }).start();
+  try {
+    const deadline = Date.now() + 2000;
+    while (s.read().threadpool.probes < 5 && Date.now() < deadline) await sleep(10);
+    s.stop(); // nothing moves between the two renderings
+    const families = (text, prefix) => {
+      const out = new Map();
+      let fam = null;
+      for (const l of text.split('\n')) {
+        const m = /^# (?:HELP|TYPE) (\S+)/.exec(l);
+        if (m) fam = m[1];
+        if (fam && fam.startsWith(`${prefix}nodejs_container_`) || fam && fam.startsWith(`${prefix}nodejs_threadpool_`)) {
+          if (!out.has(fam)) out.set(fam, []);
+          if (l) out.get(fam).push(l);
+        }
+      }
+      return out;
+    };
+    for (const config of [{}, { prefix: 'app_', labels: { service: 'api' } }]) {
+      const reg = new client.Registry();
+      const h = collectDefaultMetrics({ ...config, register: reg, sampler: s });
+      const theirs = families(await reg.metrics(), config.prefix ?? '');
+      const ours = families(toPrometheus(s, config), config.prefix ?? '');
+      assert.equal([...theirs.keys()].sort(), [...ours.keys()].sort());
+      assert.is(theirs.size, 20, `${[...theirs.keys()]}`); // 14 container families, 6 threadpool
+      for (const [fam, lines] of ours) assert.equal(theirs.get(fam), lines, fam);
+      const text = await reg.metrics();
+      const p = config.prefix ?? '';
+      assert.match(text, new RegExp(`^${p}nodejs_container_memory_limit_bytes(\\{service="api"\\})? \\+Inf$`, 'm'));
+      assert.not.match(text, new RegExp(`^${p}nodejs_container_memory_oom_kill_total[{ ]`, 'm'));
+      const count = new RegExp(`^${p}nodejs_threadpool_delay_seconds_count(?:\\{service="api"\\})? (\\d+)$`, 'm').exec(text);
+      assert.ok(count && Number(count[1]) === s.histograms.threadpoolDelay.count && Number(count[1]) >= 5, count && count[1]);
+      // The JSON view (and so the cluster aggregator) carries the same histogram.
+      const json = (await reg.getMetricsAsJSON()).find((m) => m.name === `${p}nodejs_threadpool_delay_seconds`);
+      assert.is(json.type, 'histogram');
+      assert.is(json.values.find((v) => v.labels.le === '+Inf').value, s.histograms.threadpoolDelay.count);
+      h.close();
+      assert.is(reg.getMetricsAsArray().length, 0);
+    }
+    const reg = new client.Registry();
+    const h = collectDefaultMetrics({ register: reg, sampler: s, additions: false });
+    assert.not.ok(reg.getMetricsAsArray().some((m) => /container|threadpool/.test(m.name)));
+    h.close();
+  } finally {
+    s.close();
+    removeFixture(dir);
+  }
+});
+
 test('bad input: clear TypeError / RangeError naming the option', () => {
   const reg = new client.Registry();
   const s = new Sampler({ loopDelayResolutionMs: 20 });

@@ -189,6 +189,51 @@ test('OpenMetrics: # EOF, UNIT lines, counter families without _total', () => {
   s.close();
 });
 
+test('container and threadpool families in both formats: names, types, units, +Inf, NaN left out', async () => {
+  const { v2Fixture, removeFixture } = require('./helpers/cgroup');
+  const dir = v2Fixture({ 'memory.max': 'max\n', 'memory.events': undefined });
+  const s = new Sampler({ cgroupRoot: dir, threadpoolProbeMs: 10 }).start();
+  try {
+    const deadline = Date.now() + 2000;
+    while (s.read().threadpool.probes < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    for (const format of ['prometheus', 'openmetrics']) {
+      const om = format === 'openmetrics';
+      const text = toPrometheus(s, { format });
+      const type = (fam) => new RegExp(`^# TYPE ${fam} (\\w+)$`, 'm').exec(text)?.[1];
+      const counter = (fam) => (om ? fam : `${fam}_total`);
+      assert.is(type('nodejs_container_memory_limit_bytes'), 'gauge');
+      assert.match(text, /^nodejs_container_memory_limit_bytes \+Inf$/m);
+      assert.match(text, /^nodejs_container_memory_high_bytes \+Inf$/m);
+      assert.match(text, /^nodejs_container_memory_usage_bytes 104857600$/m);
+      assert.match(text, /^nodejs_container_cpu_quota 0\.2$/m);
+      assert.is(type(counter('nodejs_container_cpu_throttled_time_seconds')), 'counter');
+      assert.match(text, /^nodejs_container_cpu_throttled_time_seconds_total 2\.5$/m);
+      assert.match(text, /^nodejs_container_cpu_periods_total 50$/m);
+      assert.match(text, /^nodejs_container_memory_pressure_seconds_total\{kind="some"\} 0\.0015$/m);
+      // No memory.events: the family is declared, without a sample (never NaN).
+      assert.is(type(counter('nodejs_container_memory_oom_kill')), 'counter');
+      assert.not.match(text, /^nodejs_container_memory_oom_kill_total /m);
+      assert.not.match(text, /^[^#].* NaN$/m);
+      assert.is(type('nodejs_threadpool_delay_seconds'), 'histogram');
+      assert.is(type(counter('nodejs_threadpool_probes')), 'counter');
+      assert.is(type('nodejs_threadpool_in_flight_duration_seconds'), 'gauge');
+      if (om) {
+        for (const fam of ['nodejs_container_memory_limit_bytes', 'nodejs_container_cpu_throttled_time_seconds', 'nodejs_threadpool_delay_seconds', 'nodejs_threadpool_delay_max_seconds']) {
+          assert.match(text, new RegExp(`^# UNIT ${fam} (bytes|seconds)$`, 'm'), fam);
+        }
+        assert.not.match(text, /^# UNIT nodejs_container_cpu_quota /m);
+      }
+    }
+    if (!noPromtool) {
+      const r = spawnSync('promtool', ['check', 'metrics'], { input: toPrometheus(s), encoding: 'utf8' });
+      assert.is(r.status, 0, `promtool: ${r.stdout}${r.stderr}`);
+    }
+  } finally {
+    s.close();
+    removeFixture(dir);
+  }
+});
+
 const noPromtool = spawnSync('promtool', ['--version'], { encoding: 'utf8' }).error ? 'promtool is not installed (Debian package prometheus)' : null;
 testUnless(test, noPromtool, 'promtool check metrics accepts the output (CI installs prometheus)', () => {
   const s = new Sampler().start();

@@ -83,6 +83,9 @@ async function flushAndReceive(ex, srv) {
 const GC_TYPES = ['scavenge', 'minor_mark_sweep', 'mark_sweep_compact', 'incremental_marking', 'process_weak_callbacks'];
 const TIMESTAMPS = ['runtime_sampler.time', 'runtime_sampler.start_time', 'runtime_sampler.refresh.last_time', 'v8js.gc.last_end_time', 'v8js.heap.update_time', 'nodejs.eventloop.stall.start_time', 'nodejs.threadpool.in_flight.start_time'];
 
+/** Catalog names StatsD sends under another name (docs/exporters.md, "Names and tags"). */
+const RENAMED = { 'nodejs.threadpool.delay.max': 'nodejs.threadpool.max_delay' };
+
 /** The plain-StatsD names the docs promise for counters and gauges, derived from the catalog. */
 function expectedValueNames(sampler, prefix) {
   const byName = new Map();
@@ -94,8 +97,9 @@ function expectedValueNames(sampler, prefix) {
   for (const [name, list] of byName) {
     const attributed = list.filter((d) => d.attributes.length > 0);
     for (const d of attributed.length ? attributed : list) {
-      if (d.attributes.length === 0) names.add(prefix + name);
-      else for (const v of d.attributes[0].values) names.add(`${prefix}${name}.${v}`);
+      const sent = RENAMED[name] ?? name;
+      if (d.attributes.length === 0) names.add(prefix + sent);
+      else for (const v of d.attributes[0].values) names.add(`${prefix}${sent}.${v}`);
     }
   }
   return names;
@@ -212,6 +216,66 @@ test('plain StatsD: catalog names with attribute values folded in, no tags, the 
   await ex.close();
   s.close();
   await srv.close();
+});
+
+test('container and threadpool: each name once, values from a fixture cgroup, +Inf and NaN left out', async () => {
+  const { v2Fixture, writeTree, removeFixture } = require('./helpers/cgroup');
+  // memory.max "max" (+Infinity), memory.high "max" too, no memory.events (NaN counters).
+  const dir = v2Fixture({ 'memory.max': 'max\n', 'memory.events': undefined });
+  const srv = await server();
+  const s = new Sampler({ cgroupRoot: dir, threadpoolProbeMs: 10 }).start();
+  try {
+    for (const protocol of ['statsd', 'dogstatsd']) {
+      const probes = s.read().threadpool.probes;
+      const ex = createStatsdExporter({ port: srv.port, intervalMs: 0, sampler: s, prefix: '', protocol, flushOnClose: false });
+      // The kernel's counters grow between two flushes: the lines carry the increase.
+      writeTree(dir, { 'cpu.stat': 'nr_periods 70\nnr_throttled 45\nthrottled_usec 3000000\n', 'memory.pressure': 'some avg10=0.00 avg60=0.00 avg300=0.00 total=2500\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=700\n' });
+      s.refresh();
+      await waitFor(() => s.read().threadpool.probes >= probes + 3, 'three threadpool probes');
+      // index() fails on a name sent twice in one flush.
+      const got = index(await flushAndReceive(ex, srv));
+      const key = (name, attr) => (attr === undefined ? name : protocol === 'statsd' ? `${name}.${attr}` : `${name}|kind:${attr}`);
+      const value = (name, attr) => got.get(key(name, attr));
+      assert.equal(value('nodejs.container.memory.usage'), { name: 'nodejs.container.memory.usage', value: 104857600, type: 'g', tags: [] });
+      assert.is(value('nodejs.container.cpu.quota').value, 0.2);
+      assert.is(value('nodejs.container.cgroup.version').value, 2);
+      assert.is(value('nodejs.container.cpu.periods').value, 20);
+      assert.is(value('nodejs.container.cpu.periods').type, 'c');
+      assert.is(value('nodejs.container.cpu.throttled_periods').value, 5);
+      assert.is(value('nodejs.container.cpu.throttled_time').value, 500); // ns → ms
+      assert.is(value('nodejs.container.memory.pressure', 'some').value, 1); // 1000 µs
+      assert.is(value('nodejs.container.memory.pressure', 'full').value, 0);
+      // No limit (+Infinity) and an unknown value (NaN) have no line at all.
+      for (const gone of ['nodejs.container.memory.limit', 'nodejs.container.memory.high', 'nodejs.container.memory.oom_kill', 'nodejs.container.memory.max_events']) {
+        assert.not.ok([...got.keys()].some((k) => k === gone || k.startsWith(`${gone}|`)), `${gone} sent`);
+      }
+      // The probe: the interval histogram and the since-start maximum under distinct names.
+      const snap = s.read();
+      assert.ok(value('nodejs.threadpool.delay.count').value >= 3);
+      // The interval's max is within one exponential bucket (1.1%) of the exact value.
+      assert.ok(value('nodejs.threadpool.delay.max').value <= value('nodejs.threadpool.max_delay').value * 1.011 + 1e-6);
+      assert.ok(Math.abs(value('nodejs.threadpool.max_delay').value - snap.threadpool.maxDelayNs / 1e6) <= 1e-6);
+      assert.is(value('nodejs.threadpool.size').value, snap.threadpool.size);
+      assert.ok(value('nodejs.threadpool.probes').value >= 3);
+      for (const n of ['nodejs.threadpool.in_flight', 'nodejs.threadpool.in_flight.duration']) assert.is(value(n).type, 'g');
+      await ex.close();
+      writeTree(dir, { 'cpu.stat': 'nr_periods 50\nnr_throttled 40\nthrottled_usec 2500000\n', 'memory.pressure': 'some avg10=0.00 avg60=0.00 avg300=0.00 total=1500\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=700\n' });
+      s.refresh();
+    }
+  } finally {
+    s.close();
+    await srv.close();
+    removeFixture(dir);
+  }
+});
+
+test('no counter or gauge is named like a histogram\'s statistic line', () => {
+  // Both would be sent under one name in one flush, and a server would mix them.
+  const s = new Sampler();
+  const stats = ['count', 'avg', 'max', 'p50', 'p90', 'p99', 'p99_9'];
+  const hist = new Set(s.catalog().filter((d) => d.kind === 'histogram').flatMap((d) => stats.map((st) => `${d.name}.${st}`)));
+  for (const n of expectedValueNames(s, '')) assert.not.ok(hist.has(n), `${n} is also a histogram statistic`);
+  s.close();
 });
 
 test('gauges equal the sampler\'s values, in bytes; utilization is the interval\'s', async () => {

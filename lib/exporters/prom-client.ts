@@ -15,7 +15,8 @@ import { Sampler } from '../sampler';
 import { reasonLabel } from '../snapshot';
 import type { GcTypeName, Snapshot } from '../snapshot';
 import type { Histogram } from '../histogram';
-import { checkBuckets, checkLabels, checkSampler } from './common';
+import { DEFAULT_DURATION_BOUNDS_NS, MONOTONIC_TIMESTAMPS, bucketBoundMap, checkBuckets, checkLabels, checkSampler, cumulativeCounts, plan } from './common';
+import { prometheusName } from './prometheus';
 import { LoopWindow, stddev } from '../loop-window';
 import { describeValue, SamplerError } from '../errors';
 import { checkBoolean, checkKnownOptions, checkNumber, checkOptionsObject, checkString } from '../options';
@@ -117,6 +118,66 @@ function countByName(list: unknown[]): Record<string, number> {
     out[name] = (out[name] ?? 0) + 1;
   }
   return out;
+}
+
+interface SamplerHistogramConfig {
+  name: string;
+  help: string;
+  registers: PromClient.Registry[];
+  labelNames: string[];
+  labels: Record<string, string>;
+  /** Upper bounds, ns. */
+  boundsNs: readonly number[];
+  histogram: () => Histogram;
+}
+
+interface HistogramData {
+  name: string;
+  help: string;
+  type: 'histogram';
+  values: PromClient.MetricValueWithName<string>[];
+  aggregator: 'sum';
+}
+
+/**
+ * A prom-client Histogram whose series are the sampler's cumulative histogram, read at
+ * each scrape: the same buckets, sum and count as toPrometheus() gives, without replaying
+ * every value through observe() (a sampler that has run for a day holds millions).
+ */
+function samplerHistogram(client: typeof PromClient, c: SamplerHistogramConfig): PromClient.Histogram {
+  const factor = 1e-9;
+  const bounds = c.boundsNs.map((b) => b * factor);
+  class Cumulative extends client.Histogram {
+    private map: Int32Array | null = null;
+    private mapScale = -1;
+    constructor() {
+      super({ name: c.name, help: c.help, registers: c.registers, labelNames: c.labelNames, buckets: bounds });
+    }
+    private data(): HistogramData {
+      const h = c.histogram();
+      if (this.mapScale !== h.scale) {
+        this.map = bucketBoundMap(c.boundsNs, h.scale, h.counts.length);
+        this.mapScale = h.scale;
+      }
+      const cum = cumulativeCounts(h, c.boundsNs, this.map!);
+      const values: PromClient.MetricValueWithName<string>[] = cum.map((n, i) => ({ labels: { ...c.labels, le: bounds[i] }, value: n, metricName: `${c.name}_bucket` }));
+      values.push(
+        { labels: { ...c.labels, le: '+Inf' }, value: h.count, metricName: `${c.name}_bucket` },
+        { labels: { ...c.labels }, value: h.sum * factor, metricName: `${c.name}_sum` },
+        { labels: { ...c.labels }, value: h.count, metricName: `${c.name}_count` },
+      );
+      return { name: c.name, help: c.help, type: 'histogram', values, aggregator: 'sum' };
+    }
+    // The registry renders getForPromString() when there is one, else get(); both carry
+    // the labels whole (no sharedLabels), as get() does in every prom-client version.
+    override get(): ReturnType<PromClient.Histogram['get']> {
+      return Promise.resolve(this.data() as unknown as Awaited<ReturnType<PromClient.Histogram['get']>>);
+    }
+    getForPromString(): Promise<HistogramData> {
+      return Promise.resolve(this.data());
+    }
+  }
+  return new Cumulative();
 }
 
 /**
@@ -345,6 +406,55 @@ export function collectDefaultMetrics(config?: CollectDefaultMetricsConfig): Def
       if (!Number.isNaN(f.total)) g.set({ space: 'total', ...labels }, f.total);
       for (const [name, v] of Object.entries(f.spaces)) if (!Number.isNaN(v)) g.set({ space: spaceLabel(name), ...labels }, v);
     }, ['space']);
+
+    // The container and threadpool families of the catalog, under the names toPrometheus()
+    // gives them (prometheusName), so dashboards and alert rules work with either exporter.
+    // NaN (the kernel does not say) leaves the series out; +Infinity (no limit) is +Inf.
+    for (const f of plan(sampler, snap)) {
+      const d = f.description;
+      if (f.histogram || MONOTONIC_TIMESTAMPS.has(d.name) || !/^nodejs\.(container|threadpool)\./.test(d.name)) continue;
+      const { name, factor } = prometheusName(d.name, d.unit);
+      const points = f.points.map((pt) => ({
+        labels: Object.fromEntries(Object.entries(pt.attributes).map(([k, v]) => [k.replace(/[^a-zA-Z0-9_]/g, '_'), v])),
+        get: pt.get,
+      }));
+      const attributeNames = Object.keys(points[0]?.labels ?? {});
+      const each = (set: (l: PromClient.LabelValues<string>, v: number) => void): void => {
+        const s = read();
+        for (const pt of points) {
+          const v = pt.get(s, sampler);
+          if (typeof v === 'number' && !Number.isNaN(v)) set({ ...pt.labels, ...labels }, v * factor);
+        }
+      };
+      if (d.kind === 'counter') {
+        names.push(`${prefix}${name}_total`);
+        new client.Counter({
+          name: `${prefix}${name}_total`, help: d.description, registers, labelNames: [...attributeNames, ...labelNames],
+          collect(this: PromClient.Counter) {
+            // reset() gives a metric without labels a 0 series; an unknown value has none.
+            this.reset();
+            this.remove({});
+            each((l, v) => this.inc(l, v));
+          },
+        });
+      } else {
+        gauge(name, d.description, (g) => {
+          g.reset();
+          g.remove({});
+          each((l, v) => g.set(l, v));
+        }, attributeNames);
+      }
+    }
+    names.push(`${prefix}nodejs_threadpool_delay_seconds`);
+    samplerHistogram(client, {
+      name: `${prefix}nodejs_threadpool_delay_seconds`,
+      help: sampler.catalog().find((d) => d.name === 'nodejs.threadpool.delay')?.description ?? 'Delay of each threadpool probe.',
+      registers,
+      labelNames,
+      labels,
+      boundsNs: DEFAULT_DURATION_BOUNDS_NS,
+      histogram: () => sampler.histograms.threadpoolDelay,
+    });
   }
 
   let closed = false;

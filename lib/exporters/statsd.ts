@@ -99,6 +99,15 @@ const TAG_VALUE_BAD = /[,|#\s\u0000-\u001f\u007f]/;
 const NAME_BAD = /[^A-Za-z0-9_.-]/g;
 const TAG_BAD = /[,|#\s\u0000-\u001f\u007f]/g;
 
+/**
+ * Catalog names sent under another name: the histogram nodejs.threadpool.delay sends its
+ * interval max as nodejs.threadpool.delay.max, which is also the since-start maximum's
+ * catalog name; one name carrying both would make a server mix two meanings.
+ */
+const RENAMES: Readonly<Record<string, string>> = {
+  'nodejs.threadpool.delay.max': 'nodejs.threadpool.max_delay',
+};
+
 /** Gauges whose since-start() value is replaced by the flush interval's. */
 const INTERVAL_GAUGES: Readonly<Record<string, (d: SnapshotDelta) => number>> = {
   'nodejs.eventloop.utilization': (d) => d.loop.utilization,
@@ -459,7 +468,7 @@ export class StatsdExporter {
       const factor = unitFactor(desc.unit);
       if (f.points) {
         for (const pt of f.points) {
-          const { name, tags } = this.nameAndTags(prefix + desc.name, pt.attributes);
+          const { name, tags } = this.nameAndTags(prefix + (RENAMES[desc.name] ?? desc.name), pt.attributes);
           if (desc.kind === 'counter') {
             const key = `${name}|${tags}`;
             const before = this.prevCounters.get(key) ?? 0;

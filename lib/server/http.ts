@@ -277,7 +277,7 @@ function openUnlinked(): number {
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
 
 export function createMonitorServer(target: Readable, o: MonitorServerOptions): { server: Server; stats: () => object; stop: () => void } {
-  const window = new LoopWindow(target, o.windowMs);
+  const window = new LoopWindow(target, o.windowMs, { threadpool: true });
   const checker = new ReadinessChecker(o.readiness);
   const snap = target.read();
   let requests = 0;
@@ -321,7 +321,7 @@ export function createMonitorServer(target: Readable, o: MonitorServerOptions): 
       if (shown.window !== window) shown.window.stop();
       shown = l === null
         ? { reader: target, window, checker, generation: -1, processes: 0, snap }
-        : { reader, window: new LoopWindow(reader, o.windowMs), checker: new ReadinessChecker(o.readiness), generation: l.generation, processes: l.processes, snap: reader.read() };
+        : { reader, window: new LoopWindow(reader, o.windowMs, { threadpool: true }), checker: new ReadinessChecker(o.readiness), generation: l.generation, processes: l.processes, snap: reader.read() };
     }
     return shown;
   };
@@ -351,6 +351,45 @@ export function createMonitorServer(target: Readable, o: MonitorServerOptions): 
     }
     const spaces: Record<string, number> = {};
     for (const [name, s] of Object.entries(now.heap.spaces)) spaces[name] = s.usedBytes;
+    // JSON has neither NaN nor Infinity: a value the kernel does not give is null, no
+    // limit is 'unlimited'.
+    const limit = (x: number): number | 'unlimited' | null => (x === Infinity ? 'unlimited' : Number.isFinite(x) ? x : null);
+    const known = (x: number): number | null => (Number.isFinite(x) ? x : null);
+    const c = now.container;
+    const c0 = start.container;
+    const periods = c.cpuPeriods - c0.cpuPeriods;
+    // Shown only where a cgroup was found and says something (cgroup v1 hosts without the
+    // memory controller give version 1 and NaN everywhere).
+    const container = c.cgroupVersion > 0 && (Number.isFinite(c.memoryUsageBytes) || !Number.isNaN(c.memoryLimitBytes) || !Number.isNaN(c.cpuQuotaCores))
+      ? {
+        cgroupVersion: c.cgroupVersion,
+        memoryUsageBytes: known(c.memoryUsageBytes),
+        memoryLimitBytes: limit(c.memoryLimitBytes),
+        memoryHighBytes: limit(c.memoryHighBytes),
+        memoryUsedShare: Number.isFinite(c.memoryUsageBytes) && Number.isFinite(c.memoryLimitBytes) && c.memoryLimitBytes > 0 ? c.memoryUsageBytes / c.memoryLimitBytes : null,
+        cpuQuotaCores: limit(c.cpuQuotaCores),
+        // Over the window: the share of CFS periods throttled, and throttled time per
+        // second of wall time (how many CPUs' worth of runnable time was held back).
+        throttledShare: periods > 0 ? known((c.cpuThrottledPeriods - c0.cpuThrottledPeriods) / periods) : null,
+        throttledPerSecond: interval > 0 ? known((c.cpuThrottledNs - c0.cpuThrottledNs) / interval) : null,
+        oomKills: known(c.oomKillEvents),
+      }
+      : null;
+    const tp = now.threadpool;
+    const pd = v.window.threadpoolDelay();
+    // The probe is on once it has run or is waiting (a view has no options to ask).
+    const threadpool = tp.probes > 0 || tp.inFlight > 0
+      ? {
+        size: tp.size,
+        probes: tp.probes,
+        inFlight: tp.inFlight,
+        waitingMs: tp.waitingNs / 1e6,
+        maxMs: tp.maxDelayNs / 1e6,
+        delayMs: pd === null || pd.count === 0
+          ? { p50: null, p99: null, max: null }
+          : { p50: ms(pd.percentile(50)), p99: ms(pd.percentile(99)), max: ms(pd.max) },
+      }
+      : null;
     return {
       time: Date.now(),
       threadId: v.reader.threadId,
@@ -371,6 +410,8 @@ export function createMonitorServer(target: Readable, o: MonitorServerOptions): 
         pauseHistogramMs: pauses,
       },
       stall: { active: now.stall.active === 1, durationMs: now.stall.durationNs / 1e6, count: now.stall.count },
+      container,
+      threadpool,
       // The built-in rules' alerts (names are [A-Za-z0-9_.:-]: safe in the page's HTML).
       alerts: watcher === null ? [] : watcher.alerts().map((a) => ({ name: a.name, severity: a.severity })),
       ready,

@@ -33,6 +33,7 @@ export const PAGE_HTML = `<!doctype html>
   <section class="chart"><h2>Loop delay over the window (ms)</h2><svg id="delay" viewBox="0 0 600 180"></svg><div class="legend" id="delay-legend"></div></section>
   <section class="chart"><h2>Event-loop utilization and GC CPU fraction</h2><svg id="elu" viewBox="0 0 600 180"></svg><div class="legend" id="elu-legend"></div></section>
   <section class="chart"><h2>GC pauses by type (count per pause-time bucket, ms)</h2><svg id="gc" viewBox="0 0 600 180"></svg><div class="legend" id="gc-legend"></div></section>
+  <section class="chart" id="threadpool-chart" hidden><h2>Threadpool probe delay over the window, and the probe waiting now (ms)</h2><svg id="threadpool" viewBox="0 0 600 180"></svg><div class="legend" id="threadpool-legend"></div></section>
 </main>
 <script>
 "use strict";
@@ -103,6 +104,23 @@ function tiles(d) {
     ["Stall", d.stall.active ? "in progress " + fmt(d.stall.durationMs, 0) + " ms" : String(d.stall.count) + " so far"],
     ["Alerts", d.alerts && d.alerts.length ? d.alerts.map((a) => a.severity + " " + a.name).join(", ") : "none"],
   ];
+  const c = d.container;
+  if (c) {
+    // Only what the cgroup says: no limit is "none", a value it does not give is "–".
+    const limit = (v, f) => v === "unlimited" ? "none" : v === null ? "–" : f(v);
+    list.push(
+      ["Container memory / limit", (c.memoryUsageBytes === null ? "–" : fmt(mb(c.memoryUsageBytes), 0)) + " / " + limit(c.memoryLimitBytes, (v) => fmt(mb(v), 0)) + " MB" + (c.memoryUsedShare === null ? "" : " (" + fmt(c.memoryUsedShare * 100, 0) + " %)")],
+      ["Container CPU quota", limit(c.cpuQuotaCores, (v) => fmt(v, 2) + " CPUs")],
+      ["CPU throttled", c.throttledShare === null ? "–" : fmt(c.throttledShare * 100, 1) + " % of periods"],
+    );
+  }
+  const t = d.threadpool;
+  if (t) {
+    list.push(
+      ["Threadpool delay p99", fmt(t.delayMs.p99, 2) + " ms"],
+      ["Threadpool", t.inFlight ? "probe waiting " + fmt(t.waitingMs, 0) + " ms" : t.size + " threads"],
+    );
+  }
   $("tiles").innerHTML = list.map(([k, v]) => '<div class="tile"><div class="label">' + k + '</div><div class="value" data-tile="' + k + '">' + v + "</div></div>").join("");
 }
 async function poll() {
@@ -121,6 +139,11 @@ async function poll() {
     lines("delay", ["p50", "p90", "p99"].map((p) => history.map((h) => h.loopDelayMs[p])), ["p50", "p90", "p99"]);
     lines("elu", [history.map((h) => h.elu), history.map((h) => h.gcCpuFraction)], ["utilization", "GC CPU fraction"], 1);
     bars("gc", d.gc.pauseHistogramMs);
+    $("threadpool-chart").hidden = !d.threadpool;
+    if (d.threadpool) {
+      const tp = (f) => history.map((h) => h.threadpool ? f(h.threadpool) : null);
+      lines("threadpool", [tp((x) => x.delayMs.p50), tp((x) => x.delayMs.p99), tp((x) => x.delayMs.max), tp((x) => x.waitingMs)], ["p50", "p99", "max", "waiting now"]);
+    }
   } catch (e) {
     $("status").textContent = "disconnected";
     $("status").className = "notready";
