@@ -128,12 +128,13 @@ panel('Open file descriptors', 'none', [[`max by (instance) (process_open_fds${S
 // The process's cgroup. Processes of one container report the same cgroup: max, not sum.
 // A limit of +Inf (none) is left out of the charts (`< +Inf`), so no axis runs to infinity.
 newRow('Container');
-panel('Memory: usage, high, limit', 'bytes', [
+panel('Memory: working set, usage, high, limit', 'bytes', [
+  [`max by (instance) (nodejs_container_memory_working_set_bytes${SEL})`, 'working set {{instance}}'],
   [`max by (instance) (nodejs_container_memory_usage_bytes${SEL})`, 'usage {{instance}}'],
   [`max by (instance) (nodejs_container_memory_high_bytes${SEL} < +Inf)`, 'high {{instance}}'],
   [`max by (instance) (nodejs_container_memory_limit_bytes${SEL} < +Inf)`, 'limit {{instance}}'],
-], { description: 'Page cache is included in usage; the kernel reclaims it before an OOM kill.' });
-panel('Memory used / limit', 'percentunit', [[`max by (instance) (nodejs_container_memory_usage_bytes${SEL} / (nodejs_container_memory_limit_bytes${SEL} < +Inf))`, '{{instance}}']], { min: 0 });
+], { description: 'Usage includes page cache; the working set leaves out the inactive part, which the kernel reclaims before an OOM kill.' });
+panel('Working set / limit', 'percentunit', [[`max by (instance) (nodejs_container_memory_working_set_bytes${SEL} / (nodejs_container_memory_limit_bytes${SEL} < +Inf))`, '{{instance}}']], { min: 0 });
 panel('OOM kills, memory.max and memory.high events', 'none', [
   [`max by (instance) (increase(nodejs_container_memory_oom_kill_total${SEL}[${RI}]))`, 'OOM kills {{instance}}'],
   [`max by (instance) (increase(nodejs_container_memory_max_events_total${SEL}[${RI}]))`, 'max events {{instance}}'],

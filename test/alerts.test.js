@@ -85,7 +85,7 @@ test('the dashboard is current, covers every metric group, and uses only metrics
   assert.equal(rows, ['Overview', 'Garbage collection', 'Heap', 'Event loop', 'Threadpool', 'Process', 'Container']);
   for (const family of ['v8js_gc_duration_seconds_bucket', 'v8js_gc_main_thread_time_seconds_total', 'v8js_gc_incremental_marking_time_seconds_total', 'v8js_gc_mark_compact_phase_time_seconds_total',
     'v8js_gc_time_to_safepoint_duration_seconds_bucket', 'v8js_memory_heap_used_bytes', 'nodejs_eventloop_delay_seconds_bucket', 'nodejs_eventloop_time_seconds_total', 'nodejs_eventloop_stall_active', 'process_cpu_time_seconds_total',
-    'nodejs_container_memory_usage_bytes', 'nodejs_container_memory_limit_bytes', 'nodejs_container_memory_high_bytes', 'nodejs_container_memory_oom_kill_total', 'nodejs_container_memory_max_events_total',
+    'nodejs_container_memory_usage_bytes', 'nodejs_container_memory_working_set_bytes', 'nodejs_container_memory_limit_bytes', 'nodejs_container_memory_high_bytes', 'nodejs_container_memory_oom_kill_total', 'nodejs_container_memory_max_events_total',
     'nodejs_container_cpu_quota', 'nodejs_container_cpu_throttled_periods_total', 'nodejs_container_cpu_periods_total', 'nodejs_container_cpu_throttled_time_seconds_total',
     'nodejs_container_memory_pressure_seconds_total', 'nodejs_container_cpu_pressure_seconds_total',
     'nodejs_threadpool_delay_seconds_bucket', 'nodejs_threadpool_delay_max_seconds', 'nodejs_threadpool_in_flight_duration_seconds', 'nodejs_threadpool_probes_total', 'nodejs_threadpool_size']) {

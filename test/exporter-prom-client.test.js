@@ -182,7 +182,7 @@ test('additions: container and threadpool families exactly as toPrometheus() wri
       const theirs = families(await reg.metrics(), config.prefix ?? '');
       const ours = families(toPrometheus(s, config), config.prefix ?? '');
       assert.equal([...theirs.keys()].sort(), [...ours.keys()].sort());
-      assert.is(theirs.size, 20, `${[...theirs.keys()]}`); // 14 container families, 6 threadpool
+      assert.is(theirs.size, 21, `${[...theirs.keys()]}`); // 15 container families, 6 threadpool
       for (const [fam, lines] of ours) assert.equal(theirs.get(fam), lines, fam);
       const text = await reg.metrics();
       const p = config.prefix ?? '';
