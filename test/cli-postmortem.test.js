@@ -10,6 +10,9 @@ const path = require('node:path');
 const { Sampler } = require('..');
 const { human } = require('../dist/cjs/format');
 const { publishDir, startPublisher, cleanUp, cli, sleep, until } = require('./helpers/publishers');
+const { v2Fixture, removeFixture } = require('./helpers/cgroup');
+
+const MiB = 2 ** 20;
 
 const dir = publishDir();
 let victim;
@@ -88,6 +91,34 @@ test('postmortem <pid> prints it dead, with its last heap, GC counts, mark-compa
   const byPath = await cli(['postmortem', victim.path, '--json']);
   assert.is(byPath.status, 0, byPath.stderr);
   assert.is(JSON.parse(byPath.stdout).snapshot.gc.count, doc.snapshot.gc.count);
+});
+
+test('a process killed at its container\'s memory limit: postmortem shows the container and the threadpool, and says OOM', async () => {
+  const cg = v2Fixture({ 'memory.max': `${200 * MiB}\n`, 'memory.current': `${199 * MiB}\n`, 'memory.stat': 'anon 1\ninactive_file 0\n', 'cpu.max': '50000 100000\n' });
+  try {
+    const p = await startPublisher(dir, {}, { env: { RUNTIME_SAMPLER_CGROUP_ROOT: cg } });
+    const view = Sampler.open(p.pid, { dir });
+    await until('a refresh with the cgroup and a threadpool probe', () => {
+      const s = view.read();
+      return s.container.cgroupVersion === 2 && s.threadpool.probes > 0;
+    });
+    view.close();
+    assert.is((await p.kill('SIGKILL')).signal, 'SIGKILL');
+    const r = await cli(['postmortem', String(p.pid), '--dir', dir]);
+    assert.is(r.status, 0, r.stderr);
+    assert.match(r.stdout, /\ncontainer \(cgroup v2\)\n {2}memory {7}working set 199\.0 MiB of a 200\.0 MiB limit \(99\.50 %\); usage 199\.0 MiB; limit hit 17 times, OOM kills 1/);
+    assert.match(r.stdout, /\n {2}cpu {10}quota 0\.500 CPUs; throttled in 40 of 50 periods, 2\.50 s in all\n/);
+    assert.match(r.stdout, /→ it died with its container at 99\.50 % of its memory limit: most likely the kernel's OOM killer \(SIGKILL\)/);
+    assert.match(r.stdout, /\nthreadpool\n {2}delay {8}p50 [\d.]+ (ns|µs|ms) {2}p99 .*\(n=\d+\); pool of \d+ threads/);
+    const json = JSON.parse((await cli(['postmortem', String(p.pid), '--dir', dir, '--json'])).stdout);
+    assert.is(json.threadpoolWaitingNs, 0);
+    assert.ok(json.threadpoolDelay.count >= 1);
+  } finally {
+    removeFixture(cg);
+  }
+  // Not in a cgroup the sampler reads: no container section, no verdict.
+  const r = await cli(['postmortem', String(victim.pid), '--dir', dir]);
+  assert.not.match(r.stdout, /most likely the kernel's OOM killer/);
 });
 
 test('the next publisher keeps the dead file for RUNTIME_SAMPLER_KEEP_DEAD, then removes it', async () => {

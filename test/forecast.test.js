@@ -206,7 +206,7 @@ test('cpu-throttling: the throttled share of wall time from cpu.stat, judged', a
     let f = diagnose(s, { windowMs: 1000 }).findings.find((x) => x.id === 'cpu-throttling');
     assert.is(f.verdict, 'critical', f.summary);
     assert.ok(Math.abs(f.value - 0.4) < 0.06, `share ${f.value}`);
-    assert.match(f.summary, /throttled [34]\d\.\d% of the wall time by a quota of 0\.500 CPUs \(\d+ of \d+ periods\)/);
+    assert.match(f.summary, /throttled [34]\d\.\d% of the wall time by a quota of 0\.500 CPUs, in \d+ of \d+ periods, ~[\d.]+ ms of throttled time each/);
     assert.match(f.recommendation, /CPU quota \(0\.500 CPUs\) runs out/);
     assert.is(f.details.quotaCores, 0.5);
     share = 0.02;

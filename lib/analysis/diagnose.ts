@@ -460,7 +460,7 @@ interface Throttling {
   throttledNs: number;
   periods: number;
   throttledPeriods: number;
-  /** How long one throttle froze the cgroup on average, ns. */
+  /** Throttled time per throttled period, ns (summed over CPUs by the kernel: a multi-threaded process can exceed the period). */
   meanFreezeNs: number;
   /** Throttled time / the loop's lost time over the window (delay beyond the timer's period), 0–1; null without delay samples. */
   explainedShare: number | null;
@@ -515,7 +515,7 @@ function cpuThrottlingFinding(t: Throttling | null, { end, T }: Judged): Finding
     value: t.share,
     unit: '1',
     thresholds: T.cpuThrottledShare,
-    summary: `throttled ${pct(t.share)} of the wall time by a quota of ${t.quotaCores.toPrecision(3)} CPUs (${t.throttledPeriods} of ${plural(t.periods, 'period')}), each throttle freezing every thread for ~${human(t.meanFreezeNs, 'ns')}${explained}`,
+    summary: `throttled ${pct(t.share)} of the wall time by a quota of ${t.quotaCores.toPrecision(3)} CPUs, in ${t.throttledPeriods} of ${plural(t.periods, 'period')}, ~${human(t.meanFreezeNs, 'ns')} of throttled time each (the kernel sums it over CPUs)${explained}`,
     recommendation: verdict === 'ok'
       ? undefined
       : `the CPU quota (${t.quotaCores.toPrecision(3)} CPUs) runs out within each period and the kernel freezes every thread of the container until the next: loop delay here comes from the limit, not from the code. Raise the CPU limit (Kubernetes: resources.limits.cpu, or none with a request), or use less CPU per period (fewer threads busy at once: UV_THREADPOOL_SIZE, worker threads)`,

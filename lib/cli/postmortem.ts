@@ -41,6 +41,9 @@ export interface PostmortemReport {
   snapshot: Snapshot;
   gcPause: { all: Percentiles; byType: Partial<Record<GcTypeName, Percentiles>> };
   loopDelay: Percentiles;
+  threadpoolDelay: Percentiles;
+  /** How long the threadpool probe in flight had waited (for a dead process: at its last sign of life), else 0. */
+  threadpoolWaitingNs: number;
   /** A stall the block says is in progress; for a dead process, how long it had lasted at the last sign of life (atLeast). */
   stallInProgress: { since: string | null; forNs: number; atLeast: boolean } | null;
   lastStallStack: { id: number; stack: string } | null;
@@ -89,6 +92,8 @@ export function postmortemReport(view: PublishedView): PostmortemReport {
     snapshot: snap,
     gcPause: { all: percentiles(h.gcPause), byType },
     loopDelay: percentiles(h.loopDelay),
+    threadpoolDelay: percentiles(h.threadpoolDelay),
+    threadpoolWaitingNs: snap.threadpool.inFlight !== 1 ? 0 : alive ? snap.threadpool.waitingNs : Math.max(0, lastNs - snap.threadpool.inFlightSinceNs),
     stallInProgress,
     lastStallStack: view.lastStallStack(),
     markCompacts: mcs.map((m) => ({ ...m, at: wall(m.endNs)?.toISOString() ?? null })),
@@ -147,6 +152,30 @@ export function formatPostmortem(r: PostmortemReport, nowMs = Date.now()): strin
   kv('RSS', by(proc.rssBytes));
   kv('CPU', `user ${human(proc.cpuUserUs, 'us')}, system ${human(proc.cpuSystemUs, 'us')}`);
   kv('handles', `${proc.activeHandles} active${proc.openFds >= 0 ? `, ${proc.openFds} open fds` : ''}`);
+
+  const c = snap.container;
+  if (c.cgroupVersion > 0) {
+    lines.push('', `container (cgroup v${c.cgroupVersion})`);
+    const limit = c.memoryLimitBytes;
+    const ws = Number.isFinite(c.memoryWorkingSetBytes) ? c.memoryWorkingSetBytes : c.memoryUsageBytes;
+    const share = Number.isFinite(limit) && limit > 0 && Number.isFinite(ws) ? ws / limit : NaN;
+    const events = [
+      Number.isFinite(c.memoryMaxEvents) ? `limit hit ${c.memoryMaxEvents} times` : '',
+      Number.isFinite(c.oomKillEvents) ? `OOM kills ${c.oomKillEvents}` : '',
+    ].filter((x) => x !== '').join(', ');
+    kv('memory', `working set ${by(ws)} of ${Number.isFinite(limit) ? `a ${by(limit)} limit (${human(share, '1')})` : 'no limit'}; usage ${by(c.memoryUsageBytes)}${events ? `; ${events} (the cgroup's, since it was made)` : ''}`);
+    if (Number.isFinite(c.cpuQuotaCores)) {
+      kv('cpu', `quota ${c.cpuQuotaCores.toPrecision(3)} CPUs; throttled in ${c.cpuThrottledPeriods} of ${c.cpuPeriods} periods, ${ns(c.cpuThrottledNs)} in all`);
+    }
+    // A process SIGKILLed by the OOM killer leaves no other trace in its own block.
+    if (r.state === 'dead' && share >= 0.95) kv('', `→ it died with its container at ${human(share, '1')} of its memory limit: most likely the kernel's OOM killer (SIGKILL)`);
+  }
+  const tp = snap.threadpool;
+  if (tp.probes > 0 || tp.inFlight === 1) {
+    lines.push('', 'threadpool');
+    const waiting = r.threadpoolWaitingNs;
+    kv('delay', `${pl(r.threadpoolDelay)}; pool of ${tp.size} threads${waiting > 0 ? `; a probe had waited ${ns(waiting)}${r.state === 'dead' ? ' when it died' : ''}` : ''}`);
+  }
 
   lines.push('', 'event loop');
   const loop = snap.loop;
