@@ -38,9 +38,10 @@ test('/live.json: container values from a fixture cgroup, the throttled share ov
     assert.equal({ ...d.container, throttledPerSecond: typeof d.container.throttledPerSecond }, {
       cgroupVersion: 2,
       memoryUsageBytes: 104857600,
+      memoryWorkingSetBytes: 100000000, // usage − memory.stat inactive_file
       memoryLimitBytes: 209715200,
       memoryHighBytes: 'unlimited',
-      memoryUsedShare: 0.5,
+      memoryUsedShare: 100000000 / 209715200,
       cpuQuotaCores: 0.2,
       throttledShare: 0.25,
       throttledPerSecond: 'number',
@@ -133,7 +134,7 @@ if (NODE_MAJOR < 20) {
       page.on('pageerror', (e) => errors.push(String(e)));
       await page.goto(monitors[0].url + '/');
       await page.waitForFunction(() => document.querySelectorAll('#threadpool polyline').length >= 3, null, { timeout: 15000 });
-      assert.is(await page.textContent('[data-tile="Container memory / limit"]'), '100 / 200 MB (50 %)');
+      assert.is(await page.textContent('[data-tile="Container memory / limit"]'), '95 / 200 MB (48 %)');
       assert.is(await page.textContent('[data-tile="Container CPU quota"]'), '0.20 CPUs');
       assert.is(await page.textContent('[data-tile="CPU throttled"]'), '25.0 % of periods');
       assert.match(await page.textContent('[data-tile="Threadpool delay p99"]'), /^\d+\.\d\d ms$/);

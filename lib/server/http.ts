@@ -355,6 +355,7 @@ export function createMonitorServer(target: Readable, o: MonitorServerOptions): 
     // limit is 'unlimited'.
     const limit = (x: number): number | 'unlimited' | null => (x === Infinity ? 'unlimited' : Number.isFinite(x) ? x : null);
     const known = (x: number): number | null => (Number.isFinite(x) ? x : null);
+    const usedOf = (x: Snapshot['container']): number => (Number.isFinite(x.memoryWorkingSetBytes) ? x.memoryWorkingSetBytes : x.memoryUsageBytes);
     const c = now.container;
     const c0 = start.container;
     const periods = c.cpuPeriods - c0.cpuPeriods;
@@ -364,9 +365,12 @@ export function createMonitorServer(target: Readable, o: MonitorServerOptions): 
       ? {
         cgroupVersion: c.cgroupVersion,
         memoryUsageBytes: known(c.memoryUsageBytes),
+        memoryWorkingSetBytes: known(c.memoryWorkingSetBytes),
         memoryLimitBytes: limit(c.memoryLimitBytes),
         memoryHighBytes: limit(c.memoryHighBytes),
-        memoryUsedShare: Number.isFinite(c.memoryUsageBytes) && Number.isFinite(c.memoryLimitBytes) && c.memoryLimitBytes > 0 ? c.memoryUsageBytes / c.memoryLimitBytes : null,
+        // What the limit is judged by (diagnose, the forecast, the alerts): the working set,
+        // or the usage where the cgroup gives none.
+        memoryUsedShare: Number.isFinite(c.memoryLimitBytes) && c.memoryLimitBytes > 0 && Number.isFinite(usedOf(c)) ? usedOf(c) / c.memoryLimitBytes : null,
         cpuQuotaCores: limit(c.cpuQuotaCores),
         // Over the window: the share of CFS periods throttled, and throttled time per
         // second of wall time (how many CPUs' worth of runnable time was held back).

@@ -109,7 +109,7 @@ function tiles(d) {
     // Only what the cgroup says: no limit is "none", a value it does not give is "–".
     const limit = (v, f) => v === "unlimited" ? "none" : v === null ? "–" : f(v);
     list.push(
-      ["Container memory / limit", (c.memoryUsageBytes === null ? "–" : fmt(mb(c.memoryUsageBytes), 0)) + " / " + limit(c.memoryLimitBytes, (v) => fmt(mb(v), 0)) + " MB" + (c.memoryUsedShare === null ? "" : " (" + fmt(c.memoryUsedShare * 100, 0) + " %)")],
+      ["Container memory / limit", ((c.memoryWorkingSetBytes ?? c.memoryUsageBytes) === null ? "–" : fmt(mb(c.memoryWorkingSetBytes ?? c.memoryUsageBytes), 0)) + " / " + limit(c.memoryLimitBytes, (v) => fmt(mb(v), 0)) + " MB" + (c.memoryUsedShare === null ? "" : " (" + fmt(c.memoryUsedShare * 100, 0) + " %)")],
       ["Container CPU quota", limit(c.cpuQuotaCores, (v) => fmt(v, 2) + " CPUs")],
       ["CPU throttled", c.throttledShare === null ? "–" : fmt(c.throttledShare * 100, 1) + " % of periods"],
     );
