@@ -9,7 +9,7 @@
 const { test } = require('uvu');
 const assert = require('uvu/assert');
 const http = require('node:http');
-const { Sampler, forecastMemory, diagnose, ReadinessChecker, Histogram, startMonitorThread } = require('..');
+const { Sampler, forecastMemory, diagnose, ReadinessChecker, Histogram, startMonitorThread, watch, BUILTIN_RULES } = require('..');
 const { parseEnv } = require('../dist/cjs/server/config');
 const { v2Fixture, writeTree, removeFixture } = require('./helpers/cgroup');
 const { throwsLike } = require('./helpers/throws');
@@ -218,6 +218,32 @@ test('cpu-throttling: the throttled share of wall time from cpu.stat, judged', a
     clearInterval(writer);
     s.close();
     removeFixture(dir);
+  }
+});
+
+test('watch(): the derived container metrics of the built-in rules fire on fixture values', async () => {
+  // 30 MiB/s toward a 1 GiB limit from 930 MiB: above 90% now, the limit within seconds; a
+  // CPU quota throttled in half the periods.
+  const c = growingContainer({ from: 930 * MiB, rate: 30 * MiB, limit: 1024 * MiB, files: { 'cpu.max': '50000 100000\n' } });
+  const t0 = performance.now();
+  const writer = setInterval(() => {
+    const periods = Math.floor((performance.now() - t0) / 100);
+    writeTree(c.dir, { 'cpu.stat': `nr_periods ${periods}\nnr_throttled ${Math.floor(periods / 2)}\nthrottled_usec ${periods * 25_000}\n` });
+  }, 20);
+  const names = ['NodeContainerMemoryNearLimit', 'NodeContainerMemoryLimitWithinAnHour', 'NodeContainerCpuThrottled'];
+  const rules = BUILTIN_RULES.filter((r) => names.includes(r.name)).map((r) => ({ ...r, for: 0, ...(r.window ? { window: '1s' } : {}) }));
+  const w = watch(c.s, { rules });
+  try {
+    await sleep(1800);
+    const alerts = Object.fromEntries(w.alerts().map((a) => [a.name, a.value]));
+    assert.equal(Object.keys(alerts).sort(), [...names].sort(), JSON.stringify(alerts));
+    assert.ok(alerts.NodeContainerMemoryNearLimit > 0.9 && alerts.NodeContainerMemoryNearLimit < 1, String(alerts.NodeContainerMemoryNearLimit));
+    assert.ok(alerts.NodeContainerMemoryLimitWithinAnHour > 0 && alerts.NodeContainerMemoryLimitWithinAnHour < 5, String(alerts.NodeContainerMemoryLimitWithinAnHour));
+    assert.ok(Math.abs(alerts.NodeContainerCpuThrottled - 0.5) < 0.15, String(alerts.NodeContainerCpuThrottled));
+  } finally {
+    w.close();
+    clearInterval(writer);
+    c.close();
   }
 });
 

@@ -232,14 +232,20 @@ test('the built-in rules are the shipped Prometheus rules', () => {
       assert.equal(r.metric, 'leak.suspected');
       continue;
     }
+    if (p.alert === 'NodeContainerMemoryLimitWithinAnHour') {
+      // predict_linear(…[30m], 3600) > limit: the forecast's time to the limit below an hour.
+      assert.ok(/predict_linear\(nodejs_container_memory_working_set_bytes\[30m\], 3600\)/.test(p.expr));
+      assert.equal([r.metric, r.condition, r.threshold, r.windowMs], ['container.secondsToLimit', 'below', 3600, 600_000]);
+      continue;
+    }
     const m = /(>|==)\s*([\d.]+)\s*$/.exec(p.expr.trim());
     const limit = Number(m[2]);
     if (m[1] === '==') {
       assert.ok(r.threshold < limit && r.condition === 'above', p.alert);
       continue;
     }
-    // Prometheus speaks seconds where the sampler speaks ns (percentiles of ns histograms).
-    assert.equal(r.threshold, r.condition === 'percentile' ? limit * 1e9 : limit, p.alert);
+    // Prometheus speaks seconds where the sampler speaks ns (percentiles of ns histograms, ns gauges).
+    assert.equal(r.threshold, r.condition === 'percentile' || (r.condition === 'above' && /Ns$/.test(r.metric)) ? limit * 1e9 : limit, p.alert);
     const rangeMatch = /\[(\d+[smh])\]/.exec(p.expr);
     if (rangeMatch) assert.equal(r.windowMs, parseDuration('window', rangeMatch[1]), p.alert);
     if (/histogram_quantile\(0\.99/.test(p.expr)) assert.equal(r.percentile, 99, p.alert);

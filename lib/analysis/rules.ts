@@ -78,7 +78,17 @@ const CONDITIONS: readonly RuleCondition[] = ['above', 'below', 'rate', 'trend',
 const SEVERITIES: readonly Severity[] = ['info', 'warning', 'critical'];
 export const SEVERITY_RANK: Readonly<Record<Severity, number>> = { info: 0, warning: 1, critical: 2 };
 /** Values computed from a snapshot and the history rather than read from a path. */
-export const DERIVED_METRICS: readonly string[] = ['heap.usedRatio', 'leak.suspected', 'leak.slopeBytesPerSec'];
+/**
+ * Values computed from more than one field: heap.usedRatio (used / limit);
+ * leak.suspected and leak.slopeBytesPerSec (the leak detector over `window`);
+ * container.memoryUsedRatio (the working set, or RSS, / the container's memory limit);
+ * container.secondsToLimit (forecastMemory()'s container forecast over `window`, when its
+ * confidence is at least 0.95); container.throttledPeriodShare (throttled CFS periods /
+ * periods over `window`).
+ */
+export const DERIVED_METRICS: readonly string[] = ['heap.usedRatio', 'leak.suspected', 'leak.slopeBytesPerSec', 'container.memoryUsedRatio', 'container.secondsToLimit', 'container.throttledPeriodShare'];
+/** The derived metrics computed over a rule's window. */
+const WINDOWED_DERIVED: readonly string[] = ['leak.suspected', 'leak.slopeBytesPerSec', 'container.secondsToLimit', 'container.throttledPeriodShare'];
 export { parseDuration };
 const NAME_RE = /^[A-Za-z_][A-Za-z0-9_.:-]*$/;
 /** Whether the metric's values are nanoseconds (a time counter or gauge, or any histogram). */
@@ -137,9 +147,9 @@ function resolveRule(def: unknown, sample: Snapshot, maxWindowMs: number, index 
   } else {
     throw new TypeError(`${at}: threshold must be a finite number${ns ? ' or a duration such as \'200ms\'' : ''} (in the metric's unit), got ${describeValue(d.threshold)}`);
   }
-  const windowed = d.condition === 'rate' || d.condition === 'trend' || d.condition === 'percentile' || d.metric.startsWith('leak.');
+  const windowed = d.condition === 'rate' || d.condition === 'trend' || d.condition === 'percentile' || WINDOWED_DERIVED.includes(d.metric);
   if (!windowed && d.window !== undefined) {
-    throw new TypeError(`${at}: window applies to rate, trend and percentile rules (and leak.* metrics), not to ${d.condition}`);
+    throw new TypeError(`${at}: window applies to rate, trend and percentile rules (and to ${WINDOWED_DERIVED.join(', ')}), not to ${d.condition}`);
   }
   const windowMs = windowed
     ? d.window === undefined
@@ -209,7 +219,10 @@ export function resolveRules(defs: unknown, sample: Snapshot, maxWindowMs: numbe
  * The built-in rules: the shipped Prometheus rules (alerts/runtime-sampler.rules.yml),
  * same names, thresholds, durations and severities (Prometheus's "warning" is severity
  * 'warning' here). NodeOldSpaceGrowing uses the in-process leak detector (which needs its
- * trend to hold over several mark-compacts) instead of the rule's hour-apart comparison.
+ * trend to hold over several mark-compacts) instead of the rule's hour-apart comparison;
+ * NodeContainerMemoryLimitWithinAnHour uses forecastMemory()'s container forecast (a
+ * Theil–Sen trend of the working set, sure at a confidence of 0.95) over the default
+ * history's 10 minutes instead of predict_linear over 30.
  */
 export const BUILTIN_RULES: readonly Readonly<RuleDefinition>[] = Object.freeze([
   { name: 'NodeHeapNearLimit', metric: 'heap.usedRatio', condition: 'above', threshold: 0.85, for: '5m', severity: 'warning', summary: 'V8 heap close to its limit' },
@@ -221,4 +234,9 @@ export const BUILTIN_RULES: readonly Readonly<RuleDefinition>[] = Object.freeze(
   { name: 'NodeEventLoopDelayHigh', metric: 'histograms.loopDelay', condition: 'percentile', percentile: 99, threshold: '200ms', window: '5m', for: '5m', severity: 'warning', summary: 'Event-loop delay p99 above 200 ms' },
   { name: 'NodeEventLoopDelayCritical', metric: 'histograms.loopDelay', condition: 'percentile', percentile: 99, threshold: '1s', window: '5m', for: '5m', severity: 'critical', summary: 'Event-loop delay p99 above 1 s' },
   { name: 'NodeEventLoopStalled', metric: 'stall.active', condition: 'above', threshold: 0.5, for: '30s', severity: 'critical', hysteresis: 0, summary: 'The event loop is stuck (needs the watchdog)' },
+  { name: 'NodeContainerMemoryNearLimit', metric: 'container.memoryUsedRatio', condition: 'above', threshold: 0.9, for: '5m', severity: 'warning', summary: 'Container memory (working set) above 90% of its limit' },
+  { name: 'NodeContainerMemoryLimitWithinAnHour', metric: 'container.secondsToLimit', condition: 'below', threshold: 3600, window: '10m', for: '10m', severity: 'warning', summary: 'At the current trend the container reaches its memory limit within an hour' },
+  { name: 'NodeContainerCpuThrottled', metric: 'container.throttledPeriodShare', condition: 'above', threshold: 0.25, window: '5m', for: '10m', severity: 'warning', summary: 'CPU throttled in over a quarter of the CFS periods' },
+  { name: 'NodeThreadpoolDelayHigh', metric: 'histograms.threadpoolDelay', condition: 'percentile', percentile: 99, threshold: '100ms', window: '5m', for: '10m', severity: 'warning', summary: 'Threadpool delay p99 above 100 ms' },
+  { name: 'NodeThreadpoolStuck', metric: 'threadpool.waitingNs', condition: 'above', threshold: '10s', for: '1m', severity: 'critical', hysteresis: 0, summary: 'A threadpool probe has waited over 10 s for a thread' },
 ].map((r) => Object.freeze(r as RuleDefinition)));

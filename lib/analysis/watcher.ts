@@ -12,6 +12,8 @@ import type { History } from './history';
 // Defines sampler.history (a history attaches to a sampler): loaded wherever one is read.
 import './history';
 import { detectLeak, LeakOptions, LeakReport, resolveLeakOptions } from './leak';
+import { buildForecast, containerUsed, MemoryForecast } from './forecast';
+import { FORECAST_CONFIDENCE } from '../server/readiness';
 import { BUILTIN_RULES, isNanoseconds, parseDuration, readPath, resolveRules, Rule, RuleDefinition, Severity, SEVERITY_RANK } from './rules';
 import { trend } from './stats';
 import { closedError, describeValue, SamplerError } from '../errors';
@@ -97,6 +99,7 @@ export class Watcher extends EventEmitter {
   private readonly history: History;
   private readonly leakOptions: Required<LeakOptions>;
   private leakCache: { key: string; report: LeakReport } | null = null;
+  private forecastCache: { key: string; forecast: MemoryForecast } | null = null;
   private readonly snapshotDir: string | null;
   private readonly snapshotRules: Set<string>;
   private snapshotTaken = false;
@@ -265,8 +268,28 @@ export class Watcher extends EventEmitter {
     return this.leakCache.report;
   }
 
+  private forecast(windowMs: number, end: Snapshot): MemoryForecast {
+    const key = `${windowMs}|${end.timeNs}`;
+    if (this.forecastCache?.key !== key) this.forecastCache = { key, forecast: buildForecast(this.history, end, windowMs) };
+    return this.forecastCache.forecast;
+  }
+
   private value(r: Rule, snap: Snapshot): number {
     switch (r.metric) {
+      case 'container.memoryUsedRatio': {
+        const limit = snap.container.memoryLimitBytes;
+        return Number.isFinite(limit) && limit > 0 ? containerUsed(snap) / limit : NaN;
+      }
+      case 'container.secondsToLimit': {
+        // A forecast counts only when it is sure: a warm-up rises too, for a while.
+        const f = this.forecast(r.windowMs, snap).container;
+        return f === null || f.confidence < FORECAST_CONFIDENCE ? NaN : f.secondsToLimit;
+      }
+      case 'container.throttledPeriodShare': {
+        const w = this.history.window(r.windowMs, snap);
+        const periods = snap.container.cpuPeriods - w.start.container.cpuPeriods;
+        return periods > 0 ? (snap.container.cpuThrottledPeriods - w.start.container.cpuThrottledPeriods) / periods : NaN;
+      }
       case 'heap.usedRatio':
         return snap.heap.limitBytes > 0 ? snap.heap.usedBytes / snap.heap.limitBytes : NaN;
       case 'leak.suspected':
