@@ -3,7 +3,8 @@
 import { Sampler, SamplerView, SamplerAggregate, startMonitorThread, Snapshot, Histogram, delta, toPrometheus, toPrometheusGroup, toJSON, toJSONGroup, negotiateFormat, SamplerError } from 'runtime-sampler';
 import type { SharedSampler, StallEvent, MonitorThread } from 'runtime-sampler';
 import type { PrometheusOptions, JsonDocument } from 'runtime-sampler';
-import { diagnose, watch, BUILTIN_RULES, DIAGNOSE_THRESHOLDS } from 'runtime-sampler';
+import { diagnose, watch, BUILTIN_RULES, DIAGNOSE_THRESHOLDS, forecastMemory } from 'runtime-sampler';
+import type { MemoryForecast, LimitForecast } from 'runtime-sampler';
 import type { DiagnosisReport, Finding, Alert, RuleDefinition, MarkCompactRecord, LeakReport, Verdict } from 'runtime-sampler';
 import { collectDefaultMetrics } from 'runtime-sampler/prom-client';
 import { registerRuntimeMetrics } from 'runtime-sampler/otel';
@@ -92,6 +93,16 @@ const badRule: RuleDefinition = { name: 'x', metric: 'heap.usedBytes', condition
 void badRule;
 // @ts-expect-error: unknown diagnose option
 diagnose(hs, { window: 5 });
+// The memory forecast, alone and in the report.
+const forecast: MemoryForecast = forecastMemory(hs, { windowMs: 60_000 });
+const kind: 'heap' | 'container' = forecast.limitKind;
+const toLimit: number = report.forecast.secondsToLimit;
+const containerForecast: LimitForecast | null = forecast.container;
+const workingSet: number = hs.read().container.memoryWorkingSetBytes;
+const poolSize: number = hs.read().threadpool.size;
+void [kind, toLimit, containerForecast, workingSet, poolSize];
+// @ts-expect-error: unknown forecast option
+forecastMemory(hs, { window: 5 });
 
 // @ts-expect-error: format is 'prometheus' | 'openmetrics'
 toPrometheus(sampler, { format: 'json' });
