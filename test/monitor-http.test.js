@@ -102,7 +102,7 @@ test('/diagnose (text and JSON) and /alerts: the report and the built-in rules, 
   assert.is(r.status, 200);
   const alerts = JSON.parse(r.body);
   assert.equal(alerts.rules.map((x) => x.name).slice(0, 2), ['NodeHeapNearLimit', 'NodeHeapAtLimit']);
-  assert.is(alerts.rules.length, 9);
+  assert.is(alerts.rules.length, 14);
 });
 
 test('/readyz turns 503 while the main thread is stalled and names the failing checks; /healthz still answers', async () => {
