@@ -34,8 +34,13 @@ async function main() {
   s.read(mid);
   check(mid.heap.usedBytes > 0, 'heap.usedBytes is 0 after refresh()');
 
-  // Let the judged iteration begin, then block the loop past the threshold in JS so the
-  // watchdog fires and the stack is captured by the interrupt.
+  // Let the loop complete iterations first (the watchdog judges none until the loop has
+  // moved since it started: under valgrind, starting the threadpool probe's pool can take
+  // so long that the first timer is overdue, the first iteration never waits, and a block
+  // inside it would be that unjudged first iteration), then block the loop past the
+  // threshold in JS so the watchdog fires and the stack is captured by the interrupt.
+  for (let i = 0; i < 600 && s.read().loop.iterations < 3; i++) await wait(50);
+  check(s.read().loop.iterations >= 3, `loop.iterations ${s.read().loop.iterations} before the block`);
   await wait(50);
   // Under valgrind on a loaded machine the watchdog thread can be scheduled late, so spin
   // until it has seen the stall (stall.active, read from here while blocked), then 2 s
