@@ -179,6 +179,11 @@ test('additions: container and threadpool families exactly as toPrometheus() wri
     for (const config of [{}, { prefix: 'app_', labels: { service: 'api' } }]) {
       const reg = new client.Registry();
       const h = collectDefaultMetrics({ ...config, register: reg, sampler: s });
+      // The drop-in starts a stopped sampler: stop it again, and let a probe in flight land
+      // (its waiting time grows on the reader's clock), so that nothing moves in between.
+      s.stop();
+      for (let i = 0; i < 200 && s.read().threadpool.inFlight === 1; i++) await sleep(5);
+      assert.is(s.read().threadpool.inFlight, 0);
       const theirs = families(await reg.metrics(), config.prefix ?? '');
       const ours = families(toPrometheus(s, config), config.prefix ?? '');
       assert.equal([...theirs.keys()].sort(), [...ours.keys()].sort());
