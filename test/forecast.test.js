@@ -107,7 +107,7 @@ test('container: a working set growing 20 MiB/s toward a 1 GiB limit is forecast
 test('container: a plateau is no trend — secondsToLimit Infinity, null in JSON, no warning', async () => {
   const c = growingContainer({ from: 300 * MiB, rate: 0, limit: 1024 * MiB });
   try {
-    await sleep(1500);
+    await sleep(1200);
     const f = forecastMemory(c.s, { windowMs: 1000 });
     assert.is(f.container.secondsToLimit, Infinity);
     assert.is(f.container.slopeBytesPerSecond, 0);
@@ -202,7 +202,7 @@ test('cpu-throttling: the throttled share of wall time from cpu.stat, judged', a
   const s = new Sampler({ cgroupRoot: dir, refreshIntervalMs: 100, history: { intervalMs: 100, capacity: 600 } }).start();
   void s.history;
   try {
-    await sleep(1500);
+    await sleep(1200);
     let f = diagnose(s, { windowMs: 1000 }).findings.find((x) => x.id === 'cpu-throttling');
     assert.is(f.verdict, 'critical', f.summary);
     assert.ok(Math.abs(f.value - 0.4) < 0.06, `share ${f.value}`);
@@ -210,7 +210,7 @@ test('cpu-throttling: the throttled share of wall time from cpu.stat, judged', a
     assert.match(f.recommendation, /CPU quota \(0\.500 CPUs\) runs out/);
     assert.is(f.details.quotaCores, 0.5);
     share = 0.02;
-    await sleep(1500);
+    await sleep(1200);
     f = diagnose(s, { windowMs: 1000 }).findings.find((x) => x.id === 'cpu-throttling');
     assert.is(f.verdict, 'ok', f.summary);
     assert.ok(f.value < 0.05, `share ${f.value}`);
