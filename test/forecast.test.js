@@ -247,6 +247,18 @@ test('watch(): the derived container metrics of the built-in rules fire on fixtu
   }
 });
 
+test('threadpool: with the probe off the finding says it is not measured', () => {
+  const s = new Sampler({ cgroupRoot: false, threadpoolProbeMs: 0 }).start();
+  try {
+    const f = diagnose(s).findings.find((x) => x.id === 'threadpool');
+    assert.is(f.verdict, 'ok');
+    assert.is(f.value, null);
+    assert.match(f.summary, /^not measured: no threadpool probe has run \(off with threadpoolProbeMs: 0, or the sampler is younger than one period\); pool of \d+ threads?$/);
+  } finally {
+    s.close();
+  }
+});
+
 test('thresholds for the new findings are validated', () => {
   const s = new Sampler({ cgroupRoot: false }).start();
   try {

@@ -596,7 +596,9 @@ function threadpoolFinding({ history, windowMs, end, T }: Judged): Finding {
       value: null,
       unit: 'ns',
       thresholds: T.threadpoolDelayP99Ns,
-      summary: tp.probes === 0 ? `not measured: no threadpool probe has run (the probe is off with threadpoolProbeMs: 0); pool of ${plural(size, 'thread')}` : `no probe in the window; pool of ${plural(size, 'thread')}`,
+      summary: tp.probes === 0
+        ? `not measured: no threadpool probe has run (off with threadpoolProbeMs: 0, or the sampler is younger than one period); pool of ${plural(size, 'thread')}`
+        : `no probe in the window; pool of ${plural(size, 'thread')}`,
     };
   }
   const p = percentiles(histogram);
