@@ -13,7 +13,7 @@ import { detectLeak, LeakOptions, LeakReport, resolveLeakOptions } from './leak'
 import { trend } from './stats';
 import { closedError, describeValue } from '../errors';
 import { checkInteger, checkKnownOptions, checkNumber, checkObject } from '../options';
-import { buildForecast, containerUsed, LimitForecast, MemoryForecast } from './forecast';
+import { buildForecast, containerUsed, defaultForecastWindowMs, FORECAST_CONFIDENCE, LimitForecast, MemoryForecast, oldGeneration } from './forecast';
 
 export type Verdict = 'ok' | 'warn' | 'critical';
 
@@ -88,7 +88,7 @@ export const DIAGNOSE_THRESHOLDS: Readonly<DiagnoseThresholds> = Object.freeze({
   cpuThrottledShare: Object.freeze({ warn: 0.05, critical: 0.25 }),
   threadpoolDelayP99Ns: Object.freeze({ warn: 50e6, critical: 1e9 }),
   secondsToLimit: Object.freeze({ warn: 3600, critical: 600 }),
-  forecastConfidence: 0.95,
+  forecastConfidence: FORECAST_CONFIDENCE,
 });
 
 export interface DiagnoseOptions {
@@ -144,13 +144,6 @@ const worst = (a: Verdict, b: Verdict): Verdict => (RANK[b] > RANK[a] ? b : a);
 const judge = (v: number, t: { warn: number; critical?: number }): Verdict =>
   t.critical !== undefined && v > t.critical ? 'critical' : v > t.warn ? 'warn' : 'ok';
 const pct = (v: number): string => `${(v * 100).toFixed(1)}%`;
-
-/** The old generation: every heap space but the young ones. */
-function oldGeneration(s: Snapshot): number {
-  let sum = 0;
-  for (const name of s.spaceNames) if (!name.startsWith('new_')) sum += s.heap.spaces[name].usedBytes;
-  return sum;
-}
 
 function percentiles(h: Histogram): Record<string, number | null> {
   if (h.count === 0) return { count: 0, p50: null, p90: null, p99: null, max: null };
@@ -734,7 +727,7 @@ export function buildReport(history: History, end: Snapshot, windowMs: number, l
   const x: Judged = { history, end, start: w.start, windowMs, d, measured: d.intervalNs > 0, samples, T, context };
   const leak = detectLeak(history.markCompacts(), w.start.timeNs, leakOptions);
   const heap = heapLimitFinding(x);
-  const forecast = buildForecast(history, end, Math.max(windowMs, Math.min(600_000, history.spanMs)));
+  const forecast = buildForecast(history, end, Math.max(windowMs, defaultForecastWindowMs(history)));
   const throttling = throttlingOf(x);
   const findings = [
     gcCpuFinding(x),

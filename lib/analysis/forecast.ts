@@ -68,6 +68,13 @@ export interface Forecastable {
 const MAX_POINTS = 120;
 /** The default window: long enough that a warm-up does not read as a trend for long. */
 const DEFAULT_WINDOW_MS = 600_000;
+/** The Mann–Kendall confidence a forecast needs before anything acts on it (diagnose, /readyz, rules). */
+export const FORECAST_CONFIDENCE = 0.95;
+
+/** @internal The default window over `history`: 10 minutes, or its span if shorter. */
+export function defaultForecastWindowMs(history: History): number {
+  return Math.min(DEFAULT_WINDOW_MS, history.spanMs);
+}
 
 function thin<T>(xs: T[]): T[] {
   if (xs.length <= MAX_POINTS) return xs;
@@ -93,8 +100,8 @@ function fit(ts: number[], ys: number[], limitBytes: number, usedBytes: number, 
   return { limitBytes, usedBytes, slopeBytesPerSecond: slope, secondsToLimit, confidence, points: n };
 }
 
-/** The old generation: every heap space but the young ones. */
-function oldGeneration(s: Snapshot): number {
+/** @internal The old generation: every heap space but the young ones. */
+export function oldGeneration(s: Snapshot): number {
   let sum = 0;
   for (const name of s.spaceNames) if (!name.startsWith('new_')) sum += s.heap.spaces[name].usedBytes;
   return sum;
@@ -186,7 +193,7 @@ export function forecastMemory(sampler: Forecastable, options: ForecastOptions =
   checkKnownOptions('forecastMemory', options, ['windowMs']);
   const history = source.history;
   const spanMs = history.spanMs;
-  const windowMs = options.windowMs === undefined ? Math.min(DEFAULT_WINDOW_MS, spanMs) : checkInteger('windowMs', options.windowMs, 1000, spanMs);
+  const windowMs = options.windowMs === undefined ? defaultForecastWindowMs(history) : checkInteger('windowMs', options.windowMs, 1000, spanMs);
   const end = source.read();
   history.syncMarkCompacts();
   return buildForecast(history, end, windowMs);

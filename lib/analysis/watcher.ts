@@ -12,8 +12,7 @@ import type { History } from './history';
 // Defines sampler.history (a history attaches to a sampler): loaded wherever one is read.
 import './history';
 import { detectLeak, LeakOptions, LeakReport, resolveLeakOptions } from './leak';
-import { buildForecast, containerUsed, MemoryForecast } from './forecast';
-import { FORECAST_CONFIDENCE } from '../server/readiness';
+import { buildForecast, containerUsed, FORECAST_CONFIDENCE, MemoryForecast } from './forecast';
 import { BUILTIN_RULES, isNanoseconds, parseDuration, readPath, resolveRules, Rule, RuleDefinition, Severity, SEVERITY_RANK } from './rules';
 import { trend } from './stats';
 import { closedError, describeValue, SamplerError } from '../errors';

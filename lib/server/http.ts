@@ -31,7 +31,7 @@ import { GC_TYPES, Snapshot } from '../snapshot';
 import { Histogram } from '../histogram';
 import { buildReport, Diagnosable } from '../analysis/diagnose';
 import { resolveLeakOptions } from '../analysis/leak';
-import { buildForecast, MemoryForecast } from '../analysis/forecast';
+import { buildForecast, defaultForecastWindowMs, MemoryForecast } from '../analysis/forecast';
 import { parseDuration } from '../analysis/rules';
 import { Alert, watch, Watchable } from '../analysis/watcher';
 import { cleanTitle, readerState } from './processes';
@@ -304,7 +304,7 @@ export function createMonitorServer(target: Readable, o: MonitorServerOptions): 
     const latest = history.latest();
     if (forecastCache === null || forecastCache.atNs !== latest.timeNs) {
       history.syncMarkCompacts();
-      forecastCache = { atNs: latest.timeNs, forecast: buildForecast(history, latest, Math.min(600_000, history.spanMs)) };
+      forecastCache = { atNs: latest.timeNs, forecast: buildForecast(history, latest, defaultForecastWindowMs(history)) };
     }
     return forecastCache.forecast;
   };

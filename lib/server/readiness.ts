@@ -7,6 +7,7 @@
 import type { Snapshot } from '../snapshot';
 import type { Histogram } from '../histogram';
 import { checkBoolean, checkKnownOptions, checkNumber, checkObject } from '../options';
+import { FORECAST_CONFIDENCE } from '../analysis/forecast';
 
 export interface ReadinessThresholds {
   /** Loop delay p99 over the window, ms (default: none — opt-in load shedding). */
@@ -55,8 +56,6 @@ export const DEFAULT_THRESHOLDS: Readonly<ResolvedThresholds> = Object.freeze({
 });
 
 const NAMES = ['loopDelayP99Ms', 'elu', 'heapUsedRatio', 'rssBytes', 'gcCpuFraction', 'secondsToLimit', 'stall', 'hysteresis'];
-/** The confidence a forecast needs before it can fail readiness (diagnose()'s default too). */
-export const FORECAST_CONFIDENCE = 0.95;
 /** What each numeric threshold accepts, [min, max] (the environment's parsing uses them too). */
 export const THRESHOLD_LIMITS: Readonly<Record<string, readonly [number, number]>> = {
   loopDelayP99Ms: [1, 3_600_000],
