@@ -17,7 +17,9 @@ import type { Snapshot } from '../snapshot';
 import type { History } from './history';
 // Defines sampler.history: loaded wherever one is read.
 import './history';
-import { trend } from './stats';
+import { FORECAST_CONFIDENCE, trend } from './stats';
+
+export { FORECAST_CONFIDENCE };
 import { closedError, describeValue } from '../errors';
 import { checkInteger, checkKnownOptions, checkObject } from '../options';
 
@@ -68,8 +70,6 @@ export interface Forecastable {
 const MAX_POINTS = 120;
 /** The default window: long enough that a warm-up does not read as a trend for long. */
 const DEFAULT_WINDOW_MS = 600_000;
-/** The Mann–Kendall confidence a forecast needs before anything acts on it (diagnose, /readyz, rules). */
-export const FORECAST_CONFIDENCE = 0.95;
 
 /** @internal The default window over `history`: 10 minutes, or its span if shorter. */
 export function defaultForecastWindowMs(history: History): number {

@@ -3,6 +3,13 @@
 // (is the series monotonic at all, and how sure can we be?). Both are rank-based, so a
 // single huge GC outlier or a skewed distribution does not fake a trend.
 
+/**
+ * The Mann–Kendall confidence a memory forecast needs before anything acts on it (diagnose,
+ * /readyz, the built-in rules). Here, in a module with no imports, so that /readyz's
+ * settings can name it without loading the sampler.
+ */
+export const FORECAST_CONFIDENCE = 0.95;
+
 /** The median of `values` (sorted in place). NaN when empty. */
 export function medianInPlace(values: number[]): number {
   const n = values.length;

@@ -7,7 +7,7 @@
 import type { Snapshot } from '../snapshot';
 import type { Histogram } from '../histogram';
 import { checkBoolean, checkKnownOptions, checkNumber, checkObject } from '../options';
-import { FORECAST_CONFIDENCE } from '../analysis/forecast';
+import { FORECAST_CONFIDENCE } from '../analysis/stats';
 
 export interface ReadinessThresholds {
   /** Loop delay p99 over the window, ms (default: none — opt-in load shedding). */
