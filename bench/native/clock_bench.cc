@@ -40,15 +40,19 @@ static void Measure(const char* name, F read, uint64_t n) {
     prev = v;
   }
   const uint64_t t1 = rs::MonotonicNs();
-  std::printf("{\"clock\":\"%s\",\"reads\":%llu,\"nsPerRead\":%.2f,\"minStepUnits\":%llu,\"sink\":%llu}\n", name,
-              static_cast<unsigned long long>(n), static_cast<double>(t1 - t0) / static_cast<double>(n),
-              static_cast<unsigned long long>(min_step), static_cast<unsigned long long>(sink & 1));
+  std::printf(
+      "{\"clock\":\"%s\",\"reads\":%llu,\"nsPerRead\":%.2f,\"minStepUnits\":%llu,\"sink\":%llu}\n",
+      name, static_cast<unsigned long long>(n),
+      static_cast<double>(t1 - t0) / static_cast<double>(n),
+      static_cast<unsigned long long>(min_step), static_cast<unsigned long long>(sink & 1));
 }
 
 int main() {
   const uint64_t n = 2000000;
-  Measure("monotonic", [] { return rs::MonotonicNs(); }, n);
-  Measure("ticks", [] { return Ticks(); }, n);
+  Measure(
+      "monotonic", [] { return rs::MonotonicNs(); }, n);
+  Measure(
+      "ticks", [] { return Ticks(); }, n);
   // Tick rate against the monotonic clock over 200 ms.
   const uint64_t k0 = Ticks(), m0 = rs::MonotonicNs();
   while (rs::MonotonicNs() - m0 < 200000000u) {
@@ -56,6 +60,7 @@ int main() {
   const uint64_t k1 = Ticks(), m1 = rs::MonotonicNs();
   std::printf("{\"tickHzMeasured\":%.0f,\"tickHzRegister\":%llu,\"invariantTsc\":%d}\n",
               static_cast<double>(k1 - k0) * 1e9 / static_cast<double>(m1 - m0),
-              static_cast<unsigned long long>(TickFrequency()), rs::InvariantTscAvailable() ? 1 : 0);
+              static_cast<unsigned long long>(TickFrequency()),
+              rs::InvariantTscAvailable() ? 1 : 0);
   return 0;
 }
