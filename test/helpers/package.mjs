@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { NODE_TARGETS, ensureNodeDist, envWithoutNodedir, headerAbi, npmCommand, root } from '../../scripts/node-dist.mjs';
+import { NODE_TARGETS, ensureNodeDist, envWithoutNodedir, headerAbi, nodeCommand, npmCommand, root } from '../../scripts/node-dist.mjs';
 import { buildPrebuilds, checkPrebuilds } from '../../scripts/prebuild.mjs';
 
 export { NODE_TARGETS, ensureNodeDist, headerAbi, root };
@@ -20,6 +20,29 @@ export function ensurePrebuilds() {
     console.error(`prebuilds not current (${problems[0]}); building them`);
     buildPrebuilds(NODE_TARGETS);
   }
+}
+
+/**
+ * A directory whose `node` runs Node `version` of `arch` here: the distribution's bin/ for
+ * the host's architecture; for another, a wrapper that runs that node under qemu-user.
+ * qemu-user without binfmt_misc (not registered in this container, and a host-wide setting
+ * a test must not change) cannot exec an arm64 child, so the wrapper preloads a shim that
+ * points process.execPath at the wrapper: children spawned with it (the install script's
+ * probe) go through the emulator too, as they would with binfmt_misc.
+ */
+export function nodeBinDir(version, arch = process.arch) {
+  const dist = ensureNodeDist(version, { arch });
+  if (arch === process.arch) return join(dist, 'bin');
+  const c = nodeCommand(dist, arch);
+  const dir = join(dist, 'qemu-bin');
+  mkdirSync(dir, { recursive: true });
+  const wrapper = join(dir, 'node');
+  const shim = join(dir, 'exec-path-shim.cjs');
+  writeFileSync(shim, `'use strict';\nif (process.arch === ${JSON.stringify(arch)}) process.execPath = ${JSON.stringify(wrapper)};\n`);
+  const q = (x) => `'${x.replace(/'/g, "'\\''")}'`;
+  const envs = Object.entries(c.env).map(([k, v]) => `${k}=${q(v)}`).join(' ');
+  writeFileSync(wrapper, `#!/bin/sh\nexec env ${envs} ${q(c.cmd)} ${c.args.map(q).join(' ')} --require ${q(shim)} "$@"\n`, { mode: 0o755 });
+  return dir;
 }
 
 export function tempDir(prefix) {
@@ -68,12 +91,12 @@ export function repack(dir, tarball) {
  * PATH (undefined: the system node). `prebuildsOnly`: set the switch and make every compiler
  * and node-gyp unreachable. `env`: extra variables. Returns { dir, status, output }.
  */
-export function installTarball(tarball, { node, prebuildsOnly = false, env = {}, keepNodedir = false, args = [] } = {}) {
+export function installTarball(tarball, { node, arch = process.arch, prebuildsOnly = false, env = {}, keepNodedir = false, args = [] } = {}) {
   const dir = tempDir('rs-install-');
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'rs-install-check', version: '1.0.0', private: true }));
   const base = keepNodedir ? { ...process.env } : envWithoutNodedir();
   const e = { ...base, ...env };
-  if (node) e.PATH = `${join(ensureNodeDist(node), 'bin')}:${process.env.PATH}`;
+  if (node) e.PATH = `${nodeBinDir(node, arch)}:${process.env.PATH}`;
   if (prebuildsOnly) {
     Object.assign(e, {
       RUNTIME_SAMPLER_PREBUILDS_ONLY: '1',
@@ -90,8 +113,8 @@ export function installTarball(tarball, { node, prebuildsOnly = false, env = {},
 }
 
 /** Runs the smoke scenario (main thread + worker) in `projectDir` with that Node version. */
-export function runSmoke(projectDir, { node, env = {} } = {}) {
-  const bin = node ? join(ensureNodeDist(node), 'bin', 'node') : process.execPath;
+export function runSmoke(projectDir, { node, arch = process.arch, env = {} } = {}) {
+  const bin = node ? join(nodeBinDir(node, arch), 'node') : process.execPath;
   // Run a copy inside the project: from its place in this repository, require('runtime-sampler')
   // would resolve to the repository itself (package self-reference), not the installed copy.
   const script = join(projectDir, 'smoke.cjs');
@@ -100,7 +123,8 @@ export function runSmoke(projectDir, { node, env = {} } = {}) {
     cwd: projectDir,
     env: { ...envWithoutNodedir(), RUNTIME_SAMPLER_BINARY: '', ...env },
     encoding: 'utf8',
-    timeout: 120_000,
+    // Emulated, Node 18's smoke takes ~25 s on this machine.
+    timeout: arch === process.arch ? 120_000 : 240_000,
   });
   const results = r.stdout
     .split('\n')
