@@ -138,6 +138,8 @@ class JsSampler implements NativeSamplerHandle {
   private delayTimer: NodeJS.Timeout | null = null;
   private refreshTimer: NodeJS.Timeout | null = null;
   private prevDelayNs = 0;
+  /** performance.now() at start(): an entry of a GC before it is not this run's. */
+  private startMs = 0;
   private lastHeapUsed = 0;
   private running = false;
   private closed = false;
@@ -228,6 +230,7 @@ class JsSampler implements NativeSamplerHandle {
     this.idleBaseNs = this.idleTotalNs;
     this.busyBaseNs = this.busyTotalNs;
     this.prevDelayNs = 0;
+    this.startMs = performance.now();
     const observer = new PerformanceObserver((list) => this.onGcEntries(list.getEntries()));
     observer.observe({ entryTypes: ['gc' as EntryType] });
     this.observer = observer;
@@ -364,7 +367,7 @@ class JsSampler implements NativeSamplerHandle {
     this.begin();
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i];
-      if (e.entryType !== 'gc') continue;
+      if (e.entryType !== 'gc' || e.startTime < this.startMs) continue;
       // Node ≥ 16 puts kind and flags in detail; older releases on the entry itself.
       const d = ((e as PerformanceEntry & { detail?: unknown }).detail ?? e) as GcDetail;
       const kind = typeof d.kind === 'number' ? d.kind : 0;
