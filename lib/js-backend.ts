@@ -232,7 +232,7 @@ class JsSampler implements NativeSamplerHandle {
     this.prevDelayNs = 0;
     this.startMs = performance.now();
     const observer = new PerformanceObserver((list) => this.onGcEntries(list.getEntries()));
-    observer.observe({ entryTypes: ['gc' as EntryType] });
+    observer.observe({ entryTypes: ['gc'] });
     this.observer = observer;
     this.delayTimer = setInterval(() => this.onDelayTimer(), this.delayMs);
     this.delayTimer.unref();
@@ -519,5 +519,5 @@ export const jsBinding: NativeBinding = {
   },
   publishHeaderBytes: 0,
   publishMaxFileBytes: 0,
-  NativeSampler: JsSampler as unknown as NativeBinding['NativeSampler'],
+  NativeSampler: JsSampler,
 };
