@@ -6,7 +6,7 @@
 // docs/dev/i22-jsbackend-progress.md maps every slot to its source.
 import { readdirSync } from 'node:fs';
 import { PerformanceObserver, performance } from 'node:perf_hooks';
-import type { EntryType, PerformanceEntry } from 'node:perf_hooks';
+import type { PerformanceEntry } from 'node:perf_hooks';
 import * as v8 from 'node:v8';
 import type { NativeBinding, NativeLayout, NativeSamplerHandle } from './binding';
 import { SamplerError } from './errors';
