@@ -1,6 +1,7 @@
 // The one place the native addon is loaded, and the typed description of its surface.
 import { SamplerError } from './errors';
 import { BinaryOrigin, chooseBinary } from './binary-choice';
+import { jsBinding } from './js-backend';
 
 export interface NativeLayout {
   ringCapacity: number;
@@ -96,12 +97,41 @@ export interface NativeBinding {
   ) => NativeSamplerHandle;
 }
 
-/** The binary that was loaded (absolute path). */
+/** The binary that was loaded (absolute path); '' on the JavaScript backend. */
 export let binaryPath = '';
-/** How it was chosen: RUNTIME_SAMPLER_BINARY, a source build (build/Release), or a prebuild. */
-export let binaryOrigin: BinaryOrigin = 'prebuild';
+/** How it was chosen: RUNTIME_SAMPLER_BINARY, a source build (build/Release), or a prebuild; null on the JavaScript backend. */
+export let binaryOrigin: BinaryOrigin | null = 'prebuild';
+/** What measures: the native addon, or the JavaScript backend (lib/js-backend.ts) where no binary loads. */
+export type Backend = 'native' | 'js';
+export let backend: Backend = 'native';
+/** Why the JavaScript backend runs (no binary loaded, or RUNTIME_SAMPLER_BACKEND=js); null on the native one. */
+export let fallbackReason: string | null = null;
+
+const BACKENDS = ['auto', 'native', 'js'];
+
+/**
+ * RUNTIME_SAMPLER_BACKEND: 'auto' (unset: the native addon when a binary loads, else the
+ * JavaScript backend), 'native' (a missing binary is an error: for those who need what only
+ * the addon measures) or 'js'. RUNTIME_SAMPLER_BINARY names one file to load: it means native.
+ */
+function requestedBackend(): string {
+  const raw = process.env.RUNTIME_SAMPLER_BACKEND;
+  const value = raw === undefined ? '' : raw.trim().toLowerCase();
+  if (value === '') return process.env.RUNTIME_SAMPLER_BINARY ? 'native' : 'auto';
+  if (!BACKENDS.includes(value)) {
+    throw new SamplerError(`RUNTIME_SAMPLER_BACKEND must be one of ${BACKENDS.join(', ')} (or unset: auto), got ${JSON.stringify(raw)}`, 'ERR_SAMPLER_BINARY');
+  }
+  return value;
+}
 
 function load(): NativeBinding {
+  const wanted = requestedBackend();
+  if (wanted === 'js') {
+    backend = 'js';
+    binaryOrigin = null;
+    fallbackReason = 'RUNTIME_SAMPLER_BACKEND=js';
+    return jsBinding;
+  }
   const choice = chooseBinary<NativeBinding>();
   if (choice.file !== undefined) {
     const { file, origin, binding } = choice;
@@ -113,11 +143,19 @@ function load(): NativeBinding {
   const tried = choice.tried.map((t) => `${t.file}: ${t.problem}`);
   const { firstError } = choice;
   const where = `Node ${process.version} (ABI ${process.versions.modules}, ${process.platform}-${process.arch})`;
+  const problem = `runtime-sampler: no usable native binary for ${where}. ` +
+    (tried.length ? `Tried: ${tried.join('; ')}. ` : 'No prebuilt binary matches and none was built from source. ');
+  if (wanted === 'auto') {
+    backend = 'js';
+    binaryOrigin = null;
+    fallbackReason = problem.trim();
+    return jsBinding;
+  }
   throw new SamplerError(
-    `runtime-sampler: no usable native binary for ${where}. ` +
-      (tried.length ? `Tried: ${tried.join('; ')}. ` : 'No prebuilt binary matches and none was built from source. ') +
+    problem +
       `It uses V8 and libuv directly, so the binary must match this Node's ABI: ` +
-      `reinstall or rebuild it (npm rebuild runtime-sampler; a source build needs python3, make and a C++17 compiler).`,
+      `reinstall or rebuild it (npm rebuild runtime-sampler; a source build needs python3, make and a C++17 compiler), ` +
+      `or unset RUNTIME_SAMPLER_BACKEND=native to run on the JavaScript backend (fewer metrics).`,
     'ERR_SAMPLER_BINARY',
     firstError === undefined ? undefined : { cause: firstError },
   );

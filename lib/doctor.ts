@@ -18,7 +18,7 @@ export interface DoctorReport {
   ok: boolean;
   version: string;
   runtime: { node: string; abi: string; platform: string; libc: string | null; uv: string; v8: string };
-  binary: { path: string; origin: string; backend: string; builtFor: { abi: number; uv: string; v8: string } } | null;
+  binary: { path: string; origin: string | null; backend: string; builtFor: { abi: number; uv: string; v8: string } } | null;
   /** Why no binary loaded. */
   error: { code: string | null; message: string } | null;
   loopClock: string | null;
@@ -141,7 +141,7 @@ export function formatDoctor(r: DoctorReport): string {
     ['V8', r.runtime.v8 + (r.binary ? ` (binary built against ${r.binary.builtFor.v8})` : '')],
   ];
   if (r.binary) {
-    rows.unshift(['binary', r.binary.path], ['chosen as', r.binary.origin], ['backend', r.binary.backend]);
+    rows.unshift(['binary', r.binary.path || 'none (the JavaScript backend)'], ['chosen as', r.binary.origin ?? '-'], ['backend', r.binary.backend]);
     rows.push(['loop clock', r.loopClock ?? '–']);
   } else {
     rows.unshift(['binary', 'none loads']);

@@ -34,7 +34,7 @@ export type { SamplerErrorCode } from './errors';
 export type { MetricDescription, MetricKind, MetricAttribute } from './catalog';
 
 import { catalog as buildCatalog, MetricDescription } from './catalog';
-import { native, binaryPath, binaryOrigin } from './binding';
+import { native, binaryPath, binaryOrigin, backend, fallbackReason } from './binding';
 
 /** The metric catalog for this isolate's heap spaces, sorted by name. */
 export function catalog(): MetricDescription[] {
@@ -47,12 +47,17 @@ export const nativeInfo = Object.freeze({
   uvVersion: native.uvVersion,
   v8Version: native.v8Version,
   uvMetricsInfo: native.uvMetricsInfo,
-  /** The native binary that was loaded: a prebuild, a source build, or RUNTIME_SAMPLER_BINARY. */
+  /** The native binary that was loaded: a prebuild, a source build, or RUNTIME_SAMPLER_BINARY ('' on the JavaScript backend). */
   binaryPath,
-  /** How it was chosen: 'RUNTIME_SAMPLER_BINARY', 'source build' (build/Release) or 'prebuild'. */
+  /** How it was chosen: 'RUNTIME_SAMPLER_BINARY', 'source build' (build/Release) or 'prebuild'; null on the JavaScript backend. */
   binaryOrigin,
-  /** What measures: 'native', the addon (without a binary that loads, require() throws). */
-  backend: 'native' as const,
+  /**
+   * What measures: 'native' (the addon) or 'js' (node:perf_hooks, node:v8 and process, where
+   * no binary loads or RUNTIME_SAMPLER_BACKEND=js; what it cannot see is NaN, catalog() marks it `native: true`).
+   */
+  backend,
+  /** Why the JavaScript backend runs; null on the native one. */
+  fallbackReason,
 });
 
 export { toPrometheus, toPrometheusGroup, negotiateFormat, PROMETHEUS_CONTENT_TYPE, OPENMETRICS_CONTENT_TYPE } from './exporters/prometheus';

@@ -5,6 +5,9 @@
 //  - A binary that loads and matches this Node's ABI already present (a prebuild from
 //    prebuilds/<platform>-<arch>/, or an earlier source build in build/Release): done.
 //  - Otherwise build from source with node-gyp, saying so in one line first.
+//  - When the source build fails too, the install still succeeds (exit 0) with one line:
+//    the library then runs on its JavaScript backend (lib/js-backend.ts). A metrics library
+//    must never be why an app cannot install. RUNTIME_SAMPLER_BACKEND=native makes it an error.
 //  - RUNTIME_SAMPLER_PREBUILDS_ONLY=1: a missing prebuild is an error, never a build.
 //  - npm_config_build_from_source=true (`npm install --build-from-source`) or
 //    RUNTIME_SAMPLER_BUILD_FROM_SOURCE=1: always build from source.
@@ -19,6 +22,7 @@ const root = path.join(__dirname, '..');
 const truthy = (v) => v !== undefined && v !== '' && v !== '0' && v.toLowerCase() !== 'false';
 const env = process.env;
 const prebuildsOnly = truthy(env.RUNTIME_SAMPLER_PREBUILDS_ONLY);
+const needNative = (env.RUNTIME_SAMPLER_BACKEND || '').trim().toLowerCase() === 'native';
 const forceSource = env.npm_config_build_from_source === 'true' || truthy(env.RUNTIME_SAMPLER_BUILD_FROM_SOURCE);
 // The Node lines with prebuilt binaries: package.json's "nodeTargets" (the one list).
 const lines = require('../package.json').nodeTargets.map((v) => v.split('.')[0]);
@@ -69,9 +73,17 @@ function buildFromSource(why) {
   // npm tells scripts where its bundled node-gyp is; otherwise the node-gyp on PATH.
   const gyp = env.npm_config_node_gyp;
   const [cmd, args] = gyp && gyp.endsWith('.js') ? [process.execPath, [gyp, 'rebuild']] : [gyp || 'node-gyp', ['rebuild']];
-  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit' });
+  // The build's output is shown only when its failure fails the install: otherwise the
+  // notice below is all an install without a compiler prints.
+  const r = spawnSync(cmd, args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 * 1024 * 1024 });
   if (r.error || r.status !== 0) {
-    say(`the source build failed (${r.error ? r.error.message : `exit ${r.status}`}). ` +
+    const failed = `the source build failed (${r.error ? r.error.message : `exit ${r.status}`})`;
+    if (!needNative) {
+      say(`${failed} — installed without a native binary: runtime-sampler runs on its JavaScript backend (fewer metrics; nativeInfo.backend === 'js'). For the native one: python3, make and g++, then npm rebuild runtime-sampler.`);
+      process.exit(0);
+    }
+    process.stderr.write(`${r.stdout || ''}${r.stderr || ''}`.slice(-20000));
+    say(`${failed}, and RUNTIME_SAMPLER_BACKEND=native asks for the native backend. ` +
       `Install python3, make and g++ (or clang), or use a Node version with a prebuilt binary (${lines.join(', ')} on linux-x64).`);
     process.exit(r.status || 1);
   }

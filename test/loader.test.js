@@ -13,7 +13,7 @@ test('the loaded binary was built for this Node ABI and reports its runtime', ()
   assert.is(nativeInfo.uvVersion, process.versions.uv);
 });
 
-test('a package without a binary fails with ERR_SAMPLER_BINARY and says how to fix it', () => {
+test('a package without a binary runs on the JavaScript backend; RUNTIME_SAMPLER_BACKEND=native makes it ERR_SAMPLER_BINARY', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rs-nobin-'));
   try {
     const root = path.join(__dirname, '..');
@@ -21,12 +21,19 @@ test('a package without a binary fails with ERR_SAMPLER_BINARY and says how to f
     fs.copyFileSync(path.join(root, 'package.json'), path.join(dir, 'package.json'));
     fs.mkdirSync(path.join(dir, 'node_modules'));
     fs.cpSync(path.join(root, 'node_modules', 'node-gyp-build'), path.join(dir, 'node_modules', 'node-gyp-build'), { recursive: true });
-    const r = spawnSync(process.execPath, ['-e', `
-      try { require(${JSON.stringify(dir)}); console.log('LOADED'); }
-      catch (e) { console.log(JSON.stringify({ name: e.name, code: e.code, message: e.message })); }
-    `], { encoding: 'utf8', env: { ...process.env, RUNTIME_SAMPLER_BINARY: '' } });
-    assert.is(r.status, 0, r.stderr);
-    const e = JSON.parse(r.stdout.trim());
+    const run = (backend) => {
+      const r = spawnSync(process.execPath, ['-e', `
+        try { const { nativeInfo, Sampler } = require(${JSON.stringify(dir)}); const s = new Sampler().start(); s.read(); s.close();
+          console.log(JSON.stringify({ backend: nativeInfo.backend, reason: nativeInfo.fallbackReason })); }
+        catch (e) { console.log(JSON.stringify({ name: e.name, code: e.code, message: e.message })); }
+      `], { encoding: 'utf8', env: { ...process.env, RUNTIME_SAMPLER_BINARY: '', RUNTIME_SAMPLER_BACKEND: backend } });
+      assert.is(r.status, 0, r.stderr);
+      return JSON.parse(r.stdout.trim());
+    };
+    const js = run('');
+    assert.is(js.backend, 'js');
+    assert.ok(js.reason.includes('no usable native binary') && js.reason.includes(process.version), js.reason);
+    const e = run('native');
     assert.is(e.name, 'SamplerError');
     assert.is(e.code, 'ERR_SAMPLER_BINARY');
     assert.ok(e.message.includes(process.version) && e.message.includes(`ABI ${process.versions.modules}`), e.message);

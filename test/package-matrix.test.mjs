@@ -45,14 +45,21 @@ test('Node 22: a stale build/Release of another ABI is skipped for the matching 
   assertSmokePassed(runSmoke(dir, { node: v }), { binaryPath: /prebuilds\/linux-x64\/node\.abi127\.glibc\.node$/, node: v });
 });
 
-test('Node 22: with only a binary of another ABI, loading fails with ERR_SAMPLER_BINARY naming both ABIs', () => {
+test('Node 22: with only a binary of another ABI, the JS backend runs (the reason names both ABIs); RUNTIME_SAMPLER_BACKEND=native makes it ERR_SAMPLER_BINARY', () => {
   const v = NODE_TARGETS.find((x) => x.startsWith('22.'));
   const dir = projects[v];
   rmSync(join(dir, 'node_modules/runtime-sampler/prebuilds/linux-x64/node.abi127.glibc.node'));
-  const r = spawnSync(join(ensureNodeDist(v), 'bin', 'node'), ['-e', `
-    try { require('runtime-sampler'); console.log('LOADED'); }
+  const load = (backend) => spawnSync(join(ensureNodeDist(v), 'bin', 'node'), ['-e', `
+    try { const { nativeInfo } = require('runtime-sampler'); console.log(JSON.stringify({ backend: nativeInfo.backend, reason: nativeInfo.fallbackReason })); }
     catch (e) { console.log(JSON.stringify({ name: e.name, code: e.code, message: e.message })); }
-  `], { cwd: dir, encoding: 'utf8', env: { ...process.env, RUNTIME_SAMPLER_BINARY: '' } });
+  `], { cwd: dir, encoding: 'utf8', env: { ...process.env, RUNTIME_SAMPLER_BINARY: '', RUNTIME_SAMPLER_BACKEND: backend } });
+  let r = load('auto');
+  assert.is(r.status, 0, r.stderr);
+  const info = JSON.parse(r.stdout.trim());
+  assert.is(info.backend, 'js', r.stdout);
+  assert.match(info.reason, /built for Node ABI 115/);
+  assert.match(info.reason, /ABI 127/);
+  r = load('native');
   assert.is(r.status, 0, r.stderr);
   const e = JSON.parse(r.stdout.trim());
   assert.is(e.code, 'ERR_SAMPLER_BINARY');

@@ -1,0 +1,173 @@
+// node-flags: --expose-gc
+// The JavaScript backend (lib/js-backend.ts): the same block, written from perf_hooks, v8 and
+// process. Each scenario runs in a child with RUNTIME_SAMPLER_BACKEND=js (the backend is
+// chosen once, at require), so this file also runs where the addon loads.
+const { test } = require('uvu');
+const assert = require('uvu/assert');
+const { spawnSync } = require('node:child_process');
+const path = require('node:path');
+
+const root = path.join(__dirname, '..');
+
+function child(code, { flags = [], env = {} } = {}) {
+  const r = spawnSync(process.execPath, [...flags, '-e', code], {
+    encoding: 'utf8', cwd: root, timeout: 60_000,
+    env: { ...process.env, RUNTIME_SAMPLER_BINARY: '', RUNTIME_SAMPLER_BACKEND: 'js', ...env },
+  });
+  return r;
+}
+
+function json(r) {
+  assert.is(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout.trim().split('\n').pop());
+}
+
+test('RUNTIME_SAMPLER_BACKEND=js: nativeInfo.backend is js, no binary', () => {
+  const j = json(child(`const { nativeInfo } = require('.');
+    console.log(JSON.stringify(nativeInfo));`));
+  assert.is(j.backend, 'js');
+  assert.is(j.binaryPath, '');
+  assert.is(j.binaryOrigin, null);
+  assert.is(j.fallbackReason, 'RUNTIME_SAMPLER_BACKEND=js');
+});
+
+test('its computeLayout is the addon\'s, for every scale and several ring capacities', () => {
+  const { native } = require('../dist/cjs/binding');
+  const { computeLayout } = require('../dist/cjs/js-backend');
+  if (native.computeLayout === computeLayout) return; // this process runs on the JS backend: nothing to compare
+  for (let scale = 0; scale <= 8; scale++) {
+    for (const cap of [64, 1024, 4096, 65536]) assert.equal(computeLayout(cap, scale), native.computeLayout(cap, scale), `cap ${cap} scale ${scale}`);
+  }
+  assert.throws(() => computeLayout(100, 6), /ringCapacity must be a power of two/);
+  assert.throws(() => computeLayout(64, 9), /histogramScale must be an integer from 0 to 8/);
+});
+
+// Every GC V8 traces (--trace-gc prints one line per scavenge, minor mark-sweep and
+// mark-compact) is one entry the observer delivers, in batches: each batch counted whole.
+// The window is cut by forced GCs (gc(): "testing" in the trace, forced in the event), so
+// GCs around start() cannot blur it.
+test('GC counts match --trace-gc for every type the observer reports', () => {
+  const r = child(`
+    const { Sampler } = require('.');
+    const s = new Sampler().start();
+    const events = [];
+    s.onGC((e) => events.push(e));
+    for (let i = 0; i < 3; i++) gc();
+    let keep = [];
+    for (let round = 0; round < 40; round++) { keep.push(new Array(20000).fill(round)); if (keep.length > 8) keep = []; }
+    for (let i = 0; i < 200000; i++) keep.push({ i });
+    keep = null;
+    gc();
+    setTimeout(() => {
+      s.stop();
+      const snap = s.read();
+      const t = snap.gc.byType;
+      const first = events.findIndex((e) => e.forced);
+      let last = events.length - 1;
+      while (last >= 0 && !events[last].forced) last--;
+      const window = events.slice(first, last + 1).map((e) => e.type);
+      const total = (k) => window.filter((x) => x === k).length;
+      console.log(JSON.stringify({ scavenge: total('scavenge'), msc: total('markSweepCompact'), minor: total('minorMarkSweep'),
+        count: snap.gc.count, byTypeSum: t.scavenge.count + t.markSweepCompact.count + t.minorMarkSweep.count + t.incrementalMarking.count + t.processWeakCallbacks.count,
+        mscAll: t.markSweepCompact.count, forced: snap.gc.forcedCount, events: events.length, gcEvents: snap.sampler.gcEvents, dropped: snap.sampler.ringDropped,
+        hist: s.histograms.gcPause.count, histMsc: s.histograms.gcPauseByType.markSweepCompact.count,
+        pauseNs: snap.gc.pauseNs, histSum: s.histograms.gcPause.sum, mcLog: s.markCompacts().length }));
+    }, 50);`, { flags: ['--expose-gc', '--trace-gc'] });
+  assert.is(r.status, 0, r.stderr);
+  const trace = r.stdout.split('\n').filter((l) => /^\[\d+:0x[0-9a-f]+\] +\d+ ms: /.test(l));
+  const first = trace.findIndex((l) => / testing;/.test(l));
+  let last = trace.length - 1;
+  while (last >= 0 && !/ testing;/.test(trace[last])) last--;
+  const window = trace.slice(first, last + 1);
+  const lines = (re) => window.filter((l) => re.test(l)).length;
+  const j = JSON.parse(r.stdout.trim().split('\n').pop());
+  assert.ok(first >= 0 && lines(/: Mark-(?:Compact|sweep) /) === 4 && lines(/: Scavenge /) >= 1, window.join('\n'));
+  assert.is(j.msc, lines(/: Mark-(?:Compact|sweep) /));
+  assert.is(j.scavenge, lines(/: Scavenge /));
+  assert.is(j.minor, lines(/: Minor Mark-Sweep /));
+  assert.is(j.forced, 4);
+  assert.is(j.count, j.byTypeSum);
+  assert.is(j.events, j.count);
+  assert.is(j.gcEvents + j.dropped, j.count);
+  assert.is(j.hist, j.count);
+  assert.is(j.histMsc, j.mscAll);
+  assert.is(j.histSum, j.pauseNs);
+  assert.is(j.mcLog, Math.min(32, j.mscAll));
+});
+
+test('loop, heap and process values are measured; what it cannot see is NaN', () => {
+  const j = json(child(`
+    const { Sampler } = require('.');
+    const { MAIN_SLOTS } = require('./dist/cjs/layout.generated');
+    const { NATIVE_ONLY_SLOTS } = require('./dist/cjs/js-backend');
+    const s = new Sampler({ loopDelayResolutionMs: 5 }).start();
+    setTimeout(() => {
+      const t = Date.now(); while (Date.now() - t < 60);
+      setTimeout(() => {
+        s.refresh();
+        const snap = s.read();
+        const names = Object.keys(MAIN_SLOTS);
+        const nan = names.filter((n) => Number.isNaN(snap.slots[MAIN_SLOTS[n]]));
+        console.log(JSON.stringify({ nan, nativeOnly: NATIVE_ONLY_SLOTS.map((i) => names.find((n) => MAIN_SLOTS[n] === i)),
+          busy: snap.loop.busyNs, idle: snap.loop.idleNs, used: snap.heap.usedBytes, limit: snap.heap.limitBytes,
+          rss: snap.process.rssBytes, cpu: snap.process.cpuUserUs, fds: snap.process.openFds,
+          delayCount: s.histograms.loopDelay.count, delayMax: s.histograms.loopDelay.max,
+          iterations: s.histograms.loopIteration.count, spaces: Object.keys(snap.heap.spaces).length,
+          space0: Math.min(...Object.values(snap.heap.spaces).map((x) => x.sizeBytes)), spaceMax: Math.max(...Object.values(snap.heap.spaces).map((x) => x.usedBytes)), refreshes: snap.sampler.refreshes }));
+        s.close();
+      }, 50);
+    }, 50);`));
+  assert.equal(j.nan.sort(), j.nativeOnly.sort());
+  assert.ok(j.busy >= 60e6, `busy ${j.busy}`);
+  assert.ok(j.idle > 0 && j.idle < 1e9, `idle ${j.idle}`);
+  assert.ok(j.used > 1e6 && j.limit > j.used);
+  assert.ok(j.rss > j.used && j.cpu > 0);
+  if (process.platform === 'linux') assert.ok(j.fds >= 3, `fds ${j.fds}`);
+  // The 60 ms block delayed one 5 ms tick by at least 55 ms.
+  assert.ok(j.delayCount >= 5 && j.delayMax >= 55e6, JSON.stringify(j));
+  assert.is(j.iterations, 0);
+  assert.ok(j.spaces >= 5 && j.space0 >= 0 && j.spaceMax > 1e5, JSON.stringify(j));
+  assert.ok(j.refreshes >= 2);
+});
+
+test('exporters and a view on another thread read the JS backend\'s block unchanged', () => {
+  const j = json(child(`
+    const { Sampler, toPrometheus, toJSON } = require('.');
+    const { Worker } = require('node:worker_threads');
+    const s = new Sampler().start();
+    gc(); gc();
+    // GC entries reach observers two immediates after the GC.
+    setTimeout(() => {
+      const text = toPrometheus(s);
+      const doc = toJSON(s);
+      const w = new Worker(\`const { parentPort, workerData } = require('worker_threads');
+        const { Sampler } = require(\${JSON.stringify(process.cwd())});
+        const v = Sampler.attach(workerData);
+        const snap = v.read();
+        parentPort.postMessage({ msc: snap.gc.byType.markSweepCompact.count, count: snap.gc.count, hist: v.histograms.gcPause.count });\`,
+        { eval: true, workerData: s.share() });
+      w.once('message', (m) => {
+        console.log(JSON.stringify({ m, gcLine: /^v8js_gc_duration_seconds_count\\{v8js_gc_type="mark_sweep_compact"\\} 2$/m.test(text), lines: text.split('\\n').length, jsonMetrics: doc.metrics.length }));
+        s.close();
+      });
+    }, 20);`, { flags: ['--expose-gc'] }));
+  assert.is(j.m.msc, 2);
+  assert.is(j.m.hist, j.m.count);
+  assert.ok(j.gcLine, JSON.stringify(j));
+  assert.ok(j.lines > 50 && j.jsonMetrics > 20, JSON.stringify(j));
+});
+
+test('RUNTIME_SAMPLER_BACKEND=native without a binary: ERR_SAMPLER_BINARY; a bad value is named', () => {
+  const code = `try { require('.'); console.log(JSON.stringify({ loaded: true })); }
+    catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })); }`;
+  const missing = path.join(root, 'no-such-dir', 'x.node');
+  // RUNTIME_SAMPLER_BINARY pointing at nothing stands for "no binary" without moving the build.
+  const a = json(child(code, { env: { RUNTIME_SAMPLER_BACKEND: 'native', RUNTIME_SAMPLER_BINARY: missing } }));
+  assert.is(a.code, 'ERR_SAMPLER_BINARY');
+  assert.ok(a.message.includes(missing), a.message);
+  const b = json(child(code, { env: { RUNTIME_SAMPLER_BACKEND: 'fast' } }));
+  assert.is(b.code, 'ERR_SAMPLER_BINARY');
+  assert.ok(b.message.includes('RUNTIME_SAMPLER_BACKEND must be one of auto, native, js') && b.message.includes('"fast"'), b.message);
+});
+
+test.run();
