@@ -26,6 +26,33 @@ export interface MetricDescription {
    * attribute value) or `histograms.<name>` for histograms.
    */
   path: string;
+  /**
+   * Whether only the native backend measures it. On the JavaScript backend
+   * (`nativeInfo.backend === 'js'`) such a metric reads NaN (a histogram stays empty).
+   */
+  native: boolean;
+}
+
+/**
+ * Snapshot paths (exact, or a prefix ending in '.') only the native backend fills: what
+ * perf_hooks, node:v8 and process cannot give — V8's GC histograms and reasons, incremental
+ * marking, per-iteration loop data, libuv's handles and threadpool, the watchdog, the cgroup
+ * reading, fragmentation. test/js-backend.test.js checks each mark against a JS-backend read.
+ */
+const NATIVE_ONLY: readonly string[] = [
+  'gc.nestedCount', 'gc.mainThreadNs', 'gc.incrementalMarkingSteps', 'gc.incrementalMarkingCycles',
+  'gc.incrementalMarkingNs', 'gc.markCompact.', 'gc.scavengePhases.',
+  'gc.timeToSafepoint.', 'gc.reasons.', 'histograms.gcTimeToSafepoint',
+  'heap.fragmentation.',
+  'loop.iterations', 'loop.events', 'loop.eventsPendingAtPoll', 'loop.maxIterationNs', 'loop.lastIterationNs',
+  'histograms.loopIteration',
+  'stall.', 'threadpool.', 'histograms.threadpoolDelay',
+  'process.activeHandles', 'process.activeRequests',
+  'container.', 'sampler.v8HistogramSamples',
+];
+
+function nativeOnly(path: string): boolean {
+  return NATIVE_ONLY.some((p) => (p.endsWith('.') ? path.startsWith(p) : path === p));
 }
 
 const SNAKE_GC: Record<string, string> = {
@@ -40,7 +67,7 @@ const GC_TYPE_ATTR: MetricAttribute = {
   values: GC_TYPES.map((t) => SNAKE_GC[t]),
 };
 
-type Entry = Omit<MetricDescription, 'attributes'> & { attributes?: readonly MetricAttribute[] };
+type Entry = Omit<MetricDescription, 'attributes' | 'native'> & { attributes?: readonly MetricAttribute[] };
 
 function entries(spaceNames: readonly string[]): Entry[] {
   const SPACE_ATTR: MetricAttribute = { name: 'v8js.heap.space.name', values: spaceNames };
@@ -174,6 +201,6 @@ function entries(spaceNames: readonly string[]): Entry[] {
 /** Sorted by name, then path. */
 export function catalog(spaceNames: readonly string[]): MetricDescription[] {
   return entries(spaceNames)
-    .map((e) => ({ ...e, attributes: e.attributes ?? [] }))
+    .map((e) => ({ ...e, attributes: e.attributes ?? [], native: nativeOnly(e.path) }))
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }

@@ -499,15 +499,20 @@ export class StallStats {
    * loop has not completed that iteration yet), else 0.
    */
   get active(): number {
+    // NaN where nothing watches for stalls at all (the JavaScript backend): unknown, not 0.
+    if (Number.isNaN(this.f[M.STALL_COUNT])) return NaN;
     const since = this.w[W.ACTIVE_SINCE_NS];
     return since > 0 && this.f[M.LOOP_ITERATIONS] <= this.w[W.ITERATION] && this.f[M.WRITER_CLOSED] !== 1 ? 1 : 0;
   }
   /** When the stall in progress began (monotonic ns, within one watchdog interval), else 0. */
-  get sinceNs(): number { return this.active === 1 ? this.w[W.ACTIVE_SINCE_NS] : 0; }
+  get sinceNs(): number {
+    const active = this.active;
+    return active === 1 ? this.w[W.ACTIVE_SINCE_NS] : active === 0 ? 0 : NaN;
+  }
   /** How long the stall in progress has lasted, as of this call (ns), else 0. */
   get durationNs(): number {
     const since = this.sinceNs;
-    return since > 0 ? Math.max(0, Number(process.hrtime.bigint()) - since) : 0;
+    return since > 0 ? Math.max(0, Number(process.hrtime.bigint()) - since) : since === 0 ? 0 : NaN;
   }
   toJSON(): Record<string, number> { return plain(this, STALL_KEYS); }
 }
@@ -545,7 +550,7 @@ export class ThreadpoolStats {
    */
   get waitingNs(): number {
     const since = this.inFlightSinceNs;
-    return since > 0 ? Math.max(0, Number(process.hrtime.bigint()) - since) : 0;
+    return since > 0 ? Math.max(0, Number(process.hrtime.bigint()) - since) : since === 0 ? 0 : NaN;
   }
   toJSON(): Record<string, number> { return plain(this, THREADPOOL_KEYS); }
 }

@@ -29,12 +29,15 @@ Units: \`ns\` nanoseconds, \`us\` microseconds, \`By\` bytes, \`1\` a ratio, \`{
 Counters are cumulative since \`start()\` (process CPU time: since the process started) and never reset; use
 \`delta(prev, cur)\` for rates and interval values.
 
-| name | kind | unit | cumulative | attributes | path | description |
-|---|---|---|---|---|---|---|
+**native**: *yes* marks what only the native backend measures (\`native: true\` in \`catalog()\`);
+on the JavaScript backend (\`nativeInfo.backend === 'js'\`) it reads NaN and its histogram stays empty.
+
+| name | kind | unit | cumulative | native | attributes | path | description |
+|---|---|---|---|---|---|---|---|
 `;
 for (const e of entries) {
   const attrs = e.attributes.map((a) => `\`${a.name}\``).join(', ');
-  md += `| \`${e.name}\` | ${e.kind} | ${esc(e.unit)} | ${e.cumulative ? 'yes' : 'no'} | ${attrs} | \`${e.path}\` | ${esc(e.description)} |\n`;
+  md += `| \`${e.name}\` | ${e.kind} | ${esc(e.unit)} | ${e.cumulative ? 'yes' : 'no'} | ${e.native ? 'yes' : ''} | ${attrs} | \`${e.path}\` | ${esc(e.description)} |\n`;
 }
 md += snapshotFields(entries);
 

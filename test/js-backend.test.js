@@ -130,6 +130,38 @@ test('loop, heap and process values are measured; what it cannot see is NaN', ()
   assert.ok(j.refreshes >= 2);
 });
 
+test('catalog(): native: true marks exactly the metrics the JS backend cannot measure', () => {
+  // Every catalog path, expanded over its attribute keys, read after GCs, a refresh and loop
+  // activity: a metric is unmeasured when every value is NaN (a histogram: every one empty).
+  const j = json(child(`
+    const { Sampler, catalog } = require('.');
+    const s = new Sampler({ loopDelayResolutionMs: 5 }).start();
+    const keep = []; for (let i = 0; i < 300000; i++) keep.push({ i });
+    gc();
+    setTimeout(() => {
+      s.refresh();
+      const snap = s.read();
+      const at = (o, p) => p.split('.').reduce((x, k) => (x == null ? undefined : x[k]), o);
+      const rows = catalog().map((m) => {
+        let values;
+        if (m.path.startsWith('histograms.')) {
+          const h = at(s.histograms, m.path.slice(11).replace(/\\.\\*$/, ''));
+          values = (m.path.endsWith('*') ? Object.values(h) : [h]).map((x) => (x.count > 0 ? x.count : NaN));
+        } else if (m.path.includes('*')) {
+          const [pre, post] = m.path.split('.*');
+          values = Object.values(at(snap, pre)).map((x) => (post ? at(x, post.slice(1)) : x));
+        } else values = [at(snap, m.path)];
+        return { path: m.path, native: m.native, unmeasured: values.length > 0 && values.every((v) => typeof v === 'number' && Number.isNaN(v)), bad: values.filter((v) => typeof v !== 'number') };
+      });
+      console.log(JSON.stringify({ rows, kept: keep.length }));
+      s.close();
+    }, 100);`, { flags: ['--expose-gc'] }));
+  assert.ok(j.rows.length > 100, `${j.rows.length} catalog rows`);
+  const wrong = j.rows.filter((r) => r.native !== r.unmeasured || r.bad.length > 0);
+  assert.equal(wrong, [], 'native marks that disagree with what the JS backend measured');
+  assert.ok(j.rows.filter((r) => r.native).length >= 30, 'native-only metrics marked');
+});
+
 test('exporters and a view on another thread read the JS backend\'s block unchanged', () => {
   const j = json(child(`
     const { Sampler, toPrometheus, toJSON } = require('.');
