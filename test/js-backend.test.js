@@ -4,6 +4,7 @@
 // chosen once, at require), so this file also runs where the addon loads.
 const { test } = require('uvu');
 const assert = require('uvu/assert');
+const { testUnless } = require('./helpers/skip');
 const { spawnSync } = require('node:child_process');
 const path = require('node:path');
 
@@ -187,6 +188,47 @@ test('exporters and a view on another thread read the JS backend\'s block unchan
   assert.is(j.m.hist, j.m.count);
   assert.ok(j.gcLine, JSON.stringify(j));
   assert.ok(j.lines > 50 && j.jsonMetrics > 20, JSON.stringify(j));
+});
+
+test('read(into) allocates nothing on the JS backend: test/alloc.test.js passes on it', () => {
+  // The same proof as on native (10^6 reads, no GC, no heap growth) and its control.
+  const r = spawnSync(process.execPath, ['--expose-gc', path.join(__dirname, 'alloc.test.js')], {
+    encoding: 'utf8', cwd: root, timeout: 120_000,
+    env: { ...process.env, RUNTIME_SAMPLER_BINARY: '', RUNTIME_SAMPLER_BACKEND: 'js' },
+  });
+  assert.is(r.status, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /Passed:\s+2/);
+});
+
+const noPromtool = spawnSync('promtool', ['--version'], { encoding: 'utf8' }).error ? 'promtool is not installed (Debian package prometheus)' : null;
+testUnless(test, noPromtool, 'promtool parses both Prometheus exporters on the JS backend; no NaN served, no fake 0', () => {
+  const j = json(child(`
+    const client = require('prom-client');
+    const { Sampler, toPrometheus } = require('.');
+    const { collectDefaultMetrics } = require('runtime-sampler/prom-client');
+    const s = new Sampler().start();
+    const register = new client.Registry();
+    collectDefaultMetrics({ register, sampler: s });
+    gc(); gc();
+    setTimeout(async () => {
+      console.log(JSON.stringify({ ours: toPrometheus(s), labelled: toPrometheus(s, { prefix: 'app_', labels: { service: 'api' } }), pc: await register.metrics() }));
+      s.close();
+    }, 50);`, { flags: ['--expose-gc'] }));
+  for (const text of [j.ours, j.labelled]) {
+    const r = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+    assert.is(r.status, 0, `promtool: ${r.stdout}${r.stderr}`);
+  }
+  // prom-client's own names draw lint notes (exit 3: "_total" on gauges, as with prom-client
+  // itself); a parse error would exit 1.
+  const r = spawnSync('promtool', ['check', 'metrics'], { input: j.pc, encoding: 'utf8' });
+  assert.ok(r.status === 0 || r.status === 3, `promtool: ${r.status} ${r.stdout}${r.stderr}`);
+  assert.not.match(r.stdout + r.stderr, /pars/i);
+  for (const text of [j.ours, j.pc]) assert.not.match(text, /^[^#].* nan$/im, 'a NaN sample was served');
+  // Native-only series are absent, not 0: the JS backend does not count loop iterations.
+  assert.not.match(j.pc, /^nodejs_eventloop_iterations_total /m);
+  assert.not.match(j.ours, /^nodejs_eventloop_iterations_total /m);
+  assert.match(j.pc, /^nodejs_gc_duration_seconds_count\{kind="major"\} 2$/m);
+  assert.match(j.pc, /^nodejs_active_handles_total \d+$/m);
 });
 
 test('RUNTIME_SAMPLER_BACKEND=native without a binary: ERR_SAMPLER_BINARY; a bad value is named', () => {

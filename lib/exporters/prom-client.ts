@@ -12,6 +12,7 @@
 import { readFileSync } from 'node:fs';
 import type * as PromClient from 'prom-client';
 import { Sampler } from '../sampler';
+import { backend } from '../binding';
 import { reasonLabel } from '../snapshot';
 import type { GcTypeName, Snapshot } from '../snapshot';
 import type { Histogram } from '../histogram';
@@ -323,11 +324,14 @@ export function collectDefaultMetrics(config?: CollectDefaultMetricsConfig): Def
   if (typeof proc._getActiveHandles === 'function') {
     gauge('nodejs_active_handles', 'Number of active libuv handles grouped by handle type. Every handle type is C++ class name.', (g) => typed(g, countByName(proc._getActiveHandles!()), 'type'), ['type']);
   }
-  gauge('nodejs_active_handles_total', 'Total number of active handles.', (g) => g.set(labels, read().process.activeHandles));
+  // libuv's own counters where the native backend reads them; on the JavaScript backend (NaN)
+  // what prom-client itself reports, so that the drop-in never serves NaN for a value it had.
+  const orCount = (v: number, list: (() => unknown[]) | undefined): number => (Number.isNaN(v) && list ? list.call(process).length : v);
+  gauge('nodejs_active_handles_total', 'Total number of active handles.', (g) => g.set(labels, orCount(read().process.activeHandles, proc._getActiveHandles)));
   if (typeof proc._getActiveRequests === 'function') {
     gauge('nodejs_active_requests', 'Number of active libuv requests grouped by request type. Every request type is C++ class name.', (g) => typed(g, countByName(proc._getActiveRequests!()), 'type'), ['type']);
   }
-  gauge('nodejs_active_requests_total', 'Total number of active requests.', (g) => g.set(labels, read().process.activeRequests));
+  gauge('nodejs_active_requests_total', 'Total number of active requests.', (g) => g.set(labels, orCount(read().process.activeRequests, proc._getActiveRequests)));
 
   gauge('nodejs_heap_size_total_bytes', 'Process heap size from Node.js in bytes.', (g) => g.set(labels, read().heap.totalBytes));
   gauge('nodejs_heap_size_used_bytes', 'Process heap size used from Node.js in bytes.', (g) => g.set(labels, read().heap.usedBytes));
@@ -363,8 +367,13 @@ export function collectDefaultMetrics(config?: CollectDefaultMetricsConfig): Def
     });
     counter('nodejs_eventloop_busy_seconds_total', 'Time the event loop spent running callbacks.', () => read().loop.busyNs / 1e9);
     counter('nodejs_eventloop_idle_seconds_total', 'Time the event loop spent idle, waiting for events.', () => read().loop.idleNs / 1e9);
-    counter('nodejs_eventloop_iterations_total', 'Event-loop iterations completed.', () => read().loop.iterations);
-    gauge('nodejs_eventloop_iteration_max_seconds', 'Busy time of the busiest event-loop iteration since the sampler started.', (g) => g.set(labels, read().loop.maxIterationNs / 1e9));
+    // What only the native backend measures (catalog native: true) is left out on the
+    // JavaScript backend: an unlabelled prom-client counter cannot be absent, and 0 would lie.
+    const nativeBackend = backend === 'native';
+    if (nativeBackend) {
+      counter('nodejs_eventloop_iterations_total', 'Event-loop iterations completed.', () => read().loop.iterations);
+      gauge('nodejs_eventloop_iteration_max_seconds', 'Busy time of the busiest event-loop iteration since the sampler started.', (g) => g.set(labels, read().loop.maxIterationNs / 1e9));
+    }
     const byType = (name: string, help: string, field: 'count' | 'pauseNs' | 'maxPauseNs', scale: number): void => {
       gauge(name, help, (g) => {
         const s = read();
@@ -385,22 +394,24 @@ export function collectDefaultMetrics(config?: CollectDefaultMetricsConfig): Def
     gauge('nodejs_heap_native_contexts', 'Native contexts alive (vm contexts, realms).', (g) => g.set(labels, read().heap.nativeContexts));
     gauge('nodejs_heap_detached_contexts', 'Contexts detached but not yet collected; non-zero for long is a leak.', (g) => g.set(labels, read().heap.detachedContexts));
     // From V8's own GC histograms (the sampler's v8Histograms option).
-    counter('nodejs_gc_main_thread_seconds_total', 'GC time on the JS thread: every pause plus the incremental marking steps between pauses.', () => read().gc.mainThreadNs / 1e9);
-    counter('nodejs_gc_incremental_marking_steps_total', 'Incremental marking steps V8 ran on the JS thread between GC pauses.', () => read().gc.incrementalMarkingSteps);
-    counter('nodejs_gc_incremental_marking_seconds_total', 'Time of the incremental marking steps (V8 totals it per cycle in whole ms, truncated).', () => read().gc.incrementalMarkingNs / 1e9);
-    gauge('nodejs_gc_phase_seconds', 'Time per GC phase as V8 times it, by collector and phase, whole ms per collection (cumulative).', (g) => {
-      const gcs = read().gc;
-      for (const [phase, ns] of Object.entries(gcs.markCompact.phaseNs)) g.set({ collector: 'mark_compact', phase, ...labels }, ns / 1e9);
-      for (const [phase, ns] of Object.entries(gcs.scavengePhases.phaseNs)) g.set({ collector: 'scavenge', phase, ...labels }, ns / 1e9);
-    }, ['collector', 'phase']);
-    counter('nodejs_gc_time_to_safepoint_seconds_total', 'Time GCs waited for the heap\'s threads to reach a safepoint (µs resolution).', () => read().gc.timeToSafepoint.totalNs / 1e9);
-    gauge('nodejs_gc_time_to_safepoint_max_seconds', 'Longest wait for a safepoint since the sampler started.', (g) => g.set(labels, read().gc.timeToSafepoint.maxNs / 1e9));
-    gauge('nodejs_gc_reasons', 'Collections by the reason V8 gives, for mark-compacts and incremental marking starts (cumulative).', (g) => {
-      const r = read().gc.reasons;
-      for (const [collector, counts] of [['mark_compact', r.markCompact], ['incremental_marking', r.incrementalMarking]] as const) {
-        for (const [reason, n] of Object.entries(counts.toJSON())) if (n > 0) g.set({ collector, reason: reasonLabel(reason), ...labels }, n);
-      }
-    }, ['collector', 'reason']);
+    if (nativeBackend) {
+      counter('nodejs_gc_main_thread_seconds_total', 'GC time on the JS thread: every pause plus the incremental marking steps between pauses.', () => read().gc.mainThreadNs / 1e9);
+      counter('nodejs_gc_incremental_marking_steps_total', 'Incremental marking steps V8 ran on the JS thread between GC pauses.', () => read().gc.incrementalMarkingSteps);
+      counter('nodejs_gc_incremental_marking_seconds_total', 'Time of the incremental marking steps (V8 totals it per cycle in whole ms, truncated).', () => read().gc.incrementalMarkingNs / 1e9);
+      gauge('nodejs_gc_phase_seconds', 'Time per GC phase as V8 times it, by collector and phase, whole ms per collection (cumulative).', (g) => {
+        const gcs = read().gc;
+        for (const [phase, ns] of Object.entries(gcs.markCompact.phaseNs)) g.set({ collector: 'mark_compact', phase, ...labels }, ns / 1e9);
+        for (const [phase, ns] of Object.entries(gcs.scavengePhases.phaseNs)) g.set({ collector: 'scavenge', phase, ...labels }, ns / 1e9);
+      }, ['collector', 'phase']);
+      counter('nodejs_gc_time_to_safepoint_seconds_total', 'Time GCs waited for the heap\'s threads to reach a safepoint (µs resolution).', () => read().gc.timeToSafepoint.totalNs / 1e9);
+      gauge('nodejs_gc_time_to_safepoint_max_seconds', 'Longest wait for a safepoint since the sampler started.', (g) => g.set(labels, read().gc.timeToSafepoint.maxNs / 1e9));
+      gauge('nodejs_gc_reasons', 'Collections by the reason V8 gives, for mark-compacts and incremental marking starts (cumulative).', (g) => {
+        const r = read().gc.reasons;
+        for (const [collector, counts] of [['mark_compact', r.markCompact], ['incremental_marking', r.incrementalMarking]] as const) {
+          for (const [reason, n] of Object.entries(counts.toJSON())) if (n > 0) g.set({ collector, reason: reasonLabel(reason), ...labels }, n);
+        }
+      }, ['collector', 'reason']);
+    }
     gauge('nodejs_heap_fragmentation_ratio', 'External fragmentation after the last GC (share of committed memory not holding objects), by space and in total.', (g) => {
       const f = read().heap.fragmentation;
       if (!Number.isNaN(f.total)) g.set({ space: 'total', ...labels }, f.total);
