@@ -56,6 +56,23 @@ function binaryCandidates(root: string = packageRoot): Candidate[] {
   return out;
 }
 
+/**
+ * Bun or Deno (their name and version), which run Node's API but not Node: null on Node.
+ * Both load Node-API addons, but ours also calls V8's C++ API and libuv directly, which
+ * neither exports (Bun runs JavaScriptCore; Deno embeds V8 without exporting it). Their
+ * dlopen binds lazily, so the load itself succeeds and the first such call ends the
+ * process ("symbol lookup error: … undefined symbol: _ZN2v87Isolate…", exit 127) — nothing
+ * a try/catch sees. Measured with Bun 1.4.5 and Deno 2.9.6, which both report Node 26's ABI
+ * (147), so the Node 26 prebuild would otherwise be chosen: the binary is never tried there.
+ */
+export function foreignRuntime(): string | null {
+  const versions = process.versions as Record<string, string | undefined>;
+  if (versions.bun !== undefined) return `Bun ${versions.bun}`;
+  const deno = (globalThis as { Deno?: { version?: { deno?: string } } }).Deno;
+  if (versions.deno !== undefined || deno !== undefined) return `Deno ${versions.deno ?? deno?.version?.deno ?? '(unknown version)'}`;
+  return null;
+}
+
 /** The first candidate that loads, matches this Node's ABI and the library's layout; else why each failed. */
 export type BinaryChoice<B> =
   | { file: string; origin: BinaryOrigin; binding: B }
