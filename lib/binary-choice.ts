@@ -34,7 +34,7 @@ interface Candidate {
 }
 
 function binaryCandidates(root: string = packageRoot): Candidate[] {
-  const explicit = process.env.RUNTIME_SAMPLER_BINARY;
+  const explicit = readEnv('RUNTIME_SAMPLER_BINARY');
   if (explicit) return [{ file: resolve(explicit), origin: 'RUNTIME_SAMPLER_BINARY' }];
   const out: Candidate[] = [];
   const release = join(root, 'build', 'Release', 'runtime_sampler.node');
@@ -54,6 +54,19 @@ function binaryCandidates(root: string = packageRoot): Candidate[] {
     .sort(ngb.compareTags('node'))[0];
   if (winner) out.push({ file: join(dir, winner.file), origin: 'prebuild' });
   return out;
+}
+
+/**
+ * An environment variable, or undefined when unset or unreadable: Deno without --allow-env
+ * throws (NotCapable) on process.env reads, and a metrics library must not stop an app
+ * from loading over its own optional settings.
+ */
+export function readEnv(name: string): string | undefined {
+  try {
+    return process.env[name];
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -1,6 +1,6 @@
 // The one place the native addon is loaded, and the typed description of its surface.
 import { SamplerError } from './errors';
-import { BinaryOrigin, chooseBinary, foreignRuntime } from './binary-choice';
+import { BinaryOrigin, chooseBinary, foreignRuntime, readEnv } from './binary-choice';
 import { jsBinding } from './js-backend';
 
 export interface NativeLayout {
@@ -115,9 +115,9 @@ const BACKENDS = ['auto', 'native', 'js'];
  * the addon measures) or 'js'. RUNTIME_SAMPLER_BINARY names one file to load: it means native.
  */
 function requestedBackend(): string {
-  const raw = process.env.RUNTIME_SAMPLER_BACKEND;
+  const raw = readEnv('RUNTIME_SAMPLER_BACKEND');
   const value = raw === undefined ? '' : raw.trim().toLowerCase();
-  if (value === '') return process.env.RUNTIME_SAMPLER_BINARY ? 'native' : 'auto';
+  if (value === '') return readEnv('RUNTIME_SAMPLER_BINARY') ? 'native' : 'auto';
   if (!BACKENDS.includes(value)) {
     throw new SamplerError(`RUNTIME_SAMPLER_BACKEND must be one of ${BACKENDS.join(', ')} (or unset: auto), got ${JSON.stringify(raw)}`, 'ERR_SAMPLER_BINARY');
   }
@@ -142,7 +142,7 @@ function load(): NativeBinding {
       fallbackReason = problem;
       return jsBinding;
     }
-    throw new SamplerError(`${problem}. Unset RUNTIME_SAMPLER_BACKEND=native${process.env.RUNTIME_SAMPLER_BINARY ? ' and RUNTIME_SAMPLER_BINARY' : ''} to run on the JavaScript backend (fewer metrics).`, 'ERR_SAMPLER_BINARY');
+    throw new SamplerError(`${problem}. Unset RUNTIME_SAMPLER_BACKEND=native${readEnv('RUNTIME_SAMPLER_BINARY') ? ' and RUNTIME_SAMPLER_BINARY' : ''} to run on the JavaScript backend (fewer metrics).`, 'ERR_SAMPLER_BINARY');
   }
   const choice = chooseBinary<NativeBinding>();
   if (choice.file !== undefined) {

@@ -113,11 +113,17 @@ export function packUnpacked(spec, tmp) {
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
   const [cmd, ...pre] = npmCommand();
-  const out = execFileSync(
-    cmd,
-    [...pre, 'pack', spec, '--pack-destination', tmp, '--json', '--silent'],
-    { cwd: tmp, env: envWithoutNodedir(), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 256 << 20 },
-  );
+  let out;
+  try {
+    out = execFileSync(
+      cmd,
+      [...pre, 'pack', spec, '--pack-destination', tmp, '--json', '--silent'],
+      { cwd: tmp, env: envWithoutNodedir(), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 256 << 20 },
+    );
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
   const [info] = JSON.parse(out.slice(out.indexOf('[')));
   const tgz = join(tmp, info.filename);
   const unpacked = join(tmp, 'package');

@@ -67,10 +67,10 @@ function installed() {
   return project;
 }
 
-/** Runs a file of the project under `name` (Deno: all permissions, GC exposed, no update check, its cache in the project). */
-function run(name, file, env = {}) {
+/** Runs a file of the project under `name` (Deno: all permissions unless told, GC exposed, no update check, its cache in the project). */
+function run(name, file, env = {}, denoFlags = ['-A', '--v8-flags=--expose-gc']) {
   const dir = installed();
-  const args = name === 'deno' ? ['run', '-A', '--v8-flags=--expose-gc', file] : [file];
+  const args = name === 'deno' ? ['run', ...denoFlags, file] : [file];
   const r = spawnSync(exes[name], args, {
     cwd: dir,
     encoding: 'utf8',
@@ -135,6 +135,16 @@ for (const name of Object.keys(RUNTIMES)) {
     assert.match(j.message, reason);
   });
 }
+
+testUnless(test, missing.deno, `Deno ${RUNTIMES.deno.version} with no permission granted: require and a Sampler work (what needs one is NaN)`, () => {
+  // Without --allow-env every process.env read throws (NotCapable); without --allow-all,
+  // so does reading /proc/self/fd.
+  const r = run('deno', 'cjs.cjs', {}, []);
+  assert.is(r.status, 0, r.detail);
+  const [j] = r.lines;
+  assert.is(j.backend, 'js', r.detail);
+  assert.ok(j.rss > 0 && j.heap > 0, r.detail);
+});
 
 testUnless(test, missing.bun, `Bun ${RUNTIMES.bun.version}: the install script run by Bun exits 0 with one line`, () => {
   const r = run('bun', 'node_modules/runtime-sampler/scripts/install.js');
