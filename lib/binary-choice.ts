@@ -34,7 +34,7 @@ interface Candidate {
 }
 
 function binaryCandidates(root: string = packageRoot): Candidate[] {
-  const explicit = process.env.RUNTIME_SAMPLER_BINARY;
+  const explicit = readEnv('RUNTIME_SAMPLER_BINARY');
   if (explicit) return [{ file: resolve(explicit), origin: 'RUNTIME_SAMPLER_BINARY' }];
   const out: Candidate[] = [];
   const release = join(root, 'build', 'Release', 'runtime_sampler.node');
@@ -54,6 +54,36 @@ function binaryCandidates(root: string = packageRoot): Candidate[] {
     .sort(ngb.compareTags('node'))[0];
   if (winner) out.push({ file: join(dir, winner.file), origin: 'prebuild' });
   return out;
+}
+
+/**
+ * An environment variable, or undefined when unset or unreadable: Deno without --allow-env
+ * throws (NotCapable) on process.env reads, and a metrics library must not stop an app
+ * from loading over its own optional settings.
+ */
+export function readEnv(name: string): string | undefined {
+  try {
+    return process.env[name];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Bun or Deno (their name and version), which run Node's API but not Node: null on Node.
+ * Both load Node-API addons, but ours also calls V8's C++ API and libuv directly, which
+ * neither exports (Bun runs JavaScriptCore; Deno embeds V8 without exporting it). Their
+ * dlopen binds lazily, so the load itself succeeds and the first such call ends the
+ * process ("symbol lookup error: … undefined symbol: _ZN2v87Isolate…", exit 127) — nothing
+ * a try/catch sees. Measured with Bun 1.4.5 and Deno 2.9.6, which both report Node 26's ABI
+ * (147), so the Node 26 prebuild would otherwise be chosen: the binary is never tried there.
+ */
+export function foreignRuntime(): string | null {
+  const versions = process.versions as Record<string, string | undefined>;
+  if (versions.bun !== undefined) return `Bun ${versions.bun}`;
+  const deno = (globalThis as { Deno?: { version?: { deno?: string } } }).Deno;
+  if (versions.deno !== undefined || deno !== undefined) return `Deno ${versions.deno ?? deno?.version?.deno ?? '(unknown version)'}`;
+  return null;
 }
 
 /** The first candidate that loads, matches this Node's ABI and the library's layout; else why each failed. */

@@ -1,6 +1,6 @@
 // The one place the native addon is loaded, and the typed description of its surface.
 import { SamplerError } from './errors';
-import { BinaryOrigin, chooseBinary } from './binary-choice';
+import { BinaryOrigin, chooseBinary, foreignRuntime, readEnv } from './binary-choice';
 import { jsBinding } from './js-backend';
 
 export interface NativeLayout {
@@ -115,9 +115,9 @@ const BACKENDS = ['auto', 'native', 'js'];
  * the addon measures) or 'js'. RUNTIME_SAMPLER_BINARY names one file to load: it means native.
  */
 function requestedBackend(): string {
-  const raw = process.env.RUNTIME_SAMPLER_BACKEND;
+  const raw = readEnv('RUNTIME_SAMPLER_BACKEND');
   const value = raw === undefined ? '' : raw.trim().toLowerCase();
-  if (value === '') return process.env.RUNTIME_SAMPLER_BINARY ? 'native' : 'auto';
+  if (value === '') return readEnv('RUNTIME_SAMPLER_BINARY') ? 'native' : 'auto';
   if (!BACKENDS.includes(value)) {
     throw new SamplerError(`RUNTIME_SAMPLER_BACKEND must be one of ${BACKENDS.join(', ')} (or unset: auto), got ${JSON.stringify(raw)}`, 'ERR_SAMPLER_BINARY');
   }
@@ -131,6 +131,18 @@ function load(): NativeBinding {
     binaryOrigin = null;
     fallbackReason = 'RUNTIME_SAMPLER_BACKEND=js';
     return jsBinding;
+  }
+  const foreign = foreignRuntime();
+  if (foreign !== null) {
+    const problem = `runtime-sampler: ${foreign} cannot run the native addon: it calls V8's C++ API and libuv directly, ` +
+      `which ${foreign.split(' ')[0]} does not provide (loading it would end the process with an undefined symbol), so no binary is loaded`;
+    if (wanted === 'auto') {
+      backend = 'js';
+      binaryOrigin = null;
+      fallbackReason = problem;
+      return jsBinding;
+    }
+    throw new SamplerError(`${problem}. Unset RUNTIME_SAMPLER_BACKEND=native${readEnv('RUNTIME_SAMPLER_BINARY') ? ' and RUNTIME_SAMPLER_BINARY' : ''} to run on the JavaScript backend (fewer metrics).`, 'ERR_SAMPLER_BINARY');
   }
   const choice = chooseBinary<NativeBinding>();
   if (choice.file !== undefined) {

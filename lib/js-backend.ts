@@ -9,6 +9,7 @@ import { PerformanceObserver, performance } from 'node:perf_hooks';
 import type { PerformanceEntry } from 'node:perf_hooks';
 import * as v8 from 'node:v8';
 import type { NativeBinding, NativeLayout, NativeSamplerHandle } from './binding';
+import { foreignRuntime } from './binary-choice';
 import { SamplerError } from './errors';
 import { bucketIndex } from './histogram';
 import {
@@ -73,6 +74,89 @@ export const NATIVE_ONLY_SLOTS: readonly number[] = [
   M.CG_CPU_PRESSURE_SOME_NS, M.CG_CPU_PRESSURE_FULL_NS, M.CG_MEMORY_WORKING_SET_BYTES,
   M.THREADPOOL_SIZE, M.THREADPOOL_PROBES, M.THREADPOOL_MAX_DELAY_NS, M.THREADPOOL_IN_FLIGHT, M.THREADPOOL_IN_FLIGHT_SINCE_NS,
 ];
+
+/**
+ * Which of its sources this runtime really provides. Node provides all of them; Bun and Deno
+ * implement node:perf_hooks, node:v8 and process partly, some parts as stubs that answer
+ * with plausible numbers, and a stub's 0 must not pass for a measurement: what is missing is
+ * NaN. Measured with Bun 1.4.5 and Deno 2.9.6 (README, "Bun and Deno").
+ */
+interface JsSources {
+  /** PerformanceObserver delivers 'gc' entries. */
+  gcEntries: boolean;
+  /**
+   * v8.getHeapStatistics()/getHeapSpaceStatistics() come from V8. Bun's come from
+   * JavaScriptCore: used heap and external memory are its heap's, but total (= used), the
+   * limit (10 × physical), executable (used / 2), malloced (= used), physical and peak
+   * malloced (≈ RSS) and global handles (constants) are made up, and its whole heap is reported as
+   * old_space with the other V8 spaces at 0: those are NaN.
+   */
+  v8Heap: boolean;
+}
+
+const runtime = foreignRuntime()?.split(' ')[0];
+const isBun = runtime === 'Bun';
+const isDeno = runtime === 'Deno';
+
+const SOURCES: JsSources = {
+  // Deno lists 'gc' in supportedEntryTypes but nothing emits such entries (its node:perf_hooks
+  // only forwards http2/http/dns/net ones), so the list cannot be trusted there; Bun does not list it.
+  gcEntries: !isDeno && ((PerformanceObserver as { supportedEntryTypes?: readonly string[] }).supportedEntryTypes ?? []).includes('gc'),
+  v8Heap: !isBun,
+};
+
+/** Slots the GC observer fills: NaN (unknown, not 0) where it delivers nothing. */
+const GC_ENTRY_SLOTS: readonly number[] = [
+  M.GC_COUNT, M.GC_PAUSE_NS, M.GC_MAX_PAUSE_NS, M.GC_FORCED_COUNT, M.GC_LAST_END_NS,
+  M.GC_SCAVENGE_COUNT, M.GC_SCAVENGE_PAUSE_NS, M.GC_SCAVENGE_MAX_PAUSE_NS,
+  M.GC_MINOR_MS_COUNT, M.GC_MINOR_MS_PAUSE_NS, M.GC_MINOR_MS_MAX_PAUSE_NS,
+  M.GC_MSC_COUNT, M.GC_MSC_PAUSE_NS, M.GC_MSC_MAX_PAUSE_NS,
+  M.GC_INCREMENTAL_COUNT, M.GC_INCREMENTAL_PAUSE_NS, M.GC_INCREMENTAL_MAX_PAUSE_NS,
+  M.GC_WEAK_COUNT, M.GC_WEAK_PAUSE_NS, M.GC_WEAK_MAX_PAUSE_NS,
+];
+
+/** Heap statistics only V8 reports (see JsSources.v8Heap). */
+const V8_HEAP_SLOTS: readonly number[] = [
+  M.HEAP_TOTAL_BYTES, M.HEAP_LIMIT_BYTES, M.HEAP_AVAILABLE_BYTES, M.HEAP_PHYSICAL_BYTES, M.HEAP_EXECUTABLE_BYTES, M.HEAP_MALLOCED_BYTES,
+  M.HEAP_PEAK_MALLOCED_BYTES, M.HEAP_GLOBAL_HANDLES_BYTES, M.HEAP_USED_GLOBAL_HANDLES_BYTES,
+];
+
+/**
+ * Whether performance.eventLoopUtilization() measures (Bun's and Deno's always answer
+ * { idle: 0, active: 0 }). Known once it answered non-zero, or answered 0 while the loop runs
+ * (a timer callback); undefined until then. Node answers 0 before its loop starts too, but
+ * says so (nodeTiming.loopStart is -1), so Node is known from the start.
+ */
+let eluWorks: boolean | undefined;
+
+function checkElu(loopRunning: boolean): boolean | undefined {
+  if (eluWorks !== undefined) return eluWorks;
+  const elu = readElu();
+  if (elu === null) return (eluWorks = false);
+  if (elu.idle + elu.active > 0) return (eluWorks = true);
+  const timing = (performance as { nodeTiming?: { loopStart?: unknown } }).nodeTiming;
+  if (!isBun && !isDeno && timing?.loopStart === -1) return (eluWorks = true);
+  if (loopRunning) eluWorks = false;
+  return eluWorks;
+}
+
+function readElu(): { idle: number; active: number } | null {
+  try {
+    const elu = performance.eventLoopUtilization();
+    return typeof elu?.idle === 'number' && typeof elu.active === 'number' ? elu : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A process vital, NaN where the runtime does not provide it or refuses (Deno without --allow-sys). */
+function vital<T>(read: () => T): T | null {
+  try {
+    return read();
+  } catch {
+    return null;
+  }
+}
 
 /** GCType bit → the first of its three per-type slots (count, pause, max pause). */
 const TYPE_SLOT: Record<number, number> = {
@@ -181,6 +265,8 @@ class JsSampler implements NativeSamplerHandle {
     }
     this.mcLogSeq = new Int32Array(buffer, layout.mcLogOffset * 8, 1);
     for (const s of NATIVE_ONLY_SLOTS) f[s] = NaN;
+    if (!SOURCES.gcEntries) for (const s of GC_ENTRY_SLOTS) f[s] = NaN;
+    if (checkElu(false) !== true) f[M.LOOP_IDLE_NS] = f[M.LOOP_BUSY_NS] = NaN;
     // GC reasons by code: V8 reports them only to the native histogram callbacks.
     const reasons = M.SPACES_BASE + this.spaceCount * C.SPACE_SLOTS;
     f.fill(NaN, reasons, reasons + C.GC_REASON_KINDS * C.GC_REASON_CODES);
@@ -225,14 +311,18 @@ class JsSampler implements NativeSamplerHandle {
     f[M.TIME_NS] = now;
     this.lastHeapUsed = this.writeHeap(now);
     this.end();
-    this.eluBase = performance.eventLoopUtilization();
+    this.eluBase = readElu() ?? { idle: 0, active: 0 };
     this.idleBaseNs = this.idleTotalNs;
     this.busyBaseNs = this.busyTotalNs;
-    this.prevDelayNs = 0;
+    // The first tick measures from here, as a libuv timer started now would: a block right
+    // after start() is then a sample, not the baseline.
+    this.prevDelayNs = now;
     this.startMs = performance.now();
-    const observer = new PerformanceObserver((list) => this.onGcEntries(list.getEntries()));
-    observer.observe({ entryTypes: ['gc'] });
-    this.observer = observer;
+    if (SOURCES.gcEntries) {
+      const observer = new PerformanceObserver((list) => this.onGcEntries(list.getEntries()));
+      observer.observe({ entryTypes: ['gc'] });
+      this.observer = observer;
+    }
     this.delayTimer = setInterval(() => this.onDelayTimer(), this.delayMs);
     this.delayTimer.unref();
     this.refreshTimer = setInterval(() => this.refresh(), this.refreshMs);
@@ -247,7 +337,7 @@ class JsSampler implements NativeSamplerHandle {
     this.observer = null;
     if (observer !== null) {
       // Entries of GCs that happened before stop() but are not delivered yet are counted.
-      this.onGcEntries(observer.takeRecords());
+      if (typeof observer.takeRecords === 'function') this.onGcEntries(observer.takeRecords());
       observer.disconnect();
     }
     if (this.delayTimer !== null) clearInterval(this.delayTimer);
@@ -275,8 +365,8 @@ class JsSampler implements NativeSamplerHandle {
   refresh(): void {
     this.live();
     const begin = this.nowNs();
-    const rss = process.memoryUsage.rss();
-    const cpu = process.cpuUsage();
+    const rss = vital(() => process.memoryUsage.rss()) ?? NaN;
+    const cpu = vital(() => process.cpuUsage()) ?? { user: NaN, system: NaN };
     const fds = openFds();
     if (this.running) this.publishLoop(begin);
     const f = this.f;
@@ -331,9 +421,14 @@ class JsSampler implements NativeSamplerHandle {
     f[M.HEAP_GLOBAL_HANDLES_BYTES] = h.total_global_handles_size ?? NaN;
     f[M.HEAP_USED_GLOBAL_HANDLES_BYTES] = h.used_global_handles_size ?? NaN;
     f[M.HEAP_UPDATED_NS] = now;
+    f[M.HEAP_SPACE_COUNT] = this.spaceCount;
+    if (!SOURCES.v8Heap) {
+      for (const s of V8_HEAP_SLOTS) f[s] = NaN;
+      f.fill(NaN, M.SPACES_BASE, M.SPACES_BASE + this.spaceCount * C.SPACE_SLOTS);
+      return h.used_heap_size;
+    }
     const spaces = v8.getHeapSpaceStatistics();
     const n = Math.min(this.spaceCount, spaces.length);
-    f[M.HEAP_SPACE_COUNT] = this.spaceCount;
     for (let i = 0; i < n; i++) {
       const s = spaces[i];
       const base = M.SPACES_BASE + i * C.SPACE_SLOTS;
@@ -443,12 +538,19 @@ class JsSampler implements NativeSamplerHandle {
     const now = this.nowNs();
     if (this.prevDelayNs !== 0 && now > this.prevDelayNs) this.loopDelay.record(now - this.prevDelayNs);
     this.prevDelayNs = now;
+    if (eluWorks === undefined) checkElu(true);
     this.publishLoop(now);
   }
 
   /** Busy and idle time since start() from eventLoopUtilization, added to the totals of earlier runs; they only grow. */
   private publishLoop(now: number): void {
-    const elu = performance.eventLoopUtilization();
+    const elu = eluWorks === true ? readElu() : null;
+    if (elu === null) {
+      this.begin();
+      this.f[M.TIME_NS] = now;
+      this.end();
+      return;
+    }
     const runIdle = Math.max(0, Math.round((elu.idle - this.eluBase.idle) * 1e6));
     const runBusy = Math.max(0, Math.round((elu.active - this.eluBase.active) * 1e6));
     if (this.idleBaseNs + runIdle > this.idleTotalNs) this.idleTotalNs = this.idleBaseNs + runIdle;

@@ -4,6 +4,7 @@
 import { performance } from 'node:perf_hooks';
 import { threadId as currentThreadId } from 'node:worker_threads';
 import { native, NativeLayout, NativeSamplerHandle } from './binding';
+import { readEnv } from './binary-choice';
 import { DEFAULT_SCALE, Histogram } from './histogram';
 import {
   HistSlot as H, LAYOUT_CONSTANTS as C, MainSlot as M, RecordSlot as R,
@@ -458,7 +459,7 @@ export function checkCgroupRoot(option: string, value: unknown): string | null |
 /** The cgroupRoot option as resolved: the option, else RUNTIME_SAMPLER_CGROUP_ROOT, else null. */
 function resolveCgroupRoot(value: unknown): string | null | false {
   if (value !== undefined) return checkCgroupRoot('cgroupRoot', value);
-  const env = process.env.RUNTIME_SAMPLER_CGROUP_ROOT?.trim();
+  const env = readEnv('RUNTIME_SAMPLER_CGROUP_ROOT')?.trim();
   return env === undefined || env === '' ? null : checkCgroupRoot('RUNTIME_SAMPLER_CGROUP_ROOT', env);
 }
 

@@ -104,6 +104,19 @@ function buildFromSource(why) {
   say(`built ${path.relative(root, after.file)} for ${where}`);
 }
 
+// Bun and Deno run this with their own binary (`bun install` with the package trusted, `deno
+// install --allow-scripts`): the addon cannot run there (foreignRuntime in binary-choice.ts),
+// so there is nothing to check or build, and a probe would load a binary that ends the process.
+const foreign = fs.existsSync(chooser) ? require(chooser).foreignRuntime() : null;
+if (foreign) {
+  if (needNative) {
+    say(`${foreign} cannot run the native addon (it calls V8's C++ API and libuv directly), and RUNTIME_SAMPLER_BACKEND=native asks for it; run the app with Node, or unset RUNTIME_SAMPLER_BACKEND`);
+    process.exit(1);
+  }
+  say(`${foreign}: runtime-sampler runs on its JavaScript backend there (the native addon needs Node: it calls V8's C++ API and libuv directly) — nothing to build`);
+  process.exit(0);
+}
+
 if (forceSource) {
   if (prebuildsOnly) {
     say('RUNTIME_SAMPLER_PREBUILDS_ONLY and a build from source were both asked for; pick one');

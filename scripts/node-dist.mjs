@@ -106,6 +106,34 @@ export function spawnNode(dist, arch, args, opts = {}) {
 }
 
 /**
+ * `npm pack <spec>` into the fresh directory `tmp` (the registry, or npm's cache when
+ * offline), unpacked: returns tmp/package. Nothing is installed and no script runs.
+ */
+export function packUnpacked(spec, tmp) {
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  const [cmd, ...pre] = npmCommand();
+  let out;
+  try {
+    out = execFileSync(
+      cmd,
+      [...pre, 'pack', spec, '--pack-destination', tmp, '--json', '--silent'],
+      { cwd: tmp, env: envWithoutNodedir(), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 256 << 20 },
+    );
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
+  const [info] = JSON.parse(out.slice(out.indexOf('[')));
+  const tgz = join(tmp, info.filename);
+  const unpacked = join(tmp, 'package');
+  mkdirSync(unpacked);
+  execFileSync('tar', ['xzf', tgz, '-C', unpacked, '--strip-components=1']);
+  rmSync(tgz);
+  return unpacked;
+}
+
+/**
  * Makes sure node-linux-<arch>@<version> is unpacked in the cache and its binary (run under
  * emulation for another architecture) reports the version asked for. Returns its directory
  * (bin/node, include/node).
@@ -115,25 +143,9 @@ export function ensureNodeDist(version, { log = (m) => console.error(m), arch = 
   const marker = join(dir, '.complete');
   if (existsSync(marker)) return dir;
   const pkgName = `node-linux-${arch}`;
-  const parent = dirname(dir);
-  mkdirSync(parent, { recursive: true });
-  const tmp = join(parent, `.tmp-${version}-${process.pid}`);
-  rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp, { recursive: true });
+  const tmp = join(dirname(dir), `.tmp-${version}-${process.pid}`);
   log(`fetching ${pkgName}@${version} (headers and binary) from the npm registry`);
-  const [cmd, ...pre] = npmCommand();
-  const out = execFileSync(
-    cmd,
-    [...pre, 'pack', `${pkgName}@${version}`, '--pack-destination', tmp, '--json', '--silent'],
-    { cwd: tmp, env: envWithoutNodedir(), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 256 << 20 },
-  );
-  const jsonStart = out.indexOf('[');
-  const [info] = JSON.parse(out.slice(jsonStart));
-  const tgz = join(tmp, info.filename);
-  const unpacked = join(tmp, 'package');
-  mkdirSync(unpacked);
-  execFileSync('tar', ['xzf', tgz, '-C', unpacked, '--strip-components=1']);
-  rmSync(tgz);
+  const unpacked = packUnpacked(`${pkgName}@${version}`, tmp);
   const r = spawnNode(unpacked, arch, ['--version'], { encoding: 'utf8' });
   const reported = (r.stdout || '').trim();
   if (reported !== `v${version}`) {

@@ -163,6 +163,20 @@ test('catalog(): native: true marks exactly the metrics the JS backend cannot me
   assert.ok(j.rows.filter((r) => r.native).length >= 30, 'native-only metrics marked');
 });
 
+test('a block right after start() is a loop-delay sample (the first tick measures from start)', () => {
+  // Bun's smoke found it: with no tick between start() and the block, the first tick had no
+  // earlier one to measure from and the block was not seen.
+  const j = json(child(`
+    const { Sampler } = require('.');
+    const s = new Sampler().start();
+    const t = Date.now(); while (Date.now() - t < 100);
+    setTimeout(() => {
+      console.log(JSON.stringify({ count: s.histograms.loopDelay.count, max: s.histograms.loopDelay.max }));
+      s.close();
+    }, 30);`));
+  assert.ok(j.max >= 100e6 && j.max < 10e9, JSON.stringify(j));
+});
+
 test('exporters and a view on another thread read the JS backend\'s block unchanged', () => {
   const j = json(child(`
     const { Sampler, toPrometheus, toJSON } = require('.');
