@@ -27,6 +27,17 @@ const CONTENDERS = {
     const snap = s.read();
     return () => s.read(snap);
   },
+  // The JavaScript backend (no binary loads: Bun, Deno, a failed source build): the same
+  // read(into) over a block its perf_hooks observers write. The child is fresh, so the
+  // backend is chosen here, before the package is first required.
+  'sampler.read(into), JS backend': () => {
+    process.env.RUNTIME_SAMPLER_BACKEND = 'js';
+    const { Sampler, nativeInfo } = require(join(benchDir, '..'));
+    if (nativeInfo.backend !== 'js') throw new Error(`backend ${nativeInfo.backend}, expected js`);
+    const s = new Sampler().start();
+    const snap = s.read();
+    return () => s.read(snap);
+  },
   'sampler.read()': () => {
     const { Sampler } = require(join(benchDir, '..'));
     const s = new Sampler().start();

@@ -84,6 +84,10 @@ function targets(rows) {
   if (ri) {
     add('read(into) ≤ 100 ns (floor: 64-double copy)', `${fmt(ri.median)} ns (floor ${floor ? fmt(floor.median) : '?'} ns)`, ri.median <= 100);
     add('read(into) 0 bytes/op', `${fmt(ri.bytesPerOp, 1)} B/op`, ri.bytesPerOp < 1);
+    const js = find('read', 'sampler.read(into), JS backend');
+    if (js && !js.skipped) {
+      add('JS backend read(into): 0 bytes/op; its cost beside the native one', `${fmt(js.median)} ns (${fmt(js.min)}–${fmt(js.max)}), ×${fmt(js.median / ri.median, 2)} of native; ${fmt(js.bytesPerOp, 1)} B/op`, js.bytesPerOp < 1);
+    }
     for (const c of ['pure JS snapshot (no stddev)', 'pure JS snapshot (with stddev)', '@datadog/native-metrics stats()']) {
       const x = find('read', c);
       if (x && !x.skipped) add(`≥ 100× faster than ${c}`, `${fmt(x.median / ri.median, 0)}×`, x.median / ri.median >= 100);

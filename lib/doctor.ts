@@ -14,11 +14,16 @@ export interface DoctorCheck {
 }
 
 export interface DoctorReport {
-  /** Whether a native binary loaded. */
+  /** Whether the library loaded (on either backend; false: require() threw, see error). */
   ok: boolean;
   version: string;
   runtime: { node: string; abi: string; platform: string; libc: string | null; uv: string; v8: string };
-  binary: { path: string; origin: string | null; backend: string; builtFor: { abi: number; uv: string; v8: string } } | null;
+  binary: {
+    path: string; origin: string | null; backend: string;
+    /** On the JavaScript backend: why no native binary loaded. */
+    fallbackReason: string | null;
+    builtFor: { abi: number; uv: string; v8: string };
+  } | null;
   /** Why no binary loaded. */
   error: { code: string | null; message: string } | null;
   loopClock: string | null;
@@ -59,16 +64,22 @@ export async function doctor(version: string): Promise<DoctorReport> {
   }
   const info = api.nativeInfo;
   report.ok = true;
-  report.binary = { path: info.binaryPath, origin: info.binaryOrigin, backend: info.backend, builtFor: { abi: info.moduleVersion, uv: info.uvVersion, v8: info.v8Version } };
+  report.binary = {
+    path: info.binaryPath, origin: info.binaryOrigin, backend: info.backend, fallbackReason: info.fallbackReason,
+    builtFor: { abi: info.moduleVersion, uv: info.uvVersion, v8: info.v8Version },
+  };
+  const js = info.backend === 'js';
+  const NEEDS_NATIVE = 'needs the native backend (nativeInfo.backend is js: no native binary loaded)';
   const check = (name: string, ok: boolean, detail: string): void => {
     report.checks.push({ name, ok, detail });
   };
 
   const thresholdMs = 50;
   let sampler: Api.Sampler;
-  let watchdogProblem: string | null = null;
+  // The JavaScript backend has no watchdog (asking for one would only warn).
+  let watchdogProblem: string | null = js ? NEEDS_NATIVE : null;
   try {
-    sampler = new api.Sampler({ watchdog: { thresholdMs } }).start();
+    sampler = new api.Sampler({ watchdog: js ? false : { thresholdMs } }).start();
   } catch (e) {
     watchdogProblem = (e as Error).message;
     sampler = new api.Sampler({ watchdog: false }).start();
@@ -95,17 +106,22 @@ export async function doctor(version: string): Promise<DoctorReport> {
     await sleep(10);
     sampler.refresh();
     const s = sampler.read();
-    check('gc', s.gc.count > 0, s.gc.count > 0 ? `GC callbacks: ${s.gc.count} collections seen` : 'no collection seen while garbage was made');
+    const gcSource = js ? 'PerformanceObserver gc entries' : 'GC callbacks';
+    check('gc', s.gc.count > 0, s.gc.count > 0 ? `${gcSource}: ${s.gc.count} collections seen` : Number.isNaN(s.gc.count) ? 'this runtime reports no GCs' : 'no collection seen while garbage was made');
     check('v8Histograms', s.sampler.v8Histograms && s.sampler.v8HistogramSamples > 0,
-      !s.sampler.v8Histograms ? 'V8 did not take the histogram callbacks' : `V8's GC histograms: ${s.sampler.v8HistogramSamples} samples`);
+      js ? NEEDS_NATIVE : !s.sampler.v8Histograms ? 'V8 did not take the histogram callbacks' : `V8's GC histograms: ${s.sampler.v8HistogramSamples} samples`);
     const spaces = Object.keys(s.heap.spaces);
     check('heapSpaces', spaces.length > 0, `${spaces.length} heap spaces: ${spaces.join(', ')}`);
-    check('loop', s.loop.iterations > 0 && s.loop.busyNs > 0, `${s.loop.iterations} loop iterations timed (${report.loopClock} clock)`);
+    if (js) {
+      check('loop', s.loop.busyNs > 0, s.loop.busyNs > 0
+        ? `busy ${human(s.loop.busyNs, 'ns')}, idle ${human(s.loop.idleNs, 'ns')} from performance.eventLoopUtilization(); iteration timing ${NEEDS_NATIVE}`
+        : 'no busy time seen (this runtime\'s eventLoopUtilization() reports none)');
+    } else check('loop', s.loop.iterations > 0 && s.loop.busyNs > 0, `${s.loop.iterations} loop iterations timed (${report.loopClock} clock)`);
     check('loopEvents', info.uvMetricsInfo && s.loop.events > 0,
-      !info.uvMetricsInfo ? `the binary was built against libuv ${info.uvVersion}; loop event counts need libuv ≥ 1.45` : `uv_metrics_info: ${s.loop.events} events counted, ${s.loop.eventsPendingAtPoll} of them pending at poll`);
+      js ? NEEDS_NATIVE : !info.uvMetricsInfo ? `the binary was built against libuv ${info.uvVersion}; loop event counts need libuv ≥ 1.45` : `uv_metrics_info: ${s.loop.events} events counted, ${s.loop.eventsPendingAtPoll} of them pending at poll`);
     check('watchdog', seen, watchdogProblem ?? (seen ? `a ${thresholdMs * 6} ms block was seen while it ran` : `a ${thresholdMs * 6} ms block was not seen`));
     check('openFds', s.process.openFds >= 0, s.process.openFds >= 0 ? `${s.process.openFds} open file descriptors` : 'not counted on this platform');
-    check('publish', ...publishCheck(api));
+    check('publish', ...(js ? [false, NEEDS_NATIVE] as [boolean, string] : publishCheck(api)));
     check('process', s.process.rssBytes > 0 && s.process.cpuUserUs + s.process.cpuSystemUs > 0, `RSS ${human(s.process.rssBytes, 'By')}, CPU ${human(s.process.cpuUserUs + s.process.cpuSystemUs, 'us')}`);
   } finally {
     sampler.close();
@@ -137,11 +153,15 @@ function publishCheck(api: typeof Api): [boolean, string] {
 export function formatDoctor(r: DoctorReport): string {
   const rows: Array<[string, string]> = [
     ['node', `${r.runtime.node} (ABI ${r.runtime.abi}), ${r.runtime.platform}${r.runtime.libc ? `, ${r.runtime.libc}` : ''}`],
-    ['libuv', r.runtime.uv + (r.binary ? ` (binary built against ${r.binary.builtFor.uv})` : '')],
-    ['V8', r.runtime.v8 + (r.binary ? ` (binary built against ${r.binary.builtFor.v8})` : '')],
+    ['libuv', r.runtime.uv + (r.binary?.path ? ` (binary built against ${r.binary.builtFor.uv})` : '')],
+    ['V8', r.runtime.v8 + (r.binary?.path ? ` (binary built against ${r.binary.builtFor.v8})` : '')],
   ];
   if (r.binary) {
-    rows.unshift(['binary', r.binary.path || 'none (the JavaScript backend)'], ['chosen as', r.binary.origin ?? '-'], ['backend', r.binary.backend]);
+    rows.unshift(
+      ['binary', r.binary.path || `none: ${r.binary.fallbackReason ?? 'no native binary loaded'}`],
+      ['chosen as', r.binary.origin ?? '-'],
+      ['backend', r.binary.backend === 'js' ? 'js (the JavaScript backend: perf_hooks, v8, process; fewer metrics)' : r.binary.backend],
+    );
     rows.push(['loop clock', r.loopClock ?? '–']);
   } else {
     rows.unshift(['binary', 'none loads']);

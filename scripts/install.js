@@ -27,6 +27,15 @@ const forceSource = env.npm_config_build_from_source === 'true' || truthy(env.RU
 // The Node lines with prebuilt binaries: package.json's "nodeTargets" (the one list).
 const lines = require('../package.json').nodeTargets.map((v) => v.split('.')[0]);
 const where = `${process.platform}-${process.arch}, Node ${process.version} (ABI ${process.versions.modules})`;
+// The platforms with prebuilt binaries: what the package ships (prebuilds/<platform>-<arch>/).
+const shipped = (() => {
+  try {
+    return fs.readdirSync(path.join(root, 'prebuilds'), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+  } catch {
+    return [];
+  }
+})();
+const platforms = shipped.length > 0 ? `${shipped.join(' and ')} (glibc)` : 'linux-x64 and linux-arm64 (glibc) in the published package';
 
 function say(line) {
   process.stderr.write(`runtime-sampler: ${line}\n`);
@@ -84,7 +93,7 @@ function buildFromSource(why) {
     }
     process.stderr.write(`${r.stdout || ''}${r.stderr || ''}`.slice(-20000));
     say(`${failed}, and RUNTIME_SAMPLER_BACKEND=native asks for the native backend. ` +
-      `Install python3, make and g++ (or clang), or use a Node version with a prebuilt binary (${lines.join(', ')} on linux-x64).`);
+      `Install python3, make and g++ (or clang), or use a Node version with a prebuilt binary (${lines.join(', ')} on ${platforms}).`);
     process.exit(r.status || 1);
   }
   const after = probe();
@@ -129,7 +138,7 @@ if (forceSource) {
     say(`using ${path.relative(root, found.file)} for ${where}`);
   } else if (prebuildsOnly) {
     say(`no prebuilt binary for ${where} (${found.reason}), and RUNTIME_SAMPLER_PREBUILDS_ONLY=1 forbids a source build. ` +
-      `Prebuilt binaries ship for Node ${lines.slice(0, -1).join(', ')} and ${lines[lines.length - 1]} on linux-x64 (glibc); ` +
+      `Prebuilt binaries ship for Node ${lines.slice(0, -1).join(', ')} and ${lines[lines.length - 1]} on ${platforms}; ` +
       'unset RUNTIME_SAMPLER_PREBUILDS_ONLY to build from source.');
     process.exit(1);
   } else {

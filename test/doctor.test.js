@@ -1,6 +1,6 @@
 // `runtime-sampler doctor`: the binary that loads and how it was chosen, the runtime, and
-// what the sampler measures here from real checks; exit 1 with the reason when no binary
-// loads.
+// what the sampler measures here from real checks; on the JavaScript backend, why and what it
+// cannot measure; exit 1 with the reason when the library cannot load.
 const { test } = require('uvu');
 const assert = require('uvu/assert');
 const { spawnSync } = require('node:child_process');
@@ -24,7 +24,7 @@ test('doctor --json: the binary, the runtime and every check, as this process se
   assert.is(r.status, 0, r.stderr);
   const d = JSON.parse(r.stdout);
   assert.is(d.ok, true);
-  assert.equal(d.binary, { path: nativeInfo.binaryPath, origin: nativeInfo.binaryOrigin, backend: 'native', builtFor: { abi: nativeInfo.moduleVersion, uv: nativeInfo.uvVersion, v8: nativeInfo.v8Version } });
+  assert.equal(d.binary, { path: nativeInfo.binaryPath, origin: nativeInfo.binaryOrigin, backend: 'native', fallbackReason: null, builtFor: { abi: nativeInfo.moduleVersion, uv: nativeInfo.uvVersion, v8: nativeInfo.v8Version } });
   assert.equal(d.runtime, { node: process.version, abi: process.versions.modules, platform: `${process.platform}-${process.arch}`, libc: d.runtime.libc, uv: process.versions.uv, v8: process.versions.v8 });
   if (process.platform === 'linux') assert.match(d.runtime.libc, /^(glibc \d+\.\d+|not glibc)/);
   assert.ok(['tsc', 'monotonic'].includes(d.loopClock));
@@ -58,6 +58,31 @@ test('doctor: text for people; the loop clock is the one the sampler runs on (RU
   assert.match(r.stdout, new RegExp(`^  node        ${process.version.replace(/\./g, '\\.')} \\(ABI ${process.versions.modules}\\), ${process.platform}-${process.arch}`, 'm'));
   assert.match(r.stdout, /^ {2}loop clock {2}monotonic$/m);
   assert.match(r.stdout, /^What the sampler measures here:\n( {2}(yes|no ) {2}\S+ +.+\n){9}$/m);
+});
+
+test('doctor on the JavaScript backend: why, what works, what needs the native one; no warnings', () => {
+  const r = doctor(['--json'], { RUNTIME_SAMPLER_BACKEND: 'js' });
+  assert.is(r.status, 0, r.stderr);
+  assert.is(r.stderr, '', 'the watchdog or publishing was asked for and warned');
+  const d = JSON.parse(r.stdout);
+  assert.is(d.ok, true);
+  assert.equal(d.binary, { path: '', origin: null, backend: 'js', fallbackReason: 'RUNTIME_SAMPLER_BACKEND=js', builtFor: d.binary.builtFor });
+  const checks = Object.fromEntries(d.checks.map((c) => [c.name, c]));
+  assert.equal(Object.keys(checks), ['gc', 'v8Histograms', 'heapSpaces', 'loop', 'loopEvents', 'watchdog', 'openFds', 'publish', 'process']);
+  for (const n of ['v8Histograms', 'loopEvents', 'watchdog', 'publish']) {
+    assert.is(checks[n].ok, false, n);
+    assert.match(checks[n].detail, /^needs the native backend/, n);
+  }
+  for (const n of ['gc', 'heapSpaces', 'loop', 'process']) assert.ok(checks[n].ok, `${n}: ${checks[n].detail}`);
+  assert.match(checks.gc.detail, /^PerformanceObserver gc entries: \d+ collections seen$/);
+  assert.match(checks.loop.detail, /from performance\.eventLoopUtilization\(\)/);
+  const t = doctor([], { RUNTIME_SAMPLER_BACKEND: 'js' });
+  assert.match(t.stdout, /^ {2}binary {6}none: RUNTIME_SAMPLER_BACKEND=js$/m);
+  assert.match(t.stdout, /^ {2}backend {5}js \(the JavaScript backend/m);
+  assert.match(t.stdout, /^ {2}libuv {7}\S+$/m, 'no "binary built against" without a binary');
+  const n = doctor(['--json'], { RUNTIME_SAMPLER_BACKEND: 'native', RUNTIME_SAMPLER_BINARY: '/nonexistent/runtime_sampler.node' });
+  assert.is(n.status, 1, n.stdout);
+  assert.is(JSON.parse(n.stdout).error.code, 'ERR_SAMPLER_BINARY');
 });
 
 test('doctor: RUNTIME_SAMPLER_BINARY is reported as the way it was chosen', () => {

@@ -50,6 +50,7 @@ test('RUNTIME_SAMPLER_PREBUILDS_ONLY=1 turns a missing prebuild into a clear ins
   assert.is.not(inst.status, 0, 'install succeeded with no prebuild and source builds forbidden');
   assert.ok(inst.output.includes(`runtime-sampler: no prebuilt binary for linux-x64, Node ${process.version} (ABI ${process.versions.modules})`), inst.output);
   assert.ok(inst.output.includes('RUNTIME_SAMPLER_PREBUILDS_ONLY=1 forbids a source build'), inst.output);
+  assert.match(inst.output, /Prebuilt binaries ship for Node 18, 20, 22, 24 and 26 on linux-x64 and linux-arm64 \(glibc\)/);
   assert.not.match(inst.output, /building from source/);
 });
 
