@@ -83,6 +83,27 @@ test('port 0: the chosen port is announced once on stderr and given by registere
   assert.is(fixed.stderr(), '', 'a port that was asked for is not announced');
 });
 
+test('on the JavaScript backend the preload serves the same endpoints and prints nothing more', async () => {
+  // No watchdog and no publishing there: the defaults do not ask for them (no warnings), and
+  // RUNTIME_SAMPLER_BACKEND / RUNTIME_SAMPLER_PREBUILDS_ONLY are known settings, not typos.
+  const app = startApp(['-r', 'runtime-sampler/register', '-e', APP], { RUNTIME_SAMPLER_BACKEND: 'js', RUNTIME_SAMPLER_BINARY: '', RUNTIME_SAMPLER_PREBUILDS_ONLY: '1' });
+  const port = await app.port;
+  assert.ok(port > 0);
+  assert.is((await get(port, '/healthz')).status, 200);
+  assert.is((await get(port, '/readyz')).status, 200);
+  const m = await get(port, '/metrics');
+  assert.is(m.status, 200);
+  assert.match(m.body, /^nodejs_eventloop_time_seconds_total\{nodejs_eventloop_state="idle"\} \d/m);
+  assert.not.match(m.body, /^nodejs_eventloop_stall_count_total /m, 'no watchdog on the JS backend: no stall series');
+  app.child.kill();
+  assert.is(app.stderr(), `runtime-sampler: monitor listening on http://127.0.0.1:${port} (port chosen by the OS)\n`);
+  // Asked for explicitly, the watchdog's absence is said once.
+  const asked = startApp(['-r', 'runtime-sampler/register', '-e', APP], { RUNTIME_SAMPLER_BACKEND: 'js', RUNTIME_SAMPLER_BINARY: '', RUNTIME_SAMPLER_WATCHDOG_MS: '200' });
+  await asked.port;
+  asked.child.kill();
+  assert.match(asked.stderr(), /the stall watchdog needs the native backend/);
+});
+
 test('node --import runtime-sampler/register (ESM) does the same', async () => {
   const app = startApp(['--import', 'runtime-sampler/register', '-e', APP]);
   const port = await app.port;

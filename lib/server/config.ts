@@ -94,6 +94,15 @@ export const ENV_VARS: ReadonlyArray<[string, string]> = [
 
 const KNOWN = new Set(ENV_VARS.map(([n]) => n));
 
+/**
+ * Read by the loader and the install script, not the preload (docs/installing.md): known, so
+ * never reported as a typo — an image may set them for the install and keep them at run time.
+ */
+const LOADER_SETTINGS: ReadonlySet<string> = new Set([
+  'RUNTIME_SAMPLER_BINARY', 'RUNTIME_SAMPLER_CLOCK', 'RUNTIME_SAMPLER_BACKEND', 'RUNTIME_SAMPLER_PREBUILDS_ONLY',
+  'RUNTIME_SAMPLER_BUILD_FROM_SOURCE',
+]);
+
 /** Parses RUNTIME_SAMPLER_* from `env`; never throws. */
 export function parseEnv(env: NodeJS.ProcessEnv): ParsedConfig {
   const problems: string[] = [];
@@ -130,7 +139,7 @@ export function parseEnv(env: NodeJS.ProcessEnv): ParsedConfig {
   };
 
   for (const name of Object.keys(env)) {
-    if (name.startsWith('RUNTIME_SAMPLER_') && !KNOWN.has(name) && name !== 'RUNTIME_SAMPLER_BINARY' && name !== 'RUNTIME_SAMPLER_CLOCK') {
+    if (name.startsWith('RUNTIME_SAMPLER_') && !KNOWN.has(name) && !LOADER_SETTINGS.has(name)) {
       problems.push(`${name} is not a runtime-sampler setting (ignored); known: ${[...KNOWN].join(', ')}`);
     }
   }

@@ -6,6 +6,7 @@ import { isMainThread } from 'node:worker_threads';
 import { dirname } from 'node:path';
 import type { Cluster } from 'node:cluster';
 import { Sampler } from '../sampler';
+import { backend } from '../binding';
 import { MonitorThread, startMonitorThread } from './monitor';
 import { isLoopback, parseEnv, ServerConfig } from './config';
 
@@ -47,9 +48,13 @@ export function startPreload(env: NodeJS.ProcessEnv = process.env): Registered |
     const { config, problems } = parseEnv(env);
     for (const p of problems) warn(p);
     if (config.disabled) return null;
+    // The JavaScript backend has neither a watchdog nor publishing: the defaults ask for
+    // neither there (nothing printed); a setting that asks explicitly still gets its warning.
+    const js = backend === 'js';
+    const watchdogMs = js && env.RUNTIME_SAMPLER_WATCHDOG_MS === undefined ? 0 : config.watchdogMs;
     const sampler = new Sampler({
-      watchdog: config.watchdogMs > 0 ? { thresholdMs: config.watchdogMs, captureStack: config.stallStack } : false,
-      publish: config.publish,
+      watchdog: watchdogMs > 0 ? { thresholdMs: watchdogMs, captureStack: config.stallStack } : false,
+      publish: config.publish && !(js && env.RUNTIME_SAMPLER_PUBLISH === undefined),
       // Checked by parseEnv: an unusable RUNTIME_SAMPLER_CGROUP_ROOT was reported, and null
       // reads the process's own cgroup instead of failing in the Sampler.
       cgroupRoot: config.cgroupRoot,
