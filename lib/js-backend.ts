@@ -3,7 +3,7 @@
 // platform, Bun, Deno). It writes the same shared block as the addon, under the same
 // seqlock words, so Sampler, Snapshot, histograms, catalog, exporters, server and analysis
 // read it unchanged. What it cannot see is NaN there (catalog(): `native: true`);
-// docs/dev/i22-jsbackend-progress.md maps every slot to its source.
+// docs/js-backend.md says where each value comes from.
 import { readdirSync } from 'node:fs';
 import { PerformanceObserver, performance } from 'node:perf_hooks';
 import type { PerformanceEntry } from 'node:perf_hooks';
