@@ -1,3 +1,4 @@
+// versions: current — the CLI over published files
 // `runtime-sampler postmortem <pid|path>`: a publisher that forced 3 GCs, then stalled its loop
 // allocating and was SIGKILLed in the middle of it, is printed dead with its last heap and GC
 // counts (at least what it reported just before), its 3 forced mark-compacts, the stall in

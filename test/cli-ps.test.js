@@ -1,3 +1,4 @@
+// versions: current — the CLI over published files
 // `runtime-sampler ps [--clean] [--json]`: two running publishers and a SIGKILLed one are
 // listed with their states; a file that cannot be read is listed with why; --json is
 // listPublished()'s list; --clean removes only the dead writer's file and says so.

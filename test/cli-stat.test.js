@@ -1,3 +1,4 @@
+// versions: current — the CLI over published files
 // `runtime-sampler stat <pid> [intervalMs] [count]`: like jstat -gcutil, a header and one
 // line per interval whose GC counts move in a process that allocates; a process that dies
 // gets a final line and exit 1; bad arguments are usage errors naming the value.

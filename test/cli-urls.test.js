@@ -1,3 +1,4 @@
+// versions: current — URL handling of the CLI
 // `runtime-sampler snapshot|diagnose <url>`: the monitor's base URL or any of its endpoints
 // resolves to the endpoint the command needs; a server that is not a runtime-sampler monitor
 // gets a clear message naming the URL tried; what comes back is bounded in time and size.

@@ -1,3 +1,4 @@
+// versions: current — the demo command's own behaviour
 // `runtime-sampler demo`: a built-in workload (churn, a periodic stall, a slow leak) under the
 // preload; prints the live page's and /metrics' URLs, which answer while it runs, then the
 // diagnose() report; --duration ends it with 0, a signal ends it cleanly, and the workload

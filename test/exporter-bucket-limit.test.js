@@ -1,3 +1,4 @@
+// versions: current — exporter bucket limits
 // Custom histogram bucket bounds are limited to 1,000 in every exporter that takes them
 // (100,000 blocked each toPrometheus() call for seconds), and a hostile length is refused
 // before anything walks it.

@@ -1,4 +1,5 @@
 // node-flags: --expose-gc
+// versions: current — the JSON exporter's formatting
 // toJSON(): the documented shape, values against the sampler, histograms that round-trip.
 const { test } = require('uvu');
 const assert = require('uvu/assert');

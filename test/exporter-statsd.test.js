@@ -1,4 +1,5 @@
 // node-flags: --expose-gc
+// versions: current — the StatsD exporter's formatting and sending
 // The StatsD / DogStatsD exporter against a real UDP socket on 127.0.0.1: packet sizes,
 // the line grammar, values against the sampler, counter deltas, interval histograms, tags,
 // network failures that must be counted and never thrown, lifecycle and bad input.

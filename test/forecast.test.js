@@ -1,4 +1,5 @@
 // node-flags: --expose-gc
+// versions: current — forecast statistics over fixture data
 // forecastMemory() and the diagnose() findings built on the container and threadpool data:
 // a container whose working set grows at a known rate (a fixture cgroup tree rewritten as
 // time passes) is forecast to reach its limit when the rate says; a plateau is not; the

@@ -1,3 +1,4 @@
+// versions: current — histogram serialisation
 // Histogram.fromJSON() takes another process's histogram: every corruption of a valid
 // toJSON() is refused with a TypeError/RangeError, or accepted as a histogram whose
 // invariants all hold. merge() refuses histograms in a corrupt state.

@@ -1,3 +1,4 @@
+// versions: current — histogram arithmetic
 // The exponential histogram: percentile accuracy against exact quantiles (property test),
 // C++/TypeScript bucket agreement, merge, delta and serialisation.
 const { test } = require('uvu');

@@ -1,3 +1,4 @@
+// versions: current — option validation
 // Bad input is rejected with the right error naming the option, the value and the range;
 // lifecycle calls are idempotent and defined after close().
 const { test } = require('uvu');

@@ -1,3 +1,4 @@
+// versions: current — publishing-directory checks (the writer is covered per version by published.test.js)
 // Published blocks against a hostile machine, end to end through the JavaScript API and
 // real processes: a reader of another uid gets nothing; a planted symlink, a foreign-owned,
 // group/world-writable or non-directory publishing directory is refused with one warning

@@ -1,3 +1,4 @@
+// versions: current — readiness decisions over numbers
 // /readyz's thresholds: each check, hysteresis (no flapping at a threshold), NaN before
 // anything is measured, and bad thresholds rejected.
 const { test } = require('uvu');

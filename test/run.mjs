@@ -15,7 +15,8 @@
 //   node test/run.mjs <substring>…   the files whose names contain one, whatever their tier
 //
 // --extra adds the extra-tier files without the --all checks (test:versions runs the suite
-// so under each other Node); --no-package leaves out package-*.test.mjs; --no-native,
+// so under each other Node, with --other-node: without the `versions: current` files);
+// --no-package leaves out package-*.test.mjs; --no-native,
 // --no-lint, --no-sanitizers, --no-versions leave out one of --all's checks.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -32,6 +33,9 @@ const all = args.includes('--all');
 const extra = all || args.includes('--extra');
 const quick = !args.includes('--no-quick');
 const skipPackage = args.includes('--no-package');
+// Under another Node line (scripts/test-versions.mjs): the files marked `versions: current` ran
+// under the current one already.
+const otherNode = args.includes('--other-node');
 const checks = all && only.length === 0;
 const skipNative = args.includes('--no-native') || process.env.RUNTIME_SAMPLER_SKIP_NATIVE_TESTS === '1';
 
@@ -44,8 +48,9 @@ const started = Date.now();
 const files = readdirSync(here)
   .filter((f) => f.endsWith('.test.js') || f.endsWith('.test.mjs'))
   .map((f) => ({ file: f, ...testFileHeader(join(here, f)) }))
-  .filter(({ file, tier }) => {
+  .filter(({ file, tier, versions }) => {
     if (only.length) return only.some((o) => file.includes(o));
+    if (otherNode && versions === 'current') return false;
     if (skipPackage && file.startsWith('package-')) return false;
     return tier === 'quick' ? quick : extra;
   })

@@ -1,3 +1,4 @@
+// versions: current — the TypeScript declarations
 // The published type declarations, used as a TypeScript user would (strict mode, node16
 // resolution of the package's own name and subpaths): test/types/api.ts must compile, and
 // its @ts-expect-error lines must be errors.

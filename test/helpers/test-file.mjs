@@ -1,5 +1,6 @@
 // What test/run.mjs and scripts/test-sanitizers.mjs both need to run a test file: its
-// header (the first four lines may say `node-flags: …` and `tier: extra — why`), and how to
+// header (the first four lines may say `node-flags: …`, `tier: extra — why` and `versions:
+// current — why`), and how to
 // read what uvu printed.
 
 import { readFileSync } from 'node:fs';
@@ -10,6 +11,10 @@ export function testFileHeader(path) {
   return {
     flags: /node-flags:\s*(.*)/.exec(head)?.[1].trim().split(/\s+/) ?? [],
     tier: /\btier:\s*(\w+)/.exec(head)?.[1] ?? 'quick',
+    // `versions: current`: what the file checks does not depend on the Node version (our own
+    // TypeScript over the sampler's numbers), so test:versions does not run it again under
+    // every other Node line.
+    versions: /\bversions:\s*(\w+)/.exec(head)?.[1] ?? 'all',
   };
 }
 
