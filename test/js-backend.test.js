@@ -64,7 +64,7 @@ test('loop, heap and process values are measured; what it cannot see is NaN', ()
     const { NATIVE_ONLY_SLOTS } = require('./dist/cjs/js-backend');
     const s = new Sampler({ loopDelayResolutionMs: 5 }).start();
     setTimeout(() => {
-      const t = Date.now(); while (Date.now() - t < 60);
+      const t = process.hrtime.bigint(); while (process.hrtime.bigint() - t < 60_000_000n);
       setTimeout(() => {
         s.refresh();
         const snap = s.read();
@@ -130,7 +130,7 @@ test('a block right after start() is a loop-delay sample (the first tick measure
   const j = json(child(`
     const { Sampler } = require('.');
     const s = new Sampler().start();
-    const t = Date.now(); while (Date.now() - t < 100);
+    const t = process.hrtime.bigint(); while (process.hrtime.bigint() - t < 100_000_000n);
     setTimeout(() => {
       console.log(JSON.stringify({ count: s.histograms.loopDelay.count, max: s.histograms.loopDelay.max }));
       s.close();
