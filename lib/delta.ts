@@ -9,7 +9,9 @@ export interface SnapshotDelta {
   /**
    * GC time on the JS thread / wall time over the interval (0–1): pauses plus incremental
    * marking steps (gc.mainThreadNs), Go's GC CPU fraction for Node. Incremental marking
-   * time arrives when its cycle ends, so a short interval can see it late.
+   * time arrives when its cycle ends, so a short interval can see it late. Where incremental
+   * marking is not measured (the JavaScript backend: gc.mainThreadNs is NaN), pauses alone —
+   * the GC time that is known (NaN only where GC pauses are unknown too: Bun, Deno).
    */
   gcCpuFraction: number;
   gc: {
@@ -82,7 +84,7 @@ export function delta(prev: Snapshot, cur: Snapshot): SnapshotDelta {
   const cpuSystemUs = cur.process.cpuSystemUs - prev.process.cpuSystemUs;
   return {
     intervalNs,
-    gcCpuFraction: intervalNs > 0 ? Math.min(1, mainThreadNs / intervalNs) : 0,
+    gcCpuFraction: intervalNs > 0 ? Math.min(1, (Number.isNaN(mainThreadNs) ? pauseNs : mainThreadNs) / intervalNs) : 0,
     gc: {
       count: gcCount,
       perSecond: perSecond(gcCount),

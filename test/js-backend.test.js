@@ -206,6 +206,27 @@ testUnless(test, noPromtool, 'promtool parses both Prometheus exporters on the J
   assert.match(j.pc, /^nodejs_active_handles_total \d+$/m);
 });
 
+test('diagnose() on the JS backend: the GC CPU fraction from pauses; no finding reads NaN', () => {
+  const j = json(child(`
+    const { Sampler, diagnose } = require('.');
+    const s = new Sampler({ history: { intervalMs: 100, capacity: 100 } }).start();
+    void s.history;
+    let keep = [];
+    const t0 = Date.now();
+    const work = setInterval(() => { for (let i = 0; i < 20000; i++) keep.push({ i }); if (keep.length > 200000) keep = []; }, 5);
+    setTimeout(() => {
+      clearInterval(work);
+      const r = diagnose(s, { windowMs: 1000 });
+      const gc = r.findings.find((f) => f.id === 'gc-cpu');
+      console.log(JSON.stringify({ gc, nan: r.findings.filter((f) => /NaN/.test(f.summary)).map((f) => f.id + ': ' + f.summary), text: r.text ?? '' }));
+      s.close();
+    }, 600);`, { flags: ['--expose-gc'] }));
+  assert.equal(j.nan, []);
+  assert.is(j.gc.title, 'GC CPU fraction (pauses)');
+  assert.ok(j.gc.value > 0 && j.gc.value < 1, JSON.stringify(j.gc));
+  assert.match(j.gc.summary, /^GC took \d/);
+});
+
 test('RUNTIME_SAMPLER_BACKEND=native without a binary: ERR_SAMPLER_BINARY; a bad value is named', () => {
   const code = `try { require('.'); console.log(JSON.stringify({ loaded: true })); }
     catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })); }`;

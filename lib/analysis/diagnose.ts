@@ -414,7 +414,8 @@ function loopUtilizationFinding({ d, measured, T }: Judged): Finding {
     value: measured ? u : null,
     unit: '1',
     thresholds: T.loopUtilization,
-    summary: measured ? `the loop was busy ${pct(u)} of the time (${plural(d.loop.iterations, 'iteration')})` : 'no time measured yet',
+    // Iterations are counted by the native backend only (NaN on the JavaScript one).
+    summary: measured ? `the loop was busy ${pct(u)} of the time${Number.isNaN(d.loop.iterations) ? '' : ` (${plural(d.loop.iterations, 'iteration')})`}` : 'no time measured yet',
     recommendation: verdict === 'ok' ? undefined : 'the process is saturated: scale out, or move CPU-heavy work to worker threads',
   };
 }
@@ -581,6 +582,12 @@ function threadpoolFinding({ history, windowMs, end, T }: Judged): Finding {
   const tp = end.threadpool;
   const size = tp.size;
   const waiting = tp.inFlight === 1 ? tp.waitingNs : 0;
+  if (Number.isNaN(tp.probes)) {
+    return {
+      id: 'threadpool', title: 'Threadpool delay', verdict: 'ok', value: null, unit: 'ns', thresholds: T.threadpoolDelayP99Ns,
+      summary: 'not measured: the threadpool probe needs the native backend',
+    };
+  }
   if (histogram.count === 0 && waiting === 0) {
     return {
       id: 'threadpool',
@@ -702,6 +709,12 @@ function contextsFinding({ samples, d, end }: Judged): Finding {
 
 // Active handles (sockets, timers, watchers) that only ever grow.
 function activeHandlesFinding({ samples, end }: Judged): Finding {
+  if (Number.isNaN(end.process.activeHandles)) {
+    return {
+      id: 'active-handles', title: 'Active handles', verdict: 'ok', value: null, unit: '{handle}',
+      summary: 'not measured: libuv\'s handle count needs the native backend',
+    };
+  }
   const xs = samples.map((s) => s.timeNs / 1e9);
   const ys = samples.map((s) => s.process.activeHandles);
   const fit = trend(xs, ys);
