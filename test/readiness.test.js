@@ -42,6 +42,18 @@ test('defaults fail only on "cannot serve now": load signals are reported, never
   assert.equal(r.failing, ['heapUsedRatio'], 'the heap at its limit fails by default');
 });
 
+test('gcCpuFraction from pauses alone where incremental marking is not measured (JS backend: NaN)', () => {
+  const c = new ReadinessChecker({ gcCpuFraction: 0.5 });
+  const x = inputs({ gcMs: 600 });
+  const im = require('../dist/cjs/layout.generated').MAIN_SLOTS.GC_IM_NS;
+  x.now.slots[im] = NaN;
+  x.windowStart.slots[im] = NaN;
+  const r = c.evaluate(x);
+  const gc = r.checks.find((k) => k.name === 'gcCpuFraction');
+  assert.ok(Math.abs(gc.value - 0.6) < 1e-9, JSON.stringify(gc));
+  assert.is(gc.ok, false);
+});
+
 test('start-up: not ready until the loop has completed an iteration since the sampler started', () => {
   const c = new ReadinessChecker();
   const set = (snap, key, v) => { snap.slots[require('../dist/cjs/layout.generated').MAIN_SLOTS[key]] = v; };

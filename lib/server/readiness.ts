@@ -149,7 +149,9 @@ export class ReadinessChecker {
     add('heapUsedRatio', now.heap.limitBytes > 0 ? now.heap.usedBytes / now.heap.limitBytes : NaN, t.heapUsedRatio);
     add('rssBytes', now.process.rssBytes > 0 ? now.process.rssBytes : NaN, t.rssBytes);
     const interval = now.timeNs - windowStart.timeNs;
-    add('gcCpuFraction', interval > 0 ? (now.gc.mainThreadNs - windowStart.gc.mainThreadNs) / interval : NaN, t.gcCpuFraction);
+    // Pauses alone where incremental marking is not measured (the JavaScript backend).
+    const gcNs = (s: Snapshot): number => (Number.isNaN(s.gc.mainThreadNs) ? s.gc.pauseNs : s.gc.mainThreadNs);
+    add('gcCpuFraction', interval > 0 ? (gcNs(now) - gcNs(windowStart)) / interval : NaN, t.gcCpuFraction);
     // An unsure forecast is no forecast: a warm-up's rise must not take a pod out of rotation.
     if (forecast !== null) add('secondsToLimit', forecast.confidence >= FORECAST_CONFIDENCE ? forecast.secondsToLimit : NaN, t.secondsToLimit, true);
     if (t.stall && now.running && now.loop.iterations === 0) {
