@@ -11,7 +11,7 @@ import * as v8 from 'node:v8';
 import type { NativeBinding, NativeLayout, NativeSamplerHandle } from './binding';
 import { foreignRuntime } from './binary-choice';
 import { SamplerError } from './errors';
-import { bucketIndex } from './histogram';
+import { bucketCount as histBucketCount, bucketIndex, INDEX_OFFSET as HIST_INDEX_OFFSET } from './histogram';
 import {
   HIST_SLOTS, HistSlot as H, LAYOUT_CONSTANTS as C, LAYOUT_HASH, MAIN_SLOTS, MainSlot as M, RECORD_SLOTS, RecordSlot as R,
   SPACE_SLOTS, SpaceSlot as S, STALL_SLOTS,
@@ -22,8 +22,6 @@ const CACHE_LINE_SLOTS = 8;
 const roundUp = (n: number): number => Math.ceil(n / CACHE_LINE_SLOTS) * CACHE_LINE_SLOTS;
 /** As native/core/layout.h kMainRegionSlots. */
 const MAIN_REGION_SLOTS = roundUp(M.SPACES_BASE + C.MAX_SPACES * C.SPACE_SLOTS + C.GC_REASON_KINDS * C.GC_REASON_CODES);
-const HIST_INDEX_OFFSET = -1;
-const histBucketCount = (scale: number): number => (C.HIST_TOP_OCTAVE << scale) + 1;
 const MC_LOG_SLOTS = roundUp(C.MC_LOG_HEADER_SLOTS + C.MC_LOG_ENTRIES * C.MC_LOG_ENTRY_SLOTS);
 
 /** native/core/layout.h ComputeLayout, region by region (a test compares the two). */
