@@ -61,12 +61,14 @@ let passed = 0;
 let failed = 0;
 let skipped = 0;
 let okVersions = 0;
+const failing = [];
 function record({ v, status, out }) {
   const m = /(\d+) passed, (\d+) failed(?:, (\d+) skipped)?\s*$/.exec(out.trim());
   if (!m) {
     failed++;
     process.stdout.write(out);
     console.log(`✗ Node ${v}: no summary (exit ${status})`);
+    failing.push(`Node ${v}: no summary (exit ${status})`);
     return;
   }
   passed += Number(m[1]);
@@ -76,6 +78,7 @@ function record({ v, status, out }) {
   if (Number(m[2]) === 0 && status === 0) okVersions++;
   const time = /^time: (\d+) s$/m.exec(out)?.[1];
   console.log(`${Number(m[2]) || status !== 0 ? '✗' : '✓'} Node ${v}: ${m[1]} passed, ${m[2]} failed${m[3] ? `, ${m[3]} skipped` : ''}${time ? ` [${time} s]` : ''}`);
+  for (const x of out.matchAll(/^\s*failing: (.*)$/gm)) failing.push(`Node ${v}: ${x[1]}`);
   // What was skipped there, and why (test/helpers/skip.js).
   for (const s of out.matchAll(/^ {4}skipped: (.*)$/gm)) console.log(`    skipped: ${s[1]}`);
 }
@@ -87,6 +90,7 @@ await Promise.all(
   }),
 );
 const bad = versions.length - okVersions;
+for (const line of failing) console.log(`    failing: ${line}`);
 console.log(`test:versions (${tier === 'all' ? 'both tiers' : 'quick tier'}): ${okVersions} of ${versions.length} Node versions clean`);
 console.log(`${passed} passed, ${failed + (bad && !failed ? 1 : 0)} failed${skipped ? `, ${skipped} skipped` : ''}`);
 process.exitCode = failed || bad ? 1 : 0;

@@ -43,6 +43,9 @@ let passed = 0;
 let failed = 0;
 let skipped = 0;
 const failures = [];
+/** One line per failed test (or part), printed again at the very end: a long run's log is
+ * often read from its tail only. */
+const failing = [];
 const started = Date.now();
 
 const files = readdirSync(here)
@@ -91,11 +94,15 @@ function runPart(name, argv, summary, { timeout, what }) {
   const out = stripAnsi((r.stdout ?? '') + (r.stderr ?? ''));
   const secs = ((Date.now() - t0) / 1000).toFixed(1);
   const counts = summary(out);
+  const timedOut = r.error?.code === 'ETIMEDOUT';
   if (counts === null) {
     failed++;
     failures.push(name);
     process.stdout.write(out);
-    console.log(`✗ ${name}: no ${what} (exit ${r.status}, signal ${r.signal}) — counted as 1 failure [${secs}s]`);
+    const why = timedOut ? `timed out after ${timeout / 1000} s` : `exit ${r.status}, signal ${r.signal}`;
+    const last = out.trim().split('\n').at(-1)?.slice(0, 200) ?? '';
+    failing.push(`${name}: no ${what} (${why}); its last line: ${last}`);
+    console.log(`✗ ${name}: no ${what} (${why}) — counted as 1 failure [${secs}s]`);
     return;
   }
   const { p, t, s: skips } = counts;
@@ -110,6 +117,10 @@ function runPart(name, argv, summary, { timeout, what }) {
     }
     failures.push(name);
     process.stdout.write(out);
+    // uvu's `FAIL  "<test>"` lines, and a sub-run's own `failing:` lines.
+    const names = [...out.matchAll(/^\s*FAIL\s+(?:[^"\n]*\s)?"(.*)"\s*$/gm)].map((x) => `${name}: "${x[1]}"`);
+    for (const x of out.matchAll(/^\s*failing: (.*)$/gm)) names.push(x[1]);
+    failing.push(...(names.length ? names : [`${name}: exit ${r.status ?? r.signal}${timedOut ? ' (timed out)' : ''}`]));
   }
   console.log(`${f > 0 || r.status !== 0 ? '✗' : '✓'} ${name}: ${p}/${t} passed${skips ? `, ${skips} skipped` : ''} [${secs}s]`);
   for (const x of out.matchAll(/^\s*(?:SKIP|skipped:) (.*)$/gm)) console.log(`    skipped: ${x[1]}`);
@@ -121,8 +132,10 @@ function closingLine(out) {
   return m ? { p: Number(m[1]), t: Number(m[1]) + Number(m[2]), s: Number(m[3] ?? 0) } : null;
 }
 
-for (const { file, flags } of files) {
-  runPart(file, [...flags, join(here, file)], uvuSummary, { timeout: 10 * 60 * 1000, what: 'test summary' });
+for (const { file, flags, tier } of files) {
+  // A quick-tier file takes seconds (12 s at most here): one that hangs is cut off after 3
+  // minutes, not 10, and named at the end.
+  runPart(file, [...flags, join(here, file)], uvuSummary, { timeout: (tier === 'quick' ? 3 : 10) * 60 * 1000, what: 'test summary' });
 }
 if (packDir) {
   rmSync(packDir, { recursive: true, force: true });
@@ -139,6 +152,8 @@ if (checks && !skipNative) check('native core tests (ASan+UBSan, TSan)', 'script
 if (checks && !args.includes('--no-sanitizers')) check('whole addon under ASan+UBSan and valgrind', 'scripts/test-sanitizers.mjs');
 if (checks && !args.includes('--no-versions')) check('the quick tier under every other Node version', 'scripts/test-versions.mjs', ['--except-current']);
 
+for (const line of failing.slice(0, 30)) console.log(`    failing: ${line}`);
+if (failing.length > 30) console.log(`    failing: … and ${failing.length - 30} more`);
 if (failures.length) console.log(`failed: ${failures.join(', ')}`);
 console.log(`time: ${((Date.now() - started) / 1000).toFixed(0)} s`);
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
