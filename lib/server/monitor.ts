@@ -51,8 +51,13 @@ export interface MonitorThread {
   readonly url: string;
   /** The worker thread (its threadId, for instance). */
   readonly worker: Worker;
-  /** Stops the server and the thread. Idempotent. */
+  /**
+   * Stops the server and the thread; resolves once the thread has exited (it is terminated
+   * if it has not within 2 s). Idempotent; never rejects.
+   */
   close(): Promise<void>;
+  /** The same as close(), named like every exporter's shutdown(). */
+  shutdown(): Promise<void>;
 }
 
 const OPTIONS = ['sampler', 'port', 'host', 'unref', 'readiness', 'windowMs', 'token', 'debug', 'debugMaxBytes', 'debugMaxSeconds', 'cluster'];
@@ -155,6 +160,10 @@ export function startMonitorThread(options: MonitorThreadOptions): Promise<Monit
   // Posted before the thread runs, the events wait for it in its queue.
   const unfollow = cluster === null ? () => {} : followCluster(worker);
   worker.once('exit', unfollow);
+  let exited = false;
+  worker.once('exit', () => {
+    exited = true;
+  });
   // Referenced while starting and while closing, so that awaiting those keeps the process
   // alive; with `unref`, not in between.
   return new Promise<MonitorThread>((resolve, reject) => {
@@ -178,12 +187,19 @@ export function startMonitorThread(options: MonitorThreadOptions): Promise<Monit
         if (unref) worker.unref();
         let closing: Promise<void> | null = null;
         const bound = m.port!;
-        resolve({
+        const thread: MonitorThread = {
           port: bound,
           url: `http://${host.includes(':') ? `[${host}]` : host}:${bound}`,
           worker,
+          shutdown: () => thread.close(),
           close(): Promise<void> {
             closing ??= new Promise<void>((done) => {
+              // A thread that already died (its heap limit, a terminate() by the app) will
+              // not emit 'exit' again: waiting for it would never end.
+              if (exited) {
+                done();
+                return;
+              }
               worker.ref();
               const t = setTimeout(() => void worker.terminate(), 2000);
               t.unref();
@@ -195,7 +211,8 @@ export function startMonitorThread(options: MonitorThreadOptions): Promise<Monit
             });
             return closing;
           },
-        });
+        };
+        resolve(thread);
       }
     });
   });
