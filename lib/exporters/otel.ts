@@ -17,7 +17,7 @@ import type { GCEvent, SamplerOptions } from '../sampler';
 import type { GcTypeName, Snapshot } from '../snapshot';
 import { checkBuckets, checkSampler, families, MONOTONIC_TIMESTAMPS } from './common';
 import { LoopWindow, stddev } from '../loop-window';
-import { closedError, describeValue } from '../errors';
+import { closedError, describeValue, isRecord } from '../errors';
 import { checkBoolean, checkKnownOptions, checkObject, checkOptionsObject } from '../options';
 
 const WHAT = 'registerRuntimeMetrics()';
@@ -42,6 +42,17 @@ export interface OtelOptions {
   processMetrics?: boolean;
   /** v8js.resource.active from process.getActiveResourcesInfo(), as the runtime-node instrumentation reports it (default true). */
   activeResources?: boolean;
+  /**
+   * The MeterProvider `meter` comes from (anything with a forceFlush() method): shutdown()
+   * calls its forceFlush() so that the last values are exported before the process exits. A
+   * Meter does not say which provider made it; without this option shutdown() only closes.
+   */
+  meterProvider?: FlushableMeterProvider;
+}
+
+/** What shutdown() needs of an OpenTelemetry MeterProvider (the SDK's has it). */
+export interface FlushableMeterProvider {
+  forceFlush(): Promise<void>;
 }
 
 const OPTION_NAMES = [
@@ -52,6 +63,7 @@ const OPTION_NAMES = [
   'extraMetrics',
   'processMetrics',
   'activeResources',
+  'meterProvider',
 ];
 
 export interface RuntimeMetrics {
@@ -65,6 +77,14 @@ export interface RuntimeMetrics {
    * meter cannot delete instruments: v8js.gc.duration keeps what it recorded.)
    */
   close(): void;
+  /**
+   * Exports the last values, then closes: calls meterProvider.forceFlush() (when that option
+   * was given) while the instruments are still registered, so the final collection reads the
+   * sampler once more, then does what close() does. Idempotent (every call returns the same
+   * promise). Rejects only if forceFlush() rejects (the SDK's reports export failures to its
+   * global error handler and resolves), and even then has closed.
+   */
+  shutdown(): Promise<void>;
 }
 
 /** @opentelemetry/instrumentation-runtime-node's bucket advice for v8js.gc.duration, seconds. */
@@ -202,6 +222,19 @@ function checkMeter(meter: unknown): Meter {
   return meter as Meter;
 }
 
+function checkMeterProvider(value: unknown): FlushableMeterProvider {
+  let flush: unknown;
+  try {
+    flush = isRecord(value) ? value.forceFlush : undefined;
+  } catch {
+    // A throwing getter or a revoked Proxy is not a provider.
+  }
+  if (typeof flush !== 'function') {
+    throw new TypeError(`meterProvider must be an OpenTelemetry MeterProvider (an object with forceFlush()), got ${describeValue(value)}`);
+  }
+  return value as FlushableMeterProvider;
+}
+
 function checkLoopWindow(value: unknown): number {
   const accepted = '0 (since the sampler started) or an integer from 1000 to 3600000';
   if (typeof value !== 'number') throw new TypeError(`loopWindowMs must be ${accepted}, got ${describeValue(value)}`);
@@ -238,11 +271,12 @@ export function registerRuntimeMetrics(meter: Meter, options?: OtelOptions): Run
   const extra = o.extraMetrics === undefined ? true : checkBoolean('extraMetrics', o.extraMetrics);
   const processMetrics = o.processMetrics === undefined ? true : checkBoolean('processMetrics', o.processMetrics);
   const activeResources = o.activeResources === undefined ? true : checkBoolean('activeResources', o.activeResources);
+  const provider = o.meterProvider === undefined ? null : checkMeterProvider(o.meterProvider);
 
   const owned = given === null;
   const sampler = given ?? new Sampler(o.samplerOptions as SamplerOptions | undefined).start();
   try {
-    return register(meter, sampler, owned, buckets, windowMs, extra, processMetrics, activeResources);
+    return register(meter, sampler, owned, buckets, windowMs, extra, processMetrics, activeResources, provider);
   } catch (err) {
     if (owned) sampler.close();
     throw err;
@@ -322,6 +356,7 @@ function register(
   extra: boolean,
   processMetrics: boolean,
   activeResources: boolean,
+  provider: FlushableMeterProvider | null,
 ): RuntimeMetrics {
   // v8js.gc.duration: every GC's pause, recorded as the sampler drains its event ring.
   const DOUBLE: ValueType = 1;
@@ -351,6 +386,7 @@ function register(
   const loopWindow = windowMs > 0 ? new LoopWindow(sampler, windowMs) : null;
   const knownResourceTypes = new Set<string>();
   let closed = false;
+  let shuttingDown: Promise<void> | null = null;
 
   const callback: BatchObservableCallback = (result: BatchObservableResult) => {
     if (closed || sampler.closed) return;
@@ -415,16 +451,29 @@ function register(
     throw err;
   }
 
+  function close(): void {
+    if (closed) return;
+    closed = true;
+    meter.removeBatchObservableCallback(callback, observables);
+    sampler.offGC(onGC);
+    loopWindow?.stop();
+    if (owned) sampler.close();
+  }
+
   return {
     sampler,
     instruments: Object.freeze(['v8js.gc.duration', ...instruments.names].sort()),
-    close(): void {
-      if (closed) return;
-      closed = true;
-      meter.removeBatchObservableCallback(callback, observables);
-      sampler.offGC(onGC);
-      loopWindow?.stop();
-      if (owned) sampler.close();
+    close,
+    shutdown(): Promise<void> {
+      shuttingDown ??= (async () => {
+        try {
+          // Before close(): a collection after it would find no callback to read the sampler.
+          if (provider !== null) await provider.forceFlush();
+        } finally {
+          close();
+        }
+      })();
+      return shuttingDown;
     },
   };
 }

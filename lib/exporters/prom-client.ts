@@ -52,6 +52,12 @@ export interface DefaultMetricsHandle {
   readonly metricNames: readonly string[];
   /** Removes the metrics from the registry, stops listening, and closes the sampler if it was created here. */
   close(): void;
+  /**
+   * The same as close(), as a promise, like every exporter's shutdown(): prom-client is
+   * scraped, so there is nothing to send; this stops the lag window's timer and the GC
+   * listener so that nothing of ours is left running. Idempotent.
+   */
+  shutdown(): Promise<void>;
 }
 
 const OPTIONS = ['register', 'prefix', 'labels', 'gcDurationBuckets', 'eventLoopMonitoringPrecision', 'sampler', 'eventLoopLagWindowMs', 'additions'];
@@ -469,16 +475,21 @@ export function collectDefaultMetrics(config?: CollectDefaultMetricsConfig): Def
   }
 
   let closed = false;
+  const close = (): void => {
+    if (closed) return;
+    closed = true;
+    offGC();
+    lagWindow.stop();
+    for (const n of names) registry.removeSingleMetric(n);
+    if (owned) sampler.close();
+  };
   return {
     sampler,
     metricNames: Object.freeze([...names]),
-    close() {
-      if (closed) return;
-      closed = true;
-      offGC();
-      lagWindow.stop();
-      for (const n of names) registry.removeSingleMetric(n);
-      if (owned) sampler.close();
+    close,
+    shutdown(): Promise<void> {
+      close();
+      return Promise.resolve();
     },
   };
 }

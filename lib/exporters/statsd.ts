@@ -36,13 +36,13 @@ export interface StatsdOptions {
   maxPacketBytes?: number;
   /** Percentiles sent for each histogram: 1–10 numbers, each > 0 and < 100 (default [50, 90, 99]). */
   percentiles?: number[];
-  /** The sampler to read (not started or closed by the exporter). Default: a new one, started now and closed by close(). */
+  /** The sampler to read (not started or closed by the exporter). Default: a new one, started now and closed by shutdown() or close(). */
   sampler?: Sampler;
   /** 'udp4' or 'udp6' (default: 'udp6' for an IPv6 address, else 'udp4'). */
   socketType?: 'udp4' | 'udp6';
   /** Whether the flush timer lets the process exit (default true). */
   unref?: boolean;
-  /** Whether close() sends what happened since the last flush first (default true). */
+  /** Whether shutdown() and close() send what happened since the last flush first (default true). */
   flushOnClose?: boolean;
   /** Called with every error counted in stats.errors (exceptions it throws are ignored). */
   onError?: (error: Error) => void;
@@ -340,7 +340,7 @@ export class StatsdExporter {
     return { ...this.counts };
   }
 
-  /** Whether close() has been called. */
+  /** Whether shutdown() or close() has been called. */
   get closed(): boolean {
     return this.closing !== null;
   }
@@ -353,7 +353,8 @@ export class StatsdExporter {
   /**
    * Reads the sampler and sends the interval since the previous flush now. Resolves once
    * every datagram was handed to the OS or failed; never rejects for network or read
-   * failures (they are counted in stats.errors). Rejects with ERR_SAMPLER_CLOSED after close().
+   * failures (they are counted in stats.errors). Rejects with ERR_SAMPLER_CLOSED after
+   * shutdown() or close().
    */
   flush(): Promise<void> {
     if (this.closing !== null) {
@@ -363,16 +364,23 @@ export class StatsdExporter {
   }
 
   /**
-   * Stops the timer, sends a last flush (unless flushOnClose is false), waits for the
-   * datagrams in flight, closes the socket, and closes the sampler if the exporter created
-   * it. Idempotent; never rejects.
+   * Stops the timer, sends a last flush of what happened since the previous one (unless
+   * flushOnClose is false), and resolves once its datagrams were handed to the OS (or
+   * failed: counted in stats.errors); then closes the socket, and the sampler if the
+   * exporter created it. Idempotent (every call returns the same promise); never rejects.
+   * Afterwards flush() rejects with ERR_SAMPLER_CLOSED.
    */
-  close(): Promise<void> {
-    if (this.closing === null) this.closing = this.shutdown();
+  shutdown(): Promise<void> {
+    this.closing ??= this.finish();
     return this.closing;
   }
 
-  private async shutdown(): Promise<void> {
+  /** The same as shutdown() (the name it had first). */
+  close(): Promise<void> {
+    return this.shutdown();
+  }
+
+  private async finish(): Promise<void> {
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
     if (this.options.flushOnClose) void this.run();
