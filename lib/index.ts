@@ -7,6 +7,7 @@ export { startMonitorThread } from './server/monitor';
 export type { MonitorThreadOptions, MonitorThread } from './server/monitor';
 export { registered } from './server/preload';
 export type { Registered } from './server/preload';
+export type { ShutdownOptions, ShutdownHook } from './server/shutdown';
 export { ReadinessChecker, DEFAULT_THRESHOLDS } from './server/readiness';
 export type { ReadinessThresholds, ReadinessReport, ReadinessCheck } from './server/readiness';
 export type { SamplerReaderLike } from './aggregate';

@@ -9,6 +9,7 @@ import { Sampler } from '../sampler';
 import { backend } from '../binding';
 import { MonitorThread, startMonitorThread } from './monitor';
 import { isLoopback, parseEnv, ServerConfig } from './config';
+import { createShutdown, ShutdownHook, ShutdownOptions } from './shutdown';
 
 export interface Registered {
   /** The preload's sampler (the main thread's). */
@@ -24,6 +25,20 @@ export interface Registered {
    */
   url: string | null;
   port: number | null;
+  /**
+   * Stops what the preload started, for the app's own SIGTERM handler (the library installs
+   * none): runs the shutdown hooks and stops the monitor thread, waiting at most timeoutMs
+   * (default 5000) for them, then closes the sampler, which removes its published file.
+   * Idempotent (every call returns the first call's promise); never rejects: a failure or
+   * the timeout is one line on stderr. Bad options throw TypeError or RangeError.
+   */
+  shutdown(options?: ShutdownOptions): Promise<void>;
+  /**
+   * Adds a function shutdown() awaits (within its timeout) before it closes the sampler:
+   * where what delivers alerts sends its last resolutions. `name` says which in warnings.
+   * Throws ERR_SAMPLER_CLOSED once shutdown() has been called.
+   */
+  addShutdownHook(name: string, hook: ShutdownHook): void;
 }
 
 const KEY = Symbol.for('runtime-sampler.registered');
@@ -82,7 +97,7 @@ export function startPreload(env: NodeJS.ProcessEnv = process.env): Registered |
         return null;
       });
     }
-    const r: Registered = { sampler, config, monitor, url: null, port: null };
+    const r: Registered = { sampler, config, monitor, url: null, port: null, ...createShutdown(sampler, monitor, warn) };
     void monitor.then((m) => {
       if (m === null) return;
       r.url = m.url;
