@@ -1,7 +1,8 @@
 // Compiled (never run) by test/types.test.js: the published declarations, imported the way
 // users import them (the package's own name and subpaths), must type-check under strict mode.
 import { Sampler, SamplerView, SamplerAggregate, startMonitorThread, Snapshot, Histogram, delta, toPrometheus, toPrometheusGroup, toJSON, toJSONGroup, negotiateFormat, SamplerError } from 'runtime-sampler';
-import type { SharedSampler, StallEvent, MonitorThread } from 'runtime-sampler';
+import type { SharedSampler, StallEvent, MonitorThread, Registered } from 'runtime-sampler';
+import { registered } from 'runtime-sampler';
 import type { PrometheusOptions, JsonDocument } from 'runtime-sampler';
 import { diagnose, watch, BUILTIN_RULES, DIAGNOSE_THRESHOLDS, forecastMemory } from 'runtime-sampler';
 import type { MemoryForecast, LimitForecast } from 'runtime-sampler';
@@ -46,6 +47,16 @@ rm.close();
 const statsd = createStatsdExporter({ protocol: 'dogstatsd', tags: { env: 'test' }, intervalMs: 0, sampler });
 void statsd.flush().then(() => statsd.close());
 const errors: number = statsd.stats.errors;
+// Flush on shutdown: every exporter's shutdown() and the preload's registration's.
+const flushed: Promise<void>[] = [
+  statsd.shutdown(),
+  handle.shutdown(),
+  registerRuntimeMetrics(metrics.getMeter('types'), { sampler, meterProvider: { forceFlush: () => Promise.resolve() } }).shutdown(),
+];
+const reg: Registered | null = registered();
+reg?.addShutdownHook('alert channels', () => Promise.resolve());
+const regDone: Promise<void> | undefined = reg?.shutdown({ timeoutMs: 1000 });
+void startMonitorThread({ sampler, port: 0 }).then((m: MonitorThread) => m.shutdown());
 
 const wd = new Sampler({ watchdog: { thresholdMs: 200, captureStack: true } }).start();
 wd.onStall((e: StallEvent) => { const s2: string | undefined = e.stack; void s2; });
