@@ -141,7 +141,7 @@ test('OpenTelemetry (real @opentelemetry/sdk-metrics MeterProvider): shutdown() 
 });
 
 test('OpenTelemetry: a rejecting forceFlush rejects shutdown() after closing; no meterProvider: shutdown() only closes; bad meterProvider', async () => {
-  const { provider, meter } = otelSetup();
+  const { provider, meter, exported } = otelSetup();
   const s = new Sampler().start();
   const boom = new Error('collector down');
   let calls = 0;
@@ -154,6 +154,7 @@ test('OpenTelemetry: a rejecting forceFlush rejects shutdown() after closing; no
   assert.not.ok(s.closed, 'a given sampler stays open');
   // Closed: the batch callback is gone, so a collection now observes no heap values of ours.
   await provider.forceFlush();
+  assert.not.ok(exported().has('v8js.memory.heap.used'), 'observed after shutdown');
   const rm2 = registerRuntimeMetrics(meter, { sampler: s });
   await rm2.shutdown();
   throwsLike(() => registerRuntimeMetrics(meter, { sampler: s, meterProvider: {} }), TypeError, /meterProvider must be an OpenTelemetry MeterProvider \(an object with forceFlush\(\)\), got a object/);
