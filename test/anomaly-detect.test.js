@@ -67,7 +67,9 @@ test('steady workload: no anomaly; allocation ×5, then +50 ms loop delay, flagg
     const dFired = await until('loop delay +50 ms alert', ms(delay.for) + 1000, () => w.events.some((e) => e.type === 'alert' && e.alert.name === 'LoopDelayP99'));
     const dAlert = w.events.find((e) => e.type === 'alert' && e.alert.name === 'LoopDelayP99').alert;
     assert.ok(dFired - t2 <= ms(delay.window) + ms(delay.for) + 1000, `fired ${dFired - t2} ms after the step`);
-    assert.ok(dAlert.value - dAlert.baseline.median > 40e6, `p99 ${dAlert.value} ns against median ${dAlert.baseline.median}`);
+    // The loop-delay histogram records the full period of a 10 ms timer: a steady p99 near
+    // 10 ms becomes one near 50 ms when every tick blocks 50 ms.
+    assert.ok(dAlert.value >= 45e6 && dAlert.value - dAlert.baseline.median > 30e6, `p99 ${dAlert.value} ns against median ${dAlert.baseline.median}`);
     assert.ok(diagnose(w.sampler).anomalies.some((a) => a.rule === 'LoopDelayP99' && a.state === 'firing'));
     console.log(`loop delay +50 ms: pending after ${dFlagged - t2} ms, fired after ${dFired - t2} ms; p99 ${(dAlert.value / 1e6).toFixed(1)} ms against a median of ${(dAlert.baseline.median / 1e6).toFixed(1)} ms`);
   } finally {
