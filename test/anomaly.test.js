@@ -203,6 +203,51 @@ test('RUNTIME_SAMPLER_ANOMALY: 1 turns the built-in anomaly rules on; a bad valu
   assert.ok(ENV_VARS.some(([n]) => n === 'RUNTIME_SAMPLER_ANOMALY'));
 });
 
+test('a watcher fires an anomaly rule after `for`, lists it, and resolves it past the hysteresis band', async () => {
+  // A history sampling once a minute: only the samples fed here are evaluated.
+  const s = new Sampler({ history: { intervalMs: 60_000, capacity: 10 } });
+  const w = watch(s, { rules: [{ name: 'Rss', metric: 'process.rssBytes', anomaly: { sensitivity: 4, learnMs: '1s', floor: 0 }, for: '200ms', hysteresis: 0.5, severity: 'critical' }] });
+  const events = [];
+  w.on('alert', (a) => events.push(['alert', a]));
+  w.on('resolve', (a) => events.push(['resolve', a]));
+  let t = 0;
+  const feed = (v) => {
+    w.evaluate({ timeNs: t, process: { rssBytes: v } });
+    t += 1e8;
+  };
+  try {
+    for (let i = 0; i < 20; i++) feed(i === 5 ? 1e6 : 100 + (i % 3)); // learning: even an outlier raises nothing
+    assert.equal(events, []);
+    feed(200);
+    assert.equal(w.anomalies().map((a) => [a.rule, a.state, a.median, a.value]), [['Rss', 'pending', 101, 200]]);
+    assert.equal(events, [], 'pending until it has held for `for`');
+    await new Promise((r) => setTimeout(r, 250));
+    feed(200);
+    assert.is(events.length, 1);
+    const [kind, alert] = events[0];
+    assert.is(kind, 'alert');
+    assert.is(alert.condition, 'anomaly');
+    assert.is(alert.value, 200);
+    assert.equal({ ...alert.baseline, deviations: Math.round(alert.baseline.deviations) }, { median: 101, mad: 1, deviations: Math.round(99 / 1.4826) });
+    assert.ok(Math.abs(alert.threshold - (101 + 4 * 1.4826)) < 1e-9, 'the band edge');
+    const report = diagnose(s);
+    assert.equal(report.anomalies.map((a) => [a.rule, a.state]), [['Rss', 'firing']]);
+    assert.is(report.findings.find((f) => f.id === 'anomaly.Rss').verdict, 'critical');
+    feed(105); // 2.7 deviations: inside the band, not past its hysteresis (2)
+    assert.is(events.length, 1);
+    feed(102);
+    assert.is(events.length, 2);
+    assert.is(events[1][0], 'resolve');
+    assert.is(events[1][1].reason, 'cleared');
+    assert.equal(w.anomalies(), []);
+    w.close();
+    assert.equal(diagnose(s).anomalies, [], 'a closed watcher lists nothing');
+  } finally {
+    w.close();
+    s.close();
+  }
+});
+
 /** The rule names and /diagnose's anomalies of a preloaded app under `env`. */
 async function preloaded(env) {
   const app = "require('runtime-sampler').registered().monitor.then((m) => console.log('PORT ' + m.port)); setTimeout(() => {}, 20000);";
