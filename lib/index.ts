@@ -79,3 +79,7 @@ export { watch, Watcher } from './analysis/watcher';
 export type { Alert, ActionEvent, WatchOptions, Watchable } from './analysis/watcher';
 export { BUILTIN_RULES, DERIVED_METRICS, parseDuration } from './analysis/rules';
 export type { RuleDefinition, Rule, RuleCondition, Severity, Duration } from './analysis/rules';
+export { ANOMALY_RULES } from './analysis/rules';
+export type { AnomalyDefinition } from './analysis/rules';
+export { AnomalyBaseline } from './analysis/anomaly';
+export type { AnomalySettings, AnomalyCheck, CurrentAnomaly } from './analysis/anomaly';

@@ -226,7 +226,7 @@ test('diagnose(): GC CPU, pauses and loop findings agree with the counters; advi
   assert.match(text, /\[WARN\] Event-loop delay: p50 .* p99 \d+\.\d+ ms/);
   assert.match(text, /→ callbacks wait/);
   const json = JSON.parse(JSON.stringify(r));
-  assert.equal(Object.keys(json), ['verdict', 'window', 'threadId', 'leak', 'forecast', 'findings']);
+  assert.equal(Object.keys(json), ['verdict', 'window', 'threadId', 'leak', 'forecast', 'findings', 'anomalies']);
   assert.equal(Object.keys(json.forecast), ['limitBytes', 'usedBytes', 'slopeBytesPerSecond', 'secondsToLimit', 'confidence', 'points', 'limitKind', 'heap', 'container', 'window']);
   assert.equal(Object.keys(json.leak).sort(), ['baselineBytes', 'confidence', 'growthBytes', 'majorGcs', 'reason', 'recentSlopeBytesPerSec', 'slopeBytesPerSec', 'suspected']);
   s.close();

@@ -267,7 +267,7 @@ test('bad rule definitions are rejected naming the rule, the field and what is a
     [rules({ ...ok, name: '' }), TypeError, /name must be a string matching/],
     [rules({ ...ok, name: 'has space' }), TypeError, /name must be a string matching .* got "has space"/],
     [rules(ok, { ...ok }), RangeError, /the name "R" is used twice/],
-    [rules({ ...ok, condition: 'over' }), TypeError, /rule "R": condition must be one of above, below, rate, trend, percentile; got "over"/],
+    [rules({ ...ok, condition: 'over' }), TypeError, /rule "R": condition must be one of above, below, rate, trend, percentile, anomaly; got "over"/],
     [rules({ ...ok, metric: 'heap.nope' }), RangeError, /rule "R": metric "heap.nope" is not a number in a Snapshot/],
     [rules({ ...ok, metric: 'heap' }), RangeError, /metric "heap" is not a number/],
     [rules({ ...ok, metric: 'heap.spaces.__proto__' }), RangeError, /is not a number/],

@@ -11,6 +11,8 @@ import type { History } from './history';
 import './history';
 import { detectLeak, LeakOptions, LeakReport, resolveLeakOptions } from './leak';
 import { trend } from './stats';
+import { CurrentAnomaly, currentAnomalies } from './anomaly';
+import { isCounter, isNanoseconds } from './rules';
 import { closedError, describeValue } from '../errors';
 import { checkInteger, checkKnownOptions, checkNumber, checkObject } from '../options';
 import { buildForecast, containerUsed, defaultForecastWindowMs, FORECAST_CONFIDENCE, LimitForecast, MemoryForecast, oldGeneration } from './forecast';
@@ -106,6 +108,12 @@ export interface DiagnosisReport {
   leak: LeakReport;
   /** forecastMemory() over the last 10 minutes of history (or the window, if longer). */
   forecast: MemoryForecast;
+  /**
+   * The anomalies the anomaly rules of this sampler's watchers (watch(), the monitor's)
+   * judge current: pending or firing, most deviant first; each is also a finding
+   * ('anomaly.<rule>'). Empty without such a watcher.
+   */
+  anomalies: CurrentAnomaly[];
   window: {
     /** The window asked for, ms. */
     requestedMs: number;
@@ -742,6 +750,7 @@ export function buildReport(history: History, end: Snapshot, windowMs: number, l
   const heap = heapLimitFinding(x);
   const forecast = buildForecast(history, end, Math.max(windowMs, defaultForecastWindowMs(history)));
   const throttling = throttlingOf(x);
+  const anomalies = currentAnomalies(history);
   const findings = [
     gcCpuFinding(x),
     ...GC_TYPES.map((t) => gcPauseFinding(x, t)),
@@ -760,6 +769,7 @@ export function buildReport(history: History, end: Snapshot, windowMs: number, l
     threadpoolFinding(x),
     contextsFinding(x),
     activeHandlesFinding(x),
+    ...anomalies.map(anomalyFinding),
   ].filter((f): f is Finding => f !== null);
 
   const verdict = findings.reduce<Verdict>((v, f) => worst(v, f.verdict), 'ok');
@@ -776,12 +786,33 @@ export function buildReport(history: History, end: Snapshot, windowMs: number, l
     findings,
     leak,
     forecast,
+    anomalies,
     window,
     threadId,
     format: () => formatReport(report),
-    toJSON: () => ({ verdict, window, threadId, leak, forecast: forecastJSON(forecast), findings }),
+    toJSON: () => ({ verdict, window, threadId, leak, forecast: forecastJSON(forecast), findings, anomalies }),
   };
   return report;
+}
+
+/**
+ * A current anomaly as a finding: informational ('ok') while pending, the rule's
+ * severity once it fires (a rule held for its `for` is what the report is about).
+ */
+function anomalyFinding(a: CurrentAnomaly): Finding {
+  const counter = isCounter(a.metric);
+  const unit = counter ? (isNanoseconds(a.metric) ? '1' : '{unit}/s') : isNanoseconds(a.metric) ? 'ns' : /Bytes$/.test(a.metric) ? 'By' : '1';
+  const show = (v: number): string => (unit === 'ns' ? human(v, 'ns') : unit === 'By' ? human(v, 'By') : Number(v.toPrecision(3)).toString());
+  const verdict: Verdict = a.state === 'pending' || a.severity === 'info' ? 'ok' : a.severity === 'critical' ? 'critical' : 'warn';
+  return {
+    id: `anomaly.${a.rule}`,
+    title: `Anomaly: ${counter ? `rate of ${a.metric}` : a.metric}`,
+    verdict,
+    value: a.value,
+    unit,
+    summary: `${show(a.value)} against a baseline median of ${show(a.median)} (MAD ${show(a.mad)}): ${a.deviations > 0 ? '+' : ''}${a.deviations.toFixed(1)} deviations since ${new Date(a.since).toISOString()} (${a.state}, rule ${a.rule})`,
+    details: { median: a.median, mad: a.mad, deviations: Number.isFinite(a.deviations) ? a.deviations : null, since: a.since },
+  };
 }
 
 /** JSON has no Infinity: a limit never reached is null there. */

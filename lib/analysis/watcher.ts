@@ -13,7 +13,8 @@ import type { History } from './history';
 import './history';
 import { detectLeak, LeakOptions, LeakReport, resolveLeakOptions } from './leak';
 import { buildForecast, containerUsed, FORECAST_CONFIDENCE, MemoryForecast } from './forecast';
-import { BUILTIN_RULES, isNanoseconds, parseDuration, readPath, resolveRules, Rule, RuleDefinition, Severity, SEVERITY_RANK } from './rules';
+import { ANOMALY_RULES, BUILTIN_RULES, isCounter, isNanoseconds, parseDuration, readPath, resolveRules, Rule, RuleDefinition, Severity, SEVERITY_RANK } from './rules';
+import { AnomalyBaseline, AnomalyCheck, CurrentAnomaly, registerAnomalies } from './anomaly';
 import { trend } from './stats';
 import { closedError, describeValue, SamplerError } from '../errors';
 import { checkKnownOptions, checkObject } from '../options';
@@ -34,6 +35,11 @@ export interface Alert {
   firedAt: number;
   /** On resolve: 'cleared' (the condition ended) or 'superseded' (a more severe rule of its group fired). */
   reason?: 'cleared' | 'superseded';
+  /**
+   * Anomaly rules: the baseline the value was judged against (`threshold` is then the
+   * band's edge on the value's side: median ± sensitivity × deviation unit).
+   */
+  baseline?: { median: number; mad: number; deviations: number };
 }
 
 export interface ActionEvent {
@@ -60,6 +66,8 @@ export interface WatchOptions {
    * sampler's own thread. Nothing else is changed: no GC setting, no flag.
    */
   heapSnapshot?: { dir: string; rules?: string[] };
+  /** Also evaluate ANOMALY_RULES (after `rules`; default false). */
+  anomaly?: boolean;
 }
 
 interface RuleState {
@@ -72,6 +80,9 @@ interface RuleState {
   value: number;
   /** Whether its alert is reported (emitted and not resolved). */
   reported: boolean;
+  /** Anomaly rules: the metric's baseline and the last judgement against it. */
+  baseline: AnomalyBaseline | null;
+  check: AnomalyCheck | null;
 }
 
 /** What a watcher watches: a Sampler or a SamplerView. */
@@ -103,6 +114,7 @@ export class Watcher extends EventEmitter {
   private readonly snapshotRules: Set<string>;
   private snapshotTaken = false;
   private unsubscribe: (() => void) | null;
+  private unregister: () => void;
 
   /** @internal Use watch(). */
   constructor(private readonly source: Watchable, options: WatchOptions = {}) {
@@ -112,14 +124,22 @@ export class Watcher extends EventEmitter {
     }
     if (source.closed) throw closedError();
     checkObject('watch(sampler, options): options', options);
-    checkKnownOptions('watch', options, ['rules', 'leak', 'heapSnapshot']);
+    checkKnownOptions('watch', options, ['rules', 'leak', 'heapSnapshot', 'anomaly']);
+    if (options.anomaly !== undefined && typeof options.anomaly !== 'boolean') {
+      throw new TypeError(`watch: anomaly must be true or false (whether to add ANOMALY_RULES), got ${describeValue(options.anomaly)}`);
+    }
     this.history = source.history;
     this.leakOptions = resolveLeakOptions(options.leak);
     const span = this.history.spanMs;
     // The built-in rules' windows (5 and 10 minutes) shrink to a shorter history's span.
-    const defs = options.rules ?? BUILTIN_RULES.map((r) => (r.window !== undefined && parseDuration('window', r.window) > span ? { ...r, window: span } : r));
-    this.rules = Object.freeze(resolveRules(defs, this.history.latest(), span));
-    this.states = this.rules.map((rule) => ({ rule, state: 0, pendingSinceNs: 0, activeSince: 0, firedAt: 0, value: NaN, reported: false }));
+    const fit = (r: Readonly<RuleDefinition>): RuleDefinition => (r.window !== undefined && parseDuration('window', r.window) > span ? { ...r, window: span } : r);
+    const defs = options.rules ?? BUILTIN_RULES.map(fit);
+    this.rules = Object.freeze(resolveRules(options.anomaly === true ? [...defs, ...ANOMALY_RULES.map(fit)] : defs, this.history.latest(), span));
+    const intervalMs = this.history.intervalMs;
+    this.states = this.rules.map((rule) => ({
+      rule, state: 0, pendingSinceNs: 0, activeSince: 0, firedAt: 0, value: NaN, reported: false,
+      baseline: rule.anomaly === null ? null : new AnomalyBaseline(rule.anomaly, intervalMs), check: null,
+    }));
     const hs = options.heapSnapshot;
     if (hs === undefined) {
       this.snapshotDir = null;
@@ -153,6 +173,7 @@ export class Watcher extends EventEmitter {
       this.snapshotRules = new Set(names);
     }
     this.unsubscribe = this.history.onSample((snap) => this.evaluate(snap));
+    this.unregister = this.rules.some((r) => r.anomaly !== null) ? registerAnomalies(this.history, () => this.anomalies()) : () => {};
   }
 
   /** Whether it still evaluates (close() or its sampler's close() ends it). */
@@ -173,10 +194,27 @@ export class Watcher extends EventEmitter {
     return this.states.map((s) => ({ name: s.rule.name, state: (['inactive', 'pending', 'firing'] as const)[s.state], value: s.value, reported: s.reported }));
   }
 
+  /**
+   * The anomaly rules whose metric is outside its baseline now (pending) or whose alert
+   * fires, most deviant first.
+   */
+  anomalies(): CurrentAnomaly[] {
+    if (!this.active) return [];
+    const out: CurrentAnomaly[] = [];
+    for (const s of this.states) {
+      if (s.check === null || s.state === 0) continue;
+      const r = s.rule;
+      const c = s.check;
+      out.push({ rule: r.name, metric: r.metric, severity: r.severity, state: s.state === 2 ? 'firing' : 'pending', value: c.value, median: c.median, mad: c.mad, deviations: c.deviations, since: s.activeSince });
+    }
+    return out.sort((a, b) => Math.abs(b.deviations) - Math.abs(a.deviations));
+  }
+
   /** Stops evaluating. Reported alerts are not resolved (nothing more is known). Idempotent. */
   close(): void {
     this.unsubscribe?.();
     this.unsubscribe = null;
+    this.unregister();
   }
 
   /** @internal Evaluates every rule on `snap` (the history's newest sample). */
@@ -192,9 +230,20 @@ export class Watcher extends EventEmitter {
       const r = s.rule;
       const v = this.value(r, snap);
       s.value = v;
-      const holds = r.direction === 'above' ? v > r.threshold : v < r.threshold;
-      const band = r.hysteresis * Math.abs(r.threshold);
-      const clears = Number.isNaN(v) || (r.direction === 'above' ? v <= r.threshold - band : v >= r.threshold + band);
+      let holds: boolean;
+      let clears: boolean;
+      if (s.baseline !== null && r.anomaly !== null) {
+        const c = (s.check = s.baseline.update(v, snap.timeNs));
+        holds = c.anomalous;
+        // Hysteresis on the deviations: back within sensitivity × (1 − h) of the median.
+        const within = r.anomaly.sensitivity * (1 - r.hysteresis);
+        const d = r.anomaly.direction === 'above' ? c.deviations : r.anomaly.direction === 'below' ? -c.deviations : Math.abs(c.deviations);
+        clears = !c.ready || Number.isNaN(d) || d <= within;
+      } else {
+        holds = r.direction === 'above' ? v > r.threshold : v < r.threshold;
+        const band = r.hysteresis * Math.abs(r.threshold);
+        clears = Number.isNaN(v) || (r.direction === 'above' ? v <= r.threshold - band : v >= r.threshold + band);
+      }
       if (s.state === 0 && holds) {
         s.state = 1;
         s.pendingSinceNs = nowNs;
@@ -244,6 +293,15 @@ export class Watcher extends EventEmitter {
 
   private alertOf(s: RuleState): Alert {
     const r = s.rule;
+    const c = s.check;
+    if (c !== null && r.anomaly !== null) {
+      const edge = c.median + Math.sign(c.deviations || 1) * r.anomaly.sensitivity * c.scale;
+      return {
+        name: r.name, severity: r.severity, metric: r.metric, condition: r.condition, value: s.value, threshold: edge,
+        summary: r.summary, group: r.group, activeSince: s.activeSince, firedAt: s.firedAt,
+        baseline: { median: c.median, mad: c.mad, deviations: c.deviations },
+      };
+    }
     return {
       name: r.name,
       severity: r.severity,
@@ -297,25 +355,34 @@ export class Watcher extends EventEmitter {
         return this.leak(r.windowMs, snap).slopeBytesPerSec;
     }
     switch (r.condition) {
+      case 'anomaly':
+        if (r.metric.startsWith('histograms.')) return this.percentileOf(r, snap);
+        return isCounter(r.metric) ? this.rateOf(r, snap) : readPath(snap, r.metric) ?? NaN;
       case 'above':
       case 'below':
         return readPath(snap, r.metric) ?? NaN;
-      case 'rate': {
-        const w = this.history.window(r.windowMs, snap);
-        if (w.intervalNs <= 0) return NaN;
-        const inc = (readPath(snap, r.metric) ?? NaN) - (readPath(w.start, r.metric) ?? NaN);
-        return isNanoseconds(r.metric) ? inc / w.intervalNs : (inc * 1e9) / w.intervalNs;
-      }
+      case 'rate':
+        return this.rateOf(r, snap);
       case 'trend': {
         const samples = this.history.samplesSince(snap.timeNs - r.windowMs * 1e6);
         if (samples.length < 3) return NaN;
         return trend(samples.map((s) => s.timeNs / 1e9), samples.map((s) => readPath(s, r.metric) ?? NaN)).slope;
       }
-      case 'percentile': {
-        const { histogram } = this.history.histogram(r.metric.slice('histograms.'.length), r.windowMs, snap);
-        return histogram.count > 0 ? histogram.percentile(r.percentile) : NaN;
-      }
+      case 'percentile':
+        return this.percentileOf(r, snap);
     }
+  }
+
+  private rateOf(r: Rule, snap: Snapshot): number {
+    const w = this.history.window(r.windowMs, snap);
+    if (w.intervalNs <= 0) return NaN;
+    const inc = (readPath(snap, r.metric) ?? NaN) - (readPath(w.start, r.metric) ?? NaN);
+    return isNanoseconds(r.metric) ? inc / w.intervalNs : (inc * 1e9) / w.intervalNs;
+  }
+
+  private percentileOf(r: Rule, snap: Snapshot): number {
+    const { histogram } = this.history.histogram(r.metric.slice('histograms.'.length), r.windowMs, snap);
+    return histogram.count > 0 ? histogram.percentile(r.percentile) : NaN;
   }
 }
 

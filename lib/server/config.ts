@@ -34,6 +34,8 @@ export interface ServerConfig {
   cgroupRoot: string | null;
   /** The threadpool probe's period, ms (0: no probe). */
   threadpoolProbeMs: number;
+  /** Evaluate the built-in anomaly rules too (RUNTIME_SAMPLER_ANOMALY=1). */
+  anomaly: boolean;
 }
 
 export interface ParsedConfig {
@@ -89,6 +91,7 @@ export const ENV_VARS: ReadonlyArray<[string, string]> = [
   ['RUNTIME_SAMPLER_DIR', 'where published samplers go (default $XDG_RUNTIME_DIR/runtime-sampler, else /dev/shm/runtime-sampler-<uid>)'],
   ['RUNTIME_SAMPLER_KEEP_DEAD', 'how long a dead process\'s published file is kept for post-mortem reading: ms or a duration such as 30m (default 1h)'],
   ['RUNTIME_SAMPLER_CGROUP_ROOT', 'a directory standing for the cgroup mounts, read for the container metrics instead of the process\'s own cgroup (tests, unusual mounts; layout in docs/containers.md)'],
+  ['RUNTIME_SAMPLER_ANOMALY', '1 to add the built-in anomaly rules to /alerts and /diagnose (default 0)'],
   ['RUNTIME_SAMPLER_DISABLE', '1 to start nothing'],
 ];
 
@@ -110,7 +113,7 @@ export function parseEnv(env: NodeJS.ProcessEnv): ParsedConfig {
     disabled: false, serve: true, port: ENV_DEFAULTS.port, host: ENV_DEFAULTS.host, token: null, debug: false,
     debugMaxBytes: ENV_DEFAULTS.debugMaxBytes, debugMaxSeconds: ENV_DEFAULTS.debugMaxSeconds,
     watchdogMs: ENV_DEFAULTS.watchdogMs, stallStack: false, windowMs: ENV_DEFAULTS.windowMs, readiness: {},
-    publish: true, cgroupRoot: null, threadpoolProbeMs: ENV_DEFAULTS.threadpoolProbeMs,
+    publish: true, cgroupRoot: null, threadpoolProbeMs: ENV_DEFAULTS.threadpoolProbeMs, anomaly: false,
   };
   const raw = (name: string): string | undefined => {
     const v = env[name];
@@ -185,6 +188,7 @@ export function parseEnv(env: NodeJS.ProcessEnv): ParsedConfig {
     if (config.watchdogMs === 0) problems.push('RUNTIME_SAMPLER_STALL_STACK=1 needs the watchdog (RUNTIME_SAMPLER_WATCHDOG_MS is 0); no stall stacks');
     else config.stallStack = true;
   }
+  if (flag('RUNTIME_SAMPLER_ANOMALY', 'no anomaly rules') === true) config.anomaly = true;
   const cgroupRoot = raw('RUNTIME_SAMPLER_CGROUP_ROOT');
   if (cgroupRoot !== undefined) {
     const path = resolvePath(cgroupRoot);

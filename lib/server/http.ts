@@ -56,6 +56,8 @@ export interface MonitorServerOptions {
    * but /healthz (the sidecar, which shows other processes' command lines and stacks).
    */
   tokenGuards?: 'debug' | 'all';
+  /** Also evaluate the built-in anomaly rules (ANOMALY_RULES) on `analysis` (default false). */
+  anomaly?: boolean;
 }
 
 /**
@@ -285,7 +287,7 @@ export function createMonitorServer(target: Readable, o: MonitorServerOptions): 
   let debugBusy = false;
   const tokenDigest = o.token === null ? null : digest(o.token);
   // The built-in rules, evaluated on every sample of the analysed sampler's history.
-  const watcher = o.analysis ? watch(o.analysis) : null;
+  const watcher = o.analysis ? watch(o.analysis, { anomaly: o.anomaly === true }) : null;
   const leakOptions = resolveLeakOptions(undefined);
   // From the routes themselves, so the list cannot drift from what is served.
   const notFound = `runtime-sampler monitor: ${Object.keys(ROUTES).filter((p) => o.debug || !p.startsWith('/debug/')).join(', ')}\n`;

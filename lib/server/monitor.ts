@@ -42,6 +42,8 @@ export interface MonitorThreadOptions {
    * false.
    */
   cluster?: boolean | { dir?: string };
+  /** Also evaluate the built-in anomaly rules (ANOMALY_RULES) in /alerts and /diagnose (default false). */
+  anomaly?: boolean;
 }
 
 export interface MonitorThread {
@@ -60,7 +62,7 @@ export interface MonitorThread {
   shutdown(): Promise<void>;
 }
 
-const OPTIONS = ['sampler', 'port', 'host', 'unref', 'readiness', 'windowMs', 'token', 'debug', 'debugMaxBytes', 'debugMaxSeconds', 'cluster'];
+const OPTIONS = ['sampler', 'port', 'host', 'unref', 'readiness', 'windowMs', 'token', 'debug', 'debugMaxBytes', 'debugMaxSeconds', 'cluster', 'anomaly'];
 
 /** node:cluster, loaded when asked for: a monitor without `cluster` does not load it. */
 function loadCluster(): Cluster {
@@ -151,9 +153,10 @@ export function startMonitorThread(options: MonitorThreadOptions): Promise<Monit
   const debugMaxBytes = setting('debugMaxBytes', o.debugMaxBytes);
   const debugMaxSeconds = setting('debugMaxSeconds', o.debugMaxSeconds);
   const cluster = clusterOption(o.cluster);
+  const anomaly = o.anomaly === undefined ? false : checkBoolean('anomaly', o.anomaly);
 
   const worker = new Worker(join(__dirname, 'monitor-worker.js'), {
-    workerData: { handles, aggregate, port, host, readiness, windowMs, token, debug, debugMaxBytes, debugMaxSeconds, cluster, title: processTitle() },
+    workerData: { handles, aggregate, port, host, readiness, windowMs, token, debug, debugMaxBytes, debugMaxSeconds, cluster, anomaly, title: processTitle() },
     // A small worker: the server and the views need little heap.
     resourceLimits: { maxOldGenerationSizeMb: 64 },
   });

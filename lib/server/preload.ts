@@ -88,7 +88,7 @@ export function startPreload(env: NodeJS.ProcessEnv = process.env): Registered |
       monitor = startMonitorThread({
         sampler, port: config.port, host: config.host, readiness: config.readiness, windowMs: config.windowMs,
         ...(config.token !== null ? { token: config.token } : {}), debug: config.debug,
-        debugMaxBytes: config.debugMaxBytes, debugMaxSeconds: config.debugMaxSeconds,
+        debugMaxBytes: config.debugMaxBytes, debugMaxSeconds: config.debugMaxSeconds, anomaly: config.anomaly,
         // Any process may turn out to be a node:cluster primary: once it forks, its monitor
         // serves the workers too (they inherit the preload and publish in the same place).
         ...(!clusterWorker && config.publish ? { cluster: sampler.publishedPath !== null ? { dir: dirname(sampler.publishedPath) } : true } : {}),
