@@ -12,6 +12,7 @@ import {
 import { GC_TYPES, GcTypeName, gcReasonsBase, MAIN_REGION_SLOTS, Snapshot } from './snapshot';
 import { catalog, MetricDescription } from './catalog';
 import { closedError, describeValue, isArray, isRecord, SamplerError } from './errors';
+import { StallProfile } from './stall-profile';
 import { checkBoolean, checkFunction, checkInteger, checkKnownOptions, checkObject, checkString } from './options';
 import { join as joinPath, resolve as resolvePath } from 'node:path';
 import {
@@ -23,8 +24,16 @@ export interface WatchdogOptions {
   thresholdMs?: number;
   /** How often the watchdog thread looks, ms (1–60000, default thresholdMs / 4, at most 250). */
   intervalMs?: number;
-  /** Capture the JavaScript stack of the stalled code (default false). */
+  /** Capture the JavaScript stack of the stalled code (default false; true with profile). */
   captureStack?: boolean;
+  /**
+   * Profile each stall (default false): while it lasts, sample the JavaScript stack every
+   * profileIntervalMs; the stall event then carries `profile` (a StallProfile). Implies
+   * captureStack.
+   */
+  profile?: boolean;
+  /** The profile's mean sampling interval, ms (1–1000, default 10; each varies by ±25%). Needs profile: true. */
+  profileIntervalMs?: number;
 }
 
 export interface SamplerOptions {
@@ -104,7 +113,7 @@ export interface HistorySettings {
 
 const OPTION_NAMES = ['refreshIntervalMs', 'loopDelayResolutionMs', 'ringCapacity', 'histogramScale', 'watchdog', 'v8Histograms', 'threadpoolProbeMs', 'history', 'publish', 'cgroupRoot'];
 const HISTORY_OPTION_NAMES = ['intervalMs', 'capacity'];
-const WATCHDOG_OPTION_NAMES = ['thresholdMs', 'intervalMs', 'captureStack'];
+const WATCHDOG_OPTION_NAMES = ['thresholdMs', 'intervalMs', 'captureStack', 'profile', 'profileIntervalMs'];
 
 /** The options as resolved: watchdog is false or every field set. */
 export interface ResolvedSamplerOptions {
@@ -176,6 +185,13 @@ export interface StallEvent {
    * (the stall ended before the capture ran, or it was spent outside JavaScript).
    */
   stack?: string;
+  /**
+   * With watchdog.profile: the stacks sampled while the stall lasted (from when the watchdog
+   * saw it, one threshold in), with toCpuProfile() and toFolded(); undefined when no sample
+   * was taken (the stall was spent outside JavaScript) or when more stalls ended between two
+   * drains than the native side keeps (3).
+   */
+  profile?: StallProfile;
 }
 
 export type StallListener = (event: StallEvent) => void;
@@ -311,13 +327,21 @@ function orDefault<T>(value: unknown, fallback: T): unknown {
 
 function resolveWatchdog(value: unknown): ResolvedSamplerOptions['watchdog'] {
   if (value === undefined || value === false) return false;
-  const o = checkObject('watchdog', value === true ? {} : value, 'true, false or an object of { thresholdMs, intervalMs, captureStack }');
+  const o = checkObject('watchdog', value === true ? {} : value, 'true, false or an object of { thresholdMs, intervalMs, captureStack, profile, profileIntervalMs }');
   checkKnownOptions('Sampler watchdog', o, WATCHDOG_OPTION_NAMES);
   const w = o as WatchdogOptions;
   const thresholdMs = checkInteger('watchdog.thresholdMs', orDefault(w.thresholdMs, 100), 1, 3_600_000);
   const intervalMs = checkInteger('watchdog.intervalMs', orDefault(w.intervalMs, Math.max(1, Math.min(250, Math.floor(thresholdMs / 4)))), 1, 60_000);
-  const captureStack = checkBoolean('watchdog.captureStack', orDefault(w.captureStack, false));
-  return { thresholdMs, intervalMs, captureStack };
+  const profile = checkBoolean('watchdog.profile', orDefault(w.profile, false));
+  const captureStack = checkBoolean('watchdog.captureStack', orDefault(w.captureStack, profile));
+  if (profile && !captureStack) {
+    throw new TypeError('watchdog.captureStack: false contradicts watchdog.profile: true (a profile captures the stack); leave captureStack out');
+  }
+  if (!profile && w.profileIntervalMs !== undefined) {
+    throw new TypeError(`watchdog.profileIntervalMs (${describeValue(w.profileIntervalMs)}) needs watchdog.profile: true`);
+  }
+  const profileIntervalMs = checkInteger('watchdog.profileIntervalMs', orDefault(w.profileIntervalMs, 10), 1, 1000);
+  return { thresholdMs, intervalMs, captureStack, profile, profileIntervalMs };
 }
 
 /** The threadpool probe's period: 0 (off) or an integer from 10 to 60000 ms. */
@@ -1100,6 +1124,7 @@ export class Sampler extends SamplerReader {
       published?.name,
       o.cgroupRoot,
       o.threadpoolProbeMs,
+      wd && wd.profile ? wd.profileIntervalMs : 0,
     );
     if (published !== null) removeAtExit(published, this.handle);
     const L = layout;
@@ -1342,6 +1367,12 @@ export class Sampler extends SamplerReader {
     if (Number.isInteger(index) && index >= 0 && index < C.STACK_BUFFERS) {
       const stack = this.stackAt(index, id);
       if (stack !== null) e.stack = stack;
+    }
+    const slot = rec[C.RECORD_STALL_PROFILE_SLOT];
+    const wd = this.options.watchdog;
+    if (wd && wd.profile && Number.isInteger(slot) && slot >= 0 && this.handle !== null) {
+      const raw = this.handle.stallProfile(slot, rec[C.RECORD_STALL_PROFILE_ID]);
+      if (raw !== null) e.profile = StallProfile.fromNative(raw, wd.profileIntervalMs * 1e6);
     }
     return e;
   }

@@ -4,7 +4,8 @@
 // stuck in one iteration, running JavaScript or native code. The watchdog marks the stall
 // in progress in its region of the shared block (its own sequence word: it is that
 // region's only writer) and tells its Probe once per stall (to request a stack capture);
-// it clears the mark once the loop moves again.
+// it clears the mark once the loop moves again. With a profile interval, it wakes that
+// often while a stall lasts and asks its Probe for one more sample each time.
 //
 // No Node or V8 headers: the probe supplies the loop's counters. POSIX threads (not
 // std::thread: the addon builds without exceptions, and a failed thread creation must be
@@ -37,6 +38,9 @@ class WatchdogProbe {
   // Once per stall, when it is first seen (from the watchdog thread). Returns whether it
   // asked for a stack capture (counted in STALL_STACK_REQUESTS).
   virtual bool OnStall(uint64_t iteration, uint64_t since_ns) = 0;
+  // While stall `iteration` lasts, every profile interval after OnStall() (from the
+  // watchdog thread): the probe may ask for one more stack sample.
+  virtual void OnStallTick(uint64_t iteration) { (void)iteration; }
 };
 
 // The decision, apart from the thread so that it can be tested step by step. The first
@@ -83,12 +87,16 @@ class Watchdog {
   ~Watchdog() { Stop(); }
 
   // Starts the thread. `region` is the block's stall region (STALL_REGION_SLOTS slots).
+  // `profile_interval_ns` (0: none) is the mean period of OnStallTick() during a stall.
   // Returns 0 or an errno value (nothing started).
-  int Start(double* region, uint64_t threshold_ns, uint64_t interval_ns, WatchdogProbe* probe) {
+  int Start(double* region, uint64_t threshold_ns, uint64_t interval_ns, WatchdogProbe* probe,
+            uint64_t profile_interval_ns = 0) {
     if (running_) return 0;
     region_ = region;
     threshold_ns_ = threshold_ns;
     interval_ns_ = interval_ns;
+    profile_interval_ns_ = profile_interval_ns;
+    jitter_state_ = MonotonicNs() | 1;
     probe_ = probe;
     stop_ = false;
     pthread_condattr_t attr;
@@ -153,7 +161,10 @@ class Watchdog {
     while (!stop_) {
       struct timespec deadline;
       clock_gettime(CLOCK_MONOTONIC, &deadline);
-      const uint64_t ns = static_cast<uint64_t>(deadline.tv_nsec) + interval_ns_;
+      const uint64_t wait = state.stalled && profile_interval_ns_ != 0
+                                ? Min(interval_ns_, JitteredProfileInterval())
+                                : interval_ns_;
+      const uint64_t ns = static_cast<uint64_t>(deadline.tv_nsec) + wait;
       deadline.tv_sec += static_cast<time_t>(ns / 1000000000u);
       deadline.tv_nsec = static_cast<long>(ns % 1000000000u);
       while (!stop_) {
@@ -188,12 +199,31 @@ class Watchdog {
     if (e == WatchdogEvent::kStallBegan && probe_->OnStall(iterations, state->progress_ns)) {
       SeqWriteSection section(WordOf(region_ + STALL_SEQ));
       StoreSlot(region_ + STALL_STACK_REQUESTS, static_cast<double>(++*requests));
+    } else if (e == WatchdogEvent::kNone && state->stalled && profile_interval_ns_ != 0) {
+      probe_->OnStallTick(iterations);
     }
+  }
+
+  static uint64_t Min(uint64_t a, uint64_t b) { return a < b ? a : b; }
+
+  // The profile interval ±25% (uniform, same mean): a fixed period would sample work that
+  // repeats at a multiple of it (a 7 ms + 3 ms cycle at 10 ms) always at the same phase.
+  // xorshift64: no system call, no lock.
+  uint64_t JitteredProfileInterval() {
+    uint64_t x = jitter_state_;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    jitter_state_ = x;
+    const uint64_t spread = profile_interval_ns_ / 2;
+    return profile_interval_ns_ - spread / 2 + (spread == 0 ? 0 : x % (spread + 1));
   }
 
   double* region_ = nullptr;
   uint64_t threshold_ns_ = 0;
   uint64_t interval_ns_ = 0;
+  uint64_t profile_interval_ns_ = 0;
+  uint64_t jitter_state_ = 1;  // the watchdog thread's once started
   WatchdogProbe* probe_ = nullptr;
   WatchdogState start_state_;  // written before the thread starts, read once by it
   pthread_t thread_{};
