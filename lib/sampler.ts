@@ -32,7 +32,7 @@ export interface WatchdogOptions {
    * captureStack.
    */
   profile?: boolean;
-  /** The profile's mean sampling interval, ms (1–1000, default 10; each varies by ±25%). Needs profile: true. */
+  /** The profile's mean sampling interval, ms (1–1000, default 10; each varies by ±25%). Needs profile: true (resolved options say 0 without). */
   profileIntervalMs?: number;
 }
 
@@ -337,10 +337,11 @@ function resolveWatchdog(value: unknown): ResolvedSamplerOptions['watchdog'] {
   if (profile && !captureStack) {
     throw new TypeError('watchdog.captureStack: false contradicts watchdog.profile: true (a profile captures the stack); leave captureStack out');
   }
-  if (!profile && w.profileIntervalMs !== undefined) {
+  // Resolved options say 0 without a profile (a view re-resolves its owner's options).
+  if (!profile && w.profileIntervalMs !== undefined && w.profileIntervalMs !== 0) {
     throw new TypeError(`watchdog.profileIntervalMs (${describeValue(w.profileIntervalMs)}) needs watchdog.profile: true`);
   }
-  const profileIntervalMs = checkInteger('watchdog.profileIntervalMs', orDefault(w.profileIntervalMs, 10), 1, 1000);
+  const profileIntervalMs = profile ? checkInteger('watchdog.profileIntervalMs', orDefault(w.profileIntervalMs, 10), 1, 1000) : 0;
   return { thresholdMs, intervalMs, captureStack, profile, profileIntervalMs };
 }
 
