@@ -32,7 +32,7 @@ export interface WatchdogOptions {
    * captureStack.
    */
   profile?: boolean;
-  /** The profile's mean sampling interval, ms (1–1000, default 10; each varies by ±25%). Needs profile: true (resolved options say 0 without). */
+  /** The profile's mean sampling interval, ms (1–1000, default 10; the intervals are exponentially distributed around it). Needs profile: true (resolved options say 0 without). */
   profileIntervalMs?: number;
 }
 

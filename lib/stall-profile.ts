@@ -26,7 +26,7 @@ export interface StallProfileStack {
 
 /** What a StallProfile holds: its plain fields (toJSON()'s result; StallProfile.from() takes it back). */
 export interface StallProfileData {
-  /** The configured sampling interval, ns (each actual one varies by up to ±25%, see the README). */
+  /** The configured mean sampling interval, ns (the intervals are exponentially distributed: Poisson sampling, see the README). */
   intervalNs: number;
   /** Samples taken (the sum of the stacks' counts). */
   samples: number;

@@ -156,7 +156,7 @@ test('a 2 s stall, ~70% in a and ~30% in b: >= 100 samples, shares within 15 poi
   const p = e.profile;
   assert.instance(p, StallProfile);
   assert.match(e.stack, /at (a|b) \(/, 'profile implies captureStack');
-  // Watchdog sees it 50 ms in; 10 ms ± 25% after: ~195 samples.
+  // Watchdog sees it 50 ms in; every 10 ms on average after: ~195 samples.
   assert.ok(p.samples >= 100, `samples ${p.samples}`);
   assert.ok(p.samples <= 1000);
   assert.is(p.intervalNs, 10e6);
@@ -317,8 +317,9 @@ test('preload: /debug/stalls lists the stall, /debug/stalls/<id>.cpuprofile down
     assert.is(st.id, 1);
     assert.ok(st.samples >= 50, `samples ${st.samples}`);
     assert.ok(st.durationMs >= 1100);
-    assert.equal(st.topFrames.map((f) => f.functionName).sort(), ['a', 'b']);
-    assert.ok(st.topFrames[0].functionName === 'a' && st.topFrames[0].share > 0.5, JSON.stringify(st.topFrames));
+    const top = Object.fromEntries(st.topFrames.map((f) => [f.functionName, f.share]));
+    assert.ok(top.a > top.b && top.b > 0.1, JSON.stringify(st.topFrames));
+    assert.is(st.topFrames[0].functionName, 'a');
     assert.is(st.cpuprofile, '/debug/stalls/1.cpuprofile');
     assert.is(list.maxStalls, 8);
     const res = await get(st.cpuprofile, auth);

@@ -17,6 +17,7 @@
 #include <pthread.h>
 
 #include <cerrno>
+#include <cmath>
 #include <cstdint>
 #include <ctime>
 
@@ -87,7 +88,8 @@ class Watchdog {
   ~Watchdog() { Stop(); }
 
   // Starts the thread. `region` is the block's stall region (STALL_REGION_SLOTS slots).
-  // `profile_interval_ns` (0: none) is the mean period of OnStallTick() during a stall.
+  // `profile_interval_ns` (0: none) is the mean period of OnStallTick() during a stall
+  // (exponentially distributed, see NextProfileWait()).
   // Returns 0 or an errno value (nothing started).
   int Start(double* region, uint64_t threshold_ns, uint64_t interval_ns, WatchdogProbe* probe,
             uint64_t profile_interval_ns = 0) {
@@ -161,9 +163,10 @@ class Watchdog {
     while (!stop_) {
       struct timespec deadline;
       clock_gettime(CLOCK_MONOTONIC, &deadline);
-      const uint64_t wait = state.stalled && profile_interval_ns_ != 0
-                                ? Min(interval_ns_, JitteredProfileInterval())
-                                : interval_ns_;
+      // During a stall the profile's clock alone: a stall's end needs no prompt check
+      // (the loop records it itself).
+      const uint64_t wait =
+          state.stalled && profile_interval_ns_ != 0 ? NextProfileWait() : interval_ns_;
       const uint64_t ns = static_cast<uint64_t>(deadline.tv_nsec) + wait;
       deadline.tv_sec += static_cast<time_t>(ns / 1000000000u);
       deadline.tv_nsec = static_cast<long>(ns % 1000000000u);
@@ -204,19 +207,24 @@ class Watchdog {
     }
   }
 
-  static uint64_t Min(uint64_t a, uint64_t b) { return a < b ? a : b; }
-
-  // The profile interval ±25% (uniform, same mean): a fixed period would sample work that
-  // repeats at a multiple of it (a 7 ms + 3 ms cycle at 10 ms) always at the same phase.
-  // xorshift64: no system call, no lock.
-  uint64_t JitteredProfileInterval() {
+  // Exponentially distributed profile intervals of the configured mean (Poisson sampling):
+  // with a fixed period, work that repeats at about that period (a 7 ms + 3 ms cycle at
+  // 10 ms) is caught at nearly the same phase sample after sample; with memoryless
+  // intervals each sample's phase is independent of the last, and the samples' shares are
+  // unbiased estimates of the time shares (PASTA). Bounded to [mean/10, 4 × mean] so that
+  // no wait is degenerate. xorshift64 and a logarithm: no system call, no lock.
+  uint64_t NextProfileWait() {
     uint64_t x = jitter_state_;
     x ^= x << 13;
     x ^= x >> 7;
     x ^= x << 17;
     jitter_state_ = x;
-    const uint64_t spread = profile_interval_ns_ / 2;
-    return profile_interval_ns_ - spread / 2 + (spread == 0 ? 0 : x % (spread + 1));
+    const double u = (static_cast<double>(x >> 11) + 0.5) / 9007199254740992.0;  // (0, 1)
+    double wait = -std::log(u) * static_cast<double>(profile_interval_ns_);
+    const double mean = static_cast<double>(profile_interval_ns_);
+    if (wait < mean / 10) wait = mean / 10;
+    if (wait > mean * 4) wait = mean * 4;
+    return static_cast<uint64_t>(wait);
   }
 
   double* region_ = nullptr;

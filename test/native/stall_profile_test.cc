@@ -163,7 +163,7 @@ void TestTicks() {
   FakeLoop loop;
   Watchdog wd;
   const uint64_t ms = 1000000;
-  // Checks every 20 ms; profile ticks every 2 ms (±25%) only during a stall.
+  // Checks every 20 ms; profile ticks every 2 ms on average, only during a stall.
   CHECK_EQ(wd.Start(region.data(), 30 * ms, 20 * ms, &loop, 2 * ms), 0);
   for (uint64_t i = 1; i <= 50; i++) {
     loop.iterations.store(i);
@@ -182,11 +182,11 @@ void TestTicks() {
   }
   const int after = loop.ticks.load();
   wd.Stop();
-  // Seen stalled after 30–50 ms: ~250 ms of ticks at 2 ms is ~125; a loaded machine
-  // stretches sleeps, so only a wide band is asserted (the point: far more than the
-  // 20 ms checks alone would give, ~12).
+  // Seen stalled after 30–50 ms: ~250 ms of ticks at 2 ms on average is ~125; a loaded
+  // machine stretches sleeps, so only a wide band is asserted (the point: far more than
+  // the 20 ms checks alone would give, ~12, and not many more than the mean allows).
   CHECK(during >= 40);
-  CHECK(during <= static_cast<int>(stalled_ms / 1.5) + 1);
+  CHECK(during <= static_cast<int>(stalled_ms));
   CHECK_EQ(loop.tick_iteration.load(), 50u);
   CHECK(after - during <= 2);  // stops once the loop moves
 }
