@@ -188,8 +188,8 @@ export interface StallEvent {
   /**
    * With watchdog.profile: the stacks sampled while the stall lasted (from when the watchdog
    * saw it, one threshold in), with toCpuProfile() and toFolded(); undefined when no sample
-   * was taken (the stall was spent outside JavaScript) or when more stalls ended between two
-   * drains than the native side keeps (3).
+   * was taken (the stall was spent outside JavaScript), and for the oldest when more than 4
+   * profiled stalls ended between two drains (the native side keeps 4).
    */
   profile?: StallProfile;
 }
