@@ -119,7 +119,7 @@ export class StallProfile implements StallProfileData {
     const n = raw.times.length;
     const byKey = new Map<string, number>();
     const stacks: StallProfileStack[] = [];
-    const sampleStacks: number[] = new Array(n);
+    const sampleStacks: number[] = new Array<number>(n);
     for (let i = 0; i < n; i++) {
       const ids = raw.ids.subarray(raw.offsets[i], raw.offsets[i + 1]);
       const key = ids.join(',');
@@ -170,7 +170,7 @@ export class StallProfile implements StallProfileData {
     };
     const intervalNs = time('intervalNs', d.intervalNs);
     const samples = count('samples', L.maxSamples);
-    if (!isArray(d.stacks) || (d.stacks as unknown[]).length > samples) fail('stacks', d.stacks, `an array of at most samples (${samples}) stacks`);
+    if (!isArray(d.stacks) || d.stacks.length > samples) fail('stacks', d.stacks, `an array of at most samples (${samples}) stacks`);
     let frameCount = 0;
     let total = 0;
     const stacks = (d.stacks as unknown[]).map((s, i): StallProfileStack => {
@@ -194,8 +194,8 @@ export class StallProfile implements StallProfileData {
       return { frames, count: c as number };
     });
     if (total !== samples) fail('stacks', d.stacks, `stacks whose counts add up to samples (${samples}; they add up to ${total})`);
-    if (!isArray(d.sampleStacks) || (d.sampleStacks as unknown[]).length !== samples) fail('sampleStacks', d.sampleStacks, `an array of samples (${samples}) stack indexes`);
-    if (!isArray(d.sampleTimesNs) || (d.sampleTimesNs as unknown[]).length !== samples) fail('sampleTimesNs', d.sampleTimesNs, `an array of samples (${samples}) times`);
+    if (!isArray(d.sampleStacks) || d.sampleStacks.length !== samples) fail('sampleStacks', d.sampleStacks, `an array of samples (${samples}) stack indexes`);
+    if (!isArray(d.sampleTimesNs) || d.sampleTimesNs.length !== samples) fail('sampleTimesNs', d.sampleTimesNs, `an array of samples (${samples}) times`);
     const sampleStacks = (d.sampleStacks as unknown[]).map((v, i) => {
       if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v >= stacks.length) fail(`sampleStacks[${i}]`, v, `a stack index from 0 to ${stacks.length - 1}`);
       return v as number;

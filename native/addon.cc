@@ -363,12 +363,12 @@ class NativeSampler : public Napi::ObjectWrap<NativeSampler> {
     }
     EnvData* ed = GetEnvData(env);
     int uv_err = 0;
-    monitor_ = Monitor::Create(
-        env, ed->isolate, ed->loop, static_cast<double*>(data), layout,
-        MonitorOptions{refresh_ms, delay_ms, wd_threshold_ms, wd_interval_ms, capture_stack,
-                       wd_threshold_ms != 0 ? profile_ms : 0, v8_histograms, cgroup_mode,
-                       cgroup_root.c_str(), probe_ms},
-        ed->space_count, &uv_err);
+    monitor_ =
+        Monitor::Create(env, ed->isolate, ed->loop, static_cast<double*>(data), layout,
+                        MonitorOptions{refresh_ms, delay_ms, wd_threshold_ms, wd_interval_ms,
+                                       capture_stack, wd_threshold_ms != 0 ? profile_ms : 0,
+                                       v8_histograms, cgroup_mode, cgroup_root.c_str(), probe_ms},
+                        ed->space_count, &uv_err);
     if (monitor_ == nullptr) {
       ReleaseBlock();
       ThrowSamplerError(env, "ERR_SAMPLER_NATIVE",

@@ -37,7 +37,7 @@ struct MonitorOptions {
   uint32_t watchdog_interval_ms = 0;
   bool capture_stack = false;
   uint32_t profile_interval_ms = 0;  // 0: no stall profiles (watchdog/stall.cc)
-  bool v8_histograms = false;  // listen to V8's GC histograms (v8/histograms.cc)
+  bool v8_histograms = false;        // listen to V8's GC histograms (v8/histograms.cc)
   // Whose cgroup the refresh reads: none, the process's own as mounted, or the one under
   // cgroup_root (the cgroupRoot option). Resolved by Create() only: cgroup_root is not
   // kept.

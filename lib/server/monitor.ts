@@ -173,7 +173,7 @@ export function startMonitorThread(options: MonitorThreadOptions): Promise<Monit
   // Posted before the thread runs, the events wait for it in its queue.
   const unfollow = cluster === null ? () => {} : followCluster(worker);
   worker.once('exit', unfollow);
-  if (stallProfiles) worker.once('exit', forwardStallProfiles(owner!, worker));
+  if (stallProfiles) worker.once('exit', forwardStallProfiles(owner, worker));
   // Referenced while starting and while closing, so that awaiting those keeps the process
   // alive; with `unref`, not in between.
   return new Promise<MonitorThread>((resolve, reject) => {

@@ -18,13 +18,13 @@
 namespace rs {
 
 namespace profile {
-constexpr uint32_t kMaxDepth = 64;          // frames kept per sample (the leaf's side)
-constexpr uint32_t kMaxSamples = 1000;      // samples per stall (10 s at 10 ms)
-constexpr uint32_t kMaxFrameIds = 32768;    // frame ids over all samples of a stall
-constexpr uint32_t kMaxFrames = 1024;       // distinct frames per stall, frame 0 included
-constexpr uint32_t kMaxStrings = 1024;      // distinct names and script URLs
+constexpr uint32_t kMaxDepth = 64;        // frames kept per sample (the leaf's side)
+constexpr uint32_t kMaxSamples = 1000;    // samples per stall (10 s at 10 ms)
+constexpr uint32_t kMaxFrameIds = 32768;  // frame ids over all samples of a stall
+constexpr uint32_t kMaxFrames = 1024;     // distinct frames per stall, frame 0 included
+constexpr uint32_t kMaxStrings = 1024;    // distinct names and script URLs
 constexpr uint32_t kStringBytes = 32 * 1024;
-constexpr uint32_t kMaxNameBytes = 256;     // a longer function name or URL is cut
+constexpr uint32_t kMaxNameBytes = 256;  // a longer function name or URL is cut
 constexpr uint32_t kMaxUrlBytes = 512;
 constexpr uint32_t kOverflowFrame = 0;
 constexpr char kOverflowName[] = "(frames not recorded)";

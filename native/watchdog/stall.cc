@@ -104,7 +104,8 @@ bool Monitor::OnStall(uint64_t iteration, uint64_t) {
 
 void Monitor::OnStallTick(uint64_t iteration) {
   if (profiles_ == nullptr) return;
-  if (!RequestStackInterrupt(iteration)) profile_ticks_missed_.fetch_add(1, std::memory_order_relaxed);
+  if (!RequestStackInterrupt(iteration))
+    profile_ticks_missed_.fetch_add(1, std::memory_order_relaxed);
 }
 
 bool Monitor::RequestStackInterrupt(uint64_t iteration) {
@@ -206,12 +207,10 @@ const StallProfile* Monitor::FinishedProfile(uint32_t slot, uint64_t id) const {
 void Monitor::StartWatchdog() {
   if (stall_threshold_ns_ == 0 || watchdog_.running()) return;
   live_iterations_.store(iterations_, std::memory_order_relaxed);
-  watchdog_error_ =
-      watchdog_.Start(block_.stall(), stall_threshold_ns_,
-                      static_cast<uint64_t>(options_.watchdog_interval_ms) * 1000000u, this,
-                      profiles_ == nullptr
-                          ? 0
-                          : static_cast<uint64_t>(options_.profile_interval_ms) * 1000000u);
+  watchdog_error_ = watchdog_.Start(
+      block_.stall(), stall_threshold_ns_,
+      static_cast<uint64_t>(options_.watchdog_interval_ms) * 1000000u, this,
+      profiles_ == nullptr ? 0 : static_cast<uint64_t>(options_.profile_interval_ms) * 1000000u);
 }
 
 void Monitor::StopWatchdog() { watchdog_.Stop(); }

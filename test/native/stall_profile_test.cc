@@ -77,7 +77,8 @@ void TestBounds() {
   p->Reset(1, 1);
   // Depth: a stack deeper than kMaxDepth keeps its leaf side and is counted as cut.
   CHECK(p->BeginSample(1));
-  for (uint32_t i = 0; i < profile::kMaxDepth + 10; i++) Frame(p.get(), "f" + std::to_string(i), "/x.js", 1);
+  for (uint32_t i = 0; i < profile::kMaxDepth + 10; i++)
+    Frame(p.get(), "f" + std::to_string(i), "/x.js", 1);
   p->EndSample();
   uint32_t depth;
   const uint16_t* f = p->sample_frames(0, &depth);
@@ -120,7 +121,8 @@ void TestBounds() {
   uint32_t ids = 0;
   for (uint32_t i = 0; i < profile::kMaxSamples; i++) {
     if (!r->BeginSample(i)) break;
-    for (uint32_t d = 0; d < profile::kMaxDepth; d++) Frame(r.get(), "d" + std::to_string(d), "/w.js", 1);
+    for (uint32_t d = 0; d < profile::kMaxDepth; d++)
+      Frame(r.get(), "d" + std::to_string(d), "/w.js", 1);
     r->EndSample();
     r->sample_frames(i, &depth);
     ids += depth;
