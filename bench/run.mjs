@@ -24,6 +24,7 @@ const SCENARIOS = [
   ['analysis layer cost (history, built-in rules, diagnose)', 'analysis.mjs'],
   ['published blocks (cross-process read, publishing overhead, file size)', 'published.mjs'],
   ['cgroup reading cost (refresh cost, on/off overhead)', 'cgroup.mjs'],
+  ['stall profiles (cost to the stalled code, shares)', 'stall-profile.mjs'],
 ];
 const only = args.filter((a) => !a.startsWith('--'));
 const quick = args.includes('--quick');
