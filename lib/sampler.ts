@@ -1076,6 +1076,8 @@ export class Sampler extends SamplerReader {
   private readonly ringMask: number;
   private readonly listeners = new Set<GCListener>();
   private readonly stallListeners = new Set<StallListener>();
+  /** Stalls drained whose profile is still to be taken: [event, slot, id]. */
+  private readonly pendingProfiles: Array<[StallEvent, number, number]> = [];
   private drainTimer: NodeJS.Timeout | null = null;
   private drains = 0;
   private gcEvents = 0;
@@ -1351,6 +1353,7 @@ export class Sampler extends SamplerReader {
       for (const e of events) for (const l of this.listeners) l(e);
     }
     if (stalls !== null) {
+      this.attachProfiles();
       for (const e of stalls) for (const l of this.stallListeners) l(e);
     }
     return n;
@@ -1370,11 +1373,18 @@ export class Sampler extends SamplerReader {
       if (stack !== null) e.stack = stack;
     }
     const slot = rec[C.RECORD_STALL_PROFILE_SLOT];
-    const wd = this.options.watchdog;
-    if (wd && wd.profile && Number.isInteger(slot) && slot >= 0 && this.handle !== null) {
-      const raw = this.handle.stallProfile(slot, rec[C.RECORD_STALL_PROFILE_ID]);
-      if (raw !== null) e.profile = StallProfile.fromNative(raw, wd.profileIntervalMs * 1e6);
-    }
+    // Taken once the ring is drained (attachProfiles): it allocates much more than this.
+    if (Number.isInteger(slot) && slot >= 0) this.pendingProfiles.push([e, slot, rec[C.RECORD_STALL_PROFILE_ID]]);
     return e;
+  }
+
+  /** The profiles of the stalls just drained, from the native side's slots (watchdog.profile). */
+  private attachProfiles(): void {
+    const wd = this.options.watchdog;
+    for (const [e, slot, id] of this.pendingProfiles) {
+      const raw = wd && wd.profile && this.handle !== null ? this.handle.stallProfile(slot, id) : null;
+      if (raw !== null && wd) e.profile = StallProfile.fromNative(raw, wd.profileIntervalMs * 1e6);
+    }
+    this.pendingProfiles.length = 0;
   }
 }
