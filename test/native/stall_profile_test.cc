@@ -3,6 +3,8 @@
 // while a stall lasts, at about the profile interval). Run under ASan+UBSan and TSan.
 #include <atomic>
 #include <chrono>
+#include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -151,11 +153,20 @@ class FakeLoop : public WatchdogProbe {
   std::atomic<uint64_t> idle{0};
   std::atomic<int> ticks{0};
   std::atomic<uint64_t> tick_iteration{0};
+  std::atomic<int> gaps_kept{0};
+  double gaps_ms[4096];  // between ticks, written by the watchdog thread only
+  std::chrono::steady_clock::time_point last_tick{};
   uint64_t Iterations() override { return iterations.load(std::memory_order_relaxed); }
   uint64_t IdleNs() override { return idle.load(std::memory_order_relaxed); }
   bool OnStall(uint64_t, uint64_t) override { return true; }
   void OnStallTick(uint64_t iteration) override {
-    ticks.fetch_add(1);
+    const auto now = std::chrono::steady_clock::now();
+    if (ticks.fetch_add(1) > 0 && gaps_kept.load() < 4096) {
+      gaps_ms[gaps_kept.load()] =
+          std::chrono::duration<double, std::milli>(now - last_tick).count();
+      gaps_kept.fetch_add(1);
+    }
+    last_tick = now;
     tick_iteration.store(iteration);
   }
 };
@@ -191,6 +202,17 @@ void TestTicks() {
   CHECK(during <= static_cast<int>(stalled_ms));
   CHECK_EQ(loop.tick_iteration.load(), 50u);
   CHECK(after - during <= 2);  // stops once the loop moves
+  // Poisson sampling: the gaps are exponential (coefficient of variation ~1; a fixed or
+  // ±25% jittered period gives < 0.2), and their mean is the interval's.
+  const int n = loop.gaps_kept.load();
+  double sum = 0, sq = 0;
+  for (int i = 0; i < n; i++) sum += loop.gaps_ms[i];
+  const double mean = sum / n;
+  for (int i = 0; i < n; i++) sq += (loop.gaps_ms[i] - mean) * (loop.gaps_ms[i] - mean);
+  const double cv = std::sqrt(sq / n) / mean;
+  std::printf("profile ticks: %d gaps, mean %.2f ms, cv %.2f\n", n, mean, cv);
+  CHECK(cv > 0.5);
+  CHECK(mean > 1.5 && mean < 4);
 }
 
 }  // namespace
