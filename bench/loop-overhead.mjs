@@ -40,6 +40,10 @@ const s = new Sampler();
 // sets another interval.
 const wdInterval = Number(process.env.RS_WATCHDOG_INTERVAL_MS) || 25;
 const wd = new Sampler({ watchdog: { thresholdMs: 100, intervalMs: wdInterval } });
+// Stall profiles when no stall runs: the same watchdog with watchdog.profile against the
+// one without. Without a stall the watchdog never shortens its sleep nor asks for an
+// interrupt, so this should be the A/A control's ratio.
+const wdProfile = new Sampler({ watchdog: { thresholdMs: 100, intervalMs: wdInterval, profile: true } });
 await storm(hops * 2); // warm up
 s.start();
 await storm(hops * 2); // and with the sampler on (calibrates the tick clock)
@@ -79,19 +83,22 @@ const longPairs = Number(process.env.RS_LONG_PAIRS) || (quick ? 4 : 150);
 const longRow = await measure('6 µs iterations', longPairs, Math.round(hops / 8), 6);
 const wdPairs = Number(process.env.RS_WATCHDOG_PAIRS) || (quick ? 4 : 200);
 const wdRow = await measure('watchdog', wdPairs, hops, 0, wd, s);
+const profileRow = await measure('stall profiles', wdPairs, hops, 0, wdProfile, wd);
 const clock = s.loopClock;
 s.close();
 wd.close();
+wdProfile.close();
 const rows = [
   { scenario: 'loop-overhead', contender: 'runtime-sampler (setImmediate storm)', ...stormRow, loopClock: clock },
   { scenario: 'loop-overhead', contender: 'runtime-sampler (6 µs iterations)', ...longRow, loopClock: clock },
   { scenario: 'loop-overhead', contender: 'watchdog (setImmediate storm, sampler with vs without)', ...wdRow, loopClock: clock, watchdogIntervalMs: wdInterval },
+  { scenario: 'loop-overhead', contender: 'stall profiles, no stall (setImmediate storm, watchdog.profile true vs false)', ...profileRow, loopClock: clock, watchdogIntervalMs: wdInterval },
 ];
 let md = `## Loop-hook overhead (\`node bench/loop-overhead.mjs${quick ? ' --quick' : ''}\`)\n\n`;
 md += `${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, ${new Date().toISOString().slice(0, 10)}. In one process, phases in rotating order — sampler on, off, and off again as an A/A control (the noise floor): ${pairs} triples of ${hops}-hop setImmediate storms (iterations of ~1 µs, too short to read libuv's idle time), and ${longPairs} triples of ${longRow.hops} hops that each spin 6 µs (the hook reads libuv's idle time, as in a server's iterations). Cost per iteration: median over triples of on − off; the A/A column's cost is the same for off again − off. Loop clock: ${clock}.\n\n`;
-md += `The watchdog row compares a sampler with the watchdog (threshold 100 ms, checking every ${wdInterval} ms) against one without, ${wdPairs} triples of the storm.\n\n`;
+md += `The watchdog row compares a sampler with the watchdog (threshold 100 ms, checking every ${wdInterval} ms) against one without, ${wdPairs} triples of the storm. The stall-profiles row compares that watchdog with watchdog.profile: true against it without (profile: false), ${wdPairs} triples of the storm, no stall.\n\n`;
 md += `| iterations | on ns/hop | off ns/hop | cost ns/iteration (A/A) | on/off median (p10–p90) | A/A control median (p10–p90) |\n|---|---:|---:|---:|---:|---:|\n`;
-for (const [name, row] of [['setImmediate storm', stormRow], ['6 µs each', longRow], ['watchdog on vs off (storm)', wdRow]]) {
+for (const [name, row] of [['setImmediate storm', stormRow], ['6 µs each', longRow], ['watchdog on vs off (storm)', wdRow], ['stall profiles on vs off, no stall (storm)', profileRow]]) {
   md += `| ${name} | ${fmt(row.onNsPerHop)} | ${fmt(row.offNsPerHop)} | ${fmt(row.costNsPerHop)} (${fmt(row.controlNsPerHop)}) | ${fmt(row.median, 3)} (${fmt(row.min, 3)}–${fmt(row.max, 3)}) | ${fmt(row.controlMedian, 3)} (${fmt(row.controlP10, 3)}–${fmt(row.controlP90, 3)}) |\n`;
 }
 report('loop-overhead', md, rows, quick);

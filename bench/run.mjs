@@ -24,6 +24,7 @@ const SCENARIOS = [
   ['analysis layer cost (history, built-in rules, diagnose)', 'analysis.mjs'],
   ['published blocks (cross-process read, publishing overhead, file size)', 'published.mjs'],
   ['cgroup reading cost (refresh cost, on/off overhead)', 'cgroup.mjs'],
+  ['stall profiles (cost to the stalled code, shares)', 'stall-profile.mjs'],
 ];
 const only = args.filter((a) => !a.startsWith('--'));
 const quick = args.includes('--quick');
@@ -102,6 +103,8 @@ function targets(rows) {
   if (lo) add('setImmediate storm ≤ 3% (bench/loop-overhead.mjs, the loop hook alone)', `on/off ${fmt(lo.median, 3)} (p10–p90 ${fmt(lo.min, 3)}–${fmt(lo.max, 3)})`, lo.median <= 1.03);
   const wdog = find('loop-overhead', 'watchdog (setImmediate storm, sampler with vs without)');
   if (wdog) add('watchdog overhead ≤ 1% on the loop-heavy workload (sampler with vs without it)', `on/off ${fmt(wdog.median, 3)} (p10–p90 ${fmt(wdog.min, 3)}–${fmt(wdog.max, 3)}), A/A control ${fmt(wdog.controlMedian, 3)}; ${fmt(wdog.costNsPerHop)} ns/iteration`, wdog.median <= 1.01);
+  const prof = find('loop-overhead', 'stall profiles, no stall (setImmediate storm, watchdog.profile true vs false)');
+  if (prof) add('stall profiles cost nothing when no stall runs (watchdog.profile true vs false)', `on/off ${fmt(prof.median, 3)} (p10–p90 ${fmt(prof.min, 3)}–${fmt(prof.max, 3)}), A/A control ${fmt(prof.controlMedian, 3)}; ${fmt(prof.costNsPerHop)} ns/iteration`, prof.median <= 1.01);
   for (const w of ['GC-heavy', 'compile-heavy']) {
     const v = find('v8-histograms', `v8Histograms (${w})`);
     if (v) add(`V8 histogram callbacks ≤ 1% on a ${w} workload (on/off in one process)`, `on/off ${fmt(v.median, 3)} (p10–p90 ${fmt(v.min, 3)}–${fmt(v.max, 3)}), A/A control ${fmt(v.controlMedian, 3)}; ${v.samplesPerPhase} samples per ${fmt(v.offMsPerPhase, 0)} ms phase`, v.median <= 1.01);

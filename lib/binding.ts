@@ -2,6 +2,7 @@
 import { SamplerError } from './errors';
 import { BinaryOrigin, chooseBinary, foreignRuntime, readEnv } from './binary-choice';
 import { jsBinding } from './js-backend';
+import type { NativeStallProfile } from './stall-profile';
 
 export interface NativeLayout {
   ringCapacity: number;
@@ -46,6 +47,8 @@ export interface NativeSamplerHandle {
   loopClock(): 'tsc' | 'calibrating' | 'monotonic';
   watchdogError(): number;
   keepPublished(): void;
+  /** The finished stall profile a stall record names (slot, id), or null once its slot is reused. */
+  stallProfile(slot: number, id: number): NativeStallProfile | null;
 }
 
 export interface NativeBinding {
@@ -94,6 +97,8 @@ export interface NativeBinding {
     cgroupRoot?: string | null | false,
     /** 0: no threadpool probe. */
     threadpoolProbeMs?: number,
+    /** 0: no stall profiles. */
+    profileIntervalMs?: number,
   ) => NativeSamplerHandle;
 }
 

@@ -64,6 +64,7 @@ const RUN_FLAGS: ReadonlyArray<[string, string, string]> = [
   ['debug', 'RUNTIME_SAMPLER_DEBUG', 'serve /debug/heap-snapshot and /debug/cpu-profile (needs --token)'],
   ['watchdog-ms', 'RUNTIME_SAMPLER_WATCHDOG_MS', 'stall threshold, ms (0: no watchdog; default 100)'],
   ['stall-stack', 'RUNTIME_SAMPLER_STALL_STACK', 'capture the JavaScript stack of each stall (shown by /diagnose and /alerts)'],
+  ['stall-profile', 'RUNTIME_SAMPLER_STALL_PROFILE', 'profile each stall (served at /debug/stalls with --debug)'],
   ['threadpool-probe-ms', 'RUNTIME_SAMPLER_THREADPOOL_PROBE_MS', 'threadpool probe period, ms (0: no probe, or 10–60000; default 1000)'],
   ['window-ms', 'RUNTIME_SAMPLER_WINDOW_MS', 'readiness and live-page window, ms (default 10000)'],
   ['ready-loop-delay-p99-ms', 'RUNTIME_SAMPLER_READY_LOOP_DELAY_P99_MS', 'load shedding: /readyz loop delay p99 limit, ms (default: none)'],
@@ -77,7 +78,7 @@ const RUN_FLAGS: ReadonlyArray<[string, string, string]> = [
 ];
 
 /** run's flags that take no value (they set their variable to 1). */
-const BOOLEAN_FLAGS: ReadonlySet<string> = new Set(['debug', 'stall-stack']);
+const BOOLEAN_FLAGS: ReadonlySet<string> = new Set(['debug', 'stall-stack', 'stall-profile']);
 
 const RUN_HELP = `Usage: runtime-sampler run [options] [--] <script> [args...]
 

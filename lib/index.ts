@@ -3,6 +3,8 @@ export { listPublished, cleanPublished, defaultPublishDir } from './published';
 export type { PublishedProcess, ListPublishedOptions, CleanPublishedOptions } from './published';
 export type { OpenOptions, PublishSettings, SamplerOptions, WatchdogOptions, HistorySettings, ResolvedSamplerOptions, GCEvent, GCListener, MarkCompactRecord, StallEvent, StallListener, SharedSampler, SamplerHistograms } from './sampler';
 export { SamplerAggregate } from './aggregate';
+export { StallProfile, STALL_PROFILE_LIMITS } from './stall-profile';
+export type { StallProfileData, StallProfileFrame, StallProfileStack, CpuProfile, CpuProfileNode } from './stall-profile';
 export { startMonitorThread } from './server/monitor';
 export type { MonitorThreadOptions, MonitorThread } from './server/monitor';
 export { registered } from './server/preload';

@@ -397,6 +397,12 @@ class JsSampler implements NativeSamplerHandle {
     return 0;
   }
 
+  /** No watchdog here, so no stall profiles. */
+  stallProfile(): null {
+    this.live();
+    return null;
+  }
+
   keepPublished(): void {
     // Never published.
   }

@@ -443,7 +443,7 @@ export const MAIN_COMBINE: readonly SlotCombine[] = [
 ];
 
 /** The layout's fingerprint; the loaded binary must report the same (binding.ts). */
-export const LAYOUT_HASH = '669c8125b178abea';
+export const LAYOUT_HASH = 'f63760d397b1ea6c';
 
 export const LAYOUT_CONSTANTS = {
   LAYOUT_VERSION: 5,
@@ -457,6 +457,8 @@ export const LAYOUT_CONSTANTS = {
   RECORD_KIND_STALL: 2,
   RECORD_STALL_STACK_INDEX: 1,
   RECORD_STALL_STACK_ID: 2,
+  RECORD_STALL_PROFILE_SLOT: 6,
+  RECORD_STALL_PROFILE_ID: 7,
   GC_HISTOGRAMS: 6,
   STALL_REGION_SLOTS: 16,
   MC_LOG_ENTRIES: 32,

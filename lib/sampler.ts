@@ -12,6 +12,7 @@ import {
 import { GC_TYPES, GcTypeName, gcReasonsBase, MAIN_REGION_SLOTS, Snapshot } from './snapshot';
 import { catalog, MetricDescription } from './catalog';
 import { closedError, describeValue, isArray, isRecord, SamplerError } from './errors';
+import { StallProfile } from './stall-profile';
 import { checkBoolean, checkFunction, checkInteger, checkKnownOptions, checkObject, checkString } from './options';
 import { join as joinPath, resolve as resolvePath } from 'node:path';
 import {
@@ -23,8 +24,16 @@ export interface WatchdogOptions {
   thresholdMs?: number;
   /** How often the watchdog thread looks, ms (1–60000, default thresholdMs / 4, at most 250). */
   intervalMs?: number;
-  /** Capture the JavaScript stack of the stalled code (default false). */
+  /** Capture the JavaScript stack of the stalled code (default false; true with profile). */
   captureStack?: boolean;
+  /**
+   * Profile each stall (default false): while it lasts, sample the JavaScript stack every
+   * profileIntervalMs; the stall event then carries `profile` (a StallProfile). Implies
+   * captureStack.
+   */
+  profile?: boolean;
+  /** The profile's mean sampling interval, ms (1–1000, default 10; the intervals are exponentially distributed around it). Needs profile: true (resolved options say 0 without). */
+  profileIntervalMs?: number;
 }
 
 export interface SamplerOptions {
@@ -104,7 +113,7 @@ export interface HistorySettings {
 
 const OPTION_NAMES = ['refreshIntervalMs', 'loopDelayResolutionMs', 'ringCapacity', 'histogramScale', 'watchdog', 'v8Histograms', 'threadpoolProbeMs', 'history', 'publish', 'cgroupRoot'];
 const HISTORY_OPTION_NAMES = ['intervalMs', 'capacity'];
-const WATCHDOG_OPTION_NAMES = ['thresholdMs', 'intervalMs', 'captureStack'];
+const WATCHDOG_OPTION_NAMES = ['thresholdMs', 'intervalMs', 'captureStack', 'profile', 'profileIntervalMs'];
 
 /** The options as resolved: watchdog is false or every field set. */
 export interface ResolvedSamplerOptions {
@@ -176,6 +185,13 @@ export interface StallEvent {
    * (the stall ended before the capture ran, or it was spent outside JavaScript).
    */
   stack?: string;
+  /**
+   * With watchdog.profile: the stacks sampled while the stall lasted (from when the watchdog
+   * saw it, one threshold in), with toCpuProfile() and toFolded(); undefined when no sample
+   * was taken (the stall was spent outside JavaScript), and for the oldest when more than 4
+   * profiled stalls ended between two drains (the native side keeps 4).
+   */
+  profile?: StallProfile;
 }
 
 export type StallListener = (event: StallEvent) => void;
@@ -311,13 +327,22 @@ function orDefault<T>(value: unknown, fallback: T): unknown {
 
 function resolveWatchdog(value: unknown): ResolvedSamplerOptions['watchdog'] {
   if (value === undefined || value === false) return false;
-  const o = checkObject('watchdog', value === true ? {} : value, 'true, false or an object of { thresholdMs, intervalMs, captureStack }');
+  const o = checkObject('watchdog', value === true ? {} : value, 'true, false or an object of { thresholdMs, intervalMs, captureStack, profile, profileIntervalMs }');
   checkKnownOptions('Sampler watchdog', o, WATCHDOG_OPTION_NAMES);
   const w = o as WatchdogOptions;
   const thresholdMs = checkInteger('watchdog.thresholdMs', orDefault(w.thresholdMs, 100), 1, 3_600_000);
   const intervalMs = checkInteger('watchdog.intervalMs', orDefault(w.intervalMs, Math.max(1, Math.min(250, Math.floor(thresholdMs / 4)))), 1, 60_000);
-  const captureStack = checkBoolean('watchdog.captureStack', orDefault(w.captureStack, false));
-  return { thresholdMs, intervalMs, captureStack };
+  const profile = checkBoolean('watchdog.profile', orDefault(w.profile, false));
+  const captureStack = checkBoolean('watchdog.captureStack', orDefault(w.captureStack, profile));
+  if (profile && !captureStack) {
+    throw new TypeError('watchdog.captureStack: false contradicts watchdog.profile: true (a profile captures the stack); leave captureStack out');
+  }
+  // Resolved options say 0 without a profile (a view re-resolves its owner's options).
+  if (!profile && w.profileIntervalMs !== undefined && w.profileIntervalMs !== 0) {
+    throw new TypeError(`watchdog.profileIntervalMs (${describeValue(w.profileIntervalMs)}) needs watchdog.profile: true`);
+  }
+  const profileIntervalMs = profile ? checkInteger('watchdog.profileIntervalMs', orDefault(w.profileIntervalMs, 10), 1, 1000) : 0;
+  return { thresholdMs, intervalMs, captureStack, profile, profileIntervalMs };
 }
 
 /** The threadpool probe's period: 0 (off) or an integer from 10 to 60000 ms. */
@@ -1051,6 +1076,8 @@ export class Sampler extends SamplerReader {
   private readonly ringMask: number;
   private readonly listeners = new Set<GCListener>();
   private readonly stallListeners = new Set<StallListener>();
+  /** Stalls drained whose profile is still to be taken: [event, slot, id]. */
+  private readonly pendingProfiles: Array<[StallEvent, number, number]> = [];
   private drainTimer: NodeJS.Timeout | null = null;
   private drains = 0;
   private gcEvents = 0;
@@ -1100,6 +1127,7 @@ export class Sampler extends SamplerReader {
       published?.name,
       o.cgroupRoot,
       o.threadpoolProbeMs,
+      wd && wd.profile ? wd.profileIntervalMs : 0,
     );
     if (published !== null) removeAtExit(published, this.handle);
     const L = layout;
@@ -1325,6 +1353,7 @@ export class Sampler extends SamplerReader {
       for (const e of events) for (const l of this.listeners) l(e);
     }
     if (stalls !== null) {
+      this.attachProfiles();
       for (const e of stalls) for (const l of this.stallListeners) l(e);
     }
     return n;
@@ -1343,6 +1372,19 @@ export class Sampler extends SamplerReader {
       const stack = this.stackAt(index, id);
       if (stack !== null) e.stack = stack;
     }
+    const slot = rec[C.RECORD_STALL_PROFILE_SLOT];
+    // Taken once the ring is drained (attachProfiles): it allocates much more than this.
+    if (Number.isInteger(slot) && slot >= 0) this.pendingProfiles.push([e, slot, rec[C.RECORD_STALL_PROFILE_ID]]);
     return e;
+  }
+
+  /** The profiles of the stalls just drained, from the native side's slots (watchdog.profile). */
+  private attachProfiles(): void {
+    const wd = this.options.watchdog;
+    for (const [e, slot, id] of this.pendingProfiles) {
+      const raw = wd && wd.profile && this.handle !== null ? this.handle.stallProfile(slot, id) : null;
+      if (raw !== null && wd) e.profile = StallProfile.fromNative(raw, wd.profileIntervalMs * 1e6);
+    }
+    this.pendingProfiles.length = 0;
   }
 }

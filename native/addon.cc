@@ -242,6 +242,7 @@ class NativeSampler : public Napi::ObjectWrap<NativeSampler> {
                         InstanceMethod<&NativeSampler::Alias>("alias"),
                         InstanceMethod<&NativeSampler::LoopClock>("loopClock"),
                         InstanceMethod<&NativeSampler::WatchdogError>("watchdogError"),
+                        InstanceMethod<&NativeSampler::StallProfileOf>("stallProfile"),
                         InstanceMethod<&NativeSampler::KeepPublished>("keepPublished")});
   }
 
@@ -250,7 +251,7 @@ class NativeSampler : public Napi::ObjectWrap<NativeSampler> {
   //                   watchdogThresholdMs (0: none), watchdogIntervalMs, captureStack,
   //                   v8Histograms, publishedDir, publishedName,
   //                   cgroupRoot (false: none, null: the process's own, or a root path),
-  //                   threadpoolProbeMs (0: none))
+  //                   threadpoolProbeMs (0: none), profileIntervalMs (0: no stall profiles))
   explicit NativeSampler(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeSampler>(info) {
     g_live_samplers.fetch_add(1, std::memory_order_relaxed);
     Napi::Env env = info.Env();
@@ -288,6 +289,11 @@ class NativeSampler : public Napi::ObjectWrap<NativeSampler> {
     uint32_t probe_ms = 0;
     if (info.Length() > 12 && !info[12].IsUndefined() &&
         !GetUint32(info[12], "threadpoolProbeMs", 0, kMaxThreadpoolProbeMs, &probe_ms)) {
+      return;
+    }
+    uint32_t profile_ms = 0;
+    if (info.Length() > 13 && !info[13].IsUndefined() &&
+        !GetUint32(info[13], "watchdog.profileIntervalMs", 0, 60000, &profile_ms)) {
       return;
     }
     if (probe_ms != 0 && probe_ms < kMinThreadpoolProbeMs) {
@@ -357,11 +363,12 @@ class NativeSampler : public Napi::ObjectWrap<NativeSampler> {
     }
     EnvData* ed = GetEnvData(env);
     int uv_err = 0;
-    monitor_ = Monitor::Create(
-        env, ed->isolate, ed->loop, static_cast<double*>(data), layout,
-        MonitorOptions{refresh_ms, delay_ms, wd_threshold_ms, wd_interval_ms, capture_stack,
-                       v8_histograms, cgroup_mode, cgroup_root.c_str(), probe_ms},
-        ed->space_count, &uv_err);
+    monitor_ =
+        Monitor::Create(env, ed->isolate, ed->loop, static_cast<double*>(data), layout,
+                        MonitorOptions{refresh_ms, delay_ms, wd_threshold_ms, wd_interval_ms,
+                                       capture_stack, wd_threshold_ms != 0 ? profile_ms : 0,
+                                       v8_histograms, cgroup_mode, cgroup_root.c_str(), probe_ms},
+                        ed->space_count, &uv_err);
     if (monitor_ == nullptr) {
       ReleaseBlock();
       ThrowSamplerError(env, "ERR_SAMPLER_NATIVE",
@@ -447,6 +454,67 @@ class NativeSampler : public Napi::ObjectWrap<NativeSampler> {
   Napi::Value WatchdogError(const Napi::CallbackInfo& info) {
     if (!Live(info.Env())) return {};
     return Napi::Number::New(info.Env(), monitor_->watchdog_error());
+  }
+
+  // stallProfile(slot, id): the finished stall profile a stall record names, or null when
+  // its slot has been reused. Frames are [name, url, scriptId, line, column] (1-based, as
+  // V8 gives them); sample i's frame ids, leaf first, are ids[offsets[i], offsets[i + 1]).
+  Napi::Value StallProfileOf(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!Live(env)) return {};
+    uint32_t slot;
+    if (!GetUint32(info[0], "slot", 0, profile::kSlots - 1, &slot)) return {};
+    if (!info[1].IsNumber()) {
+      Napi::TypeError::New(env, "id must be a number").ThrowAsJavaScriptException();
+      return {};
+    }
+    const double id = info[1].As<Napi::Number>().DoubleValue();
+    if (!(id >= 1 && id <= 9007199254740991.0)) return env.Null();
+    const StallProfile* p = monitor_->FinishedProfile(slot, static_cast<uint64_t>(id));
+    if (p == nullptr) return env.Null();
+    const uint32_t n = p->samples();
+    Napi::Float64Array times = Napi::Float64Array::New(env, n);
+    Napi::Uint32Array offsets = Napi::Uint32Array::New(env, n + 1);
+    uint32_t total = 0;
+    for (uint32_t i = 0; i < n; i++) {
+      uint32_t depth;
+      p->sample_frames(i, &depth);
+      times[i] = static_cast<double>(p->sample_time(i));
+      offsets[i] = total;
+      total += depth;
+    }
+    offsets[n] = total;
+    Napi::Uint16Array ids = Napi::Uint16Array::New(env, total);
+    for (uint32_t i = 0, at = 0; i < n; i++) {
+      uint32_t depth;
+      const uint16_t* f = p->sample_frames(i, &depth);
+      for (uint32_t j = 0; j < depth; j++) ids[at++] = f[j];
+    }
+    Napi::Array frames = Napi::Array::New(env, p->frames());
+    for (uint32_t i = 0; i < p->frames(); i++) {
+      const ProfileFrame& f = p->frame(i);
+      uint32_t len;
+      Napi::Array row = Napi::Array::New(env, 5);
+      const char* name = p->string(f.name, &len);
+      row.Set(0u, Napi::String::New(env, name, len));
+      const char* url = p->string(f.url, &len);
+      row.Set(1u, Napi::String::New(env, url, len));
+      row.Set(2u, Napi::Number::New(env, f.script_id));
+      row.Set(3u, Napi::Number::New(env, f.line));
+      row.Set(4u, Napi::Number::New(env, f.column));
+      frames.Set(i, row);
+    }
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("endNs", Napi::Number::New(env, static_cast<double>(p->end_ns())));
+    o.Set("times", times);
+    o.Set("offsets", offsets);
+    o.Set("ids", ids);
+    o.Set("frames", frames);
+    o.Set("dropped", Napi::Number::New(env, p->dropped()));
+    o.Set("truncated", Napi::Number::New(env, p->truncated()));
+    o.Set("framesLost", Napi::Number::New(env, p->frames_lost()));
+    o.Set("missed", Napi::Number::New(env, p->missed()));
+    return o;
   }
 
   // alias(): a plain (non-shared) ArrayBuffer over the same memory, for the owning

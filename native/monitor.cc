@@ -17,6 +17,15 @@ Monitor* Monitor::Create(napi_env env, v8::Isolate* isolate, uv_loop_t* loop, do
     *uv_error = UV_ENOMEM;
     return nullptr;
   }
+  if (options.profile_interval_ms != 0) {
+    // Allocated here, when the sampler is made, so that sampling never allocates.
+    m->profiles_ = new (std::nothrow) StallProfile[profile::kSlots];
+    if (m->profiles_ == nullptr) {
+      delete m;
+      *uv_error = UV_ENOMEM;
+      return nullptr;
+    }
+  }
   m->env_ = env;
   m->isolate_ = isolate;
   m->loop_ = loop;

@@ -20,6 +20,7 @@
 #include "core/block.h"
 #include "core/cgroup.h"
 #include "core/clock.h"
+#include "core/stall_profile.h"
 #include "core/watchdog.h"
 #include "v8/heap_stats.h"
 
@@ -35,7 +36,8 @@ struct MonitorOptions {
   uint32_t watchdog_threshold_ms = 0;  // 0: no watchdog
   uint32_t watchdog_interval_ms = 0;
   bool capture_stack = false;
-  bool v8_histograms = false;  // listen to V8's GC histograms (v8/histograms.cc)
+  uint32_t profile_interval_ms = 0;  // 0: no stall profiles (watchdog/stall.cc)
+  bool v8_histograms = false;        // listen to V8's GC histograms (v8/histograms.cc)
   // Whose cgroup the refresh reads: none, the process's own as mounted, or the one under
   // cgroup_root (the cgroupRoot option). Resolved by Create() only: cgroup_root is not
   // kept.
@@ -79,9 +81,16 @@ class Monitor : private WatchdogProbe {
   // A sample of one of V8's histograms we keep (v8/histograms.cc), on the JS thread.
   void OnV8Sample(uint32_t id, int sample);
 
+  // The finished stall profile `id` if slot `slot` still holds it, else null (a later
+  // stall's took the slot). On the JS thread.
+  const StallProfile* FinishedProfile(uint32_t slot, uint64_t id) const;
+
  private:
   Monitor() { g_live_monitors.fetch_add(1, std::memory_order_relaxed); }
-  ~Monitor() { g_live_monitors.fetch_sub(1, std::memory_order_relaxed); }
+  ~Monitor() {
+    delete[] profiles_;
+    g_live_monitors.fetch_sub(1, std::memory_order_relaxed);
+  }
 
   void InstallGCHooks();
   void RemoveGCHooks();
@@ -108,6 +117,9 @@ class Monitor : private WatchdogProbe {
   uint64_t Iterations() override;
   uint64_t IdleNs() override;
   bool OnStall(uint64_t iteration, uint64_t since_ns) override;
+  void OnStallTick(uint64_t iteration) override;
+  // Asks V8 for StackInterrupt for the stalled iteration, unless one is still pending.
+  bool RequestStackInterrupt(uint64_t iteration);
   // On the JS thread:
   void StartWatchdog();
   void StopWatchdog();
@@ -116,6 +128,8 @@ class Monitor : private WatchdogProbe {
   void Register();
   void Unregister();
   void CaptureStack();
+  // One stack sample into the current stall's profile.
+  void SampleStack();
   // An iteration busy for at least the threshold ended: count it and record it.
   void RecordStall(uint64_t end_ns, uint64_t elapsed_ns, uint64_t busy_ns, uint64_t iteration);
 
@@ -221,6 +235,13 @@ class Monitor : private WatchdogProbe {
   uint64_t stack_seq_ = 0;                    // stacks captured
   uint64_t captured_iteration_ = UINT64_MAX;  // the iteration the last stack belongs to
   uint32_t captured_index_ = 0;
+  // Stall profiles (options_.profile_interval_ms): profile::kSlots preallocated, used in
+  // turn; the current stall's is profiling_ (JS thread only).
+  StallProfile* profiles_ = nullptr;
+  StallProfile* profiling_ = nullptr;
+  uint64_t profile_seq_ = 0;  // profiles started
+  std::atomic<uint64_t> profile_ticks_missed_{0};
+  uint64_t missed_at_profile_start_ = 0;
   uint64_t stall_count_ = 0;
   uint64_t stall_total_ns_ = 0;
   uint64_t stall_max_ns_ = 0;

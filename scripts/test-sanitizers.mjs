@@ -35,7 +35,7 @@ const out = join(root, 'build-sanitizers');
 const supp = join(root, 'test', 'sanitizers');
 
 // The test files that drive native code: GC hooks, loop handles, refresh timer, V8
-// histogram callbacks, the stall watchdog and its stack capture, worker teardown
+// histogram callbacks, the stall watchdog, its stack capture and stall profiles, worker teardown
 // (terminate mid-GC, process.exit with samplers running), share()/attach() aliasing and
 // hostile handles, the event ring, computeLayout/bucketIndex, published blocks (mapped
 // files, their buffers and aliases, readers of other processes), the threadpool probe (its
@@ -50,6 +50,7 @@ const ASAN_FILES = [
   'v8-histograms.test.js',
   'stall-stack.test.js',
   'startup-stall.test.js',
+  'stall-profile.test.js',
   'alias-lifetime.test.js',
   'hostile-handles.test.js',
   'ring.test.js',

@@ -89,7 +89,7 @@ test('a 2 s synchronous stall: the monitor thread answers within 100 ms, shows i
 
 test('short iterations are not stalls; a stall without captureStack has no stack', async () => {
   const s = new Sampler({ watchdog: { thresholdMs: 80 } }).start();
-  assert.equal(s.options.watchdog, { thresholdMs: 80, intervalMs: 20, captureStack: false });
+  assert.equal(s.options.watchdog, { thresholdMs: 80, intervalMs: 20, captureStack: false, profile: false, profileIntervalMs: 0 });
   const stalls = [];
   s.onStall((e) => stalls.push(e));
   for (let i = 0; i < 20; i++) {

@@ -25,6 +25,8 @@ export interface ServerConfig {
   watchdogMs: number;
   /** Capture the JavaScript stack of each stall (watchdog.captureStack). */
   stallStack: boolean;
+  /** Profile each stall (watchdog.profile; implies stallStack). */
+  stallProfile: boolean;
   /** The readiness window, ms. */
   windowMs: number;
   readiness: ReadinessThresholds;
@@ -77,6 +79,7 @@ export const ENV_VARS: ReadonlyArray<[string, string]> = [
   ['RUNTIME_SAMPLER_DEBUG_MAX_SECONDS', `longest CPU profile, 1–600 s (default ${ENV_DEFAULTS.debugMaxSeconds})`],
   ['RUNTIME_SAMPLER_WATCHDOG_MS', `stall watchdog threshold, ms, 0 for none (default ${ENV_DEFAULTS.watchdogMs})`],
   ['RUNTIME_SAMPLER_STALL_STACK', '1 to capture the JavaScript stack of each stall (shown by /diagnose and /alerts; default 0)'],
+  ['RUNTIME_SAMPLER_STALL_PROFILE', '1 to profile each stall (its stack every 10 ms while it lasts; the last 8 at /debug/stalls, which needs RUNTIME_SAMPLER_DEBUG; default 0)'],
   ['RUNTIME_SAMPLER_THREADPOOL_PROBE_MS', `threadpool probe period, ms: 0 for none, or 10–60000 (default ${ENV_DEFAULTS.threadpoolProbeMs})`],
   ['RUNTIME_SAMPLER_WINDOW_MS', `readiness window, 1000–600000 ms (default ${ENV_DEFAULTS.windowMs})`],
   ['RUNTIME_SAMPLER_READY_LOOP_DELAY_P99_MS', '/readyz load shedding: loop delay p99 limit, ms (default: none)'],
@@ -112,7 +115,7 @@ export function parseEnv(env: NodeJS.ProcessEnv): ParsedConfig {
   const config: ServerConfig = {
     disabled: false, serve: true, port: ENV_DEFAULTS.port, host: ENV_DEFAULTS.host, token: null, debug: false,
     debugMaxBytes: ENV_DEFAULTS.debugMaxBytes, debugMaxSeconds: ENV_DEFAULTS.debugMaxSeconds,
-    watchdogMs: ENV_DEFAULTS.watchdogMs, stallStack: false, windowMs: ENV_DEFAULTS.windowMs, readiness: {},
+    watchdogMs: ENV_DEFAULTS.watchdogMs, stallStack: false, stallProfile: false, windowMs: ENV_DEFAULTS.windowMs, readiness: {},
     publish: true, cgroupRoot: null, threadpoolProbeMs: ENV_DEFAULTS.threadpoolProbeMs, anomaly: false,
   };
   const raw = (name: string): string | undefined => {
@@ -189,6 +192,11 @@ export function parseEnv(env: NodeJS.ProcessEnv): ParsedConfig {
     else config.stallStack = true;
   }
   if (flag('RUNTIME_SAMPLER_ANOMALY', 'no anomaly rules') === true) config.anomaly = true;
+  const stallProfile = flag('RUNTIME_SAMPLER_STALL_PROFILE', 'no stall profiles');
+  if (stallProfile === true) {
+    if (config.watchdogMs === 0) problems.push('RUNTIME_SAMPLER_STALL_PROFILE=1 needs the watchdog (RUNTIME_SAMPLER_WATCHDOG_MS is 0); no stall profiles');
+    else config.stallProfile = true;
+  }
   const cgroupRoot = raw('RUNTIME_SAMPLER_CGROUP_ROOT');
   if (cgroupRoot !== undefined) {
     const path = resolvePath(cgroupRoot);

@@ -10,6 +10,8 @@
 //   /processes     the processes served with their state (JSON; a cluster primary, the sidecar)
 //   /debug/heap-snapshot, /debug/cpu-profile?seconds=N
 //                  off unless enabled with a token; bearer auth, one at a time, bounded
+//   /debug/stalls, /debug/stalls/<id>.cpuprofile
+//                  the last stalls' profiles (watchdog.profile), guarded like the others
 // Bad input gets a 4xx or a closed connection: unknown paths and query parameters,
 // methods other than GET/HEAD, oversized headers (431 by node:http), slow clients
 // (closed: see watchConnections()), too many connections (the longest-waiting one is shed).
@@ -35,6 +37,7 @@ import { buildForecast, defaultForecastWindowMs, MemoryForecast } from '../analy
 import { parseDuration } from '../analysis/rules';
 import { Alert, watch, Watchable } from '../analysis/watcher';
 import { cleanTitle, readerState } from './processes';
+import type { StallStore } from './stalls';
 
 export interface MonitorServerOptions {
   readiness?: ReadinessThresholds;
@@ -58,6 +61,8 @@ export interface MonitorServerOptions {
   tokenGuards?: 'debug' | 'all';
   /** Also evaluate the built-in anomaly rules (ANOMALY_RULES) on `analysis` (default false). */
   anomaly?: boolean;
+  /** The last stalls' profiles (/debug/stalls); undefined: profiles are off. */
+  stalls?: StallStore;
 }
 
 /**
@@ -424,11 +429,24 @@ export function createMonitorServer(target: Readable, o: MonitorServerOptions): 
     };
   };
 
+  const stallsEndpoint = (req: IncomingMessage, res: ServerResponse, path: string): void => {
+    if (o.stalls === undefined) return send(req, res, 404, TEXT, 'stall profiles are off (RUNTIME_SAMPLER_STALL_PROFILE=1, or watchdog.profile)\n');
+    if (path === '/debug/stalls') return send(req, res, 200, JSON_TYPE, JSON.stringify(o.stalls.describe()));
+    const m = /^\/debug\/stalls\/(\d{1,15})\.cpuprofile$/.exec(path);
+    const s = m === null ? undefined : o.stalls.get(Number(m[1]));
+    if (s === undefined) return send(req, res, 404, TEXT, `no stall profile at ${path}: /debug/stalls lists the ones kept (the last stalls, oldest evicted first)\n`);
+    send(req, res, 200, JSON_TYPE, JSON.stringify(s.profile.toCpuProfile()), { 'content-disposition': `attachment; filename="stall-${s.id}-${s.time}.cpuprofile"` });
+  };
+
   const debug = async (req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams): Promise<void> => {
-    if (!o.debug || !o.inspector) return send(req, res, 404, TEXT, 'the debug endpoints are off (RUNTIME_SAMPLER_DEBUG=1 with a token)\n');
+    const stallsPath = path === '/debug/stalls' || path.startsWith('/debug/stalls/');
+    const inspector = o.inspector;
+    if (!o.debug || (inspector === undefined && !stallsPath)) return send(req, res, 404, TEXT, 'the debug endpoints are off (RUNTIME_SAMPLER_DEBUG=1 with a token)\n');
     if (!authorized(req)) {
       return send(req, res, 401, TEXT, 'a bearer token is required: Authorization: Bearer <RUNTIME_SAMPLER_TOKEN>\n', { 'www-authenticate': 'Bearer realm="runtime-sampler"' });
     }
+    // Made from memory at once: no need to wait for another debug operation.
+    if (stallsPath || inspector === undefined) return stallsEndpoint(req, res, path);
     if (debugBusy) return send(req, res, 409, TEXT, 'another debug operation is running; try again when it ends\n');
     let seconds = 10;
     if (path === '/debug/cpu-profile' && query.has('seconds')) {
@@ -452,7 +470,7 @@ export function createMonitorServer(target: Readable, o: MonitorServerOptions): 
         try {
           let bytes = 0;
           let over = false;
-          await o.inspector.heapSnapshot((chunk) => {
+          await inspector.heapSnapshot((chunk) => {
             if (over) return false;
             const b = Buffer.from(chunk);
             bytes += b.length;
@@ -477,7 +495,7 @@ export function createMonitorServer(target: Readable, o: MonitorServerOptions): 
           if (owned) closeSync(fd);
         }
       } else {
-        const profile = await o.inspector.cpuProfile(seconds);
+        const profile = await inspector.cpuProfile(seconds);
         send(req, res, 200, JSON_TYPE, profile, { 'content-disposition': `attachment; filename="cpu-${Date.now()}.cpuprofile"` });
       }
     } finally {
@@ -495,8 +513,10 @@ export function createMonitorServer(target: Readable, o: MonitorServerOptions): 
       return send(req, res, 400, TEXT, 'malformed request target\n');
     }
     const path = url.pathname;
-    const allowed = ROUTES[path];
-    if (!Object.prototype.hasOwnProperty.call(ROUTES, path) || (req.url ?? '').length > 2048) {
+    // /debug/stalls/<id>.cpuprofile: the id is checked by its handler.
+    const route = path.startsWith('/debug/stalls/') ? '/debug/stalls' : path;
+    const allowed = ROUTES[route];
+    if (!Object.prototype.hasOwnProperty.call(ROUTES, route) || (req.url ?? '').length > 2048) {
       rejected++;
       return send(req, res, 404, TEXT, notFound);
     }

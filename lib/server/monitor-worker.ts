@@ -9,6 +9,7 @@ import type { SharedSampler, SamplerView } from '../sampler';
 import { SamplerAggregate } from '../aggregate';
 import { createMonitorServer, DebugInspector, MonitorServerOptions } from './http';
 import { ClusterMembers } from './cluster';
+import { StallStore } from './stalls';
 
 interface MonitorWorkerData extends Omit<MonitorServerOptions, 'inspector' | 'processes'> {
   handles: SharedSampler[];
@@ -17,6 +18,8 @@ interface MonitorWorkerData extends Omit<MonitorServerOptions, 'inspector' | 'pr
   host: string;
   /** A cluster primary's: where its workers publish. */
   cluster: { dir: string } | null;
+  /** The sampler's thread posts its stalls' profiles (watchdog.profile). */
+  stallProfiles: boolean;
 }
 
 /** The main thread's inspector, for heap snapshots and CPU profiles. */
@@ -61,8 +64,10 @@ function main(): void {
   const views: SamplerView[] = data.handles.map((h) => Sampler.attach(h));
   const target = data.aggregate ? new SamplerAggregate(views) : views[0];
   const cluster = data.cluster === null ? null : new ClusterMembers(views[0], data.cluster.dir, data.title ?? '');
+  const stalls = data.stallProfiles ? new StallStore() : undefined;
   const { server, stats, stop } = createMonitorServer(target, {
     ...data, inspector: data.debug ? mainThreadInspector() : undefined, analysis: views[0], ...(cluster !== null ? { processes: cluster } : {}),
+    ...(stalls !== undefined ? { stalls } : {}),
   });
   server.on('error', (e: NodeJS.ErrnoException) => {
     parentPort!.postMessage({ type: 'error', message: e.message, code: e.code });
@@ -75,6 +80,8 @@ function main(): void {
   parentPort!.on('message', (m: unknown) => {
     if (cluster !== null && (m as { type?: unknown } | null)?.type === 'cluster') {
       cluster.event(m);
+    } else if (stalls !== undefined && (m as { type?: unknown } | null)?.type === 'stall') {
+      stalls.add(m);
     } else if (m === 'close') {
       stop();
       cluster?.close();

@@ -12,6 +12,7 @@ import { ENV_DEFAULTS, SETTING_LIMITS, tokenProblem } from './config';
 import { closedError, describeValue, SamplerError } from '../errors';
 import { checkBoolean, checkInteger, checkKnownOptions, checkObject, checkString } from '../options';
 import { defaultPublishDir, processTitle } from '../published';
+import type { StallMessage } from './stalls';
 
 export interface MonitorThreadOptions {
   /** What to serve: a Sampler, a SamplerView, or a SamplerAggregate (series labelled by thread_id). */
@@ -118,6 +119,18 @@ function sharedOf(s: Sampler | SamplerView): SharedSampler {
 }
 
 /**
+ * Posts each stall's profile from the sampler's thread (where its events are drained) to
+ * the monitor thread, for /debug/stalls. Returns the function that stops it.
+ */
+function forwardStallProfiles(sampler: Sampler, worker: Worker): () => void {
+  return sampler.onStall((e) => {
+    if (e.profile === undefined) return;
+    const m: StallMessage = { type: 'stall', time: Date.now(), startNs: e.startNs, durationNs: e.durationNs, elapsedNs: e.elapsedNs, profile: e.profile.toJSON() };
+    worker.postMessage(m);
+  });
+}
+
+/**
  * Starts a monitoring worker thread serving `sampler` at http://host:port/metrics
  * (Prometheus text, or OpenMetrics when the scraper asks for it) and /metrics.json.
  * Resolves once it listens; rejects (and stops the thread) if it cannot, e.g. when the
@@ -154,9 +167,14 @@ export function startMonitorThread(options: MonitorThreadOptions): Promise<Monit
   const debugMaxSeconds = setting('debugMaxSeconds', o.debugMaxSeconds);
   const cluster = clusterOption(o.cluster);
   const anomaly = o.anomaly === undefined ? false : checkBoolean('anomaly', o.anomaly);
+  // Stall events (and their profiles) are drained on the sampler's own thread, this one:
+  // only a Sampler made here can forward them.
+  const owner = aggregate ? null : (o.sampler as Sampler);
+  const wd = owner?.options.watchdog;
+  const stallProfiles = owner !== null && typeof owner.onStall === 'function' && !owner.closed && wd !== undefined && wd !== false && wd.profile;
 
   const worker = new Worker(join(__dirname, 'monitor-worker.js'), {
-    workerData: { handles, aggregate, port, host, readiness, windowMs, token, debug, debugMaxBytes, debugMaxSeconds, cluster, anomaly, title: processTitle() },
+    workerData: { handles, aggregate, port, host, readiness, windowMs, token, debug, debugMaxBytes, debugMaxSeconds, cluster, anomaly, title: processTitle(), stallProfiles },
     // A small worker: the server and the views need little heap.
     resourceLimits: { maxOldGenerationSizeMb: 64 },
   });
@@ -167,6 +185,7 @@ export function startMonitorThread(options: MonitorThreadOptions): Promise<Monit
   worker.once('exit', () => {
     exited = true;
   });
+  if (stallProfiles) worker.once('exit', forwardStallProfiles(owner, worker));
   // Referenced while starting and while closing, so that awaiting those keeps the process
   // alive; with `unref`, not in between.
   return new Promise<MonitorThread>((resolve, reject) => {

@@ -68,7 +68,7 @@ export function startPreload(env: NodeJS.ProcessEnv = process.env): Registered |
     const js = backend === 'js';
     const watchdogMs = js && env.RUNTIME_SAMPLER_WATCHDOG_MS === undefined ? 0 : config.watchdogMs;
     const sampler = new Sampler({
-      watchdog: watchdogMs > 0 ? { thresholdMs: watchdogMs, captureStack: config.stallStack } : false,
+      watchdog: watchdogMs > 0 ? { thresholdMs: watchdogMs, captureStack: config.stallStack || config.stallProfile, ...(config.stallProfile ? { profile: true } : {}) } : false,
       publish: config.publish && !(js && env.RUNTIME_SAMPLER_PUBLISH === undefined),
       // Checked by parseEnv: an unusable RUNTIME_SAMPLER_CGROUP_ROOT was reported, and null
       // reads the process's own cgroup instead of failing in the Sampler.

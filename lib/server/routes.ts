@@ -13,4 +13,6 @@ export const ROUTES: Readonly<Record<string, readonly string[]>> = Object.freeze
   '/processes': [],
   '/debug/heap-snapshot': [],
   '/debug/cpu-profile': ['seconds'],
+  // and /debug/stalls/<id>.cpuprofile (http.ts matches the id)
+  '/debug/stalls': [],
 });

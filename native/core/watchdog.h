@@ -4,7 +4,8 @@
 // stuck in one iteration, running JavaScript or native code. The watchdog marks the stall
 // in progress in its region of the shared block (its own sequence word: it is that
 // region's only writer) and tells its Probe once per stall (to request a stack capture);
-// it clears the mark once the loop moves again.
+// it clears the mark once the loop moves again. With a profile interval, it wakes that
+// often while a stall lasts and asks its Probe for one more sample each time.
 //
 // No Node or V8 headers: the probe supplies the loop's counters. POSIX threads (not
 // std::thread: the addon builds without exceptions, and a failed thread creation must be
@@ -16,6 +17,7 @@
 #include <pthread.h>
 
 #include <cerrno>
+#include <cmath>
 #include <cstdint>
 #include <ctime>
 
@@ -37,6 +39,9 @@ class WatchdogProbe {
   // Once per stall, when it is first seen (from the watchdog thread). Returns whether it
   // asked for a stack capture (counted in STALL_STACK_REQUESTS).
   virtual bool OnStall(uint64_t iteration, uint64_t since_ns) = 0;
+  // While stall `iteration` lasts, every profile interval after OnStall() (from the
+  // watchdog thread): the probe may ask for one more stack sample.
+  virtual void OnStallTick(uint64_t iteration) { (void)iteration; }
 };
 
 // The decision, apart from the thread so that it can be tested step by step. The first
@@ -83,12 +88,17 @@ class Watchdog {
   ~Watchdog() { Stop(); }
 
   // Starts the thread. `region` is the block's stall region (STALL_REGION_SLOTS slots).
+  // `profile_interval_ns` (0: none) is the mean period of OnStallTick() during a stall
+  // (exponentially distributed, see NextProfileWait()).
   // Returns 0 or an errno value (nothing started).
-  int Start(double* region, uint64_t threshold_ns, uint64_t interval_ns, WatchdogProbe* probe) {
+  int Start(double* region, uint64_t threshold_ns, uint64_t interval_ns, WatchdogProbe* probe,
+            uint64_t profile_interval_ns = 0) {
     if (running_) return 0;
     region_ = region;
     threshold_ns_ = threshold_ns;
     interval_ns_ = interval_ns;
+    profile_interval_ns_ = profile_interval_ns;
+    jitter_state_ = MonotonicNs() | 1;
     probe_ = probe;
     stop_ = false;
     pthread_condattr_t attr;
@@ -153,7 +163,11 @@ class Watchdog {
     while (!stop_) {
       struct timespec deadline;
       clock_gettime(CLOCK_MONOTONIC, &deadline);
-      const uint64_t ns = static_cast<uint64_t>(deadline.tv_nsec) + interval_ns_;
+      // During a stall the profile's clock alone: a stall's end needs no prompt check
+      // (the loop records it itself).
+      const uint64_t wait =
+          state.stalled && profile_interval_ns_ != 0 ? NextProfileWait() : interval_ns_;
+      const uint64_t ns = static_cast<uint64_t>(deadline.tv_nsec) + wait;
       deadline.tv_sec += static_cast<time_t>(ns / 1000000000u);
       deadline.tv_nsec = static_cast<long>(ns % 1000000000u);
       while (!stop_) {
@@ -188,12 +202,36 @@ class Watchdog {
     if (e == WatchdogEvent::kStallBegan && probe_->OnStall(iterations, state->progress_ns)) {
       SeqWriteSection section(WordOf(region_ + STALL_SEQ));
       StoreSlot(region_ + STALL_STACK_REQUESTS, static_cast<double>(++*requests));
+    } else if (e == WatchdogEvent::kNone && state->stalled && profile_interval_ns_ != 0) {
+      probe_->OnStallTick(iterations);
     }
+  }
+
+  // Exponentially distributed profile intervals of the configured mean (Poisson sampling):
+  // with a fixed period, work that repeats at about that period (a 7 ms + 3 ms cycle at
+  // 10 ms) is caught at nearly the same phase sample after sample; with memoryless
+  // intervals each sample's phase is independent of the last, and the samples' shares are
+  // unbiased estimates of the time shares (PASTA). Bounded to [mean/10, 4 × mean] so that
+  // no wait is degenerate. xorshift64 and a logarithm: no system call, no lock.
+  uint64_t NextProfileWait() {
+    uint64_t x = jitter_state_;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    jitter_state_ = x;
+    const double u = (static_cast<double>(x >> 11) + 0.5) / 9007199254740992.0;  // (0, 1)
+    double wait = -std::log(u) * static_cast<double>(profile_interval_ns_);
+    const double mean = static_cast<double>(profile_interval_ns_);
+    if (wait < mean / 10) wait = mean / 10;
+    if (wait > mean * 4) wait = mean * 4;
+    return static_cast<uint64_t>(wait);
   }
 
   double* region_ = nullptr;
   uint64_t threshold_ns_ = 0;
   uint64_t interval_ns_ = 0;
+  uint64_t profile_interval_ns_ = 0;
+  uint64_t jitter_state_ = 1;  // the watchdog thread's once started
   WatchdogProbe* probe_ = nullptr;
   WatchdogState start_state_;  // written before the thread starts, read once by it
   pthread_t thread_{};

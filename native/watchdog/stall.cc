@@ -7,7 +7,9 @@
 // RequestInterrupt() (no allocation, no lock of ours; the request carries the monitor's
 // id, looked up on the JS thread). Everything else runs on the JS thread. The capture runs in V8's
 // interrupt, on the JS thread, at the stalled code's next stack check: it writes the stack into a
-// fixed buffer of the shared block.
+// fixed buffer of the shared block. With stall profiles, the watchdog asks again every
+// profile interval while the stall lasts, and each interrupt adds one sample to the stall's
+// profile (core/stall_profile.h: preallocated, bounded).
 #include <v8.h>
 
 #include <atomic>
@@ -52,6 +54,18 @@ void AppendString(v8::Isolate* isolate, char* out, size_t cap, size_t* len, v8::
 #endif
 }
 
+// `s` as UTF-8 into out[0, cap): the byte count (cut at cap).
+size_t WriteUtf8(v8::Isolate* isolate, v8::Local<v8::String> s, char* out, size_t cap) {
+  if (s.IsEmpty() || s->Length() == 0) return 0;
+#if V8_MAJOR_VERSION >= 13
+  return s->WriteUtf8V2(isolate, out, cap, v8::String::WriteFlags::kReplaceInvalidUtf8);
+#else
+  return static_cast<size_t>(
+      s->WriteUtf8(isolate, out, static_cast<int>(cap), nullptr,
+                   v8::String::NO_NULL_TERMINATION | v8::String::REPLACE_INVALID_UTF8));
+#endif
+}
+
 void AppendNumber(char* out, size_t cap, size_t* len, int v) {
   char digits[16];
   int n = 0;
@@ -84,8 +98,19 @@ void Monitor::Unregister() {
 }
 
 bool Monitor::OnStall(uint64_t iteration, uint64_t) {
-  if (!options_.capture_stack) return false;
-  // One capture in flight at a time; a later stall asks again once it has run.
+  if (!options_.capture_stack && profiles_ == nullptr) return false;
+  return RequestStackInterrupt(iteration);
+}
+
+void Monitor::OnStallTick(uint64_t iteration) {
+  if (profiles_ == nullptr) return;
+  if (!RequestStackInterrupt(iteration))
+    profile_ticks_missed_.fetch_add(1, std::memory_order_relaxed);
+}
+
+bool Monitor::RequestStackInterrupt(uint64_t iteration) {
+  // One request in flight at a time: V8 queues every request, and a loop stuck outside
+  // JavaScript would otherwise pile them up. A later tick asks again once it has run.
   if (interrupt_pending_.exchange(true, std::memory_order_acq_rel)) return false;
   requested_iteration_.store(iteration, std::memory_order_relaxed);
   isolate_->RequestInterrupt(StackInterrupt, reinterpret_cast<void*>(static_cast<uintptr_t>(id_)));
@@ -100,8 +125,10 @@ void Monitor::StackInterrupt(v8::Isolate*, void* data) {
     m->interrupt_pending_.store(false, std::memory_order_release);
     // Only while the stalled iteration is still running: an interrupt that arrives later
     // (the stall was in native code, JS runs again in a later iteration) is not its stack.
-    if (m->iterations_ == m->requested_iteration_.load(std::memory_order_relaxed))
-      m->CaptureStack();
+    if (m->iterations_ != m->requested_iteration_.load(std::memory_order_relaxed)) return;
+    // The text stack once per stall (the first interrupt), the profile on each.
+    if (m->options_.capture_stack && m->captured_iteration_ != m->iterations_) m->CaptureStack();
+    if (m->profiles_ != nullptr) m->SampleStack();
     return;
   }
 }
@@ -141,12 +168,49 @@ void Monitor::CaptureStack() {
   captured_index_ = index;
 }
 
+void Monitor::SampleStack() {
+  const uint64_t now = MonotonicNs();
+  if (profiling_ == nullptr || profiling_->iteration() != iterations_ || profiling_->finished()) {
+    profiling_ = &profiles_[profile_seq_ % profile::kSlots];
+    profiling_->Reset(++profile_seq_, iterations_);
+    missed_at_profile_start_ = profile_ticks_missed_.load(std::memory_order_relaxed);
+  }
+  if (!profiling_->BeginSample(now)) return;
+  v8::HandleScope scope(isolate_);
+  // One frame past the bound, so that a cut stack is seen (and counted) as cut.
+  v8::Local<v8::StackTrace> trace = v8::StackTrace::CurrentStackTrace(
+      isolate_, static_cast<int>(profile::kMaxDepth) + 1, v8::StackTrace::kDetailed);
+  const int frames = trace->GetFrameCount();
+  char name[profile::kMaxNameBytes];
+  char url[profile::kMaxUrlBytes];
+  static constexpr char kAnonymous[] = "(anonymous)";
+  for (int i = 0; i < frames; i++) {
+    v8::Local<v8::StackFrame> f = trace->GetFrame(isolate_, i);
+    size_t name_len = WriteUtf8(isolate_, f->GetFunctionName(), name, sizeof(name));
+    if (name_len == 0) {
+      std::memcpy(name, kAnonymous, sizeof(kAnonymous) - 1);
+      name_len = sizeof(kAnonymous) - 1;
+    }
+    const size_t url_len = WriteUtf8(isolate_, f->GetScriptNameOrSourceURL(), url, sizeof(url));
+    profiling_->AddFrame(name, name_len, url, url_len, f->GetScriptId(), f->GetLineNumber(),
+                         f->GetColumn());
+  }
+  profiling_->EndSample();
+}
+
+const StallProfile* Monitor::FinishedProfile(uint32_t slot, uint64_t id) const {
+  if (profiles_ == nullptr || slot >= profile::kSlots) return nullptr;
+  const StallProfile& p = profiles_[slot];
+  return p.id() == id && p.finished() ? &p : nullptr;
+}
+
 void Monitor::StartWatchdog() {
   if (stall_threshold_ns_ == 0 || watchdog_.running()) return;
   live_iterations_.store(iterations_, std::memory_order_relaxed);
-  watchdog_error_ =
-      watchdog_.Start(block_.stall(), stall_threshold_ns_,
-                      static_cast<uint64_t>(options_.watchdog_interval_ms) * 1000000u, this);
+  watchdog_error_ = watchdog_.Start(
+      block_.stall(), stall_threshold_ns_,
+      static_cast<uint64_t>(options_.watchdog_interval_ms) * 1000000u, this,
+      profiles_ == nullptr ? 0 : static_cast<uint64_t>(options_.profile_interval_ms) * 1000000u);
 }
 
 void Monitor::StopWatchdog() { watchdog_.Stop(); }
@@ -157,6 +221,14 @@ void Monitor::RecordStall(uint64_t end_ns, uint64_t elapsed_ns, uint64_t busy_ns
   stall_total_ns_ += busy_ns;
   if (busy_ns > stall_max_ns_) stall_max_ns_ = busy_ns;
   const bool with_stack = captured_iteration_ == iteration && stack_seq_ != 0;
+  const bool with_profile =
+      profiling_ != nullptr && profiling_->iteration() == iteration && !profiling_->finished();
+  if (with_profile) {
+    profiling_->Finish(end_ns);
+    const uint64_t missed =
+        profile_ticks_missed_.load(std::memory_order_relaxed) - missed_at_profile_start_;
+    profiling_->set_missed(missed > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(missed));
+  }
   double* rec = block_.ring().Reserve();
   SeqWriteSection section(block_.main_seq());
   double* m = block_.main();
@@ -170,6 +242,9 @@ void Monitor::RecordStall(uint64_t end_ns, uint64_t elapsed_ns, uint64_t busy_ns
   StoreSlot(rec + RECORD_KIND, k::RECORD_KIND_STALL);
   StoreSlot(rec + k::RECORD_STALL_STACK_INDEX, with_stack ? captured_index_ : -1.0);
   StoreSlot(rec + k::RECORD_STALL_STACK_ID, with_stack ? SlotValue(stack_seq_) : -1.0);
+  StoreSlot(rec + k::RECORD_STALL_PROFILE_SLOT,
+            with_profile ? static_cast<double>((profiling_->id() - 1) % profile::kSlots) : -1.0);
+  StoreSlot(rec + k::RECORD_STALL_PROFILE_ID, with_profile ? SlotValue(profiling_->id()) : -1.0);
   StoreSlot(rec + RECORD_START_NS, SlotValue(end_ns - elapsed_ns));
   StoreSlot(rec + RECORD_PAUSE_NS, SlotValue(elapsed_ns));
   StoreSlot(rec + RECORD_DURATION_NS, SlotValue(busy_ns));

@@ -1,6 +1,6 @@
 // The memcheck scenario (scripts/test-sanitizers.mjs runs it under valgrind; run with
 // --expose-gc). Every native path once, briefly: a sampler with the stall watchdog (with
-// stack capture) and V8's histograms, forced GCs, snapshot reads, refreshes, the loop
+// stack capture and stall profiles) and V8's histograms, forced GCs, snapshot reads, refreshes, the loop
 // blocked past the watchdog's threshold, a worker thread with its own sampler read here
 // through share()/attach() and then terminated while it runs, a published block read
 // through its file, the threadpool probe (probes that ran, and a sampler closed with its
@@ -19,7 +19,7 @@ const wait = (ms) => new Promise((r) => setTimeout(r, ms));
 
 async function main() {
   check(typeof globalThis.gc === 'function', 'run with --expose-gc');
-  const s = new Sampler({ watchdog: { thresholdMs: 200, intervalMs: 20, captureStack: true }, refreshIntervalMs: 20, threadpoolProbeMs: 20 }).start();
+  const s = new Sampler({ watchdog: { thresholdMs: 200, intervalMs: 20, captureStack: true, profile: true }, refreshIntervalMs: 20, threadpoolProbeMs: 20 }).start();
   const stalls = [];
   s.onStall((e) => stalls.push(e));
   const before = s.read();
@@ -61,6 +61,11 @@ async function main() {
   // The capture path ran (memcheck's concern here): an event with a stack, or the capture
   // itself when valgrind's thread scheduling let the stall end first.
   check(stalls.some((e) => typeof e.stack === 'string') || s.lastStallStack() !== null, 'no stall stack captured');
+  // The stack and the profile's first sample come from the same interrupt.
+  for (const e of stalls.filter((x) => typeof x.stack === 'string')) {
+    check(e.profile !== undefined && e.profile.samples >= 1, 'a stall with a stack but no profile sample');
+    check(e.profile.toCpuProfile().samples.length === e.profile.samples, 'toCpuProfile() lost samples');
+  }
 
   // A worker with its own sampler, read from here, terminated while it allocates.
   const worker = new Worker(

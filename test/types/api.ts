@@ -3,6 +3,8 @@
 import { Sampler, SamplerView, SamplerAggregate, startMonitorThread, Snapshot, Histogram, delta, toPrometheus, toPrometheusGroup, toJSON, toJSONGroup, negotiateFormat, SamplerError } from 'runtime-sampler';
 import type { SharedSampler, StallEvent, MonitorThread, Registered } from 'runtime-sampler';
 import { registered } from 'runtime-sampler';
+import { StallProfile } from 'runtime-sampler';
+import type { CpuProfile, StallProfileData } from 'runtime-sampler';
 import type { PrometheusOptions, JsonDocument } from 'runtime-sampler';
 import { diagnose, watch, BUILTIN_RULES, DIAGNOSE_THRESHOLDS, forecastMemory } from 'runtime-sampler';
 import type { MemoryForecast, LimitForecast } from 'runtime-sampler';
@@ -60,6 +62,17 @@ void startMonitorThread({ sampler, port: 0 }).then((m: MonitorThread) => m.shutd
 
 const wd = new Sampler({ watchdog: { thresholdMs: 200, captureStack: true } }).start();
 wd.onStall((e: StallEvent) => { const s2: string | undefined = e.stack; void s2; });
+const profiled = new Sampler({ watchdog: { thresholdMs: 200, profile: true, profileIntervalMs: 5 } });
+profiled.onStall((e: StallEvent) => {
+  const p: StallProfile | undefined = e.profile;
+  if (p === undefined) return;
+  const cpu: CpuProfile = p.toCpuProfile();
+  const folded: string = p.toFolded();
+  const data: StallProfileData = p.toJSON();
+  const again: StallProfile = StallProfile.from(JSON.parse(JSON.stringify(data)));
+  void [cpu.nodes[0].callFrame.functionName, cpu.timeDeltas.length, folded, again.stacks[0].frames[0].lineNumber, p.intervalNs];
+});
+profiled.close();
 const shared: SharedSampler = wd.share();
 const view: SamplerView = Sampler.attach(shared);
 const detached: boolean = view.detached;
