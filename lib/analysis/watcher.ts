@@ -17,6 +17,8 @@ import { BUILTIN_RULES, isNanoseconds, parseDuration, readPath, resolveRules, Ru
 import { trend } from './stats';
 import { closedError, describeValue, SamplerError } from '../errors';
 import { checkKnownOptions, checkObject } from '../options';
+import { AlertChannels, ChannelsOptions, ChannelStats, createChannels } from '../alerts';
+import type { ChannelName } from '../alerts/stats';
 
 export interface Alert {
   /** The rule's name. */
@@ -32,8 +34,11 @@ export interface Alert {
   /** When the condition began to hold (Date.now() ms), and when the alert fired. */
   activeSince: number;
   firedAt: number;
-  /** On resolve: 'cleared' (the condition ended) or 'superseded' (a more severe rule of its group fired). */
-  reason?: 'cleared' | 'superseded';
+  /**
+   * On resolve: 'cleared' (the condition ended) or 'superseded' (a more severe rule of its
+   * group fired); 'shutdown' in the final resolutions a channel sends on shutdown().
+   */
+  reason?: 'cleared' | 'superseded' | 'shutdown';
 }
 
 export interface ActionEvent {
@@ -60,6 +65,13 @@ export interface WatchOptions {
    * sampler's own thread. Nothing else is changed: no GC setting, no flag.
    */
   heapSnapshot?: { dir: string; rules?: string[] };
+  /**
+   * Where alerts and resolutions are delivered (see "Alert delivery" in the README):
+   * Alertmanager, a webhook, a log. Delivery never throws into the app; failures are
+   * counted (channelStats(), the alerts.* self-metrics) and emitted as 'error' when the
+   * watcher has an 'error' listener.
+   */
+  channels?: ChannelsOptions;
 }
 
 interface RuleState {
@@ -87,6 +99,7 @@ export interface Watcher {
   on(event: 'alert', listener: (alert: Alert) => void): this;
   on(event: 'resolve', listener: (alert: Alert) => void): this;
   on(event: 'action', listener: (event: ActionEvent) => void): this;
+  on(event: 'error', listener: (error: Error) => void): this;
   once(event: 'alert' | 'resolve', listener: (alert: Alert) => void): this;
   off(event: string, listener: (...args: never[]) => void): this;
 }
@@ -103,6 +116,8 @@ export class Watcher extends EventEmitter {
   private readonly snapshotRules: Set<string>;
   private snapshotTaken = false;
   private unsubscribe: (() => void) | null;
+  /** @internal The delivery channels (null: none configured). */
+  readonly channels: AlertChannels | null;
 
   /** @internal Use watch(). */
   constructor(private readonly source: Watchable, options: WatchOptions = {}) {
@@ -112,7 +127,7 @@ export class Watcher extends EventEmitter {
     }
     if (source.closed) throw closedError();
     checkObject('watch(sampler, options): options', options);
-    checkKnownOptions('watch', options, ['rules', 'leak', 'heapSnapshot']);
+    checkKnownOptions('watch', options, ['rules', 'leak', 'heapSnapshot', 'channels']);
     this.history = source.history;
     this.leakOptions = resolveLeakOptions(options.leak);
     const span = this.history.spanMs;
@@ -152,7 +167,31 @@ export class Watcher extends EventEmitter {
       this.snapshotDir = dir;
       this.snapshotRules = new Set(names);
     }
+    // Built last: a channel starts a timer, which nothing would stop if a check above threw.
+    // A delivery failure is never thrown; without a listener an 'error' event would be.
+    this.channels = options.channels === undefined ? null : createChannels(options.channels, (e) => {
+      if (this.listenerCount('error') > 0) this.emit('error', e);
+    });
     this.unsubscribe = this.history.onSample((snap) => this.evaluate(snap));
+  }
+
+  /** Each channel's delivery counters (this watcher's channels; the counters are per process and thread). */
+  channelStats(): Partial<Record<ChannelName, ChannelStats>> {
+    return this.channels === null ? {} : this.channels.stats();
+  }
+
+  /**
+   * Stops evaluating, sends every channel's final resolutions for the alerts still firing,
+   * and waits until the channels' queues are delivered or `timeoutMs` (default 5000) has
+   * passed. Never rejects. Installs no signal handler: call it from yours.
+   */
+  shutdown(timeoutMs = 5000): Promise<void> {
+    // Thrown, not rejected: a bad argument is the caller's mistake, seen where it is made.
+    if (typeof timeoutMs !== 'number' || !(timeoutMs >= 0 && timeoutMs <= 600_000)) {
+      throw new RangeError(`shutdown(timeoutMs): timeoutMs must be a number from 0 to 600000, got ${describeValue(timeoutMs)}`);
+    }
+    this.stopEvaluating();
+    return this.channels === null ? Promise.resolve() : this.channels.shutdown(timeoutMs);
   }
 
   /** Whether it still evaluates (close() or its sampler's close() ends it). */
@@ -173,8 +212,16 @@ export class Watcher extends EventEmitter {
     return this.states.map((s) => ({ name: s.rule.name, state: (['inactive', 'pending', 'firing'] as const)[s.state], value: s.value, reported: s.reported }));
   }
 
-  /** Stops evaluating. Reported alerts are not resolved (nothing more is known). Idempotent. */
+  /**
+   * Stops evaluating. Reported alerts are not resolved (nothing more is known); channels
+   * stop at once (shutdown() resolves and drains instead). Idempotent.
+   */
   close(): void {
+    this.stopEvaluating();
+    this.channels?.close();
+  }
+
+  private stopEvaluating(): void {
     this.unsubscribe?.();
     this.unsubscribe = null;
   }
@@ -182,7 +229,8 @@ export class Watcher extends EventEmitter {
   /** @internal Evaluates every rule on `snap` (the history's newest sample). */
   evaluate(snap: Snapshot): void {
     if (this.source.closed) {
-      this.close();
+      // The channels stay: shutdown() can still send their final resolutions.
+      this.stopEvaluating();
       return;
     }
     // `for` runs on this thread's clock: the snapshot's time stands still while the
@@ -223,8 +271,12 @@ export class Watcher extends EventEmitter {
       if (should) fired.push(this.alertOf(s));
       else resolved.push({ ...this.alertOf(s), reason: s.state === 2 ? 'superseded' : 'cleared' });
     }
-    for (const a of resolved) this.emit('resolve', a);
+    for (const a of resolved) {
+      this.channels?.resolve(a);
+      this.emit('resolve', a);
+    }
     for (const a of fired) {
+      this.channels?.alert(a);
       this.emit('alert', a);
       if (this.snapshotDir !== null && !this.snapshotTaken && this.snapshotRules.has(a.name)) this.writeSnapshot(a.name);
     }

@@ -5,6 +5,7 @@
 import { statSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { DEFAULT_THRESHOLDS, ReadinessThresholds, THRESHOLD_LIMITS } from './readiness';
+import { checkUrl } from '../alerts/channel';
 
 export interface ServerConfig {
   /** Start nothing (RUNTIME_SAMPLER_DISABLE=1). */
@@ -34,6 +35,12 @@ export interface ServerConfig {
   cgroupRoot: string | null;
   /** The threadpool probe's period, ms (0: no probe). */
   threadpoolProbeMs: number;
+  /** Deliver the built-in rules' alerts to this Alertmanager (base URL), null: not. */
+  alertmanagerUrl: string | null;
+  /** POST each alert and resolution to this URL, null: not. */
+  webhookUrl: string | null;
+  /** Write each alert and resolution as a JSON line on stderr. */
+  alertLog: boolean;
 }
 
 export interface ParsedConfig {
@@ -89,6 +96,9 @@ export const ENV_VARS: ReadonlyArray<[string, string]> = [
   ['RUNTIME_SAMPLER_DIR', 'where published samplers go (default $XDG_RUNTIME_DIR/runtime-sampler, else /dev/shm/runtime-sampler-<uid>)'],
   ['RUNTIME_SAMPLER_KEEP_DEAD', 'how long a dead process\'s published file is kept for post-mortem reading: ms or a duration such as 30m (default 1h)'],
   ['RUNTIME_SAMPLER_CGROUP_ROOT', 'a directory standing for the cgroup mounts, read for the container metrics instead of the process\'s own cgroup (tests, unusual mounts; layout in docs/containers.md)'],
+  ['RUNTIME_SAMPLER_ALERTMANAGER_URL', 'deliver the built-in rules\' alerts to this Prometheus Alertmanager: its base URL, http(s)://host:9093 (default: none)'],
+  ['RUNTIME_SAMPLER_WEBHOOK_URL', 'POST each alert and resolution as JSON to this http(s) URL (default: none)'],
+  ['RUNTIME_SAMPLER_ALERT_LOG', '1 to write each alert and resolution as a JSON line on stderr (default 0)'],
   ['RUNTIME_SAMPLER_DISABLE', '1 to start nothing'],
 ];
 
@@ -111,6 +121,7 @@ export function parseEnv(env: NodeJS.ProcessEnv): ParsedConfig {
     debugMaxBytes: ENV_DEFAULTS.debugMaxBytes, debugMaxSeconds: ENV_DEFAULTS.debugMaxSeconds,
     watchdogMs: ENV_DEFAULTS.watchdogMs, stallStack: false, windowMs: ENV_DEFAULTS.windowMs, readiness: {},
     publish: true, cgroupRoot: null, threadpoolProbeMs: ENV_DEFAULTS.threadpoolProbeMs,
+    alertmanagerUrl: null, webhookUrl: null, alertLog: false,
   };
   const raw = (name: string): string | undefined => {
     const v = env[name];
@@ -197,6 +208,20 @@ export function parseEnv(env: NodeJS.ProcessEnv): ParsedConfig {
     if (isDir) config.cgroupRoot = path;
     else bad('RUNTIME_SAMPLER_CGROUP_ROOT', cgroupRoot, 'an existing directory standing for the cgroup mounts', 'container metrics come from the process\'s own cgroup');
   }
+  const alertUrl = (name: string): string | null => {
+    const v = raw(name);
+    if (v === undefined) return null;
+    try {
+      checkUrl(name, v);
+      return v;
+    } catch {
+      bad(name, v, 'an http:// or https:// URL', 'no delivery there');
+      return null;
+    }
+  };
+  config.alertmanagerUrl = alertUrl('RUNTIME_SAMPLER_ALERTMANAGER_URL');
+  config.webhookUrl = alertUrl('RUNTIME_SAMPLER_WEBHOOK_URL');
+  config.alertLog = flag('RUNTIME_SAMPLER_ALERT_LOG', 'no alert log') === true;
   const r: ReadinessThresholds = {};
   const t = (name: string, key: keyof ReadinessThresholds, integer = false): void => {
     const [min, max] = THRESHOLD_LIMITS[key];

@@ -34,6 +34,8 @@ import { resolveLeakOptions } from '../analysis/leak';
 import { buildForecast, defaultForecastWindowMs, MemoryForecast } from '../analysis/forecast';
 import { parseDuration } from '../analysis/rules';
 import { Alert, watch, Watchable } from '../analysis/watcher';
+import { ChannelsOptions, jobOf } from '../alerts';
+import { AlertmanagerChannel } from '../alerts/alertmanager';
 import { cleanTitle, readerState } from './processes';
 
 export interface MonitorServerOptions {
@@ -56,6 +58,8 @@ export interface MonitorServerOptions {
    * but /healthz (the sidecar, which shows other processes' command lines and stacks).
    */
   tokenGuards?: 'debug' | 'all';
+  /** Where the built-in rules' alerts are delivered (from this thread). */
+  alerts?: ChannelsOptions;
 }
 
 /**
@@ -285,7 +289,7 @@ export function createMonitorServer(target: Readable, o: MonitorServerOptions): 
   let debugBusy = false;
   const tokenDigest = o.token === null ? null : digest(o.token);
   // The built-in rules, evaluated on every sample of the analysed sampler's history.
-  const watcher = o.analysis ? watch(o.analysis) : null;
+  const watcher = o.analysis ? watch(o.analysis, o.alerts !== undefined ? { channels: { job: jobOf(o.title ?? ''), ...o.alerts } } : {}) : null;
   const leakOptions = resolveLeakOptions(undefined);
   // From the routes themselves, so the list cannot drift from what is served.
   const notFound = `runtime-sampler monitor: ${Object.keys(ROUTES).filter((p) => o.debug || !p.startsWith('/debug/')).join(', ')}\n`;
@@ -581,6 +585,13 @@ export function createMonitorServer(target: Readable, o: MonitorServerOptions): 
     connectionsCheckingInterval: SERVER_LIMITS.checkIntervalMs,
   }, handler);
   const connections = watchConnections(server);
+  // Alertmanager links each alert to the page that explains it: this server's /alerts.
+  server.on('listening', () => {
+    const addr = server.address();
+    if (watcher?.channels == null || addr === null || typeof addr !== 'object') return;
+    const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+    for (const c of watcher.channels.list) if (c instanceof AlertmanagerChannel && c.generatorURL === null) c.generatorURL = `http://${host}:${addr.port}/alerts`;
+  });
   // A request with a body is not ours to read: drop it rather than buffer it.
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     rejected++;

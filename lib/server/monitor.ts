@@ -12,6 +12,18 @@ import { ENV_DEFAULTS, SETTING_LIMITS, tokenProblem } from './config';
 import { closedError, describeValue, SamplerError } from '../errors';
 import { checkBoolean, checkInteger, checkKnownOptions, checkObject, checkString } from '../options';
 import { defaultPublishDir, processTitle } from '../published';
+import { ChannelsOptions, createChannels } from '../alerts';
+
+/** Checked here, where a mistake can be thrown to the caller; copied to the monitor thread. */
+function checkMonitorChannels(value: unknown): MonitorAlertChannels {
+  const o = checkObject('alerts', value, 'an object of { alertmanager?, webhook?, log?, job? }');
+  if (o.log !== undefined && o.log !== true) {
+    throw new TypeError(`alerts.log must be true (a logger cannot cross to the monitor thread; use watch() for one), got ${describeValue(o.log)}`);
+  }
+  // Building them checks every option the way watch() does; they start nothing that stays.
+  createChannels(o, () => {}).close();
+  return structuredClone(o) as MonitorAlertChannels;
+}
 
 export interface MonitorThreadOptions {
   /** What to serve: a Sampler, a SamplerView, or a SamplerAggregate (series labelled by thread_id). */
@@ -42,7 +54,14 @@ export interface MonitorThreadOptions {
    * false.
    */
   cluster?: boolean | { dir?: string };
+  /**
+   * Deliver the built-in rules' alerts from the monitor thread (never the app's):
+   * watch()'s channels, minus what cannot cross threads (log: true only, no logger).
+   */
+  alerts?: MonitorAlertChannels;
 }
+
+export type MonitorAlertChannels = Omit<ChannelsOptions, 'log'> & { log?: true };
 
 export interface MonitorThread {
   /** The port it listens on. */
@@ -55,7 +74,7 @@ export interface MonitorThread {
   close(): Promise<void>;
 }
 
-const OPTIONS = ['sampler', 'port', 'host', 'unref', 'readiness', 'windowMs', 'token', 'debug', 'debugMaxBytes', 'debugMaxSeconds', 'cluster'];
+const OPTIONS = ['sampler', 'port', 'host', 'unref', 'readiness', 'windowMs', 'token', 'debug', 'debugMaxBytes', 'debugMaxSeconds', 'cluster', 'alerts'];
 
 /** node:cluster, loaded when asked for: a monitor without `cluster` does not load it. */
 function loadCluster(): Cluster {
@@ -146,9 +165,10 @@ export function startMonitorThread(options: MonitorThreadOptions): Promise<Monit
   const debugMaxBytes = setting('debugMaxBytes', o.debugMaxBytes);
   const debugMaxSeconds = setting('debugMaxSeconds', o.debugMaxSeconds);
   const cluster = clusterOption(o.cluster);
+  const alerts = o.alerts === undefined ? null : checkMonitorChannels(o.alerts);
 
   const worker = new Worker(join(__dirname, 'monitor-worker.js'), {
-    workerData: { handles, aggregate, port, host, readiness, windowMs, token, debug, debugMaxBytes, debugMaxSeconds, cluster, title: processTitle() },
+    workerData: { handles, aggregate, port, host, readiness, windowMs, token, debug, debugMaxBytes, debugMaxSeconds, cluster, title: processTitle(), ...(alerts !== null ? { alerts } : {}) },
     // A small worker: the server and the views need little heap.
     resourceLimits: { maxOldGenerationSizeMb: 64 },
   });

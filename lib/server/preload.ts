@@ -7,7 +7,7 @@ import { dirname } from 'node:path';
 import type { Cluster } from 'node:cluster';
 import { Sampler } from '../sampler';
 import { backend } from '../binding';
-import { MonitorThread, startMonitorThread } from './monitor';
+import { MonitorAlertChannels, MonitorThread, startMonitorThread } from './monitor';
 import { isLoopback, parseEnv, ServerConfig } from './config';
 
 export interface Registered {
@@ -36,6 +36,15 @@ export function registered(): Registered | null {
 
 function warn(message: string): void {
   process.stderr.write(`runtime-sampler: ${message}\n`);
+}
+
+/** The monitor's alert channels from RUNTIME_SAMPLER_ALERTMANAGER_URL, _WEBHOOK_URL, _ALERT_LOG. */
+function alertChannels(config: ServerConfig): { alerts?: MonitorAlertChannels } {
+  const alerts: MonitorAlertChannels = {};
+  if (config.alertmanagerUrl !== null) alerts.alertmanager = { url: config.alertmanagerUrl };
+  if (config.webhookUrl !== null) alerts.webhook = { url: config.webhookUrl };
+  if (config.alertLog) alerts.log = true;
+  return Object.keys(alerts).length > 0 ? { alerts } : {};
 }
 
 /** Starts the preload's sampler and monitor once per process (main thread only). */
@@ -76,6 +85,7 @@ export function startPreload(env: NodeJS.ProcessEnv = process.env): Registered |
         debugMaxBytes: config.debugMaxBytes, debugMaxSeconds: config.debugMaxSeconds,
         // Any process may turn out to be a node:cluster primary: once it forks, its monitor
         // serves the workers too (they inherit the preload and publish in the same place).
+        ...alertChannels(config),
         ...(!clusterWorker && config.publish ? { cluster: sampler.publishedPath !== null ? { dir: dirname(sampler.publishedPath) } : true } : {}),
       }).catch((e: Error) => {
         warn(`the HTTP server did not start (${e.message}); the app runs without it`);
