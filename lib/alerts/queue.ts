@@ -138,7 +138,6 @@ export class DeliveryQueue {
 
   private post(body: string, done: (error: Error | null, retryable: boolean) => void): void {
     let settled = false;
-    let timer: NodeJS.Timeout | undefined;
     const settle = (error: Error | null, retryable: boolean): void => {
       if (settled) return;
       settled = true;
@@ -158,11 +157,12 @@ export class DeliveryQueue {
         headers: { ...this.s.headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), connection: 'close' },
       });
     } catch (e) {
-      setImmediate(() => settle(e as Error, false));
+      // Before any timer exists: nothing to clear.
+      setImmediate(() => done(e as Error, false));
       return;
     }
     this.request = req;
-    timer = setTimeout(() => {
+    const timer = setTimeout(() => {
       settle(new Error(`no answer within ${this.s.timeoutMs} ms`), true);
       req.destroy();
     }, this.s.timeoutMs);

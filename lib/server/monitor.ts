@@ -22,7 +22,7 @@ function checkMonitorChannels(value: unknown): MonitorAlertChannels {
   }
   // Building them checks every option the way watch() does; they start nothing that stays.
   createChannels(o, () => {}).close();
-  return structuredClone(o) as MonitorAlertChannels;
+  return structuredClone(o);
 }
 
 export interface MonitorThreadOptions {
