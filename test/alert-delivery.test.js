@@ -57,14 +57,11 @@ async function until(cond, ms, what) {
 
 /** Fires (servers open) then resolves (closed) the watcher's handle rules. */
 async function fireAndResolve(w) {
-  if (process.env.DBG) { console.log('fire', w.rules[0].threshold, sampler.read().process.activeHandles); setTimeout(() => console.log('after 1s', sampler.read().process.activeHandles, sampler.history.latest()?.process.activeHandles, w.status()), 1000).unref(); }
   const fired = new Promise((r) => w.once('alert', r));
   const s = await openServers(20);
   await fired;
-  if (process.env.DBG) console.log('fired', sampler.read().process.activeHandles);
   const resolved = new Promise((r) => w.once('resolve', r));
   await s.close();
-  if (process.env.DBG) setTimeout(() => console.log('closed', sampler.read().process.activeHandles, w.status()), 1000);
   await resolved;
 }
 
@@ -245,7 +242,8 @@ test('unreachable webhooks (refused; accepting but never answering): the app kee
   assert.is(done.sent, before.sent);
   assert.ok(done.failed - before.failed >= 6, `failed ${done.failed - before.failed}`);
   assert.ok(done.retries - before.retries <= 2 * (done.failed - before.failed), 'at most maxAttempts - 1 retries per notification');
-  assert.ok(requests <= 3 * (8 + 0) && requests >= 3, `the silent server got ${requests} requests`);
+  // Past the queue: at most 3 alerts (one in flight, 2 queued) and 3 resolutions, 3 attempts each.
+  assert.ok(requests >= 3 && requests <= 18, `the silent server got ${requests} requests`);
   assert.match(errors[0], /webhook http:\/\/127\.0\.0\.1:\d+\/: no answer within 200 ms \(after 3 attempts\)/);
   // The app's own requests were answered promptly all along (generous bound: a shared machine).
   const p99 = lat[Math.floor(lat.length * 0.99)];
@@ -267,7 +265,6 @@ test('5xx and 429 are retried, then sent; a 4xx is not retried', async () => {
   await until(() => calls >= 4, 3000, 'four calls');
   await sleep(200);
   const after = sampler.read().alerts.webhook.toJSON();
-  if (process.env.DBG) console.log(rx.got.map((g) => g.body.status), before, after);
   assert.is(calls, 4, 'the 400 was not retried');
   assert.is(after.sent - before.sent, 1);
   assert.is(after.retries - before.retries, 2);
@@ -372,7 +369,6 @@ test('no unhandled rejection from any of it', async () => {
   assert.equal(unhandled, []);
   sampler.close();
   clearInterval(keepAlive);
-  if (process.env.DBG) setTimeout(() => console.log(process._getActiveHandles()), 500).unref();
 });
 
 test.run();
