@@ -2,6 +2,7 @@
 // follow the OpenTelemetry semantic conventions where one exists. docs/metrics.md is
 // generated from this list, and a test matches it against the Snapshot both ways.
 import { fragmentationSpaces, GC_REASONS, GC_TYPES, reasonLabel } from './snapshot';
+import { CHANNEL_NAMES } from './alerts/stats';
 
 export type MetricKind = 'counter' | 'gauge' | 'histogram';
 
@@ -66,6 +67,8 @@ const GC_TYPE_ATTR: MetricAttribute = {
   name: 'v8js.gc.type',
   values: GC_TYPES.map((t) => SNAKE_GC[t]),
 };
+
+const CHANNEL_ATTR: MetricAttribute = { name: 'channel', values: CHANNEL_NAMES };
 
 type Entry = Omit<MetricDescription, 'attributes' | 'native'> & { attributes?: readonly MetricAttribute[] };
 
@@ -185,6 +188,10 @@ function entries(spaceNames: readonly string[]): Entry[] {
     { ...c('nodejs.container.cpu.pressure', 'ns', 'container.cpuPressureSomeNs', 'kind=some: time in which some of the cgroup\'s runnable tasks waited for a CPU (PSI cpu.pressure, total of the some line).'), attributes: [{ name: 'kind', values: ['some'] }] },
     { ...c('nodejs.container.cpu.pressure', 'ns', 'container.cpuPressureFullNs', 'kind=full: time in which all of the cgroup\'s non-idle tasks waited for a CPU at once (PSI cpu.pressure, total of the full line).'), attributes: [{ name: 'kind', values: ['full'] }] },
     // The sampler itself
+    { ...c('runtime_sampler.alerts.sent', '{notification}', 'alerts.*.sent', 'Alert notifications (alerts and resolutions) delivered, by channel; counted in the thread that delivers them.'), attributes: [CHANNEL_ATTR] },
+    { ...c('runtime_sampler.alerts.failed', '{notification}', 'alerts.*.failed', 'Alert notifications given up on (refused with a 4xx, or every attempt failed), by channel.'), attributes: [CHANNEL_ATTR] },
+    { ...c('runtime_sampler.alerts.dropped', '{notification}', 'alerts.*.dropped', 'Alert notifications discarded unsent (queue full, or the shutdown time ran out), by channel.'), attributes: [CHANNEL_ATTR] },
+    { ...c('runtime_sampler.alerts.retries', '{attempt}', 'alerts.*.retries', 'Alert delivery attempts repeated after a timeout, a connection error, a 5xx, 408 or 429, by channel.'), attributes: [CHANNEL_ATTR] },
     c('runtime_sampler.ring.dropped', '{event}', 'sampler.ringDropped', 'GC and stall events lost to a full ring (listeners miss them; counters and histograms do not).'),
     g('runtime_sampler.thread.id', '{thread}', 'threadId', 'The worker threadId of the thread the sampler records (0: the main thread).'),
     c('runtime_sampler.v8.samples', '{sample}', 'sampler.v8HistogramSamples', 'Samples of V8\'s GC histograms recorded (v8Histograms).'),

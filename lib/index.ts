@@ -79,6 +79,8 @@ export { DEFAULT_LEAK_OPTIONS } from './analysis/leak';
 export type { LeakOptions, LeakReport } from './analysis/leak';
 export { watch, Watcher } from './analysis/watcher';
 export type { Alert, ActionEvent, WatchOptions, Watchable } from './analysis/watcher';
+export type { ChannelsOptions, AlertmanagerChannelOptions, WebhookChannelOptions, LogChannelOptions, ChannelStats } from './alerts';
+export type { WebhookPayload } from './alerts/webhook';
 export { BUILTIN_RULES, DERIVED_METRICS, parseDuration } from './analysis/rules';
 export type { RuleDefinition, Rule, RuleCondition, Severity, Duration } from './analysis/rules';
 export { ANOMALY_RULES } from './analysis/rules';

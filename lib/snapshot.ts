@@ -5,6 +5,7 @@
 import { inspect } from 'node:util';
 import { LAYOUT_CONSTANTS as C, MainSlot as M, SpaceSlot as S, StallSlot as W } from './layout.generated';
 import { native } from './binding';
+import { CHANNEL_NAMES, deliveryCounters, ChannelName } from './alerts/stats';
 
 /** GC types, in the order of V8's GCType bits (1, 2, 4, 8, 16). */
 export const GC_TYPES = [
@@ -517,6 +518,38 @@ export class StallStats {
   toJSON(): Record<string, number> { return plain(this, STALL_KEYS); }
 }
 
+const DELIVERY_KEYS = ['sent', 'failed', 'dropped', 'retries'] as const;
+
+/** One alert channel kind's delivery counters (every watcher's channels of that kind, in this thread). */
+export class DeliveryStats {
+  /** @internal */ constructor(private readonly channel: ChannelName) {}
+  /** Notifications delivered (2xx; for log, a record written). */
+  get sent(): number { return deliveryCounters(this.channel).sent; }
+  /** Notifications given up on (refused with a 4xx, or every attempt failed). */
+  get failed(): number { return deliveryCounters(this.channel).failed; }
+  /** Notifications discarded unsent: the queue was full, or shutdown's time ran out. */
+  get dropped(): number { return deliveryCounters(this.channel).dropped; }
+  /** Attempts repeated after a timeout, a connection error, a 5xx, 408 or 429. */
+  get retries(): number { return deliveryCounters(this.channel).retries; }
+  toJSON(): Record<string, number> { return plain(this, DELIVERY_KEYS); }
+}
+
+/**
+ * Alert delivery (watch(sampler, { channels })), per channel kind. Unlike the rest of the
+ * snapshot these are not in the sampler's block: they count this thread's deliveries
+ * (the preload's run in its monitor thread, which serves /metrics), read when accessed.
+ */
+export class AlertDeliveryStats {
+  readonly alertmanager = new DeliveryStats('alertmanager');
+  readonly webhook = new DeliveryStats('webhook');
+  readonly log = new DeliveryStats('log');
+  toJSON(): Record<string, Record<string, number>> {
+    const out: Record<string, Record<string, number>> = {};
+    for (const c of CHANNEL_NAMES) out[c] = this[c].toJSON();
+    return out;
+  }
+}
+
 const THREADPOOL_KEYS = ['probes', 'maxDelayNs', 'inFlight', 'size', 'inFlightSinceNs', 'waitingNs'] as const;
 
 /**
@@ -571,6 +604,8 @@ export class Snapshot {
   readonly sampler: SamplerStats;
   readonly stall: StallStats;
   readonly threadpool: ThreadpoolStats;
+  /** Alert delivery counters per channel (this thread's, not the sampler's block). */
+  readonly alerts: AlertDeliveryStats;
   /** @internal The watchdog's region (its own sequence word). */
   readonly stallSlots: Float64Array;
   /** @internal */ readonly spaceNames: readonly string[];
@@ -589,6 +624,7 @@ export class Snapshot {
     this.sampler = new SamplerStats(f);
     this.stall = new StallStats(f, this.stallSlots);
     this.threadpool = new ThreadpoolStats(f);
+    this.alerts = new AlertDeliveryStats();
   }
 
   /**
@@ -620,6 +656,7 @@ export class Snapshot {
       sampler: this.sampler.toJSON(),
       stall: this.stall.toJSON(),
       threadpool: this.threadpool.toJSON(),
+      alerts: this.alerts.toJSON(),
     };
   }
 

@@ -18,6 +18,8 @@ import { AnomalyBaseline, AnomalyCheck, CurrentAnomaly, registerAnomalies } from
 import { trend } from './stats';
 import { closedError, describeValue, SamplerError } from '../errors';
 import { checkKnownOptions, checkObject } from '../options';
+import { AlertChannels, ChannelsOptions, ChannelStats, createChannels } from '../alerts';
+import type { ChannelName } from '../alerts/stats';
 
 export interface Alert {
   /** The rule's name. */
@@ -33,8 +35,11 @@ export interface Alert {
   /** When the condition began to hold (Date.now() ms), and when the alert fired. */
   activeSince: number;
   firedAt: number;
-  /** On resolve: 'cleared' (the condition ended) or 'superseded' (a more severe rule of its group fired). */
-  reason?: 'cleared' | 'superseded';
+  /**
+   * On resolve: 'cleared' (the condition ended) or 'superseded' (a more severe rule of its
+   * group fired); 'shutdown' in the final resolutions a channel sends on shutdown().
+   */
+  reason?: 'cleared' | 'superseded' | 'shutdown';
   /**
    * Anomaly rules: the baseline the value was judged against (`threshold` is then the
    * band's edge on the value's side: median ± sensitivity × deviation unit).
@@ -68,6 +73,13 @@ export interface WatchOptions {
   heapSnapshot?: { dir: string; rules?: string[] };
   /** Also evaluate ANOMALY_RULES (after `rules`; default false). */
   anomaly?: boolean;
+  /**
+   * Where alerts and resolutions are delivered (see "Alert delivery" in the README):
+   * Alertmanager, a webhook, a log. Delivery never throws into the app; failures are
+   * counted (channelStats(), the alerts.* self-metrics) and emitted as 'error' when the
+   * watcher has an 'error' listener.
+   */
+  channels?: ChannelsOptions;
 }
 
 interface RuleState {
@@ -98,6 +110,7 @@ export interface Watcher {
   on(event: 'alert', listener: (alert: Alert) => void): this;
   on(event: 'resolve', listener: (alert: Alert) => void): this;
   on(event: 'action', listener: (event: ActionEvent) => void): this;
+  on(event: 'error', listener: (error: Error) => void): this;
   once(event: 'alert' | 'resolve', listener: (alert: Alert) => void): this;
   off(event: string, listener: (...args: never[]) => void): this;
 }
@@ -115,6 +128,8 @@ export class Watcher extends EventEmitter {
   private snapshotTaken = false;
   private unsubscribe: (() => void) | null;
   private unregister: () => void;
+  /** @internal The delivery channels (null: none configured). */
+  readonly channels: AlertChannels | null;
 
   /** @internal Use watch(). */
   constructor(private readonly source: Watchable, options: WatchOptions = {}) {
@@ -124,7 +139,7 @@ export class Watcher extends EventEmitter {
     }
     if (source.closed) throw closedError();
     checkObject('watch(sampler, options): options', options);
-    checkKnownOptions('watch', options, ['rules', 'leak', 'heapSnapshot', 'anomaly']);
+    checkKnownOptions('watch', options, ['rules', 'leak', 'heapSnapshot', 'anomaly', 'channels']);
     if (options.anomaly !== undefined && typeof options.anomaly !== 'boolean') {
       throw new TypeError(`watch: anomaly must be true or false (whether to add ANOMALY_RULES), got ${describeValue(options.anomaly)}`);
     }
@@ -172,8 +187,32 @@ export class Watcher extends EventEmitter {
       this.snapshotDir = dir;
       this.snapshotRules = new Set(names);
     }
+    // Built last: a channel starts a timer, which nothing would stop if a check above threw.
+    // A delivery failure is never thrown; without a listener an 'error' event would be.
+    this.channels = options.channels === undefined ? null : createChannels(options.channels, (e) => {
+      if (this.listenerCount('error') > 0) this.emit('error', e);
+    });
     this.unsubscribe = this.history.onSample((snap) => this.evaluate(snap));
     this.unregister = this.rules.some((r) => r.anomaly !== null) ? registerAnomalies(this.history, () => this.anomalies()) : () => {};
+  }
+
+  /** Each channel's delivery counters (this watcher's channels; the counters are per process and thread). */
+  channelStats(): Partial<Record<ChannelName, ChannelStats>> {
+    return this.channels === null ? {} : this.channels.stats();
+  }
+
+  /**
+   * Stops evaluating, sends every channel's final resolutions for the alerts still firing,
+   * and waits until the channels' queues are delivered or `timeoutMs` (default 5000) has
+   * passed. Never rejects. Installs no signal handler: call it from yours.
+   */
+  shutdown(timeoutMs = 5000): Promise<void> {
+    // Thrown, not rejected: a bad argument is the caller's mistake, seen where it is made.
+    if (typeof timeoutMs !== 'number' || !(timeoutMs >= 0 && timeoutMs <= 600_000)) {
+      throw new RangeError(`shutdown(timeoutMs): timeoutMs must be a number from 0 to 600000, got ${describeValue(timeoutMs)}`);
+    }
+    this.stopEvaluating();
+    return this.channels === null ? Promise.resolve() : this.channels.shutdown(timeoutMs);
   }
 
   /** Whether it still evaluates (close() or its sampler's close() ends it). */
@@ -210,8 +249,16 @@ export class Watcher extends EventEmitter {
     return out.sort((a, b) => Math.abs(b.deviations) - Math.abs(a.deviations));
   }
 
-  /** Stops evaluating. Reported alerts are not resolved (nothing more is known). Idempotent. */
+  /**
+   * Stops evaluating. Reported alerts are not resolved (nothing more is known); channels
+   * stop at once (shutdown() resolves and drains instead). Idempotent.
+   */
   close(): void {
+    this.stopEvaluating();
+    this.channels?.close();
+  }
+
+  private stopEvaluating(): void {
     this.unsubscribe?.();
     this.unsubscribe = null;
     this.unregister();
@@ -220,7 +267,8 @@ export class Watcher extends EventEmitter {
   /** @internal Evaluates every rule on `snap` (the history's newest sample). */
   evaluate(snap: Snapshot): void {
     if (this.source.closed) {
-      this.close();
+      // The channels stay: shutdown() can still send their final resolutions.
+      this.stopEvaluating();
       return;
     }
     // `for` runs on this thread's clock: the snapshot's time stands still while the
@@ -272,8 +320,12 @@ export class Watcher extends EventEmitter {
       if (should) fired.push(this.alertOf(s));
       else resolved.push({ ...this.alertOf(s), reason: s.state === 2 ? 'superseded' : 'cleared' });
     }
-    for (const a of resolved) this.emit('resolve', a);
+    for (const a of resolved) {
+      this.channels?.resolve(a);
+      this.emit('resolve', a);
+    }
     for (const a of fired) {
+      this.channels?.alert(a);
       this.emit('alert', a);
       if (this.snapshotDir !== null && !this.snapshotTaken && this.snapshotRules.has(a.name)) this.writeSnapshot(a.name);
     }

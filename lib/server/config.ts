@@ -5,6 +5,7 @@
 import { statSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { DEFAULT_THRESHOLDS, ReadinessThresholds, THRESHOLD_LIMITS } from './readiness';
+import { checkUrl } from '../alerts/channel';
 
 export interface ServerConfig {
   /** Start nothing (RUNTIME_SAMPLER_DISABLE=1). */
@@ -38,6 +39,12 @@ export interface ServerConfig {
   threadpoolProbeMs: number;
   /** Evaluate the built-in anomaly rules too (RUNTIME_SAMPLER_ANOMALY=1). */
   anomaly: boolean;
+  /** Deliver the built-in rules' alerts to this Alertmanager (base URL), null: not. */
+  alertmanagerUrl: string | null;
+  /** POST each alert and resolution to this URL, null: not. */
+  webhookUrl: string | null;
+  /** Write each alert and resolution as a JSON line on stderr. */
+  alertLog: boolean;
 }
 
 export interface ParsedConfig {
@@ -95,6 +102,9 @@ export const ENV_VARS: ReadonlyArray<[string, string]> = [
   ['RUNTIME_SAMPLER_KEEP_DEAD', 'how long a dead process\'s published file is kept for post-mortem reading: ms or a duration such as 30m (default 1h)'],
   ['RUNTIME_SAMPLER_CGROUP_ROOT', 'a directory standing for the cgroup mounts, read for the container metrics instead of the process\'s own cgroup (tests, unusual mounts; layout in docs/containers.md)'],
   ['RUNTIME_SAMPLER_ANOMALY', '1 to add the built-in anomaly rules to /alerts and /diagnose (default 0)'],
+  ['RUNTIME_SAMPLER_ALERTMANAGER_URL', 'deliver the built-in rules\' alerts to this Prometheus Alertmanager: its base URL, http(s)://host:9093 (default: none)'],
+  ['RUNTIME_SAMPLER_WEBHOOK_URL', 'POST each alert and resolution as JSON to this http(s) URL (default: none)'],
+  ['RUNTIME_SAMPLER_ALERT_LOG', '1 to write each alert and resolution as a JSON line on stderr (default 0)'],
   ['RUNTIME_SAMPLER_DISABLE', '1 to start nothing'],
 ];
 
@@ -117,6 +127,7 @@ export function parseEnv(env: NodeJS.ProcessEnv): ParsedConfig {
     debugMaxBytes: ENV_DEFAULTS.debugMaxBytes, debugMaxSeconds: ENV_DEFAULTS.debugMaxSeconds,
     watchdogMs: ENV_DEFAULTS.watchdogMs, stallStack: false, stallProfile: false, windowMs: ENV_DEFAULTS.windowMs, readiness: {},
     publish: true, cgroupRoot: null, threadpoolProbeMs: ENV_DEFAULTS.threadpoolProbeMs, anomaly: false,
+    alertmanagerUrl: null, webhookUrl: null, alertLog: false,
   };
   const raw = (name: string): string | undefined => {
     const v = env[name];
@@ -209,6 +220,20 @@ export function parseEnv(env: NodeJS.ProcessEnv): ParsedConfig {
     if (isDir) config.cgroupRoot = path;
     else bad('RUNTIME_SAMPLER_CGROUP_ROOT', cgroupRoot, 'an existing directory standing for the cgroup mounts', 'container metrics come from the process\'s own cgroup');
   }
+  const alertUrl = (name: string): string | null => {
+    const v = raw(name);
+    if (v === undefined) return null;
+    try {
+      checkUrl(name, v);
+      return v;
+    } catch {
+      bad(name, v, 'an http:// or https:// URL', 'no delivery there');
+      return null;
+    }
+  };
+  config.alertmanagerUrl = alertUrl('RUNTIME_SAMPLER_ALERTMANAGER_URL');
+  config.webhookUrl = alertUrl('RUNTIME_SAMPLER_WEBHOOK_URL');
+  config.alertLog = flag('RUNTIME_SAMPLER_ALERT_LOG', 'no alert log') === true;
   const r: ReadinessThresholds = {};
   const t = (name: string, key: keyof ReadinessThresholds, integer = false): void => {
     const [min, max] = THRESHOLD_LIMITS[key];

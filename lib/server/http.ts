@@ -36,6 +36,8 @@ import { resolveLeakOptions } from '../analysis/leak';
 import { buildForecast, defaultForecastWindowMs, MemoryForecast } from '../analysis/forecast';
 import { parseDuration } from '../analysis/rules';
 import { Alert, watch, Watchable } from '../analysis/watcher';
+import { ChannelsOptions, jobOf } from '../alerts';
+import { AlertmanagerChannel } from '../alerts/alertmanager';
 import { cleanTitle, readerState } from './processes';
 import type { StallStore } from './stalls';
 
@@ -63,6 +65,8 @@ export interface MonitorServerOptions {
   anomaly?: boolean;
   /** The last stalls' profiles (/debug/stalls); undefined: profiles are off. */
   stalls?: StallStore;
+  /** Where the built-in rules' alerts are delivered (from this thread). */
+  alerts?: ChannelsOptions;
 }
 
 /**
@@ -283,7 +287,7 @@ function openUnlinked(): number {
 
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
 
-export function createMonitorServer(target: Readable, o: MonitorServerOptions): { server: Server; stats: () => object; stop: () => void } {
+export function createMonitorServer(target: Readable, o: MonitorServerOptions): { server: Server; stats: () => object; stop: () => void; flushAlerts: (timeoutMs: number) => Promise<void> } {
   const window = new LoopWindow(target, o.windowMs, { threadpool: true });
   const checker = new ReadinessChecker(o.readiness);
   const snap = target.read();
@@ -292,7 +296,7 @@ export function createMonitorServer(target: Readable, o: MonitorServerOptions): 
   let debugBusy = false;
   const tokenDigest = o.token === null ? null : digest(o.token);
   // The built-in rules, evaluated on every sample of the analysed sampler's history.
-  const watcher = o.analysis ? watch(o.analysis, { anomaly: o.anomaly === true }) : null;
+  const watcher = o.analysis ? watch(o.analysis, { anomaly: o.anomaly === true, ...(o.alerts !== undefined ? { channels: { job: jobOf(o.title ?? ''), ...o.alerts } } : {}) }) : null;
   const leakOptions = resolveLeakOptions(undefined);
   // From the routes themselves, so the list cannot drift from what is served.
   const notFound = `runtime-sampler monitor: ${Object.keys(ROUTES).filter((p) => o.debug || !p.startsWith('/debug/')).join(', ')}\n`;
@@ -603,6 +607,13 @@ export function createMonitorServer(target: Readable, o: MonitorServerOptions): 
     connectionsCheckingInterval: SERVER_LIMITS.checkIntervalMs,
   }, handler);
   const connections = watchConnections(server);
+  // Alertmanager links each alert to the page that explains it: this server's /alerts.
+  server.on('listening', () => {
+    const addr = server.address();
+    if (watcher?.channels == null || addr === null || typeof addr !== 'object') return;
+    const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+    for (const c of watcher.channels.list) if (c instanceof AlertmanagerChannel && c.generatorURL === null) c.generatorURL = `http://${host}:${addr.port}/alerts`;
+  });
   // A request with a body is not ours to read: drop it rather than buffer it.
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     rejected++;
@@ -613,5 +624,7 @@ export function createMonitorServer(target: Readable, o: MonitorServerOptions): 
   return {
     server, stats: () => ({ requests, rejected, ...connections.stats() }),
     stop: () => { window.stop(); shown.window.stop(); watcher?.close(); connections.stop(); },
+    // The delivery channels' final resolutions for what still fires (bounded; never rejects).
+    flushAlerts: (timeoutMs: number) => (watcher === null ? Promise.resolve() : watcher.shutdown(timeoutMs)),
   };
 }

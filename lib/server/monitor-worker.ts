@@ -59,13 +59,16 @@ function mainThreadInspector(): DebugInspector {
   };
 }
 
+/** How long closing waits for the alert channels' final resolutions. */
+const ALERT_FLUSH_MS = 3000;
+
 function main(): void {
   const data = workerData as MonitorWorkerData;
   const views: SamplerView[] = data.handles.map((h) => Sampler.attach(h));
   const target = data.aggregate ? new SamplerAggregate(views) : views[0];
   const cluster = data.cluster === null ? null : new ClusterMembers(views[0], data.cluster.dir, data.title ?? '');
   const stalls = data.stallProfiles ? new StallStore() : undefined;
-  const { server, stats, stop } = createMonitorServer(target, {
+  const { server, stats, stop, flushAlerts } = createMonitorServer(target, {
     ...data, inspector: data.debug ? mainThreadInspector() : undefined, analysis: views[0], ...(cluster !== null ? { processes: cluster } : {}),
     ...(stalls !== undefined ? { stalls } : {}),
   });
@@ -83,10 +86,14 @@ function main(): void {
     } else if (stalls !== undefined && (m as { type?: unknown } | null)?.type === 'stall') {
       stalls.add(m);
     } else if (m === 'close') {
-      stop();
-      cluster?.close();
-      server.close(() => process.exit(0));
-      server.closeAllConnections?.();
+      // Alert channels first: the alerts still firing get their final resolutions (within
+      // ALERT_FLUSH_MS: an unreachable Alertmanager cannot hold the close up longer).
+      void flushAlerts(ALERT_FLUSH_MS).finally(() => {
+        stop();
+        cluster?.close();
+        server.close(() => process.exit(0));
+        server.closeAllConnections?.();
+      });
     } else if (m === 'stats') {
       parentPort!.postMessage({ type: 'stats', ...stats() });
     }

@@ -13,6 +13,18 @@ import { closedError, describeValue, SamplerError } from '../errors';
 import { checkBoolean, checkInteger, checkKnownOptions, checkObject, checkString } from '../options';
 import { defaultPublishDir, processTitle } from '../published';
 import type { StallMessage } from './stalls';
+import { ChannelsOptions, createChannels } from '../alerts';
+
+/** Checked here, where a mistake can be thrown to the caller; copied to the monitor thread. */
+function checkMonitorChannels(value: unknown): MonitorAlertChannels {
+  const o = checkObject('alerts', value, 'an object of { alertmanager?, webhook?, log?, job? }');
+  if (o.log !== undefined && o.log !== true) {
+    throw new TypeError(`alerts.log must be true (a logger cannot cross to the monitor thread; use watch() for one), got ${describeValue(o.log)}`);
+  }
+  // Building them checks every option the way watch() does; they start nothing that stays.
+  createChannels(o, () => {}).close();
+  return structuredClone(o);
+}
 
 export interface MonitorThreadOptions {
   /** What to serve: a Sampler, a SamplerView, or a SamplerAggregate (series labelled by thread_id). */
@@ -45,7 +57,14 @@ export interface MonitorThreadOptions {
   cluster?: boolean | { dir?: string };
   /** Also evaluate the built-in anomaly rules (ANOMALY_RULES) in /alerts and /diagnose (default false). */
   anomaly?: boolean;
+  /**
+   * Deliver the built-in rules' alerts from the monitor thread (never the app's):
+   * watch()'s channels, minus what cannot cross threads (log: true only, no logger).
+   */
+  alerts?: MonitorAlertChannels;
 }
+
+export type MonitorAlertChannels = Omit<ChannelsOptions, 'log'> & { log?: true };
 
 export interface MonitorThread {
   /** The port it listens on. */
@@ -63,7 +82,7 @@ export interface MonitorThread {
   shutdown(): Promise<void>;
 }
 
-const OPTIONS = ['sampler', 'port', 'host', 'unref', 'readiness', 'windowMs', 'token', 'debug', 'debugMaxBytes', 'debugMaxSeconds', 'cluster', 'anomaly'];
+const OPTIONS = ['sampler', 'port', 'host', 'unref', 'readiness', 'windowMs', 'token', 'debug', 'debugMaxBytes', 'debugMaxSeconds', 'cluster', 'anomaly', 'alerts'];
 
 /** node:cluster, loaded when asked for: a monitor without `cluster` does not load it. */
 function loadCluster(): Cluster {
@@ -166,6 +185,7 @@ export function startMonitorThread(options: MonitorThreadOptions): Promise<Monit
   const debugMaxBytes = setting('debugMaxBytes', o.debugMaxBytes);
   const debugMaxSeconds = setting('debugMaxSeconds', o.debugMaxSeconds);
   const cluster = clusterOption(o.cluster);
+  const alerts = o.alerts === undefined ? null : checkMonitorChannels(o.alerts);
   const anomaly = o.anomaly === undefined ? false : checkBoolean('anomaly', o.anomaly);
   // Stall events (and their profiles) are drained on the sampler's own thread, this one:
   // only a Sampler made here can forward them.
@@ -174,7 +194,7 @@ export function startMonitorThread(options: MonitorThreadOptions): Promise<Monit
   const stallProfiles = owner !== null && typeof owner.onStall === 'function' && !owner.closed && wd !== undefined && wd !== false && wd.profile;
 
   const worker = new Worker(join(__dirname, 'monitor-worker.js'), {
-    workerData: { handles, aggregate, port, host, readiness, windowMs, token, debug, debugMaxBytes, debugMaxSeconds, cluster, anomaly, title: processTitle(), stallProfiles },
+    workerData: { handles, aggregate, port, host, readiness, windowMs, token, debug, debugMaxBytes, debugMaxSeconds, cluster, anomaly, title: processTitle(), stallProfiles, ...(alerts !== null ? { alerts } : {}) },
     // A small worker: the server and the views need little heap.
     resourceLimits: { maxOldGenerationSizeMb: 64 },
   });

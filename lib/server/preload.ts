@@ -7,7 +7,7 @@ import { dirname } from 'node:path';
 import type { Cluster } from 'node:cluster';
 import { Sampler } from '../sampler';
 import { backend } from '../binding';
-import { MonitorThread, startMonitorThread } from './monitor';
+import { MonitorAlertChannels, MonitorThread, startMonitorThread } from './monitor';
 import { isLoopback, parseEnv, ServerConfig } from './config';
 import { createShutdown, ShutdownHook, ShutdownOptions } from './shutdown';
 
@@ -53,6 +53,15 @@ function warn(message: string): void {
   process.stderr.write(`runtime-sampler: ${message}\n`);
 }
 
+/** The monitor's alert channels from RUNTIME_SAMPLER_ALERTMANAGER_URL, _WEBHOOK_URL, _ALERT_LOG. */
+function alertChannels(config: ServerConfig): { alerts?: MonitorAlertChannels } {
+  const alerts: MonitorAlertChannels = {};
+  if (config.alertmanagerUrl !== null) alerts.alertmanager = { url: config.alertmanagerUrl };
+  if (config.webhookUrl !== null) alerts.webhook = { url: config.webhookUrl };
+  if (config.alertLog) alerts.log = true;
+  return Object.keys(alerts).length > 0 ? { alerts } : {};
+}
+
 /** Starts the preload's sampler and monitor once per process (main thread only). */
 export function startPreload(env: NodeJS.ProcessEnv = process.env): Registered | null {
   const g = globalThis as Global;
@@ -91,6 +100,7 @@ export function startPreload(env: NodeJS.ProcessEnv = process.env): Registered |
         debugMaxBytes: config.debugMaxBytes, debugMaxSeconds: config.debugMaxSeconds, anomaly: config.anomaly,
         // Any process may turn out to be a node:cluster primary: once it forks, its monitor
         // serves the workers too (they inherit the preload and publish in the same place).
+        ...alertChannels(config),
         ...(!clusterWorker && config.publish ? { cluster: sampler.publishedPath !== null ? { dir: dirname(sampler.publishedPath) } : true } : {}),
       }).catch((e: Error) => {
         warn(`the HTTP server did not start (${e.message}); the app runs without it`);
