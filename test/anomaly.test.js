@@ -3,13 +3,12 @@
 // direction, learning, anomalous values kept out, re-learning after a lasting step, bounded
 // memory), anomaly rule validation, the opt-in built-in set and its preload variable.
 const { test } = require('uvu');
+const { withPreloaded } = require('./helpers/preloaded');
 const assert = require('uvu/assert');
 const { Sampler, watch, AnomalyBaseline, ANOMALY_RULES, BUILTIN_RULES, diagnose } = require('..');
 const { MAD_SCALE, MAX_BASELINE_SAMPLES } = require('../dist/cjs/analysis/anomaly');
 const { parseEnv, ENV_VARS } = require('../dist/cjs/server/config');
 const { throwsAll } = require('./helpers/throws');
-const { spawn } = require('node:child_process');
-const path = require('node:path');
 
 const S = 1e9; // one second in ns
 const settings = (o = {}) => ({ sensitivity: 4, learnMs: 10_000, floor: 0, minDeviation: 0, direction: 'both', ...o });
@@ -251,24 +250,10 @@ test('a watcher fires an anomaly rule after `for`, lists it, and resolves it pas
 /** The rule names and /diagnose's anomalies of a preloaded app under `env`. */
 async function preloaded(env) {
   const app = "require('runtime-sampler').registered().monitor.then((m) => console.log('PORT ' + m.port)); setTimeout(() => {}, 20000);";
-  const child = spawn(process.execPath, ['-r', 'runtime-sampler/register', '-e', app], {
-    cwd: path.join(__dirname, '..'), env: { ...process.env, RUNTIME_SAMPLER_PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  try {
-    const port = await new Promise((resolve, reject) => {
-      let out = '';
-      child.stdout.on('data', (d) => {
-        out += d;
-        const m = /PORT (\d+)/.exec(out);
-        if (m) resolve(Number(m[1]));
-      });
-      child.once('exit', () => reject(new Error(`app exited: ${out}`)));
-    });
+  return withPreloaded(app, env, async (port) => {
     const get = async (p) => (await fetch(`http://127.0.0.1:${port}${p}`, { signal: AbortSignal.timeout(5000) })).json();
     return { rules: (await get('/alerts')).rules.map((r) => r.name), anomalies: (await get('/diagnose?format=json')).anomalies };
-  } finally {
-    child.kill('SIGKILL');
-  }
+  });
 }
 
 test('the preload: RUNTIME_SAMPLER_ANOMALY=1 adds the anomaly rules to /alerts; /diagnose lists anomalies', async () => {

@@ -6,9 +6,8 @@
 // /debug/stalls/<id>.cpuprofile downloads it, both behind the debug token. Bad option
 // values are refused.
 const { test } = require('uvu');
+const { withPreloaded } = require('./helpers/preloaded');
 const assert = require('uvu/assert');
-const { spawn } = require('node:child_process');
-const path = require('node:path');
 const { performance } = require('node:perf_hooks');
 const { Session } = require('node:inspector');
 const { Sampler, StallProfile } = require('..');
@@ -16,7 +15,6 @@ const { parseEnv } = require('../dist/cjs/server/config');
 const { StallStore } = require('../dist/cjs/server/stalls');
 const { throwsAll } = require('./helpers/throws');
 
-const root = path.join(__dirname, '..');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // Profiler.Profile as the DevTools protocol declares it (Profiler.ProfileNode,
@@ -279,24 +277,10 @@ const APP = `
 `;
 
 async function withApp(env, fn) {
-  const child = spawn(process.execPath, ['-r', 'runtime-sampler/register', '-e', APP], {
-    cwd: root, env: { ...process.env, RUNTIME_SAMPLER_PORT: '0', RUNTIME_SAMPLER_PUBLISH: '0', ...env }, stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  try {
-    const port = await new Promise((resolve, reject) => {
-      let out = '';
-      child.stdout.on('data', (d) => {
-        out += d;
-        const m = /PORT (\d+)/.exec(out);
-        if (m) resolve(Number(m[1]));
-      });
-      child.once('exit', () => reject(new Error(`app exited: ${out}`)));
-    });
+  await withPreloaded(APP, { RUNTIME_SAMPLER_PUBLISH: '0', ...env }, async (port) => {
     const get = (p, headers = {}) => fetch(`http://127.0.0.1:${port}${p}`, { headers, signal: AbortSignal.timeout(5000) });
     await fn(get);
-  } finally {
-    child.kill('SIGKILL');
-  }
+  });
 }
 
 test('preload: /debug/stalls lists the stall, /debug/stalls/<id>.cpuprofile downloads it; token required', async () => {

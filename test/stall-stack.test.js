@@ -3,13 +3,11 @@
 // served from the monitor thread, also while the stall lasts — show the last stall's
 // stack. Without it, /diagnose advises the variable, not code the user does not have.
 const { test } = require('uvu');
+const { withPreloaded } = require('./helpers/preloaded');
 const assert = require('uvu/assert');
-const { spawn } = require('node:child_process');
-const path = require('node:path');
 const { runEnv } = require('../dist/cjs/cli');
 const { parseEnv } = require('../dist/cjs/server/config');
 
-const root = path.join(__dirname, '..');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // Prints its port, then holds the loop in a named function for 1.5 s, then idles.
@@ -25,27 +23,13 @@ const APP = `
 `;
 
 async function withApp(env, fn) {
-  const child = spawn(process.execPath, ['-r', 'runtime-sampler/register', '-e', APP], {
-    cwd: root, env: { ...process.env, RUNTIME_SAMPLER_PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  try {
-    const port = await new Promise((resolve, reject) => {
-      let out = '';
-      child.stdout.on('data', (d) => {
-        out += d;
-        const m = /PORT (\d+)/.exec(out);
-        if (m) resolve(Number(m[1]));
-      });
-      child.once('exit', () => reject(new Error(`app exited: ${out}`)));
-    });
+  await withPreloaded(APP, env, async (port) => {
     const get = async (p, headers = {}) => {
       const res = await fetch(`http://127.0.0.1:${port}${p}`, { headers, signal: AbortSignal.timeout(5000) });
       return res.text();
     };
     await fn(get);
-  } finally {
-    child.kill('SIGKILL');
-  }
+  });
 }
 
 test('RUNTIME_SAMPLER_STALL_STACK=1: /diagnose and /alerts show the stall\'s stack, during it and after', async () => {

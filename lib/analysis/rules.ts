@@ -143,6 +143,25 @@ export function readPath(snap: Snapshot, path: string): number | undefined {
   return typeof v === 'number' ? v : undefined;
 }
 
+/** What every rule kind has: `for`, severity, hysteresis, group and summary, checked. */
+function commonFields(at: string, d: RuleDefinition): { forMs: number; severity: Severity; hysteresis: number } {
+  const forMs = d.for === undefined ? 0 : parseDuration(`${at}: for`, d.for);
+  const severity = d.severity ?? 'warning';
+  if (!SEVERITIES.includes(severity)) {
+    throw new TypeError(`${at}: severity must be one of ${SEVERITIES.join(', ')}; got ${describeValue(d.severity)}`);
+  }
+  const hysteresis = d.hysteresis ?? 0.1;
+  if (typeof hysteresis !== 'number' || !(hysteresis >= 0 && hysteresis < 1)) {
+    throw new RangeError(`${at}: hysteresis must be a number in [0, 1), got ${describeValue(d.hysteresis)}`);
+  }
+  if (d.group !== undefined && (typeof d.group !== 'string' || d.group === '')) {
+    throw new TypeError(`${at}: group must be a non-empty string, got ${describeValue(d.group)}`);
+  }
+  if (d.summary !== undefined && typeof d.summary !== 'string') {
+    throw new TypeError(`${at}: summary must be a string, got ${describeValue(d.summary)}`);
+  }
+  return { forMs, severity, hysteresis };
+}
 /**
  * Validates one definition against a snapshot of the sampler it will watch (so that a
  * path that does not exist there is an error now, not a silent NaN later).
@@ -201,27 +220,13 @@ function resolveRule(def: unknown, sample: Snapshot, maxWindowMs: number, index 
   } else if (d.percentile !== undefined) {
     throw new TypeError(`${at}: percentile applies to percentile rules only`);
   }
-  const forMs = d.for === undefined ? 0 : parseDuration(`${at}: for`, d.for);
-  const severity = d.severity ?? 'warning';
-  if (!SEVERITIES.includes(severity)) {
-    throw new TypeError(`${at}: severity must be one of ${SEVERITIES.join(', ')}; got ${describeValue(d.severity)}`);
-  }
-  const hysteresis = d.hysteresis ?? 0.1;
-  if (typeof hysteresis !== 'number' || !(hysteresis >= 0 && hysteresis < 1)) {
-    throw new RangeError(`${at}: hysteresis must be a number in [0, 1), got ${describeValue(d.hysteresis)}`);
-  }
+  const { forMs, severity, hysteresis } = commonFields(at, d);
   let direction: 'above' | 'below' = d.condition === 'below' ? 'below' : 'above';
   if (d.direction !== undefined) {
     if (d.condition === 'above' || d.condition === 'below') {
       throw new TypeError(`${at}: direction applies to rate, trend and percentile rules (above and below say it themselves)`);
     }
     direction = checkOneOf(`${at}: direction`, d.direction, ['above', 'below'] as const);
-  }
-  if (d.group !== undefined && (typeof d.group !== 'string' || d.group === '')) {
-    throw new TypeError(`${at}: group must be a non-empty string, got ${describeValue(d.group)}`);
-  }
-  if (d.summary !== undefined && typeof d.summary !== 'string') {
-    throw new TypeError(`${at}: summary must be a string, got ${describeValue(d.summary)}`);
   }
   return Object.freeze({
     name: d.name,
@@ -299,21 +304,7 @@ function resolveAnomalyRule(d: RuleDefinition, at: string, sample: Snapshot, max
     throw new TypeError(`${at}: percentile applies to anomaly rules on a histogram only`);
   }
   const direction = d.direction === undefined ? 'both' : checkOneOf(`${at}: direction`, d.direction, ['above', 'below', 'both'] as const);
-  const forMs = d.for === undefined ? 0 : parseDuration(`${at}: for`, d.for);
-  const severity = d.severity ?? 'warning';
-  if (!SEVERITIES.includes(severity)) {
-    throw new TypeError(`${at}: severity must be one of ${SEVERITIES.join(', ')}; got ${describeValue(d.severity)}`);
-  }
-  const hysteresis = d.hysteresis ?? 0.1;
-  if (typeof hysteresis !== 'number' || !(hysteresis >= 0 && hysteresis < 1)) {
-    throw new RangeError(`${at}: hysteresis must be a number in [0, 1), got ${describeValue(d.hysteresis)}`);
-  }
-  if (d.group !== undefined && (typeof d.group !== 'string' || d.group === '')) {
-    throw new TypeError(`${at}: group must be a non-empty string, got ${describeValue(d.group)}`);
-  }
-  if (d.summary !== undefined && typeof d.summary !== 'string') {
-    throw new TypeError(`${at}: summary must be a string, got ${describeValue(d.summary)}`);
-  }
+  const { forMs, severity, hysteresis } = commonFields(at, d);
   const of = histogram ? `p${percentile} of ${d.metric}` : isCounter(d.metric) ? `rate of ${d.metric}` : d.metric;
   return Object.freeze({
     name: d.name,
