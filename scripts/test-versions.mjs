@@ -74,7 +74,8 @@ function record({ v, status, out }) {
   passed += Number(m[1]);
   failed += Number(m[2]);
   skipped += Number(m[3] ?? 0);
-  if (Number(m[2]) > 0 || status !== 0) process.stdout.write(out);
+  // Its `failing:` lines are named again, once, at the end (with the version).
+  if (Number(m[2]) > 0 || status !== 0) process.stdout.write(out.replace(/^(\s*)failing: /gm, `$1failed under Node ${v}: `));
   if (Number(m[2]) === 0 && status === 0) okVersions++;
   const time = /^time: (\d+) s$/m.exec(out)?.[1];
   console.log(`${Number(m[2]) || status !== 0 ? '✗' : '✓'} Node ${v}: ${m[1]} passed, ${m[2]} failed${m[3] ? `, ${m[3]} skipped` : ''}${time ? ` [${time} s]` : ''}`);

@@ -117,9 +117,10 @@ function runPart(name, argv, summary, { timeout, what }) {
     }
     failures.push(name);
     process.stdout.write(out);
-    // uvu's `FAIL  "<test>"` lines, and a sub-run's own `failing:` lines.
-    const names = [...out.matchAll(/^\s*FAIL\s+(?:[^"\n]*\s)?"(.*)"\s*$/gm)].map((x) => `${name}: "${x[1]}"`);
-    for (const x of out.matchAll(/^\s*failing: (.*)$/gm)) names.push(x[1]);
+    // A sub-run's own `failing:` lines when it has them (its output also holds the uvu
+    // output they were made from), else uvu's `FAIL  "<test>"` lines.
+    const own = [...out.matchAll(/^\s*failing: (.*)$/gm)].map((x) => x[1]);
+    const names = own.length ? own : [...out.matchAll(/^\s*FAIL\s+(?:[^"\n]*\s)?"(.*)"\s*$/gm)].map((x) => `${name}: "${x[1]}"`);
     failing.push(...(names.length ? names : [`${name}: exit ${r.status ?? r.signal}${timedOut ? ' (timed out)' : ''}`]));
   }
   console.log(`${f > 0 || r.status !== 0 ? '✗' : '✓'} ${name}: ${p}/${t} passed${skips ? `, ${skips} skipped` : ''} [${secs}s]`);
