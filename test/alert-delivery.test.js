@@ -227,33 +227,38 @@ test('unreachable webhooks (refused; accepting but never answering): the app kee
   const wHole = watch(sampler, { rules, channels: { webhook: { url: `http://127.0.0.1:${hole.address().port}/`, ...opts } } });
   const errors = [];
   wHole.on('error', (e) => errors.push(e.message));
-  const fired = new Promise((r) => wHole.once('alert', r));
-  const s = await openServers(20);
-  await fired;
-  const lat = await appLatencies(1500);
-  await s.close();
-  const after = sampler.read().alerts.webhook.toJSON();
-  // 8 alerts per watcher, one in flight and 2 queued: at least 5 dropped each.
-  assert.ok(after.dropped - before.dropped >= 10, `dropped ${after.dropped - before.dropped}`);
-  await until(() => wHole.channelStats().webhook.queued === 0 && wRefused.channelStats().webhook.queued === 0, 5000, 'the queues to empty');
-  await sleep(400);
-  const done = sampler.read().alerts.webhook.toJSON();
-  // Each notification kept: 3 attempts, then failed. None was sent.
-  assert.is(done.sent, before.sent);
-  assert.ok(done.failed - before.failed >= 6, `failed ${done.failed - before.failed}`);
-  assert.ok(done.retries - before.retries <= 2 * (done.failed - before.failed), 'at most maxAttempts - 1 retries per notification');
-  // Past the queue: at most 3 alerts (one in flight, 2 queued) and 3 resolutions, 3 attempts each.
-  assert.ok(requests >= 3 && requests <= 18, `the silent server got ${requests} requests`);
-  assert.match(errors[0], /webhook http:\/\/127\.0\.0\.1:\d+\/: no answer within 200 ms \(after 3 attempts\)/);
-  // The app's own requests were answered promptly all along (generous bound: a shared machine).
-  const p99 = lat[Math.floor(lat.length * 0.99)];
-  assert.ok(lat.length > 30, `${lat.length} requests`);
-  assert.ok(p99 < 100, `app request p99 ${p99.toFixed(1)} ms during failing delivery`);
-  console.log(`app requests during failing delivery: ${lat.length}, median ${lat[lat.length >> 1].toFixed(2)} ms, p99 ${p99.toFixed(2)} ms, max ${lat[lat.length - 1].toFixed(2)} ms`);
-  wRefused.close();
-  wHole.close();
-  for (const so of sockets) so.destroy();
-  await new Promise((r) => hole.close(r));
+  try {
+    const fired = new Promise((r) => wHole.once('alert', r));
+    const s = await openServers(20);
+    await fired;
+    const lat = await appLatencies(1500);
+    await s.close();
+    const after = sampler.read().alerts.webhook.toJSON();
+    // 8 alerts per watcher, one in flight and 2 queued: at least 5 dropped each.
+    assert.ok(after.dropped - before.dropped >= 10, `dropped ${after.dropped - before.dropped}`);
+    // Every notification settled: none queued, none in flight (sending or waiting to retry).
+    const idle = (w) => w.channelStats().webhook.queued === 0 && w.channelStats().webhook.inFlight === 0;
+    await until(() => idle(wHole) && idle(wRefused), 10000, 'the queues to empty and the last attempts to end');
+    const done = sampler.read().alerts.webhook.toJSON();
+    // Each notification kept: 3 attempts, then failed. None was sent.
+    assert.is(done.sent, before.sent);
+    assert.ok(done.failed - before.failed >= 6, `failed ${done.failed - before.failed}`);
+    assert.ok(done.retries - before.retries <= 2 * (done.failed - before.failed), 'at most maxAttempts - 1 retries per notification');
+    // Past the queue: at most 3 alerts (one in flight, 2 queued) and 3 resolutions, 3 attempts each.
+    assert.ok(requests >= 3 && requests <= 18, `the silent server got ${requests} requests`);
+    assert.match(errors[0], /webhook http:\/\/127\.0\.0\.1:\d+\/: no answer within 200 ms \(after 3 attempts\)/);
+    // The app's own requests were answered promptly all along (generous bound: a shared machine).
+    const p99 = lat[Math.floor(lat.length * 0.99)];
+    assert.ok(lat.length > 30, `${lat.length} requests`);
+    assert.ok(p99 < 100, `app request p99 ${p99.toFixed(1)} ms during failing delivery`);
+    console.log(`app requests during failing delivery: ${lat.length}, median ${lat[lat.length >> 1].toFixed(2)} ms, p99 ${p99.toFixed(2)} ms, max ${lat[lat.length - 1].toFixed(2)} ms`);
+  } finally {
+    // Also when an assertion failed: the silent server would keep the process alive.
+    wRefused.close();
+    wHole.close();
+    for (const so of sockets) so.destroy();
+    await new Promise((r) => hole.close(r));
+  }
 });
 
 test('5xx and 429 are retried, then sent; a 4xx is not retried', async () => {

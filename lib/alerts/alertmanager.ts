@@ -64,7 +64,7 @@ export class AlertmanagerChannel extends AlertChannel {
   }
 
   stats(): ChannelStats {
-    return { ...deliveryCounters('alertmanager'), queued: this.queue.queued, firing: this.firing.size };
+    return { ...deliveryCounters('alertmanager'), queued: this.queue.queued, inFlight: this.queue.inFlight, firing: this.firing.size };
   }
 
   protected deliver(status: AlertStatus, a: Alert, atMs: number): void {

@@ -33,6 +33,8 @@ export function defaultIdentity(job?: string): AlertIdentity {
 export interface ChannelStats extends DeliveryCounters {
   /** Notifications waiting to be sent (network channels). */
   queued: number;
+  /** 1 while a notification is being sent or waits to be retried (network channels), else 0. */
+  inFlight: number;
   /** Alerts this channel reported firing and has not resolved. */
   firing: number;
 }

@@ -37,7 +37,7 @@ export class LogChannel extends AlertChannel {
   }
 
   stats(): ChannelStats {
-    return { ...deliveryCounters('log'), queued: 0, firing: this.firing.size };
+    return { ...deliveryCounters('log'), queued: 0, inFlight: 0, firing: this.firing.size };
   }
 
   protected deliver(status: AlertStatus, a: Alert, atMs: number): void {

@@ -44,6 +44,11 @@ export class DeliveryQueue {
     return this.items.length;
   }
 
+  /** 1 while a notification is being sent or waits for its next attempt, else 0. */
+  get inFlight(): number {
+    return this.busy && !this.closed ? 1 : 0;
+  }
+
   push(body: string): void {
     if (this.closed) {
       this.counters.dropped++;

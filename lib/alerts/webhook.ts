@@ -28,7 +28,7 @@ export class WebhookChannel extends AlertChannel {
   }
 
   stats(): ChannelStats {
-    return { ...deliveryCounters('webhook'), queued: this.queue.queued, firing: this.firing.size };
+    return { ...deliveryCounters('webhook'), queued: this.queue.queued, inFlight: this.queue.inFlight, firing: this.firing.size };
   }
 
   protected deliver(status: AlertStatus, a: Alert, atMs: number): void {
