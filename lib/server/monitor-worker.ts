@@ -20,6 +20,8 @@ interface MonitorWorkerData extends Omit<MonitorServerOptions, 'inspector' | 'pr
   cluster: { dir: string } | null;
   /** The sampler's thread posts its stalls' profiles (watchdog.profile). */
   stallProfiles: boolean;
+  /** With alert channels: how long closing waits for their final resolutions, ms. */
+  alertFlushMs?: number;
 }
 
 /** The main thread's inspector, for heap snapshots and CPU profiles. */
@@ -59,9 +61,6 @@ function mainThreadInspector(): DebugInspector {
   };
 }
 
-/** How long closing waits for the alert channels' final resolutions. */
-const ALERT_FLUSH_MS = 3000;
-
 function main(): void {
   const data = workerData as MonitorWorkerData;
   const views: SamplerView[] = data.handles.map((h) => Sampler.attach(h));
@@ -87,8 +86,8 @@ function main(): void {
       stalls.add(m);
     } else if (m === 'close') {
       // Alert channels first: the alerts still firing get their final resolutions (within
-      // ALERT_FLUSH_MS: an unreachable Alertmanager cannot hold the close up longer).
-      void flushAlerts(ALERT_FLUSH_MS).finally(() => {
+      // alertFlushMs: an unreachable Alertmanager cannot hold the close up longer).
+      void flushAlerts(data.alertFlushMs ?? 0).finally(() => {
         stop();
         cluster?.close();
         server.close(() => process.exit(0));

@@ -75,12 +75,19 @@ export interface MonitorThread {
   readonly worker: Worker;
   /**
    * Stops the server and the thread; resolves once the thread has exited (it is terminated
-   * if it has not within 2 s). Idempotent; never rejects.
+   * if it has not within 2 s, plus the alert channels' 3 s to send their final resolutions).
+   * Idempotent; never rejects.
    */
   close(): Promise<void>;
   /** The same as close(), named like every exporter's shutdown(). */
   shutdown(): Promise<void>;
 }
+
+/**
+ * How long a closing monitor thread waits for the alert channels' final resolutions before
+ * it exits; close() allows it that much more before it terminates the thread.
+ */
+const ALERT_FLUSH_MS = 3000;
 
 const OPTIONS = ['sampler', 'port', 'host', 'unref', 'readiness', 'windowMs', 'token', 'debug', 'debugMaxBytes', 'debugMaxSeconds', 'cluster', 'anomaly', 'alerts'];
 
@@ -194,7 +201,7 @@ export function startMonitorThread(options: MonitorThreadOptions): Promise<Monit
   const stallProfiles = owner !== null && typeof owner.onStall === 'function' && !owner.closed && wd !== undefined && wd !== false && wd.profile;
 
   const worker = new Worker(join(__dirname, 'monitor-worker.js'), {
-    workerData: { handles, aggregate, port, host, readiness, windowMs, token, debug, debugMaxBytes, debugMaxSeconds, cluster, anomaly, title: processTitle(), stallProfiles, ...(alerts !== null ? { alerts } : {}) },
+    workerData: { handles, aggregate, port, host, readiness, windowMs, token, debug, debugMaxBytes, debugMaxSeconds, cluster, anomaly, title: processTitle(), stallProfiles, ...(alerts !== null ? { alerts, alertFlushMs: ALERT_FLUSH_MS } : {}) },
     // A small worker: the server and the views need little heap.
     resourceLimits: { maxOldGenerationSizeMb: 64 },
   });
@@ -243,7 +250,7 @@ export function startMonitorThread(options: MonitorThreadOptions): Promise<Monit
                 return;
               }
               worker.ref();
-              const t = setTimeout(() => void worker.terminate(), 2000);
+              const t = setTimeout(() => void worker.terminate(), 2000 + (alerts !== null ? ALERT_FLUSH_MS : 0));
               t.unref();
               worker.once('exit', () => {
                 clearTimeout(t);
