@@ -32,7 +32,18 @@ export interface MetricDescription {
    * (`nativeInfo.backend === 'js'`) such a metric reads NaN (a histogram stays empty).
    */
   native: boolean;
+  /**
+   * The exporters' detail level the metric belongs to: 'standard' (the default level: what
+   * the dashboard and the alert rules use, a bounded number of series) or 'full' (only with
+   * `detail: 'full'`: per-reason and per-phase counters, per-type splits of totals, the
+   * sampler's own bookkeeping).
+   */
+  detail: DetailLevel;
 }
+
+/** The exporters' detail levels, smallest first. */
+export const DETAIL_LEVELS = ['standard', 'full'] as const;
+export type DetailLevel = (typeof DETAIL_LEVELS)[number];
 
 /**
  * Snapshot paths (exact, or a prefix ending in '.') only the native backend fills: what
@@ -56,6 +67,31 @@ function nativeOnly(path: string): boolean {
   return NATIVE_ONLY.some((p) => (p.endsWith('.') ? path.startsWith(p) : path === p));
 }
 
+/**
+ * Snapshot paths (exact, or a prefix ending in '.') exported only at `detail: 'full'`. The
+ * standard level keeps what the dashboard and the alert rules query within a budget of 120
+ * series per process (test/detail.test.js counts them): reason and phase counters (58 + 9
+ * series, mostly zero) go, totals replace their per-GC-type splits where no query needs the
+ * type (a per-type classic histogram alone is 5 × its buckets), and so do the counters a
+ * histogram's _count/_sum/max already carry.
+ */
+const FULL_ONLY: readonly string[] = [
+  'gc.byType.*.pauseNs', 'gc.byType.*.maxPauseNs', 'histograms.gcPauseByType.*', 'gc.nestedCount',
+  'gc.incrementalMarkingCycles', 'gc.markCompact.', 'gc.scavengePhases.', 'gc.timeToSafepoint.', 'gc.reasons.',
+  'histograms.gcTimeToSafepoint', 'histograms.loopIteration',
+  'heap.physicalBytes', 'heap.availableBytes', 'heap.peakMallocedBytes', 'heap.executableBytes', 'heap.globalHandlesBytes',
+  'heap.usedGlobalHandlesBytes', 'heap.spaces.*.sizeBytes', 'heap.spaces.*.availableBytes', 'heap.spaces.*.physicalBytes',
+  'heap.fragmentation.total',
+  'loop.eventsPendingAtPoll', 'loop.lastIterationNs',
+  'threadpool.inFlight',
+  'container.cgroupVersion', 'container.oomEvents',
+  'alerts.', 'threadId', 'sampler.v8HistogramSamples', 'sampler.drains', 'sampler.gcEvents',
+];
+
+function detailOf(path: string): DetailLevel {
+  return FULL_ONLY.some((p) => (p.endsWith('.') ? path.startsWith(p) : path === p)) ? 'full' : 'standard';
+}
+
 const SNAKE_GC: Record<string, string> = {
   scavenge: 'scavenge',
   minorMarkSweep: 'minor_mark_sweep',
@@ -70,7 +106,7 @@ const GC_TYPE_ATTR: MetricAttribute = {
 
 const CHANNEL_ATTR: MetricAttribute = { name: 'channel', values: CHANNEL_NAMES };
 
-type Entry = Omit<MetricDescription, 'attributes' | 'native'> & { attributes?: readonly MetricAttribute[] };
+type Entry = Omit<MetricDescription, 'attributes' | 'native' | 'detail'> & { attributes?: readonly MetricAttribute[] };
 
 function entries(spaceNames: readonly string[]): Entry[] {
   const SPACE_ATTR: MetricAttribute = { name: 'v8js.heap.space.name', values: spaceNames };
@@ -208,6 +244,6 @@ function entries(spaceNames: readonly string[]): Entry[] {
 /** Sorted by name, then path. */
 export function catalog(spaceNames: readonly string[]): MetricDescription[] {
   return entries(spaceNames)
-    .map((e) => ({ ...e, attributes: e.attributes ?? [], native: nativeOnly(e.path) }))
+    .map((e) => ({ ...e, attributes: e.attributes ?? [], native: nativeOnly(e.path), detail: detailOf(e.path) }))
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }

@@ -34,7 +34,8 @@ export { delta } from './delta';
 export type { SnapshotDelta } from './delta';
 export { SamplerError } from './errors';
 export type { SamplerErrorCode } from './errors';
-export type { MetricDescription, MetricKind, MetricAttribute } from './catalog';
+export type { MetricDescription, MetricKind, MetricAttribute, DetailLevel } from './catalog';
+export { DETAIL_LEVELS } from './catalog';
 
 import { catalog as buildCatalog, MetricDescription } from './catalog';
 import { native, binaryPath, binaryOrigin, backend, fallbackReason } from './binding';

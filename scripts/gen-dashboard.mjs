@@ -19,6 +19,7 @@ function row(title) {
   panels.push({ type: 'row', title, id: ++id, collapsed: false, gridPos: { h: 1, w: 24, x: 0, y: y++ }, panels: [] });
 }
 let x = 0;
+const FULL_ONLY = 'Needs detail: full (RUNTIME_SAMPLER_DETAIL=full, or toPrometheus(sampler, { detail: \'full\' })): the standard level leaves these series out to stay within 120 series per process.';
 function panel(title, unit, targets, { w = 8, h = 8, type = 'timeseries', description = '', min } = {}) {
   if (x + w > 24) {
     x = 0;
@@ -57,12 +58,12 @@ panel('GC time on the JS thread: pauses and incremental marking', 'percentunit',
   [`sum by (instance) (rate(v8js_gc_pause_time_seconds_total${SEL}[${RI}]))`, 'pauses {{instance}}'],
   [`sum by (instance) (rate(v8js_gc_incremental_marking_time_seconds_total${SEL}[${RI}]))`, 'incremental marking {{instance}}'],
 ], { min: 0 });
-panel('Mark-compact phases (time per second)', 'percentunit', [[`sum by (v8js_gc_phase) (rate(v8js_gc_mark_compact_phase_time_seconds_total${SEL}[${RI}]))`, '{{v8js_gc_phase}}']]);
-panel('Time to safepoint p99', 's', [[`histogram_quantile(0.99, sum by (instance, le) (rate(v8js_gc_time_to_safepoint_duration_seconds_bucket${SEL}[${RI}])))`, '{{instance}}']]);
+panel('Mark-compact phases (time per second)', 'percentunit', [[`sum by (v8js_gc_phase) (rate(v8js_gc_mark_compact_phase_time_seconds_total${SEL}[${RI}]))`, '{{v8js_gc_phase}}']], { description: FULL_ONLY });
+panel('Time to safepoint p99', 's', [[`histogram_quantile(0.99, sum by (instance, le) (rate(v8js_gc_time_to_safepoint_duration_seconds_bucket${SEL}[${RI}])))`, '{{instance}}']], { description: FULL_ONLY });
 panel('Why V8 collected (mark-compacts and incremental marking starts)', 'ops', [
   [`sum by (v8js_gc_reason) (rate(v8js_gc_mark_compact_reason_count_total${SEL}[${RI}])) > 0`, 'mark-compact: {{v8js_gc_reason}}'],
   [`sum by (v8js_gc_reason) (rate(v8js_gc_incremental_marking_reason_count_total${SEL}[${RI}])) > 0`, 'incremental: {{v8js_gc_reason}}'],
-]);
+], { description: FULL_ONLY });
 panel('Allocation and reclaim rate', 'Bps', [
   [`sum by (instance) (rate(v8js_memory_allocated_bytes_total${SEL}[${RI}]))`, 'allocated {{instance}}'],
   [`sum by (instance) (rate(v8js_gc_reclaimed_bytes_total${SEL}[${RI}]))`, 'reclaimed {{instance}}'],
@@ -95,7 +96,7 @@ panel('Loop delay p50 / p90 / p99', 's', [
 ]);
 panel('Event-loop utilization', 'percentunit', [[`sum by (instance) (rate(nodejs_eventloop_time_seconds_total${sel('nodejs_eventloop_state="active"')}[${RI}])) / sum by (instance) (rate(nodejs_eventloop_time_seconds_total${SEL}[${RI}]))`, '{{instance}}']], { min: 0 });
 panel('Iterations per second and busiest iteration', 'ops', [[`sum by (instance) (rate(nodejs_eventloop_iterations_total${SEL}[${RI}]))`, '{{instance}}']]);
-panel('Iteration busy time p99', 's', [[`histogram_quantile(0.99, sum by (instance, le) (rate(nodejs_eventloop_iteration_duration_seconds_bucket${SEL}[${RI}])))`, '{{instance}}']]);
+panel('Iteration busy time p99', 's', [[`histogram_quantile(0.99, sum by (instance, le) (rate(nodejs_eventloop_iteration_duration_seconds_bucket${SEL}[${RI}])))`, '{{instance}}']], { description: FULL_ONLY });
 panel('Stalls (iterations over the watchdog threshold)', 'ops', [
   [`sum by (instance) (rate(nodejs_eventloop_stall_count_total${SEL}[${RI}]))`, 'stalls/s {{instance}}'],
   [`max by (instance) (nodejs_eventloop_stall_duration_seconds${SEL})`, 'in progress (s) {{instance}}'],

@@ -32,12 +32,18 @@ Counters are cumulative since \`start()\` (process CPU time: since the process s
 **native**: *yes* marks what only the native backend measures (\`native: true\` in \`catalog()\`);
 on the JavaScript backend (\`nativeInfo.backend === 'js'\`) it reads NaN and its histogram stays empty.
 
-| name | kind | unit | cumulative | native | attributes | path | description |
-|---|---|---|---|---|---|---|---|
+**detail**: the exporters' level the metric belongs to (\`detail\` in \`catalog()\`): *standard*
+metrics are exported by default (\`toPrometheus\`, \`toJSON\`, OpenTelemetry, StatsD, the preload's
+/metrics) — what the dashboard and the alert rules use, at most 120 series per process;
+*full* ones only with \`detail: 'full'\` (\`RUNTIME_SAMPLER_DETAIL=full\`). Where a name has a
+standard total and full per-type entries, \`standard\` exports the total and \`full\` the split.
+
+| name | kind | unit | cumulative | native | detail | attributes | path | description |
+|---|---|---|---|---|---|---|---|---|
 `;
 for (const e of entries) {
   const attrs = e.attributes.map((a) => `\`${a.name}\``).join(', ');
-  md += `| \`${e.name}\` | ${e.kind} | ${esc(e.unit)} | ${e.cumulative ? 'yes' : 'no'} | ${e.native ? 'yes' : ''} | ${attrs} | \`${e.path}\` | ${esc(e.description)} |\n`;
+  md += `| \`${e.name}\` | ${e.kind} | ${esc(e.unit)} | ${e.cumulative ? 'yes' : 'no'} | ${e.native ? 'yes' : ''} | ${e.detail} | ${attrs} | \`${e.path}\` | ${esc(e.description)} |\n`;
 }
 md += snapshotFields(entries);
 

@@ -25,6 +25,9 @@ const rulesText = fs.readFileSync(RULES, 'utf8');
 const PROM_CLIENT = ['nodejs_heap_size_used_bytes', 'nodejs_heap_size_total_bytes', 'nodejs_external_memory_bytes', 'nodejs_gc_duration_seconds_bucket',
   'nodejs_eventloop_lag_p99_seconds', 'nodejs_active_handles_total', 'nodejs_active_requests_total', 'process_resident_memory_bytes'];
 
+/** Panels whose series only detail: 'full' exports (the catalog's `detail`; issue 24's series budget). */
+const FULL_ONLY_PANELS = ['Mark-compact phases (time per second)', 'Time to safepoint p99', 'Why V8 collected (mark-compacts and incremental marking starts)', 'Iteration busy time p99'];
+
 function dashboardQueries() {
   return dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => ({ panel: p.title, expr: t.expr })));
 }
@@ -71,16 +74,32 @@ test('the dashboard is current, covers every metric group, and uses only metrics
   const dir = v2Fixture();
   const s = new Sampler({ watchdog: true, cgroupRoot: dir, threadpoolProbeMs: 10 }).start();
   globalThis.gc(); // fragmentation has a value (and a series) after V8's first report
-  const exported = new Set();
-  for (const line of toPrometheus(s).split('\n')) {
-    const m = /^([a-z_][a-z0-9_]*)/.exec(line);
-    if (m) exported.add(m[1]);
-  }
+  const names = (options) => {
+    const out = new Set();
+    for (const line of toPrometheus(s, options).split('\n')) {
+      const m = /^([a-z_][a-z0-9_]*)/.exec(line);
+      if (m) out.add(m[1]);
+    }
+    return out;
+  };
+  const exported = names({ detail: 'full' });
+  const standard = names(undefined);
   s.close();
   removeFixture(dir);
   const known = new Set([...exported, ...PROM_CLIENT]);
   const used = new Set([...dashboardQueries().flatMap((q) => metricNames(q.expr)), ...alertExprs().flatMap(metricNames)]);
   assert.equal([...used].filter((n) => !known.has(n)), [], 'unknown metric names');
+  // The default (standard) level has every alert's metrics, and every panel's but the
+  // ones marked as needing detail: full.
+  assert.equal(alertExprs().flatMap(metricNames).filter((n) => !standard.has(n)), [], 'alert metrics missing from detail: standard');
+  const fullOnly = dashboard.panels.filter((p) => (p.targets ?? []).length > 0 && !p.targets.some((t) => metricNames(t.expr).some((n) => standard.has(n) || PROM_CLIENT.includes(n))));
+  assert.equal(fullOnly.map((p) => p.title), FULL_ONLY_PANELS);
+  for (const p of fullOnly) assert.match(p.description, /Needs detail: full/, p.title);
+  for (const p of dashboard.panels.filter((x) => !FULL_ONLY_PANELS.includes(x.title))) {
+    for (const t of p.targets ?? []) {
+      assert.equal(metricNames(t.expr).filter((n) => !standard.has(n) && !PROM_CLIENT.includes(n)), [], `${p.title}: ${t.expr}`);
+    }
+  }
   const rows = dashboard.panels.filter((p) => p.type === 'row').map((p) => p.title);
   assert.equal(rows, ['Overview', 'Garbage collection', 'Heap', 'Event loop', 'Threadpool', 'Process', 'Container']);
   for (const family of ['v8js_gc_duration_seconds_bucket', 'v8js_gc_main_thread_time_seconds_total', 'v8js_gc_incremental_marking_time_seconds_total', 'v8js_gc_mark_compact_phase_time_seconds_total',
@@ -139,7 +158,7 @@ testUnless(test, noPrometheus, 'a real Prometheus scrapes the preload of a runni
     assert.is(up.length === 1 && up[0].value[1], '1', `target not up: ${prom.log()} ${appErr}`);
     assert.is((await prom.query('up{job="pc"} == 1')).length, 1, `the prom-client target is not up: ${prom.log()} ${appErr}`);
     await sleep(5000); // enough scrapes for rate() over 30s windows
-    for (const name of ['v8js_heap_used_bytes', 'v8js_gc_main_thread_time_seconds_total', 'nodejs_eventloop_delay_seconds_bucket', 'nodejs_eventloop_stall_active', 'v8js_gc_time_to_safepoint_count_total']) {
+    for (const name of ['v8js_heap_used_bytes', 'v8js_gc_main_thread_time_seconds_total', 'nodejs_eventloop_delay_seconds_bucket', 'nodejs_eventloop_stall_active', 'v8js_gc_duration_seconds_count']) {
       const r = await prom.query(`${name}{job="app"}`);
       assert.ok(r.length > 0, `${name} arrived`);
     }
@@ -151,8 +170,10 @@ testUnless(test, noPrometheus, 'a real Prometheus scrapes the preload of a runni
       const result = await prom.query(concrete(q.expr));
       if (result.length === 0) empty.push(q.panel);
     }
-    // Stalls, reasons and phases may not have happened yet in a few seconds of a small app.
-    const mayBeEmpty = ['Why V8 collected (mark-compacts and incremental marking starts)', 'Mark-compact phases (time per second)', 'Incremental marking steps per second', 'Stalls (iterations over the watchdog threshold)'];
+    // Stalls and incremental marking may not have happened yet in a few seconds of a small
+    // app; the app runs at the default detail level (standard), without the full-only panels'
+    // series.
+    const mayBeEmpty = [...FULL_ONLY_PANELS, 'Incremental marking steps per second', 'Stalls (iterations over the watchdog threshold)'];
     assert.equal(empty.filter((p) => !mayBeEmpty.includes(p)), [], 'dashboard panels without data');
     // Each query with a prom-client alternative (`ours or prom-client's`) finds data on a
     // target that has only prom-client's names.
@@ -164,6 +185,12 @@ testUnless(test, noPrometheus, 'a real Prometheus scrapes the preload of a runni
     }
     assert.equal(pcEmpty, [], 'prom-client alternatives without data');
     for (const expr of alertExprs()) await prom.query(expr); // valid against real data
+    // Every metric an alert rule reads has data at the default detail level.
+    const noData = [];
+    for (const name of new Set(alertExprs().flatMap(metricNames))) {
+      if ((await prom.query(`${name}{job="app"}`)).length === 0) noData.push(name);
+    }
+    assert.equal(noData, [], 'alert metrics without data');
     const groups = (await getJSON(`${prom.api}/rules`)).groups;
     assert.is(groups[0].rules.length, 14);
     const container = await prom.query('nodejs_container_memory_usage_bytes{job="app"} / nodejs_container_memory_limit_bytes{job="app"}');

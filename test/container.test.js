@@ -339,7 +339,7 @@ test('exporters: NaN gives no point; +Infinity is +Inf in Prometheus, null in JS
   const dir = v2Fixture({ 'memory.max': 'max\n', 'memory.high': '104857600\n', 'memory.events': undefined });
   const s = new Sampler({ cgroupRoot: dir }).start();
   try {
-    const text = toPrometheus(s);
+    const text = toPrometheus(s, { detail: 'full' });
     const line = (name) => text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
     assert.is(line('nodejs_container_memory_limit_bytes'), 'nodejs_container_memory_limit_bytes +Inf');
     assert.is(line('nodejs_container_memory_high_bytes'), 'nodejs_container_memory_high_bytes 104857600');

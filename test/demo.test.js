@@ -73,9 +73,9 @@ test('demo --duration 8: the URLs answer during the run, the report shows the st
   assert.is(metrics.status, 200);
   assert.match(metrics.body, /^# TYPE nodejs_eventloop_stall_count_total counter$/m);
   // The churn is there: scavenges counted already.
-  const scavenges = /^v8js_gc_duration_seconds_count\{v8js_gc_type="scavenge"\} (\d+)$/m.exec(metrics.body);
+  const scavenges = /^v8js_gc_count_total\{v8js_gc_type="scavenge"\} (\d+)$/m.exec(metrics.body);
   assert.ok(scavenges && Number(scavenges[1]) > 0, 'scavenges counted');
-  assert.match(metrics.body, /^v8js_memory_heap_space_available_size_bytes\{v8js_heap_space_name="old_space"\}/m);
+  assert.match(metrics.body, /^v8js_memory_heap_used_bytes\{v8js_heap_space_name="old_space"\}/m);
   const page = await get(urls.page);
   assert.is(page.status, 200);
   assert.match(page.type, /^text\/html/);

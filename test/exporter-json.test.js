@@ -9,7 +9,7 @@ const { Sampler, Histogram, toJSON, JSON_SCHEMA } = require('..');
 test('shape: schema, timestamp, every catalog name once with kind, unit and points', () => {
   const s = new Sampler().start();
   const t0 = Date.now();
-  const doc = toJSON(s);
+  const doc = toJSON(s, { detail: 'full' });
   assert.is(doc.schema, JSON_SCHEMA);
   assert.is(JSON_SCHEMA, 'runtime-sampler/metrics/v1');
   assert.ok(Math.abs(Date.parse(doc.timestamp) - t0) < 1000);
@@ -35,7 +35,7 @@ test('shape: schema, timestamp, every catalog name once with kind, unit and poin
 test('values agree with the sampler; histograms have percentiles and round-trip with full', () => {
   const s = new Sampler().start();
   for (let i = 0; i < 3; i++) globalThis.gc();
-  const doc = toJSON(s, { histograms: 'full', percentiles: [50, 99] });
+  const doc = toJSON(s, { histograms: 'full', percentiles: [50, 99], detail: 'full' });
   const snap = s.read();
   const get = (name) => doc.metrics.find((m) => m.name === name);
   const counts = get('v8js.gc.count');

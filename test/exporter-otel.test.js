@@ -108,7 +108,7 @@ function close(a, b, tolerance, what) {
 test('ours ⊇ the runtime-node instrumentation: names, kinds, units, value types, attribute keys and values', async () => {
   const keep = setInterval(() => {}, 1000); // a ref'd Timeout for v8js.resource.active
   const ours = setup();
-  const rm = registerRuntimeMetrics(ours.meter);
+  const rm = registerRuntimeMetrics(ours.meter, { detail: 'full' });
   const theirs = setup();
   const inst = new RuntimeNodeInstrumentation({ monitoringPrecision: 10 });
   inst.setMeterProvider(theirs.provider);
@@ -169,7 +169,7 @@ test('ours ⊇ the runtime-node instrumentation: names, kinds, units, value type
 
 test('v8js.gc.duration gets every GC: N forced GCs, counts equal v8js.gc.count, sums equal v8js.gc.pause.time', async () => {
   const p = setup();
-  const rm = registerRuntimeMetrics(p.meter);
+  const rm = registerRuntimeMetrics(p.meter, { detail: 'full' });
   try {
     const a = await p.collect();
     const N = 6;
@@ -200,7 +200,7 @@ test('v8js.gc.duration gets every GC: N forced GCs, counts equal v8js.gc.count, 
 
 test('an exponential-histogram view on v8js.gc.duration exports every GC', async () => {
   const p = setup({ views: [{ instrumentName: 'v8js.gc.duration', aggregation: { type: AggregationType.EXPONENTIAL_HISTOGRAM } }] });
-  const rm = registerRuntimeMetrics(p.meter);
+  const rm = registerRuntimeMetrics(p.meter, { detail: 'full' });
   try {
     const N = 5;
     for (let i = 0; i < N; i++) globalThis.gc();
@@ -226,7 +226,7 @@ test('an exponential-histogram view on v8js.gc.duration exports every GC', async
 
 test('loop delay: a 200 ms block shows in nodejs.eventloop.delay.*, and collecting resets nothing (two readers)', async () => {
   const p = setup({ readers: 2 });
-  const rm = registerRuntimeMetrics(p.meter, { samplerOptions: { loopDelayResolutionMs: 10 } });
+  const rm = registerRuntimeMetrics(p.meter, { detail: 'full', samplerOptions: { loopDelayResolutionMs: 10 } });
   try {
     await sleep(50);
     await blockLoop(200);
@@ -254,8 +254,8 @@ test('loopWindowMs: a block leaves a 1 s window after 1.25 s; loopWindowMs 0 kee
   const sampler = new Sampler({ loopDelayResolutionMs: 10 }).start();
   const windowed = setup();
   const sinceStart = setup();
-  const a = registerRuntimeMetrics(windowed.meter, { sampler, loopWindowMs: 1000 });
-  const b = registerRuntimeMetrics(sinceStart.meter, { sampler, loopWindowMs: 0 });
+  const a = registerRuntimeMetrics(windowed.meter, { detail: 'full', sampler, loopWindowMs: 1000 });
+  const b = registerRuntimeMetrics(sinceStart.meter, { detail: 'full', sampler, loopWindowMs: 0 });
   try {
     await sleep(20);
     await blockLoop(300);
@@ -293,7 +293,7 @@ test('values equal the snapshot (a stopped sampler), converted to seconds; heap 
   junk.length = 0; // garbage now
   const snap = sampler.read();
   const p = setup();
-  const rm = registerRuntimeMetrics(p.meter, { sampler, loopWindowMs: 0 });
+  const rm = registerRuntimeMetrics(p.meter, { detail: 'full', sampler, loopWindowMs: 0 });
   try {
     const m = await p.collect();
     const v = (name, attributes) => point(m.get(name), attributes);
@@ -347,7 +347,7 @@ test('values equal the snapshot (a stopped sampler), converted to seconds; heap 
 test('close(): removes the callback and the GC listener; closes only a sampler it created', async () => {
   // Created: closed with it.
   const p1 = setup();
-  const created = registerRuntimeMetrics(p1.meter);
+  const created = registerRuntimeMetrics(p1.meter, { detail: 'full' });
   assert.ok(created.sampler.started);
   created.close();
   created.close();
@@ -360,7 +360,7 @@ test('close(): removes the callback and the GC listener; closes only a sampler i
   // repeats an observable's last values after its callback is removed.)
   const sampler = new Sampler().start();
   const p2 = setup({ temporality: AggregationTemporality.DELTA });
-  const rm = registerRuntimeMetrics(p2.meter, { sampler });
+  const rm = registerRuntimeMetrics(p2.meter, { detail: 'full', sampler });
   assert.is(rm.sampler, sampler);
   globalThis.gc();
   const before = histCount((await p2.collect()).get('v8js.gc.duration'));
@@ -378,7 +378,7 @@ test('close(): removes the callback and the GC listener; closes only a sampler i
   // The user closes the sampler first: collection goes on without observations or errors.
   const s3 = new Sampler().start();
   const p3 = setup({ temporality: AggregationTemporality.DELTA });
-  const rm3 = registerRuntimeMetrics(p3.meter, { sampler: s3 });
+  const rm3 = registerRuntimeMetrics(p3.meter, { detail: 'full', sampler: s3 });
   assert.ok((await p3.collect()).size > 10);
   s3.close();
   const m3 = await p3.collect();
@@ -390,16 +390,16 @@ test('close(): removes the callback and the GC listener; closes only a sampler i
 test('extraMetrics, processMetrics and activeResources choose the instrument groups', () => {
   const { metrics } = require('@opentelemetry/api'); // the no-op meter: no SDK needed
   const meter = metrics.getMeter('noop');
-  const only = registerRuntimeMetrics(meter, { extraMetrics: false, processMetrics: false });
+  const only = registerRuntimeMetrics(meter, { detail: 'full', extraMetrics: false, processMetrics: false });
   assert.equal([...only.instruments], REAL_NAMES);
   only.close();
-  const withProcess = registerRuntimeMetrics(meter, { extraMetrics: false });
+  const withProcess = registerRuntimeMetrics(meter, { detail: 'full', extraMetrics: false });
   assert.equal([...withProcess.instruments], [...REAL_NAMES, ...PROCESS_NAMES].sort());
   withProcess.close();
-  const noResources = registerRuntimeMetrics(meter, { extraMetrics: false, processMetrics: false, activeResources: false });
+  const noResources = registerRuntimeMetrics(meter, { detail: 'full', extraMetrics: false, processMetrics: false, activeResources: false });
   assert.equal([...noResources.instruments], REAL_NAMES.filter((n) => n !== 'v8js.resource.active'));
   noResources.close();
-  const all = registerRuntimeMetrics(meter);
+  const all = registerRuntimeMetrics(meter, { detail: 'full' });
   for (const name of [...REAL_NAMES, ...PROCESS_NAMES, 'nodejs.eventloop.iterations', 'v8js.gc.pause.max', 'v8js.gc.count', 'v8js.memory.allocated', 'v8js.heap.detached_contexts', 'runtime_sampler.ring.dropped']) {
     assert.ok(all.instruments.includes(name), `${name} missing`);
   }
@@ -409,7 +409,7 @@ test('extraMetrics, processMetrics and activeResources choose the instrument gro
 
 test('every catalog counter and gauge is an instrument (timestamps excepted), and nothing else is', () => {
   const { metrics } = require('@opentelemetry/api');
-  const rm = registerRuntimeMetrics(metrics.getMeter('noop'));
+  const rm = registerRuntimeMetrics(metrics.getMeter('noop'), { detail: 'full' });
   rm.close();
   const timestamps = ['v8js.gc.last_end_time', 'v8js.heap.update_time', 'runtime_sampler.refresh.last_time', 'runtime_sampler.time', 'runtime_sampler.start_time', 'nodejs.eventloop.stall.start_time', 'nodejs.threadpool.in_flight.start_time'];
   const expected = new Set(['v8js.gc.duration', 'v8js.resource.active', ...REAL_NAMES.filter((n) => n.startsWith('nodejs.eventloop.delay.'))]);
@@ -423,7 +423,7 @@ test('every catalog counter and gauge is an instrument (timestamps excepted), an
 test('threadpool probe: counter and gauges in seconds, the histogram left out (no observable histogram)', async () => {
   const sampler = new Sampler({ threadpoolProbeMs: 10 }).start();
   const p = setup();
-  const rm = registerRuntimeMetrics(p.meter, { sampler, loopWindowMs: 0 });
+  const rm = registerRuntimeMetrics(p.meter, { detail: 'full', sampler, loopWindowMs: 0 });
   try {
     const deadline = Date.now() + 2000;
     while (sampler.read().threadpool.probes < 3 && Date.now() < deadline) await sleep(10);
@@ -452,7 +452,7 @@ test('container values: a limit when set, none for no limit (+Infinity) or an un
   const dir = v2Fixture({ 'memory.max': 'max\n', 'cpu.max': '50000 100000\n', 'memory.events': undefined });
   const sampler = new Sampler({ cgroupRoot: dir }).start();
   const p = setup();
-  const rm = registerRuntimeMetrics(p.meter, { sampler, loopWindowMs: 0 });
+  const rm = registerRuntimeMetrics(p.meter, { detail: 'full', sampler, loopWindowMs: 0 });
   try {
     const m = await p.collect();
     assert.is(m.get('nodejs.container.memory.limit'), undefined, 'no point for no limit');
@@ -473,7 +473,7 @@ test('container values: a limit when set, none for no limit (+Infinity) or an un
 
 test('the docs table lists exactly the instruments', () => {
   const { metrics } = require('@opentelemetry/api');
-  const rm = registerRuntimeMetrics(metrics.getMeter('noop'));
+  const rm = registerRuntimeMetrics(metrics.getMeter('noop'), { detail: 'full' });
   rm.close();
   const files = ['docs/exporters.md'].map((f) => join(root, f)).filter(existsSync);
   const text = files.map((f) => readFileSync(f, 'utf8')).find((t) => t.includes('## OpenTelemetry'));
@@ -538,7 +538,7 @@ test('bad input: TypeError or RangeError naming the option, the value and what i
 
 test('custom gcDurationBuckets become the explicit bucket advice', async () => {
   const p = setup();
-  const rm = registerRuntimeMetrics(p.meter, { gcDurationBuckets: [0.0001, 0.001, 0.01] });
+  const rm = registerRuntimeMetrics(p.meter, { detail: 'full', gcDurationBuckets: [0.0001, 0.001, 0.01] });
   try {
     globalThis.gc();
     const m = await p.collect();

@@ -21,7 +21,7 @@ testUnless(test, has('prometheus') ? null : 'prometheus is not installed (Debian
     const { format, contentType } = job === 'text' ? negotiateFormat(undefined) : negotiateFormat(req.headers.accept);
     served[job].push(format);
     res.writeHead(200, { 'content-type': contentType });
-    res.end(toPrometheus(s, { format, labels: { app: 'rs-test' } }));
+    res.end(toPrometheus(s, { format, labels: { app: 'rs-test' }, detail: 'full' }));
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   const target = `127.0.0.1:${server.address().port}`;

@@ -29,7 +29,7 @@ function samples(text, name) {
 
 test('every catalog metric but the monotonic timestamps is exported once, with its type, and parses back', () => {
   const s = new Sampler().start();
-  const text = toPrometheus(s);
+  const text = toPrometheus(s, { detail: 'full' });
   const fams = byName(parse(text));
   const catalog = s.catalog();
   for (const d of catalog) {
@@ -59,7 +59,7 @@ test('values: GC counts by type, pause, heap and CPU agree with the sampler afte
   const s = new Sampler().start();
   for (let i = 0; i < 4; i++) globalThis.gc();
   const before = s.read();
-  const text = toPrometheus(s);
+  const text = toPrometheus(s, { detail: 'full' });
   const fams = byName(parse(text));
   const after = s.read();
   // A GC can run between the reads (parsing allocates): values lie between before and after.
@@ -90,7 +90,7 @@ test('values: GC counts by type, pause, heap and CPU agree with the sampler afte
 test('histogram buckets are cumulative, end at +Inf = count, and are exact on the default bounds', () => {
   const s = new Sampler({ loopDelayResolutionMs: 5 }).start();
   for (let i = 0; i < 3; i++) globalThis.gc();
-  const text = toPrometheus(s);
+  const text = toPrometheus(s, { detail: 'full' });
   const histNames = text.split('\n').filter((l) => / histogram$/.test(l)).map((l) => l.split(' ')[2]);
   assert.equal(histNames.sort(), ['nodejs_eventloop_delay_seconds', 'nodejs_eventloop_iteration_duration_seconds', 'nodejs_threadpool_delay_seconds', 'v8js_gc_duration_seconds', 'v8js_gc_time_to_safepoint_duration_seconds']);
   let series = 0;
@@ -164,7 +164,7 @@ test('custom buckets, per histogram or for all', () => {
   const all = toPrometheus(s, { buckets: [0.001, 0.01, 0.1] });
   assert.equal(les(all, 'v8js_gc_duration_seconds_bucket'), ['0.001', '0.01', '0.1', '+Inf']);
   assert.equal(les(all, 'nodejs_eventloop_delay_seconds_bucket'), ['0.001', '0.01', '0.1', '+Inf']);
-  const one = toPrometheus(s, { buckets: { 'v8js.gc.duration': [0.5, 1] } });
+  const one = toPrometheus(s, { buckets: { 'v8js.gc.duration': [0.5, 1] }, detail: 'full' });
   assert.equal(les(one, 'v8js_gc_duration_seconds_bucket'), ['0.5', '1', '+Inf']);
   assert.is(les(one, 'nodejs_eventloop_delay_seconds_bucket').length, DEFAULT_DURATION_BOUNDS_NS.length + 1);
   s.close();
@@ -225,7 +225,7 @@ test('container and threadpool families in both formats: names, types, units, +I
       }
     }
     if (!noPromtool) {
-      const r = spawnSync('promtool', ['check', 'metrics'], { input: toPrometheus(s), encoding: 'utf8' });
+      const r = spawnSync('promtool', ['check', 'metrics'], { input: toPrometheus(s, { detail: 'full' }), encoding: 'utf8' });
       assert.is(r.status, 0, `promtool: ${r.stdout}${r.stderr}`);
     }
   } finally {
@@ -240,7 +240,7 @@ testUnless(test, noPromtool, 'promtool check metrics accepts the output (CI inst
   globalThis.gc();
   // promtool parses the 0.0.4 text format (OpenMetrics is checked by a real Prometheus
   // server scraping it, in exporter-prometheus-server.test.js) and lints names and help.
-  for (const opts of [{}, { prefix: 'app_', labels: { service: 'api' } }]) {
+  for (const opts of [{}, { prefix: 'app_', labels: { service: 'api' } }, { detail: 'full' }]) {
     const r = spawnSync('promtool', ['check', 'metrics'], { input: toPrometheus(s, opts), encoding: 'utf8' });
     assert.is(r.status, 0, `promtool: ${r.stdout}${r.stderr}`);
   }

@@ -109,7 +109,7 @@ function expectedValueNames(sampler, prefix) {
 test('every datagram fits maxPacketBytes, lines are never split, and the received lines are exactly those counted', async () => {
   const srv = await server();
   const s = new Sampler().start();
-  const ex = createStatsdExporter({ port: srv.port, intervalMs: 0, sampler: s, maxPacketBytes: 256, protocol: 'dogstatsd', tags: { service: 'api', env: 'test' } });
+  const ex = createStatsdExporter({ detail: 'full', port: srv.port, intervalMs: 0, sampler: s, maxPacketBytes: 256, protocol: 'dogstatsd', tags: { service: 'api', env: 'test' } });
   for (let i = 0; i < 3; i++) {
     global.gc();
     await flushAndReceive(ex, srv);
@@ -150,7 +150,7 @@ test('packLines: greedy, in order, never splits a line, drops and counts lines o
 test('a line longer than maxPacketBytes is dropped and counted; no datagram exceeds the limit', async () => {
   const srv = await server();
   const s = new Sampler().start();
-  const ex = createStatsdExporter({ port: srv.port, intervalMs: 0, sampler: s, maxPacketBytes: 64, prefix: 'a.rather.long.application.prefix.' });
+  const ex = createStatsdExporter({ detail: 'full', port: srv.port, intervalMs: 0, sampler: s, maxPacketBytes: 64, prefix: 'a.rather.long.application.prefix.' });
   const lines = await flushAndReceive(ex, srv);
   const st = ex.stats;
   assert.ok(st.dropped > 0, 'some lines must be too long for 64 bytes');
@@ -166,7 +166,7 @@ test('a line longer than maxPacketBytes is dropped and counted; no datagram exce
 test('plain StatsD: catalog names with attribute values folded in, no tags, the documented names exactly', async () => {
   const srv = await server();
   const s = new Sampler().start();
-  const ex = createStatsdExporter({ port: srv.port, intervalMs: 0, sampler: s });
+  const ex = createStatsdExporter({ detail: 'full', port: srv.port, intervalMs: 0, sampler: s });
   assert.is(ex.options.prefix, STATSD_DEFAULT_PREFIX);
   assert.is(ex.options.protocol, 'statsd');
   const fragmentationKnown = !Number.isNaN(s.read().heap.fragmentation.total);
@@ -228,7 +228,7 @@ test('container and threadpool: each name once, values from a fixture cgroup, +I
   try {
     for (const protocol of ['statsd', 'dogstatsd']) {
       const probes = s.read().threadpool.probes;
-      const ex = createStatsdExporter({ port: srv.port, intervalMs: 0, sampler: s, prefix: '', protocol, flushOnClose: false });
+      const ex = createStatsdExporter({ detail: 'full', port: srv.port, intervalMs: 0, sampler: s, prefix: '', protocol, flushOnClose: false });
       // The kernel's counters grow between two flushes: the lines carry the increase.
       writeTree(dir, { 'cpu.stat': 'nr_periods 70\nnr_throttled 45\nthrottled_usec 3000000\n', 'memory.pressure': 'some avg10=0.00 avg60=0.00 avg300=0.00 total=2500\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=700\n' });
       s.refresh();
@@ -282,7 +282,7 @@ test('no counter or gauge is named like a histogram\'s statistic line', () => {
 test('gauges equal the sampler\'s values, in bytes; utilization is the interval\'s', async () => {
   const srv = await server();
   const s = new Sampler().start();
-  const ex = createStatsdExporter({ port: srv.port, intervalMs: 0, sampler: s, prefix: '' });
+  const ex = createStatsdExporter({ detail: 'full', port: srv.port, intervalMs: 0, sampler: s, prefix: '' });
   await sleep(20);
   // Stopped, the sampler's values cannot move between the exporter's read and ours.
   s.stop();
@@ -311,7 +311,7 @@ test('counter deltas: N forced GCs between two flushes are sent as exactly the s
   const s = new Sampler().start();
   global.gc(); // history before the exporter existed: not sent
   s.stop();
-  const ex = createStatsdExporter({ port: srv.port, intervalMs: 0, sampler: s });
+  const ex = createStatsdExporter({ detail: 'full', port: srv.port, intervalMs: 0, sampler: s });
   const first = index(await flushAndReceive(ex, srv));
   for (const t of GC_TYPES) assert.is(first.get(`runtime.v8js.gc.count.${t}`).value, 0, `${t} before any GC`);
   const base = s.read();
@@ -370,7 +370,7 @@ test('counter deltas: N forced GCs between two flushes are sent as exactly the s
 test('histograms: the interval\'s count, avg, max and percentiles in ms; a 200 ms block shows in loop delay and iteration max', async () => {
   const srv = await server();
   const s = new Sampler({ loopDelayResolutionMs: 10 }).start();
-  const ex = createStatsdExporter({ port: srv.port, intervalMs: 0, sampler: s, percentiles: [50, 99, 99.9] });
+  const ex = createStatsdExporter({ detail: 'full', port: srv.port, intervalMs: 0, sampler: s, percentiles: [50, 99, 99.9] });
   await sleep(30);
   await flushAndReceive(ex, srv);
   await new Promise((resolve) => setTimeout(() => { block(200); resolve(); }, 5));
@@ -405,7 +405,7 @@ test('histograms: the interval\'s count, avg, max and percentiles in ms; a 200 m
 test('DogStatsD: attributes and global tags after |#, catalog names unchanged', async () => {
   const srv = await server();
   const s = new Sampler().start();
-  const ex = createStatsdExporter({ port: srv.port, intervalMs: 0, sampler: s, protocol: 'dogstatsd', prefix: 'app.', tags: { service: 'api', version: 3, canary: '' } });
+  const ex = createStatsdExporter({ detail: 'full', port: srv.port, intervalMs: 0, sampler: s, protocol: 'dogstatsd', prefix: 'app.', tags: { service: 'api', version: 3, canary: '' } });
   global.gc();
   const lines = await flushAndReceive(ex, srv);
   const got = index(lines);
@@ -453,7 +453,7 @@ test('network errors: an unresolvable host, a refused send and a closed socket a
   // The socket closed under the exporter: those sends fail and are counted, the next flush
   // opens a new socket and delivers again.
   const srv = await server();
-  const ex = createStatsdExporter({ port: srv.port, intervalMs: 0, sampler: s });
+  const ex = createStatsdExporter({ detail: 'full', port: srv.port, intervalMs: 0, sampler: s });
   await flushAndReceive(ex, srv);
   assert.is(ex.stats.errors, 0);
   ex.socket.close();
@@ -478,7 +478,7 @@ test('network errors: an unresolvable host, a refused send and a closed socket a
 
 test('a sampler closed under the exporter is counted as an error, not thrown', async () => {
   const s = new Sampler().start();
-  const ex = createStatsdExporter({ port: 9, intervalMs: 0, sampler: s });
+  const ex = createStatsdExporter({ detail: 'full', port: 9, intervalMs: 0, sampler: s });
   s.close();
   await ex.flush();
   assert.is(ex.stats.errors, 1);
@@ -511,7 +511,7 @@ test('the timer flushes every intervalMs; close() stops it, sends a last flush, 
   }
 
   const s = new Sampler().start();
-  const quiet = createStatsdExporter({ port: srv.port, intervalMs: 0, sampler: s, flushOnClose: false });
+  const quiet = createStatsdExporter({ detail: 'full', port: srv.port, intervalMs: 0, sampler: s, flushOnClose: false });
   await quiet.close();
   assert.is(quiet.stats.flushes, 0, 'flushOnClose: false sends nothing');
   assert.not.ok(s.closed, 'a sampler passed in stays open');
@@ -607,9 +607,9 @@ test('bad options: TypeError or RangeError naming the option, the value and what
   assert.throws(() => createStatsdExporter({ sampler: closed }), (e) => e instanceof SamplerError && e.code === 'ERR_SAMPLER_CLOSED');
   // undefined means the default; hostnames pick udp4 unless told; IPv6 literals pick udp6.
   const ok = [
-    createStatsdExporter({ sampler: s, intervalMs: 0, host: undefined, port: undefined, flushOnClose: false }),
-    createStatsdExporter({ sampler: s, intervalMs: 0, host: 'localhost', socketType: 'udp6', flushOnClose: false }),
-    createStatsdExporter({ sampler: s, intervalMs: 0, host: '::1', flushOnClose: false }),
+    createStatsdExporter({ detail: 'full', sampler: s, intervalMs: 0, host: undefined, port: undefined, flushOnClose: false }),
+    createStatsdExporter({ detail: 'full', sampler: s, intervalMs: 0, host: 'localhost', socketType: 'udp6', flushOnClose: false }),
+    createStatsdExporter({ detail: 'full', sampler: s, intervalMs: 0, host: '::1', flushOnClose: false }),
   ];
   assert.equal([ok[0].options.host, ok[0].options.port, ok[0].options.intervalMs, ok[0].options.maxPacketBytes], ['127.0.0.1', 8125, 0, 1432]);
   assert.is(ok[1].options.socketType, 'udp6');

@@ -155,7 +155,7 @@ test('exporters and a view on another thread read the JS backend\'s block unchan
         parentPort.postMessage({ msc: snap.gc.byType.markSweepCompact.count, count: snap.gc.count, hist: v.histograms.gcPause.count });\`,
         { eval: true, workerData: s.share() });
       w.once('message', (m) => {
-        console.log(JSON.stringify({ m, gcLine: /^v8js_gc_duration_seconds_count\\{v8js_gc_type="mark_sweep_compact"\\} 2$/m.test(text), lines: text.split('\\n').length, jsonMetrics: doc.metrics.length }));
+        console.log(JSON.stringify({ m, gcLine: /^v8js_gc_count_total\\{v8js_gc_type="mark_sweep_compact"\\} 2$/m.test(text), lines: text.split('\\n').length, jsonMetrics: doc.metrics.length }));
         s.close();
       });
     }, 20);`, { flags: ['--expose-gc'] }));

@@ -169,7 +169,8 @@ test('exporters: Prometheus, OpenMetrics and JSON carry the probe from the catal
     assert.match(text, new RegExp(`^nodejs_threadpool_delay_seconds_count ${h.count}$`, 'm'));
     assert.match(text, /^nodejs_threadpool_delay_seconds_bucket\{le="\+Inf"\} \d+$/m);
     assert.match(text, new RegExp(`^nodejs_threadpool_size ${snap.threadpool.size}$`, 'm'));
-    assert.match(text, /^nodejs_threadpool_in_flight 0$/m);
+    assert.match(text, /^nodejs_threadpool_in_flight_duration_seconds 0$/m);
+    assert.match(toPrometheus(s, { format, detail: 'full' }), /^nodejs_threadpool_in_flight 0$/m);
     const max = /^nodejs_threadpool_delay_max_seconds (\S+)$/m.exec(text);
     assert.ok(max && Math.abs(Number(max[1]) * 1e9 - snap.threadpool.maxDelayNs) < 1, `delay max ${max && max[1]} s vs ${snap.threadpool.maxDelayNs} ns`);
     assert.not.match(text, /in_flight_start_time/, 'a monotonic timestamp is not exported');

@@ -4,9 +4,10 @@
 // only TypeScript objects (snapshots, histograms, the catalog), never the native layer.
 import type { SamplerHistograms } from '../sampler';
 import type { Snapshot } from '../snapshot';
-import type { MetricDescription } from '../catalog';
+import { DETAIL_LEVELS, DetailLevel, MetricDescription } from '../catalog';
 import { Histogram, INDEX_OFFSET, bucketIndex, bucketLowerBound } from '../histogram';
 import { describeValue, isArray, isRecord } from '../errors';
+import { checkOneOf } from '../options';
 
 /**
  * What exporters read: a Sampler, a SamplerView of another thread, or a SamplerAggregate
@@ -249,19 +250,29 @@ function compile(desc: MetricDescription, snap: Snapshot, sampler: Readable): Pl
   }));
 }
 
-const plans = new WeakMap<Readable, PlanFamily[]>();
+/** The `detail` option of every exporter: 'standard' (the default) or 'full'. */
+export function checkDetail(value: unknown): DetailLevel {
+  return value === undefined ? 'standard' : checkOneOf('detail', value, DETAIL_LEVELS);
+}
+
+const plans = new WeakMap<Readable, Map<DetailLevel, PlanFamily[]>>();
 
 /**
- * The catalog of `sampler` as metric families with accessors, built once per sampler.
- * Where a name has series with attributes and one without (gc.count and
- * gc.byType.*.count), only the attributed ones are kept: the other is their sum (or max),
- * and mixing both in one family would double-count in any aggregation.
+ * The catalog of `sampler` as metric families with accessors, built once per sampler and
+ * detail level ('standard' leaves out the catalog's `detail: 'full'` entries). Where a
+ * name has series with attributes and one without (gc.count and gc.byType.*.count), only
+ * the attributed ones are kept: the other is their sum (or max), and mixing both in one
+ * family would double-count in any aggregation.
  */
-export function plan(sampler: Readable, snap: Snapshot): PlanFamily[] {
-  let p = plans.get(sampler);
+export function plan(sampler: Readable, snap: Snapshot, detail: DetailLevel = 'full'): PlanFamily[] {
+  let cache = plans.get(sampler);
+  if (!cache) plans.set(sampler, (cache = new Map<DetailLevel, PlanFamily[]>()));
+  let p = cache.get(detail);
   if (p) return p;
   const byName = new Map<string, MetricDescription[]>();
   for (const d of sampler.catalog()) {
+    // A catalog without the field (another copy of this package) counts as standard.
+    if (detail === 'standard' && d.detail === 'full') continue;
     const list = byName.get(d.name);
     if (list) list.push(d);
     else byName.set(d.name, [d]);
@@ -274,14 +285,14 @@ export function plan(sampler: Readable, snap: Snapshot): PlanFamily[] {
     const description = { ...use[0], description: use.map((d) => d.description).join(' ') };
     p.push({ description, histogram: use[0].kind === 'histogram', points: use.flatMap((d) => compile(d, snap, sampler)) });
   }
-  plans.set(sampler, p);
+  cache.set(detail, p);
   return p;
 }
 
 /** The catalog as metric families with their values: numbers from `snap`, the sampler's histograms. */
-export function families(sampler: Readable, snap: Snapshot): Family[] {
+export function families(sampler: Readable, snap: Snapshot, detail: DetailLevel = 'full'): Family[] {
   const out: Family[] = [];
-  for (const f of plan(sampler, snap)) {
+  for (const f of plan(sampler, snap, detail)) {
     if (f.histogram) {
       const histograms: HistogramPoint[] = [];
       for (const pt of f.points) {
@@ -310,6 +321,17 @@ export function families(sampler: Readable, snap: Snapshot): Family[] {
  */
 export const DEFAULT_DURATION_BOUNDS_NS: readonly number[] = Object.freeze(
   Array.from({ length: 13 }, (_, k) => 2 ** (10 + 2 * k)),
+);
+
+/**
+ * Upper bounds of the classic histograms at `detail: 'standard'`, ns: every second power
+ * of two from 2^14 (16.4 µs) to 2^32 (4.29 s) — exact like the default ones, over the range
+ * the pauses and delays the alert rules watch fall in (0.1 s, 0.2 s, 1 s), and 13 series a
+ * histogram instead of one per default bound: what keeps the level within its budget of
+ * 120 series. `detail: 'full'`, or explicit buckets, give finer ones.
+ */
+export const STANDARD_DURATION_BOUNDS_NS: readonly number[] = Object.freeze(
+  Array.from({ length: 10 }, (_, k) => 2 ** (14 + 2 * k)),
 );
 
 /**

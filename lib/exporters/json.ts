@@ -1,7 +1,8 @@
 // A stable JSON document of every metric, for logs and custom pipelines. The shape is
 // documented in docs/exporters.md and versioned by `schema`.
 import type { HistogramJSON } from '../histogram';
-import { LabelledReader, Readable, checkGroup, checkSampler, families, membersOf } from './common';
+import { LabelledReader, Readable, checkDetail, checkGroup, checkSampler, families, membersOf } from './common';
+import type { DetailLevel } from '../catalog';
 import { describeValue } from '../errors';
 import { checkBoolean, checkKnownOptions, checkOneOf, checkOptionsObject } from '../options';
 
@@ -17,6 +18,12 @@ export interface JsonOptions {
   percentiles?: number[];
   /** Include each metric's description (default false: compact lines for logs). */
   descriptions?: boolean;
+  /**
+   * 'standard' (the default): the metrics the dashboard and the alert rules use; 'full':
+   * every catalog metric (reasons, phases, per-type splits). The catalog's `detail` says
+   * which level each belongs to.
+   */
+  detail?: DetailLevel;
 }
 
 export interface JsonHistogramPoint {
@@ -67,11 +74,11 @@ export interface JsonDocument {
   metrics: JsonMetric[];
 }
 
-const OPTIONS = ['histograms', 'percentiles', 'descriptions'];
+const OPTIONS = ['histograms', 'percentiles', 'descriptions', 'detail'];
 const nullIfNaN = (v: number): number | null => (Number.isNaN(v) ? null : v);
 
 /** The options, checked. */
-function resolveOptions(options: unknown): { full: boolean; percentiles: number[]; descriptions: boolean } {
+function resolveOptions(options: unknown): { full: boolean; percentiles: number[]; descriptions: boolean; detail: DetailLevel } {
   const o = checkOptionsObject('toJSON()', options);
   checkKnownOptions('toJSON()', o, OPTIONS);
   const full = o.histograms !== undefined && checkOneOf('histograms', o.histograms, ['summary', 'full']) === 'full';
@@ -85,12 +92,12 @@ function resolveOptions(options: unknown): { full: boolean; percentiles: number[
     percentiles = [...(o.percentiles as number[])]; // each checked above
   }
   const descriptions = o.descriptions === undefined ? false : checkBoolean('descriptions', o.descriptions);
-  return { full, percentiles, descriptions };
+  return { full, percentiles, descriptions, detail: checkDetail(o.detail) };
 }
 
 /** The document of `sources` (each reader's points with its labels as attributes); the times are `head`'s. */
 function document(head: Readable | null, sources: readonly LabelledReader[], options: unknown): JsonDocument {
-  const { full, percentiles, descriptions } = resolveOptions(options);
+  const { full, percentiles, descriptions, detail } = resolveOptions(options);
   const wall = Date.now();
   const snap = head?.read() ?? null;
   const metrics: JsonMetric[] = [];
@@ -99,7 +106,7 @@ function document(head: Readable | null, sources: readonly LabelledReader[], opt
     const r = src.sampler;
     const labelled = Object.keys(src.labels).length > 0;
     const attrs = (a: Record<string, string>): Record<string, string> => (labelled ? { ...a, ...src.labels } : a);
-    for (const f of families(r, r === head && snap !== null ? snap : r.read())) {
+    for (const f of families(r, r === head && snap !== null ? snap : r.read(), detail)) {
       const d = f.description;
       let m = byName.get(d.name);
       if (!m) {
@@ -141,7 +148,7 @@ function document(head: Readable | null, sources: readonly LabelledReader[], opt
 }
 
 /**
- * Every metric of `sampler`, read now, as a plain JSON-ready object. For a
+ * The metrics of `sampler` at the detail level (default 'standard'), read now, as a plain JSON-ready object. For a
  * SamplerAggregate, each member's points carry a 'thread.id' attribute (and timeNs,
  * startNs, running describe the aggregate).
  */

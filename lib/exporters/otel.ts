@@ -15,7 +15,8 @@ import type {
 import { Sampler } from '../sampler';
 import type { GCEvent, SamplerOptions } from '../sampler';
 import type { GcTypeName, Snapshot } from '../snapshot';
-import { checkBuckets, checkSampler, families, MONOTONIC_TIMESTAMPS } from './common';
+import { checkBuckets, checkDetail, checkSampler, families, MONOTONIC_TIMESTAMPS } from './common';
+import type { DetailLevel } from '../catalog';
 import { LoopWindow, stddev } from '../loop-window';
 import { closedError, describeValue, isRecord } from '../errors';
 import { checkBoolean, checkKnownOptions, checkObject, checkOptionsObject } from '../options';
@@ -48,6 +49,12 @@ export interface OtelOptions {
    * Meter does not say which provider made it; without this option shutdown() only closes.
    */
   meterProvider?: FlushableMeterProvider;
+  /**
+   * Which of the sampler's catalog metrics are observed: 'standard' (the default; the
+   * catalog's `detail` says which) or 'full' (every one: reasons, phases, per-type splits).
+   * The runtime-node instrumentation's instruments are there at both levels.
+   */
+  detail?: DetailLevel;
 }
 
 /** What shutdown() needs of an OpenTelemetry MeterProvider (the SDK's has it). */
@@ -64,6 +71,7 @@ const OPTION_NAMES = [
   'processMetrics',
   'activeResources',
   'meterProvider',
+  'detail',
 ];
 
 export interface RuntimeMetrics {
@@ -272,11 +280,12 @@ export function registerRuntimeMetrics(meter: Meter, options?: OtelOptions): Run
   const processMetrics = o.processMetrics === undefined ? true : checkBoolean('processMetrics', o.processMetrics);
   const activeResources = o.activeResources === undefined ? true : checkBoolean('activeResources', o.activeResources);
   const provider = o.meterProvider === undefined ? null : checkMeterProvider(o.meterProvider);
+  const detail = checkDetail(o.detail);
 
   const owned = given === null;
   const sampler = given ?? new Sampler(o.samplerOptions as SamplerOptions | undefined).start();
   try {
-    return register(meter, sampler, owned, buckets, windowMs, extra, processMetrics, activeResources, provider);
+    return register(meter, sampler, owned, buckets, windowMs, extra, processMetrics, activeResources, provider, detail);
   } catch (err) {
     if (owned) sampler.close();
     throw err;
@@ -301,6 +310,7 @@ function createObservables(
   extra: boolean,
   processMetrics: boolean,
   activeResources: boolean,
+  detail: DetailLevel,
 ): Instruments {
   const names: string[] = [];
   const observables: Observable[] = [];
@@ -318,7 +328,7 @@ function createObservables(
   };
 
   const catalog = new Map<string, { spec: CatalogInstrument; inst: Observable }>();
-  for (const fam of families(sampler, snapshot)) {
+  for (const fam of families(sampler, snapshot, detail)) {
     const d = fam.description;
     if (d.kind === 'histogram' || NOT_FROM_CATALOG.has(d.name)) continue;
     const sc = SEMCONV_FROM_CATALOG[d.name];
@@ -357,6 +367,7 @@ function register(
   processMetrics: boolean,
   activeResources: boolean,
   provider: FlushableMeterProvider | null,
+  detail: DetailLevel,
 ): RuntimeMetrics {
   // v8js.gc.duration: every GC's pause, recorded as the sampler drains its event ring.
   const DOUBLE: ValueType = 1;
@@ -377,7 +388,7 @@ function register(
   let instruments: Instruments;
   const snapshot = sampler.read();
   try {
-    instruments = createObservables(meter, sampler, snapshot, extra, processMetrics, activeResources);
+    instruments = createObservables(meter, sampler, snapshot, extra, processMetrics, activeResources, detail);
   } catch (err) {
     sampler.offGC(onGC);
     throw err;
@@ -394,7 +405,7 @@ function register(
     // the SDK collects it (observable callbacks run before synchronous instruments are
     // collected).
     const snap = sampler.read(snapshot);
-    for (const fam of families(sampler, snap)) {
+    for (const fam of families(sampler, snap, detail)) {
       const entry = catalog.get(fam.description.name);
       if (!entry || !fam.points) continue;
       const { spec, inst } = entry;

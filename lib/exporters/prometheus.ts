@@ -1,15 +1,15 @@
 // Prometheus text exposition (0.0.4) and OpenMetrics 1.0 text, straight from a sampler —
-// no prom-client needed. Every catalog metric but the monotonic-clock timestamps is exported: names are the catalog's with
+// no prom-client needed. Every catalog metric of the detail level but the monotonic-clock timestamps is exported: names are the catalog's with
 // dots as underscores and the base unit as a suffix (ns → _seconds, By → _bytes, ratios →
 // _ratio), counters end in _total, attribute names become label names the same way.
 // Histograms get cumulative `le` buckets derived from the exponential histograms.
 import type { Snapshot } from '../snapshot';
 import type { Histogram } from '../histogram';
 import {
-  DEFAULT_DURATION_BOUNDS_NS, LabelledReader, PlanFamily, PlanPoint, Readable, baseUnit, bucketBoundMap, checkBuckets, checkGroup,
+  DEFAULT_DURATION_BOUNDS_NS, STANDARD_DURATION_BOUNDS_NS, checkDetail, LabelledReader, PlanFamily, PlanPoint, Readable, baseUnit, bucketBoundMap, checkBuckets, checkGroup,
   cumulativeCounts, membersOf, checkLabels, checkSampler, MONOTONIC_TIMESTAMPS, optionsKey, plan,
 } from './common';
-import { catalog } from '../catalog';
+import { catalog, DetailLevel } from '../catalog';
 import { describeValue, isArray, isRecord } from '../errors';
 import { checkKnownOptions, checkOneOf, checkOptionsObject, checkString } from '../options';
 
@@ -31,9 +31,16 @@ export interface PrometheusOptions {
    * exponential histograms; other bounds are resolved to within one exponential bucket.
    */
   buckets?: number[] | Record<string, number[]>;
+  /**
+   * 'standard' (the default): the metrics the dashboard and the alert rules use, at most
+   * 120 series per process, histograms with every second power of two from 16.4 µs to 4.29 s unless `buckets`
+   * says otherwise; 'full': every catalog metric (reasons, phases, per-type splits),
+   * histograms with the default buckets.
+   */
+  detail?: DetailLevel;
 }
 
-const OPTIONS = ['format', 'prefix', 'labels', 'buckets'];
+const OPTIONS = ['format', 'prefix', 'labels', 'buckets', 'detail'];
 const NAME_RE = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const PREFIX_RE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)?$/;
 const LABEL_RE = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
@@ -45,6 +52,7 @@ interface Prepared {
   /** The names in constLabels. */
   constNames: string[];
   bucketsFor: (catalogName: string) => readonly number[] | undefined;
+  detail: DetailLevel;
 }
 
 function prepare(options: unknown, histogramNames: readonly string[]): Prepared {
@@ -77,7 +85,8 @@ function prepare(options: unknown, histogramNames: readonly string[]): Prepared 
       throw new TypeError(`buckets must be an array of upper bounds (seconds) or an object of histogram name → array, got ${describeValue(o.buckets)}`);
     }
   }
-  return { openMetrics, prefix, constLabels, constNames, bucketsFor };
+  const detail = checkDetail(o.detail);
+  return { openMetrics, prefix, constLabels, constNames, bucketsFor, detail };
 }
 
 /** A sample value in the exposition formats' float syntax. */
@@ -176,7 +185,7 @@ function compileFamily(f: PlanFamily, p: Prepared): FamilyOps {
     for (const pt of f.points) ops.push({ prefix: `${sample}${labelString(pt.attributes, p.constLabels)} `, factor, get: pt.get });
     return { name, header, ops };
   }
-  const bounds = p.bucketsFor(d.name) ?? DEFAULT_DURATION_BOUNDS_NS;
+  const bounds = p.bucketsFor(d.name) ?? (p.detail === 'standard' ? STANDARD_DURATION_BOUNDS_NS : DEFAULT_DURATION_BOUNDS_NS);
   for (const pt of f.points) {
     ops.push({
       bucketPrefixes: bounds.map((b) => `${name}_bucket${labelString(pt.attributes, p.constLabels, `le="${formatValue(b * factor)}"`)} `),
@@ -247,7 +256,7 @@ function compiledFor(s: Readable, options: unknown, key: string, labels: Readonl
       p.constLabels = [p.constLabels, extra].filter(Boolean).join(',');
     }
     const snap = s.read();
-    const families = plan(s, snap).filter((f) => !MONOTONIC_TIMESTAMPS.has(f.description.name)).map((f) => compileFamily(f, p));
+    const families = plan(s, snap, p.detail).filter((f) => !MONOTONIC_TIMESTAMPS.has(f.description.name)).map((f) => compileFamily(f, p));
     c = { families, openMetrics: p.openMetrics, snap };
     if (cache.size >= 16) cache.clear(); // options built per call: keep the cache bounded
     cache.set(k, c);
@@ -297,7 +306,7 @@ function render(sources: readonly LabelledReader[], options: unknown, key: strin
 }
 
 /**
- * Every metric of `sampler` (read now) as Prometheus text exposition (default) or
+ * The metrics of `sampler` at the detail level (read now) as Prometheus text exposition (default) or
  * OpenMetrics text (`format: 'openmetrics'`, ends with `# EOF`). Serve it with
  * PROMETHEUS_CONTENT_TYPE or OPENMETRICS_CONTENT_TYPE (see negotiateFormat()). The text
  * up to each value is built once per sampler and options, so repeated calls only read

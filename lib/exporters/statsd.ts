@@ -9,7 +9,8 @@ import { Sampler } from '../sampler';
 import type { Snapshot } from '../snapshot';
 import type { Histogram } from '../histogram';
 import { delta, SnapshotDelta } from '../delta';
-import { checkLabels, checkSampler, families, MONOTONIC_TIMESTAMPS } from './common';
+import { checkDetail, checkLabels, checkSampler, families, MONOTONIC_TIMESTAMPS } from './common';
+import type { DetailLevel } from '../catalog';
 import { describeValue, SamplerError } from '../errors';
 import { checkBoolean, checkFunction, checkInteger, checkKnownOptions, checkOneOf, checkOptionsObject, checkString } from '../options';
 
@@ -46,6 +47,11 @@ export interface StatsdOptions {
   flushOnClose?: boolean;
   /** Called with every error counted in stats.errors (exceptions it throws are ignored). */
   onError?: (error: Error) => void;
+  /**
+   * 'standard' (the default): the metrics the catalog marks `detail: 'standard'`; 'full':
+   * every catalog metric (reasons, phases, per-type splits).
+   */
+  detail?: DetailLevel;
 }
 
 export interface StatsdStats {
@@ -78,12 +84,13 @@ export interface StatsdResolvedOptions {
   socketType: 'udp4' | 'udp6';
   unref: boolean;
   flushOnClose: boolean;
+  detail: DetailLevel;
 }
 
 const WHAT = 'createStatsdExporter()';
 const OPTIONS = [
   'host', 'port', 'intervalMs', 'prefix', 'protocol', 'tags', 'maxPacketBytes', 'percentiles',
-  'sampler', 'socketType', 'unref', 'flushOnClose', 'onError',
+  'sampler', 'socketType', 'unref', 'flushOnClose', 'onError', 'detail',
 ];
 export const STATSD_DEFAULT_PREFIX = 'runtime.';
 export const STATSD_DEFAULT_MAX_PACKET_BYTES = 1432;
@@ -192,7 +199,7 @@ function resolveOptions(options: unknown): { o: StatsdResolvedOptions; sampler?:
   const sampler = raw.sampler === undefined ? undefined : checkSampler<Sampler>(WHAT, raw.sampler, 'a runtime-sampler Sampler');
   const o: StatsdResolvedOptions = {
     host, port, intervalMs, prefix, protocol, tags: Object.freeze(tags), maxPacketBytes,
-    percentiles: Object.freeze(percentiles), socketType, unref, flushOnClose,
+    percentiles: Object.freeze(percentiles), socketType, unref, flushOnClose, detail: checkDetail(raw.detail),
   };
   return { o: Object.freeze(o), sampler, onError };
 }
@@ -470,7 +477,7 @@ export class StatsdExporter {
     const lines: string[] = [];
     const d = prev === null ? null : delta(prev, snap);
     const { prefix, percentiles } = this.options;
-    for (const f of families(this.sampler, snap)) {
+    for (const f of families(this.sampler, snap, this.options.detail)) {
       const desc = f.description;
       if (MONOTONIC_TIMESTAMPS.has(desc.name)) continue;
       const factor = unitFactor(desc.unit);

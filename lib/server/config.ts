@@ -6,6 +6,7 @@ import { statSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { DEFAULT_THRESHOLDS, ReadinessThresholds, THRESHOLD_LIMITS } from './readiness';
 import { checkUrl } from '../alerts/channel';
+import { DETAIL_LEVELS, DetailLevel } from '../catalog';
 
 export interface ServerConfig {
   /** Start nothing (RUNTIME_SAMPLER_DISABLE=1). */
@@ -45,6 +46,8 @@ export interface ServerConfig {
   webhookUrl: string | null;
   /** Write each alert and resolution as a JSON line on stderr. */
   alertLog: boolean;
+  /** The detail level of /metrics (RUNTIME_SAMPLER_DETAIL, default 'standard'). */
+  detail: DetailLevel;
 }
 
 export interface ParsedConfig {
@@ -105,6 +108,7 @@ export const ENV_VARS: ReadonlyArray<[string, string]> = [
   ['RUNTIME_SAMPLER_ALERTMANAGER_URL', 'deliver the built-in rules\' alerts to this Prometheus Alertmanager: its base URL, http(s)://host:9093 (default: none)'],
   ['RUNTIME_SAMPLER_WEBHOOK_URL', 'POST each alert and resolution as JSON to this http(s) URL (default: none)'],
   ['RUNTIME_SAMPLER_ALERT_LOG', '1 to write each alert and resolution as a JSON line on stderr (default 0)'],
+  ['RUNTIME_SAMPLER_DETAIL', '/metrics detail level: standard (the dashboard\'s and alert rules\' metrics, ≤ 120 series) or full (every catalog metric; default standard)'],
   ['RUNTIME_SAMPLER_DISABLE', '1 to start nothing'],
 ];
 
@@ -127,7 +131,7 @@ export function parseEnv(env: NodeJS.ProcessEnv): ParsedConfig {
     debugMaxBytes: ENV_DEFAULTS.debugMaxBytes, debugMaxSeconds: ENV_DEFAULTS.debugMaxSeconds,
     watchdogMs: ENV_DEFAULTS.watchdogMs, stallStack: false, stallProfile: false, windowMs: ENV_DEFAULTS.windowMs, readiness: {},
     publish: true, cgroupRoot: null, threadpoolProbeMs: ENV_DEFAULTS.threadpoolProbeMs, anomaly: false,
-    alertmanagerUrl: null, webhookUrl: null, alertLog: false,
+    alertmanagerUrl: null, webhookUrl: null, alertLog: false, detail: 'standard',
   };
   const raw = (name: string): string | undefined => {
     const v = env[name];
@@ -234,6 +238,12 @@ export function parseEnv(env: NodeJS.ProcessEnv): ParsedConfig {
   config.alertmanagerUrl = alertUrl('RUNTIME_SAMPLER_ALERTMANAGER_URL');
   config.webhookUrl = alertUrl('RUNTIME_SAMPLER_WEBHOOK_URL');
   config.alertLog = flag('RUNTIME_SAMPLER_ALERT_LOG', 'no alert log') === true;
+  const detail = raw('RUNTIME_SAMPLER_DETAIL');
+  if (detail !== undefined) {
+    const level = DETAIL_LEVELS.find((l) => l === detail.toLowerCase());
+    if (level !== undefined) config.detail = level;
+    else bad('RUNTIME_SAMPLER_DETAIL', detail, DETAIL_LEVELS.join(' or '), `using ${config.detail}`);
+  }
   const r: ReadinessThresholds = {};
   const t = (name: string, key: keyof ReadinessThresholds, integer = false): void => {
     const [min, max] = THRESHOLD_LIMITS[key];

@@ -40,6 +40,7 @@ import { ChannelsOptions, jobOf } from '../alerts';
 import { AlertmanagerChannel } from '../alerts/alertmanager';
 import { cleanTitle, readerState } from './processes';
 import type { StallStore } from './stalls';
+import type { DetailLevel } from '../catalog';
 
 export interface MonitorServerOptions {
   readiness?: ReadinessThresholds;
@@ -67,6 +68,8 @@ export interface MonitorServerOptions {
   stalls?: StallStore;
   /** Where the built-in rules' alerts are delivered (from this thread). */
   alerts?: ChannelsOptions;
+  /** The detail level of /metrics and /metrics.json (default 'standard'; see toPrometheus()). */
+  detail?: DetailLevel;
 }
 
 /**
@@ -553,13 +556,14 @@ export function createMonitorServer(target: Readable, o: MonitorServerOptions): 
         case '/metrics': {
           const { format, contentType } = negotiateFormat(req.headers.accept);
           const group = o.processes?.sources() ?? null;
-          if (group === null) return send(req, res, 200, contentType, toPrometheus(target, { format }));
-          const text = toPrometheusGroup(group, { format }).replace(/# EOF\n$/, '') + o.processes!.prometheus(format === 'openmetrics');
+          const detail = o.detail ?? 'standard';
+          if (group === null) return send(req, res, 200, contentType, toPrometheus(target, { format, detail }));
+          const text = toPrometheusGroup(group, { format, detail }).replace(/# EOF\n$/, '') + o.processes!.prometheus(format === 'openmetrics');
           return send(req, res, 200, contentType, format === 'openmetrics' ? `${text}# EOF\n` : text);
         }
         case '/metrics.json': {
           const group = o.processes?.sources() ?? null;
-          return send(req, res, 200, JSON_TYPE, JSON.stringify(group === null ? toJSON(target) : toJSONGroup(group)));
+          return send(req, res, 200, JSON_TYPE, JSON.stringify(group === null ? toJSON(target, { detail: o.detail ?? 'standard' }) : toJSONGroup(group, { detail: o.detail ?? 'standard' })));
         }
         case '/live.json':
           return send(req, res, 200, JSON_TYPE, JSON.stringify(live()));

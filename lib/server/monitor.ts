@@ -11,6 +11,8 @@ import { ReadinessThresholds, resolveThresholds } from './readiness';
 import { ENV_DEFAULTS, SETTING_LIMITS, tokenProblem } from './config';
 import { closedError, describeValue, SamplerError } from '../errors';
 import { checkBoolean, checkInteger, checkKnownOptions, checkObject, checkString } from '../options';
+import { checkDetail } from '../exporters/common';
+import type { DetailLevel } from '../catalog';
 import { defaultPublishDir, processTitle } from '../published';
 import type { StallMessage } from './stalls';
 import { ChannelsOptions, createChannels } from '../alerts';
@@ -57,6 +59,8 @@ export interface MonitorThreadOptions {
   cluster?: boolean | { dir?: string };
   /** Also evaluate the built-in anomaly rules (ANOMALY_RULES) in /alerts and /diagnose (default false). */
   anomaly?: boolean;
+  /** The detail level of /metrics and /metrics.json: 'standard' (default) or 'full' (see toPrometheus()). */
+  detail?: DetailLevel;
   /**
    * Deliver the built-in rules' alerts from the monitor thread (never the app's):
    * watch()'s channels, minus what cannot cross threads (log: true only, no logger).
@@ -89,7 +93,7 @@ export interface MonitorThread {
  */
 const ALERT_FLUSH_MS = 3000;
 
-const OPTIONS = ['sampler', 'port', 'host', 'unref', 'readiness', 'windowMs', 'token', 'debug', 'debugMaxBytes', 'debugMaxSeconds', 'cluster', 'anomaly', 'alerts'];
+const OPTIONS = ['sampler', 'port', 'host', 'unref', 'readiness', 'windowMs', 'token', 'debug', 'debugMaxBytes', 'debugMaxSeconds', 'cluster', 'anomaly', 'alerts', 'detail'];
 
 /** node:cluster, loaded when asked for: a monitor without `cluster` does not load it. */
 function loadCluster(): Cluster {
@@ -194,6 +198,7 @@ export function startMonitorThread(options: MonitorThreadOptions): Promise<Monit
   const cluster = clusterOption(o.cluster);
   const alerts = o.alerts === undefined ? null : checkMonitorChannels(o.alerts);
   const anomaly = o.anomaly === undefined ? false : checkBoolean('anomaly', o.anomaly);
+  const detail = checkDetail(o.detail);
   // Stall events (and their profiles) are drained on the sampler's own thread, this one:
   // only a Sampler made here can forward them.
   const owner = aggregate ? null : (o.sampler as Sampler);
@@ -201,7 +206,7 @@ export function startMonitorThread(options: MonitorThreadOptions): Promise<Monit
   const stallProfiles = owner !== null && typeof owner.onStall === 'function' && !owner.closed && wd !== undefined && wd !== false && wd.profile;
 
   const worker = new Worker(join(__dirname, 'monitor-worker.js'), {
-    workerData: { handles, aggregate, port, host, readiness, windowMs, token, debug, debugMaxBytes, debugMaxSeconds, cluster, anomaly, title: processTitle(), stallProfiles, ...(alerts !== null ? { alerts, alertFlushMs: ALERT_FLUSH_MS } : {}) },
+    workerData: { handles, aggregate, port, host, readiness, windowMs, token, debug, debugMaxBytes, debugMaxSeconds, cluster, anomaly, detail, title: processTitle(), stallProfiles, ...(alerts !== null ? { alerts, alertFlushMs: ALERT_FLUSH_MS } : {}) },
     // A small worker: the server and the views need little heap.
     resourceLimits: { maxOldGenerationSizeMb: 64 },
   });

@@ -98,6 +98,7 @@ export function startPreload(env: NodeJS.ProcessEnv = process.env): Registered |
         sampler, port: config.port, host: config.host, readiness: config.readiness, windowMs: config.windowMs,
         ...(config.token !== null ? { token: config.token } : {}), debug: config.debug,
         debugMaxBytes: config.debugMaxBytes, debugMaxSeconds: config.debugMaxSeconds, anomaly: config.anomaly,
+        detail: config.detail,
         // Any process may turn out to be a node:cluster primary: once it forks, its monitor
         // serves the workers too (they inherit the preload and publish in the same place).
         ...alertChannels(config),
