@@ -304,12 +304,13 @@ export function families(sampler: Readable, snap: Snapshot): Family[] {
 // ---- exponential → fixed buckets ----
 
 /**
- * Default upper bounds for duration histograms, ns: every second power of two from 2^10
- * (1.024 µs) to 2^34 (17.2 s). Powers of two are bucket boundaries of the exponential
- * histograms at every scale, so these counts are exact.
+ * Default upper bounds for duration histograms, ns: every power of two from 2^10 (1.024 µs)
+ * to 2^34 (17.2 s). Powers of two are bucket boundaries of the exponential histograms at
+ * every scale, so these counts are exact. Not coarser: with bounds a factor of 4 apart,
+ * Prometheus' interpolated p99 of a real app's loop delay read 58 ms where it was 41 ms.
  */
 export const DEFAULT_DURATION_BOUNDS_NS: readonly number[] = Object.freeze(
-  Array.from({ length: 13 }, (_, k) => 2 ** (10 + 2 * k)),
+  Array.from({ length: 25 }, (_, k) => 2 ** (10 + k)),
 );
 
 /**

@@ -12,9 +12,12 @@ import {
 import { catalog } from '../catalog';
 import { describeValue, isArray, isRecord } from '../errors';
 import { checkKnownOptions, checkOneOf, checkOptionsObject, checkString } from '../options';
+import { ProtoWriter, nativeHistogram } from './protobuf';
 
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 export const OPENMETRICS_CONTENT_TYPE = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
+/** The protobuf exposition (length-delimited MetricFamily messages): the one with native histograms. */
+export const PROTOBUF_CONTENT_TYPE = 'application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited';
 
 export interface PrometheusOptions {
   /** 'prometheus' (text format 0.0.4, the default) or 'openmetrics' (OpenMetrics 1.0). */
@@ -27,7 +30,7 @@ export interface PrometheusOptions {
    * Histogram bucket upper bounds in the metric's base unit (seconds): one array for every
    * histogram, or an object keyed by catalog name ('v8js.gc.duration',
    * 'nodejs.eventloop.delay', 'nodejs.eventloop.iteration.duration'). Default: every
-   * second power of two from 2^10 ns (1.024 µs) to 2^34 ns (17.2 s), exact on the
+   * power of two from 2^10 ns (1.024 µs) to 2^34 ns (17.2 s), exact on the
    * exponential histograms; other bounds are resolved to within one exponential bucket.
    */
   buckets?: number[] | Record<string, number[]>;
@@ -44,6 +47,8 @@ interface Prepared {
   constLabels: string;
   /** The names in constLabels. */
   constNames: string[];
+  /** constLabels as name/value pairs (the protobuf format's). */
+  constPairs: [string, string][];
   bucketsFor: (catalogName: string) => readonly number[] | undefined;
 }
 
@@ -54,10 +59,12 @@ function prepare(options: unknown, histogramNames: readonly string[]): Prepared 
   const prefix = o.prefix === undefined ? '' : checkString('prefix', o.prefix, PREFIX_RE, 'a metric-name prefix ([a-zA-Z_:][a-zA-Z0-9_:]*)');
   let constLabels = '';
   let constNames: string[] = [];
+  let constPairs: [string, string][] = [];
   if (o.labels !== undefined) {
     const labels = checkLabels('labels', o.labels, LABEL_RE, '[a-zA-Z_][a-zA-Z0-9_]*');
     constLabels = labelText(labels);
     constNames = Object.keys(labels);
+    constPairs = Object.entries(labels);
   }
   let bucketsFor: Prepared['bucketsFor'] = () => undefined;
   if (o.buckets !== undefined) {
@@ -77,7 +84,7 @@ function prepare(options: unknown, histogramNames: readonly string[]): Prepared 
       throw new TypeError(`buckets must be an array of upper bounds (seconds) or an object of histogram name → array, got ${describeValue(o.buckets)}`);
     }
   }
-  return { openMetrics, prefix, constLabels, constNames, bucketsFor };
+  return { openMetrics, prefix, constLabels, constNames, constPairs, bucketsFor };
 }
 
 /** A sample value in the exposition formats' float syntax. */
@@ -119,11 +126,50 @@ export function prometheusName(catalogName: string, unit: string, prefix = ''): 
 /**
  * The exposition format a scraper asks for in its Accept header: OpenMetrics when it
  * accepts application/openmetrics-text (Prometheus does, first), else the 0.0.4 text format.
+ * With `{ protobuf: true }` (for callers that can serve toPrometheusProtobuf()'s bytes):
+ * the protobuf format when the header lists it (with proto=io.prometheus.client.MetricFamily
+ * and encoding=delimited) at a quality no other entry beats, as Prometheus ≥ 2.40 does with
+ * --enable-feature=native-histograms.
  */
-export function negotiateFormat(accept: string | undefined): { format: 'prometheus' | 'openmetrics'; contentType: string } {
+export function negotiateFormat(accept: string | undefined): { format: 'prometheus' | 'openmetrics'; contentType: string };
+export function negotiateFormat(accept: string | undefined, options: { protobuf: boolean }): { format: 'prometheus' | 'openmetrics' | 'protobuf'; contentType: string };
+export function negotiateFormat(accept: string | undefined, options?: { protobuf: boolean }): { format: 'prometheus' | 'openmetrics' | 'protobuf'; contentType: string } {
+  if (options !== undefined) {
+    if (!isRecord(options) || typeof options.protobuf !== 'boolean') {
+      throw new TypeError(`negotiateFormat(): options must be { protobuf: boolean }, got ${describeValue(options)}`);
+    }
+    if (options.protobuf && typeof accept === 'string' && prefersProtobuf(accept)) {
+      return { format: 'protobuf', contentType: PROTOBUF_CONTENT_TYPE };
+    }
+  }
   return typeof accept === 'string' && /application\/openmetrics-text/i.test(accept)
     ? { format: 'openmetrics', contentType: OPENMETRICS_CONTENT_TYPE }
     : { format: 'prometheus', contentType: PROMETHEUS_CONTENT_TYPE };
+}
+
+/** Whether `accept` lists the MetricFamily protobuf with q > 0 and no other entry's q higher. */
+function prefersProtobuf(accept: string): boolean {
+  let protobuf = 0;
+  let other = 0;
+  // A header is bounded by Node's header limit; the entries looked at are bounded too.
+  for (const entry of accept.split(',', 64)) {
+    const [type, ...params] = entry.split(';').map((x) => x.trim().toLowerCase());
+    let q = 1;
+    const p: Record<string, string> = {};
+    for (const param of params) {
+      const eq = param.indexOf('=');
+      if (eq < 0) continue;
+      const k = param.slice(0, eq).trim();
+      const v = param.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1');
+      if (k === 'q') q = Number(v);
+      else p[k] = v;
+    }
+    if (!(q >= 0 && q <= 1)) continue; // an unreadable q: ignore the entry
+    if (type === 'application/vnd.google.protobuf' && p.proto === 'io.prometheus.client.metricfamily' && p.encoding === 'delimited') {
+      protobuf = Math.max(protobuf, q);
+    } else if (type !== '') other = Math.max(other, q);
+  }
+  return protobuf > 0 && protobuf >= other;
 }
 
 function labelString(attributes: Record<string, string>, constLabels: string, extra?: string): string {
@@ -321,4 +367,89 @@ export function toPrometheus(sampler: Readable, options?: PrometheusOptions): st
 export function toPrometheusGroup(sources: readonly LabelledReader[], options?: PrometheusOptions): string {
   const list = checkGroup('toPrometheusGroup()', sources, LABEL_RE, '[a-zA-Z_][a-zA-Z0-9_]*');
   return render(list, options, keyOf(options, list[0]?.sampler ?? null));
+}
+
+// metrics.proto's MetricType values.
+const PROTO_TYPE = { counter: 0, gauge: 1, histogram: 4 } as const;
+const boundMaps = new WeakMap<readonly number[], Map<number, Int32Array>>();
+
+/** One Metric message: its labels and value (a Counter, Gauge or Histogram message). */
+function encodeMetric(labels: [string, string][], family: PlanFamily, value: unknown, factor: number, bounds: readonly number[]): ProtoWriter | null {
+  const m = new ProtoWriter();
+  for (const [k, v] of labels) m.messageField(1, new ProtoWriter().stringField(1, k).stringField(2, v));
+  if (!family.histogram) {
+    if (typeof value !== 'number' || Number.isNaN(value)) return null;
+    return m.messageField(family.description.kind === 'counter' ? 3 : 2, new ProtoWriter().doubleField(1, value * factor));
+  }
+  const h = value as Histogram;
+  let maps = boundMaps.get(bounds);
+  if (!maps) boundMaps.set(bounds, (maps = new Map()));
+  let map = maps.get(h.scale);
+  if (!map) maps.set(h.scale, (map = bucketBoundMap(bounds, h.scale, h.counts.length)));
+  const w = new ProtoWriter().uintField(1, h.count).doubleField(2, h.sum * factor);
+  // The classic buckets too, for scrapers that read protobuf but not native histograms.
+  const cum = cumulativeCounts(h, bounds, map);
+  for (let i = 0; i < cum.length; i++) w.messageField(3, new ProtoWriter().uintField(1, cum[i]).doubleField(2, bounds[i] * factor));
+  const n = nativeHistogram(h, factor);
+  w.sintField(5, n.schema).doubleField(6, n.zeroThreshold).uintField(7, n.zeroCount);
+  for (const span of n.spans) w.messageField(12, new ProtoWriter().sintField(1, span.offset).uintField(2, span.length));
+  w.packedSint(13, n.deltas);
+  return m.messageField(7, w);
+}
+
+function renderProtobuf(sources: readonly LabelledReader[], options: unknown): Uint8Array {
+  const p = prepare(options, histogramNames(sources[0]?.sampler ?? null));
+  const families = new Map<string, { help: string; type: number; metrics: ProtoWriter[] }>();
+  for (const { sampler, labels } of sources) {
+    const extra = Object.entries(labels);
+    const twice = extra.find(([n]) => p.constNames.includes(n));
+    if (twice !== undefined) throw new RangeError(`labels: ${JSON.stringify(twice[0])} is also a member's label`);
+    const snap = sampler.read();
+    for (const f of plan(sampler, snap)) {
+      const d = f.description;
+      if (MONOTONIC_TIMESTAMPS.has(d.name)) continue;
+      const { name, factor } = prometheusName(d.name, d.unit, p.prefix);
+      const counter = d.kind === 'counter' && !f.histogram;
+      const familyName = counter ? `${name}_total` : name;
+      let family = families.get(familyName);
+      if (!family) {
+        family = { help: d.description, type: f.histogram ? PROTO_TYPE.histogram : counter ? PROTO_TYPE.counter : PROTO_TYPE.gauge, metrics: [] };
+        families.set(familyName, family);
+      }
+      const bounds = p.bucketsFor(d.name) ?? DEFAULT_DURATION_BOUNDS_NS;
+      for (const pt of f.points) {
+        const pairs: [string, string][] = Object.entries(pt.attributes).map(([k, v]) => [k.replace(/[^a-zA-Z0-9_]/g, '_'), v]);
+        const m = encodeMetric([...pairs, ...p.constPairs, ...extra], f, pt.get(snap, sampler), factor, bounds);
+        if (m !== null) family.metrics.push(m);
+      }
+    }
+  }
+  const out = new ProtoWriter();
+  for (const [name, f] of families) {
+    // A family without a sample (every value NaN) is left out, as the text has no line for it.
+    if (f.metrics.length === 0) continue;
+    const mf = new ProtoWriter().stringField(1, name).stringField(2, f.help).uintField(3, f.type);
+    for (const m of f.metrics) mf.messageField(4, m);
+    out.bytes(mf.finish());
+  }
+  return out.finish().slice();
+}
+
+const PROTOBUF_OPTIONS = ['prefix', 'labels', 'buckets'];
+
+/**
+ * Every metric of `sampler` (read now) in the Prometheus protobuf exposition format: the
+ * bytes to serve with PROTOBUF_CONTENT_TYPE when negotiateFormat(accept, { protobuf: true })
+ * says 'protobuf'. Every family is there (counters and gauges too); each histogram carries
+ * both a native (sparse) histogram — the exponential buckets in seconds, at the finest
+ * schema with at most 160 populated buckets — and the classic `le` buckets (the `buckets`
+ * option), so one exposition serves Prometheus with and without native histograms. Same
+ * options as toPrometheus() but `format`; a SamplerAggregate's members get `thread_id`.
+ */
+export function toPrometheusProtobuf(sampler: Readable, options?: Omit<PrometheusOptions, 'format'>): Uint8Array {
+  const s = checkSampler('toPrometheusProtobuf()', sampler);
+  const o = checkOptionsObject('toPrometheusProtobuf()', options);
+  checkKnownOptions('toPrometheusProtobuf()', o, PROTOBUF_OPTIONS);
+  const members = membersOf(s);
+  return renderProtobuf(members === null ? [{ sampler: s, labels: {} }] : members.map((m) => ({ sampler: m, labels: { thread_id: String(m.threadId) } })), o);
 }

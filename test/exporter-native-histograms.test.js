@@ -1,0 +1,127 @@
+// tier: extra — starts a real Prometheus
+// versions: current
+// The real Prometheus 2.42 (Debian) with --enable-feature=native-histograms scrapes the
+// preload's /metrics: it negotiates the protobuf format, the GC pause and loop delay native
+// histograms arrive, and histogram_quantile() on them agrees with the process's own
+// percentiles within 2 %.
+const { test } = require('uvu');
+const assert = require('uvu/assert');
+const http = require('node:http');
+const { sleep, getJSON, has, startPrometheus } = require('./helpers/prometheus');
+const { withPreloaded } = require('./helpers/preloaded');
+const { testUnless } = require('./helpers/skip');
+const { negotiateFormat, PROTOBUF_CONTENT_TYPE } = require('..');
+
+const NO_PROM = has('prometheus') ? null : 'prometheus is not installed (Debian package prometheus)';
+const FLAGS = ['--enable-feature=native-histograms'];
+
+// Allocates (scavenges, some mark-compacts) and blocks the loop for 1–12 ms at a time
+// until told to stop on stdin... or after `LOAD_MS`: then idles, so the GC histograms stop
+// changing while Prometheus and the test read them.
+const APP = `
+  const { registered } = require('runtime-sampler');
+  registered().monitor.then((m) => console.log('PORT ' + m.port));
+  let keep = [];
+  const until = Date.now() + Number(process.env.LOAD_MS);
+  const tick = () => {
+    if (Date.now() > until) { keep = null; return; }
+    for (let i = 0; i < 20000; i++) keep.push({ i, s: 'x' + i });
+    if (keep.length > 400000) keep = [];
+    const spin = Date.now() + 1 + Math.floor(Math.random() * 12);
+    while (Date.now() < spin);
+    setTimeout(tick, 1);
+  };
+  tick();
+  setInterval(() => {}, 1000);
+`;
+
+// The Accept header Prometheus 2.42 sends with native histograms enabled (asserted below).
+const PROM_ACCEPT = 'application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited,application/openmetrics-text;version=1.0.0;q=0.8,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
+
+testUnless(test, NO_PROM, 'Prometheus 2.42 with native histograms asks for protobuf; negotiateFormat picks it', async () => {
+  const seen = [];
+  const server = http.createServer((req, res) => {
+    seen.push(req.headers.accept);
+    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
+    res.end('up_test 1\n');
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const prom = await startPrometheus(`global: { scrape_interval: 1s }\nscrape_configs:\n  - job_name: t\n    static_configs: [{ targets: ['127.0.0.1:${server.address().port}'] }]\n`, {}, FLAGS);
+  try {
+    for (let i = 0; i < 80 && seen.length === 0; i++) await sleep(250);
+    assert.is(seen[0], PROM_ACCEPT, prom.log());
+    assert.equal(negotiateFormat(seen[0], { protobuf: true }), { format: 'protobuf', contentType: PROTOBUF_CONTENT_TYPE });
+  } finally {
+    await prom.stop();
+    server.close();
+  }
+});
+
+const QUANTILES = [0.5, 0.99];
+const GC_TYPES = ['scavenge', 'mark_sweep_compact'];
+
+/** The process's own cumulative histograms (count and percentiles) from its /metrics.json. */
+function ownHistograms(doc) {
+  const out = {};
+  for (const m of doc.metrics) {
+    if (m.kind !== 'histogram') continue;
+    for (const pt of m.points) {
+      if (m.name === 'nodejs.eventloop.delay') out.delay = pt;
+      if (m.name === 'v8js.gc.duration' && GC_TYPES.includes(pt.attributes['v8js.gc.type'])) out[pt.attributes['v8js.gc.type']] = pt;
+    }
+  }
+  return out;
+}
+
+testUnless(test, NO_PROM, 'native GC pause and loop delay histograms: Prometheus quantiles agree with the process within 2 %', async () => {
+  const LOAD_MS = 5000;
+  await withPreloaded(APP, { LOAD_MS: String(LOAD_MS) }, async (port) => {
+    const base = `http://127.0.0.1:${port}`;
+    const res = await fetch(`${base}/metrics`, { headers: { accept: PROM_ACCEPT } });
+    assert.is(res.headers.get('content-type'), PROTOBUF_CONTENT_TYPE);
+    const loadEnds = Date.now() + LOAD_MS;
+    const prom = await startPrometheus(`global: { scrape_interval: 1s }\nscrape_configs:\n  - job_name: app\n    static_configs: [{ targets: ['127.0.0.1:${port}'] }]\n`, {}, FLAGS);
+    try {
+      // The loop-delay histogram grows while idle too (one sample a timer period): keep
+      // every state the process reports, keyed by its loop-delay count, so that one of
+      // Prometheus' scrapes can be compared with the very same observations.
+      const history = new Map();
+      const until = loadEnds + 6000;
+      while (Date.now() < until) {
+        const own = ownHistograms(await (await fetch(`${base}/metrics.json`)).json());
+        if (Date.now() > loadEnds + 500) history.set(own.delay.count, own);
+      }
+      const series = await prom.query('nodejs_eventloop_delay_seconds[8s]');
+      assert.is(series.length, 1, JSON.stringify(series));
+      // Native histograms come back as `histograms`, classic series as `values`.
+      const samples = series[0].histograms;
+      assert.ok(Array.isArray(samples) && samples.length > 0, `no native histogram samples: ${JSON.stringify(series[0]).slice(0, 500)}\n${prom.log()}`);
+      const match = samples.find(([, h]) => history.has(Number(h.count)));
+      assert.ok(match, `no scrape matched a state the test saw: scraped counts ${samples.map(([, h]) => h.count)}, seen ${[...history.keys()].slice(-20)}`);
+      const [ts, scraped] = match;
+      const own = history.get(Number(scraped.count));
+      assert.ok(own.scavenge.count > 20 && own.mark_sweep_compact.count > 0, `too few GCs: ${JSON.stringify(own)}`);
+      const at = async (q) => {
+        const r = (await getJSON(`${prom.api}/query?query=${encodeURIComponent(q)}&time=${ts}`)).result;
+        assert.is(r.length, 1, `${q}: ${JSON.stringify(r)}`);
+        return Number(r[0].value[1]);
+      };
+      const report = [];
+      for (const [name, selector] of [['delay', 'nodejs_eventloop_delay_seconds'], ...GC_TYPES.map((t) => [t, `v8js_gc_duration_seconds{v8js_gc_type="${t}"}`])]) {
+        assert.is(await at(`histogram_count(${selector})`), own[name].count, `${name}: the scrape and the process's state differ`);
+        for (const q of QUANTILES) {
+          const theirs = await at(`histogram_quantile(${q}, ${selector})`);
+          const ours = own[name].percentiles[`p${q * 100}`] / 1e9;
+          const err = Math.abs(theirs - ours) / ours;
+          report.push(`${name} p${q * 100}: Prometheus ${theirs}, process ${ours}, ${(err * 100).toFixed(2)} %`);
+          assert.ok(err <= 0.02, report.join('\n'));
+        }
+      }
+      console.log(report.join('\n'));
+    } finally {
+      await prom.stop();
+    }
+  });
+});
+
+test.run();
