@@ -100,13 +100,17 @@ testUnless(test, NO_PROM, 'native GC pause and loop delay histograms: Prometheus
       assert.ok(match, `no scrape matched a state the test saw: scraped counts ${samples.map(([, h]) => h.count)}, seen ${[...history.keys()].slice(-20)}`);
       const [ts, scraped] = match;
       const own = history.get(Number(scraped.count));
+      // The schema Prometheus got, from a bucket's width: upper / lower = 2^(2^-schema).
+      const [, lower, upper] = scraped.buckets.find((b) => Number(b[1]) > 0);
+      const schema = Math.round(-Math.log2(Math.log2(Number(upper) / Number(lower))));
+      assert.ok(schema >= 0 && schema <= 6 && scraped.buckets.length <= 160, `schema ${schema}, ${scraped.buckets.length} buckets`);
       assert.ok(own.scavenge.count > 20 && own.mark_sweep_compact.count > 0, `too few GCs: ${JSON.stringify(own)}`);
       const at = async (q) => {
         const r = (await getJSON(`${prom.api}/query?query=${encodeURIComponent(q)}&time=${ts}`)).result;
         assert.is(r.length, 1, `${q}: ${JSON.stringify(r)}`);
         return Number(r[0].value[1]);
       };
-      const report = [];
+      const report = [`loop delay: schema ${schema}, ${scraped.buckets.length} buckets, ${scraped.count} values`];
       for (const [name, selector] of [['delay', 'nodejs_eventloop_delay_seconds'], ...GC_TYPES.map((t) => [t, `v8js_gc_duration_seconds{v8js_gc_type="${t}"}`])]) {
         assert.is(await at(`histogram_count(${selector})`), own[name].count, `${name}: the scrape and the process's state differ`);
         for (const q of QUANTILES) {
@@ -118,6 +122,8 @@ testUnless(test, NO_PROM, 'native GC pause and loop delay histograms: Prometheus
         }
       }
       console.log(report.join('\n'));
+      // For docs/exporters.md: what 2.42 keeps of the classic buckets beside a native histogram.
+      console.log(`classic _bucket series stored: ${(await prom.query('nodejs_eventloop_delay_seconds_bucket')).length}`);
     } finally {
       await prom.stop();
     }
