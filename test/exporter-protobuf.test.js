@@ -51,7 +51,8 @@ test('ProtoWriter: every wire type it writes reads back with protobufjs', () => 
     .add(new protobuf.Field('d', 3, 'double', 'repeated', undefined, { packed: false }))
     .add(new protobuf.Field('str', 4, 'string'))
     .add(new protobuf.Field('packed', 5, 'sint64', 'repeated', undefined, { packed: true }))
-    .add(new protobuf.Field('i32', 6, 'sint32'));
+    .add(new protobuf.Field('i32', 6, 'sint32'))
+    .add(new protobuf.Field('nested', 7, 'T', 'repeated'));
   new protobuf.Root().add(T);
   const u = [0, 1, 127, 128, 300, 2 ** 31, 2 ** 32 + 5, Number.MAX_SAFE_INTEGER];
   const s = [0, -1, 1, -64, 64, -(2 ** 40) - 3, 2 ** 45 + 1];
@@ -71,6 +72,16 @@ test('ProtoWriter: every wire type it writes reads back with protobufjs', () => 
   assert.is(o.str, 'gc: pause · µs «x»');
   assert.equal(o.packed, packed);
   assert.is(o.i32, -608);
+  // Nested messages written in place, their lengths from 1 to 3 varint bytes.
+  const nw = new ProtoWriter().uintField(1, 1);
+  for (const len of [0, 5, 127, 128, 200, 16383, 16384, 70000]) {
+    const at = nw.begin(7);
+    nw.stringField(4, 'y'.repeat(len)).sintField(6, -len).end(at);
+  }
+  nw.uintField(1, 2);
+  const no = T.toObject(T.decode(nw.finish()), { longs: Number });
+  assert.equal(no.u, [1, 2]);
+  assert.equal(no.nested.map((m) => [m.str.length, m.i32]), [0, 5, 127, 128, 200, 16383, 16384, 70000].map((n) => [n, -n]));
   // Grows past its first buffer.
   const big = new ProtoWriter();
   const long = 'x'.repeat(100000);

@@ -373,38 +373,59 @@ export function toPrometheusGroup(sources: readonly LabelledReader[], options?: 
 const PROTO_TYPE = { counter: 0, gauge: 1, histogram: 4 } as const;
 const boundMaps = new WeakMap<readonly number[], Map<number, Int32Array>>();
 
-/** One Metric message: its labels and value (a Counter, Gauge or Histogram message). */
-function encodeMetric(labels: [string, string][], family: PlanFamily, value: unknown, factor: number, bounds: readonly number[]): ProtoWriter | null {
-  const m = new ProtoWriter();
-  for (const [k, v] of labels) m.messageField(1, new ProtoWriter().stringField(1, k).stringField(2, v));
+/** One Metric message (field 4 of its MetricFamily in `w`): its labels and value. */
+function encodeMetric(w: ProtoWriter, labels: [string, string][], family: PlanFamily, value: unknown, factor: number, bounds: readonly number[]): void {
+  if (!family.histogram && (typeof value !== 'number' || Number.isNaN(value))) return;
+  const metric = w.begin(4);
+  for (const [k, v] of labels) {
+    const at = w.begin(1);
+    w.stringField(1, k).stringField(2, v).end(at);
+  }
   if (!family.histogram) {
-    if (typeof value !== 'number' || Number.isNaN(value)) return null;
-    return m.messageField(family.description.kind === 'counter' ? 3 : 2, new ProtoWriter().doubleField(1, value * factor));
+    const at = w.begin(family.description.kind === 'counter' ? 3 : 2);
+    w.doubleField(1, (value as number) * factor).end(at).end(metric);
+    return;
   }
   const h = value as Histogram;
   let maps = boundMaps.get(bounds);
   if (!maps) boundMaps.set(bounds, (maps = new Map()));
   let map = maps.get(h.scale);
   if (!map) maps.set(h.scale, (map = bucketBoundMap(bounds, h.scale, h.counts.length)));
-  const w = new ProtoWriter().uintField(1, h.count).doubleField(2, h.sum * factor);
+  const hist = w.begin(7);
+  w.uintField(1, h.count).doubleField(2, h.sum * factor);
   // The classic buckets too, for scrapers that read protobuf but not native histograms.
   const cum = cumulativeCounts(h, bounds, map);
-  for (let i = 0; i < cum.length; i++) w.messageField(3, new ProtoWriter().uintField(1, cum[i]).doubleField(2, bounds[i] * factor));
+  for (let i = 0; i < cum.length; i++) {
+    const at = w.begin(3);
+    w.uintField(1, cum[i]).doubleField(2, bounds[i] * factor).end(at);
+  }
   const n = nativeHistogram(h, factor);
   w.sintField(5, n.schema).doubleField(6, n.zeroThreshold).uintField(7, n.zeroCount);
-  for (const span of n.spans) w.messageField(12, new ProtoWriter().sintField(1, span.offset).uintField(2, span.length));
-  w.packedSint(13, n.deltas);
-  return m.messageField(7, w);
+  for (const span of n.spans) {
+    const at = w.begin(12);
+    w.sintField(1, span.offset).uintField(2, span.length).end(at);
+  }
+  w.packedSint(13, n.deltas).end(hist).end(metric);
 }
 
+const protobufSnaps = new WeakMap<Readable, Snapshot>();
+
+// A sampler's catalog is fixed: its histogram names (for the options' check) are read once.
+const protobufHistogramNames = new WeakMap<Readable, string[]>();
+
 function renderProtobuf(sources: readonly LabelledReader[], options: unknown): Uint8Array {
-  const p = prepare(options, histogramNames(sources[0]?.sampler ?? null));
-  const families = new Map<string, { help: string; type: number; metrics: ProtoWriter[] }>();
+  const first = sources[0].sampler;
+  let names = protobufHistogramNames.get(first);
+  if (!names) protobufHistogramNames.set(first, (names = histogramNames(first)));
+  const p = prepare(options, names);
+  // One writer per family: an aggregate's members add their series to the same family.
+  const families = new Map<string, { w: ProtoWriter; metrics: number }>();
   for (const { sampler, labels } of sources) {
     const extra = Object.entries(labels);
     const twice = extra.find(([n]) => p.constNames.includes(n));
     if (twice !== undefined) throw new RangeError(`labels: ${JSON.stringify(twice[0])} is also a member's label`);
-    const snap = sampler.read();
+    const snap = sampler.read(protobufSnaps.get(sampler));
+    protobufSnaps.set(sampler, snap);
     for (const f of plan(sampler, snap)) {
       const d = f.description;
       if (MONOTONIC_TIMESTAMPS.has(d.name)) continue;
@@ -413,24 +434,23 @@ function renderProtobuf(sources: readonly LabelledReader[], options: unknown): U
       const familyName = counter ? `${name}_total` : name;
       let family = families.get(familyName);
       if (!family) {
-        family = { help: d.description, type: f.histogram ? PROTO_TYPE.histogram : counter ? PROTO_TYPE.counter : PROTO_TYPE.gauge, metrics: [] };
+        const type = f.histogram ? PROTO_TYPE.histogram : counter ? PROTO_TYPE.counter : PROTO_TYPE.gauge;
+        family = { w: new ProtoWriter().stringField(1, familyName).stringField(2, d.description).uintField(3, type), metrics: 0 };
         families.set(familyName, family);
       }
       const bounds = p.bucketsFor(d.name) ?? DEFAULT_DURATION_BOUNDS_NS;
       for (const pt of f.points) {
         const pairs: [string, string][] = Object.entries(pt.attributes).map(([k, v]) => [k.replace(/[^a-zA-Z0-9_]/g, '_'), v]);
-        const m = encodeMetric([...pairs, ...p.constPairs, ...extra], f, pt.get(snap, sampler), factor, bounds);
-        if (m !== null) family.metrics.push(m);
+        const before = family.w.length;
+        encodeMetric(family.w, [...pairs, ...p.constPairs, ...extra], f, pt.get(snap, sampler), factor, bounds);
+        if (family.w.length !== before) family.metrics++;
       }
     }
   }
   const out = new ProtoWriter();
-  for (const [name, f] of families) {
+  for (const f of families.values()) {
     // A family without a sample (every value NaN) is left out, as the text has no line for it.
-    if (f.metrics.length === 0) continue;
-    const mf = new ProtoWriter().stringField(1, name).stringField(2, f.help).uintField(3, f.type);
-    for (const m of f.metrics) mf.messageField(4, m);
-    out.bytes(mf.finish());
+    if (f.metrics > 0) out.bytes(f.w.finish());
   }
   return out.finish().slice();
 }

@@ -10,7 +10,7 @@ const scratch = new DataView(new ArrayBuffer(8));
 
 /** An append-only protobuf writer: wire types 0 (varint), 1 (64-bit) and 2 (length-delimited). */
 export class ProtoWriter {
-  private buf = new Uint8Array(256);
+  private buf = new Uint8Array(1024);
   length = 0;
 
   private reserve(n: number): void {
@@ -38,7 +38,7 @@ export class ProtoWriter {
   /** A signed integer in zigzag form (sint32 / sint64). */
   sint(v: number): this {
     if (!Number.isSafeInteger(v)) throw new RangeError(`protobuf sint: ${v} is not a safe integer`);
-    // 2·|v| stays exact up to 2^53 only for |v| < 2^52: counts this large do not occur.
+    // 2·|v| stays a safe integer for |v| < 2^52: counts this large do not occur.
     return this.varint(v >= 0 ? v * 2 : -v * 2 - 1);
   }
 
@@ -61,6 +61,32 @@ export class ProtoWriter {
     return this;
   }
 
+  /**
+   * Opens a length-delimited field (a nested message) written in place, with one byte
+   * kept for its length; end() fills it in, moving the body when the length needs more.
+   * Writing in place spares a buffer per message (those made the garbage of a scrape).
+   */
+  begin(field?: number): number {
+    if (field !== undefined) this.tag(field, 2);
+    this.reserve(1);
+    return this.length++;
+  }
+
+  end(at: number): this {
+    const n = this.length - at - 1;
+    let size = 1;
+    for (let v = n; v >= 0x80; v = Math.floor(v / 0x80)) size++;
+    if (size > 1) {
+      this.reserve(size - 1);
+      this.buf.copyWithin(at + size, at + 1, this.length);
+    }
+    const end = this.length + size - 1;
+    this.length = at;
+    this.varint(n);
+    this.length = end;
+    return this;
+  }
+
   // Field helpers: proto2 optional fields are written only when set.
   uintField(field: number, v: number): this {
     return this.tag(field, 0).varint(v);
@@ -72,23 +98,32 @@ export class ProtoWriter {
     return this.tag(field, 1).double(v);
   }
   stringField(field: number, s: string): this {
-    return this.tag(field, 2).bytes(textEncoder.encode(s));
-  }
-  messageField(field: number, m: ProtoWriter): this {
-    return this.tag(field, 2).bytes(m.finish());
+    return this.tag(field, 2).bytes(utf8(s));
   }
   /** A packed repeated sint64. */
   packedSint(field: number, values: readonly number[]): this {
     if (values.length === 0) return this;
-    const w = new ProtoWriter();
-    for (const v of values) w.sint(v);
-    return this.messageField(field, w);
+    const at = this.begin(field);
+    for (const v of values) this.sint(v);
+    return this.end(at);
   }
 
   /** The bytes written so far (a view, valid until the next write). */
   finish(): Uint8Array {
     return this.buf.subarray(0, this.length);
   }
+}
+
+// Names, help texts and label values repeat every scrape: encoded once. Bounded, since
+// label values may come from elsewhere (an aggregate's thread ids).
+const encoded = new Map<string, Uint8Array>();
+function utf8(s: string): Uint8Array {
+  let b = encoded.get(s);
+  if (b === undefined) {
+    if (encoded.size >= 4096) encoded.clear();
+    encoded.set(s, (b = textEncoder.encode(s)));
+  }
+  return b;
 }
 
 // ---- native histograms ----
