@@ -152,7 +152,7 @@ export interface NativeHistogram {
  * (2^(i/2^s), 2^((i+1)/2^s)]. When log2(factor) is an integer the grids coincide and each
  * bucket moves whole (exact). For ns → s (factor 1e-9, log2 = −29.897…) they cannot: each
  * of our buckets goes to the native bucket holding its geometric middle, so a value is
- * off by at most one of our buckets (0.54 % at scale 6). Our first bucket (every value in
+ * off by at most half of one of our buckets (0.54 % at scale 6). Our first bucket (every value in
  * (0, 1]) and the values ≤ 0 form the zero bucket, of threshold 1 · factor.
  */
 export function nativeHistogram(h: Histogram, factor: number, maxBuckets = NATIVE_MAX_BUCKETS): NativeHistogram {
