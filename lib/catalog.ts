@@ -73,7 +73,7 @@ function nativeOnly(path: string): boolean {
  * series per process (test/detail.test.js counts them): reason and phase counters (58 + 9
  * series, mostly zero) go, totals replace their per-GC-type splits where no query needs the
  * type (a per-type classic histogram alone is 5 × its buckets), and so do the counters a
- * histogram's _count/_sum/max already carry.
+ * histogram's _count/_sum/max already carry, and the sampler's own bookkeeping.
  */
 const FULL_ONLY: readonly string[] = [
   'gc.byType.*.pauseNs', 'gc.byType.*.maxPauseNs', 'histograms.gcPauseByType.*', 'gc.nestedCount',
@@ -82,7 +82,8 @@ const FULL_ONLY: readonly string[] = [
   'heap.physicalBytes', 'heap.availableBytes', 'heap.peakMallocedBytes', 'heap.executableBytes', 'heap.globalHandlesBytes',
   'heap.usedGlobalHandlesBytes', 'heap.spaces.*.sizeBytes', 'heap.spaces.*.availableBytes', 'heap.spaces.*.physicalBytes',
   'heap.fragmentation.total',
-  'loop.eventsPendingAtPoll', 'loop.lastIterationNs',
+  'loop.events', 'loop.eventsPendingAtPoll', 'loop.lastIterationNs', 'loop.maxIterationNs', 'gc.forcedCount',
+  'sampler.refreshes', 'sampler.refreshCostNs',
   'threadpool.inFlight',
   'container.cgroupVersion', 'container.oomEvents',
   'alerts.', 'threadId', 'sampler.v8HistogramSamples', 'sampler.drains', 'sampler.gcEvents',

@@ -64,7 +64,7 @@ export const nativeInfo = Object.freeze({
   fallbackReason,
 });
 
-export { toPrometheus, toPrometheusGroup, negotiateFormat, PROMETHEUS_CONTENT_TYPE, OPENMETRICS_CONTENT_TYPE } from './exporters/prometheus';
+export { toPrometheus, toPrometheusGroup, toPrometheusProtobuf, negotiateFormat, PROMETHEUS_CONTENT_TYPE, OPENMETRICS_CONTENT_TYPE, PROTOBUF_CONTENT_TYPE } from './exporters/prometheus';
 export type { PrometheusOptions } from './exporters/prometheus';
 export type { LabelledReader } from './exporters/common';
 export { toJSON, toJSONGroup, JSON_SCHEMA } from './exporters/json';

@@ -11,6 +11,11 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SEL = '{job=~"$job", instance=~"$instance"}';
 const sel = (extra = '') => `{job=~"$job", instance=~"$instance"${extra ? `, ${extra}` : ''}}`;
 const RI = '$__rate_interval';
+// A quantile from a histogram's classic buckets or, where Prometheus stores the native
+// histogram instead (--enable-feature=native-histograms: 2.42 then ingests no _bucket
+// series for it), from that. `alt` is another classic source inside the first quantile.
+const hq = (q, name, alt = '') =>
+  `histogram_quantile(${q}, sum by (instance, le) (rate(${name}_bucket${SEL}[${RI}]))${alt}) or histogram_quantile(${q}, sum by (instance) (rate(${name}${SEL}[${RI}])))`;
 
 let id = 0;
 let y = 0;
@@ -44,14 +49,14 @@ function newRow(title) {
 row('Overview');
 panel('Heap used / limit', 'percentunit', [[`max by (instance) (v8js_heap_used_bytes${SEL} / v8js_heap_limit_bytes${SEL})`, '{{instance}}']], { type: 'stat', w: 6, h: 5 });
 panel('GC CPU fraction (pauses + incremental marking)', 'percentunit', [[`sum by (instance) (rate(v8js_gc_main_thread_time_seconds_total${SEL}[${RI}]))`, '{{instance}}']], { type: 'stat', w: 6, h: 5 });
-panel('Event-loop delay p99', 's', [[`histogram_quantile(0.99, sum by (instance, le) (rate(nodejs_eventloop_delay_seconds_bucket${SEL}[${RI}]))) or max by (instance) (nodejs_eventloop_lag_p99_seconds${SEL})`, '{{instance}}']], { type: 'stat', w: 6, h: 5 });
+panel('Event-loop delay p99', 's', [[`${hq(0.99, 'nodejs_eventloop_delay_seconds')} or max by (instance) (nodejs_eventloop_lag_p99_seconds${SEL})`, '{{instance}}']], { type: 'stat', w: 6, h: 5 });
 panel('Stall in progress', 'none', [[`max by (instance) (nodejs_eventloop_stall_active${SEL})`, '{{instance}}']], { type: 'stat', w: 6, h: 5 });
 
 newRow('Garbage collection');
 panel('GC pauses per second by type', 'ops', [[`sum by (instance, v8js_gc_type) (rate(v8js_gc_count_total${SEL}[${RI}]))`, '{{instance}} {{v8js_gc_type}}']]);
 panel('GC pause p50 / p99 (all types)', 's', [
-  [`histogram_quantile(0.5, sum by (instance, le) (rate(v8js_gc_duration_seconds_bucket${SEL}[${RI}])) or sum by (instance, le) (rate(nodejs_gc_duration_seconds_bucket${SEL}[${RI}])))`, 'p50 {{instance}}'],
-  [`histogram_quantile(0.99, sum by (instance, le) (rate(v8js_gc_duration_seconds_bucket${SEL}[${RI}])) or sum by (instance, le) (rate(nodejs_gc_duration_seconds_bucket${SEL}[${RI}])))`, 'p99 {{instance}}'],
+  [hq(0.5, 'v8js_gc_duration_seconds', ` or sum by (instance, le) (rate(nodejs_gc_duration_seconds_bucket${SEL}[${RI}]))`), 'p50 {{instance}}'],
+  [hq(0.99, 'v8js_gc_duration_seconds', ` or sum by (instance, le) (rate(nodejs_gc_duration_seconds_bucket${SEL}[${RI}]))`), 'p99 {{instance}}'],
 ]);
 panel('GC pause heatmap', 's', [[`sum by (le) (increase(v8js_gc_duration_seconds_bucket${SEL}[${RI}]))`, '{{le}}']], { type: 'heatmap' });
 panel('GC time on the JS thread: pauses and incremental marking', 'percentunit', [
@@ -59,7 +64,7 @@ panel('GC time on the JS thread: pauses and incremental marking', 'percentunit',
   [`sum by (instance) (rate(v8js_gc_incremental_marking_time_seconds_total${SEL}[${RI}]))`, 'incremental marking {{instance}}'],
 ], { min: 0 });
 panel('Mark-compact phases (time per second)', 'percentunit', [[`sum by (v8js_gc_phase) (rate(v8js_gc_mark_compact_phase_time_seconds_total${SEL}[${RI}]))`, '{{v8js_gc_phase}}']], { description: FULL_ONLY });
-panel('Time to safepoint p99', 's', [[`histogram_quantile(0.99, sum by (instance, le) (rate(v8js_gc_time_to_safepoint_duration_seconds_bucket${SEL}[${RI}])))`, '{{instance}}']], { description: FULL_ONLY });
+panel('Time to safepoint p99', 's', [[hq(0.99, 'v8js_gc_time_to_safepoint_duration_seconds'), '{{instance}}']], { description: FULL_ONLY });
 panel('Why V8 collected (mark-compacts and incremental marking starts)', 'ops', [
   [`sum by (v8js_gc_reason) (rate(v8js_gc_mark_compact_reason_count_total${SEL}[${RI}])) > 0`, 'mark-compact: {{v8js_gc_reason}}'],
   [`sum by (v8js_gc_reason) (rate(v8js_gc_incremental_marking_reason_count_total${SEL}[${RI}])) > 0`, 'incremental: {{v8js_gc_reason}}'],
@@ -90,13 +95,13 @@ panel('Contexts (detached > 0 for long: a leak)', 'none', [
 
 newRow('Event loop');
 panel('Loop delay p50 / p90 / p99', 's', [
-  [`histogram_quantile(0.5, sum by (instance, le) (rate(nodejs_eventloop_delay_seconds_bucket${SEL}[${RI}])))`, 'p50 {{instance}}'],
-  [`histogram_quantile(0.9, sum by (instance, le) (rate(nodejs_eventloop_delay_seconds_bucket${SEL}[${RI}])))`, 'p90 {{instance}}'],
-  [`histogram_quantile(0.99, sum by (instance, le) (rate(nodejs_eventloop_delay_seconds_bucket${SEL}[${RI}])))`, 'p99 {{instance}}'],
+  [hq(0.5, 'nodejs_eventloop_delay_seconds'), 'p50 {{instance}}'],
+  [hq(0.9, 'nodejs_eventloop_delay_seconds'), 'p90 {{instance}}'],
+  [hq(0.99, 'nodejs_eventloop_delay_seconds'), 'p99 {{instance}}'],
 ]);
 panel('Event-loop utilization', 'percentunit', [[`sum by (instance) (rate(nodejs_eventloop_time_seconds_total${sel('nodejs_eventloop_state="active"')}[${RI}])) / sum by (instance) (rate(nodejs_eventloop_time_seconds_total${SEL}[${RI}]))`, '{{instance}}']], { min: 0 });
 panel('Iterations per second and busiest iteration', 'ops', [[`sum by (instance) (rate(nodejs_eventloop_iterations_total${SEL}[${RI}]))`, '{{instance}}']]);
-panel('Iteration busy time p99', 's', [[`histogram_quantile(0.99, sum by (instance, le) (rate(nodejs_eventloop_iteration_duration_seconds_bucket${SEL}[${RI}])))`, '{{instance}}']], { description: FULL_ONLY });
+panel('Iteration busy time p99', 's', [[hq(0.99, 'nodejs_eventloop_iteration_duration_seconds'), '{{instance}}']], { description: FULL_ONLY });
 panel('Stalls (iterations over the watchdog threshold)', 'ops', [
   [`sum by (instance) (rate(nodejs_eventloop_stall_count_total${SEL}[${RI}]))`, 'stalls/s {{instance}}'],
   [`max by (instance) (nodejs_eventloop_stall_duration_seconds${SEL})`, 'in progress (s) {{instance}}'],
@@ -109,8 +114,8 @@ panel('Active handles and requests', 'none', [
 // libuv's threadpool (fs, dns.lookup, crypto, zlib), seen by the threadpoolProbeMs probe.
 newRow('Threadpool');
 panel('Threadpool probe delay p50 / p99', 's', [
-  [`histogram_quantile(0.5, sum by (instance, le) (rate(nodejs_threadpool_delay_seconds_bucket${SEL}[${RI}])))`, 'p50 {{instance}}'],
-  [`histogram_quantile(0.99, sum by (instance, le) (rate(nodejs_threadpool_delay_seconds_bucket${SEL}[${RI}])))`, 'p99 {{instance}}'],
+  [hq(0.5, 'nodejs_threadpool_delay_seconds'), 'p50 {{instance}}'],
+  [hq(0.99, 'nodejs_threadpool_delay_seconds'), 'p99 {{instance}}'],
 ], { description: 'From queuing an empty work item on the threadpool to a pool thread starting it: how long fs, dns.lookup, crypto and zlib work waits for a thread.' });
 panel('Longest probe delay, and the probe waiting now', 's', [
   [`max by (instance) (nodejs_threadpool_delay_max_seconds${SEL})`, 'max since start {{instance}}'],

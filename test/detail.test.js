@@ -12,7 +12,7 @@ const { registerRuntimeMetrics } = require('runtime-sampler/otel');
 const { createStatsdExporter } = require('runtime-sampler/statsd');
 const { parseEnv } = require('../dist/cjs/server/config.js');
 const { prometheusName } = require('../dist/cjs/exporters/prometheus.js');
-const { MONOTONIC_TIMESTAMPS } = require('../dist/cjs/exporters/common.js');
+const { MONOTONIC_TIMESTAMPS, STANDARD_DURATION_BOUNDS_NS, DEFAULT_DURATION_BOUNDS_NS } = require('../dist/cjs/exporters/common.js');
 const { startMonitorThread } = require('../dist/cjs/server/monitor.js');
 const { throwsAll } = require('./helpers/throws');
 const { testUnless } = require('./helpers/skip');
@@ -101,7 +101,7 @@ test('full ⊇ standard: same families and types; every standard series is in fu
   try {
     s.stop(); // counters hold still between the two renderings
     const a = toPrometheus(s);
-    const b = toPrometheus(s, { detail: 'full', buckets: { 'v8js.gc.duration': [2 ** 14, 2 ** 16, 2 ** 18, 2 ** 20, 2 ** 22, 2 ** 24, 2 ** 26, 2 ** 28, 2 ** 30, 2 ** 32].map((ns) => ns / 1e9) } });
+    const b = toPrometheus(s, { detail: 'full', buckets: { 'v8js.gc.duration': STANDARD_DURATION_BOUNDS_NS['v8js.gc.duration'].map((ns) => ns / 1e9) } });
     const [ta, tb] = [types(a), types(b)];
     for (const [fam, type] of ta) assert.is(tb.get(fam), type, fam);
     const [sa, sb] = [series(a), series(b)];
@@ -127,6 +127,32 @@ test('full ⊇ standard: same families and types; every standard series is in fu
       split++;
     }
     assert.ok(split >= 14, `${split} series checked against their per-type split`); // pause time, max, GC duration buckets/sum/count
+  } finally {
+    done();
+  }
+});
+
+test('classic buckets at every level are powers of two, none coarser than a factor of 2 (issue 24)', async () => {
+  const { s, done } = await realistic();
+  try {
+    for (const detail of ['standard', 'full']) {
+      const les = new Map();
+      for (const m of toPrometheus(s, { detail }).matchAll(/^(\w+)_bucket\{(?:[^}]*,)?le="([^"]+)"/gm)) {
+        if (m[2] === '+Inf') continue;
+        if (!les.has(m[1])) les.set(m[1], []);
+        les.get(m[1]).push(Number(m[2]));
+      }
+      assert.ok(les.size >= (detail === 'standard' ? 3 : 4), `${detail}: ${[...les.keys()]}`);
+      for (const [name, bounds] of les) {
+        const ns = [...new Set(bounds)].sort((x, y) => x - y).map((b) => Math.round(b * 1e9));
+        assert.ok(ns.length >= 12, `${detail} ${name}: ${ns.length} bounds`);
+        for (let i = 0; i < ns.length; i++) {
+          assert.is(Math.log2(ns[i]) % 1, 0, `${detail} ${name}: ${ns[i]} ns is a power of two`);
+          if (i > 0) assert.is(ns[i] / ns[i - 1], 2, `${detail} ${name}: ${ns[i - 1]} → ${ns[i]} ns`);
+        }
+      }
+    }
+    assert.is(DEFAULT_DURATION_BOUNDS_NS.length, 25);
   } finally {
     done();
   }

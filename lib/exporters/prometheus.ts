@@ -6,15 +6,18 @@
 import type { Snapshot } from '../snapshot';
 import type { Histogram } from '../histogram';
 import {
-  DEFAULT_DURATION_BOUNDS_NS, STANDARD_DURATION_BOUNDS_NS, checkDetail, LabelledReader, PlanFamily, PlanPoint, Readable, baseUnit, bucketBoundMap, checkBuckets, checkGroup,
+  defaultBoundsNs, checkDetail, LabelledReader, PlanFamily, PlanPoint, Readable, baseUnit, bucketBoundMap, checkBuckets, checkGroup,
   cumulativeCounts, membersOf, checkLabels, checkSampler, MONOTONIC_TIMESTAMPS, optionsKey, plan,
 } from './common';
 import { catalog, DetailLevel } from '../catalog';
 import { describeValue, isArray, isRecord } from '../errors';
 import { checkKnownOptions, checkOneOf, checkOptionsObject, checkString } from '../options';
+import { ProtoWriter, nativeHistogram } from './protobuf';
 
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 export const OPENMETRICS_CONTENT_TYPE = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
+/** The protobuf exposition (length-delimited MetricFamily messages): the one with native histograms. */
+export const PROTOBUF_CONTENT_TYPE = 'application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited';
 
 export interface PrometheusOptions {
   /** 'prometheus' (text format 0.0.4, the default) or 'openmetrics' (OpenMetrics 1.0). */
@@ -27,14 +30,14 @@ export interface PrometheusOptions {
    * Histogram bucket upper bounds in the metric's base unit (seconds): one array for every
    * histogram, or an object keyed by catalog name ('v8js.gc.duration',
    * 'nodejs.eventloop.delay', 'nodejs.eventloop.iteration.duration'). Default: every
-   * second power of two from 2^10 ns (1.024 µs) to 2^34 ns (17.2 s), exact on the
+   * power of two from 2^10 ns (1.024 µs) to 2^34 ns (17.2 s), exact on the
    * exponential histograms; other bounds are resolved to within one exponential bucket.
    */
   buckets?: number[] | Record<string, number[]>;
   /**
    * 'standard' (the default): the metrics the dashboard and the alert rules use, at most
-   * 120 series per process, histograms with every second power of two from 16.4 µs to 4.29 s unless `buckets`
-   * says otherwise; 'full': every catalog metric (reasons, phases, per-type splits),
+   * 120 series per process, histograms with every power of two over each one's range
+   * (STANDARD_DURATION_BOUNDS_NS) unless `buckets` says otherwise; 'full': every catalog metric (reasons, phases, per-type splits),
    * histograms with the default buckets.
    */
   detail?: DetailLevel;
@@ -51,6 +54,8 @@ interface Prepared {
   constLabels: string;
   /** The names in constLabels. */
   constNames: string[];
+  /** constLabels as name/value pairs (the protobuf format's). */
+  constPairs: [string, string][];
   bucketsFor: (catalogName: string) => readonly number[] | undefined;
   detail: DetailLevel;
 }
@@ -62,10 +67,12 @@ function prepare(options: unknown, histogramNames: readonly string[]): Prepared 
   const prefix = o.prefix === undefined ? '' : checkString('prefix', o.prefix, PREFIX_RE, 'a metric-name prefix ([a-zA-Z_:][a-zA-Z0-9_:]*)');
   let constLabels = '';
   let constNames: string[] = [];
+  let constPairs: [string, string][] = [];
   if (o.labels !== undefined) {
     const labels = checkLabels('labels', o.labels, LABEL_RE, '[a-zA-Z_][a-zA-Z0-9_]*');
     constLabels = labelText(labels);
     constNames = Object.keys(labels);
+    constPairs = Object.entries(labels);
   }
   let bucketsFor: Prepared['bucketsFor'] = () => undefined;
   if (o.buckets !== undefined) {
@@ -86,7 +93,7 @@ function prepare(options: unknown, histogramNames: readonly string[]): Prepared 
     }
   }
   const detail = checkDetail(o.detail);
-  return { openMetrics, prefix, constLabels, constNames, bucketsFor, detail };
+  return { openMetrics, prefix, constLabels, constNames, constPairs, bucketsFor, detail };
 }
 
 /** A sample value in the exposition formats' float syntax. */
@@ -128,11 +135,50 @@ export function prometheusName(catalogName: string, unit: string, prefix = ''): 
 /**
  * The exposition format a scraper asks for in its Accept header: OpenMetrics when it
  * accepts application/openmetrics-text (Prometheus does, first), else the 0.0.4 text format.
+ * With `{ protobuf: true }` (for callers that can serve toPrometheusProtobuf()'s bytes):
+ * the protobuf format when the header lists it (with proto=io.prometheus.client.MetricFamily
+ * and encoding=delimited) at a quality no other entry beats, as Prometheus ≥ 2.40 does with
+ * --enable-feature=native-histograms.
  */
-export function negotiateFormat(accept: string | undefined): { format: 'prometheus' | 'openmetrics'; contentType: string } {
+export function negotiateFormat(accept: string | undefined): { format: 'prometheus' | 'openmetrics'; contentType: string };
+export function negotiateFormat(accept: string | undefined, options: { protobuf: boolean }): { format: 'prometheus' | 'openmetrics' | 'protobuf'; contentType: string };
+export function negotiateFormat(accept: string | undefined, options?: { protobuf: boolean }): { format: 'prometheus' | 'openmetrics' | 'protobuf'; contentType: string } {
+  if (options !== undefined) {
+    if (!isRecord(options) || typeof options.protobuf !== 'boolean') {
+      throw new TypeError(`negotiateFormat(): options must be { protobuf: boolean }, got ${describeValue(options)}`);
+    }
+    if (options.protobuf && typeof accept === 'string' && prefersProtobuf(accept)) {
+      return { format: 'protobuf', contentType: PROTOBUF_CONTENT_TYPE };
+    }
+  }
   return typeof accept === 'string' && /application\/openmetrics-text/i.test(accept)
     ? { format: 'openmetrics', contentType: OPENMETRICS_CONTENT_TYPE }
     : { format: 'prometheus', contentType: PROMETHEUS_CONTENT_TYPE };
+}
+
+/** Whether `accept` lists the MetricFamily protobuf with q > 0 and no other entry's q higher. */
+function prefersProtobuf(accept: string): boolean {
+  let protobuf = 0;
+  let other = 0;
+  // A header is bounded by Node's header limit; the entries looked at are bounded too.
+  for (const entry of accept.split(',', 64)) {
+    const [type, ...params] = entry.split(';').map((x) => x.trim().toLowerCase());
+    let q = 1;
+    const p: Record<string, string> = {};
+    for (const param of params) {
+      const eq = param.indexOf('=');
+      if (eq < 0) continue;
+      const k = param.slice(0, eq).trim();
+      const v = param.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1');
+      if (k === 'q') q = Number(v);
+      else p[k] = v;
+    }
+    if (!(q >= 0 && q <= 1)) continue; // an unreadable q: ignore the entry
+    if (type === 'application/vnd.google.protobuf' && p.proto === 'io.prometheus.client.metricfamily' && p.encoding === 'delimited') {
+      protobuf = Math.max(protobuf, q);
+    } else if (type !== '') other = Math.max(other, q);
+  }
+  return protobuf > 0 && protobuf >= other;
 }
 
 function labelString(attributes: Record<string, string>, constLabels: string, extra?: string): string {
@@ -185,7 +231,7 @@ function compileFamily(f: PlanFamily, p: Prepared): FamilyOps {
     for (const pt of f.points) ops.push({ prefix: `${sample}${labelString(pt.attributes, p.constLabels)} `, factor, get: pt.get });
     return { name, header, ops };
   }
-  const bounds = p.bucketsFor(d.name) ?? (p.detail === 'standard' ? STANDARD_DURATION_BOUNDS_NS : DEFAULT_DURATION_BOUNDS_NS);
+  const bounds = p.bucketsFor(d.name) ?? defaultBoundsNs(d.name, p.detail);
   for (const pt of f.points) {
     ops.push({
       bucketPrefixes: bounds.map((b) => `${name}_bucket${labelString(pt.attributes, p.constLabels, `le="${formatValue(b * factor)}"`)} `),
@@ -330,4 +376,109 @@ export function toPrometheus(sampler: Readable, options?: PrometheusOptions): st
 export function toPrometheusGroup(sources: readonly LabelledReader[], options?: PrometheusOptions): string {
   const list = checkGroup('toPrometheusGroup()', sources, LABEL_RE, '[a-zA-Z_][a-zA-Z0-9_]*');
   return render(list, options, keyOf(options, list[0]?.sampler ?? null));
+}
+
+// metrics.proto's MetricType values.
+const PROTO_TYPE = { counter: 0, gauge: 1, histogram: 4 } as const;
+const boundMaps = new WeakMap<readonly number[], Map<number, Int32Array>>();
+
+/** One Metric message (field 4 of its MetricFamily in `w`): its labels and value. */
+function encodeMetric(w: ProtoWriter, labels: [string, string][], family: PlanFamily, value: unknown, factor: number, bounds: readonly number[]): void {
+  if (!family.histogram && (typeof value !== 'number' || Number.isNaN(value))) return;
+  const metric = w.begin(4);
+  for (const [k, v] of labels) {
+    const at = w.begin(1);
+    w.stringField(1, k).stringField(2, v).end(at);
+  }
+  if (!family.histogram) {
+    const at = w.begin(family.description.kind === 'counter' ? 3 : 2);
+    w.doubleField(1, (value as number) * factor).end(at).end(metric);
+    return;
+  }
+  const h = value as Histogram;
+  let maps = boundMaps.get(bounds);
+  if (!maps) boundMaps.set(bounds, (maps = new Map<number, Int32Array>()));
+  let map = maps.get(h.scale);
+  if (!map) maps.set(h.scale, (map = bucketBoundMap(bounds, h.scale, h.counts.length)));
+  const hist = w.begin(7);
+  w.uintField(1, h.count).doubleField(2, h.sum * factor);
+  // The classic buckets too, for scrapers that read protobuf but not native histograms.
+  const cum = cumulativeCounts(h, bounds, map);
+  for (let i = 0; i < cum.length; i++) {
+    const at = w.begin(3);
+    w.uintField(1, cum[i]).doubleField(2, bounds[i] * factor).end(at);
+  }
+  const n = nativeHistogram(h, factor);
+  w.sintField(5, n.schema).doubleField(6, n.zeroThreshold).uintField(7, n.zeroCount);
+  for (const span of n.spans) {
+    const at = w.begin(12);
+    w.sintField(1, span.offset).uintField(2, span.length).end(at);
+  }
+  w.packedSint(13, n.deltas).end(hist).end(metric);
+}
+
+const protobufSnaps = new WeakMap<Readable, Snapshot>();
+
+// A sampler's catalog is fixed: its histogram names (for the options' check) are read once.
+const protobufHistogramNames = new WeakMap<Readable, string[]>();
+
+function renderProtobuf(sources: readonly LabelledReader[], options: unknown): Uint8Array {
+  const first = sources[0].sampler;
+  let names = protobufHistogramNames.get(first);
+  if (!names) protobufHistogramNames.set(first, (names = histogramNames(first)));
+  const p = prepare(options, names);
+  // One writer per family: an aggregate's members add their series to the same family.
+  const families = new Map<string, { w: ProtoWriter; metrics: number }>();
+  for (const { sampler, labels } of sources) {
+    const extra = Object.entries(labels);
+    const twice = extra.find(([n]) => p.constNames.includes(n));
+    if (twice !== undefined) throw new RangeError(`labels: ${JSON.stringify(twice[0])} is also a member's label`);
+    const snap = sampler.read(protobufSnaps.get(sampler));
+    protobufSnaps.set(sampler, snap);
+    for (const f of plan(sampler, snap, p.detail)) {
+      const d = f.description;
+      if (MONOTONIC_TIMESTAMPS.has(d.name)) continue;
+      const { name, factor } = prometheusName(d.name, d.unit, p.prefix);
+      const counter = d.kind === 'counter' && !f.histogram;
+      const familyName = counter ? `${name}_total` : name;
+      let family = families.get(familyName);
+      if (!family) {
+        const type = f.histogram ? PROTO_TYPE.histogram : counter ? PROTO_TYPE.counter : PROTO_TYPE.gauge;
+        family = { w: new ProtoWriter().stringField(1, familyName).stringField(2, d.description).uintField(3, type), metrics: 0 };
+        families.set(familyName, family);
+      }
+      const bounds = p.bucketsFor(d.name) ?? defaultBoundsNs(d.name, p.detail);
+      for (const pt of f.points) {
+        const pairs: [string, string][] = Object.entries(pt.attributes).map(([k, v]) => [k.replace(/[^a-zA-Z0-9_]/g, '_'), v]);
+        const before = family.w.length;
+        encodeMetric(family.w, [...pairs, ...p.constPairs, ...extra], f, pt.get(snap, sampler), factor, bounds);
+        if (family.w.length !== before) family.metrics++;
+      }
+    }
+  }
+  const out = new ProtoWriter();
+  for (const f of families.values()) {
+    // A family without a sample (every value NaN) is left out, as the text has no line for it.
+    if (f.metrics > 0) out.bytes(f.w.finish());
+  }
+  return out.finish().slice();
+}
+
+const PROTOBUF_OPTIONS = ['prefix', 'labels', 'buckets', 'detail'];
+
+/**
+ * Every metric of `sampler` (read now) in the Prometheus protobuf exposition format: the
+ * bytes to serve with PROTOBUF_CONTENT_TYPE when negotiateFormat(accept, { protobuf: true })
+ * says 'protobuf'. Every family is there (counters and gauges too); each histogram carries
+ * both a native (sparse) histogram — the exponential buckets in seconds, at the finest
+ * schema with at most 160 populated buckets — and the classic `le` buckets (the `buckets`
+ * option), so one exposition serves Prometheus with and without native histograms. Same
+ * options as toPrometheus() but `format`; a SamplerAggregate's members get `thread_id`.
+ */
+export function toPrometheusProtobuf(sampler: Readable, options?: Omit<PrometheusOptions, 'format'>): Uint8Array {
+  const s = checkSampler('toPrometheusProtobuf()', sampler);
+  const o = checkOptionsObject('toPrometheusProtobuf()', options);
+  checkKnownOptions('toPrometheusProtobuf()', o, PROTOBUF_OPTIONS);
+  const members = membersOf(s);
+  return renderProtobuf(members === null ? [{ sampler: s, labels: {} }] : members.map((m) => ({ sampler: m, labels: { thread_id: String(m.threadId) } })), o);
 }

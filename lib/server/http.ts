@@ -1,7 +1,7 @@
 // The monitor's HTTP server (run on the monitor thread, see monitor-worker.ts):
 //   /              the live page
 //   /live.json     what the page draws (windowed values)
-//   /metrics       Prometheus text, or OpenMetrics by Accept negotiation
+//   /metrics       Prometheus text, or OpenMetrics or protobuf (native histograms) by Accept negotiation
 //   /metrics.json  the JSON exporter's document
 //   /healthz       200 while the process lives (cheap: no sampler read)
 //   /readyz        200, or 503 with the failing thresholds (JSON)
@@ -22,7 +22,7 @@ import { closeSync, createReadStream, mkdtempSync, openSync, rmSync, writeSync }
 import { pipeline } from 'node:stream/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { negotiateFormat, toPrometheus, toPrometheusGroup } from '../exporters/prometheus';
+import { negotiateFormat, toPrometheus, toPrometheusGroup, toPrometheusProtobuf } from '../exporters/prometheus';
 import { toJSON, toJSONGroup } from '../exporters/json';
 import type { LabelledReader, Readable } from '../exporters/common';
 import { LoopWindow } from '../loop-window';
@@ -268,7 +268,7 @@ function watchConnections(server: Server): { stats(): object; stop(): void } {
 const TEXT = 'text/plain; charset=utf-8';
 const JSON_TYPE = 'application/json; charset=utf-8';
 
-function send(req: IncomingMessage, res: ServerResponse, status: number, type: string, body: string, headers: Record<string, string> = {}): void {
+function send(req: IncomingMessage, res: ServerResponse, status: number, type: string, body: string | Uint8Array, headers: Record<string, string> = {}): void {
   res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', ...headers });
   res.end(req.method === 'HEAD' ? undefined : body);
 }
@@ -554,9 +554,12 @@ export function createMonitorServer(target: Readable, o: MonitorServerOptions): 
           return send(req, res, r.ready ? 200 : 503, JSON_TYPE, JSON.stringify(r));
         }
         case '/metrics': {
-          const { format, contentType } = negotiateFormat(req.headers.accept);
           const group = o.processes?.sources() ?? null;
           const detail = o.detail ?? 'standard';
+          // Native histograms need the protobuf format; a cluster's exposition appends the
+          // process list as text, so it stays text.
+          const { format, contentType } = negotiateFormat(req.headers.accept, { protobuf: group === null });
+          if (format === 'protobuf') return send(req, res, 200, contentType, toPrometheusProtobuf(target, { detail }));
           if (group === null) return send(req, res, 200, contentType, toPrometheus(target, { format, detail }));
           const text = toPrometheusGroup(group, { format, detail }).replace(/# EOF\n$/, '') + o.processes!.prometheus(format === 'openmetrics');
           return send(req, res, 200, contentType, format === 'openmetrics' ? `${text}# EOF\n` : text);

@@ -32,10 +32,11 @@ function has(name) {
 }
 
 /**
- * Starts Prometheus with `config` (YAML text; files in `extraFiles` written beside it).
+ * Starts Prometheus with `config` (YAML text; files in `extraFiles` written beside it) and
+ * `flags` added to its command line (e.g. --enable-feature=native-histograms).
  * Returns { api, query(q), log(), stop() }.
  */
-async function startPrometheus(config, extraFiles = {}) {
+async function startPrometheus(config, extraFiles = {}, flags = []) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rs-prom-'));
   fs.writeFileSync(path.join(dir, 'prometheus.yml'), config);
   for (const [name, text] of Object.entries(extraFiles)) fs.writeFileSync(path.join(dir, name), text);
@@ -45,6 +46,7 @@ async function startPrometheus(config, extraFiles = {}) {
     `--storage.tsdb.path=${path.join(dir, 'data')}`,
     `--web.listen-address=127.0.0.1:${port}`,
     '--log.level=warn',
+    ...flags,
   ], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   prom.stderr.on('data', (d) => { log += d; });

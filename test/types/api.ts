@@ -3,6 +3,7 @@
 import { Sampler, SamplerView, SamplerAggregate, startMonitorThread, Snapshot, Histogram, delta, toPrometheus, toPrometheusGroup, toJSON, toJSONGroup, negotiateFormat, SamplerError } from 'runtime-sampler';
 import type { SharedSampler, StallEvent, MonitorThread, Registered } from 'runtime-sampler';
 import { registered } from 'runtime-sampler';
+import { toPrometheusProtobuf, PROTOBUF_CONTENT_TYPE } from 'runtime-sampler';
 import { StallProfile } from 'runtime-sampler';
 import type { CpuProfile, StallProfileData } from 'runtime-sampler';
 import type { PrometheusOptions, JsonDocument } from 'runtime-sampler';
@@ -38,6 +39,12 @@ const opts: PrometheusOptions = { format: 'openmetrics', prefix: 'app_', labels:
 const text: string = toPrometheus(sampler, opts);
 const { format, contentType } = negotiateFormat('application/openmetrics-text');
 const f: 'prometheus' | 'openmetrics' = format;
+const negotiated = negotiateFormat(undefined, { protobuf: true });
+const body: string | Uint8Array = negotiated.format === 'protobuf' ? toPrometheusProtobuf(sampler, { labels: { a: 'b' } }) : toPrometheus(sampler, { format: negotiated.format });
+const pbType: string = PROTOBUF_CONTENT_TYPE;
+void [body, pbType];
+// @ts-expect-error: the protobuf format has no format option
+toPrometheusProtobuf(sampler, { format: 'openmetrics' });
 const doc: JsonDocument = toJSON(sampler, { histograms: 'full', percentiles: [50, 99.9] });
 const schema: string = doc.schema;
 
