@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { threadId as currentThreadId } from 'node:worker_threads';
 import { native, NativeLayout, NativeSamplerHandle } from './binding';
 import { readEnv } from './binary-choice';
-import { DEFAULT_SCALE, Histogram } from './histogram';
+import { DEFAULT_SCALE, Histogram, INDEX_OFFSET, bucketIndex } from './histogram';
 import {
   HistSlot as H, LAYOUT_CONSTANTS as C, MainSlot as M, RecordSlot as R,
 } from './layout.generated';
@@ -259,6 +259,13 @@ function seqlockRead(seq: Int32Array, copy: () => void, what: string, torn: Torn
     if (attempt === 0 && torn !== null && torn.writerGone()) return torn.note(what);
     startMs = retryOrGiveUp(attempt, startMs, what);
   }
+}
+
+/** The bucket range a histogram copy holds (copyNativeHistogram). */
+interface CopiedRange {
+  first: number;
+  last: number;
+  count: number;
 }
 
 /** seqlockRead() of one typed-array copy, without a closure (read() must not allocate). */
@@ -670,7 +677,8 @@ export abstract class SamplerReader {
       const r = region(offset);
       const h = new Histogram(scale);
       const what = `an update of the ${name} histogram`;
-      return () => this.copyNativeHistogram(r, h, what);
+      const copied: CopiedRange = { first: 0, last: -1, count: 0 };
+      return () => this.copyNativeHistogram(r, h, what, copied);
     };
     const gcAll = fromBlock(layout.gcHistOffset, 'gcPause');
     const gcByType = {} as Record<GcTypeName, Histogram>;
@@ -846,15 +854,47 @@ export abstract class SamplerReader {
     seqlockCopy(this.seq, this.main, dst, 'an update of the shared block', this.torn);
   }
 
-  private copyNativeHistogram(region: NativeHistogramRegion, into: Histogram, what: string): Histogram {
+  /**
+   * Copies a native histogram into `into`: only the buckets between those of its min and
+   * max (a loop-delay histogram fills a few dozen of its ~2,800; the exporters read three
+   * or more histograms per scrape), zeroing what an earlier copy left outside that range.
+   * `copied` remembers the range `into` holds; if `into` was changed since (its count is
+   * not the one copied), the whole histogram is copied.
+   */
+  private copyNativeHistogram(region: NativeHistogramRegion, into: Histogram, what: string, copied: CopiedRange): Histogram {
     if (this.closed) throw closedError();
     const { header, buckets, seq } = region;
+    const n = buckets.length;
     seqlockRead(seq, () => {
-      into.counts.set(buckets);
-      into.setSummary(header[H.COUNT], header[H.SUM], header[H.MIN], header[H.MAX], header[H.ZERO_COUNT]);
+      const count = header[H.COUNT];
+      const min = header[H.MIN];
+      const max = header[H.MAX];
+      let first = 0;
+      let last = n - 1;
+      if (!(count > 0)) {
+        last = -1;
+      } else if (min > 1 && max >= min && max < Infinity) {
+        // One bucket of slack each side: the native and JS bucket index of a value on a
+        // boundary may differ by one.
+        first = Math.max(0, bucketIndex(min, into.scale) - INDEX_OFFSET - 1);
+        last = Math.min(n - 1, bucketIndex(max, into.scale) - INDEX_OFFSET + 1);
+      }
+      const counts = into.counts;
+      if (into.count !== copied.count) {
+        counts.fill(0);
+      } else {
+        if (copied.first < first) counts.fill(0, copied.first, Math.min(first, copied.last + 1));
+        if (copied.last > last) counts.fill(0, Math.max(last + 1, copied.first), copied.last + 1);
+      }
+      if (last >= first) counts.set(buckets.subarray(first, last + 1), first);
+      into.setSummary(count, header[H.SUM], min, max, header[H.ZERO_COUNT]);
+      copied.first = first;
+      copied.last = last;
+      copied.count = into.count;
     }, what, this.torn);
     return into;
   }
+
 
   /**
    * Regions a dead writer left in the middle of an update (its sequence word odd for

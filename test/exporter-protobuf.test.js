@@ -6,25 +6,16 @@
 // histogram mapping against values recorded into known buckets; Accept negotiation.
 const { test } = require('uvu');
 const assert = require('uvu/assert');
-const path = require('node:path');
 const protobuf = require('protobufjs');
 const parse = require('parse-prometheus-text-format');
 const { Sampler, Histogram, toPrometheus, toPrometheusProtobuf, negotiateFormat, PROTOBUF_CONTENT_TYPE, OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE } = require('..');
 const { ProtoWriter, nativeHistogram } = require('../dist/cjs/exporters/protobuf.js');
 const { DEFAULT_DURATION_BOUNDS_NS } = require('../dist/cjs/exporters/common.js');
 
-const root = protobuf.loadSync(path.join(__dirname, 'fixtures', 'metrics.proto'));
-const MetricFamily = root.lookupType('io.prometheus.client.MetricFamily');
+const { decodeProtobuf: decode } = require('./helpers/protobuf');
 const TYPES = { COUNTER: 'counter', GAUGE: 'gauge', HISTOGRAM: 'histogram' };
 /** A text-format sample value as a number (the parser leaves '+Inf' a string). */
 const num = (x) => (x === '+Inf' ? Infinity : x === '-Inf' ? -Infinity : Number(x));
-
-function decode(bytes) {
-  const r = protobuf.Reader.create(bytes);
-  const out = [];
-  while (r.pos < r.len) out.push(MetricFamily.toObject(MetricFamily.decodeDelimited(r), { longs: Number, enums: String, defaults: false }));
-  return out;
-}
 
 /** A native histogram's buckets as [lower, upper, count] (Prometheus: (lower, upper]). */
 function nativeBuckets(n) {

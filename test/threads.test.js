@@ -6,7 +6,8 @@ const { test } = require('uvu');
 const assert = require('uvu/assert');
 const { Worker } = require('node:worker_threads');
 const path = require('node:path');
-const { Sampler, SamplerView, SamplerAggregate, SamplerError, startMonitorThread, toPrometheus, toJSON } = require('..');
+const { Sampler, SamplerView, SamplerAggregate, SamplerError, startMonitorThread, toPrometheus, toPrometheusProtobuf, toJSON } = require('..');
+const { decodeProtobuf } = require('./helpers/protobuf');
 const { throwsAll } = require('./helpers/throws');
 
 const root = path.join(__dirname, '..');
@@ -184,6 +185,13 @@ test('4 workers allocating: each view is exact against its thread\'s Performance
   // Exporters label each thread's series.
   const text = toPrometheus(agg);
   for (const v of views) assert.match(text, new RegExp(`v8js_gc_count_total\\{v8js_gc_type="scavenge",thread_id="${v.threadId}"\\} \\d+`));
+  // The protobuf exposition: each family once, every thread's series in it.
+  const fams = decodeProtobuf(toPrometheusProtobuf(agg));
+  assert.is(new Set(fams.map((f) => f.name)).size, fams.length, 'a family twice');
+  const gcCounts = fams.find((f) => f.name === 'v8js_gc_count_total').metric;
+  assert.is(gcCounts.length, 5 * views.length);
+  assert.is(gcCounts.reduce((acc, m) => acc + (m.counter.value ?? 0), 0), sum);
+  for (const v of views) assert.ok(gcCounts.some((m) => m.label.some((l) => l.name === 'thread_id' && l.value === String(v.threadId))), `thread ${v.threadId}`);
   const doc = toJSON(agg);
   const counts = doc.metrics.find((m) => m.name === 'v8js.gc.count').points;
   assert.is(counts.length, 5 * 4);

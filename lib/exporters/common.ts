@@ -386,7 +386,7 @@ export function cumulativeCounts(h: Histogram, bounds: readonly number[], map?: 
   // Only the buckets between min's and max's hold values (a GC-pause histogram spans a
   // few hundred of its ~2,800).
   let first = 0;
-  let last = counts.length - 1;
+  let last = h.count > 0 ? counts.length - 1 : -1; // (an empty one: none; a probe that is off)
   if (h.count > 0 && h.min > 0) {
     first = Math.max(0, bucketIndex(h.min, h.scale) - INDEX_OFFSET);
     last = Math.min(last, bucketIndex(h.max, h.scale) - INDEX_OFFSET);

@@ -382,20 +382,85 @@ export function toPrometheusGroup(sources: readonly LabelledReader[], options?: 
 const PROTO_TYPE = { counter: 0, gauge: 1, histogram: 4 } as const;
 const boundMaps = new WeakMap<readonly number[], Map<number, Int32Array>>();
 
-/** One Metric message (field 4 of its MetricFamily in `w`): its labels and value. */
-function encodeMetric(w: ProtoWriter, labels: [string, string][], family: PlanFamily, value: unknown, factor: number, bounds: readonly number[]): void {
-  if (!family.histogram && (typeof value !== 'number' || Number.isNaN(value))) return;
-  const metric = w.begin(4);
-  for (const [k, v] of labels) {
+/** A family of one reader, compiled for the protobuf exposition. */
+interface PbFamily {
+  name: string;
+  /** MetricFamily fields 1–3 (name, help, type), encoded. */
+  head: Uint8Array;
+  histogram: boolean;
+  /** Metric's field for the value: 2 (gauge) or 3 (counter). */
+  valueField: number;
+  factor: number;
+  bounds: readonly number[];
+  points: { labels: Uint8Array; get: PlanPoint['get'] }[];
+}
+interface PbCompiled {
+  families: PbFamily[];
+  snap: Snapshot;
+}
+const pbCompiled = new WeakMap<Readable, Map<string, PbCompiled>>();
+
+/** Metric field 1 (LabelPair) for each label, encoded once per compilation. */
+function encodeLabels(pairs: [string, string][]): Uint8Array {
+  const w = new ProtoWriter();
+  for (const [k, v] of pairs) {
     const at = w.begin(1);
     w.stringField(1, k).stringField(2, v).end(at);
   }
-  if (!family.histogram) {
-    const at = w.begin(family.description.kind === 'counter' ? 3 : 2);
-    w.doubleField(1, (value as number) * factor).end(at).end(metric);
-    return;
+  return w.finish().slice();
+}
+
+/** The protobuf renderer of `s` for these options and labels, built once (as compiledFor()). */
+function pbCompiledFor(s: Readable, options: unknown, key: string, labels: Readonly<Record<string, string>>): PbCompiled {
+  let cache = pbCompiled.get(s);
+  if (!cache) pbCompiled.set(s, (cache = new Map<string, PbCompiled>()));
+  const extra = Object.entries(labels);
+  const k = extra.length === 0 ? key : `${key}|${labelText(labels)}`;
+  let c = cache.get(k);
+  if (c) return c;
+  const p = prepare(options, histogramNames(s));
+  const twice = extra.find(([n]) => p.constNames.includes(n));
+  if (twice !== undefined) throw new RangeError(`labels: ${JSON.stringify(twice[0])} is also a member's label`);
+  const snap = s.read();
+  const families: PbFamily[] = [];
+  for (const f of plan(s, snap, p.detail)) {
+    const d = f.description;
+    if (MONOTONIC_TIMESTAMPS.has(d.name)) continue;
+    const { name, factor } = prometheusName(d.name, d.unit, p.prefix);
+    const counter = d.kind === 'counter' && !f.histogram;
+    const familyName = counter ? `${name}_total` : name;
+    const type = f.histogram ? PROTO_TYPE.histogram : counter ? PROTO_TYPE.counter : PROTO_TYPE.gauge;
+    families.push({
+      name: familyName,
+      head: new ProtoWriter().stringField(1, familyName).stringField(2, d.description).uintField(3, type).finish().slice(),
+      histogram: f.histogram,
+      valueField: counter ? 3 : 2,
+      factor,
+      bounds: p.bucketsFor(d.name) ?? defaultBoundsNs(d.name, p.detail),
+      points: f.points.map((pt) => ({
+        labels: encodeLabels([...Object.entries(pt.attributes).map(([an, av]): [string, string] => [an.replace(/[^a-zA-Z0-9_]/g, '_'), av]), ...p.constPairs, ...extra]),
+        get: pt.get,
+      })),
+    });
+  }
+  c = { families, snap };
+  if (cache.size >= 16) cache.clear(); // options built per call: keep the cache bounded
+  cache.set(k, c);
+  return c;
+}
+
+/** One Metric message (field 4 of its MetricFamily in `w`); false when its value is NaN (none written). */
+function encodeMetric(w: ProtoWriter, f: PbFamily, labels: Uint8Array, value: unknown): boolean {
+  if (!f.histogram && (typeof value !== 'number' || Number.isNaN(value))) return false;
+  const metric = w.begin(4);
+  w.raw(labels);
+  if (!f.histogram) {
+    const at = w.begin(f.valueField);
+    w.doubleField(1, (value as number) * f.factor).end(at).end(metric);
+    return true;
   }
   const h = value as Histogram;
+  const { bounds, factor } = f;
   let maps = boundMaps.get(bounds);
   if (!maps) boundMaps.set(bounds, (maps = new Map<number, Int32Array>()));
   let map = maps.get(h.scale);
@@ -415,53 +480,42 @@ function encodeMetric(w: ProtoWriter, labels: [string, string][], family: PlanFa
     w.sintField(1, span.offset).uintField(2, span.length).end(at);
   }
   w.packedSint(13, n.deltas).end(hist).end(metric);
+  return true;
 }
 
-const protobufSnaps = new WeakMap<Readable, Snapshot>();
+// One writer for every protobuf scrape (a thread renders one at a time); its buffer grows
+// to the exposition's size once and is reused, and the result is a copy.
+const pbWriter = new ProtoWriter();
 
-// A sampler's catalog is fixed: its histogram names (for the options' check) are read once.
-const protobufHistogramNames = new WeakMap<Readable, string[]>();
-
-function renderProtobuf(sources: readonly LabelledReader[], options: unknown): Uint8Array {
-  const first = sources[0].sampler;
-  let names = protobufHistogramNames.get(first);
-  if (!names) protobufHistogramNames.set(first, (names = histogramNames(first)));
-  const p = prepare(options, names);
-  // One writer per family: an aggregate's members add their series to the same family.
-  const families = new Map<string, { w: ProtoWriter; metrics: number }>();
-  for (const { sampler, labels } of sources) {
-    const extra = Object.entries(labels);
-    const twice = extra.find(([n]) => p.constNames.includes(n));
-    if (twice !== undefined) throw new RangeError(`labels: ${JSON.stringify(twice[0])} is also a member's label`);
-    const snap = sampler.read(protobufSnaps.get(sampler));
-    protobufSnaps.set(sampler, snap);
-    for (const f of plan(sampler, snap, p.detail)) {
-      const d = f.description;
-      if (MONOTONIC_TIMESTAMPS.has(d.name)) continue;
-      const { name, factor } = prometheusName(d.name, d.unit, p.prefix);
-      const counter = d.kind === 'counter' && !f.histogram;
-      const familyName = counter ? `${name}_total` : name;
-      let family = families.get(familyName);
-      if (!family) {
-        const type = f.histogram ? PROTO_TYPE.histogram : counter ? PROTO_TYPE.counter : PROTO_TYPE.gauge;
-        family = { w: new ProtoWriter().stringField(1, familyName).stringField(2, d.description).uintField(3, type), metrics: 0 };
-        families.set(familyName, family);
-      }
-      const bounds = p.bucketsFor(d.name) ?? defaultBoundsNs(d.name, p.detail);
-      for (const pt of f.points) {
-        const pairs: [string, string][] = Object.entries(pt.attributes).map(([k, v]) => [k.replace(/[^a-zA-Z0-9_]/g, '_'), v]);
-        const before = family.w.length;
-        encodeMetric(family.w, [...pairs, ...p.constPairs, ...extra], f, pt.get(snap, sampler), factor, bounds);
-        if (family.w.length !== before) family.metrics++;
-      }
+function renderProtobuf(sources: readonly LabelledReader[], options: unknown, key: string): Uint8Array {
+  const parts = sources.map(({ sampler, labels }) => {
+    const c = pbCompiledFor(sampler, options, key, labels);
+    return { c, r: sampler, snap: sampler.read(c.snap) };
+  });
+  // Each family once, in the order of first appearance: an aggregate's members add their
+  // series to the same family.
+  const byName = new Map<string, { f: PbFamily; r: Readable; snap: Snapshot }[]>();
+  for (const { c, r, snap } of parts) {
+    for (const f of c.families) {
+      const list = byName.get(f.name);
+      if (list === undefined) byName.set(f.name, [{ f, r, snap }]);
+      else list.push({ f, r, snap });
     }
   }
-  const out = new ProtoWriter();
-  for (const f of families.values()) {
+  const w = pbWriter;
+  w.length = 0;
+  for (const list of byName.values()) {
+    const at = w.begin(); // the delimited format: each MetricFamily after its length
+    w.raw(list[0].f.head);
+    let metrics = 0;
+    for (const { f, r, snap } of list) {
+      for (const pt of f.points) if (encodeMetric(w, f, pt.labels, pt.get(snap, r))) metrics++;
+    }
     // A family without a sample (every value NaN) is left out, as the text has no line for it.
-    if (f.metrics > 0) out.bytes(f.w.finish());
+    if (metrics > 0) w.end(at);
+    else w.length = at;
   }
-  return out.finish().slice();
+  return w.finish().slice();
 }
 
 const PROTOBUF_OPTIONS = ['prefix', 'labels', 'buckets', 'detail'];
@@ -479,6 +533,7 @@ export function toPrometheusProtobuf(sampler: Readable, options?: Omit<Prometheu
   const s = checkSampler('toPrometheusProtobuf()', sampler);
   const o = checkOptionsObject('toPrometheusProtobuf()', options);
   checkKnownOptions('toPrometheusProtobuf()', o, PROTOBUF_OPTIONS);
+  const key = keyOf(o, s);
   const members = membersOf(s);
-  return renderProtobuf(members === null ? [{ sampler: s, labels: {} }] : members.map((m) => ({ sampler: m, labels: { thread_id: String(m.threadId) } })), o);
+  return renderProtobuf(members === null ? [{ sampler: s, labels: {} }] : members.map((m) => ({ sampler: m, labels: { thread_id: String(m.threadId) } })), o, key);
 }

@@ -53,6 +53,14 @@ export class ProtoWriter {
     return this;
   }
 
+  /** Bytes already encoded (fields of a message), as they are. */
+  raw(b: Uint8Array): this {
+    this.reserve(b.length);
+    this.buf.set(b, this.length);
+    this.length += b.length;
+    return this;
+  }
+
   bytes(b: Uint8Array): this {
     this.varint(b.length);
     this.reserve(b.length);
