@@ -65,7 +65,7 @@ if (!quick) {
       if (!line.trim()) continue;
       const row = JSON.parse(line);
       if (row.node !== machine.node) continue;
-      const key = `${row.scenario}\u0000${row.contender}`;
+      const key = `${row.scenario}\u0000${row.contender}\u0000${row.load ?? ''}`;
       if (!latest.has(key) || latest.get(key).date <= row.date) latest.set(key, row);
     }
   }
