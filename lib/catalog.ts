@@ -1,6 +1,7 @@
 // The metric catalog: every metric's stable name, unit, kind and where it lives. Names
 // follow the OpenTelemetry semantic conventions where one exists. docs/metrics.md is
 // generated from this list, and a test matches it against the Snapshot both ways.
+import type { DetailLevel } from './detail';
 import { fragmentationSpaces, GC_REASONS, GC_TYPES, reasonLabel } from './snapshot';
 import { CHANNEL_NAMES } from './alerts/stats';
 
@@ -41,9 +42,9 @@ export interface MetricDescription {
   detail: DetailLevel;
 }
 
-/** The exporters' detail levels, smallest first. */
-export const DETAIL_LEVELS = ['standard', 'full'] as const;
-export type DetailLevel = (typeof DETAIL_LEVELS)[number];
+// (In their own module: see detail.ts.)
+export { DETAIL_LEVELS } from './detail';
+export type { DetailLevel } from './detail';
 
 /**
  * Snapshot paths (exact, or a prefix ending in '.') only the native backend fills: what

@@ -6,7 +6,7 @@ import { statSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { DEFAULT_THRESHOLDS, ReadinessThresholds, THRESHOLD_LIMITS } from './readiness';
 import { checkUrl } from '../alerts/channel';
-import { DETAIL_LEVELS, DetailLevel } from '../catalog';
+import { DETAIL_LEVELS, DetailLevel } from '../detail';
 
 export interface ServerConfig {
   /** Start nothing (RUNTIME_SAMPLER_DISABLE=1). */
