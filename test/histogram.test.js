@@ -157,6 +157,52 @@ test('delta holds what was recorded since an earlier copy', () => {
   assert.throws(() => h.delta(new Histogram(5)), TypeError);
 });
 
+test('delta(older, into) overwrites into whole: the same as a new delta, whatever into held', () => {
+  const r = rng(12);
+  const h = new Histogram();
+  for (let i = 0; i < 500; i++) h.record(1 + r() * 1e9); // a wide spread first: into holds it
+  const into = h.delta(new Histogram());
+  const old = h.clone();
+  for (let i = 0; i < 300; i++) h.record(5e6 + r() * 1e6);
+  const fresh = h.delta(old);
+  assert.is(h.delta(old, into), into);
+  assert.equal(Array.from(into.counts), Array.from(fresh.counts));
+  for (const k of ['count', 'sum', 'zeroCount', 'min', 'max']) assert.is(into[k], fresh[k], k);
+  for (const p of [1, 50, 90, 99]) assert.is(into.percentile(p), fresh.percentile(p), `p${p}`);
+  // Nothing since: an empty delta, even into a histogram that held values.
+  const none = h.delta(h.clone(), into);
+  assert.is(none.count, 0);
+  assert.ok(none.counts.every((c) => c === 0));
+  assert.ok(Number.isNaN(none.min) && Number.isNaN(none.percentile(50)));
+  assert.throws(() => h.delta(old, new Histogram(5)), TypeError);
+  assert.throws(() => h.delta(old, h), TypeError);
+  assert.throws(() => h.delta(old, {}), TypeError);
+});
+
+test('percentile() from the buckets at and above min: the same as a scan from bucket 0', () => {
+  const r = rng(13);
+  for (let round = 0; round < 20; round++) {
+    const h = new Histogram();
+    const lo = 10 ** (round % 8);
+    for (let i = 0; i < 200; i++) h.record(lo + r() * lo * 100);
+    if (round % 3 === 0) h.record(0);
+    if (round % 4 === 0) h.record(0.5); // in (0, 1]: bucket 0
+    // The reference: the same ranks over the non-empty buckets, from the first.
+    const buckets = [...h.buckets()];
+    for (const p of [0.1, 1, 25, 50, 90, 99, 99.9]) {
+      const rank = Math.max(1, Math.ceil((p / 100) * h.count));
+      let seen = h.zeroCount;
+      let want = seen >= rank ? Math.max(h.min, 0) : NaN;
+      for (const [lower, upper, c] of buckets) {
+        if (!Number.isNaN(want)) break;
+        seen += c;
+        if (seen >= rank) want = Math.min(h.max, Math.max(h.min, Math.sqrt(lower * upper)));
+      }
+      assert.is(h.percentile(p), want, `round ${round} p${p}`);
+    }
+  }
+});
+
 test('toJSON/fromJSON round-trip; empty histograms report NaN', () => {
   const h = new Histogram();
   assert.ok(Number.isNaN(h.percentile(50)));
