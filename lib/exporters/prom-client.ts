@@ -221,7 +221,7 @@ function textValue(labels: Labels, sharedLabels: Labels, value: number, metricNa
  */
 function samplerMetric(
   Base: typeof PromClient.Gauge | typeof PromClient.Counter,
-  config: { name: string; help: string; registers: PromClient.Registry[]; labelNames: string[] },
+  config: MetricConfig,
   fill: (emit: Emit) => void,
   sharedLabels: boolean,
   zero: boolean,
@@ -232,18 +232,45 @@ function samplerMetric(
     if (zero && values.length === 0 && config.labelNames.length === 0) values.push(forText && sharedLabels ? textValue(NO_LABELS, NO_LABELS, 0, undefined) : { labels: {}, value: 0 });
     return { name: m.name, help: m.help, type: m.type, values, aggregator: m.aggregator };
   };
-  const Metric = Base as unknown as new (c: typeof config) => object;
+  const metric = new (samplerMetricClass(Base, sharedLabels))(config);
+  metric[DATA] = data;
+}
+
+interface MetricConfig {
+  name: string;
+  help: string;
+  registers: PromClient.Registry[];
+  labelNames: string[];
+}
+const DATA = Symbol('data');
+interface SamplerMetricInstance {
+  [DATA]: (m: MetricFields, forText: boolean) => MetricData;
+}
+const metricClasses = new WeakMap<object, new (c: MetricConfig) => SamplerMetricInstance>();
+
+/**
+ * One subclass per prom-client class (not one per metric): the registry's calls to get()
+ * and getForPromString() then see a handful of shapes, as with prom-client's own metrics.
+ */
+function samplerMetricClass(Base: typeof PromClient.Gauge | typeof PromClient.Counter, sharedLabels: boolean): new (c: MetricConfig) => SamplerMetricInstance {
+  const made = metricClasses.get(Base);
+  if (made) return made;
+  const Metric = Base as unknown as new (c: MetricConfig) => object;
   class SamplerMetric extends Metric {
+    declare [DATA]: SamplerMetricInstance[typeof DATA];
     get(): Promise<MetricData> {
-      return Promise.resolve(data(this as unknown as MetricFields, false));
+      return Promise.resolve(this[DATA](this as unknown as MetricFields, false));
     }
   }
+  // Only where the registry renders sharedLabels (prom-client ≥ 15, the same for every
+  // registry of one prom-client): older ones call get().
   if (sharedLabels) {
-    (SamplerMetric.prototype as unknown as { getForPromString(): Promise<MetricData> }).getForPromString = function (this: MetricFields) {
-      return Promise.resolve(data(this, true));
+    (SamplerMetric.prototype as unknown as { getForPromString(): Promise<MetricData> }).getForPromString = function (this: SamplerMetric) {
+      return Promise.resolve(this[DATA](this as unknown as MetricFields, true));
     };
   }
-  new SamplerMetric(config);
+  metricClasses.set(Base, SamplerMetric);
+  return SamplerMetric;
 }
 
 interface SamplerHistogramConfig {
