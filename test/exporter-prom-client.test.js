@@ -238,7 +238,7 @@ test('nodejs_gc_duration_seconds counts every GC of the sampler: from before reg
     assert.is(total, snap.gc.count, `${label}: every kind`);
     const exact = s.histograms.gcPauseByType.markSweepCompact;
     let atBound = 0;
-    for (const [lower, upper, c] of exact.buckets()) if (upper <= 1048576) atBound += c;
+    for (const [, upper, c] of exact.buckets()) if (upper <= 1048576) atBound += c;
     assert.is(d.major.le[0.001048576], atBound + exact.zeroCount, `${label}: le on the grid`);
     let prev = 0;
     for (const le of bounds) {

@@ -840,7 +840,7 @@ export function collectDefaultMetrics(config?: CollectDefaultMetricsConfig): Def
       const { name, factor } = prometheusName(d.name, d.unit);
       const points = f.points.map((pt) => {
         const own = Object.fromEntries(Object.entries(pt.attributes).map(([k, v]) => [k.replace(/[^a-zA-Z0-9_]/g, '_'), v]));
-        return { own, labels: Object.freeze({ ...own, ...labels }) as Labels, get: pt.get };
+        return { own, labels: Object.freeze({ ...own, ...labels }), get: pt.get };
       });
       const attributeNames = Object.keys(points[0]?.own ?? {});
       const each = (emit: Emit): void => {
