@@ -296,6 +296,38 @@ test('two scrapers in a row: one snapshot a scrape, values never stale, never co
   s.close();
 });
 
+test('the registry\'s own features still apply: default labels, OpenMetrics, JSON labels of their own', async () => {
+  const reg = new client.Registry();
+  const h = collectDefaultMetrics({ register: reg, labels: { service: 'api' } });
+  globalThis.gc();
+  reg.setDefaultLabels({ pod: 'p1', service: 'ignored' });
+  const text = await reg.metrics();
+  const series = text.split('\n').filter((l) => l && !l.startsWith('#'));
+  assert.ok(series.length > 100, `${series.length} series`);
+  for (const l of series) {
+    // Every series has both, once each; a series' own label wins over a default one.
+    assert.ok(/[{,]pod="p1"[,}]/.test(l) && /[{,]service="api"[,}]/.test(l), l);
+    assert.not.ok(l.includes('ignored'), l);
+  }
+  // As prom-client's own histograms write them (the order of labels is not significant).
+  assert.match(text, /^nodejs_gc_duration_seconds_bucket\{le="0\.001",pod="p1",kind="major",service="api"\} \d+$/m);
+  assert.match(text, /^nodejs_heap_space_size_used_bytes\{[^}]*space="old"[^}]*\} \d+$/m);
+  reg.setContentType(client.openMetricsContentType);
+  const om = await reg.metrics();
+  assert.match(om, /^# TYPE process_cpu_user_seconds counter$/m);
+  assert.match(om, /^process_cpu_user_seconds_total\{pod="p1",service="api"\} [\d.e-]+$/m);
+  assert.not.match(om, /_total_total/);
+  assert.ok(om.endsWith('# EOF\n'));
+  // JSON values carry labels of their own: changing one changes nothing in the next scrape.
+  const json = await reg.getMetricsAsJSON();
+  const heap = json.find((m) => m.name === 'nodejs_heap_space_size_used_bytes');
+  heap.values[0].labels.space = 'changed';
+  const again = (await reg.getMetricsAsJSON()).find((m) => m.name === 'nodejs_heap_space_size_used_bytes');
+  assert.not.ok(again.values.some((v) => v.labels.space === 'changed'));
+  assert.not.match(await reg.metrics(), /changed/);
+  h.close();
+});
+
 test('additions: container and threadpool families exactly as toPrometheus() writes them (+Inf kept, NaN left out)', async () => {
   const { toPrometheus } = require('..');
   const { v2Fixture, removeFixture } = require('./helpers/cgroup');
