@@ -76,8 +76,11 @@ export class LoopWindow {
 
   /** The delay histogram of the window, ns: a new histogram, or `into` overwritten (same scale). */
   delay(into?: Histogram): Histogram {
-    copyHistogram(this.current, this.sampler.histograms.loopDelay);
-    return this.current.delta(this.starts[this.oldest], into);
+    const now = this.sampler.histograms.loopDelay;
+    // The sampler's own copy when it is of this package's class (it stays as it is until
+    // the next read of that histogram); else one more copy, into ours.
+    const from = now instanceof Histogram && into !== undefined ? now : copyHistogram(this.current, now);
+    return from.delta(this.starts[this.oldest], into);
   }
 
   /** The threadpool-delay histogram of the window, ns; null without the threadpool option. */
