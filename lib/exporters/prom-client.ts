@@ -98,49 +98,35 @@ const VM_SIZE_RE = /^VmSize:\s+(\d+) kB/m;
 const VM_DATA_RE = /^VmData:\s+(\d+) kB/m;
 
 /**
- * VmSize and VmData from /proc/self/status at each scrape, as prom-client reads them. The
- * file stays open and is read again from offset 0 (the kernel regenerates it at each
- * read): half the cost of readFileSync's open, fstat, read, close — the largest part of a
- * scrape after the registry's own formatting. One descriptor, closed by close().
+ * VmSize and VmData from /proc/self/status at each scrape, as prom-client reads them, into
+ * a buffer kept for it: no fstat, no string of the whole file. (Keeping the file open
+ * would save the open and close too, but a worker terminated without close() would leak
+ * the descriptor.)
  */
 class ProcStatus {
-  private fd = -1;
   private readonly buf = Buffer.allocUnsafe(4096);
 
   read(): { vmSize?: number; vmData?: number } {
-    let n = this.pread();
-    // A descriptor closed behind our back (or never opened): open once more.
-    if (n < 0) {
-      this.close();
-      n = this.pread();
+    let n: number;
+    let fd = -1;
+    try {
+      fd = openSync('/proc/self/status', 'r');
+      n = readSync(fd, this.buf, 0, this.buf.length, 0);
+    } catch {
+      return {};
+    } finally {
+      try {
+        if (fd >= 0) closeSync(fd);
+      } catch {
+        // Nothing to do: the values read are whole either way.
+      }
     }
-    if (n <= 0) return {};
     const text = this.buf.toString('latin1', 0, n);
     const kb = (re: RegExp): number | undefined => {
       const m = re.exec(text);
       return m ? Number(m[1]) * 1024 : undefined;
     };
     return { vmSize: kb(VM_SIZE_RE), vmData: kb(VM_DATA_RE) };
-  }
-
-  close(): void {
-    if (this.fd >= 0) {
-      try {
-        closeSync(this.fd);
-      } catch {
-        // Already closed by someone else: nothing of ours is left open.
-      }
-    }
-    this.fd = -1;
-  }
-
-  private pread(): number {
-    try {
-      if (this.fd < 0) this.fd = openSync('/proc/self/status', 'r');
-      return readSync(this.fd, this.buf, 0, this.buf.length, 0);
-    } catch {
-      return -1;
-    }
   }
 }
 
@@ -877,7 +863,6 @@ export function collectDefaultMetrics(config?: CollectDefaultMetricsConfig): Def
     closed = true;
     offGC();
     lagWindow.stop();
-    procStatusFile.close();
     for (const n of names) registry.removeSingleMetric(n);
     if (owned) sampler.close();
   };
