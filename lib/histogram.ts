@@ -194,7 +194,9 @@ export class Histogram {
     // Only the buckets from min's to max's can differ (an earlier copy holds no others): a
     // delay or pause histogram spans a few hundred of its ~2,800.
     const from = this.firstBucket();
-    const to = this.count > 0 && this._max > 0 ? Math.min(this.counts.length - 1, bucketIndex(this._max, this.scale) - INDEX_OFFSET) : this.counts.length - 1;
+    // One bucket of slack each way: a min or max on a bucket's lower bound (delta()'s own,
+    // or fromJSON()'s) is counted in the bucket below by bucketIndex().
+    const to = this.count > 0 && this._max > 0 ? Math.min(this.counts.length - 1, bucketIndex(this._max, this.scale) - INDEX_OFFSET + 1) : this.counts.length - 1;
     if (into !== undefined) {
       out.counts.fill(0, 0, from);
       out.counts.fill(0, to + 1);

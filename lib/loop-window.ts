@@ -28,7 +28,8 @@ export function stddev(h: Histogram): number {
   // Only min's to max's buckets can hold values (a window of loop delays spans a few dozen
   // of the ~2,800): a scrape computes this for every scraper.
   const from = min > 1 ? Math.max(0, bucketIndex(min, scale) - INDEX_OFFSET - 1) : 0;
-  const to = Math.min(counts.length - 1, bucketIndex(max, scale) - INDEX_OFFSET);
+  // One bucket of slack each way: a min or max on a bucket's lower bound belongs to the bucket below.
+  const to = Math.min(counts.length - 1, bucketIndex(max, scale) - INDEX_OFFSET + 1);
   for (let i = from; i <= to; i++) {
     const c = counts[i];
     if (c === 0) continue;

@@ -4,6 +4,7 @@
 const { test } = require('uvu');
 const assert = require('uvu/assert');
 const { Histogram, bucketIndex, bucketLowerBound } = require('..');
+const INDEX_OFFSET_TEST = -1; // counts[i] is bucket i + INDEX_OFFSET (lib/histogram.ts)
 const { native } = require('../dist/cjs/binding.js');
 
 // Deterministic PRNG so a failure can be replayed.
@@ -177,6 +178,20 @@ test('delta(older, into) overwrites into whole: the same as a new delta, whateve
   assert.throws(() => h.delta(old, new Histogram(5)), TypeError);
   assert.throws(() => h.delta(old, h), TypeError);
   assert.throws(() => h.delta(old, {}), TypeError);
+});
+
+test('delta() of a histogram whose min and max sit on bucket bounds (as fromJSON() accepts them)', () => {
+  const scale = 6;
+  const index = 1300; // values in (lower, upper]
+  const lower = bucketLowerBound(index, scale);
+  const upper = bucketLowerBound(index + 1, scale);
+  // min and max both on the populated bucket's lower bound: min ≤ every value ≤ max does
+  // not hold, but fromJSON() takes it (a bucket's bounds are its values' bounds).
+  const h = Histogram.fromJSON({ scale, count: 3, sum: 3 * lower, min: lower, max: lower, zeroCount: 0, offset: index, counts: [3] });
+  const d = h.delta(new Histogram(scale));
+  assert.is(d.count, 3);
+  assert.is(d.counts[index - INDEX_OFFSET_TEST], 3, 'the populated bucket is in the delta');
+  assert.ok(upper > lower);
 });
 
 test('percentile() from the buckets at and above min: the same as a scan from bucket 0', () => {

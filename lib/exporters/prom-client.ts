@@ -412,8 +412,8 @@ class GcDurations {
     const min = h.min / 1e9;
     const max = h.max / 1e9;
     let acc = h.zeroCount;
-    // Only the buckets from min's up hold values.
-    let i = h.min > 0 ? Math.max(0, bucketIndex(h.min, h.scale) - INDEX_OFFSET) : 0;
+    // Only the buckets from min's up hold values (one of slack: a min on a bucket bound).
+    let i = h.min > 0 ? Math.max(0, bucketIndex(h.min, h.scale) - INDEX_OFFSET - 1) : 0;
     for (let j = 0; j < n; j++) {
       const b = this.bounds[j];
       // The exact ends: every value is ≤ a bound at or above max, none ≤ one below min.
