@@ -16,16 +16,19 @@ import { benchDir, fmt, machine, median, peer, progress, quantile, report } from
 const require = createRequire(import.meta.url);
 const yieldLoop = () => new Promise((r) => setImmediate(r));
 
-/** Each scrape alone, the loop turned before each; returns the mean ns per scrape. */
+/**
+ * Each scrape alone, the loop turned before each; returns the median ns per scrape (a
+ * scrape preempted by another process on a shared machine moves a mean, not a median).
+ */
 async function phase(register, scrapes) {
-  let total = 0;
+  const times = new Array(scrapes);
   for (let i = 0; i < scrapes; i++) {
     await yieldLoop();
     const t = process.hrtime.bigint();
     await register.metrics();
-    total += Number(process.hrtime.bigint() - t);
+    times[i] = Number(process.hrtime.bigint() - t);
   }
-  return total / scrapes;
+  return median(times);
 }
 
 /** Allocation that keeps V8 collecting: ~4 MB of short-lived objects every 2 ms, some kept a while. */
@@ -90,7 +93,7 @@ export async function dropInBench({ quick = false, rounds = quick ? 6 : 40, scra
   const x = (r) => `${fmt(r.median, 2)} (${fmt(r.p10, 2)}–${fmt(r.p90, 2)})`;
   let md = `## prom-client drop-in (\`node bench/drop-in.mjs${quick ? ' --quick' : ''}\`)\n\n`;
   md += `${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, prom-client ${require('prom-client/package.json').version}, ${new Date().toISOString().slice(0, 10)}. `;
-  md += `One process: prom-client's collectDefaultMetrics() and runtime-sampler/prom-client in two registries; ${rounds} rounds of three phases in rotating order (prom-client, drop-in, prom-client again as the A/A control), ${scrapes} scrapes (\`await register.metrics()\`) a phase, each timed alone with a loop turn before it. µs per scrape: median over rounds (p10–p90); ratios per round. `;
+  md += `One process: prom-client's collectDefaultMetrics() and runtime-sampler/prom-client in two registries; ${rounds} rounds of three phases in rotating order (prom-client, drop-in, prom-client again as the A/A control), ${scrapes} scrapes (\`await register.metrics()\`) a phase, each timed alone with a loop turn before it; a phase's value is the median of its scrapes. µs per scrape: median over rounds (p10–p90); ratios per round. `;
   md += `GC-heavy: a 2 ms timer allocating ~4 MB. The drop-in counted all ${counted} GCs the sampler saw (prom-client's nodejs_gc_duration_seconds: ${theirsCounted}).\n\n`;
   md += '| load | prom-client µs | drop-in µs | A/A control µs | × faster (drop-in) | A/A ratio | series (prom-client / drop-in) |\n|---|---:|---:|---:|---:|---:|---:|\n';
   for (const r of rows) md += `| ${r.load} | ${us(r.promClient)} | ${us(r.dropIn)} | ${us(r.control)} | ${x(r.speedup)} | ${x(r.aaRatio)} | ${r.series.promClient} / ${r.series.dropIn} |\n`;
