@@ -59,7 +59,7 @@ export async function dropInBench({ quick = false, rounds = quick ? 6 : 40, scra
   const registers = { promClient: theirs, dropIn: ours, control: theirs };
   const ORDERS = [['promClient', 'dropIn', 'control'], ['dropIn', 'control', 'promClient'], ['control', 'promClient', 'dropIn']];
   // Warm-up: every code path compiled before the first timed phase.
-  for (const r of [theirs, ours]) await phase(r, quick ? 50 : 300);
+  for (const r of [theirs, ours]) await phase(r, quick ? 200 : 300);
   const rows = [];
   for (const load of ['idle', 'gc-heavy']) {
     const stop = load === 'gc-heavy' ? gcLoad() : () => {};
@@ -73,7 +73,7 @@ export async function dropInBench({ quick = false, rounds = quick ? 6 : 40, scra
     const speedup = res.promClient.map((a, i) => a / res.dropIn[i]);
     const aa = res.control.map((a, i) => a / res.promClient[i]);
     rows.push({
-      scenario: 'drop-in', contender: 'runtime-sampler/prom-client vs prom-client collectDefaultMetrics()', load, unit: 'ns/scrape', rounds, scrapes,
+      scenario: 'drop-in', contender: `runtime-sampler/prom-client (${load})`, load, unit: 'ns/scrape', rounds, scrapes,
       promClient: row(res.promClient), dropIn: row(res.dropIn), control: row(res.control),
       speedup: row(speedup), aaRatio: row(aa),
       series: { promClient: countSeries(await theirs.metrics()), dropIn: countSeries(await ours.metrics()) },
