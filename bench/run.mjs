@@ -159,10 +159,6 @@ function targets(rows) {
     const x = find('export', c);
     if (x && !x.skipped) add(`${c} ≥ 10× faster than prom-client register.metrics() (default metrics)`, `${fmt(x.median / 1000, 1)} µs: ${fmt(x.speedupVsPromClient, 1)}×`, x.speedupVsPromClient >= 10);
   }
-  for (const load of ['idle', 'gc-heavy']) {
-    const d = find('drop-in', `runtime-sampler/prom-client (${load})`);
-    if (d) add(`prom-client drop-in ≥ 2× faster than prom-client's collectDefaultMetrics(), ${load} (one process, alternating)`, `×${fmt(d.speedup.median, 2)} (p10–p90 ${fmt(d.speedup.p10, 2)}–${fmt(d.speedup.p90, 2)}): ${fmt(d.dropIn.median / 1000, 1)} vs ${fmt(d.promClient.median / 1000, 1)} µs; A/A ${fmt(d.aaRatio.median, 2)}; GCs counted ${d.gcCounted} of ${d.gcSampled}`, d.speedup.median >= 2 && d.gcCounted === d.gcSampled);
-  }
   const local = find('published/read', 'local read(into)');
   const cross = find('published/read', 'PublishedView of another process (busy writer), read(into)');
   const aa = find('published/read', 'local read(into), again (A/A control)');
