@@ -21,6 +21,7 @@ const SCENARIOS = [
   ['memory footprint', 'memory.mjs'],
   ['precision against --trace-gc and monitorEventLoopDelay', 'precision.mjs'],
   ['export cost (toPrometheus, toJSON, prom-client)', 'export.mjs'],
+  ['prom-client drop-in against prom-client, one process', 'drop-in.mjs'],
   ['analysis layer cost (history, built-in rules, diagnose)', 'analysis.mjs'],
   ['published blocks (cross-process read, publishing overhead, file size)', 'published.mjs'],
   ['cgroup reading cost (refresh cost, on/off overhead)', 'cgroup.mjs'],

@@ -4,7 +4,7 @@
 // at a given moment. It lives outside exporters/ because the server uses it too.
 import type { Readable } from './exporters/common';
 import type { Snapshot } from './snapshot';
-import { Histogram } from './histogram';
+import { Histogram, INDEX_OFFSET, bucketIndex, bucketLowerBound } from './histogram';
 
 /** The window advances in quarters: it always holds at least windowMs of data. */
 const WINDOW_STEPS = 4;
@@ -22,8 +22,19 @@ export function stddev(h: Histogram): number {
   if (h.count === 0) return NaN;
   const mean = h.sum / h.count;
   let squares = h.zeroCount * mean * mean;
-  for (const [lower, upper, c] of h.buckets()) {
-    const v = Math.min(h.max, Math.max(h.min, Math.sqrt(lower * upper)));
+  const { counts, scale } = h;
+  const min = h.min;
+  const max = h.max;
+  // Only min's to max's buckets can hold values (a window of loop delays spans a few dozen
+  // of the ~2,800): a scrape computes this for every scraper.
+  const from = min > 1 ? Math.max(0, bucketIndex(min, scale) - INDEX_OFFSET - 1) : 0;
+  // One bucket of slack each way: a min or max on a bucket's lower bound belongs to the bucket below.
+  const to = Math.min(counts.length - 1, bucketIndex(max, scale) - INDEX_OFFSET + 1);
+  for (let i = from; i <= to; i++) {
+    const c = counts[i];
+    if (c === 0) continue;
+    const index = i + INDEX_OFFSET;
+    const v = Math.min(max, Math.max(min, Math.sqrt(bucketLowerBound(index, scale) * bucketLowerBound(index + 1, scale))));
     squares += c * (v - mean) * (v - mean);
   }
   return Math.sqrt(squares / h.count);
@@ -64,10 +75,13 @@ export class LoopWindow {
     clearInterval(this.timer);
   }
 
-  /** The delay histogram of the window, ns. */
-  delay(): Histogram {
-    copyHistogram(this.current, this.sampler.histograms.loopDelay);
-    return this.current.delta(this.starts[this.oldest]);
+  /** The delay histogram of the window, ns: a new histogram, or `into` overwritten (same scale). */
+  delay(into?: Histogram): Histogram {
+    const now = this.sampler.histograms.loopDelay;
+    // The sampler's own copy when it is of this package's class (it stays as it is until
+    // the next read of that histogram); else one more copy, into ours.
+    const from = now instanceof Histogram && into !== undefined ? now : copyHistogram(this.current, now);
+    return from.delta(this.starts[this.oldest], into);
   }
 
   /** The threadpool-delay histogram of the window, ns; null without the threadpool option. */

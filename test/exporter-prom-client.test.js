@@ -153,6 +153,185 @@ test('every GC is counted: nodejs_gc_duration_seconds against --trace-gc in the 
   assert.ok(counts.theirs <= traced);
 });
 
+const KIND = { scavenge: 'minor', minorMarkSweep: 'minor', markSweepCompact: 'major', incrementalMarking: 'incremental', processWeakCallbacks: 'weakcb' };
+
+/** nodejs_gc_duration_seconds from getMetricsAsJSON(): kind → { le → cumulative count, count, sum }. */
+async function gcDurations(reg, name = 'nodejs_gc_duration_seconds') {
+  const m = (await reg.getMetricsAsJSON()).find((x) => x.name === name);
+  const out = {};
+  for (const v of m.values) {
+    const k = (out[v.labels.kind] ??= { le: {}, count: 0, sum: 0 });
+    if (v.metricName === `${name}_bucket`) k.le[v.labels.le] = v.value;
+    else if (v.metricName === `${name}_count`) k.count = v.value;
+    else if (v.metricName === `${name}_sum`) k.sum = v.value;
+  }
+  return out;
+}
+
+function allocate(slices) {
+  let keep = [];
+  for (let i = 0; i < slices * 40000; i++) {
+    keep.push({ i, s: 'x' + i });
+    if (keep.length > 20000) keep = [];
+  }
+  return keep.length;
+}
+
+test('nodejs_gc_duration_seconds buckets: exactly what observe() would count, on and off the base-2 grid', async () => {
+  const s = new Sampler().start();
+  const reg = new client.Registry();
+  // 2^18 ns and 2^20 ns are bucket bounds of the sampler's histograms; the others fall
+  // inside its buckets, where only the GC events can say which side a pause is on.
+  const bounds = [0.00002, 0.00005, 0.0001, 0.000262144, 0.0003, 0.0005, 0.001, 0.001048576, 0.0015, 0.002, 0.005, 0.01, 0.1];
+  const h = collectDefaultMetrics({ register: reg, sampler: s, gcDurationBuckets: bounds });
+  const events = [];
+  s.onGC((e) => events.push(e));
+  const before = await gcDurations(reg);
+  events.length = 0;
+  for (let slice = 0; slice < 40; slice++) {
+    allocate(3);
+    if (slice % 8 === 7) globalThis.gc();
+    await new Promise((r) => setImmediate(r));
+  }
+  const after = await gcDurations(reg);
+  // The reference: prom-client's own Histogram, each of those GCs observe()d.
+  const ref = new client.Histogram({ name: 'ref_gc_duration_seconds', help: 'ref', labelNames: ['kind'], buckets: bounds, registers: [] });
+  for (const e of events) ref.observe({ kind: KIND[e.type] }, e.pauseNs / 1e9);
+  const refReg = new client.Registry();
+  refReg.registerMetric(ref);
+  const want = await gcDurations(refReg, 'ref_gc_duration_seconds');
+  assert.ok(events.length >= 20, `${events.length} GCs`);
+  const kinds = new Set(events.map((e) => KIND[e.type]));
+  assert.ok(kinds.has('minor') && kinds.has('major'), [...kinds].join());
+  for (const kind of kinds) {
+    const mine = events.filter((e) => KIND[e.type] === kind);
+    const a = after[kind];
+    const b = before[kind] ?? { le: {}, count: 0, sum: 0 };
+    assert.is(a.count - b.count, mine.length, `${kind} count`);
+    assert.is(a.le['+Inf'] - (b.le['+Inf'] ?? 0), mine.length, `${kind} +Inf`);
+    const sum = mine.reduce((x, e) => x + e.pauseNs / 1e9, 0);
+    assert.ok(Math.abs(a.sum - b.sum - sum) <= 1e-9 * Math.max(1, sum) + 1e-12, `${kind} sum ${a.sum - b.sum} vs ${sum}`);
+    for (const le of [...bounds, '+Inf']) assert.is(a.le[le] - (b.le[le] ?? 0), want[kind].le[le], `${kind} le=${le}`);
+    assert.is(want[kind].count, mine.length);
+  }
+  // The pauses straddle the bounds under test: not every bucket is trivially 0 or all.
+  const pauses = events.map((e) => e.pauseNs / 1e9);
+  assert.ok(bounds.filter((le) => pauses.some((p) => p <= le) && pauses.some((p) => p > le)).length >= 3, pauses.join());
+  h.close();
+  s.close();
+});
+
+test('nodejs_gc_duration_seconds counts every GC of the sampler: from before registration, and past a full event ring', async () => {
+  // A 64-record ring, never drained while 150 full GCs run: most events are dropped.
+  const s = new Sampler({ ringCapacity: 64 }).start();
+  for (let i = 0; i < 3; i++) globalThis.gc();
+  s.read(); // drained before the drop-in exists: it never sees these as events
+  const reg = new client.Registry();
+  // 2^20 ns (on the grid: exact whatever the events) and prom-client's defaults.
+  const bounds = [0.001, 0.001048576, 0.01, 0.1, 1, 2, 5];
+  const h = collectDefaultMetrics({ register: reg, sampler: s, gcDurationBuckets: bounds });
+  const check = async (label) => {
+    const d = await gcDurations(reg);
+    const snap = s.read();
+    const major = snap.gc.byType.markSweepCompact;
+    assert.is(d.major.count, major.count, `${label}: major count`);
+    assert.is(d.major.le['+Inf'], major.count, `${label}: +Inf`);
+    assert.ok(Math.abs(d.major.sum - major.pauseNs / 1e9) < 1e-9, `${label}: sum`);
+    let total = 0;
+    for (const k of Object.values(d)) total += k.count;
+    assert.is(total, snap.gc.count, `${label}: every kind`);
+    const exact = s.histograms.gcPauseByType.markSweepCompact;
+    let atBound = 0;
+    for (const [, upper, c] of exact.buckets()) if (upper <= 1048576) atBound += c;
+    assert.is(d.major.le[0.001048576], atBound + exact.zeroCount, `${label}: le on the grid`);
+    let prev = 0;
+    for (const le of bounds) {
+      assert.ok(d.major.le[le] >= prev && d.major.le[le] <= major.count, `${label}: le=${le} cumulative`);
+      prev = d.major.le[le];
+    }
+    return major.count;
+  };
+  assert.ok((await check('history')) >= 3);
+  const dropped = s.read().sampler.ringDropped;
+  for (let i = 0; i < 150; i++) globalThis.gc();
+  assert.ok(s.read().sampler.ringDropped > dropped + 50, 'the ring overflowed');
+  assert.ok((await check('overflow')) >= 153);
+  h.close();
+  s.close();
+});
+
+test('two scrapers in a row: one snapshot a scrape, values never stale, never counted twice', async () => {
+  const s = new Sampler().start();
+  const reg = new client.Registry();
+  const h = collectDefaultMetrics({ register: reg, sampler: s });
+  let reads = 0;
+  const read = s.read;
+  s.read = function (...args) {
+    reads++;
+    return read.apply(this, args);
+  };
+  const total = (text, name) => text.split('\n').filter((l) => l.startsWith(name)).reduce((a, l) => a + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+  const gcs = (text) => total(text, 'nodejs_gc_duration_seconds_count');
+  // Every metric of a scrape from one read of the shared block (~40 metrics read it).
+  reads = 0;
+  const first = await reg.metrics();
+  assert.is(reads, 1, 'reads in one metrics()');
+  reads = 0;
+  await reg.getMetricsAsJSON();
+  assert.is(reads, 1, 'reads in one getMetricsAsJSON()');
+  // Two scrapers in the same pass see the same values.
+  const [a, b] = await Promise.all([reg.metrics(), reg.metrics()]);
+  assert.is(a, b);
+  // A GC between two scrapes with no loop turn between them: the second has it, once.
+  for (let round = 0; round < 5; round++) {
+    const before = s.read().gc.count;
+    const one = await reg.metrics();
+    const mid = s.read().gc.count;
+    globalThis.gc();
+    const two = await reg.metrics();
+    const after = s.read().gc.count;
+    assert.ok(gcs(one) >= before && gcs(one) <= mid, `round ${round}: ${gcs(one)} in [${before}, ${mid}]`);
+    assert.ok(gcs(two) >= mid + 1 && gcs(two) <= after, `round ${round}: ${gcs(two)} in [${mid + 1}, ${after}]`);
+    assert.ok(total(two, 'nodejs_gc_collections{type="mark_sweep_compact"}') > total(one, 'nodejs_gc_collections{type="mark_sweep_compact"}'));
+  }
+  assert.ok(gcs(first) <= gcs(a));
+  s.read = read;
+  h.close();
+  s.close();
+});
+
+test('the registry\'s own features still apply: default labels, OpenMetrics, JSON labels of their own', async () => {
+  const reg = new client.Registry();
+  const h = collectDefaultMetrics({ register: reg, labels: { service: 'api' } });
+  globalThis.gc();
+  reg.setDefaultLabels({ pod: 'p1', service: 'ignored' });
+  const text = await reg.metrics();
+  const series = text.split('\n').filter((l) => l && !l.startsWith('#'));
+  assert.ok(series.length > 100, `${series.length} series`);
+  for (const l of series) {
+    // Every series has both, once each; a series' own label wins over a default one.
+    assert.ok(/[{,]pod="p1"[,}]/.test(l) && /[{,]service="api"[,}]/.test(l), l);
+    assert.not.ok(l.includes('ignored'), l);
+  }
+  // As prom-client's own histograms write them (the order of labels is not significant).
+  assert.match(text, /^nodejs_gc_duration_seconds_bucket\{le="0\.001",pod="p1",kind="major",service="api"\} \d+$/m);
+  assert.match(text, /^nodejs_heap_space_size_used_bytes\{[^}]*space="old"[^}]*\} \d+$/m);
+  reg.setContentType(client.openMetricsContentType);
+  const om = await reg.metrics();
+  assert.match(om, /^# TYPE process_cpu_user_seconds counter$/m);
+  assert.match(om, /^process_cpu_user_seconds_total\{(pod="p1",service="api"|service="api",pod="p1")\} [\d.e-]+$/m);
+  assert.not.match(om, /_total_total/);
+  assert.ok(om.endsWith('# EOF\n'));
+  // JSON values carry labels of their own: changing one changes nothing in the next scrape.
+  const json = await reg.getMetricsAsJSON();
+  const heap = json.find((m) => m.name === 'nodejs_heap_space_size_used_bytes');
+  heap.values[0].labels.space = 'changed';
+  const again = (await reg.getMetricsAsJSON()).find((m) => m.name === 'nodejs_heap_space_size_used_bytes');
+  assert.not.ok(again.values.some((v) => v.labels.space === 'changed'));
+  assert.not.match(await reg.metrics(), /changed/);
+  h.close();
+});
+
 test('additions: container and threadpool families exactly as toPrometheus() writes them (+Inf kept, NaN left out)', async () => {
   const { toPrometheus } = require('..');
   const { v2Fixture, removeFixture } = require('./helpers/cgroup');

@@ -4,6 +4,7 @@
 const { test } = require('uvu');
 const assert = require('uvu/assert');
 const { Histogram, bucketIndex, bucketLowerBound } = require('..');
+const INDEX_OFFSET_TEST = -1; // counts[i] is bucket i + INDEX_OFFSET (lib/histogram.ts)
 const { native } = require('../dist/cjs/binding.js');
 
 // Deterministic PRNG so a failure can be replayed.
@@ -155,6 +156,66 @@ test('delta holds what was recorded since an earlier copy', () => {
   assert.ok(Math.abs(d.percentile(50) - only.percentile(50)) / only.percentile(50) < 0.011);
   assert.throws(() => old.delta(h), RangeError);
   assert.throws(() => h.delta(new Histogram(5)), TypeError);
+});
+
+test('delta(older, into) overwrites into whole: the same as a new delta, whatever into held', () => {
+  const r = rng(12);
+  const h = new Histogram();
+  for (let i = 0; i < 500; i++) h.record(1 + r() * 1e9); // a wide spread first: into holds it
+  const into = h.delta(new Histogram());
+  const old = h.clone();
+  for (let i = 0; i < 300; i++) h.record(5e6 + r() * 1e6);
+  const fresh = h.delta(old);
+  assert.is(h.delta(old, into), into);
+  assert.equal(Array.from(into.counts), Array.from(fresh.counts));
+  for (const k of ['count', 'sum', 'zeroCount', 'min', 'max']) assert.is(into[k], fresh[k], k);
+  for (const p of [1, 50, 90, 99]) assert.is(into.percentile(p), fresh.percentile(p), `p${p}`);
+  // Nothing since: an empty delta, even into a histogram that held values.
+  const none = h.delta(h.clone(), into);
+  assert.is(none.count, 0);
+  assert.ok(none.counts.every((c) => c === 0));
+  assert.ok(Number.isNaN(none.min) && Number.isNaN(none.percentile(50)));
+  assert.throws(() => h.delta(old, new Histogram(5)), TypeError);
+  assert.throws(() => h.delta(old, h), TypeError);
+  assert.throws(() => h.delta(old, {}), TypeError);
+});
+
+test('delta() of a histogram whose min and max sit on bucket bounds (as fromJSON() accepts them)', () => {
+  const scale = 6;
+  const index = 1300; // values in (lower, upper]
+  const lower = bucketLowerBound(index, scale);
+  const upper = bucketLowerBound(index + 1, scale);
+  // min and max both on the populated bucket's lower bound: min ≤ every value ≤ max does
+  // not hold, but fromJSON() takes it (a bucket's bounds are its values' bounds).
+  const h = Histogram.fromJSON({ scale, count: 3, sum: 3 * lower, min: lower, max: lower, zeroCount: 0, offset: index, counts: [3] });
+  const d = h.delta(new Histogram(scale));
+  assert.is(d.count, 3);
+  assert.is(d.counts[index - INDEX_OFFSET_TEST], 3, 'the populated bucket is in the delta');
+  assert.ok(upper > lower);
+});
+
+test('percentile() from the buckets at and above min: the same as a scan from bucket 0', () => {
+  const r = rng(13);
+  for (let round = 0; round < 20; round++) {
+    const h = new Histogram();
+    const lo = 10 ** (round % 8);
+    for (let i = 0; i < 200; i++) h.record(lo + r() * lo * 100);
+    if (round % 3 === 0) h.record(0);
+    if (round % 4 === 0) h.record(0.5); // in (0, 1]: bucket 0
+    // The reference: the same ranks over the non-empty buckets, from the first.
+    const buckets = [...h.buckets()];
+    for (const p of [0.1, 1, 25, 50, 90, 99, 99.9]) {
+      const rank = Math.max(1, Math.ceil((p / 100) * h.count));
+      let seen = h.zeroCount;
+      let want = seen >= rank ? Math.max(h.min, 0) : NaN;
+      for (const [lower, upper, c] of buckets) {
+        if (!Number.isNaN(want)) break;
+        seen += c;
+        if (seen >= rank) want = Math.min(h.max, Math.max(h.min, Math.sqrt(lower * upper)));
+      }
+      assert.is(h.percentile(p), want, `round ${round} p${p}`);
+    }
+  }
 });
 
 test('toJSON/fromJSON round-trip; empty histograms report NaN', () => {

@@ -9,13 +9,13 @@
 //    monitorEventLoopDelay histogram at every scrape, so two scrapers corrupt each other);
 //  - values with a source in the sampler (CPU, RSS, open fds, heap, heap spaces, active
 //    handles/requests totals) come from its shared memory, without a syscall per scrape.
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import type * as PromClient from 'prom-client';
 import { Sampler } from '../sampler';
 import { backend } from '../binding';
-import { reasonLabel } from '../snapshot';
+import { GC_REASONS, GC_TYPES, reasonLabel } from '../snapshot';
 import type { GcTypeName, Snapshot } from '../snapshot';
-import type { Histogram } from '../histogram';
+import { Histogram, INDEX_OFFSET, bucketIndex, bucketLowerBound } from '../histogram';
 import { DEFAULT_DURATION_BOUNDS_NS, MONOTONIC_TIMESTAMPS, bucketBoundMap, checkBuckets, checkLabels, checkSampler, cumulativeCounts, plan } from './common';
 import { prometheusName } from './prometheus';
 import { LoopWindow, stddev } from '../loop-window';
@@ -94,16 +94,39 @@ function loadPromClient(): typeof PromClient {
   }
 }
 
-function procStatus(): { vmSize?: number; vmData?: number } {
-  try {
-    const text = readFileSync('/proc/self/status', 'utf8');
-    const kb = (key: string): number | undefined => {
-      const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text);
+const VM_SIZE_RE = /^VmSize:\s+(\d+) kB/m;
+const VM_DATA_RE = /^VmData:\s+(\d+) kB/m;
+
+/**
+ * VmSize and VmData from /proc/self/status at each scrape, as prom-client reads them, into
+ * a buffer kept for it: no fstat, no string of the whole file. (Keeping the file open
+ * would save the open and close too, but a worker terminated without close() would leak
+ * the descriptor.)
+ */
+class ProcStatus {
+  private readonly buf = Buffer.allocUnsafe(4096);
+
+  read(): { vmSize?: number; vmData?: number } {
+    let n: number;
+    let fd = -1;
+    try {
+      fd = openSync('/proc/self/status', 'r');
+      n = readSync(fd, this.buf, 0, this.buf.length, 0);
+    } catch {
+      return {};
+    } finally {
+      try {
+        if (fd >= 0) closeSync(fd);
+      } catch {
+        // Nothing to do: the values read are whole either way.
+      }
+    }
+    const text = this.buf.toString('latin1', 0, n);
+    const kb = (re: RegExp): number | undefined => {
+      const m = re.exec(text);
       return m ? Number(m[1]) * 1024 : undefined;
     };
-    return { vmSize: kb('VmSize'), vmData: kb('VmData') };
-  } catch {
-    return {};
+    return { vmSize: kb(VM_SIZE_RE), vmData: kb(VM_DATA_RE) };
   }
 }
 
@@ -127,24 +150,145 @@ function countByName(list: unknown[]): Record<string, number> {
   return out;
 }
 
+type Labels = Readonly<Record<string, string | number>>;
+/** Receives one series of a metric at a scrape. */
+type Emit = (labels: Labels, value: number) => void;
+const NO_LABELS: Labels = Object.freeze({});
+
+interface SeriesValue {
+  labels: Labels;
+  sharedLabels?: Labels;
+  value: number;
+  metricName?: string;
+  exemplar?: undefined;
+}
+interface MetricData {
+  name: string;
+  help: string;
+  type: string;
+  values: SeriesValue[];
+  aggregator: string;
+}
+/** What prom-client's metric classes have at run time beyond their typings. */
+interface MetricFields {
+  name: string;
+  help: string;
+  type: string;
+  aggregator: string;
+}
+
+/**
+ * The series of one scrape as values for prom-client. The text path (getForPromString(),
+ * prom-client ≥ 15) passes each series' labels as sharedLabels: they are objects built
+ * once, and the registry formats such an object once and keeps the string (a WeakMap),
+ * where plain labels are formatted again for every series at every scrape. get() (JSON,
+ * the cluster aggregator, every prom-client version) gives each value labels of its own.
+ */
+function emitter(values: SeriesValue[], forText: boolean): Emit {
+  return forText
+    ? (labels, value) => { values.push(textValue(NO_LABELS, labels, value, undefined)); }
+    : (labels, value) => { values.push({ labels: { ...labels }, value }); };
+}
+
+/**
+ * A value for the registry's text path, in the shape of prom-client's own histogram values
+ * (the same keys in the same order): the registry's formatting code then sees one or two
+ * object shapes, not three, and stays fast for prom-client's metrics and ours alike.
+ */
+function textValue(labels: Labels, sharedLabels: Labels, value: number, metricName: string | undefined): SeriesValue {
+  return { labels, sharedLabels, value, metricName, exemplar: undefined };
+}
+
+/**
+ * A prom-client Gauge or Counter whose series `fill` computes at each scrape straight into
+ * the values the registry renders: no set()/inc() with their label checks and hashing, no
+ * series map to reset. `zero`: an unlabelled metric with no value has a 0 series, as a
+ * prom-client Gauge that was never set.
+ */
+function samplerMetric(
+  Base: typeof PromClient.Gauge | typeof PromClient.Counter,
+  config: MetricConfig,
+  fill: (emit: Emit) => void,
+  sharedLabels: boolean,
+  zero: boolean,
+): void {
+  const data = (m: MetricFields, forText: boolean): MetricData => {
+    const values: SeriesValue[] = [];
+    fill(emitter(values, forText && sharedLabels));
+    if (zero && values.length === 0 && config.labelNames.length === 0) values.push(forText && sharedLabels ? textValue(NO_LABELS, NO_LABELS, 0, undefined) : { labels: {}, value: 0 });
+    return { name: m.name, help: m.help, type: m.type, values, aggregator: m.aggregator };
+  };
+  const metric = new (samplerMetricClass(Base, sharedLabels))(config);
+  metric[DATA] = data;
+}
+
+interface MetricConfig {
+  name: string;
+  help: string;
+  registers: PromClient.Registry[];
+  labelNames: string[];
+}
+const DATA = Symbol('data');
+interface SamplerMetricInstance {
+  [DATA]: (m: MetricFields, forText: boolean) => MetricData;
+}
+const metricClasses = new WeakMap<object, new (c: MetricConfig) => SamplerMetricInstance>();
+
+/**
+ * One subclass per prom-client class (not one per metric): the registry's calls to get()
+ * and getForPromString() then see a handful of shapes, as with prom-client's own metrics.
+ */
+function samplerMetricClass(Base: typeof PromClient.Gauge | typeof PromClient.Counter, sharedLabels: boolean): new (c: MetricConfig) => SamplerMetricInstance {
+  const made = metricClasses.get(Base);
+  if (made) return made;
+  const Metric = Base as unknown as new (c: MetricConfig) => object;
+  class SamplerMetric extends Metric {
+    declare [DATA]: SamplerMetricInstance[typeof DATA];
+    get(): Promise<MetricData> {
+      return Promise.resolve(this[DATA](this as unknown as MetricFields, false));
+    }
+  }
+  // Only where the registry renders sharedLabels (prom-client ≥ 15, the same for every
+  // registry of one prom-client): older ones call get().
+  if (sharedLabels) {
+    (SamplerMetric.prototype as unknown as { getForPromString(): Promise<MetricData> }).getForPromString = function (this: SamplerMetric) {
+      return Promise.resolve(this[DATA](this as unknown as MetricFields, true));
+    };
+  }
+  metricClasses.set(Base, SamplerMetric);
+  return SamplerMetric;
+}
+
 interface SamplerHistogramConfig {
   name: string;
   help: string;
   registers: PromClient.Registry[];
   labelNames: string[];
-  labels: Record<string, string>;
+  labels: Labels;
   /** Upper bounds, ns. */
   boundsNs: readonly number[];
   histogram: () => Histogram;
+  /** A value that changes whenever the histogram does (its count from the snapshot): an unchanged one spares the copy. */
+  version: () => number;
 }
 
-interface HistogramData {
-  name: string;
-  help: string;
-  type: 'histogram';
-  values: PromClient.MetricValueWithName<string>[];
-  aggregator: 'sum';
+/**
+ * Histogram series values, for prom-client: `cum` the cumulative count at each bound, with
+ * `bucketLabels` (one more: +Inf), `plain` the labels of _sum and _count. `series`, if
+ * any: labels every value also has, given as sharedLabels on the text path (as
+ * prom-client's own histograms do: `le` then these) and merged in on get().
+ */
+function histogramValues(name: string, bucketLabels: readonly Labels[], plain: Labels, series: Labels | null, cum: ArrayLike<number>, count: number, sum: number, forText: boolean, out: SeriesValue[]): void {
+  const bucket = `${name}_bucket`;
+  const value = forText
+    ? (l: Labels, v: number, metricName: string): SeriesValue => textValue(l, series ?? NO_LABELS, v, metricName)
+    : (l: Labels, v: number, metricName: string): SeriesValue => ({ labels: { ...l, ...series }, value: v, metricName });
+  for (let i = 0; i < cum.length; i++) out.push(value(bucketLabels[i], cum[i], bucket));
+  out.push(value(bucketLabels[cum.length], count, bucket), value(plain, sum, `${name}_sum`), value(plain, count, `${name}_count`));
 }
+/** Bucket labels for `bounds` and +Inf: `first`, then `le`. */
+const leLabels = (bounds: readonly number[], first: Labels = NO_LABELS): Labels[] =>
+  [...bounds, '+Inf'].map((le) => Object.freeze({ ...first, le }));
 
 /**
  * A prom-client Histogram whose series are the sampler's cumulative histogram, read at
@@ -154,37 +298,145 @@ interface HistogramData {
 function samplerHistogram(client: typeof PromClient, c: SamplerHistogramConfig): PromClient.Histogram {
   const factor = 1e-9;
   const bounds = c.boundsNs.map((b) => b * factor);
+  // As toPrometheus() writes them: the labels, then `le`.
+  const le = leLabels(bounds, c.labels);
+  let map: Int32Array | null = null;
+  let mapScale = -1;
+  // The cumulative counts change only with the histogram's count: most scrapes reuse them.
+  let cum: number[] = [];
+  let count = 0;
+  let sum = 0;
+  let version = NaN;
+  const data = (m: MetricFields, forText: boolean): MetricData => {
+    const v = c.version();
+    if (v !== version) {
+      const h = c.histogram();
+      if (mapScale !== h.scale) {
+        map = bucketBoundMap(c.boundsNs, h.scale, h.counts.length);
+        mapScale = h.scale;
+      }
+      cum = cumulativeCounts(h, c.boundsNs, map!);
+      count = h.count;
+      sum = h.sum * factor;
+      version = v;
+    }
+    const values: SeriesValue[] = [];
+    histogramValues(m.name, le, c.labels, null, cum, count, sum, forText, values);
+    return { name: m.name, help: m.help, type: 'histogram', values, aggregator: 'sum' };
+  };
   class Cumulative extends client.Histogram {
-    private map: Int32Array | null = null;
-    private mapScale = -1;
     constructor() {
       super({ name: c.name, help: c.help, registers: c.registers, labelNames: c.labelNames, buckets: bounds });
     }
-    private data(): HistogramData {
-      const h = c.histogram();
-      if (this.mapScale !== h.scale) {
-        this.map = bucketBoundMap(c.boundsNs, h.scale, h.counts.length);
-        this.mapScale = h.scale;
-      }
-      const cum = cumulativeCounts(h, c.boundsNs, this.map!);
-      const values: PromClient.MetricValueWithName<string>[] = cum.map((n, i) => ({ labels: { ...c.labels, le: bounds[i] }, value: n, metricName: `${c.name}_bucket` }));
-      values.push(
-        { labels: { ...c.labels, le: '+Inf' }, value: h.count, metricName: `${c.name}_bucket` },
-        { labels: { ...c.labels }, value: h.sum * factor, metricName: `${c.name}_sum` },
-        { labels: { ...c.labels }, value: h.count, metricName: `${c.name}_count` },
-      );
-      return { name: c.name, help: c.help, type: 'histogram', values, aggregator: 'sum' };
-    }
-    // The registry renders getForPromString() when there is one, else get(); both carry
-    // the labels whole (no sharedLabels), as get() does in every prom-client version.
     override get(): ReturnType<PromClient.Histogram['get']> {
-      return Promise.resolve(this.data() as unknown as Awaited<ReturnType<PromClient.Histogram['get']>>);
+      return Promise.resolve(data(this as unknown as MetricFields, false) as unknown as Awaited<ReturnType<PromClient.Histogram['get']>>);
     }
-    getForPromString(): Promise<HistogramData> {
-      return Promise.resolve(this.data());
+    // The registry renders getForPromString() when there is one (prom-client ≥ 15), else get().
+    getForPromString(): Promise<MetricData> {
+      return Promise.resolve(data(this as unknown as MetricFields, true));
     }
   }
   return new Cumulative();
+}
+
+/** prom-client's GC kinds, in the order their series are written, and our GC types in each. */
+const PROM_KINDS: ReadonlyArray<[string, number[]]> = ['minor', 'major', 'incremental', 'weakcb'].map((kind) => [
+  kind,
+  GC_TYPES.flatMap((t, i) => (PROM_KIND[t] === kind ? [i] : [])),
+]);
+const GC_TYPE_INDEX = new Map<string, number>(GC_TYPES.map((t, i) => [t, i]));
+
+/**
+ * nodejs_gc_duration_seconds from the sampler's per-type pause histograms, read at each
+ * scrape, rather than one prom-client observe() per GC: the count and sum of every GC are
+ * the native histograms' (they miss none, even when the event ring overflows), and so is
+ * every bucket but the one (base-2, ~1.1% wide at scale 6) that holds a bound. prom-client's
+ * bounds (0.001, 0.01, …) fall inside such buckets; for those, the GC events (drained
+ * from the ring before each scrape) are tallied per bound as observe() would count them,
+ * `pause / 1e9 <= le`: exact. Only GCs in such a bucket that no event delivered — before
+ * these metrics were registered with a sampler that had run, or dropped by a full ring
+ * (runtime_sampler_ring_dropped_total) — are placed by the bucket's geometric middle.
+ */
+class GcDurations {
+  private readonly bucket: Int32Array;
+  /** Whether every value of the bound's bucket is ≤ the bound (a base-2 bound): no tally needed. */
+  private readonly whole: Uint8Array;
+  /** Whether the bound's bucket's geometric middle is ≤ the bound: where untallied GCs go. */
+  private readonly middleBelow: Uint8Array;
+  /** bucket → the bounds in it. */
+  private readonly boundsIn = new Map<number, number[]>();
+  /** Per GC type and bound: events in the bound's bucket ≤ the bound, and > it. */
+  private readonly tallies: Float64Array;
+  /** The cumulative counts at each bound, summed by add(). */
+  readonly cum: Float64Array;
+
+  constructor(private readonly bounds: readonly number[], private readonly scale: number) {
+    const n = bounds.length;
+    this.bucket = new Int32Array(n);
+    this.whole = new Uint8Array(n);
+    this.middleBelow = new Uint8Array(n);
+    bounds.forEach((b, j) => {
+      const index = bucketIndex(b * 1e9, scale);
+      const lower = bucketLowerBound(index, scale);
+      const upper = bucketLowerBound(index + 1, scale);
+      const k = index - INDEX_OFFSET;
+      this.bucket[j] = k;
+      this.whole[j] = upper / 1e9 <= b ? 1 : 0;
+      this.middleBelow[j] = Math.sqrt(lower * upper) / 1e9 <= b ? 1 : 0;
+      if (!this.whole[j]) {
+        const list = this.boundsIn.get(k);
+        if (list) list.push(j);
+        else this.boundsIn.set(k, [j]);
+      }
+    });
+    this.tallies = new Float64Array(GC_TYPES.length * n * 2);
+    this.cum = new Float64Array(n);
+  }
+
+  /** One GC event from the ring. */
+  observe(type: string, pauseNs: number): void {
+    if (!(pauseNs > 0)) return; // ≤ every bound, like the histograms' zero count
+    const list = this.boundsIn.get(bucketIndex(pauseNs, this.scale) - INDEX_OFFSET);
+    if (list === undefined) return;
+    const t = GC_TYPE_INDEX.get(type);
+    if (t === undefined) return;
+    const seconds = pauseNs / 1e9;
+    const base = t * this.bounds.length;
+    for (const j of list) this.tallies[(base + j) * 2 + (seconds <= this.bounds[j] ? 0 : 1)]++;
+  }
+
+  /** Adds type `t`'s cumulative counts at each bound, from its histogram `h`, into `this.cum`. */
+  add(t: number, h: Histogram): void {
+    const n = this.bounds.length;
+    const counts = h.counts;
+    const min = h.min / 1e9;
+    const max = h.max / 1e9;
+    let acc = h.zeroCount;
+    // Only the buckets from min's up hold values (one of slack: a min on a bucket bound).
+    let i = h.min > 0 ? Math.max(0, bucketIndex(h.min, h.scale) - INDEX_OFFSET - 1) : 0;
+    for (let j = 0; j < n; j++) {
+      const b = this.bounds[j];
+      // The exact ends: every value is ≤ a bound at or above max, none ≤ one below min.
+      if (max <= b) {
+        this.cum[j] += h.count;
+        continue;
+      }
+      if (min > b) continue;
+      const k = this.bucket[j];
+      for (; i < k; i++) acc += counts[i];
+      const inBucket = counts[k];
+      let own: number;
+      if (this.whole[j]) {
+        own = inBucket;
+      } else {
+        const at = (t * n + j) * 2;
+        const below = Math.min(this.tallies[at], inBucket);
+        const untallied = Math.max(0, inBucket - below - this.tallies[at + 1]);
+        own = below + (this.middleBelow[j] ? untallied : 0);
+      }
+      this.cum[j] += Math.min(h.count, acc + own);
+    }
+  }
 }
 
 /**
@@ -232,31 +484,64 @@ export function collectDefaultMetrics(config?: CollectDefaultMetricsConfig): Def
 
   const labelNames = Object.keys(labels);
   const registers = [registry];
-  const snap = sampler.read();
-  const read = (): Snapshot => sampler.read(snap);
   const names: string[] = [];
-  const gauge = (name: string, help: string, collect?: (g: PromClient.Gauge) => void, extraLabels: string[] = []): PromClient.Gauge => {
+  // prom-client ≥ 15 renders sharedLabels (what its own Histogram's getForPromString() gives).
+  const sharedLabels = typeof (client.Histogram.prototype as { getForPromString?: unknown }).getForPromString === 'function';
+
+  // Every GC, counted from the first one: subscribed before anything drains the ring.
+  const gcBounds = new GcDurations(gcBuckets, sampler.options.histogramScale);
+  const offGC = sampler.onGC((e) => gcBounds.observe(e.type, e.pauseNs));
+
+  // One scrape's inputs, read once: prom-client's Registry.metrics() and getMetricsAsJSON()
+  // call every metric's get() in one synchronous pass before they await anything, so what
+  // the first get() of a pass reads is kept until the pass ends (a queued microtask runs
+  // only then) and the other metrics reuse it. The next scrape, even in the same tick, is a
+  // new pass: values are never stale, and never read twice within a scrape.
+  const snap = sampler.read();
+  let inPass = false;
+  let lagValid = false;
+  let gcValid = false;
+  let statusValid = false;
+  let lagProbed = false;
+  const endPass = (): void => {
+    inPass = false;
+    lagProbed = false;
+    lagValid = false;
+    gcValid = false;
+    statusValid = false;
+  };
+  const read = (): Snapshot => {
+    if (!inPass) {
+      sampler.read(snap);
+      inPass = true;
+      queueMicrotask(endPass);
+    }
+    return snap;
+  };
+  const gauge = (name: string, help: string, fill: (emit: Emit) => void, extraLabels: string[] = [], zero = true): void => {
     names.push(prefix + name);
-    return new client.Gauge({
-      name: prefix + name, help, registers, labelNames: [...extraLabels, ...labelNames],
-      collect: collect ? function (this: PromClient.Gauge) { collect(this); } : undefined,
-    });
+    samplerMetric(client.Gauge, { name: prefix + name, help, registers, labelNames: [...extraLabels, ...labelNames] }, fill, sharedLabels, zero);
   };
   const counter = (name: string, help: string, value: () => number): void => {
     names.push(prefix + name);
-    new client.Counter({
-      name: prefix + name, help, registers, labelNames,
-      collect(this: PromClient.Counter) {
-        // Our totals are cumulative already: set the counter to them.
-        this.reset();
-        const v = value();
-        if (v > 0) this.inc(labels, v);
-      },
-    });
+    // Our totals are cumulative already: the counter is set to them (a prom-client counter
+    // that was reset and never incremented: a 0 series only without labels).
+    samplerMetric(client.Counter, { name: prefix + name, help, registers, labelNames }, (emit) => {
+      const v = value();
+      if (v > 0) emit(labels, v);
+    }, sharedLabels, true);
   };
-  const typed = (g: PromClient.Gauge, data: Record<string, number>, key: string): void => {
-    g.reset();
-    for (const [k, v] of Object.entries(data)) g.set({ [key]: k, ...labels }, v);
+  /** Label objects for the values of one label, built once each (the values come from a small fixed set). */
+  const labelsBy = (key: string): ((value: string) => Labels) => {
+    const made = new Map<string, Labels>();
+    return (value) => {
+      let l = made.get(value);
+      if (l === undefined) made.set(value, (l = Object.freeze({ [key]: value, ...labels })));
+      return l;
+    };
+  };
+  const typed = (emit: Emit, data: Record<string, number>, by: (value: string) => Labels): void => {
+    for (const k in data) emit(by(k), data[k]);
   };
 
   // ---- prom-client's metrics ----
@@ -267,40 +552,53 @@ export function collectDefaultMetrics(config?: CollectDefaultMetricsConfig): Def
     return (s.process.cpuUserUs + s.process.cpuSystemUs) / 1e6;
   });
   const startSeconds = Math.round(Date.now() / 1000 - process.uptime());
-  gauge('process_start_time_seconds', 'Start time of the process since unix epoch in seconds.', (g) => g.set(labels, startSeconds));
+  gauge('process_start_time_seconds', 'Start time of the process since unix epoch in seconds.', (emit) => emit(labels, startSeconds));
+  const procStatusFile = new ProcStatus();
   if (process.platform === 'linux') {
     let status: { vmSize?: number; vmData?: number } = {};
-    gauge('process_resident_memory_bytes', 'Resident memory size in bytes.', (g) => {
-      g.set(labels, read().process.rssBytes);
-      status = procStatus();
+    const vm = (): { vmSize?: number; vmData?: number } => {
+      read();
+      if (!statusValid) {
+        status = procStatusFile.read();
+        statusValid = true;
+      }
+      return status;
+    };
+    gauge('process_resident_memory_bytes', 'Resident memory size in bytes.', (emit) => emit(labels, read().process.rssBytes));
+    gauge('process_virtual_memory_bytes', 'Virtual memory size in bytes.', (emit) => {
+      const v = vm().vmSize;
+      if (v !== undefined) emit(labels, v);
     });
-    gauge('process_virtual_memory_bytes', 'Virtual memory size in bytes.', (g) => {
-      if (status.vmSize !== undefined) g.set(labels, status.vmSize);
-    });
-    gauge('process_heap_bytes', 'Process heap size in bytes.', (g) => {
-      if (status.vmData !== undefined) g.set(labels, status.vmData);
+    gauge('process_heap_bytes', 'Process heap size in bytes.', (emit) => {
+      const v = vm().vmData;
+      if (v !== undefined) emit(labels, v);
     });
   } else {
-    gauge('process_resident_memory_bytes', 'Resident memory size in bytes.', (g) => g.set(labels, read().process.rssBytes));
+    gauge('process_resident_memory_bytes', 'Resident memory size in bytes.', (emit) => emit(labels, read().process.rssBytes));
   }
   if (process.platform === 'linux') {
-    gauge('process_open_fds', 'Number of open file descriptors.', (g) => {
+    gauge('process_open_fds', 'Number of open file descriptors.', (emit) => {
       const n = read().process.openFds;
-      if (n >= 0) g.set(labels, n);
+      if (n >= 0) emit(labels, n);
     });
   }
   const fdLimit = maxFds();
-  if (fdLimit !== undefined) gauge('process_max_fds', 'Maximum number of open file descriptors.', (g) => g.set(labels, fdLimit));
+  if (fdLimit !== undefined) gauge('process_max_fds', 'Maximum number of open file descriptors.', (emit) => emit(labels, fdLimit));
 
   // Loop lag: setImmediate lag measured at each scrape (reported at the next, as
-  // prom-client does) and the delay histogram over a sliding window, never reset. Each
-  // gauge computes its own value, so any subset of them can be read in any order.
+  // prom-client does) and the delay histogram over a sliding window, never reset. The
+  // window's statistics are computed once per scrape, whichever gauge asks first.
   const lagWindow = new LoopWindow(sampler, windowMs);
   let lagSeconds = 0;
-  gauge('nodejs_eventloop_lag_seconds', 'Lag of event loop in seconds.', (g) => {
-    const start = process.hrtime.bigint();
-    setImmediate(() => { lagSeconds = Number(process.hrtime.bigint() - start) / 1e9; });
-    g.set(labels, lagSeconds);
+  gauge('nodejs_eventloop_lag_seconds', 'Lag of event loop in seconds.', (emit) => {
+    read();
+    // One probe a pass: scrapers in the same pass get the same value.
+    if (!lagProbed) {
+      const start = process.hrtime.bigint();
+      setImmediate(() => { lagSeconds = Number(process.hrtime.bigint() - start) / 1e9; });
+      lagProbed = true;
+    }
+    emit(labels, lagSeconds);
   });
   const lagStats: Array<[string, string, (h: Histogram) => number]> = [
     ['min', 'The minimum recorded event loop delay.', (h) => h.min],
@@ -311,65 +609,138 @@ export function collectDefaultMetrics(config?: CollectDefaultMetricsConfig): Def
     ['p90', 'The 90th percentile of the recorded event loop delays.', (h) => h.percentile(90)],
     ['p99', 'The 99th percentile of the recorded event loop delays.', (h) => h.percentile(99)],
   ];
-  for (const [k, help, stat] of lagStats) {
-    gauge(`nodejs_eventloop_lag_${k}_seconds`, help, (g) => {
-      const v = stat(lagWindow.delay());
-      g.set(labels, Number.isNaN(v) ? 0 : v / 1e9);
-    });
-  }
+  const windowDelay = new Histogram(sampler.histograms.loopDelay.scale);
+  const lagValues = new Float64Array(lagStats.length);
+  const lag = (): Float64Array => {
+    read();
+    if (!lagValid) {
+      const h = lagWindow.delay(windowDelay);
+      lagStats.forEach(([, , stat], i) => {
+        const v = stat(h);
+        lagValues[i] = Number.isNaN(v) ? 0 : v / 1e9;
+      });
+      lagValid = true;
+    }
+    return lagValues;
+  };
+  lagStats.forEach(([k, help], i) => {
+    gauge(`nodejs_eventloop_lag_${k}_seconds`, help, (emit) => emit(labels, lag()[i]));
+  });
 
   if (typeof process.getActiveResourcesInfo === 'function') {
-    gauge('nodejs_active_resources', 'Number of active resources that are currently keeping the event loop alive, grouped by async resource type.', (g) => {
+    const byType = labelsBy('type');
+    gauge('nodejs_active_resources', 'Number of active resources that are currently keeping the event loop alive, grouped by async resource type.', (emit) => {
       const counts: Record<string, number> = {};
       for (const r of process.getActiveResourcesInfo()) counts[r] = (counts[r] ?? 0) + 1;
-      typed(g, counts, 'type');
+      typed(emit, counts, byType);
     }, ['type']);
-    gauge('nodejs_active_resources_total', 'Total number of active resources.', (g) => g.set(labels, process.getActiveResourcesInfo().length));
+    gauge('nodejs_active_resources_total', 'Total number of active resources.', (emit) => emit(labels, process.getActiveResourcesInfo().length));
   }
   const proc = process as unknown as { _getActiveHandles?: () => unknown[]; _getActiveRequests?: () => unknown[] };
   if (typeof proc._getActiveHandles === 'function') {
-    gauge('nodejs_active_handles', 'Number of active libuv handles grouped by handle type. Every handle type is C++ class name.', (g) => typed(g, countByName(proc._getActiveHandles!()), 'type'), ['type']);
+    const byType = labelsBy('type');
+    gauge('nodejs_active_handles', 'Number of active libuv handles grouped by handle type. Every handle type is C++ class name.', (emit) => typed(emit, countByName(proc._getActiveHandles!()), byType), ['type']);
   }
   // libuv's own counters where the native backend reads them; on the JavaScript backend (NaN)
   // what prom-client itself reports, so that the drop-in never serves NaN for a value it had.
   const orCount = (v: number, list: (() => unknown[]) | undefined): number => (Number.isNaN(v) && list ? list.call(process).length : v);
-  gauge('nodejs_active_handles_total', 'Total number of active handles.', (g) => g.set(labels, orCount(read().process.activeHandles, proc._getActiveHandles)));
+  gauge('nodejs_active_handles_total', 'Total number of active handles.', (emit) => emit(labels, orCount(read().process.activeHandles, proc._getActiveHandles)));
   if (typeof proc._getActiveRequests === 'function') {
-    gauge('nodejs_active_requests', 'Number of active libuv requests grouped by request type. Every request type is C++ class name.', (g) => typed(g, countByName(proc._getActiveRequests!()), 'type'), ['type']);
+    const byType = labelsBy('type');
+    gauge('nodejs_active_requests', 'Number of active libuv requests grouped by request type. Every request type is C++ class name.', (emit) => typed(emit, countByName(proc._getActiveRequests!()), byType), ['type']);
   }
-  gauge('nodejs_active_requests_total', 'Total number of active requests.', (g) => g.set(labels, orCount(read().process.activeRequests, proc._getActiveRequests)));
+  gauge('nodejs_active_requests_total', 'Total number of active requests.', (emit) => emit(labels, orCount(read().process.activeRequests, proc._getActiveRequests)));
 
-  gauge('nodejs_heap_size_total_bytes', 'Process heap size from Node.js in bytes.', (g) => g.set(labels, read().heap.totalBytes));
-  gauge('nodejs_heap_size_used_bytes', 'Process heap size used from Node.js in bytes.', (g) => g.set(labels, read().heap.usedBytes));
-  gauge('nodejs_external_memory_bytes', 'Node.js external memory size in bytes.', (g) => g.set(labels, read().heap.externalBytes));
+  gauge('nodejs_heap_size_total_bytes', 'Process heap size from Node.js in bytes.', (emit) => emit(labels, read().heap.totalBytes));
+  gauge('nodejs_heap_size_used_bytes', 'Process heap size used from Node.js in bytes.', (emit) => emit(labels, read().heap.usedBytes));
+  gauge('nodejs_external_memory_bytes', 'Node.js external memory size in bytes.', (emit) => emit(labels, read().heap.externalBytes));
   const spaceLabel = (name: string): string => (name.endsWith('_space') ? name.slice(0, -'_space'.length) : name);
+  const bySpace = labelsBy('space');
+  // The spaces are fixed for a sampler: [snapshot key, labels] once.
+  const spaces = Object.keys(snap.heap.spaces).map((name) => [name, bySpace(spaceLabel(name))] as const);
+  const perSpace = (emit: Emit, field: 'sizeBytes' | 'usedBytes' | 'availableBytes' | 'physicalBytes'): void => {
+    const all = read().heap.spaces;
+    for (const [name, l] of spaces) emit(l, all[name][field]);
+  };
   for (const [kind, field] of [['total', 'sizeBytes'], ['used', 'usedBytes'], ['available', 'availableBytes']] as const) {
-    gauge(`nodejs_heap_space_size_${kind}_bytes`, `Process heap space size ${kind} from Node.js in bytes.`, (g) => {
-      const spaces = read().heap.spaces;
-      for (const [name, s] of Object.entries(spaces)) g.set({ space: spaceLabel(name), ...labels }, s[field]);
-    }, ['space']);
+    gauge(`nodejs_heap_space_size_${kind}_bytes`, `Process heap space size ${kind} from Node.js in bytes.`, (emit) => perSpace(emit, field), ['space']);
   }
   const version = process.version;
   const [major, minor, patch] = version.slice(1).split('.').map(Number);
-  gauge('nodejs_version_info', 'Node.js version info.', (g) => g.set({ version, major, minor, patch, ...labels } as PromClient.LabelValues<string>, 1), ['version', 'major', 'minor', 'patch']);
+  const versionLabels: Labels = Object.freeze({ version, major, minor, patch, ...labels });
+  gauge('nodejs_version_info', 'Node.js version info.', (emit) => emit(versionLabels, 1), ['version', 'major', 'minor', 'patch']);
 
-  // Every GC, from the sampler's event ring (drained before each scrape).
-  names.push(`${prefix}nodejs_gc_duration_seconds`);
-  const gcHistogram = new client.Histogram({
-    name: `${prefix}nodejs_gc_duration_seconds`,
-    help: 'Garbage collection duration by kind, one of major, minor, incremental or weakcb.',
-    labelNames: ['kind', ...labelNames],
-    buckets: gcBuckets,
-    registers,
-    collect() { sampler.drain(); },
-  });
-  const offGC = sampler.onGC((e) => gcHistogram.observe({ kind: PROM_KIND[e.type], ...labels }, e.pauseNs / 1e9));
+  // Every GC, from the sampler's per-type histograms (see GcDurations).
+  const gcName = `${prefix}nodejs_gc_duration_seconds`;
+  names.push(gcName);
+  const gcLe = leLabels(gcBuckets);
+  const kindLabels = PROM_KINDS.map(([kind]) => Object.freeze({ kind, ...labels }));
+  const gcSeries = { count: new Float64Array(PROM_KINDS.length), sum: new Float64Array(PROM_KINDS.length), cum: PROM_KINDS.map(() => new Float64Array(gcBuckets.length)) };
+  const gcDurations = (): typeof gcSeries => {
+    read();
+    if (gcValid) return gcSeries;
+    const byType = sampler.histograms.gcPauseByType;
+    // Every event of the histograms' copies tallied: a GC between the drain and a copy
+    // (the copies' own allocation can start one) is drained and the copies taken again.
+    // A type without a GC in this scrape's snapshot is left out (its histogram is empty).
+    const counts = snap.gc.byType;
+    let hs: Array<Histogram | null> = [];
+    for (let attempt = 0; attempt < 4; attempt++) {
+      sampler.drain();
+      hs = GC_TYPES.map((t) => (counts[t].count > 0 ? byType[t] : null));
+      if (sampler.drain() === 0) break;
+    }
+    PROM_KINDS.forEach(([, types], k) => {
+      gcBounds.cum.fill(0);
+      let count = 0;
+      let sum = 0;
+      for (const t of types) {
+        const h = hs[t];
+        if (h === null || h.count === 0) continue;
+        count += h.count;
+        sum += h.sum;
+        gcBounds.add(t, h);
+      }
+      gcSeries.count[k] = count;
+      gcSeries.sum[k] = sum / 1e9;
+      gcSeries.cum[k].set(gcBounds.cum);
+    });
+    gcValid = true;
+    return gcSeries;
+  };
+  const gcData = (m: MetricFields, forText: boolean): MetricData => {
+    const g = gcDurations();
+    const values: SeriesValue[] = [];
+    // A kind without a GC has no series, as with prom-client's observe().
+    for (let k = 0; k < PROM_KINDS.length; k++) {
+      if (g.count[k] > 0) histogramValues(m.name, gcLe, NO_LABELS, kindLabels[k], g.cum[k], g.count[k], g.sum[k], forText, values);
+    }
+    return { name: m.name, help: m.help, type: 'histogram', values, aggregator: 'sum' };
+  };
+  class GcDuration extends client.Histogram {
+    constructor() {
+      super({
+        name: gcName,
+        help: 'Garbage collection duration by kind, one of major, minor, incremental or weakcb.',
+        labelNames: ['kind', ...labelNames],
+        buckets: gcBuckets,
+        registers,
+      });
+    }
+    override get(): ReturnType<PromClient.Histogram['get']> {
+      return Promise.resolve(gcData(this as unknown as MetricFields, false) as unknown as Awaited<ReturnType<PromClient.Histogram['get']>>);
+    }
+    getForPromString(): Promise<MetricData> {
+      return Promise.resolve(gcData(this as unknown as MetricFields, sharedLabels));
+    }
+  }
+  new GcDuration();
 
   // ---- additions ----
   if (additions) {
-    gauge('nodejs_eventloop_utilization_ratio', 'Event-loop utilization (busy / (busy + idle)) over the lag window (eventLoopLagWindowMs).', (g) => {
+    gauge('nodejs_eventloop_utilization_ratio', 'Event-loop utilization (busy / (busy + idle)) over the lag window (eventLoopLagWindowMs).', (emit) => {
       const u = lagWindow.utilization(read());
-      if (!Number.isNaN(u)) g.set(labels, u);
+      if (!Number.isNaN(u)) emit(labels, u);
     });
     counter('nodejs_eventloop_busy_seconds_total', 'Time the event loop spent running callbacks.', () => read().loop.busyNs / 1e9);
     counter('nodejs_eventloop_idle_seconds_total', 'Time the event loop spent idle, waiting for events.', () => read().loop.idleNs / 1e9);
@@ -378,12 +749,14 @@ export function collectDefaultMetrics(config?: CollectDefaultMetricsConfig): Def
     const nativeBackend = backend === 'native';
     if (nativeBackend) {
       counter('nodejs_eventloop_iterations_total', 'Event-loop iterations completed.', () => read().loop.iterations);
-      gauge('nodejs_eventloop_iteration_max_seconds', 'Busy time of the busiest event-loop iteration since the sampler started.', (g) => g.set(labels, read().loop.maxIterationNs / 1e9));
+      gauge('nodejs_eventloop_iteration_max_seconds', 'Busy time of the busiest event-loop iteration since the sampler started.', (emit) => emit(labels, read().loop.maxIterationNs / 1e9));
     }
+    const byGcType = labelsBy('type');
+    const gcTypes = GC_TYPES.filter((t) => t in snap.gc.byType).map((t) => [t, byGcType(SNAKE[t])] as const);
     const byType = (name: string, help: string, field: 'count' | 'pauseNs' | 'maxPauseNs', scale: number): void => {
-      gauge(name, help, (g) => {
-        const s = read();
-        for (const [t, v] of Object.entries(s.gc.byType)) g.set({ type: SNAKE[t as GcTypeName], ...labels }, v[field] * scale);
+      gauge(name, help, (emit) => {
+        const s = read().gc.byType;
+        for (const [t, l] of gcTypes) emit(l, s[t][field] * scale);
       }, ['type']);
     };
     // Cumulative values with a label are exported as gauges (prom-client counters cannot be set).
@@ -393,35 +766,55 @@ export function collectDefaultMetrics(config?: CollectDefaultMetricsConfig): Def
     counter('nodejs_gc_forced_total', 'Garbage collections forced by gc() or the embedder.', () => read().gc.forcedCount);
     counter('nodejs_heap_allocated_bytes_total', 'Heap bytes allocated since the sampler started.', () => read().gc.allocatedBytes);
     counter('nodejs_heap_reclaimed_bytes_total', 'Heap bytes freed by garbage collections since the sampler started.', () => read().gc.reclaimedBytes);
-    gauge('nodejs_heap_size_limit_bytes', 'The V8 heap size limit.', (g) => g.set(labels, read().heap.limitBytes));
-    gauge('nodejs_heap_space_size_physical_bytes', 'Process heap space size backed by physical memory, in bytes.', (g) => {
-      for (const [name, s] of Object.entries(read().heap.spaces)) g.set({ space: spaceLabel(name), ...labels }, s.physicalBytes);
-    }, ['space']);
-    gauge('nodejs_heap_native_contexts', 'Native contexts alive (vm contexts, realms).', (g) => g.set(labels, read().heap.nativeContexts));
-    gauge('nodejs_heap_detached_contexts', 'Contexts detached but not yet collected; non-zero for long is a leak.', (g) => g.set(labels, read().heap.detachedContexts));
+    gauge('nodejs_heap_size_limit_bytes', 'The V8 heap size limit.', (emit) => emit(labels, read().heap.limitBytes));
+    gauge('nodejs_heap_space_size_physical_bytes', 'Process heap space size backed by physical memory, in bytes.', (emit) => perSpace(emit, 'physicalBytes'), ['space']);
+    gauge('nodejs_heap_native_contexts', 'Native contexts alive (vm contexts, realms).', (emit) => emit(labels, read().heap.nativeContexts));
+    gauge('nodejs_heap_detached_contexts', 'Contexts detached but not yet collected; non-zero for long is a leak.', (emit) => emit(labels, read().heap.detachedContexts));
     // From V8's own GC histograms (the sampler's v8Histograms option).
     if (nativeBackend) {
       counter('nodejs_gc_main_thread_seconds_total', 'GC time on the JS thread: every pause plus the incremental marking steps between pauses.', () => read().gc.mainThreadNs / 1e9);
       counter('nodejs_gc_incremental_marking_steps_total', 'Incremental marking steps V8 ran on the JS thread between GC pauses.', () => read().gc.incrementalMarkingSteps);
       counter('nodejs_gc_incremental_marking_seconds_total', 'Time of the incremental marking steps (V8 totals it per cycle in whole ms, truncated).', () => read().gc.incrementalMarkingNs / 1e9);
-      gauge('nodejs_gc_phase_seconds', 'Time per GC phase as V8 times it, by collector and phase, whole ms per collection (cumulative).', (g) => {
+      const byPhase = { mark_compact: new Map<string, Labels>(), scavenge: new Map<string, Labels>() };
+      const phaseLabels = (collector: 'mark_compact' | 'scavenge', phase: string): Labels => {
+        let l = byPhase[collector].get(phase);
+        if (l === undefined) byPhase[collector].set(phase, (l = Object.freeze({ collector, phase, ...labels })));
+        return l;
+      };
+      gauge('nodejs_gc_phase_seconds', 'Time per GC phase as V8 times it, by collector and phase, whole ms per collection (cumulative).', (emit) => {
         const gcs = read().gc;
-        for (const [phase, ns] of Object.entries(gcs.markCompact.phaseNs)) g.set({ collector: 'mark_compact', phase, ...labels }, ns / 1e9);
-        for (const [phase, ns] of Object.entries(gcs.scavengePhases.phaseNs)) g.set({ collector: 'scavenge', phase, ...labels }, ns / 1e9);
+        const mc = gcs.markCompact.phaseNs;
+        for (const phase in mc) emit(phaseLabels('mark_compact', phase), mc[phase as keyof typeof mc] / 1e9);
+        const sc = gcs.scavengePhases.phaseNs;
+        for (const phase in sc) emit(phaseLabels('scavenge', phase), sc[phase as keyof typeof sc] / 1e9);
       }, ['collector', 'phase']);
       counter('nodejs_gc_time_to_safepoint_seconds_total', 'Time GCs waited for the heap\'s threads to reach a safepoint (µs resolution).', () => read().gc.timeToSafepoint.totalNs / 1e9);
-      gauge('nodejs_gc_time_to_safepoint_max_seconds', 'Longest wait for a safepoint since the sampler started.', (g) => g.set(labels, read().gc.timeToSafepoint.maxNs / 1e9));
-      gauge('nodejs_gc_reasons', 'Collections by the reason V8 gives, for mark-compacts and incremental marking starts (cumulative).', (g) => {
+      gauge('nodejs_gc_time_to_safepoint_max_seconds', 'Longest wait for a safepoint since the sampler started.', (emit) => emit(labels, read().gc.timeToSafepoint.maxNs / 1e9));
+      const reasonLabels = new Map<string, Labels>();
+      const byReason = (collector: string, reason: string): Labels => {
+        const key = `${collector} ${reason}`;
+        let l = reasonLabels.get(key);
+        if (l === undefined) reasonLabels.set(key, (l = Object.freeze({ collector, reason: reasonLabel(reason), ...labels })));
+        return l;
+      };
+      gauge('nodejs_gc_reasons', 'Collections by the reason V8 gives, for mark-compacts and incremental marking starts (cumulative).', (emit) => {
         const r = read().gc.reasons;
         for (const [collector, counts] of [['mark_compact', r.markCompact], ['incremental_marking', r.incrementalMarking]] as const) {
-          for (const [reason, n] of Object.entries(counts.toJSON())) if (n > 0) g.set({ collector, reason: reasonLabel(reason), ...labels }, n);
+          for (const reason of GC_REASONS) {
+            const n = (counts as unknown as Record<string, number>)[reason];
+            if (n > 0) emit(byReason(collector, reason), n);
+          }
         }
       }, ['collector', 'reason']);
     }
-    gauge('nodejs_heap_fragmentation_ratio', 'External fragmentation after the last GC (share of committed memory not holding objects), by space and in total.', (g) => {
+    const fragmentationTotal: Labels = Object.freeze({ space: 'total', ...labels });
+    gauge('nodejs_heap_fragmentation_ratio', 'External fragmentation after the last GC (share of committed memory not holding objects), by space and in total.', (emit) => {
       const f = read().heap.fragmentation;
-      if (!Number.isNaN(f.total)) g.set({ space: 'total', ...labels }, f.total);
-      for (const [name, v] of Object.entries(f.spaces)) if (!Number.isNaN(v)) g.set({ space: spaceLabel(name), ...labels }, v);
+      if (!Number.isNaN(f.total)) emit(fragmentationTotal, f.total);
+      for (const name in f.spaces) {
+        const v = f.spaces[name];
+        if (!Number.isNaN(v)) emit(bySpace(spaceLabel(name)), v);
+      }
     }, ['space']);
 
     // The container and threadpool families of the catalog, under the names toPrometheus()
@@ -431,35 +824,23 @@ export function collectDefaultMetrics(config?: CollectDefaultMetricsConfig): Def
       const d = f.description;
       if (f.histogram || MONOTONIC_TIMESTAMPS.has(d.name) || !/^nodejs\.(container|threadpool)\./.test(d.name)) continue;
       const { name, factor } = prometheusName(d.name, d.unit);
-      const points = f.points.map((pt) => ({
-        labels: Object.fromEntries(Object.entries(pt.attributes).map(([k, v]) => [k.replace(/[^a-zA-Z0-9_]/g, '_'), v])),
-        get: pt.get,
-      }));
-      const attributeNames = Object.keys(points[0]?.labels ?? {});
-      const each = (set: (l: PromClient.LabelValues<string>, v: number) => void): void => {
+      const points = f.points.map((pt) => {
+        const own = Object.fromEntries(Object.entries(pt.attributes).map(([k, v]) => [k.replace(/[^a-zA-Z0-9_]/g, '_'), v]));
+        return { own, labels: Object.freeze({ ...own, ...labels }), get: pt.get };
+      });
+      const attributeNames = Object.keys(points[0]?.own ?? {});
+      const each = (emit: Emit): void => {
         const s = read();
         for (const pt of points) {
           const v = pt.get(s, sampler);
-          if (typeof v === 'number' && !Number.isNaN(v)) set({ ...pt.labels, ...labels }, v * factor);
+          if (typeof v === 'number' && !Number.isNaN(v)) emit(pt.labels, v * factor);
         }
       };
       if (d.kind === 'counter') {
         names.push(`${prefix}${name}_total`);
-        new client.Counter({
-          name: `${prefix}${name}_total`, help: d.description, registers, labelNames: [...attributeNames, ...labelNames],
-          collect(this: PromClient.Counter) {
-            // reset() gives a metric without labels a 0 series; an unknown value has none.
-            this.reset();
-            this.remove({});
-            each((l, v) => this.inc(l, v));
-          },
-        });
+        samplerMetric(client.Counter, { name: `${prefix}${name}_total`, help: d.description, registers, labelNames: [...attributeNames, ...labelNames] }, each, sharedLabels, false);
       } else {
-        gauge(name, d.description, (g) => {
-          g.reset();
-          g.remove({});
-          each((l, v) => g.set(l, v));
-        }, attributeNames);
+        gauge(name, d.description, each, attributeNames, false);
       }
     }
     names.push(`${prefix}nodejs_threadpool_delay_seconds`);
@@ -471,6 +852,8 @@ export function collectDefaultMetrics(config?: CollectDefaultMetricsConfig): Def
       labels,
       boundsNs: DEFAULT_DURATION_BOUNDS_NS,
       histogram: () => sampler.histograms.threadpoolDelay,
+      // The probe records its delay and then the probe count, both on this thread.
+      version: () => read().threadpool.probes,
     });
   }
 
