@@ -2,8 +2,8 @@
 // Export cost: one scrape (or log line) of every runtime metric, every contender in the
 // same process, alternating in a fresh random order every round, with and without a
 // GC-heavy timer running.
-// Per round each contender runs a short batch after a turn of the event loop (so the timer
-// and its GCs run between batches, as between real scrapes); a contender's time is the
+// Per round each contender scrapes once after a turn of the event loop (so the timer and
+// its GCs run between scrapes, as between real ones); a contender's time is the
 // median over rounds with p10–p90, and its ratio to prom-client is the median of the
 // per-round ratios (same round, same conditions). prom-client runs twice per round: the
 // second copy's ratio to the first is the A/A control — this machine's noise floor.
@@ -18,8 +18,10 @@ import { benchDir, fmt, machine, median, peer, progress, quantile, report } from
 
 const require = createRequire(import.meta.url);
 const quick = process.argv.includes('--quick');
-const ROUNDS = Number(process.env.RS_ROUNDS) || (quick ? 12 : 200);
-const BATCH = quick ? 4 : 16;
+const ROUNDS = Number(process.env.RS_ROUNDS) || (quick ? 20 : 500);
+// Scrapes come seconds apart: by default each is timed alone after a turn of the loop,
+// never back to back with its own warm caches (RS_BATCH > 1 times batches).
+const BATCH = Number(process.env.RS_BATCH) || 1;
 
 if (typeof globalThis.gc !== 'function') {
   // Re-run with --expose-gc (needed for a first full GC: the histograms have content).
@@ -152,7 +154,7 @@ const gcs = s.read().gc.count;
 s.close();
 
 let md = `## Export cost (\`npm run bench -- export\`: \`node bench/export.mjs${quick ? ' --quick' : ''}\`)\n\n`;
-md += `${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, ${new Date().toISOString().slice(0, 10)}. One scrape of every runtime metric per operation. Every contender in one process, ${ROUNDS} rounds in a random order each, each a batch of ${BATCH} after a turn of the event loop; median over rounds and p10–p90. "× prom-client" is the median of the per-round ratios of prom-client's time to the contender's (p10–p90). prom-client's second copy is the A/A control. GC load: a timer allocating short-lived objects every 2 ms (${gcs} GCs during the run). Series: sample lines of the text exposition (the protobuf one carries the same families, its histograms native and classic).${missing ? `\n\nprom-client: ${missing}` : ''}\n`;
+md += `${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, ${new Date().toISOString().slice(0, 10)}. One scrape of every runtime metric per operation. Every contender in one process, ${ROUNDS} rounds in a random order each, each contender ${BATCH === 1 ? 'scraping once' : `timed over ${BATCH} scrapes`} after a turn of the event loop; median over rounds and p10–p90. "× prom-client" is the median of the per-round ratios of prom-client's time to the contender's (p10–p90). prom-client's second copy is the A/A control. GC load: a timer allocating short-lived objects every 2 ms (${gcs} GCs during the run). Series: sample lines of the text exposition (the protobuf one carries the same families, its histograms native and classic).${missing ? `\n\nprom-client: ${missing}` : ''}\n`;
 for (const label of ['no load', 'GC load']) {
   md += `\n### ${label}\n\n| contender | median µs | p10–p90 µs | bytes | series | ns/series | × prom-client (p10–p90) |\n|---|---:|---:|---:|---:|---:|---:|\n`;
   for (const r of rows.filter((x) => x.load === label)) {
