@@ -202,8 +202,9 @@ class Monitor : private WatchdogProbe {
   // Set by the prepare handle when this iteration's poll cannot block (so libuv adds no idle
   // time before the check), cleared by the check. Never set while poll_skip_safe_ is false.
   bool poll_nonblocking_ = false;
-  // No prepare callback runs after ours (none was active when ours started): the state our
-  // prepare callback sees is the state uv_run computes the poll timeout from.
+  // Every prepare callback that runs after ours leaves the loop alone (each prepare handle
+  // active when ours started was Node's or a sampler's): the state our prepare callback sees
+  // is the state uv_run computes the poll timeout from.
   bool poll_skip_safe_ = false;
   uv_timer_t delay_timer_{};
   uv_timer_t refresh_timer_{};

@@ -169,15 +169,14 @@ constexpr uint64_t kIdleReadMinNs = 5000;
 // libuv's idle time sits behind a mutex; reading it costs more than everything else here
 // together, so it is read only after iterations of kIdleReadMinNs or more, and not even then
 // when our prepare handle saw that this iteration's poll could not block (OnBeforePoll:
-// libuv adds idle time only while its poll waits with a non-zero timeout, so the iteration's
-// idle time is exactly 0; a server handing work on with setImmediate iterates like that).
-// A shorter
-// iteration cannot have been idle for longer than itself, so it is counted as busy (its
-// histogram value is at most 5 µs too high); the idle time it did have stays in libuv's
-// cumulative count and is read with the next longer iteration, which is charged at most
-// its own elapsed time as idle. The published busy and idle totals come from libuv's
-// cumulative idle time and the clock at publication (PublishLoop), so they are exact
-// whatever the per-iteration split.
+// libuv adds idle time only while its poll waits with a non-zero timeout, so the
+// iteration's idle time is exactly 0; a server handing work on with setImmediate iterates
+// like that). Iterations woken by I/O still read it. A shorter iteration cannot have been
+// idle for longer than itself, so it is counted as busy (its histogram value is at most
+// 5 µs too high); the idle time it did have stays in libuv's cumulative count and is read
+// with the next longer iteration, which is charged at most its own elapsed time as idle.
+// The published busy and idle totals come from libuv's cumulative idle time and the clock
+// at publication (PublishLoop), so they are exact whatever the per-iteration split.
 void Monitor::OnIterationEnd() {
   uint64_t it_elapsed;
   uint64_t now = 0;
