@@ -1,35 +1,72 @@
 #!/usr/bin/env node
 // Loop-hook overhead, switched on and off inside one process in many short phases, with an
-// A/A control; reports the median ratios and their spread. Two kinds of iteration:
+// A/A control; reports the median ratios and their spread. Three kinds of iteration:
 //  - a setImmediate storm (~1 µs per iteration: the hook's relative cost at its largest;
 //    iterations this short skip libuv's idle-time read);
-//  - 6 µs iterations (a setImmediate hop that spins 6 µs: the hook also reads libuv's idle
-//    time, as in a server's iterations) — its cost per iteration is what HTTP estimates use.
+//  - 6 µs iterations (a setImmediate hop that spins 6 µs: long enough for the idle-time
+//    read, which is skipped because the hook's prepare handle sees that the poll cannot
+//    block while an immediate is pending);
+//  - I/O-woken iterations (a MessageChannel ping-pong on this thread that spins 6 µs per
+//    round: the poll could block, so the hook reads libuv's idle time behind its mutex, as
+//    in a server woken by sockets).
+// RS_LOOP_TIME=cpu times each phase by the process's CPU time (process.cpuUsage) instead of
+// the wall clock: on a machine shared with other work, time spent descheduled then adds no
+// noise (the p10–p90 spread of the storm's cost fell from ±150 ns to ±20 ns here).
 //   node bench/loop-overhead.mjs [--quick]
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { MessageChannel } from 'node:worker_threads';
 import { benchDir, fmt, machine, median, progress, quantile, report, rotatingTriples } from './harness.mjs';
 
 const require = createRequire(import.meta.url);
 const { Sampler } = require(join(benchDir, '..'));
 const quick = process.argv.includes('--quick');
+const cpuTime = process.env.RS_LOOP_TIME === 'cpu';
+// A phase's clock: nanoseconds, wall or CPU time.
+function clockNs() {
+  if (!cpuTime) return Number(process.hrtime.bigint());
+  const c = process.cpuUsage();
+  return (c.user + c.system) * 1000;
+}
 const pairs = Number(process.env.RS_PAIRS) || (quick ? 6 : 300);
 const hops = Number(process.env.RS_HOPS) || (quick ? 10_000 : 20_000);
 
 function storm(n, spinUs = 0) {
   return new Promise((resolve) => {
     let i = 0;
-    const t = process.hrtime.bigint();
+    const t = clockNs();
     const hop = () => {
       if (spinUs) {
         const end = performance.now() + spinUs / 1000;
         while (performance.now() < end);
       }
       if (++i < n) setImmediate(hop);
-      else resolve(Number(process.hrtime.bigint() - t) / n);
+      else resolve((clockNs() - t) / n);
     };
     setImmediate(hop);
+  });
+}
+
+// One loop iteration per round: port1's message arrives through libuv's async handle (a
+// poll event), its handler spins and answers through port2.
+function pingpong(n, spinUs) {
+  return new Promise((resolve) => {
+    const { port1, port2 } = new MessageChannel();
+    let i = 0;
+    const t = clockNs();
+    port2.on('message', () => port2.postMessage(0));
+    port1.on('message', () => {
+      const end = performance.now() + spinUs / 1000;
+      while (performance.now() < end);
+      if (++i < n) port1.postMessage(0);
+      else {
+        port1.close();
+        port2.close();
+        resolve((clockNs() - t) / n);
+      }
+    });
+    port1.postMessage(0);
   });
 }
 
@@ -52,14 +89,14 @@ s.stop();
 // Many short phases in rotating order — off, on, and a second off phase as an A/A control
 // (its ratio to the first off phase shows this machine's noise floor) — and the median
 // of the per-triple ratios with p10–p90. Cost per hop is median(on − off) over triples.
-async function measure(label, triples, n, spinUs, onSampler = s, offSampler = null) {
+async function measure(label, triples, n, spinUs, onSampler = s, offSampler = null, run = storm) {
   const { on, off, control } = await rotatingTriples(
     triples,
     async (kind) => {
       const sampler = kind === 'on' ? onSampler : offSampler;
-      if (sampler === null) return storm(n, spinUs);
+      if (sampler === null) return run(n, spinUs);
       sampler.start();
-      const ns = await storm(n, spinUs);
+      const ns = await run(n, spinUs);
       sampler.stop();
       return ns;
     },
@@ -81,6 +118,7 @@ async function measure(label, triples, n, spinUs, onSampler = s, offSampler = nu
 const stormRow = await measure('storm', pairs, hops, 0);
 const longPairs = Number(process.env.RS_LONG_PAIRS) || (quick ? 4 : 150);
 const longRow = await measure('6 µs iterations', longPairs, Math.round(hops / 8), 6);
+const ioRow = await measure('I/O-woken iterations', longPairs, Math.round(hops / 16), 6, s, null, pingpong);
 const wdPairs = Number(process.env.RS_WATCHDOG_PAIRS) || (quick ? 4 : 200);
 const wdRow = await measure('watchdog', wdPairs, hops, 0, wd, s);
 const profileRow = await measure('stall profiles', wdPairs, hops, 0, wdProfile, wd);
@@ -91,14 +129,15 @@ wdProfile.close();
 const rows = [
   { scenario: 'loop-overhead', contender: 'runtime-sampler (setImmediate storm)', ...stormRow, loopClock: clock },
   { scenario: 'loop-overhead', contender: 'runtime-sampler (6 µs iterations)', ...longRow, loopClock: clock },
+  { scenario: 'loop-overhead', contender: 'runtime-sampler (I/O-woken iterations, 6 µs spin)', ...ioRow, loopClock: clock },
   { scenario: 'loop-overhead', contender: 'watchdog (setImmediate storm, sampler with vs without)', ...wdRow, loopClock: clock, watchdogIntervalMs: wdInterval },
   { scenario: 'loop-overhead', contender: 'stall profiles, no stall (setImmediate storm, watchdog.profile true vs false)', ...profileRow, loopClock: clock, watchdogIntervalMs: wdInterval },
 ];
 let md = `## Loop-hook overhead (\`node bench/loop-overhead.mjs${quick ? ' --quick' : ''}\`)\n\n`;
-md += `${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, ${new Date().toISOString().slice(0, 10)}. In one process, phases in rotating order — sampler on, off, and off again as an A/A control (the noise floor): ${pairs} triples of ${hops}-hop setImmediate storms (iterations of ~1 µs, too short to read libuv's idle time), and ${longPairs} triples of ${longRow.hops} hops that each spin 6 µs (the hook reads libuv's idle time, as in a server's iterations). Cost per iteration: median over triples of on − off; the A/A column's cost is the same for off again − off. Loop clock: ${clock}.\n\n`;
+md += `${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, ${new Date().toISOString().slice(0, 10)}. In one process, phases in rotating order — sampler on, off, and off again as an A/A control (the noise floor): ${pairs} triples of ${hops}-hop setImmediate storms (iterations of ~1 µs, too short to read libuv's idle time), ${longPairs} triples of ${longRow.hops} hops that each spin 6 µs (long enough for libuv's idle-time read, skipped because the poll cannot block while an immediate is pending), and ${longPairs} triples of ${ioRow.hops} MessageChannel round trips that each spin 6 µs (one iteration each, woken by a poll event: the hook reads libuv's idle time, as in a server woken by sockets). Cost per iteration: median over triples of on − off; the A/A column's cost is the same for off again − off. Phases timed by ${cpuTime ? 'the process\'s CPU time (RS_LOOP_TIME=cpu)' : 'the wall clock'}. Loop clock: ${clock}.\n\n`;
 md += `The watchdog row compares a sampler with the watchdog (threshold 100 ms, checking every ${wdInterval} ms) against one without, ${wdPairs} triples of the storm. The stall-profiles row compares that watchdog with watchdog.profile: true against it without (profile: false), ${wdPairs} triples of the storm, no stall.\n\n`;
 md += `| iterations | on ns/hop | off ns/hop | cost ns/iteration (A/A) | on/off median (p10–p90) | A/A control median (p10–p90) |\n|---|---:|---:|---:|---:|---:|\n`;
-for (const [name, row] of [['setImmediate storm', stormRow], ['6 µs each', longRow], ['watchdog on vs off (storm)', wdRow], ['stall profiles on vs off, no stall (storm)', profileRow]]) {
+for (const [name, row] of [['setImmediate storm', stormRow], ['6 µs each', longRow], ['I/O-woken, 6 µs spin', ioRow], ['watchdog on vs off (storm)', wdRow], ['stall profiles on vs off, no stall (storm)', profileRow]]) {
   md += `| ${name} | ${fmt(row.onNsPerHop)} | ${fmt(row.offNsPerHop)} | ${fmt(row.costNsPerHop)} (${fmt(row.controlNsPerHop)}) | ${fmt(row.median, 3)} (${fmt(row.min, 3)}–${fmt(row.max, 3)}) | ${fmt(row.controlMedian, 3)} (${fmt(row.controlP10, 3)}–${fmt(row.controlP90, 3)}) |\n`;
 }
 report('loop-overhead', md, rows, quick);

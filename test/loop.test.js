@@ -223,6 +223,73 @@ test('the iteration histogram adds up to the busy time, across storms, waits and
   s.close();
 });
 
+// Iterations of 5 µs or more skip libuv's idle-time read when a prepare handle saw, just
+// before poll, that the poll cannot block (pending immediates keep Node's idle handle
+// active). An iteration that does block must still get its idle time: one after a storm of
+// such iterations; one whose poll blocks right after an fd watcher was started (libuv's
+// uv_backend_timeout() answers 0 then, though uv_run blocks); and one with a timer due.
+test('iterations that block in poll after a storm of long immediates keep their idle time', async () => {
+  const net = require('node:net');
+  const s = new Sampler().start();
+  await sleep(30); // the tick clock calibrates
+  const storm = (n) => new Promise((resolve) => {
+    let i = 0;
+    const hop = () => {
+      block(0.02);
+      if (++i < n) setImmediate(hop);
+      else resolve();
+    };
+    setImmediate(hop);
+  });
+  await new Promise((r) => setImmediate(r));
+  s.refresh();
+  const a = s.read();
+  const e1 = performance.eventLoopUtilization();
+  const countA = s.histograms.loopIteration.count;
+  const sumA = s.histograms.loopIteration.sum;
+  const servers = [];
+  try {
+  for (let round = 0; round < 6; round++) {
+    await storm(300);
+    if (round % 2 === 0) {
+      // The last immediate of the storm starts a listening socket (its fd watcher waits
+      // in libuv's watcher queue until the poll), then the loop waits 30 ms in poll.
+      await new Promise((resolve) => setImmediate(() => {
+        const server = net.createServer();
+        servers.push(server);
+        server.listen(0, '127.0.0.1');
+        server.unref();
+        setTimeout(resolve, 30);
+      }));
+    } else {
+      await sleep(30);
+    }
+  }
+  await new Promise((r) => setImmediate(r));
+  s.refresh();
+  const b = s.read();
+  const e2 = performance.eventLoopUtilization(e1);
+  const h = s.histograms.loopIteration;
+  const iterations = h.count - countA;
+  assert.ok(iterations >= 1800, `iterations ${iterations}`);
+  // No iteration here is busy for long (the longest does 20 µs of work plus a listen): a
+  // wait in poll counted as busy would show as a 30 ms iteration.
+  assert.ok(b.loop.maxIterationNs < 15e6, `longest iteration ${b.loop.maxIterationNs / 1e6} ms`);
+  const busy = b.loop.busyNs - a.loop.busyNs;
+  const idle = b.loop.idleNs - a.loop.idleNs;
+  assert.ok(idle >= 150e6, `idle ${idle / 1e6} ms over six 30 ms waits`);
+  // The histogram adds up to the busy time (a wait counted as busy would add 30 ms).
+  const histBusy = h.sum - sumA;
+  assert.ok(Math.abs(histBusy - busy) < 0.05 * busy + 2e6, `histogram ${histBusy / 1e6} ms vs busy ${busy / 1e6} ms`);
+  // And the totals are Node's: utilization within 0.02 of performance.eventLoopUtilization().
+  const ours = busy / (busy + idle);
+  assert.ok(Math.abs(ours - e2.utilization) <= 0.02, `utilization ours ${ours.toFixed(4)} vs node ${e2.utilization.toFixed(4)}`);
+  } finally {
+    for (const server of servers) server.close();
+    s.close();
+  }
+});
+
 test('stop() freezes the loop counters; start() resumes without counting the gap', async () => {
   const s = new Sampler().start();
   await sleep(20);

@@ -1,14 +1,19 @@
 // Event-loop timing on the environment's own loop.
 //
-// A check handle marks the end of every iteration's poll phase. Between two checks the
-// loop was either blocked in poll (idle: libuv's own uv_metrics_idle_time, the number
-// performance.eventLoopUtilization() uses) or running callbacks (busy = elapsed - idle).
+// A check handle marks the end of every iteration's poll phase; a prepare handle, the point
+// just before it, where it notes whether the poll can block at all (see OnIterationEnd). Between
+// two checks the loop was either blocked in poll (idle: libuv's own uv_metrics_idle_time, the
+// number performance.eventLoopUtilization() uses) or running callbacks (busy = elapsed - idle).
 // Poll-phase I/O callbacks run between the two marks, so they count as busy, as they
 // should. See OnIterationEnd for the per-iteration cost. A delay timer reproduces
 // monitorEventLoopDelay({ resolution }): it records the full time between two of its
 // callbacks.
 #include "../core/clock.h"
 #include "../monitor.h"
+
+#if !defined(_WIN32)
+#include <dlfcn.h>
+#endif
 
 namespace rs {
 
@@ -59,7 +64,12 @@ void Monitor::StartLoop(uint64_t now) {
     SeqWriteSection section(block_.main_seq());
     StoreSlot(block_.main() + MAIN_LOOP_METRICS_AVAILABLE, RS_HAVE_UV_METRICS_INFO);
   }
+  // Judged once per start: prepare handles started after ours run before it, so only those
+  // active now can change the loop's state between our prepare callback and the poll.
+  poll_skip_safe_ = !ForeignPrepareActive();
+  poll_nonblocking_ = false;
   uv_check_start(&check_, CheckCb);
+  uv_prepare_start(&prepare_, PrepareCb);
   uv_timer_start(&delay_timer_, DelayTimerCb, options_.loop_delay_resolution_ms,
                  options_.loop_delay_resolution_ms);
 }
@@ -68,10 +78,77 @@ void Monitor::StopLoop() {
   // Account for the time up to now, so a stop loses nothing.
   AccountLoop(MonotonicNs());
   uv_check_stop(&check_);
+  uv_prepare_stop(&prepare_);
+  poll_nonblocking_ = false;
   uv_timer_stop(&delay_timer_);
 }
 
 void Monitor::CheckCb(uv_check_t* handle) { static_cast<Monitor*>(handle->data)->OnIterationEnd(); }
+
+void Monitor::PrepareCb(uv_prepare_t* handle) {
+  static_cast<Monitor*>(handle->data)->OnBeforePoll();
+}
+
+namespace {
+// Whether a prepare callback lives in Node itself (the image that holds N-API): Node's only
+// prepare handle, the CPU profiler's idle notifier (active from start-up in every Node we
+// support), calls Isolate::SetIdle(true) and nothing else, which does not touch the loop.
+bool InNode(void (*fn)(uv_prepare_t*)) {
+#if defined(_WIN32)
+  (void)fn;
+  return false;
+#else
+  Dl_info node{}, callback{};
+  return fn != nullptr && dladdr(reinterpret_cast<void*>(&napi_create_object), &node) != 0 &&
+         dladdr(reinterpret_cast<void*>(fn), &callback) != 0 && node.dli_fbase != nullptr &&
+         node.dli_fbase == callback.dli_fbase;
+#endif
+}
+}  // namespace
+
+// Prepare handles run newest first (uv_prepare_start inserts at the head of the queue), so
+// the ones that run after ours in an iteration are those already active when ours starts.
+// Another sampler's only sets its own flag, Node's only marks the isolate idle; anything
+// else might change what the poll's timeout will be. (prepare_cb is in uv_prepare_t's
+// public definition, unchanged through libuv 1.x; there is no function that returns it.)
+bool Monitor::ForeignPrepareActive() {
+  bool found = false;
+  uv_walk(
+      loop_,
+      [](uv_handle_t* handle, void* arg) {
+        if (handle->type != UV_PREPARE || !uv_is_active(handle) || IsMonitorPrepare(handle)) return;
+#if defined(_WIN32)
+        *static_cast<bool*>(arg) = true;
+#else
+        if (!InNode(reinterpret_cast<uv_prepare_t*>(handle)->prepare_cb))
+          *static_cast<bool*>(arg) = true;
+#endif
+      },
+      &found);
+  return found;
+}
+
+namespace {
+// True only when this iteration's poll will not block. uv_run (every libuv from 1.43, the
+// oldest Node 18's, to 1.52) computes the poll timeout right after the prepare callbacks,
+// from the same state uv_backend_timeout() reads, except that since 1.44 the public
+// function also answers 0 while fd-watcher changes wait in loop->watcher_queue (uv_run
+// itself can block then): so that queue must be empty too. It is read from uv_loop_t's
+// public definition, whose layout libuv keeps for all of 1.x (the queue's first word points
+// to itself when empty, in the old void*[2] and the 1.46+ struct uv__queue alike); there is
+// no function that tells. Windows' loop has no such queue: it always reads the idle time.
+inline bool PollCannotBlock(uv_loop_t* loop) {
+#if defined(_WIN32)
+  (void)loop;
+  return false;
+#else
+  const void* const* queue = reinterpret_cast<const void* const*>(&loop->watcher_queue);
+  return queue[0] == static_cast<const void*>(queue) && uv_backend_timeout(loop) == 0;
+#endif
+}
+}  // namespace
+
+void Monitor::OnBeforePoll() { poll_nonblocking_ = poll_skip_safe_ && PollCannotBlock(loop_); }
 
 namespace {
 // Loop counters are published at least this often, and after any iteration this long.
@@ -90,13 +167,16 @@ constexpr uint64_t kIdleReadMinNs = 5000;
 // always sees a long iteration at once.
 //
 // libuv's idle time sits behind a mutex; reading it costs more than everything else here
-// together, so it is read only after iterations of kIdleReadMinNs or more. A shorter
-// iteration cannot have been idle for longer than itself, so it is counted as busy (its
-// histogram value is at most 5 µs too high); the idle time it did have stays in libuv's
-// cumulative count and is read with the next longer iteration, which is charged at most
-// its own elapsed time as idle. The published busy and idle totals come from libuv's
-// cumulative idle time and the clock at publication (PublishLoop), so they are exact
-// whatever the per-iteration split.
+// together, so it is read only after iterations of kIdleReadMinNs or more, and not even then
+// when our prepare handle saw that this iteration's poll could not block (OnBeforePoll:
+// libuv adds idle time only while its poll waits with a non-zero timeout, so the
+// iteration's idle time is exactly 0; a server handing work on with setImmediate iterates
+// like that). Iterations woken by I/O still read it. A shorter iteration cannot have been
+// idle for longer than itself, so it is counted as busy (its histogram value is at most
+// 5 µs too high); the idle time it did have stays in libuv's cumulative count and is read
+// with the next longer iteration, which is charged at most its own elapsed time as idle.
+// The published busy and idle totals come from libuv's cumulative idle time and the clock
+// at publication (PublishLoop), so they are exact whatever the per-iteration split.
 void Monitor::OnIterationEnd() {
   uint64_t it_elapsed;
   uint64_t now = 0;
@@ -117,8 +197,12 @@ void Monitor::OnIterationEnd() {
     if (ticks_.enabled()) iter_start_ticks_ = ReadTsc();
     publish = now - last_publish_ns_ >= kPublishIntervalNs;
   }
+  // Valid for this iteration's poll only: an iteration whose poll ran before our prepare
+  // handle did (the one running at StartLoop) reads the idle time.
+  const bool poll_nonblocking = poll_nonblocking_;
+  poll_nonblocking_ = false;
   uint64_t it_idle = 0;
-  if (it_elapsed >= kIdleReadMinNs) {
+  if (it_elapsed >= kIdleReadMinNs && !poll_nonblocking) {
     const uint64_t idle = uv_metrics_idle_time(loop_);
     it_idle = idle - iter_start_idle_ns_;
     if (it_idle > it_elapsed) it_idle = it_elapsed;
