@@ -43,7 +43,8 @@ test('names, types, label names and default buckets: ours ⊇ prom-client collec
     // Additions are clearly named: none shadows a prom-client name, all render.
     const extra = Object.keys(b).filter((n) => !a[n]);
     assert.ok(extra.includes(`${config.prefix ?? ''}nodejs_eventloop_utilization_ratio`));
-    assert.ok(extra.includes(`${config.prefix ?? ''}nodejs_gc_pause_max_seconds`));
+    assert.ok(extra.includes(`${config.prefix ?? ''}nodejs_gc_collections`));
+    assert.ok(!extra.includes(`${config.prefix ?? ''}nodejs_gc_pause_max_seconds`), 'a full-only addition at detail standard');
     assert.ok(extra.length >= 12, extra.join(', '));
     const text = await ours.metrics();
     for (const name of Object.keys(b)) assert.ok(text.includes(`# TYPE ${name} `), name);
@@ -355,7 +356,7 @@ test('additions: container and threadpool families exactly as toPrometheus() wri
       }
       return out;
     };
-    for (const config of [{}, { prefix: 'app_', labels: { service: 'api' } }]) {
+    for (const config of [{}, { prefix: 'app_', labels: { service: 'api' } }, { detail: 'full' }]) {
       const reg = new client.Registry();
       const h = collectDefaultMetrics({ ...config, register: reg, sampler: s });
       // The drop-in starts a stopped sampler: stop it again, and let a probe in flight land
@@ -364,12 +365,15 @@ test('additions: container and threadpool families exactly as toPrometheus() wri
       for (let i = 0; i < 200 && s.read().threadpool.inFlight === 1; i++) await sleep(5);
       assert.is(s.read().threadpool.inFlight, 0);
       const theirs = families(await reg.metrics(), config.prefix ?? '');
-      // Every family of full; the threadpool histogram with standard's bounds (the drop-in's).
-      const ours = families(toPrometheus(s, { ...config, detail: 'full' }), config.prefix ?? '');
+      // Every family of the same detail level; the threadpool histogram with standard's
+      // bounds at either level (the drop-in's).
+      const ours = families(toPrometheus(s, config), config.prefix ?? '');
       const histogram = `${config.prefix ?? ''}nodejs_threadpool_delay_seconds`;
-      ours.set(histogram, families(toPrometheus(s, config), config.prefix ?? '').get(histogram));
+      ours.set(histogram, families(toPrometheus(s, { ...config, detail: 'standard' }), config.prefix ?? '').get(histogram));
       assert.equal([...theirs.keys()].sort(), [...ours.keys()].sort());
-      assert.is(theirs.size, 21, `${[...theirs.keys()]}`); // 15 container families, 6 threadpool
+      // 15 container families and 6 threadpool at full; standard leaves out the cgroup
+      // version, OOM events and the in-flight flag.
+      assert.is(theirs.size, config.detail === 'full' ? 21 : 18, `${[...theirs.keys()]}`);
       for (const [fam, lines] of ours) assert.equal(theirs.get(fam), lines, fam);
       const text = await reg.metrics();
       const p = config.prefix ?? '';
@@ -412,6 +416,7 @@ test('bad input: clear TypeError / RangeError naming the option', () => {
     [() => collectDefaultMetrics({ register: reg, sampler: s, eventLoopMonitoringPrecision: 10 }), RangeError, /eventLoopMonitoringPrecision 10 differs from the sampler's loopDelayResolutionMs 20/],
     [() => collectDefaultMetrics({ register: reg, eventLoopLagWindowMs: 10 }), RangeError, /eventLoopLagWindowMs must be a number from 1000 to 3600000, got 10/],
     [() => collectDefaultMetrics({ register: reg, additions: 1 }), TypeError, /additions must be true or false, got 1/],
+    [() => collectDefaultMetrics({ register: reg, detail: 'max' }), RangeError, /detail must be 'standard' or 'full', got "max"/],
   ];
   throwsAll(cases);
   assert.is(reg.getMetricsAsArray().length, 0, 'nothing registered by a failed call');

@@ -16,7 +16,8 @@ import { backend } from '../binding';
 import { GC_REASONS, GC_TYPES, reasonLabel } from '../snapshot';
 import type { GcTypeName, Snapshot } from '../snapshot';
 import { Histogram, INDEX_OFFSET, bucketIndex, bucketLowerBound } from '../histogram';
-import { STANDARD_DURATION_BOUNDS_NS, MONOTONIC_TIMESTAMPS, bucketBoundMap, checkBuckets, checkLabels, checkSampler, cumulativeCounts, plan } from './common';
+import { STANDARD_DURATION_BOUNDS_NS, MONOTONIC_TIMESTAMPS, bucketBoundMap, checkBuckets, checkDetail, checkLabels, checkSampler, cumulativeCounts, plan } from './common';
+import type { DetailLevel } from '../detail';
 import { prometheusName } from './prometheus';
 import { LoopWindow, stddev } from '../loop-window';
 import { describeValue, SamplerError } from '../errors';
@@ -43,6 +44,13 @@ export interface CollectDefaultMetricsConfig {
   eventLoopLagWindowMs?: number;
   /** Register the additional metrics (loop utilization, GC by type, allocation, …). Default true. */
   additions?: boolean;
+  /**
+   * Which additions: 'standard' (the default) those of the catalog's standard level — what
+   * the dashboard and alert rules read — or 'full' every one (GC phases, reasons, per-type
+   * pause totals, time to safepoint, physical heap-space sizes, …). prom-client's own
+   * metrics are always there.
+   */
+  detail?: DetailLevel;
 }
 
 export interface DefaultMetricsHandle {
@@ -60,7 +68,7 @@ export interface DefaultMetricsHandle {
   shutdown(): Promise<void>;
 }
 
-const OPTIONS = ['register', 'prefix', 'labels', 'gcDurationBuckets', 'eventLoopMonitoringPrecision', 'sampler', 'eventLoopLagWindowMs', 'additions'];
+const OPTIONS = ['register', 'prefix', 'labels', 'gcDurationBuckets', 'eventLoopMonitoringPrecision', 'sampler', 'eventLoopLagWindowMs', 'additions', 'detail'];
 const DEFAULT_GC_DURATION_BUCKETS = [0.001, 0.01, 0.1, 1, 2, 5];
 const NAME_PREFIX_RE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)?$/;
 const LABEL_RE = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
@@ -442,7 +450,7 @@ class GcDurations {
 /**
  * Registers prom-client's default metrics — fed by a Sampler — into a prom-client
  * Registry. Same config shape as prom-client's collectDefaultMetrics(), plus `sampler`,
- * `eventLoopLagWindowMs` and `additions`.
+ * `eventLoopLagWindowMs`, `additions` and `detail`.
  */
 export function collectDefaultMetrics(config?: CollectDefaultMetricsConfig): DefaultMetricsHandle {
   const o = checkOptionsObject('collectDefaultMetrics()', config);
@@ -462,6 +470,7 @@ export function collectDefaultMetrics(config?: CollectDefaultMetricsConfig): Def
   }
   const windowMs = o.eventLoopLagWindowMs === undefined ? 60_000 : checkNumber('eventLoopLagWindowMs', o.eventLoopLagWindowMs, 1000, 3_600_000);
   const additions = o.additions === undefined ? true : checkBoolean('additions', o.additions);
+  const full = checkDetail(o.detail) === 'full';
   let sampler: Sampler;
   let owned = false;
   if (o.sampler !== undefined) {
@@ -749,7 +758,7 @@ export function collectDefaultMetrics(config?: CollectDefaultMetricsConfig): Def
     const nativeBackend = backend === 'native';
     if (nativeBackend) {
       counter('nodejs_eventloop_iterations_total', 'Event-loop iterations completed.', () => read().loop.iterations);
-      gauge('nodejs_eventloop_iteration_max_seconds', 'Busy time of the busiest event-loop iteration since the sampler started.', (emit) => emit(labels, read().loop.maxIterationNs / 1e9));
+      if (full) gauge('nodejs_eventloop_iteration_max_seconds', 'Busy time of the busiest event-loop iteration since the sampler started.', (emit) => emit(labels, read().loop.maxIterationNs / 1e9));
     }
     const byGcType = labelsBy('type');
     const gcTypes = GC_TYPES.filter((t) => t in snap.gc.byType).map((t) => [t, byGcType(SNAKE[t])] as const);
@@ -761,13 +770,17 @@ export function collectDefaultMetrics(config?: CollectDefaultMetricsConfig): Def
     };
     // Cumulative values with a label are exported as gauges (prom-client counters cannot be set).
     byType('nodejs_gc_collections', 'Garbage collections since the sampler started, by V8 GC type (cumulative).', 'count', 1);
-    byType('nodejs_gc_pause_seconds', 'Total GC pause since the sampler started, by V8 GC type (cumulative).', 'pauseNs', 1e-9);
-    byType('nodejs_gc_pause_max_seconds', 'Longest single GC pause since the sampler started, by V8 GC type.', 'maxPauseNs', 1e-9);
-    counter('nodejs_gc_forced_total', 'Garbage collections forced by gc() or the embedder.', () => read().gc.forcedCount);
+    // Below, `full` marks what the catalog puts at detail 'full' (nodejs_gc_duration_seconds
+    // already has each kind's pause total in its _sum).
+    if (full) {
+      byType('nodejs_gc_pause_seconds', 'Total GC pause since the sampler started, by V8 GC type (cumulative).', 'pauseNs', 1e-9);
+      byType('nodejs_gc_pause_max_seconds', 'Longest single GC pause since the sampler started, by V8 GC type.', 'maxPauseNs', 1e-9);
+      counter('nodejs_gc_forced_total', 'Garbage collections forced by gc() or the embedder.', () => read().gc.forcedCount);
+    }
     counter('nodejs_heap_allocated_bytes_total', 'Heap bytes allocated since the sampler started.', () => read().gc.allocatedBytes);
     counter('nodejs_heap_reclaimed_bytes_total', 'Heap bytes freed by garbage collections since the sampler started.', () => read().gc.reclaimedBytes);
     gauge('nodejs_heap_size_limit_bytes', 'The V8 heap size limit.', (emit) => emit(labels, read().heap.limitBytes));
-    gauge('nodejs_heap_space_size_physical_bytes', 'Process heap space size backed by physical memory, in bytes.', (emit) => perSpace(emit, 'physicalBytes'), ['space']);
+    if (full) gauge('nodejs_heap_space_size_physical_bytes', 'Process heap space size backed by physical memory, in bytes.', (emit) => perSpace(emit, 'physicalBytes'), ['space']);
     gauge('nodejs_heap_native_contexts', 'Native contexts alive (vm contexts, realms).', (emit) => emit(labels, read().heap.nativeContexts));
     gauge('nodejs_heap_detached_contexts', 'Contexts detached but not yet collected; non-zero for long is a leak.', (emit) => emit(labels, read().heap.detachedContexts));
     // From V8's own GC histograms (the sampler's v8Histograms option).
@@ -775,6 +788,8 @@ export function collectDefaultMetrics(config?: CollectDefaultMetricsConfig): Def
       counter('nodejs_gc_main_thread_seconds_total', 'GC time on the JS thread: every pause plus the incremental marking steps between pauses.', () => read().gc.mainThreadNs / 1e9);
       counter('nodejs_gc_incremental_marking_steps_total', 'Incremental marking steps V8 ran on the JS thread between GC pauses.', () => read().gc.incrementalMarkingSteps);
       counter('nodejs_gc_incremental_marking_seconds_total', 'Time of the incremental marking steps (V8 totals it per cycle in whole ms, truncated).', () => read().gc.incrementalMarkingNs / 1e9);
+    }
+    if (nativeBackend && full) {
       const byPhase = { mark_compact: new Map<string, Labels>(), scavenge: new Map<string, Labels>() };
       const phaseLabels = (collector: 'mark_compact' | 'scavenge', phase: string): Labels => {
         let l = byPhase[collector].get(phase);
@@ -810,7 +825,7 @@ export function collectDefaultMetrics(config?: CollectDefaultMetricsConfig): Def
     const fragmentationTotal: Labels = Object.freeze({ space: 'total', ...labels });
     gauge('nodejs_heap_fragmentation_ratio', 'External fragmentation after the last GC (share of committed memory not holding objects), by space and in total.', (emit) => {
       const f = read().heap.fragmentation;
-      if (!Number.isNaN(f.total)) emit(fragmentationTotal, f.total);
+      if (full && !Number.isNaN(f.total)) emit(fragmentationTotal, f.total);
       for (const name in f.spaces) {
         const v = f.spaces[name];
         if (!Number.isNaN(v)) emit(bySpace(spaceLabel(name)), v);
@@ -820,7 +835,7 @@ export function collectDefaultMetrics(config?: CollectDefaultMetricsConfig): Def
     // The container and threadpool families of the catalog, under the names toPrometheus()
     // gives them (prometheusName), so dashboards and alert rules work with either exporter.
     // NaN (the kernel does not say) leaves the series out; +Infinity (no limit) is +Inf.
-    for (const f of plan(sampler, snap)) {
+    for (const f of plan(sampler, snap, full ? 'full' : 'standard')) {
       const d = f.description;
       if (f.histogram || MONOTONIC_TIMESTAMPS.has(d.name) || !/^nodejs\.(container|threadpool)\./.test(d.name)) continue;
       const { name, factor } = prometheusName(d.name, d.unit);
