@@ -1,3 +1,4 @@
+// versions: current — a terminal UI driven through tmux: the same under every Node
 // `runtime-sampler top`: driven in tmux (send-keys, capture-pane), it shows a row per running
 // publisher, sorts on its keys, follows processes that start and die, quits on `q` and on
 // SIGTERM with the terminal restored (main screen, cursor shown, cooked mode); without a

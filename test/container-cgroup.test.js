@@ -1,3 +1,4 @@
+// versions: current — the kernel's cgroups and the native reader: the same under every Node
 // Real cgroups (root and cgroup v1 controllers; skipped elsewhere with the reason): a child
 // spinning in a cgroup with a 20% CPU quota is throttled, and its sampler's throttled
 // periods and time rise and match the kernel's cpu.stat (each read bracketed by two of the

@@ -1,4 +1,5 @@
 // node-flags: --expose-gc
+// versions: current — the OpenTelemetry SDK and our JS exporter: no Node-version dependence
 // The OpenTelemetry exporter against the real SDK (MeterProvider, InMemoryMetricExporter)
 // and the real @opentelemetry/instrumentation-runtime-node in the same process.
 const { test } = require('uvu');
