@@ -140,9 +140,13 @@ const ALLOCATOR = `
       await new Promise((r) => setImmediate(r));
     }
     keep = null;
-    // GC entries reach observers asynchronously: let them arrive, with no allocation
-    // that could start another GC in between.
-    await new Promise((r) => setTimeout(r, 100));
+    // GC entries reach observers asynchronously, and V8 may still collect while the thread
+    // idles: wait until the sampler's count held still over a 100 ms wait (then every entry
+    // of those GCs has arrived), with no allocation of ours in between.
+    for (let before = -1; s.read().gc.count !== before; ) {
+      before = s.read().gc.count;
+      await new Promise((r) => setTimeout(r, 100));
+    }
     obs.disconnect();
     const snap = s.read();
     parentPort.postMessage({ type: 'done', observed, count: snap.gc.count });
@@ -158,12 +162,25 @@ test('4 workers allocating: each view is exact against its thread\'s Performance
     const next = () => new Promise((r) => w.once('message', r));
     workers.push({ w, next, msgs });
   }
+  let main = null;
+  try {
+    await allocating(workers, (m) => { main = m; });
+  } finally {
+    // A failed assertion must not leave the workers running (the file would then hang
+    // until run.mjs's timeout).
+    main?.close();
+    await Promise.all(workers.map((x) => x.w.terminate()));
+  }
+});
+
+async function allocating(workers, setMain) {
   const shared = await Promise.all(workers.map((x) => x.next()));
   const views = shared.map((m) => Sampler.attach(m.handle));
   views.forEach((v) => assert.instance(v, SamplerView));
   assert.equal(views.map((v) => v.threadId).sort(), workers.map((x) => x.w.threadId).sort());
   const done = await Promise.all(workers.map((x) => x.next()));
   const main = new Sampler().start();
+  setMain(main);
   const agg = new SamplerAggregate([...views]);
   let sum = 0;
   done.forEach((d, i) => {
@@ -207,8 +224,7 @@ test('4 workers allocating: each view is exact against its thread\'s Performance
     assert.is(snap.running, false);
     assert.is(snap.gc.count, done[i].count);
   }
-  main.close();
-});
+}
 
 test('a view outlives a terminated writer; share()/attach() validate their input', async () => {
   const w = new Worker(`
