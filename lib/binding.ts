@@ -45,6 +45,7 @@ export interface NativeSamplerHandle {
   refresh(): void;
   alias(): ArrayBuffer | undefined;
   loopClock(): 'tsc' | 'calibrating' | 'monotonic';
+  loopIdleRead(): 'direct' | 'verifying' | 'locked';
   watchdogError(): number;
   keepPublished(): void;
   /** The finished stall profile a stall record names (slot, id), or null once its slot is reused. */

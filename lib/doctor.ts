@@ -27,6 +27,7 @@ export interface DoctorReport {
   /** Why no binary loaded. */
   error: { code: string | null; message: string } | null;
   loopClock: string | null;
+  loopIdleRead: string | null;
   checks: DoctorCheck[];
 }
 
@@ -50,6 +51,7 @@ export async function doctor(version: string): Promise<DoctorReport> {
     binary: null,
     error: null,
     loopClock: null,
+    loopIdleRead: null,
     checks: [],
   };
   let api: typeof Api;
@@ -97,6 +99,7 @@ export async function doctor(version: string): Promise<DoctorReport> {
     await sleep(30);
     for (let i = 0; i < 20 && sampler.loopClock === 'calibrating'; i++) await sleep(10);
     report.loopClock = sampler.loopClock;
+    report.loopIdleRead = sampler.loopIdleRead;
     // A blocked loop: the watchdog must see the stall while it is still going on.
     let seen = false;
     if (watchdogProblem === null) {
@@ -163,6 +166,7 @@ export function formatDoctor(r: DoctorReport): string {
       ['backend', r.binary.backend === 'js' ? 'js (the JavaScript backend: perf_hooks, v8, process; fewer metrics)' : r.binary.backend],
     );
     rows.push(['loop clock', r.loopClock ?? '–']);
+    rows.push(['idle read', r.loopIdleRead ?? '–']);
   } else {
     rows.unshift(['binary', 'none loads']);
   }

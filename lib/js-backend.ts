@@ -392,6 +392,11 @@ class JsSampler implements NativeSamplerHandle {
     return 'monotonic';
   }
 
+  loopIdleRead(): 'locked' {
+    this.live();
+    return 'locked';
+  }
+
   watchdogError(): number {
     this.live();
     return 0;

@@ -1283,6 +1283,20 @@ export class Sampler extends SamplerReader {
   }
 
   /**
+   * How the loop hook reads libuv's idle time each iteration: 'direct' (its field in the
+   * loop's private state, on the loop thread, without libuv's mutex: ~1 ns), 'verifying'
+   * (the field of this libuv version is known but has not yet agreed with
+   * uv_metrics_idle_time() on a non-zero value) or 'locked' (uv_metrics_idle_time() only,
+   * for iterations of 5 µs or more: a libuv newer than the layouts checked, the field
+   * disagreed once, the JS backend, or RUNTIME_SAMPLER_LOOP_IDLE=locked). Busy/idle totals
+   * are exact either way.
+   */
+  get loopIdleRead(): 'direct' | 'verifying' | 'locked' {
+    if (this.handle === null) throw closedError();
+    return this.handle.loopIdleRead();
+  }
+
+  /**
    * Refreshes heap and process values now instead of at the next refresh tick, and
    * publishes the loop counters up to now (otherwise at most ~1 ms behind).
    */

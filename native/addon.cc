@@ -241,6 +241,7 @@ class NativeSampler : public Napi::ObjectWrap<NativeSampler> {
                         InstanceMethod<&NativeSampler::Refresh>("refresh"),
                         InstanceMethod<&NativeSampler::Alias>("alias"),
                         InstanceMethod<&NativeSampler::LoopClock>("loopClock"),
+                        InstanceMethod<&NativeSampler::LoopIdleRead>("loopIdleRead"),
                         InstanceMethod<&NativeSampler::WatchdogError>("watchdogError"),
                         InstanceMethod<&NativeSampler::StallProfileOf>("stallProfile"),
                         InstanceMethod<&NativeSampler::KeepPublished>("keepPublished")});
@@ -441,6 +442,13 @@ class NativeSampler : public Napi::ObjectWrap<NativeSampler> {
   Napi::Value LoopClock(const Napi::CallbackInfo& info) {
     if (!Live(info.Env())) return {};
     return Napi::String::New(info.Env(), monitor_->loop_clock());
+  }
+
+  // loopIdleRead(): how the loop hook reads libuv's idle time: "direct", "verifying" or
+  // "locked" (Monitor::loop_idle_read).
+  Napi::Value LoopIdleRead(const Napi::CallbackInfo& info) {
+    if (!Live(info.Env())) return {};
+    return Napi::String::New(info.Env(), monitor_->loop_idle_read());
   }
 
   // keepPublished(): the published file stays when this sampler shuts down (an exit that

@@ -69,6 +69,12 @@ class Monitor : private WatchdogProbe {
   const char* loop_clock() const {
     return ticks_.ready() ? "tsc" : ticks_.enabled() ? "calibrating" : "monotonic";
   }
+  // How the loop hook reads libuv's idle time (loop_monitor.cc): "direct" (its field, read
+  // on the loop thread without libuv's mutex), "verifying" (the field is known but not yet
+  // confirmed against uv_metrics_idle_time) or "locked" (uv_metrics_idle_time only).
+  const char* loop_idle_read() const {
+    return idle_direct_ ? "direct" : idle_field_ != nullptr ? "verifying" : "locked";
+  }
   // The owner's pointer to this monitor, cleared when the environment tears it down.
   void SetOwnerSlot(Monitor** slot) { owner_slot_ = slot; }
 
@@ -108,17 +114,13 @@ class Monitor : private WatchdogProbe {
   // The end of an iteration (the check handle): counts it, records its busy time, and
   // publishes the loop counters when due (see loop_monitor.cc).
   void OnIterationEnd();
-  // Just before poll (the prepare handle): notes whether this iteration's poll can block.
-  void OnBeforePoll();
   void PublishLoop(uint64_t now, uint64_t idle);
   void OnDelayTimer();
   static void CheckCb(uv_check_t* handle);
-  static void PrepareCb(uv_prepare_t* handle);
-  // Whether a prepare handle other than a monitor's is active on the loop (loop_monitor.cc).
-  bool ForeignPrepareActive();
-  // Whether `handle` is the prepare handle of a live monitor of this thread (watchdog/stall.cc,
-  // which keeps the thread's registry).
-  static bool IsMonitorPrepare(const uv_handle_t* handle);
+  // Finds libuv's idle-time field for this loop's libuv (loop_monitor.cc); VerifyIdleField
+  // compares it with uv_metrics_idle_time()'s answer, read on the loop thread in the check.
+  void FindIdleField();
+  void VerifyIdleField(uint64_t official);
   static void DelayTimerCb(uv_timer_t* handle);
 
   // Stall watchdog (watchdog/stall.cc). WatchdogProbe, called from the watchdog thread:
@@ -161,7 +163,7 @@ class Monitor : private WatchdogProbe {
   // Finishes once the last handle is closed and no probe is in flight.
   void MaybeFinish();
   void Finish();
-  static constexpr int kHandleCount = 5;
+  static constexpr int kHandleCount = 4;
   void Handles(uv_handle_t* out[kHandleCount]);
 
   napi_env env_ = nullptr;
@@ -198,14 +200,13 @@ class Monitor : private WatchdogProbe {
 
   // Loop state.
   uv_check_t check_{};
-  uv_prepare_t prepare_{};
-  // Set by the prepare handle when this iteration's poll cannot block (so libuv adds no idle
-  // time before the check), cleared by the check. Never set while poll_skip_safe_ is false.
-  bool poll_nonblocking_ = false;
-  // Every prepare callback that runs after ours leaves the loop alone (each prepare handle
-  // active when ours started was Node's or a sampler's): the state our prepare callback sees
-  // is the state uv_run computes the poll timeout from.
-  bool poll_skip_safe_ = false;
+  // libuv's cumulative idle time in its loop's private fields (null: unknown layout, or it
+  // disagreed with uv_metrics_idle_time once), and the loop count beside it (1.45+ layout).
+  const uint64_t* idle_field_ = nullptr;
+  const uint64_t* idle_loop_count_ = nullptr;
+  // The field has agreed with uv_metrics_idle_time on a value that could not be a
+  // coincidence: the hook reads it every iteration.
+  bool idle_direct_ = false;
   uv_timer_t delay_timer_{};
   uv_timer_t refresh_timer_{};
   // Loop accounting is kept here in integers and published as totals, so the per-iteration

@@ -3,6 +3,7 @@ const { test } = require('uvu');
 const assert = require('uvu/assert');
 const { testUnless } = require('./helpers/skip');
 const { performance, monitorEventLoopDelay } = require('node:perf_hooks');
+const { MessageChannel } = require('node:worker_threads');
 const { Sampler, delta, nativeInfo } = require('..');
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -223,11 +224,11 @@ test('the iteration histogram adds up to the busy time, across storms, waits and
   s.close();
 });
 
-// Iterations of 5 µs or more skip libuv's idle-time read when a prepare handle saw, just
-// before poll, that the poll cannot block (pending immediates keep Node's idle handle
-// active). An iteration that does block must still get its idle time: one after a storm of
-// such iterations; one whose poll blocks right after an fd watcher was started (libuv's
-// uv_backend_timeout() answers 0 then, though uv_run blocks); and one with a timer due.
+// Storms of iterations that cannot block in poll (pending immediates keep Node's idle handle
+// active), then iterations that do: each must get its own idle time — one after a storm, one
+// whose poll blocks right after an fd watcher was started, one with a timer due. (Kept from
+// a design that skipped the idle-time read when a prepare handle predicted a non-blocking
+// poll; it holds for the direct read of libuv's field and for the locked one alike.)
 test('iterations that block in poll after a storm of long immediates keep their idle time', async () => {
   const net = require('node:net');
   const s = new Sampler().start();
@@ -287,6 +288,80 @@ test('iterations that block in poll after a storm of long immediates keep their 
   } finally {
     for (const server of servers) server.close();
     s.close();
+  }
+});
+
+// libuv's idle time is read on the loop thread from its private field, without the mutex of
+// uv_metrics_idle_time(), on every libuv whose layout was checked (1.39–1.52: Node 18–26).
+// A supported Node with a newer libuv fails here until its layout is checked and added to
+// kNewestCheckedUvMinor in native/uv/loop_monitor.cc.
+const [uvMajor, uvMinor] = process.versions.uv.split('.').map(Number);
+test('libuv\'s idle time is read from its field (no mutex) and its busy/idle split matches the totals', async () => {
+  assert.ok(uvMajor === 1 && uvMinor >= 39 && uvMinor <= 52, `libuv ${process.versions.uv}: check its loop layout (src/uv-common.h) and extend native/uv/loop_monitor.cc`);
+  const s = new Sampler().start();
+  await sleep(20); // the loop waits in poll: a non-zero idle time confirms the field
+  assert.is(s.loopIdleRead, 'direct');
+  s.refresh();
+  const a = s.read();
+  const e1 = performance.eventLoopUtilization();
+  const h0 = { count: s.histograms.loopIteration.count, sum: s.histograms.loopIteration.sum };
+  // Short iterations woken by I/O (a MessageChannel ping-pong: each round waits in poll for
+  // the other side's message) between short sleeps: every iteration's idle time, however
+  // short, is split off exactly, so the histogram adds up to the busy total.
+  const { port1, port2 } = new MessageChannel();
+  port2.on('message', (m) => port2.postMessage(m));
+  await new Promise((resolve) => {
+    let n = 0;
+    port1.on('message', () => { if (++n < 2000) port1.postMessage(n); else resolve(); });
+    port1.postMessage(0);
+  });
+  port1.close();
+  for (let i = 0; i < 5; i++) { block(2); await sleep(3); }
+  await new Promise((r) => setImmediate(r));
+  s.refresh();
+  const b = s.read();
+  const e2 = performance.eventLoopUtilization(e1);
+  const busy = b.loop.busyNs - a.loop.busyNs;
+  const idle = b.loop.idleNs - a.loop.idleNs;
+  const histBusy = s.histograms.loopIteration.sum - h0.sum;
+  assert.ok(s.histograms.loopIteration.count - h0.count >= 2000, 'iterations counted');
+  assert.ok(Math.abs(histBusy - busy) < 0.02 * busy + 0.5e6, `histogram ${histBusy / 1e6} ms vs busy ${busy / 1e6} ms`);
+  const ours = busy / (busy + idle);
+  assert.ok(Math.abs(ours - e2.utilization) <= 0.02, `utilization ours ${ours.toFixed(4)} vs node ${e2.utilization.toFixed(4)}`);
+  assert.is(s.loopIdleRead, 'direct', 'the field kept agreeing with uv_metrics_idle_time()');
+  s.close();
+});
+
+// A field that disagrees with uv_metrics_idle_time() once is dropped for good (the test hook
+// points the hook at the wrong word); RUNTIME_SAMPLER_LOOP_IDLE=locked never reads it. The
+// totals are libuv's either way.
+test('a wrong idle-time field is caught at once; locked mode reads only uv_metrics_idle_time()', () => {
+  for (const mode of ['test-wrong-field', 'locked']) {
+    const child = require('node:child_process').spawnSync(process.execPath, ['-e', `
+      const { Sampler } = require(${JSON.stringify(require('node:path').join(__dirname, '..'))});
+      const s = new Sampler().start();
+      const first = s.loopIdleRead;
+      const e1 = performance.eventLoopUtilization();
+      const a = s.read().loop;
+      let n = 0;
+      const t = setInterval(() => {
+        const end = performance.now() + 1; while (performance.now() < end);
+        if (++n < 10) return;
+        clearInterval(t);
+        s.refresh();
+        const b = s.read().loop;
+        const e2 = performance.eventLoopUtilization(e1);
+        const busy = b.busyNs - a.busyNs, idle = b.idleNs - a.idleNs;
+        console.log(JSON.stringify({ first, last: s.loopIdleRead, ours: busy / (busy + idle), node: e2.utilization, idle }));
+        s.close();
+      }, 4);
+    `], { encoding: 'utf8', env: { ...process.env, RUNTIME_SAMPLER_LOOP_IDLE: mode } });
+    assert.is(child.status, 0, child.stderr);
+    const r = JSON.parse(child.stdout);
+    assert.is(r.first, mode === 'locked' ? 'locked' : 'verifying', mode);
+    assert.is(r.last, 'locked', `${mode}: ${child.stdout}`);
+    assert.ok(r.idle > 10e6, `${mode}: idle ${r.idle / 1e6} ms`);
+    assert.ok(Math.abs(r.ours - r.node) <= 0.02, `${mode}: utilization ours ${r.ours} vs node ${r.node}`);
   }
 });
 

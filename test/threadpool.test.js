@@ -58,11 +58,15 @@ test('saturated: eight ~200 ms pbkdf2 jobs on a pool of 2 push the probe p99 pas
   assert.match(out.finding.recommendation, /UV_THREADPOOL_SIZE=8 in the environment/);
 });
 
-test('idle: ~1 s of probes every 10 ms stays below 5 ms at p99; probes ≈ elapsed / period, never more', () => {
+// With ~100 probes p99 is the worst one or two: on a shared machine one probe whose pool
+// thread was descheduled (7 ms once in CI, under ASan) says nothing of the pool, so the
+// median carries the claim and p99 only rules out waiting behind work (hundreds of ms).
+test('idle: ~1 s of probes every 10 ms: median below 1 ms, p99 below 25 ms; probes ≈ elapsed / period, never more', () => {
   const { out } = run([fixture, 'idle'], undefined);
-  console.log(`  idle (default pool): ${out.count} probes in ${out.elapsedMs.toFixed(0)} ms, p99 ${ms(out.p99)}, max ${ms(out.max)}`);
+  console.log(`  idle (default pool): ${out.count} probes in ${out.elapsedMs.toFixed(0)} ms, p50 ${ms(out.p50)}, p99 ${ms(out.p99)}, max ${ms(out.max)}`);
   assert.is(out.size, 4, 'UV_THREADPOOL_SIZE unset: libuv default of 4');
-  assert.ok(out.p99 < 5e6, `p99 ${ms(out.p99)}`);
+  assert.ok(out.p50 < 1e6, `p50 ${ms(out.p50)}`);
+  assert.ok(out.p99 < 25e6, `p99 ${ms(out.p99)}`);
   assert.is(out.maxInFlight, 1);
   assert.is(out.probes, out.count);
   assert.is(out.maxDelayNs, out.max);
@@ -216,7 +220,19 @@ test('a view on another thread sees the probe: histogram, counters, in flight wh
       const v = Sampler.attach(workerData);
       let seen = 0, waited = 0;
       const t = setInterval(() => { const snap = v.read(); seen = Math.max(seen, snap.threadpool.inFlight); waited = Math.max(waited, snap.threadpool.waitingNs); }, 2);
-      parentPort.on('message', () => { clearInterval(t); const snap = v.read(); parentPort.postMessage({ seen, waited, probes: snap.threadpool.probes, count: v.histograms.threadpoolDelay.count }); });
+      parentPort.on('message', () => {
+        clearInterval(t);
+        // The probe goes on every 10 ms: its counter and its histogram are read as a pair
+        // between two probes (the histogram's count unchanged around the snapshot).
+        let snap, count;
+        for (let i = 0; i < 100; i++) {
+          const before = v.histograms.threadpoolDelay.count;
+          snap = v.read();
+          count = v.histograms.threadpoolDelay.count;
+          if (count === before && count === snap.threadpool.probes) break;
+        }
+        parentPort.postMessage({ seen, waited, probes: snap.threadpool.probes, count });
+      });
     \`, { eval: true, workerData: s.share() });
     setTimeout(() => {
       crypto.pbkdf2('p', 's', 2e5, 32, 'sha256', () => {});

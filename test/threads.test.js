@@ -147,7 +147,10 @@ const ALLOCATOR = `
       before = s.read().gc.count;
       await new Promise((r) => setTimeout(r, 100));
     }
+    // Stopped at once, so a GC V8 starts later while this thread idles (its memory reducer
+    // does, seconds after allocation stops) changes neither count the main thread compares.
     obs.disconnect();
+    s.stop();
     const snap = s.read();
     parentPort.postMessage({ type: 'done', observed, count: snap.gc.count });
     parentPort.once('message', () => { s.close(); process.exit(0); });

@@ -119,7 +119,7 @@ const KNOWN = new Set(ENV_VARS.map(([n]) => n));
  * never reported as a typo — an image may set them for the install and keep them at run time.
  */
 const LOADER_SETTINGS: ReadonlySet<string> = new Set([
-  'RUNTIME_SAMPLER_BINARY', 'RUNTIME_SAMPLER_CLOCK', 'RUNTIME_SAMPLER_BACKEND', 'RUNTIME_SAMPLER_PREBUILDS_ONLY',
+  'RUNTIME_SAMPLER_BINARY', 'RUNTIME_SAMPLER_CLOCK', 'RUNTIME_SAMPLER_LOOP_IDLE', 'RUNTIME_SAMPLER_BACKEND', 'RUNTIME_SAMPLER_PREBUILDS_ONLY',
   'RUNTIME_SAMPLER_BUILD_FROM_SOURCE',
 ]);
 

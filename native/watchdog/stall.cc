@@ -87,13 +87,6 @@ void Monitor::Register() {
   t_monitors.emplace_back(id_, this);
 }
 
-bool Monitor::IsMonitorPrepare(const uv_handle_t* handle) {
-  for (const auto& entry : t_monitors) {
-    if (reinterpret_cast<const uv_handle_t*>(&entry.second->prepare_) == handle) return true;
-  }
-  return false;
-}
-
 void Monitor::Unregister() {
   for (size_t i = 0; i < t_monitors.size(); i++) {
     if (t_monitors[i].second == this) {
