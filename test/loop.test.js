@@ -341,20 +341,25 @@ test('a wrong idle-time field is caught at once; locked mode reads only uv_metri
       const { Sampler } = require(${JSON.stringify(require('node:path').join(__dirname, '..'))});
       const s = new Sampler().start();
       const first = s.loopIdleRead;
-      const e1 = performance.eventLoopUtilization();
-      const a = s.read().loop;
-      let n = 0;
-      const t = setInterval(() => {
-        const end = performance.now() + 1; while (performance.now() < end);
-        if (++n < 10) return;
-        clearInterval(t);
+      // The window starts after a turn of the loop, at a refresh (start-up work, slow under
+      // ASan, stays out of both measurements), and ends at one.
+      setTimeout(() => {
         s.refresh();
-        const b = s.read().loop;
-        const e2 = performance.eventLoopUtilization(e1);
-        const busy = b.busyNs - a.busyNs, idle = b.idleNs - a.idleNs;
-        console.log(JSON.stringify({ first, last: s.loopIdleRead, ours: busy / (busy + idle), node: e2.utilization, idle }));
-        s.close();
-      }, 4);
+        const e1 = performance.eventLoopUtilization();
+        const a = s.read().loop;
+        let n = 0;
+        const t = setInterval(() => {
+          const end = performance.now() + 1; while (performance.now() < end);
+          if (++n < 20) return;
+          clearInterval(t);
+          s.refresh();
+          const e2 = performance.eventLoopUtilization(e1);
+          const b = s.read().loop;
+          const busy = b.busyNs - a.busyNs, idle = b.idleNs - a.idleNs;
+          console.log(JSON.stringify({ first, last: s.loopIdleRead, ours: busy / (busy + idle), node: e2.utilization, idle }));
+          s.close();
+        }, 4);
+      }, 5);
     `], { encoding: 'utf8', env: { ...process.env, RUNTIME_SAMPLER_LOOP_IDLE: mode } });
     assert.is(child.status, 0, child.stderr);
     const r = JSON.parse(child.stdout);

@@ -75,7 +75,8 @@ test('idle: ~1 s of probes every 10 ms: median below 1 ms, p99 below 25 ms; prob
   assert.ok(out.probes >= Math.floor(out.elapsedMs / 10) / 2, `only ${out.probes} probes in ${out.elapsedMs} ms`);
   assert.is(out.finding.verdict, 'ok', out.finding.summary);
   assert.is(out.finding.recommendation, null);
-  assert.ok(out.finding.value < 5e6, out.finding.summary);
+  // The finding's value is the p99: the same bound as above.
+  assert.ok(out.finding.value < 25e6, out.finding.summary);
 });
 
 test('threadpoolProbeMs: 0 turns the probe off; the pool size is still reported', () => {
