@@ -221,6 +221,7 @@ test('a view on another thread sees the probe: histogram, counters, in flight wh
       const v = Sampler.attach(workerData);
       let seen = 0, waited = 0;
       const t = setInterval(() => { const snap = v.read(); seen = Math.max(seen, snap.threadpool.inFlight); waited = Math.max(waited, snap.threadpool.waitingNs); }, 2);
+      parentPort.postMessage('watching');
       parentPort.on('message', () => {
         clearInterval(t);
         // The probe goes on every 10 ms: its counter and its histogram are read as a pair
@@ -235,13 +236,15 @@ test('a view on another thread sees the probe: histogram, counters, in flight wh
         parentPort.postMessage({ seen, waited, probes: snap.threadpool.probes, count });
       });
     \`, { eval: true, workerData: s.share() });
-    setTimeout(() => {
+    // The pool is made busy only once the view is watching (a worker can take longer to
+    // start than the jobs take, on a loaded machine: seen once in CI).
+    w.once('message', () => {
       crypto.pbkdf2('p', 's', 2e5, 32, 'sha256', () => {});
       crypto.pbkdf2('p', 's', 2e5, 32, 'sha256', () => {
         setTimeout(() => w.postMessage('report'), 50);
       });
-    }, 50);
-    w.on('message', (m) => { console.log(JSON.stringify({ ...m, own: s.read().threadpool.probes })); s.close(); w.terminate(); });
+      w.on('message', (m) => { console.log(JSON.stringify({ ...m, own: s.read().threadpool.probes })); s.close(); w.terminate(); });
+    });
   `], '1');
   assert.is(out.seen, 1, 'the view saw the probe in flight');
   assert.ok(out.waited > 0);
