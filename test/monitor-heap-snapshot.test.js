@@ -10,6 +10,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { Sampler } = require('..');
 const { createMonitorServer } = require('../dist/cjs/server/http');
+const { snapshotWriter } = require('../dist/cjs/server/snapshot');
 
 const root = path.join(__dirname, '..');
 const TOKEN = 'test-token-0123456789abcdef';
@@ -30,7 +31,12 @@ let snapshotPlan;
 test.before(async () => {
   sampler = new Sampler().start();
   const inspector = {
-    heapSnapshot: (chunk) => snapshotPlan(chunk),
+    // What the snapshot thread does, with the chunks from the plan instead of V8's.
+    heapSnapshot: async (fd, maxBytes) => {
+      const w = snapshotWriter(fd, maxBytes);
+      await snapshotPlan(w.chunk);
+      return w.result();
+    },
     cpuProfile: async () => '{}',
   };
   ({ server, stop: stopServer } = createMonitorServer(sampler, { windowMs: 2000, token: TOKEN, debug: true, debugMaxBytes: 1 << 30, debugMaxSeconds: 5, inspector }));
@@ -164,7 +170,8 @@ const APP = `
   setInterval(() => keep.length, 1000);
 `;
 
-async function killedWhile(phase) {
+/** The app with the preload, started in a TMPDIR of its own: { child, dir, port, exited }. */
+async function startApp() {
   const dir = fs.mkdtempSync(path.join(tmp, 'app-'));
   const child = spawn(process.execPath, ['-r', path.join(root, 'dist', 'cjs', 'register.js'), '-e', APP], {
     cwd: root,
@@ -181,18 +188,34 @@ async function killedWhile(phase) {
     });
     child.on('exit', () => reject(new Error(`the app exited: ${out}`)));
   });
-  const req = http.get(`http://127.0.0.1:${port}/debug/heap-snapshot`, { agent: false, headers: auth }, (res) => {
-    assert.is(res.statusCode, 200);
-    // Killed once the snapshot is on its way; read slowly so that it is still being served.
-    res.once('data', () => {
-      res.pause();
-      if (phase === 'served') child.kill('SIGKILL');
+  return { child, dir, port, exited };
+}
+
+async function killedWhile(phase) {
+  const { child, dir, port, exited } = await startApp();
+  let req;
+  // Resolves once the first bytes of the snapshot arrived; a request that fails before the
+  // kill fails the test (it would otherwise wait for a kill that never comes).
+  const answered = new Promise((resolve, reject) => {
+    req = http.get(`http://127.0.0.1:${port}/debug/heap-snapshot`, { agent: false, headers: auth }, (res) => {
+      if (res.statusCode !== 200) return reject(new Error(`the snapshot request was answered ${res.statusCode}`));
+      // Read slowly from here on, so that it is still being served when the app is killed.
+      res.once('data', () => {
+        res.pause();
+        resolve();
+      });
     });
+    req.on('error', (e) => reject(new Error(`the snapshot request failed before the app was killed: ${e.message}`)));
   });
-  req.on('error', () => {});
-  if (phase === 'made') {
-    // While V8 makes the snapshot (a second or so for this heap) and the monitor writes it.
-    await sleep(300);
+  try {
+    if (phase === 'served') {
+      await answered;
+    } else {
+      // While V8 makes the snapshot (a second or so for this heap) and the monitor writes it.
+      answered.catch(() => {});
+      await sleep(300);
+    }
+  } finally {
     child.kill('SIGKILL');
   }
   assert.is(await exited, 'SIGKILL');
@@ -201,6 +224,44 @@ async function killedWhile(phase) {
   fs.rmSync(dir, { recursive: true, force: true });
   return rest;
 }
+
+// Node 18 hands the snapshot's chunks to the receiving thread in batches that stay in its heap
+// until the batch ends; in the monitor thread's small heap that killed the monitor now and then.
+test('a real snapshot of a 60 MB heap is served whole, and the monitor serves on after it', async () => {
+  const { child, dir, port, exited } = await startApp();
+  try {
+    const r = await new Promise((resolve, reject) => {
+      http.get(`http://127.0.0.1:${port}/debug/heap-snapshot`, { agent: false, headers: auth }, (res) => {
+        let bytes = 0;
+        let head = '';
+        res.on('data', (c) => {
+          if (head.length < 64) head += c.toString('latin1', 0, 64);
+          bytes += c.length;
+        });
+        res.on('end', () => resolve({ status: res.statusCode, length: Number(res.headers['content-length']), bytes, head }));
+        res.on('error', reject);
+      }).on('error', reject);
+    });
+    assert.is(r.status, 200);
+    assert.is(r.bytes, r.length, 'the body is as long as its content-length');
+    assert.ok(r.bytes > 20e6, `a snapshot of this heap is tens of MB, got ${r.bytes} bytes`);
+    assert.match(r.head, /^\{"snapshot":/);
+    for (const p of ['/healthz', '/metrics']) {
+      const status = await new Promise((resolve, reject) => {
+        http.get(`http://127.0.0.1:${port}${p}`, { agent: false, headers: auth }, (res) => {
+          res.resume();
+          resolve(res.statusCode);
+        }).on('error', reject);
+      });
+      assert.is(status, 200, `${p} after the snapshot`);
+    }
+    assert.equal(fs.readdirSync(dir), [], 'nothing left in its TMPDIR');
+  } finally {
+    child.kill('SIGKILL');
+    await exited;
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
 
 test('the app killed (SIGKILL) while the snapshot is made or served leaves nothing in its TMPDIR', async () => {
   assert.equal(await killedWhile('served'), [], 'killed while the snapshot was served');

@@ -18,7 +18,7 @@
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { timingSafeEqual, createHash } from 'node:crypto';
-import { closeSync, createReadStream, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, createReadStream, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -91,8 +91,11 @@ export interface ProcessSource {
 }
 
 export interface DebugInspector {
-  /** Streams a heap snapshot: `chunk` for each piece; resolves when done. */
-  heapSnapshot(chunk: (s: string) => boolean): Promise<void>;
+  /**
+   * Writes a heap snapshot to `fd`, at most `maxBytes`; resolves with the bytes written, or -1
+   * when the snapshot was larger (see snapshot.ts).
+   */
+  heapSnapshot(fd: number, maxBytes: number): Promise<number>;
   /** A CPU profile over `seconds` (JSON text). */
   cpuProfile(seconds: number): Promise<string>;
 }
@@ -467,28 +470,16 @@ export function createMonitorServer(target: Readable, o: MonitorServerOptions): 
     debugBusy = true;
     try {
       if (path === '/debug/heap-snapshot') {
-        // V8 pushes the snapshot in chunks as fast as it makes them: they go to a temporary
-        // file (bounded by debugMaxBytes), which is then streamed with backpressure, so the
-        // monitor's small heap never holds the snapshot. The file is unlinked as soon as it is
+        // V8 pushes the snapshot in chunks as fast as it makes them: a thread of its own
+        // (snapshot.ts) writes them to a temporary file (bounded by debugMaxBytes), which is
+        // then streamed with backpressure, so the monitor's small heap never holds the snapshot. The file is unlinked as soon as it is
         // open: only the descriptor reaches it, so no path — an error, the client leaving, the
         // process killed — leaves a copy of the app's memory on disk.
         const fd = openUnlinked();
         let owned = true;
         try {
-          let bytes = 0;
-          let over = false;
-          await inspector.heapSnapshot((chunk) => {
-            if (over) return false;
-            const b = Buffer.from(chunk);
-            bytes += b.length;
-            if (bytes > o.debugMaxBytes) {
-              over = true;
-              return false;
-            }
-            writeSync(fd, b);
-            return true;
-          });
-          if (over) return send(req, res, 413, TEXT, `the heap snapshot is larger than the limit (${o.debugMaxBytes} bytes; RUNTIME_SAMPLER_DEBUG_MAX_BYTES)\n`);
+          const bytes = await inspector.heapSnapshot(fd, o.debugMaxBytes);
+          if (bytes < 0) return send(req, res, 413, TEXT, `the heap snapshot is larger than the limit (${o.debugMaxBytes} bytes; RUNTIME_SAMPLER_DEBUG_MAX_BYTES)\n`);
           // The client left while it was made.
           if (res.destroyed) return;
           res.writeHead(200, {

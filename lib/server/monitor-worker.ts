@@ -10,6 +10,7 @@ import { SamplerAggregate } from '../aggregate';
 import { createMonitorServer, DebugInspector, MonitorServerOptions } from './http';
 import { ClusterMembers } from './cluster';
 import { StallStore } from './stalls';
+import { heapSnapshotThread } from './snapshot';
 
 interface MonitorWorkerData extends Omit<MonitorServerOptions, 'inspector' | 'processes'> {
   handles: SharedSampler[];
@@ -34,18 +35,7 @@ function mainThreadInspector(): DebugInspector {
     return s;
   };
   return {
-    async heapSnapshot(chunk) {
-      const s = connect();
-      let stop = false;
-      s.on('HeapProfiler.addHeapSnapshotChunk', (m: { params: { chunk: string } }) => {
-        if (!stop && !chunk(m.params.chunk)) stop = true;
-      });
-      try {
-        await post(s, 'HeapProfiler.takeHeapSnapshot', { reportProgress: false });
-      } finally {
-        s.disconnect();
-      }
-    },
+    heapSnapshot: heapSnapshotThread,
     async cpuProfile(seconds) {
       const s = connect();
       try {

@@ -1,0 +1,27 @@
+// The heap snapshot thread's entry (see snapshot.ts): takes one snapshot of the main thread
+// through node:inspector, writes it to the descriptor it was given, posts the result and ends.
+import { parentPort, workerData } from 'node:worker_threads';
+import { Session } from 'node:inspector';
+import { snapshotWriter } from './snapshot';
+
+const { fd, maxBytes } = workerData as { fd: number; maxBytes: number };
+const writer = snapshotWriter(fd, maxBytes);
+const session = new Session();
+// The inspector's answer does not keep the thread's loop alive; this does, until it arrives.
+const alive = setInterval(() => {}, 60_000);
+const done = (result: object): void => {
+  clearInterval(alive);
+  parentPort!.postMessage(result);
+};
+try {
+  session.connectToMainThread();
+  session.on('HeapProfiler.addHeapSnapshotChunk', (m: { params: { chunk: string } }) => {
+    writer.chunk(m.params.chunk);
+  });
+  session.post('HeapProfiler.takeHeapSnapshot', { reportProgress: false }, (err) => {
+    session.disconnect();
+    done(err ? { error: `the inspector failed: ${err.message}` } : { bytes: writer.result() });
+  });
+} catch (e) {
+  done({ error: `the inspector failed: ${(e as Error).message}` });
+}
