@@ -43,7 +43,8 @@ const dists = new Map(versions.map((v) => [v, ensureNodeDist(v)]));
 function runVersion(v) {
   const dist = dists.get(v);
   const binary = join(root, 'prebuilds', platformDir, `node.abi${headerAbi(dist)}.glibc.node`);
-  const args = [join(root, 'test', 'run.mjs'), '--other-node', ...(tier === 'all' ? ['--extra', '--no-package'] : [])];
+  const middle = v !== NODE_TARGETS[0] && v !== NODE_TARGETS[NODE_TARGETS.length - 1];
+  const args = [join(root, 'test', 'run.mjs'), '--other-node', ...(middle ? ['--middle-node'] : []), ...(tier === 'all' ? ['--extra', '--no-package'] : [])];
   return new Promise((resolve) => {
     const child = spawn(join(dist, 'bin', 'node'), args, {
       cwd: root,

@@ -1,3 +1,4 @@
+// versions: edges — the catalog against the implementation
 // The catalog and the implementation match both ways, and docs/metrics.md is current.
 const { test } = require('uvu');
 const assert = require('uvu/assert');

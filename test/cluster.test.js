@@ -1,3 +1,4 @@
+// versions: edges — node:cluster and the monitor
 // A node:cluster primary with the preload serves the whole cluster: every process's series
 // labelled pid and worker_id, the aggregate (no pid), /processes; workers bind no port of
 // their own; a stuck worker is still read, with its stall and its stack; a worker that

@@ -1,3 +1,4 @@
+// versions: edges — the install script's fallback, no native code
 // The install step where no binary matches and nothing can be built: exit 0 and one notice
 // (the library then runs on the JavaScript backend), unless RUNTIME_SAMPLER_BACKEND=native.
 const { test } = require('uvu');

@@ -1,4 +1,5 @@
 // node-flags: --expose-gc
+// versions: edges — the JavaScript backend, over perf_hooks
 // The JavaScript backend (lib/js-backend.ts): the same block, written from perf_hooks, v8 and
 // process. Each scenario runs in a child with RUNTIME_SAMPLER_BACKEND=js (the backend is
 // chosen once, at require), so this file also runs where the addon loads.

@@ -1,3 +1,4 @@
+// versions: edges — node:inspector and node:http
 // /debug/heap-snapshot leaves nothing on disk, on any path: served, failed, the client gone
 // while the snapshot is made or sent, and the app killed (SIGKILL) while it is served. A
 // snapshot holds whatever secrets were in memory.

@@ -1,4 +1,5 @@
 // node-flags: --expose-gc
+// versions: edges — the monitor's HTTP handling over node:http
 // The monitor's HTTP server: every endpoint, and bad input — malformed targets, unknown
 // paths and query parameters, other methods, huge headers, many connections, slow
 // clients — answered with a 4xx or a closed connection, never a crash; the debug endpoints

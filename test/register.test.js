@@ -1,3 +1,4 @@
+// versions: edges — the preload, the monitor and the CLI over Node's module loading
 // Zero-code use: `node -r runtime-sampler/register` and `--import runtime-sampler/register`
 // start a sampler and the monitor thread from RUNTIME_SAMPLER_* variables; bad values are
 // one line each on stderr and the app runs anyway; the `runtime-sampler` CLI.

@@ -15,7 +15,9 @@
 //   node test/run.mjs <substring>…   the files whose names contain one, whatever their tier
 //
 // --extra adds the extra-tier files without the --all checks (test:versions runs the suite
-// so under each other Node, with --other-node: without the `versions: current` files);
+// so under each other Node, with --other-node: without the `versions: current` files, and
+// with --middle-node under the lines between the oldest and the newest: without the
+// `versions: edges` files either);
 // --no-package leaves out package-*.test.mjs; --no-native,
 // --no-lint, --no-sanitizers, --no-versions leave out one of --all's checks.
 import { spawnSync } from 'node:child_process';
@@ -36,6 +38,8 @@ const skipPackage = args.includes('--no-package');
 // Under another Node line (scripts/test-versions.mjs): the files marked `versions: current` ran
 // under the current one already.
 const otherNode = args.includes('--other-node');
+// A Node line between the oldest and the newest: the `versions: edges` files are left out too.
+const middleNode = args.includes('--middle-node');
 const checks = all && only.length === 0;
 const skipNative = args.includes('--no-native') || process.env.RUNTIME_SAMPLER_SKIP_NATIVE_TESTS === '1';
 
@@ -54,6 +58,7 @@ const files = readdirSync(here)
   .filter(({ file, tier, versions }) => {
     if (only.length) return only.some((o) => file.includes(o));
     if (otherNode && versions === 'current') return false;
+    if (middleNode && versions === 'edges') return false;
     if (skipPackage && file.startsWith('package-')) return false;
     return tier === 'quick' ? quick : extra;
   })

@@ -1,3 +1,4 @@
+// versions: edges — the sidecar over published files and node:http
 // `runtime-sampler serve --all | <pid>`, the sidecar: every live published process of the
 // directory in /metrics, labelled pid and title (titles from other processes, escaped and
 // cleaned), never a dead one (only counted); new processes within the rescan period; the

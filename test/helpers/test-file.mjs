@@ -1,7 +1,6 @@
 // What test/run.mjs and scripts/test-sanitizers.mjs both need to run a test file: its
 // header (the first four lines may say `node-flags: …`, `tier: extra — why` and `versions:
-// current — why`), and how to
-// read what uvu printed.
+// current|edges — why`), and how to read what uvu printed.
 
 import { readFileSync } from 'node:fs';
 
@@ -13,7 +12,9 @@ export function testFileHeader(path) {
     tier: /\btier:\s*(\w+)/.exec(head)?.[1] ?? 'quick',
     // `versions: current`: what the file checks does not depend on the Node version (our own
     // TypeScript over the sampler's numbers), so test:versions does not run it again under
-    // every other Node line.
+    // every other Node line. `versions: edges`: it depends on Node's JavaScript APIs (http,
+    // inspector, module loading), not on V8's or libuv's internals that the native code reads:
+    // it runs under the oldest and the newest Node line, not under those between.
     versions: /\bversions:\s*(\w+)/.exec(head)?.[1] ?? 'all',
   };
 }
