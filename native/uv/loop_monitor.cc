@@ -185,13 +185,16 @@ namespace {
 constexpr uint64_t kPublishIntervalNs = 1000000;
 // Iterations shorter than this do not read libuv's idle time (see OnIterationEnd).
 constexpr uint64_t kIdleReadMinNs = 5000;
+// The buffered iterations are shorter than kPublishIntervalNs: they fit the buffer's uint32.
+static_assert(kPublishIntervalNs <= UINT32_MAX, "buffered iterations must fit in 32 bits");
 }  // namespace
 
 // The hot path, once per loop iteration (check to check). Its busy time is the elapsed
 // time minus libuv's idle time (time blocked in poll), so it includes the poll phase's I/O
 // callbacks. Per iteration: one time-stamp-counter read (or a clock read until the
-// counter is calibrated, or where there is none), integer arithmetic and one histogram
-// record. The shared counters (busy, idle, iterations, last/max iteration) are published
+// counter is calibrated, or where there is none), integer arithmetic and one store into
+// the iteration buffer (recorded into the histogram 128 at a time, and at every
+// publication). The shared counters (busy, idle, iterations, last/max iteration) are published
 // under the seqlock at most every millisecond, and at once after an iteration of a
 // millisecond or more or a new maximum, so a reader is never more than 1 ms behind and
 // always sees a long iteration at once.
@@ -242,7 +245,14 @@ void Monitor::OnIterationEnd() {
     publish = true;
   }
   if (it_busy >= kPublishIntervalNs) publish = true;
-  block_.loop_iteration().Record(SlotValue(it_busy));
+  if (it_busy < kPublishIntervalNs) {
+    iter_batch_[iter_batch_n_++] = static_cast<uint32_t>(it_busy);
+    if (iter_batch_n_ == kIterationBatch) FlushIterations();
+  } else {
+    // A long iteration publishes (below), so nothing waits: recorded after the buffered ones.
+    FlushIterations();
+    block_.loop_iteration().Record(SlotValue(it_busy));
+  }
   const bool stalled = judge_stalls_ && stall_threshold_ns_ != 0 && it_busy >= stall_threshold_ns_;
   judge_stalls_ = true;
   if (publish || stalled) {
@@ -261,7 +271,14 @@ void Monitor::AccountLoop(uint64_t now) {
   PublishLoop(now, idle);
 }
 
+void Monitor::FlushIterations() {
+  static_assert(kIterationBatch <= BlockHistogram::kMaxBatch, "one RecordBatch a flush");
+  block_.loop_iteration().RecordBatch(iter_batch_, iter_batch_n_);
+  iter_batch_n_ = 0;
+}
+
 void Monitor::PublishLoop(uint64_t now, uint64_t idle) {
+  FlushIterations();
   if (ticks_.enabled()) {
     const uint64_t t = ReadTsc();
     const bool was_ready = ticks_.ready();
