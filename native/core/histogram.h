@@ -158,6 +158,39 @@ class BlockHistogram {
     AddSlot(buckets() + (index - kHistIndexOffset), 1);
   }
 
+  // The most values RecordBatch takes at once.
+  static constexpr uint32_t kMaxBatch = 256;
+
+  // Records n (≤ kMaxBatch) integer values in one write section: the same contents as n
+  // Record() calls (the sum too: integers, exact in a double up to 2^53), at a fraction of
+  // their cost. The loop hook buffers its iterations and records them so.
+  void RecordBatch(const uint32_t* values, uint32_t n) {
+    if (n == 0) return;
+    if (n > kMaxBatch) n = kMaxBatch;
+    int32_t index[kMaxBatch];
+    uint32_t lo = UINT32_MAX, hi = 0, zeros = 0;
+    uint64_t sum = 0;
+    for (uint32_t i = 0; i < n; i++) {
+      const uint32_t v = values[i];
+      index[i] = v > 0 ? BucketIndex(static_cast<double>(v), scale_) : 0;
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+      sum += v;
+      zeros += v == 0;
+    }
+    SeqWriteSection section(WordOf(region_ + HIST_SEQ));
+    const double count = LoadSlot(region_ + HIST_COUNT);
+    if (count == 0 || lo < LoadSlot(region_ + HIST_MIN)) StoreSlot(region_ + HIST_MIN, lo);
+    if (count == 0 || hi > LoadSlot(region_ + HIST_MAX)) StoreSlot(region_ + HIST_MAX, hi);
+    StoreSlot(region_ + HIST_COUNT, count + n);
+    AddSlot(region_ + HIST_SUM, static_cast<double>(sum));
+    if (zeros != 0) AddSlot(region_ + HIST_ZERO_COUNT, zeros);
+    double* b = buckets();
+    for (uint32_t i = 0; i < n; i++) {
+      if (values[i] > 0) AddSlot(b + (index[i] - kHistIndexOffset), 1);
+    }
+  }
+
   double* region() const { return region_; }
   double* buckets() const { return region_ + k::HIST_HEADER_SLOTS; }
 

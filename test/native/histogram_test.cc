@@ -143,6 +143,43 @@ void RecordIntoRegion() {
   CHECK_EQ(h.buckets()[BucketIndex(1000, scale) - kHistIndexOffset], 1.0);
 }
 
+// RecordBatch leaves the region exactly as the same values one Record() each: random
+// batches (zeros, ones, values up to 2^32 - 1) into two regions, compared slot by slot.
+void RecordBatchEqualsRecord() {
+  for (uint32_t scale : {0u, 3u, 6u, 8u}) {
+    std::vector<double> a(HistRegionSlots(scale), 0), b(HistRegionSlots(scale), 0);
+    BlockHistogram::Init(a.data(), scale);
+    BlockHistogram::Init(b.data(), scale);
+    BlockHistogram one(a.data(), scale), batch(b.data(), scale);
+    uint64_t x = 0x9e3779b97f4a7c15ull + scale;
+    uint32_t values[BlockHistogram::kMaxBatch];
+    uint32_t sections = 0;
+    for (int round = 0; round < 200; round++) {
+      const uint32_t n = round == 0 ? 0 : 1 + static_cast<uint32_t>(x % BlockHistogram::kMaxBatch);
+      for (uint32_t i = 0; i < n; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        const uint32_t kind = static_cast<uint32_t>(x >> 60);
+        values[i] = kind == 0   ? 0
+                    : kind == 1 ? 1
+                    : kind < 8  ? static_cast<uint32_t>(x % 20000)
+                                : static_cast<uint32_t>(x >> 32);
+        one.Record(values[i]);
+      }
+      batch.RecordBatch(values, n);
+      if (n > 0) sections++;
+    }
+    // Everything but the sequence word (one write section a batch).
+    for (uint32_t i = 0; i < a.size(); i++) {
+      if (i == HIST_SEQ) continue;
+      if (a[i] != b[i])
+        std::fprintf(stderr, "  scale %u slot %u: record %g, batch %g\n", scale, i, a[i], b[i]);
+      CHECK_EQ(a[i], b[i]);
+    }
+    CHECK_EQ(LoadWord(WordOf(b.data() + HIST_SEQ)), 2 * sections);
+    CHECK(b[HIST_COUNT] > 10000);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -150,6 +187,7 @@ int main(int argc, char** argv) {
   TableEqualsSearch();
   Monotonic();
   RecordIntoRegion();
+  RecordBatchEqualsRecord();
   if (argc > 1) SharedVectors(argv[1]);
   return Finish("histogram_test");
 }

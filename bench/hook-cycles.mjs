@@ -1,0 +1,88 @@
+#!/usr/bin/env node
+// The loop hook's own cost per iteration, in TSC cycles, without the noise of timing whole
+// loop turns: builds the addon three times with RS_HOOK_TIMING (native/uv/loop_monitor.cc)
+// into .cache/hook-cycles/ — the hook as shipped, an empty hook (the fences and the call:
+// the measurement's floor) and a hook that only reads the time-stamp counter — and runs a
+// setImmediate storm under each, in rotation, in separate processes. Each check callback is
+// timed by lfence-fenced rdtsc around it; the mean is over callbacks under 1000 cycles.
+//   node bench/hook-cycles.mjs [rounds]     (default 3; x86-64 Linux with a compiler)
+// The loop's own dispatch of a check handle (before the callback) is not in these numbers:
+// bench/loop-overhead.mjs measures whole turns.
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const rounds = Number(process.argv[2] ?? 3);
+if (!Number.isInteger(rounds) || rounds < 1 || rounds > 100) {
+  console.error(`hook-cycles: rounds ${process.argv[2]} is not accepted: an integer from 1 to 100`);
+  process.exit(2);
+}
+if (process.arch !== 'x64' || process.platform !== 'linux') {
+  console.log(`SKIP hook-cycles: needs x86-64 Linux (rdtsc), this is ${process.platform}-${process.arch}`);
+  process.exit(0);
+}
+const variants = [
+  { name: 'empty', timing: 2, what: 'empty hook (measurement floor)' },
+  { name: 'tsc', timing: 3, what: 'reads the time-stamp counter only' },
+  { name: 'hook', timing: 1, what: 'the hook as shipped' },
+];
+const cache = join(root, '.cache', 'hook-cycles');
+const env = process.env;
+for (const v of variants) {
+  const dir = join(cache, v.name);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(join(dir, 'build', 'Release'), { recursive: true });
+  const b = spawnSync('npx', ['node-gyp', 'rebuild'], { cwd: root, env: { ...env, CXXFLAGS: `-DRS_HOOK_TIMING=${v.timing}` }, encoding: 'utf8' });
+  if (b.status !== 0) {
+    console.error(`hook-cycles: building ${v.name} failed:\n${b.stdout}\n${b.stderr}`);
+    process.exit(1);
+  }
+  cpSync(join(root, 'build', 'Release', 'runtime_sampler.node'), join(dir, 'build', 'Release', 'runtime_sampler.node'));
+  cpSync(join(root, 'dist'), join(dir, 'dist'), { recursive: true });
+  cpSync(join(root, 'package.json'), join(dir, 'package.json'));
+  if (!existsSync(join(dir, 'node_modules'))) symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'));
+}
+// The checkout's own build, as shipped, again (the loop above left the last variant there).
+const restore = spawnSync('npx', ['node-gyp', 'rebuild'], { cwd: root, env, encoding: 'utf8' });
+if (restore.status !== 0) console.error('hook-cycles: rebuilding the checkout failed; run npx node-gyp rebuild');
+
+const STORM = `
+  const { Sampler } = require(process.argv[1]);
+  const spin = Number(process.argv[2]);
+  const s = new Sampler().start();
+  let i = 0;
+  const hop = () => {
+    if (spin) { const e = performance.now() + spin / 1000; while (performance.now() < e); }
+    if (++i < Number(process.argv[3])) setImmediate(hop); else s.close();
+  };
+  setTimeout(() => setImmediate(hop), 50);
+`;
+const results = {};
+for (const [label, spin, hops] of [['storm', 0, 1_000_000], ['6 µs iterations', 6, 100_000]]) {
+  results[label] = Object.fromEntries(variants.map((v) => [v.name, []]));
+  for (let r = 0; r < rounds; r++) {
+    for (const v of variants) {
+      const p = spawnSync(process.execPath, ['-e', STORM, join(cache, v.name), String(spin), String(hops)], { env: { ...process.env, RS_HOOK_REPORT: '1' }, encoding: 'utf8' });
+      const m = /RS_HOOK_CYCLES n=(\d+) mean=([\d.]+) tsc_mhz=([\d.]+)/.exec(p.stderr);
+      if (!m) {
+        console.error(`hook-cycles: no report from ${v.name}: ${p.stderr}`);
+        process.exit(1);
+      }
+      results[label][v.name].push({ mean: Number(m[2]), mhz: Number(m[3]) });
+    }
+  }
+}
+const med = (a) => [...a].sort((x, y) => x - y)[Math.floor((a.length - 1) / 2)];
+for (const [label, byVariant] of Object.entries(results)) {
+  const mhz = med(Object.values(byVariant).flat().map((x) => x.mhz));
+  const floor = med(byVariant.empty.map((x) => x.mean));
+  console.log(`${label} (${rounds} rounds, TSC ${mhz.toFixed(0)} MHz):`);
+  for (const v of variants) {
+    const cycles = med(byVariant[v.name].map((x) => x.mean));
+    const own = cycles - floor;
+    console.log(`  ${v.what.padEnd(34)} ${cycles.toFixed(1)} cycles; above the floor ${own.toFixed(1)} cycles = ${((own / mhz) * 1e3).toFixed(1)} ns` +
+      `  (rounds: ${byVariant[v.name].map((x) => x.mean.toFixed(1)).join(', ')})`);
+  }
+}
