@@ -165,8 +165,12 @@ test('exporters: Prometheus, OpenMetrics and JSON carry the probe from the catal
   const s = new Sampler({ threadpoolProbeMs: 10 }).start();
   await new Promise((r) => setTimeout(r, 100));
   s.stop();
+  // A probe in flight at the stop is left to complete (its delay is still a measurement):
+  // on a slow machine (ASan) it can still be waiting for a pool thread here.
+  for (let i = 0; i < 500 && s.read().threadpool.inFlight !== 0; i++) await new Promise((r) => setTimeout(r, 10));
   const snap = s.read();
   const h = s.histograms.threadpoolDelay;
+  assert.is(snap.threadpool.inFlight, 0, 'the last probe completed after the stop');
   assert.ok(h.count >= 3 && h.count === snap.threadpool.probes, `${h.count} probes recorded, snapshot says ${snap.threadpool.probes}`);
   for (const format of ['prometheus', 'openmetrics']) {
     const text = toPrometheus(s, { format });
