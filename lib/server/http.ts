@@ -472,9 +472,10 @@ export function createMonitorServer(target: Readable, o: MonitorServerOptions): 
       if (path === '/debug/heap-snapshot') {
         // V8 pushes the snapshot in chunks as fast as it makes them: a thread of its own
         // (snapshot.ts) writes them to a temporary file (bounded by debugMaxBytes), which is
-        // then streamed with backpressure, so the monitor's small heap never holds the snapshot. The file is unlinked as soon as it is
-        // open: only the descriptor reaches it, so no path — an error, the client leaving, the
-        // process killed — leaves a copy of the app's memory on disk.
+        // then streamed with backpressure, so the monitor's small heap never holds the
+        // snapshot. The file is unlinked as soon as it is open: only the descriptor reaches
+        // it, so no path — an error, the client leaving, the process killed — leaves a copy of
+        // the app's memory on disk.
         const fd = openUnlinked();
         let owned = true;
         try {

@@ -17,8 +17,8 @@ import { join } from 'node:path';
 const SNAPSHOT_HEAP_BASE_MB = 64;
 
 export interface SnapshotWriter {
-  /** Writes one chunk; false once the snapshot has passed maxBytes (nothing more is written). */
-  chunk(s: string): boolean;
+  /** Writes one chunk; once the snapshot has passed maxBytes, nothing more is written. */
+  chunk(s: string): void;
   /** Bytes written, or -1 when the snapshot was larger than maxBytes. */
   result(): number;
 }
@@ -29,15 +29,11 @@ export function snapshotWriter(fd: number, maxBytes: number): SnapshotWriter {
   let over = false;
   return {
     chunk(s) {
-      if (over) return false;
+      if (over) return;
       const b = Buffer.from(s);
       bytes += b.length;
-      if (bytes > maxBytes) {
-        over = true;
-        return false;
-      }
-      writeSync(fd, b);
-      return true;
+      if (bytes > maxBytes) over = true;
+      else writeSync(fd, b);
     },
     result: () => (over ? -1 : bytes),
   };
