@@ -127,6 +127,16 @@ void Monitor::CheckCb(uv_check_t* handle) {
   if (g_first_tsc == 0) g_first_tsc = t0, g_first_ns = MonotonicNs();
   if ((++g_calls & 1023) == 0) g_last_tsc = __rdtsc(), g_last_ns = MonotonicNs();
 }
+#elif RS_HOOK_FLOOR
+// Floor builds for whole-turn comparisons (bench only, never shipped): 1 an empty check
+// callback (libuv's dispatch alone), 2 one that only reads the time-stamp counter.
+void Monitor::CheckCb(uv_check_t* handle) {
+#if RS_HOOK_FLOOR == 2
+  static_cast<Monitor*>(handle->data)->iter_start_ticks_ = ReadTsc();
+#else
+  (void)handle;
+#endif
+}
 #else
 void Monitor::CheckCb(uv_check_t* handle) { static_cast<Monitor*>(handle->data)->OnIterationEnd(); }
 #endif
