@@ -114,6 +114,11 @@ class Monitor : private WatchdogProbe {
   // The end of an iteration (the check handle): counts it, records its busy time, and
   // publishes the loop counters when due (see loop_monitor.cc).
   void OnIterationEnd();
+  // Everything but the common short iteration: `t` the counter read at this check (when
+  // fast_limit_ticks_ != 0), otherwise 0.
+  void IterationEndSlow(uint64_t t);
+  // Recomputes the fast path's limits (after calibration, idle-field and stall changes).
+  void UpdateFastPath();
   void PublishLoop(uint64_t now, uint64_t idle);
   // Records the buffered iterations (iter_batch_) into the iteration histogram.
   void FlushIterations();
@@ -123,6 +128,7 @@ class Monitor : private WatchdogProbe {
   // compares it with uv_metrics_idle_time()'s answer, read on the loop thread in the check.
   void FindIdleField();
   void VerifyIdleField(uint64_t official);
+  void CheckIdleField(uint64_t official);
   static void DelayTimerCb(uv_timer_t* handle);
 
   // Stall watchdog (watchdog/stall.cc). WatchdogProbe, called from the watchdog thread:
@@ -200,8 +206,36 @@ class Monitor : private WatchdogProbe {
   double last_heap_used_ = 0;
   HeapSample heap_sample_{};
 
-  // Loop state.
-  uv_check_t check_{};
+  // Loop state. The fast path of OnIterationEnd touches only the check handle and the
+  // fields from it to iter_batch_: one 1 KiB-aligned run of < 1 KiB, so one page, which
+  // a poll's system call (it may empty the TLB) leaves at one page walk, not several.
+  alignas(1024) uv_check_t check_{};
+  // Iterations shorter than this many counter ticks, without idle time, take the fast path
+  // (0: no fast path: the counter is not calibrated, or there is none).
+  uint64_t fast_limit_ticks_ = 0;
+  // Nanoseconds per tick in 32.32 fixed point, for the fast path's conversion.
+  uint64_t ns_per_tick_q32_ = 0;
+  // The idle-time field when it is read directly (idle_direct_), otherwise null.
+  const uint64_t* fast_idle_ = nullptr;
+  uint64_t iter_start_ticks_ = 0;
+  uint64_t last_publish_ticks_ = 0;
+  uint64_t publish_every_ticks_ = 0;
+  uint64_t iter_start_idle_ns_ = 0;  // libuv's idle time when last read
+  uint64_t iterations_ = 0;
+  uint64_t last_iteration_ns_ = 0;
+  uint64_t max_iteration_ns_ = 0;
+  std::atomic<uint64_t> live_iterations_{0};  // iterations_, for the watchdog thread
+  // False until the iteration running at StartLoop() has ended: that one began before the
+  // sampler (a preload's includes the app's whole synchronous start-up) and is no stall.
+  bool judge_stalls_ = false;
+  // Iterations under kPublishIntervalNs not yet in the iteration histogram: recorded together
+  // when the buffer is full and at every publication (FlushIterations), so the histogram is
+  // never further behind than the published counters. Recording one at a time cost ~38 ns
+  // an iteration (bench/README.md), most of it on pages the poll's system call left cold.
+  static constexpr uint32_t kIterationBatch = 128;
+  uint32_t iter_batch_n_ = 0;
+  uint32_t iter_batch_[kIterationBatch];
+  // (End of the fast path's fields.)
   // libuv's cumulative idle time in its loop's private fields (null: unknown layout, or it
   // disagreed with uv_metrics_idle_time once), and the loop count beside it (1.45+ layout).
   const uint64_t* idle_field_ = nullptr;
@@ -225,33 +259,15 @@ class Monitor : private WatchdogProbe {
   uint64_t idle_total_ns_ = 0;
   uint64_t events_total_ = 0;
   uint64_t pending_total_ = 0;
-  uint64_t iterations_ = 0;
-  // Iterations under kPublishIntervalNs not yet in the iteration histogram: recorded together
-  // when the buffer is full and at every publication (FlushIterations), so the histogram is
-  // never further behind than the published counters. Recording one at a time cost ~38 ns
-  // an iteration (bench/README.md), most of it on pages the poll's system call left cold.
-  static constexpr uint32_t kIterationBatch = 128;
-  uint32_t iter_batch_n_ = 0;
-  uint32_t iter_batch_[kIterationBatch];
-  uint64_t last_iteration_ns_ = 0;
-  uint64_t max_iteration_ns_ = 0;
   TickCalibration ticks_;  // the TSC for per-iteration durations, once calibrated
-  uint64_t iter_start_ticks_ = 0;
-  uint64_t last_publish_ticks_ = 0;
-  uint64_t publish_every_ticks_ = 0;
   uint64_t last_publish_ns_ = 0;
   uint64_t iter_start_ns_ = 0;  // the current iteration began at this check
-  // False until the iteration running at StartLoop() has ended: that one began before the
-  // sampler (a preload's includes the app's whole synchronous start-up) and is no stall.
-  bool judge_stalls_ = false;
-  uint64_t iter_start_idle_ns_ = 0;  // libuv's idle time when last read
   uint64_t prev_delay_ns_ = 0;
 
   // Watchdog state.
   Watchdog watchdog_;
   int watchdog_error_ = 0;
-  uint64_t stall_threshold_ns_ = 0;           // 0: no watchdog
-  std::atomic<uint64_t> live_iterations_{0};  // iterations_, for the watchdog thread
+  uint64_t stall_threshold_ns_ = 0;  // 0: no watchdog
   std::atomic<bool> interrupt_pending_{false};
   std::atomic<uint64_t> requested_iteration_{0};
   // A stack capture is requested with this id, not a pointer: V8 may run (or, on a

@@ -8,6 +8,9 @@
 
 #include <cstdint>
 #include <cstring>
+#if defined(_MSC_VER) && !defined(__clang__)
+#include <intrin.h>
+#endif
 
 #include "bucket_table.h"
 #include "layout.h"
@@ -50,6 +53,17 @@ inline uint32_t BoundariesBelow(double mantissa, uint64_t mbits) {
 }
 
 }  // namespace detail
+
+// floor(log2(v)) for v > 0.
+inline uint32_t FloorLog2(uint32_t v) {
+#if defined(_MSC_VER) && !defined(__clang__)
+  unsigned long bit;
+  _BitScanReverse(&bit, v);
+  return static_cast<uint32_t>(bit);
+#else
+  return 31u - static_cast<uint32_t>(__builtin_clz(v));
+#endif
+}
 
 // A value split for the bucket search: its binary exponent and its mantissa in [1, 2)
 // (with the mantissa's bits). Returns false, with `*index` set, when the value needs no
@@ -170,9 +184,26 @@ class BlockHistogram {
     int32_t index[kMaxBatch];
     uint32_t lo = UINT32_MAX, hi = 0, zeros = 0;
     uint64_t sum = 0;
+    // BucketIndex for integers: the split of v > 1 into exponent and mantissa bits straight
+    // from the integer (no conversion to double), the same boundaries search, no clamp
+    // (a uint32_t is far below HIST_TOP_OCTAVE). Values 0 and 1 go below the first bucket.
+    static_assert(k::HIST_TOP_OCTAVE > 32, "uint32_t values need no clamp");
+    const uint32_t shift = k::HIST_MAX_SCALE - scale_;
+    const uint32_t round_up = (1u << shift) - 1;
     for (uint32_t i = 0; i < n; i++) {
       const uint32_t v = values[i];
-      index[i] = v > 0 ? BucketIndex(static_cast<double>(v), scale_) : 0;
+      int32_t idx = -1;
+      if (v > 1) {
+        const uint32_t e = FloorLog2(v);
+        const uint64_t mbits = ((static_cast<uint64_t>(v) << (52 - e)) & 0x000fffffffffffffull) |
+                               0x3ff0000000000000ull;  // v / 2^e, exactly, in [1, 2)
+        double mantissa;
+        std::memcpy(&mantissa, &mbits, sizeof mantissa);
+        const uint32_t below = detail::BoundariesBelow(mantissa, mbits);
+        idx = static_cast<int32_t>(e << scale_) +
+              static_cast<int32_t>((below + round_up) >> shift) - 1;
+      }
+      index[i] = idx;
       if (v < lo) lo = v;
       if (v > hi) hi = v;
       sum += v;

@@ -65,6 +65,7 @@ void Monitor::StartLoop(uint64_t now) {
     StoreSlot(block_.main() + MAIN_LOOP_METRICS_AVAILABLE, RS_HAVE_UV_METRICS_INFO);
   }
   VerifyIdleField(run_start_idle_ns_);
+  UpdateFastPath();
   uv_check_start(&check_, CheckCb);
   uv_timer_start(&delay_timer_, DelayTimerCb, options_.loop_delay_resolution_ms,
                  options_.loop_delay_resolution_ms);
@@ -89,6 +90,7 @@ void Monitor::StopLoop() {
 #include <cstdio>
 namespace {
 uint64_t g_hook_cycles[4096];
+uint64_t g_all_sum = 0, g_all_n = 0;
 uint64_t g_calls = 0, g_first_tsc = 0, g_last_tsc = 0, g_first_ns = 0, g_last_ns = 0;
 struct HookReport {
   ~HookReport() {
@@ -102,8 +104,9 @@ struct HookReport {
                            ? 1e3 * static_cast<double>(g_last_tsc - g_first_tsc) /
                                  static_cast<double>(g_last_ns - g_first_ns)
                            : 0;
-    std::fprintf(stderr, "RS_HOOK_CYCLES n=%llu mean=%.2f tsc_mhz=%.1f\n",
-                 static_cast<unsigned long long>(n), static_cast<double>(sum) / kept, mhz);
+    std::fprintf(stderr, "RS_HOOK_CYCLES n=%llu mean=%.2f tsc_mhz=%.1f all=%.2f\n",
+                 static_cast<unsigned long long>(n), static_cast<double>(sum) / kept, mhz,
+                 static_cast<double>(g_all_sum) / static_cast<double>(g_all_n));
   }
 } g_hook_report;
 }  // namespace
@@ -120,8 +123,19 @@ void Monitor::CheckCb(uv_check_t* handle) {
   _mm_lfence();
   const uint64_t d = __rdtsc() - t0;
   g_hook_cycles[d < 4095 ? d : 4095]++;
+  if (d < 100000) g_all_sum += d, g_all_n++;
   if (g_first_tsc == 0) g_first_tsc = t0, g_first_ns = MonotonicNs();
   if ((++g_calls & 1023) == 0) g_last_tsc = __rdtsc(), g_last_ns = MonotonicNs();
+}
+#elif RS_HOOK_FLOOR
+// Floor builds for whole-turn comparisons (bench only, never shipped): 1 an empty check
+// callback (libuv's dispatch alone), 2 one that only reads the time-stamp counter.
+void Monitor::CheckCb(uv_check_t* handle) {
+#if RS_HOOK_FLOOR == 2
+  static_cast<Monitor*>(handle->data)->iter_start_ticks_ = ReadTsc();
+#else
+  (void)handle;
+#endif
 }
 #else
 void Monitor::CheckCb(uv_check_t* handle) { static_cast<Monitor*>(handle->data)->OnIterationEnd(); }
@@ -205,6 +219,12 @@ void Monitor::FindIdleField() {
 
 // On the loop thread, outside poll, with `official` just returned by uv_metrics_idle_time.
 void Monitor::VerifyIdleField(uint64_t official) {
+  const bool was_direct = idle_direct_;
+  CheckIdleField(official);
+  if (idle_direct_ != was_direct) UpdateFastPath();
+}
+
+void Monitor::CheckIdleField(uint64_t official) {
   if (idle_field_ == nullptr) return;
   if (*idle_field_ != official) {
     idle_field_ = nullptr;
@@ -239,13 +259,20 @@ static_assert(kPublishIntervalNs <= UINT32_MAX, "buffered iterations must fit in
 
 // The hot path, once per loop iteration (check to check). Its busy time is the elapsed
 // time minus libuv's idle time (time blocked in poll), so it includes the poll phase's I/O
-// callbacks. Per iteration: one time-stamp-counter read (or a clock read until the
-// counter is calibrated, or where there is none), integer arithmetic and one store into
-// the iteration buffer (recorded into the histogram 128 at a time, and at every
-// publication). The shared counters (busy, idle, iterations, last/max iteration) are published
-// under the seqlock at most every millisecond, and at once after an iteration of a
-// millisecond or more or a new maximum, so a reader is never more than 1 ms behind and
-// always sees a long iteration at once.
+// callbacks.
+//
+// The common iteration takes the fast path: once the time-stamp counter is calibrated, an
+// iteration shorter than the publish interval and the stall threshold, with no idle time
+// (the poll did not block), that is no new maximum and falls before the next publication.
+// It costs one counter read, a load of libuv's idle time, integer arithmetic (ticks to ns
+// in fixed point) and one store into the iteration buffer, all on the check handle's page
+// (monitor.h): ~15 ns of which ~14 are the counter read (bench/hook-cycles.mjs). The
+// buffer goes into the histogram 128 at a time and at every publication (FlushIterations).
+// Everything else (IterationEndSlow) converts in floating point, reads the idle time,
+// judges stalls and publishes. The shared counters (busy, idle, iterations, last/max
+// iteration) are published under the seqlock at most every millisecond, and at once after
+// an iteration of a millisecond or more or a new maximum, so a reader is never more than
+// 1 ms behind and always sees a long iteration at once.
 //
 // libuv's idle time is read from its field (FindIdleField): ~1 ns, so every iteration's
 // busy/idle split is exact. Where the field is not (yet) trusted, uv_metrics_idle_time()
@@ -257,11 +284,36 @@ static_assert(kPublishIntervalNs <= UINT32_MAX, "buffered iterations must fit in
 // published busy and idle totals come from libuv's cumulative idle time and the clock at
 // publication (PublishLoop), so they are exact whatever the per-iteration split.
 void Monitor::OnIterationEnd() {
+  if (fast_limit_ticks_ != 0) {
+    const uint64_t t = ReadTsc();
+    const uint64_t dt = t - iter_start_ticks_;  // a counter gone backwards: huge, so slow
+    if (dt < fast_limit_ticks_ && t - last_publish_ticks_ < publish_every_ticks_ &&
+        (fast_idle_ == nullptr || *fast_idle_ == iter_start_idle_ns_)) {
+      // dt < fast_limit_ticks_ ≤ UINT64_MAX / ns_per_tick_q32_ (UpdateFastPath): no overflow.
+      const uint64_t busy = (dt * ns_per_tick_q32_) >> 32;
+      if (busy <= max_iteration_ns_) {
+        iter_start_ticks_ = t;
+        iterations_++;
+        live_iterations_.store(iterations_, std::memory_order_relaxed);  // for the watchdog
+        last_iteration_ns_ = busy;
+        judge_stalls_ = true;
+        iter_batch_[iter_batch_n_++] = static_cast<uint32_t>(busy);
+        if (iter_batch_n_ == kIterationBatch) FlushIterations();
+        return;
+      }
+    }
+    IterationEndSlow(t);
+    return;
+  }
+  IterationEndSlow(0);
+}
+
+void Monitor::IterationEndSlow(uint64_t t) {
   uint64_t it_elapsed;
   uint64_t now = 0;
   bool publish;
   if (ticks_.ready()) {
-    const uint64_t t = ReadTsc();
+    if (fast_limit_ticks_ == 0) t = ReadTsc();
     // A counter that went backwards (it should not: the next publish then turns it off)
     // gives an empty iteration, never a wrapped-around one.
     const int64_t ticks = static_cast<int64_t>(t - iter_start_ticks_);
@@ -319,6 +371,24 @@ void Monitor::AccountLoop(uint64_t now) {
   PublishLoop(now, idle);
 }
 
+// The fast path (OnIterationEnd) takes iterations shorter than the publish interval, the
+// stall threshold and, without the idle-time field, kIdleReadMinNs (longer ones read
+// uv_metrics_idle_time()), once the counter is calibrated.
+void Monitor::UpdateFastPath() {
+  fast_limit_ticks_ = 0;
+  fast_idle_ = idle_direct_ ? idle_field_ : nullptr;
+  if (!ticks_.ready()) return;
+  const double ns_per_tick = ticks_.ns_per_tick();
+  // Counters from ~1 MHz to beyond any clock rate: 32.32 fixed point keeps 2^-32 ns a tick.
+  if (!(ns_per_tick > 0) || ns_per_tick >= 1000) return;
+  ns_per_tick_q32_ = static_cast<uint64_t>(ns_per_tick * 4294967296.0 + 0.5);
+  uint64_t limit_ns = idle_direct_ ? kPublishIntervalNs : kIdleReadMinNs;
+  if (stall_threshold_ns_ != 0 && stall_threshold_ns_ < limit_ns) limit_ns = stall_threshold_ns_;
+  uint64_t limit = ticks_.TicksFor(limit_ns);
+  if (limit > UINT64_MAX / ns_per_tick_q32_) limit = UINT64_MAX / ns_per_tick_q32_;
+  fast_limit_ticks_ = limit;
+}
+
 void Monitor::FlushIterations() {
   static_assert(kIterationBatch <= BlockHistogram::kMaxBatch, "one RecordBatch a flush");
   block_.loop_iteration().RecordBatch(iter_batch_, iter_batch_n_);
@@ -337,6 +407,7 @@ void Monitor::PublishLoop(uint64_t now, uint64_t idle) {
     } else if (was_ready) {
       iter_start_ns_ = now;  // the counter misbehaved: back to the clock from here
     }
+    UpdateFastPath();
   }
   last_publish_ns_ = now;
   const uint64_t run_elapsed = now > run_start_ns_ ? now - run_start_ns_ : 0;

@@ -1,0 +1,43 @@
+#!/usr/bin/env node
+// The floor under the loop hook, in whole loop turns: builds the addon with RS_HOOK_FLOOR
+// (native/uv/loop_monitor.cc; never in a shipped binary) as an empty check callback
+// (libuv's dispatch of a check handle alone) and as one that only reads the time-stamp
+// counter, beside the hook as shipped, into .cache/hook-floor/, and runs bench/loop-ab.mjs
+// on the three in one process: each sampler on in its own phases, between phases with
+// none on and an A/A control, in a seeded random order, timed by CPU time.
+//   node bench/hook-floor.mjs            (x86-64 Linux with a compiler)
+// HOPS, TRIPLES, SPIN_US as for bench/loop-ab.mjs (defaults here 50000, 150, 0).
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+if (process.arch !== 'x64' || process.platform !== 'linux') {
+  console.log(`SKIP hook-floor: needs x86-64 Linux (rdtsc), this is ${process.platform}-${process.arch}`);
+  process.exit(0);
+}
+const variants = [
+  { name: 'empty', flags: '-DRS_HOOK_FLOOR=1' },
+  { name: 'tsc', flags: '-DRS_HOOK_FLOOR=2' },
+  { name: 'hook', flags: '' },
+];
+const cache = join(root, '.cache', 'hook-floor');
+for (const v of variants) {
+  const dir = join(cache, v.name);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(join(dir, 'build', 'Release'), { recursive: true });
+  const b = spawnSync('npx', ['node-gyp', 'rebuild'], { cwd: root, env: { ...process.env, CXXFLAGS: v.flags }, encoding: 'utf8' });
+  if (b.status !== 0) {
+    console.error(`hook-floor: building ${v.name} failed:\n${b.stdout}\n${b.stderr}`);
+    process.exit(1);
+  }
+  cpSync(join(root, 'build', 'Release', 'runtime_sampler.node'), join(dir, 'build', 'Release', 'runtime_sampler.node'));
+  cpSync(join(root, 'dist'), join(dir, 'dist'), { recursive: true });
+  cpSync(join(root, 'package.json'), join(dir, 'package.json'));
+  if (!existsSync(join(dir, 'node_modules'))) symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'));
+}
+// The last variant built is the shipped one: the checkout's build is as it was.
+const env = { ...process.env, HOPS: process.env.HOPS ?? '50000', TRIPLES: process.env.TRIPLES ?? '150' };
+const r = spawnSync(process.execPath, [join(root, 'bench', 'loop-ab.mjs'), ...variants.map((v) => `${v.name}=${join(cache, v.name)}`)], { env, stdio: 'inherit' });
+process.exit(r.status ?? 1);
