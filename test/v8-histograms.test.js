@@ -102,10 +102,11 @@ test('incremental marking time agrees with --trace-gc-nvp, within whole-millisec
   const nvpPauseMs = mcs.reduce((a, l) => a + l.pause, 0);
   const mscMs = g.byType.markSweepCompact.pauseNs / 1e6;
   // Below V8's own sum only by rounding; above it also by the scheduler: a busy machine can
-  // preempt the thread between V8's pause and our epilogue, a few ms per collection at worst
-  // (CI saw +2.8 ms over 7 collections with other runs beside it).
+  // preempt the thread between V8's pause and our epilogue, up to a scheduler slice per
+  // collection (CI saw +2.8 ms over 7 collections, and +4.7 ms over 1, with other runs
+  // beside it).
   assert.ok(mscMs >= 0.9 * nvpPauseMs - 2, `mark-compact pauses: callbacks ${mscMs} ms < nvp ${nvpPauseMs} ms`);
-  assert.ok(mscMs <= 1.1 * nvpPauseMs + 2 + mcs.length, `mark-compact pauses: callbacks ${mscMs} ms ≫ nvp ${nvpPauseMs} ms over ${mcs.length} collections`);
+  assert.ok(mscMs <= 1.1 * nvpPauseMs + 2 + 5 * mcs.length, `mark-compact pauses: callbacks ${mscMs} ms ≫ nvp ${nvpPauseMs} ms over ${mcs.length} collections`);
 });
 
 test('forced GCs: counted as mark-compacts with the testing reason; delta().gcCpuFraction covers main-thread GC time', async () => {
