@@ -1,5 +1,6 @@
 #include "monitor.h"
 
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 
@@ -12,6 +13,17 @@ namespace rs {
 Monitor* Monitor::Create(napi_env env, v8::Isolate* isolate, uv_loop_t* loop, double* base,
                          const Layout& layout, const MonitorOptions& options, uint32_t space_count,
                          int* uv_error) {
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Winvalid-offsetof"
+#endif
+  // The loop hook's fast path touches one page (monitor.h): from check_ to iter_batch_'s end.
+  static_assert(
+      offsetof(Monitor, iter_batch_) + sizeof(iter_batch_) - offsetof(Monitor, check_) <= 1024,
+      "the fast path's fields outgrew their 1 KiB run");
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
   Monitor* m = new (std::nothrow) Monitor();
   if (m == nullptr) {
     *uv_error = UV_ENOMEM;
