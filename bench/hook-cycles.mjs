@@ -9,9 +9,9 @@
 // The loop's own dispatch of a check handle (before the callback) is not in these numbers:
 // bench/loop-overhead.mjs measures whole turns.
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildHookVariant, restoreShippedBuild } from './hook-build.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const rounds = Number(process.argv[2] ?? 3);
@@ -29,24 +29,9 @@ const variants = [
   { name: 'hook', timing: 1, what: 'the hook as shipped' },
 ];
 const cache = join(root, '.cache', 'hook-cycles');
-const env = process.env;
-for (const v of variants) {
-  const dir = join(cache, v.name);
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(join(dir, 'build', 'Release'), { recursive: true });
-  const b = spawnSync('npx', ['node-gyp', 'rebuild'], { cwd: root, env: { ...env, CXXFLAGS: `-DRS_HOOK_TIMING=${v.timing}` }, encoding: 'utf8' });
-  if (b.status !== 0) {
-    console.error(`hook-cycles: building ${v.name} failed:\n${b.stdout}\n${b.stderr}`);
-    process.exit(1);
-  }
-  cpSync(join(root, 'build', 'Release', 'runtime_sampler.node'), join(dir, 'build', 'Release', 'runtime_sampler.node'));
-  cpSync(join(root, 'dist'), join(dir, 'dist'), { recursive: true });
-  cpSync(join(root, 'package.json'), join(dir, 'package.json'));
-  if (!existsSync(join(dir, 'node_modules'))) symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'));
-}
+for (const v of variants) buildHookVariant(root, join(cache, v.name), `-DRS_HOOK_TIMING=${v.timing}`, 'hook-cycles');
 // The checkout's own build, as shipped, again (the loop above left the last variant there).
-const restore = spawnSync('npx', ['node-gyp', 'rebuild'], { cwd: root, env, encoding: 'utf8' });
-if (restore.status !== 0) console.error('hook-cycles: rebuilding the checkout failed; run npx node-gyp rebuild');
+restoreShippedBuild(root, 'hook-cycles');
 
 const STORM = `
   const { Sampler } = require(process.argv[1]);

@@ -8,9 +8,9 @@
 //   node bench/hook-floor.mjs            (x86-64 Linux with a compiler)
 // HOPS, TRIPLES, SPIN_US as for bench/loop-ab.mjs (defaults here 50000, 150, 0).
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildHookVariant } from './hook-build.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 if (process.arch !== 'x64' || process.platform !== 'linux') {
@@ -23,20 +23,7 @@ const variants = [
   { name: 'hook', flags: '' },
 ];
 const cache = join(root, '.cache', 'hook-floor');
-for (const v of variants) {
-  const dir = join(cache, v.name);
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(join(dir, 'build', 'Release'), { recursive: true });
-  const b = spawnSync('npx', ['node-gyp', 'rebuild'], { cwd: root, env: { ...process.env, CXXFLAGS: v.flags }, encoding: 'utf8' });
-  if (b.status !== 0) {
-    console.error(`hook-floor: building ${v.name} failed:\n${b.stdout}\n${b.stderr}`);
-    process.exit(1);
-  }
-  cpSync(join(root, 'build', 'Release', 'runtime_sampler.node'), join(dir, 'build', 'Release', 'runtime_sampler.node'));
-  cpSync(join(root, 'dist'), join(dir, 'dist'), { recursive: true });
-  cpSync(join(root, 'package.json'), join(dir, 'package.json'));
-  if (!existsSync(join(dir, 'node_modules'))) symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'));
-}
+for (const v of variants) buildHookVariant(root, join(cache, v.name), v.flags, 'hook-floor');
 // The last variant built is the shipped one: the checkout's build is as it was.
 const env = { ...process.env, HOPS: process.env.HOPS ?? '50000', TRIPLES: process.env.TRIPLES ?? '150' };
 const r = spawnSync(process.execPath, [join(root, 'bench', 'loop-ab.mjs'), ...variants.map((v) => `${v.name}=${join(cache, v.name)}`)], { env, stdio: 'inherit' });
