@@ -91,24 +91,42 @@ inline bool SplitForBucket(double value, uint32_t scale, Split* out, int32_t* in
   return true;
 }
 
+// An integer v > 1 split exactly as SplitForBucket splits the double v, without the
+// conversion (the loop hook's batches). A uint32_t is far below HIST_TOP_OCTAVE.
+static_assert(k::HIST_TOP_OCTAVE > 32, "uint32_t values need no clamp");
+inline Split SplitInteger(uint32_t v) {
+  Split out;
+  const uint32_t e = FloorLog2(v);
+  out.exponent = static_cast<int32_t>(e);
+  out.mbits = ((static_cast<uint64_t>(v) << (52 - e)) & 0x000fffffffffffffull) |
+              0x3ff0000000000000ull;  // v / 2^e, exactly, in [1, 2)
+  std::memcpy(&out.mantissa, &out.mbits, sizeof out.mantissa);
+  return out;
+}
+
+// The bucket index of a split value at `scale`, before clamping: the finest-scale count of
+// boundaries below the mantissa, c, from a bin table and one comparison; at a coarser scale
+// (every 2^(MAX - scale)-th boundary) the count is ceil(c / 2^(MAX - scale)).
+inline int32_t SplitIndex(const Split& v, uint32_t scale) {
+  const uint32_t shift = k::HIST_MAX_SCALE - scale;
+  const uint32_t below = detail::BoundariesBelow(v.mantissa, v.mbits);
+  const int32_t sub = static_cast<int32_t>((below + (1u << shift) - 1) >> shift);
+  return v.exponent * (1 << scale) + sub - 1;
+}
+
 inline int32_t ClampIndex(int32_t index, uint32_t scale) {
   const int32_t max_index = static_cast<int32_t>(k::HIST_TOP_OCTAVE) * (1 << scale) - 1;
   return index > max_index ? max_index : index;
 }
 
 // Bucket index of a value > 0 at `scale`, clamped to [-1, HIST_TOP_OCTAVE * 2^scale - 1].
-// Exact: the finest-scale count of boundaries below the mantissa, c, comes from a bin
-// table and one comparison; at a coarser scale (every 2^(MAX - scale)-th boundary) the
-// count is ceil(c / 2^(MAX - scale)). Equal to a binary search of the table on every
-// value (test/native/histogram_test.cc checks both, and the shared vector file).
+// Exact (SplitIndex); equal to a binary search of the table on every value
+// (test/native/histogram_test.cc checks both, and the shared vector file).
 inline int32_t BucketIndex(double value, uint32_t scale) {
   Split v;
   int32_t index;
   if (!SplitForBucket(value, scale, &v, &index)) return index;
-  const uint32_t shift = k::HIST_MAX_SCALE - scale;
-  const uint32_t below = detail::BoundariesBelow(v.mantissa, v.mbits);
-  const int32_t sub = static_cast<int32_t>((below + (1u << shift) - 1) >> shift);
-  return ClampIndex(v.exponent * (1 << scale) + sub - 1, scale);
+  return ClampIndex(SplitIndex(v, scale), scale);
 }
 
 // The reference: a binary search of the boundary table (kept for the tests).
@@ -184,26 +202,11 @@ class BlockHistogram {
     int32_t index[kMaxBatch];
     uint32_t lo = UINT32_MAX, hi = 0, zeros = 0;
     uint64_t sum = 0;
-    // BucketIndex for integers: the split of v > 1 into exponent and mantissa bits straight
-    // from the integer (no conversion to double), the same boundaries search, no clamp
-    // (a uint32_t is far below HIST_TOP_OCTAVE). Values 0 and 1 go below the first bucket.
-    static_assert(k::HIST_TOP_OCTAVE > 32, "uint32_t values need no clamp");
-    const uint32_t shift = k::HIST_MAX_SCALE - scale_;
-    const uint32_t round_up = (1u << shift) - 1;
     for (uint32_t i = 0; i < n; i++) {
       const uint32_t v = values[i];
-      int32_t idx = -1;
-      if (v > 1) {
-        const uint32_t e = FloorLog2(v);
-        const uint64_t mbits = ((static_cast<uint64_t>(v) << (52 - e)) & 0x000fffffffffffffull) |
-                               0x3ff0000000000000ull;  // v / 2^e, exactly, in [1, 2)
-        double mantissa;
-        std::memcpy(&mantissa, &mbits, sizeof mantissa);
-        const uint32_t below = detail::BoundariesBelow(mantissa, mbits);
-        idx = static_cast<int32_t>(e << scale_) +
-              static_cast<int32_t>((below + round_up) >> shift) - 1;
-      }
-      index[i] = idx;
+      // BucketIndex for integers, without the conversion to double; 0 and 1 go below the
+      // first bucket.
+      index[i] = v > 1 ? SplitIndex(SplitInteger(v), scale_) : -1;
       if (v < lo) lo = v;
       if (v > hi) hi = v;
       sum += v;
