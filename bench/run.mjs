@@ -14,6 +14,7 @@ const SCENARIOS = [
   ['read cost', 'read.mjs'],
   ['overhead (GC-heavy, setImmediate storm)', 'overhead.mjs'],
   ['loop-hook overhead', 'loop-overhead.mjs'],
+  ['loop timing, instructions per iteration (callgrind)', 'loop-instructions.mjs'],
   ['V8 histogram callbacks overhead', 'v8-histograms.mjs'],
   ['threadpool probe overhead', 'threadpool.mjs'],
   ['GC time on the JS thread against --trace-gc-nvp', 'gc-main-thread.mjs'],

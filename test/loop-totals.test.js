@@ -9,7 +9,7 @@ const { spawnSync } = require('node:child_process');
 const path = require('node:path');
 const { performance } = require('node:perf_hooks');
 const { testUnless } = require('./helpers/skip');
-const { Sampler, nativeInfo } = require('..');
+const { Sampler, nativeInfo, toPrometheus, toJSON } = require('..');
 const { parseEnv } = require('../dist/cjs/server/config.js');
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -84,6 +84,15 @@ testUnless(test, needsTotals, 'totals: no iteration is timed, and the counters e
   assert.ok(h1.maxIterationNs >= 5e6);
   // The loop delay timer is the same in both modes.
   assert.ok(totals.histograms.loopDelay.count > 5);
+  // Exporters leave out what is not measured (at 'full': 'standard' has none of it), and
+  // keep the iteration count.
+  const text = toPrometheus(totals, { detail: 'full' });
+  assert.not.match(text, /^nodejs_eventloop_iteration_(duration_seconds|last_seconds|max_seconds)/m);
+  assert.match(text, /^nodejs_eventloop_iterations_total \d+$/m);
+  assert.match(toPrometheus(hook, { detail: 'full' }), /^nodejs_eventloop_iteration_duration_seconds_count \d+$/m);
+  const json = toJSON(totals, { detail: 'full' });
+  assert.not.ok(json.metrics.some((m) => m.name === 'nodejs.eventloop.iteration.duration'));
+  assert.ok(json.metrics.every((m) => !/^nodejs\.eventloop\.iteration\.(last|max)$/.test(m.name) || m.points.length === 0));
   hook.close();
   totals.close();
 });
