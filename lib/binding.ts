@@ -46,6 +46,7 @@ export interface NativeSamplerHandle {
   alias(): ArrayBuffer | undefined;
   loopClock(): 'tsc' | 'calibrating' | 'monotonic';
   loopIdleRead(): 'direct' | 'verifying' | 'locked';
+  loopTiming(): 'iteration' | 'totals';
   watchdogError(): number;
   keepPublished(): void;
   /** The finished stall profile a stall record names (slot, id), or null once its slot is reused. */
@@ -100,6 +101,8 @@ export interface NativeBinding {
     threadpoolProbeMs?: number,
     /** 0: no stall profiles. */
     profileIntervalMs?: number,
+    /** 'iteration' (default) or 'totals'. */
+    loopTiming?: 'iteration' | 'totals',
   ) => NativeSamplerHandle;
 }
 

@@ -28,6 +28,8 @@ export interface DoctorReport {
   error: { code: string | null; message: string } | null;
   loopClock: string | null;
   loopIdleRead: string | null;
+  /** What loopTiming: 'totals' gets here: 'totals', or 'iteration' where libuv is older than 1.45. */
+  loopTiming: string | null;
   checks: DoctorCheck[];
 }
 
@@ -52,6 +54,7 @@ export async function doctor(version: string): Promise<DoctorReport> {
     error: null,
     loopClock: null,
     loopIdleRead: null,
+    loopTiming: null,
     checks: [],
   };
   let api: typeof Api;
@@ -100,6 +103,14 @@ export async function doctor(version: string): Promise<DoctorReport> {
     for (let i = 0; i < 20 && sampler.loopClock === 'calibrating'; i++) await sleep(10);
     report.loopClock = sampler.loopClock;
     report.loopIdleRead = sampler.loopIdleRead;
+    {
+      const probe = new api.Sampler({ watchdog: false, loopTiming: 'totals', v8Histograms: false, threadpoolProbeMs: 0 });
+      try {
+        report.loopTiming = probe.loopTiming;
+      } finally {
+        probe.close();
+      }
+    }
     // A blocked loop: the watchdog must see the stall while it is still going on.
     let seen = false;
     if (watchdogProblem === null) {
@@ -167,6 +178,7 @@ export function formatDoctor(r: DoctorReport): string {
     );
     rows.push(['loop clock', r.loopClock ?? '–']);
     rows.push(['idle read', r.loopIdleRead ?? '–']);
+    rows.push(['loopTiming totals', r.loopTiming === null ? '–' : r.loopTiming === 'totals' ? 'available' : `not available (libuv ${process.versions.uv} < 1.45): iteration`]);
   } else {
     rows.unshift(['binary', 'none loads']);
   }

@@ -36,6 +36,8 @@ export { SamplerError } from './errors';
 export type { SamplerErrorCode } from './errors';
 export type { MetricDescription, MetricKind, MetricAttribute, DetailLevel } from './catalog';
 export { DETAIL_LEVELS } from './catalog';
+export { LOOP_TIMINGS } from './loop-timing';
+export type { LoopTiming } from './loop-timing';
 
 import { catalog as buildCatalog, MetricDescription } from './catalog';
 import { native, binaryPath, binaryOrigin, backend, fallbackReason } from './binding';

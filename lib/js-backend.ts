@@ -397,6 +397,12 @@ class JsSampler implements NativeSamplerHandle {
     return 'locked';
   }
 
+  /** No per-iteration hook here: totals from perf_hooks. */
+  loopTiming(): 'totals' {
+    this.live();
+    return 'totals';
+  }
+
   watchdogError(): number {
     this.live();
     return 0;

@@ -13,7 +13,10 @@ import { GC_TYPES, GcTypeName, gcReasonsBase, MAIN_REGION_SLOTS, Snapshot } from
 import { catalog, MetricDescription } from './catalog';
 import { closedError, describeValue, isArray, isRecord, SamplerError } from './errors';
 import { StallProfile } from './stall-profile';
-import { checkBoolean, checkFunction, checkInteger, checkKnownOptions, checkObject, checkString } from './options';
+import { LOOP_TIMINGS, LoopTiming } from './loop-timing';
+export { LOOP_TIMINGS } from './loop-timing';
+export type { LoopTiming } from './loop-timing';
+import { checkBoolean, checkFunction, checkInteger, checkKnownOptions, checkObject, checkOneOf, checkString } from './options';
 import { join as joinPath, resolve as resolvePath } from 'node:path';
 import {
   cleanDir, createPublished, defaultPublishDir, keepDeadFromEnv, NativePublished, parseMeta, PublishedBlock, PublishedMeta, startDate, writerAlive,
@@ -41,6 +44,17 @@ export interface SamplerOptions {
   refreshIntervalMs?: number;
   /** The loop-delay timer's period, ms (1–1000, default 10), as monitorEventLoopDelay's. */
   loopDelayResolutionMs?: number;
+  /**
+   * How event-loop time is taken (default 'iteration'). 'iteration': a check hook times
+   * every iteration (~30 ns each): the iteration histogram, last/max iteration, stalls
+   * measured to the iteration, counters published every millisecond. 'totals': no
+   * per-iteration hook at all (0 ns an iteration): busy/idle totals, iterations and events
+   * from libuv every 10 ms (exact all the same), no iteration histogram or last/max
+   * iteration (NaN), stalls seen by the watchdog only, their durations bounded to within
+   * 10 ms. Needs libuv 1.45 (Node 20+); below it the sampler keeps 'iteration'
+   * (`sampler.loopTiming` says which runs).
+   */
+  loopTiming?: LoopTiming;
   /** GC and stall events the ring holds between drains: a power of two, 64–65536 (default 4096; 1024 when published). */
   ringCapacity?: number;
   /**
@@ -111,7 +125,7 @@ export interface HistorySettings {
   capacity?: number;
 }
 
-const OPTION_NAMES = ['refreshIntervalMs', 'loopDelayResolutionMs', 'ringCapacity', 'histogramScale', 'watchdog', 'v8Histograms', 'threadpoolProbeMs', 'history', 'publish', 'cgroupRoot'];
+const OPTION_NAMES = ['refreshIntervalMs', 'loopDelayResolutionMs', 'loopTiming', 'ringCapacity', 'histogramScale', 'watchdog', 'v8Histograms', 'threadpoolProbeMs', 'history', 'publish', 'cgroupRoot'];
 const HISTORY_OPTION_NAMES = ['intervalMs', 'capacity'];
 const WATCHDOG_OPTION_NAMES = ['thresholdMs', 'intervalMs', 'captureStack', 'profile', 'profileIntervalMs'];
 
@@ -119,6 +133,8 @@ const WATCHDOG_OPTION_NAMES = ['thresholdMs', 'intervalMs', 'captureStack', 'pro
 export interface ResolvedSamplerOptions {
   refreshIntervalMs: number;
   loopDelayResolutionMs: number;
+  /** As asked; `sampler.loopTiming` says which runs. */
+  loopTiming: LoopTiming;
   ringCapacity: number;
   histogramScale: number;
   watchdog: false | Required<WatchdogOptions>;
@@ -451,6 +467,8 @@ function checkShared(handle: unknown): SharedSampler {
   const resolved: ResolvedSamplerOptions = {
     refreshIntervalMs: optionField(() => checkInteger('refreshIntervalMs', o.refreshIntervalMs, 10, 60000)),
     loopDelayResolutionMs: optionField(() => checkInteger('loopDelayResolutionMs', o.loopDelayResolutionMs, 1, 1000)),
+    // (A handle from a version before loopTiming has none: 'iteration' then.)
+    loopTiming: optionField(() => checkOneOf('loopTiming', orDefault(o.loopTiming, 'iteration'), LOOP_TIMINGS)),
     ringCapacity: optionField(() => checkInteger('ringCapacity', o.ringCapacity, ringCapacity, ringCapacity)),
     histogramScale: optionField(() => checkInteger('histogramScale', o.histogramScale, scale, scale)),
     watchdog: optionField(() => (o.watchdog === false ? false : resolveWatchdog(checkObject('watchdog', o.watchdog)))),
@@ -1133,6 +1151,7 @@ export class Sampler extends SamplerReader {
     const o: ResolvedSamplerOptions = {
       refreshIntervalMs: checkInteger('refreshIntervalMs', orDefault(options.refreshIntervalMs, 1000), 10, 60000),
       loopDelayResolutionMs: checkInteger('loopDelayResolutionMs', orDefault(options.loopDelayResolutionMs, 10), 1, 1000),
+      loopTiming: checkOneOf('loopTiming', orDefault(options.loopTiming, 'iteration'), LOOP_TIMINGS),
       // A published block is a file in a small tmpfs (Docker's /dev/shm is 64 MB): its ring
       // is 1024 events (drained at least every second), which makes the file 420 KB, not 1 MB.
       ringCapacity: checkInteger('ringCapacity', orDefault(options.ringCapacity, options.publish === undefined || options.publish === false ? 4096 : 1024), 64, 65536, true),
@@ -1168,6 +1187,7 @@ export class Sampler extends SamplerReader {
       o.cgroupRoot,
       o.threadpoolProbeMs,
       wd && wd.profile ? wd.profileIntervalMs : 0,
+      o.loopTiming,
     );
     if (published !== null) removeAtExit(published, this.handle);
     const L = layout;
@@ -1291,6 +1311,16 @@ export class Sampler extends SamplerReader {
    * disagreed once, the JS backend, or RUNTIME_SAMPLER_LOOP_IDLE=locked). Busy/idle totals
    * are exact either way.
    */
+  /**
+   * How event-loop time is taken, as it runs: 'iteration' (the check hook) or 'totals' (no
+   * hook; see SamplerOptions.loopTiming). 'iteration' where 'totals' was asked but libuv
+   * is older than 1.45 (Node 18); 'totals' on the JS backend, which has no hook.
+   */
+  get loopTiming(): LoopTiming {
+    if (this.handle === null) throw closedError();
+    return this.handle.loopTiming();
+  }
+
   get loopIdleRead(): 'direct' | 'verifying' | 'locked' {
     if (this.handle === null) throw closedError();
     return this.handle.loopIdleRead();

@@ -371,9 +371,9 @@ export class LoopStats {
     const total = busy + this.f[M.LOOP_IDLE_NS];
     return total > 0 ? busy / total : 0;
   }
-  /** The busiest single iteration's busy time, ns. */
+  /** The busiest single iteration's busy time, ns (NaN with loopTiming 'totals': no iteration is timed). */
   get maxIterationNs(): number { return this.f[M.LOOP_MAX_ITERATION_NS]; }
-  /** The last completed iteration's busy time, ns. */
+  /** The last completed iteration's busy time, ns (NaN with loopTiming 'totals'). */
   get lastIterationNs(): number { return this.f[M.LOOP_LAST_ITERATION_NS]; }
   toJSON(): Record<string, number> { return plain(this, LOOP_KEYS); }
 }

@@ -242,6 +242,7 @@ class NativeSampler : public Napi::ObjectWrap<NativeSampler> {
                         InstanceMethod<&NativeSampler::Alias>("alias"),
                         InstanceMethod<&NativeSampler::LoopClock>("loopClock"),
                         InstanceMethod<&NativeSampler::LoopIdleRead>("loopIdleRead"),
+                        InstanceMethod<&NativeSampler::LoopTiming>("loopTiming"),
                         InstanceMethod<&NativeSampler::WatchdogError>("watchdogError"),
                         InstanceMethod<&NativeSampler::StallProfileOf>("stallProfile"),
                         InstanceMethod<&NativeSampler::KeepPublished>("keepPublished")});
@@ -252,7 +253,8 @@ class NativeSampler : public Napi::ObjectWrap<NativeSampler> {
   //                   watchdogThresholdMs (0: none), watchdogIntervalMs, captureStack,
   //                   v8Histograms, publishedDir, publishedName,
   //                   cgroupRoot (false: none, null: the process's own, or a root path),
-  //                   threadpoolProbeMs (0: none), profileIntervalMs (0: no stall profiles))
+  //                   threadpoolProbeMs (0: none), profileIntervalMs (0: no stall profiles),
+  //                   loopTiming ('iteration' or 'totals'; default 'iteration'))
   explicit NativeSampler(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeSampler>(info) {
     g_live_samplers.fetch_add(1, std::memory_order_relaxed);
     Napi::Env env = info.Env();
@@ -296,6 +298,17 @@ class NativeSampler : public Napi::ObjectWrap<NativeSampler> {
     if (info.Length() > 13 && !info[13].IsUndefined() &&
         !GetUint32(info[13], "watchdog.profileIntervalMs", 0, 60000, &profile_ms)) {
       return;
+    }
+    bool loop_totals = false;
+    if (info.Length() > 14 && !info[14].IsUndefined()) {
+      const std::string timing = info[14].IsString() ? info[14].As<Napi::String>().Utf8Value() : "";
+      if (timing == "totals") {
+        loop_totals = true;
+      } else if (timing != "iteration") {
+        Napi::TypeError::New(env, "loopTiming must be 'iteration' or 'totals'")
+            .ThrowAsJavaScriptException();
+        return;
+      }
     }
     if (probe_ms != 0 && probe_ms < kMinThreadpoolProbeMs) {
       Napi::RangeError::New(
@@ -364,12 +377,12 @@ class NativeSampler : public Napi::ObjectWrap<NativeSampler> {
     }
     EnvData* ed = GetEnvData(env);
     int uv_err = 0;
-    monitor_ =
-        Monitor::Create(env, ed->isolate, ed->loop, static_cast<double*>(data), layout,
-                        MonitorOptions{refresh_ms, delay_ms, wd_threshold_ms, wd_interval_ms,
-                                       capture_stack, wd_threshold_ms != 0 ? profile_ms : 0,
-                                       v8_histograms, cgroup_mode, cgroup_root.c_str(), probe_ms},
-                        ed->space_count, &uv_err);
+    monitor_ = Monitor::Create(
+        env, ed->isolate, ed->loop, static_cast<double*>(data), layout,
+        MonitorOptions{refresh_ms, delay_ms, wd_threshold_ms, wd_interval_ms, capture_stack,
+                       wd_threshold_ms != 0 ? profile_ms : 0, v8_histograms, cgroup_mode,
+                       cgroup_root.c_str(), probe_ms, loop_totals},
+        ed->space_count, &uv_err);
     if (monitor_ == nullptr) {
       ReleaseBlock();
       ThrowSamplerError(env, "ERR_SAMPLER_NATIVE",
@@ -442,6 +455,12 @@ class NativeSampler : public Napi::ObjectWrap<NativeSampler> {
   Napi::Value LoopClock(const Napi::CallbackInfo& info) {
     if (!Live(info.Env())) return {};
     return Napi::String::New(info.Env(), monitor_->loop_clock());
+  }
+
+  // loopTiming(): how loop time is taken: "iteration" or "totals" (Monitor::loop_timing).
+  Napi::Value LoopTiming(const Napi::CallbackInfo& info) {
+    if (!Live(info.Env())) return {};
+    return Napi::String::New(info.Env(), monitor_->loop_timing());
   }
 
   // loopIdleRead(): how the loop hook reads libuv's idle time: "direct", "verifying" or

@@ -74,6 +74,10 @@ Monitor* Monitor::Create(napi_env env, v8::Isolate* isolate, uv_loop_t* loop, do
     m->open_handles_++;
     err = uv_timer_init(loop, &m->probe_timer_);
   }
+  if (err == 0) {
+    m->open_handles_++;
+    err = uv_timer_init(loop, &m->totals_timer_);
+  }
   if (err == 0) m->open_handles_++;
   m->probe_req_.data = m;
   for (int i = 0; i < m->open_handles_; i++) {
@@ -175,6 +179,7 @@ void Monitor::Handles(uv_handle_t* out[kHandleCount]) {
   out[1] = reinterpret_cast<uv_handle_t*>(&delay_timer_);
   out[2] = reinterpret_cast<uv_handle_t*>(&refresh_timer_);
   out[3] = reinterpret_cast<uv_handle_t*>(&probe_timer_);
+  out[4] = reinterpret_cast<uv_handle_t*>(&totals_timer_);
 }
 
 void Monitor::HandleClosed(uv_handle_t* handle) {

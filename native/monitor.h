@@ -44,6 +44,9 @@ struct MonitorOptions {
   cgroup::Reader::Mode cgroup_mode = cgroup::Reader::kSystem;
   const char* cgroup_root = nullptr;
   uint32_t threadpool_probe_ms = 0;  // 0: no threadpool probe (uv/threadpool_probe.cc)
+  // loopTiming 'totals': no per-iteration hook; loop totals from libuv at a timer
+  // (uv/loop_monitor.cc). Needs libuv 1.45+ (uv_metrics_info): 'iteration' below it.
+  bool loop_totals = false;
 };
 
 class Monitor;
@@ -73,8 +76,13 @@ class Monitor : private WatchdogProbe {
   // on the loop thread without libuv's mutex), "verifying" (the field is known but not yet
   // confirmed against uv_metrics_idle_time) or "locked" (uv_metrics_idle_time only).
   const char* loop_idle_read() const {
+    // (loopTiming 'totals' reads it by uv_metrics_idle_time() at its timer: "locked".)
+    if (totals_) return "locked";
     return idle_direct_ ? "direct" : idle_field_ != nullptr ? "verifying" : "locked";
   }
+  // How loop time is taken (loop_monitor.cc): "iteration" (the check hook, every
+  // iteration timed) or "totals" (no hook: counters from libuv at a timer).
+  const char* loop_timing() const { return totals_ ? "totals" : "iteration"; }
   // The owner's pointer to this monitor, cleared when the environment tears it down.
   void SetOwnerSlot(Monitor** slot) { owner_slot_ = slot; }
 
@@ -109,8 +117,8 @@ class Monitor : private WatchdogProbe {
   // Loop (uv/loop_monitor.cc).
   void StartLoop(uint64_t now);
   void StopLoop();
-  // Publishes the loop counters up to `now` (a refresh, a stop).
-  void AccountLoop(uint64_t now);
+  // Publishes the loop counters up to `now` (a refresh, a stop: `stopping`).
+  void AccountLoop(uint64_t now, bool stopping = false);
   // The end of an iteration (the check handle): counts it, records its busy time, and
   // publishes the loop counters when due (see loop_monitor.cc).
   void OnIterationEnd();
@@ -119,11 +127,17 @@ class Monitor : private WatchdogProbe {
   void IterationEndSlow(uint64_t t);
   // Recomputes the fast path's limits (after calibration, idle-field and stall changes).
   void UpdateFastPath();
-  void PublishLoop(uint64_t now, uint64_t idle);
+  // `count_totals`: loopTiming 'totals' takes libuv's iteration count too (see OnTotalsTimer).
+  void PublishLoop(uint64_t now, uint64_t idle, bool count_totals = false);
   // Records the buffered iterations (iter_batch_) into the iteration histogram.
   void FlushIterations();
   void OnDelayTimer();
   static void CheckCb(uv_check_t* handle);
+  // loopTiming 'totals' (loop_monitor.cc): the timer that publishes the loop counters and
+  // the watchdog's heartbeat, and the end of a stall the watchdog flagged.
+  static void TotalsTimerCb(uv_timer_t* handle);
+  void OnTotalsTimer();
+  void EndFlaggedStall(uint64_t now);
   // Finds libuv's idle-time field for this loop's libuv (loop_monitor.cc); VerifyIdleField
   // compares it with uv_metrics_idle_time()'s answer, read on the loop thread in the check.
   void FindIdleField();
@@ -171,7 +185,7 @@ class Monitor : private WatchdogProbe {
   // Finishes once the last handle is closed and no probe is in flight.
   void MaybeFinish();
   void Finish();
-  static constexpr int kHandleCount = 4;
+  static constexpr int kHandleCount = 5;
   void Handles(uv_handle_t* out[kHandleCount]);
 
   napi_env env_ = nullptr;
@@ -263,6 +277,21 @@ class Monitor : private WatchdogProbe {
   uint64_t last_publish_ns_ = 0;
   uint64_t iter_start_ns_ = 0;  // the current iteration began at this check
   uint64_t prev_delay_ns_ = 0;
+
+  // loopTiming 'totals' (loop_monitor.cc): no check handle. The totals timer publishes the
+  // loop counters every totals_period_ms_ and stores the iteration count (libuv's
+  // loop_count since start) into live_iterations_: the watchdog's heartbeat.
+  bool totals_ = false;
+  uv_timer_t totals_timer_{};
+  uint32_t totals_period_ms_ = 10;
+  uint64_t run_start_loop_count_ = 0;  // libuv's loop_count when the period began
+  uint64_t iterations_base_ = 0;       // iterations of earlier started periods
+  uint64_t totals_prev_ns_ = 0;        // the previous totals tick, and libuv's idle time then
+  uint64_t totals_prev_idle_ns_ = 0;
+  // A stall the watchdog flagged (its heartbeat iteration + 1; 0: none): the watchdog thread
+  // sets it, the loop thread takes it (EndFlaggedStall).
+  std::atomic<uint64_t> flagged_stall_{0};
+  uint64_t flagged_gap_max_ns_ = 0;  // the busiest tick-to-tick gap since the flag
 
   // Watchdog state.
   Watchdog watchdog_;

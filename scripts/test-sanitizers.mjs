@@ -35,7 +35,7 @@ const out = join(root, 'build-sanitizers');
 const supp = join(root, 'test', 'sanitizers');
 
 // The test files that drive native code: GC hooks, loop handles, refresh timer, V8
-// histogram callbacks, the stall watchdog, its stack capture and stall profiles, worker teardown
+// histogram callbacks, both loop timings, the stall watchdog, its stack capture and stall profiles, worker teardown
 // (terminate mid-GC, process.exit with samplers running), share()/attach() aliasing and
 // hostile handles, the event ring, computeLayout/bucketIndex, published blocks (mapped
 // files, their buffers and aliases, readers of other processes), the threadpool probe (its
@@ -45,6 +45,7 @@ const supp = join(root, 'test', 'sanitizers');
 const ASAN_FILES = [
   'gc.test.js',
   'loop.test.js',
+  'loop-totals.test.js',
   'threads.test.js',
   'lifecycle.test.js',
   'v8-histograms.test.js',

@@ -41,6 +41,7 @@ test('out-of-range values are RangeErrors naming the option, the value and the r
   throwsWith(() => new Sampler({ refreshIntervalMs: NaN }), RangeError, 'refreshIntervalMs', 'NaN');
   throwsWith(() => new Sampler({ loopDelayResolutionMs: 0 }), RangeError, 'loopDelayResolutionMs', '0', '1 to 1000');
   throwsWith(() => new Sampler({ loopDelayResolutionMs: 1001 }), RangeError, 'loopDelayResolutionMs');
+  throwsWith(() => new Sampler({ loopTiming: 'sampled' }), RangeError, 'loopTiming', '"sampled"', "'iteration' or 'totals'");
   throwsWith(() => new Sampler({ ringCapacity: 32 }), RangeError, 'ringCapacity', '32', '64 to 65536');
   throwsWith(() => new Sampler({ ringCapacity: 131072 }), RangeError, 'ringCapacity');
   throwsWith(() => new Sampler({ ringCapacity: 1000 }), RangeError, 'ringCapacity', 'power of two', '1000');
@@ -57,7 +58,7 @@ test('a misspelled option is a TypeError that lists the accepted ones', () => {
 
 test('valid options are kept; defaults as documented', () => {
   const d = new Sampler();
-  assert.equal({ ...d.options }, { refreshIntervalMs: 1000, loopDelayResolutionMs: 10, ringCapacity: 4096, histogramScale: 6, watchdog: false, v8Histograms: true, threadpoolProbeMs: 1000, history: { intervalMs: 1000, capacity: 600 }, cgroupRoot: null });
+  assert.equal({ ...d.options }, { refreshIntervalMs: 1000, loopDelayResolutionMs: 10, loopTiming: 'iteration', ringCapacity: 4096, histogramScale: 6, watchdog: false, v8Histograms: true, threadpoolProbeMs: 1000, history: { intervalMs: 1000, capacity: 600 }, cgroupRoot: null });
   const s = new Sampler({ refreshIntervalMs: 10, loopDelayResolutionMs: 1, ringCapacity: 64, histogramScale: 0 });
   s.start();
   assert.is(s.read().running, true);

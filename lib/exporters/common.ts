@@ -257,6 +257,17 @@ export function checkDetail(value: unknown): DetailLevel {
 
 const plans = new WeakMap<Readable, Map<DetailLevel, PlanFamily[]>>();
 
+/** Whether `sampler` times no single iteration: its loopTiming, or (a view) a NaN last iteration. */
+function timesNoIterations(sampler: Readable, snap: Snapshot): boolean {
+  try {
+    const timing = (sampler as { loopTiming?: unknown }).loopTiming;
+    if (timing !== undefined) return timing === 'totals';
+  } catch {
+    // closed: judged by the snapshot
+  }
+  return Number.isNaN(snap.loop.lastIterationNs);
+}
+
 /**
  * The catalog of `sampler` as metric families with accessors, built once per sampler and
  * detail level ('standard' leaves out the catalog's `detail: 'full'` entries). Where a
@@ -270,7 +281,11 @@ export function plan(sampler: Readable, snap: Snapshot, detail: DetailLevel = 'f
   let p = cache.get(detail);
   if (p) return p;
   const byName = new Map<string, MetricDescription[]>();
+  // Without per-iteration times (loopTiming 'totals', the JavaScript backend) the iteration
+  // histogram stays empty: left out, as NaN values are, rather than shown as no iterations.
+  const noIterations = timesNoIterations(sampler, snap);
   for (const d of sampler.catalog()) {
+    if (noIterations && d.path === 'histograms.loopIteration') continue;
     // A catalog without the field (another copy of this package) counts as standard.
     if (detail === 'standard' && d.detail === 'full') continue;
     const list = byName.get(d.name);

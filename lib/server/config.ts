@@ -7,6 +7,7 @@ import { resolve as resolvePath } from 'node:path';
 import { DEFAULT_THRESHOLDS, ReadinessThresholds, THRESHOLD_LIMITS } from './readiness';
 import { checkUrl } from '../alerts/channel';
 import { DETAIL_LEVELS, DetailLevel } from '../detail';
+import { LOOP_TIMINGS, LoopTiming } from '../loop-timing';
 
 export interface ServerConfig {
   /** Start nothing (RUNTIME_SAMPLER_DISABLE=1). */
@@ -48,6 +49,8 @@ export interface ServerConfig {
   alertLog: boolean;
   /** The detail level of /metrics (RUNTIME_SAMPLER_DETAIL, default 'standard'). */
   detail: DetailLevel;
+  /** How event-loop time is taken (RUNTIME_SAMPLER_LOOP_TIMING, default 'iteration'): SamplerOptions.loopTiming. */
+  loopTiming: LoopTiming;
 }
 
 export interface ParsedConfig {
@@ -109,6 +112,7 @@ export const ENV_VARS: ReadonlyArray<[string, string]> = [
   ['RUNTIME_SAMPLER_WEBHOOK_URL', 'POST each alert and resolution as JSON to this http(s) URL (default: none)'],
   ['RUNTIME_SAMPLER_ALERT_LOG', '1 to write each alert and resolution as a JSON line on stderr (default 0)'],
   ['RUNTIME_SAMPLER_DETAIL', '/metrics detail level: standard (the dashboard\'s and alert rules\' metrics, ≤ 120 series) or full (every catalog metric; default standard)'],
+  ['RUNTIME_SAMPLER_LOOP_TIMING', 'how event-loop time is taken: iteration (every iteration timed, ~30 ns each: iteration histogram, exact stall durations) or totals (no per-iteration hook: busy/idle totals and counts every 10 ms, stalls by the watchdog; libuv 1.45+, Node 20+; default iteration)'],
   ['RUNTIME_SAMPLER_DISABLE', '1 to start nothing'],
 ];
 
@@ -131,7 +135,7 @@ export function parseEnv(env: NodeJS.ProcessEnv): ParsedConfig {
     debugMaxBytes: ENV_DEFAULTS.debugMaxBytes, debugMaxSeconds: ENV_DEFAULTS.debugMaxSeconds,
     watchdogMs: ENV_DEFAULTS.watchdogMs, stallStack: false, stallProfile: false, windowMs: ENV_DEFAULTS.windowMs, readiness: {},
     publish: true, cgroupRoot: null, threadpoolProbeMs: ENV_DEFAULTS.threadpoolProbeMs, anomaly: false,
-    alertmanagerUrl: null, webhookUrl: null, alertLog: false, detail: 'standard',
+    alertmanagerUrl: null, webhookUrl: null, alertLog: false, detail: 'standard', loopTiming: 'iteration',
   };
   const raw = (name: string): string | undefined => {
     const v = env[name];
@@ -243,6 +247,12 @@ export function parseEnv(env: NodeJS.ProcessEnv): ParsedConfig {
     const level = DETAIL_LEVELS.find((l) => l === detail.toLowerCase());
     if (level !== undefined) config.detail = level;
     else bad('RUNTIME_SAMPLER_DETAIL', detail, DETAIL_LEVELS.join(' or '), `using ${config.detail}`);
+  }
+  const timing = raw('RUNTIME_SAMPLER_LOOP_TIMING');
+  if (timing !== undefined) {
+    const t = LOOP_TIMINGS.find((l) => l === timing.toLowerCase());
+    if (t !== undefined) config.loopTiming = t;
+    else bad('RUNTIME_SAMPLER_LOOP_TIMING', timing, LOOP_TIMINGS.join(' or '), `using ${config.loopTiming}`);
   }
   const r: ReadinessThresholds = {};
   const t = (name: string, key: keyof ReadinessThresholds, integer = false): void => {

@@ -83,6 +83,7 @@ export function startPreload(env: NodeJS.ProcessEnv = process.env): Registered |
       // reads the process's own cgroup instead of failing in the Sampler.
       cgroupRoot: config.cgroupRoot,
       threadpoolProbeMs: config.threadpoolProbeMs,
+      loopTiming: config.loopTiming,
     }).start();
     let monitor: Promise<MonitorThread | null> = Promise.resolve(null);
     // A node:cluster worker that publishes leaves the port to the primary, which serves

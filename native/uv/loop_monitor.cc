@@ -8,6 +8,7 @@
 // time is read without libuv's mutex. A delay timer reproduces
 // monitorEventLoopDelay({ resolution }): it records the full time between two of its
 // callbacks.
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 
@@ -26,19 +27,45 @@ namespace {
 
 // libuv's cumulative event counts: events its poll returned, and of those the ones that were
 // already pending when it polled (`events_waiting`: they arrived while the loop was busy).
-// Both only grow; events_waiting is no queue length.
-uint64_t LoopEvents(uv_loop_t* loop, uint64_t* pending) {
+// Both only grow; events_waiting is no queue length. `loop_count` (optional): libuv's
+// iteration count.
+uint64_t LoopEvents(uv_loop_t* loop, uint64_t* pending, uint64_t* loop_count = nullptr) {
 #if RS_HAVE_UV_METRICS_INFO
   uv_metrics_t metrics;
   if (uv_metrics_info(loop, &metrics) == 0) {
     *pending = metrics.events_waiting;
+    if (loop_count != nullptr) *loop_count = metrics.loop_count;
     return metrics.events;
   }
 #else
   (void)loop;
 #endif
   *pending = 0;
+  if (loop_count != nullptr) *loop_count = 0;
   return 0;
+}
+
+// loopTiming 'totals' needs libuv's loop count: uv_metrics_info(), libuv 1.45+, at build
+// time and in the running process (uv_version(), not the headers).
+bool LoopCountAvailable() {
+#if RS_HAVE_UV_METRICS_INFO
+  const unsigned version = uv_version();
+  return (version >> 16) > 1 || ((version >> 16) == 1 && ((version >> 8) & 0xff) >= 45);
+#else
+  return false;
+#endif
+}
+
+// The totals timer's period: the watchdog's heartbeat. The watchdog sees the loop move when
+// the timer runs (or the loop waits for events), so an iteration busy for the threshold
+// minus a period can look like a stall: a tenth of the threshold keeps that within 10%.
+uint32_t TotalsPeriodMs(uint64_t stall_threshold_ns) {
+  constexpr uint32_t kMaxPeriodMs = 10;
+  if (stall_threshold_ns == 0) return kMaxPeriodMs;
+  const uint64_t tenth_ms = stall_threshold_ns / 10000000u;
+  return tenth_ms < 1              ? 1
+         : tenth_ms > kMaxPeriodMs ? kMaxPeriodMs
+                                   : static_cast<uint32_t>(tenth_ms);
 }
 
 }  // namespace
@@ -51,7 +78,9 @@ void Monitor::StartLoop(uint64_t now) {
   run_start_ns_ = iter_start_ns_ = now;
   judge_stalls_ = false;
   run_start_idle_ns_ = iter_start_idle_ns_ = uv_metrics_idle_time(loop_);
-  run_start_events_ = LoopEvents(loop_, &run_start_pending_);
+  totals_ = options_.loop_totals && LoopCountAvailable();
+  run_start_events_ = LoopEvents(loop_, &run_start_pending_, &run_start_loop_count_);
+  iterations_base_ = iterations_;
   busy_base_ns_ = busy_total_ns_;
   idle_base_ns_ = idle_total_ns_;
   events_base_ = events_total_;
@@ -63,18 +92,43 @@ void Monitor::StartLoop(uint64_t now) {
   {
     SeqWriteSection section(block_.main_seq());
     StoreSlot(block_.main() + MAIN_LOOP_METRICS_AVAILABLE, RS_HAVE_UV_METRICS_INFO);
+    if (totals_) {  // no per-iteration times in this mode: NaN, as on the JS backend
+      StoreSlot(block_.main() + MAIN_LOOP_LAST_ITERATION_NS, std::nan(""));
+      StoreSlot(block_.main() + MAIN_LOOP_MAX_ITERATION_NS, std::nan(""));
+    }
   }
-  VerifyIdleField(run_start_idle_ns_);
-  UpdateFastPath();
-  uv_check_start(&check_, CheckCb);
+  if (totals_) {
+    totals_period_ms_ = TotalsPeriodMs(stall_threshold_ns_);
+    totals_prev_ns_ = now;
+    totals_prev_idle_ns_ = run_start_idle_ns_;
+    flagged_stall_.store(0, std::memory_order_relaxed);
+    flagged_gap_max_ns_ = 0;
+    uv_timer_start(&totals_timer_, TotalsTimerCb, totals_period_ms_, totals_period_ms_);
+  } else {
+    VerifyIdleField(run_start_idle_ns_);
+    UpdateFastPath();
+    uv_check_start(&check_, CheckCb);
+  }
   uv_timer_start(&delay_timer_, DelayTimerCb, options_.loop_delay_resolution_ms,
                  options_.loop_delay_resolution_ms);
 }
 
 void Monitor::StopLoop() {
   // Account for the time up to now, so a stop loses nothing.
-  AccountLoop(MonotonicNs());
+  const uint64_t now = MonotonicNs();
+  AccountLoop(now, true);
+  if (totals_ && flagged_stall_.load(std::memory_order_acquire) != 0) {
+    // A stall still flagged at stop: its iteration is running now (a stop from inside it)
+    // or ended since the last tick. Recorded up to now.
+    const uint64_t idle = uv_metrics_idle_time(loop_);
+    const uint64_t idle_gap = idle > totals_prev_idle_ns_ ? idle - totals_prev_idle_ns_ : 0;
+    const uint64_t gap = now > totals_prev_ns_ ? now - totals_prev_ns_ : 0;
+    const uint64_t busy_gap = gap > idle_gap ? gap - idle_gap : 0;
+    if (busy_gap > flagged_gap_max_ns_) flagged_gap_max_ns_ = busy_gap;
+    EndFlaggedStall(now);
+  }
   uv_check_stop(&check_);
+  uv_timer_stop(&totals_timer_);
   uv_timer_stop(&delay_timer_);
 }
 
@@ -366,9 +420,9 @@ void Monitor::IterationEndSlow(uint64_t t) {
 
 // Refreshes and stops call this mid-iteration so that snapshots taken between checks are
 // current; the iteration's own measurement (iter_start_*) is not split by them.
-void Monitor::AccountLoop(uint64_t now) {
+void Monitor::AccountLoop(uint64_t now, bool stopping) {
   const uint64_t idle = uv_metrics_idle_time(loop_);
-  PublishLoop(now, idle);
+  PublishLoop(now, idle, stopping);
 }
 
 // The fast path (OnIterationEnd) takes iterations shorter than the publish interval, the
@@ -395,7 +449,7 @@ void Monitor::FlushIterations() {
   iter_batch_n_ = 0;
 }
 
-void Monitor::PublishLoop(uint64_t now, uint64_t idle) {
+void Monitor::PublishLoop(uint64_t now, uint64_t idle, bool count_totals) {
   FlushIterations();
   if (ticks_.enabled()) {
     const uint64_t t = ReadTsc();
@@ -416,8 +470,11 @@ void Monitor::PublishLoop(uint64_t now, uint64_t idle) {
   // Totals only grow: a reader never sees busy or idle time go backwards.
   if (idle_base_ns_ + run_idle > idle_total_ns_) idle_total_ns_ = idle_base_ns_ + run_idle;
   if (busy_base_ns_ + run_busy > busy_total_ns_) busy_total_ns_ = busy_base_ns_ + run_busy;
-  uint64_t pending;
-  const uint64_t events = LoopEvents(loop_, &pending);
+  uint64_t pending, loop_count;
+  const uint64_t events = LoopEvents(loop_, &pending, &loop_count);
+  if (totals_ && count_totals && loop_count >= run_start_loop_count_) {
+    iterations_ = iterations_base_ + (loop_count - run_start_loop_count_);
+  }
   if (events >= run_start_events_) events_total_ = events_base_ + (events - run_start_events_);
   if (pending >= run_start_pending_)
     pending_total_ = pending_base_ + (pending - run_start_pending_);
@@ -429,9 +486,57 @@ void Monitor::PublishLoop(uint64_t now, uint64_t idle) {
   StoreSlot(m + MAIN_LOOP_EVENTS, SlotValue(events_total_));
   StoreSlot(m + MAIN_LOOP_EVENTS_PENDING_AT_POLL, SlotValue(pending_total_));
   StoreSlot(m + MAIN_LOOP_ITERATIONS, SlotValue(iterations_));
-  StoreSlot(m + MAIN_LOOP_LAST_ITERATION_NS, SlotValue(last_iteration_ns_));
-  StoreSlot(m + MAIN_LOOP_MAX_ITERATION_NS, SlotValue(max_iteration_ns_));
+  if (!totals_) {
+    StoreSlot(m + MAIN_LOOP_LAST_ITERATION_NS, SlotValue(last_iteration_ns_));
+    StoreSlot(m + MAIN_LOOP_MAX_ITERATION_NS, SlotValue(max_iteration_ns_));
+  }
   StoreSlot(m + MAIN_TIME_NS, SlotValue(now));
+}
+
+// loopTiming 'totals': no check handle, so nothing runs per iteration. Every
+// totals_period_ms_ (10 ms, or a tenth of the stall threshold) this timer publishes the
+// loop counters: busy and idle totals from the clock and uv_metrics_idle_time(), exact as
+// the hook's; iterations and events from uv_metrics_info(). There is no per-iteration
+// time: no iteration histogram, last or max iteration (NaN). The iteration count is taken
+// here (and at a stop) only, not at a refresh: it is the watchdog's heartbeat
+// (live_iterations_), and a stall stays in progress for readers while the published count
+// is not past the watchdog's (snapshot.ts), so a read() inside a stalled iteration must not
+// move it. A stall the watchdog flagged is recorded here once the loop has moved past it
+// (EndFlaggedStall).
+void Monitor::TotalsTimerCb(uv_timer_t* handle) {
+  static_cast<Monitor*>(handle->data)->OnTotalsTimer();
+}
+
+void Monitor::OnTotalsTimer() {
+  const uint64_t now = MonotonicNs();
+  const uint64_t idle = uv_metrics_idle_time(loop_);
+  const uint64_t idle_gap = idle > totals_prev_idle_ns_ ? idle - totals_prev_idle_ns_ : 0;
+  const uint64_t gap = now > totals_prev_ns_ ? now - totals_prev_ns_ : 0;
+  const uint64_t busy_gap = gap > idle_gap ? gap - idle_gap : 0;
+  totals_prev_ns_ = now;
+  totals_prev_idle_ns_ = idle;
+  PublishLoop(now, idle, true);
+  const uint64_t flagged = flagged_stall_.load(std::memory_order_acquire);
+  if (flagged != 0) {
+    if (busy_gap > flagged_gap_max_ns_) flagged_gap_max_ns_ = busy_gap;
+    // The stalled iteration has ended once libuv has counted another (its poll ran).
+    if (iterations_ != flagged - 1) EndFlaggedStall(now);
+  }
+  live_iterations_.store(iterations_, std::memory_order_relaxed);
+}
+
+// The stall's busy time is not measured per iteration in this mode: it is the busiest
+// tick-to-tick gap since the watchdog flagged it. The stalled iteration's busy time lies
+// between two totals ticks (a tick cannot run inside it), so that gap holds it, and at most
+// a period's worth of other work besides: an upper bound, over by at most the period. (The
+// watchdog's own "since" is no bound: it is when the watchdog noticed the last progress, up
+// to a watchdog interval after it, possibly inside the stall.)
+void Monitor::EndFlaggedStall(uint64_t now) {
+  const uint64_t flagged = flagged_stall_.exchange(0, std::memory_order_acq_rel);
+  if (flagged == 0) return;
+  const uint64_t busy = flagged_gap_max_ns_;
+  flagged_gap_max_ns_ = 0;
+  RecordStall(now, busy, busy, flagged - 1);
 }
 
 void Monitor::DelayTimerCb(uv_timer_t* handle) {

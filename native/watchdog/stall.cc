@@ -98,6 +98,11 @@ void Monitor::Unregister() {
 }
 
 bool Monitor::OnStall(uint64_t iteration, uint64_t) {
+  if (totals_) {
+    // loopTiming 'totals': the loop thread records the stall once it has moved past it
+    // (loop_monitor.cc, EndFlaggedStall). `totals_` is set before the watchdog starts.
+    flagged_stall_.store(iteration + 1, std::memory_order_release);
+  }
   if (!options_.capture_stack && profiles_ == nullptr) return false;
   return RequestStackInterrupt(iteration);
 }
@@ -125,9 +130,10 @@ void Monitor::StackInterrupt(v8::Isolate*, void* data) {
     m->interrupt_pending_.store(false, std::memory_order_release);
     // Only while the stalled iteration is still running: an interrupt that arrives later
     // (the stall was in native code, JS runs again in a later iteration) is not its stack.
-    if (m->iterations_ != m->requested_iteration_.load(std::memory_order_relaxed)) return;
+    const uint64_t iteration = m->live_iterations_.load(std::memory_order_relaxed);
+    if (iteration != m->requested_iteration_.load(std::memory_order_relaxed)) return;
     // The text stack once per stall (the first interrupt), the profile on each.
-    if (m->options_.capture_stack && m->captured_iteration_ != m->iterations_) m->CaptureStack();
+    if (m->options_.capture_stack && m->captured_iteration_ != iteration) m->CaptureStack();
     if (m->profiles_ != nullptr) m->SampleStack();
     return;
   }
@@ -164,15 +170,16 @@ void Monitor::CaptureStack() {
   StoreSlot(buf + 1, static_cast<double>(len));
   std::atomic_thread_fence(std::memory_order_release);
   StoreSlot(buf + 0, static_cast<double>(stack_seq_));  // the stack id
-  captured_iteration_ = iterations_;
+  captured_iteration_ = live_iterations_.load(std::memory_order_relaxed);
   captured_index_ = index;
 }
 
 void Monitor::SampleStack() {
   const uint64_t now = MonotonicNs();
-  if (profiling_ == nullptr || profiling_->iteration() != iterations_ || profiling_->finished()) {
+  const uint64_t iteration = live_iterations_.load(std::memory_order_relaxed);
+  if (profiling_ == nullptr || profiling_->iteration() != iteration || profiling_->finished()) {
     profiling_ = &profiles_[profile_seq_ % profile::kSlots];
-    profiling_->Reset(++profile_seq_, iterations_);
+    profiling_->Reset(++profile_seq_, iteration);
     missed_at_profile_start_ = profile_ticks_missed_.load(std::memory_order_relaxed);
   }
   if (!profiling_->BeginSample(now)) return;
