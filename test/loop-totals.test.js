@@ -232,4 +232,16 @@ testUnless(test, native ? null : 'the JavaScript backend has no loop hook', 'the
   }
 });
 
+testUnless(test, native ? null : 'the JavaScript backend has no loop hook', 'runtime-sampler run --loop-timing: the preload\'s setting; a bad value is a usage error', () => {
+  const BIN = path.join(__dirname, '..', 'bin', 'runtime-sampler.js');
+  const app = 'const { sampler } = require("runtime-sampler").registered(); console.log("TIMING " + sampler.loopTiming + " " + sampler.options.loopTiming)';
+  const ok = spawnSync(process.execPath, [BIN, 'run', '--port', '0', '--loop-timing', 'totals', '--', '-e', app], { cwd: path.join(__dirname, '..'), encoding: 'utf8', timeout: 30000 });
+  assert.is(ok.status, 0, ok.stderr);
+  assert.match(ok.stdout, new RegExp(`^TIMING ${hasLoopCount ? 'totals' : 'iteration'} totals$`, 'm'));
+  const bad = spawnSync(process.execPath, [BIN, 'run', '--port', '0', '--loop-timing', 'sometimes', '--', '-e', app], { cwd: path.join(__dirname, '..'), encoding: 'utf8', timeout: 30000 });
+  assert.is(bad.status, 2, bad.stdout);
+  assert.match(bad.stderr, /--loop-timing="sometimes" is not valid \(iteration or totals\)/);
+  assert.not.match(bad.stdout, /TIMING/);
+});
+
 test.run();
