@@ -141,6 +141,8 @@ const ioRow = await measure('I/O-woken iterations', longPairs, Math.round(hops /
 const lockedRow = await measure('I/O-woken, locked vs direct', longPairs, Math.round(hops / 16), 6, locked, s, pingpong);
 const totalsStormRow = await measure('totals: storm', pairs, hops, 0, totals);
 const totalsLongRow = await measure('totals: 6 µs iterations', longPairs, Math.round(hops / 8), 6, totals);
+const modesRow = await measure('iteration vs totals: storm', pairs, hops, 0, s, totals);
+const modesLongRow = await measure('iteration vs totals: 6 µs iterations', longPairs, Math.round(hops / 8), 6, s, totals);
 totals.start();
 const totalsTiming = totals.loopTiming;
 totals.close();
@@ -158,16 +160,18 @@ const rows = [
   { scenario: 'loop-overhead', contender: 'runtime-sampler (I/O-woken iterations, 6 µs spin)', ...ioRow, loopClock: clock, loopIdleRead: idleRead },
   { scenario: 'loop-overhead', contender: 'loopTiming totals (setImmediate storm)', ...totalsStormRow, loopTiming: totalsTiming },
   { scenario: 'loop-overhead', contender: 'loopTiming totals (6 µs iterations)', ...totalsLongRow, loopTiming: totalsTiming },
+  { scenario: 'loop-overhead', contender: 'loopTiming iteration vs totals (setImmediate storm)', ...modesRow, loopTiming: totalsTiming },
+  { scenario: 'loop-overhead', contender: 'loopTiming iteration vs totals (6 µs iterations)', ...modesLongRow, loopTiming: totalsTiming },
   { scenario: 'loop-overhead', contender: 'idle time through uv_metrics_idle_time() vs its field (I/O-woken iterations)', ...lockedRow, loopClock: clock },
   { scenario: 'loop-overhead', contender: 'watchdog (setImmediate storm, sampler with vs without)', ...wdRow, loopClock: clock, watchdogIntervalMs: wdInterval },
   { scenario: 'loop-overhead', contender: 'stall profiles, no stall (setImmediate storm, watchdog.profile true vs false)', ...profileRow, loopClock: clock, watchdogIntervalMs: wdInterval },
 ];
 let md = `## Loop-hook overhead (\`node bench/loop-overhead.mjs${quick ? ' --quick' : ''}\`)\n\n`;
 md += `${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, ${new Date().toISOString().slice(0, 10)}. In one process, phases in rotating order — sampler on, off, and off again as an A/A control (the noise floor): ${pairs} triples of ${hops}-hop setImmediate storms (iterations of ~1 µs), ${longPairs} triples of ${longRow.hops} hops that each spin 6 µs, and ${longPairs} triples of ${ioRow.hops} MessageChannel round trips that each spin 6 µs (one iteration each, woken by a poll event, as in a server woken by sockets). Every iteration reads libuv's idle time from its field (loopIdleRead: ${idleRead}); the locked row compares the same hook reading it through uv_metrics_idle_time() and its mutex (RUNTIME_SAMPLER_LOOP_IDLE=locked: every one of these iterations takes the mutex) against the direct read. Cost per iteration: median over triples of on − off; the A/A column's cost is the same for off again − off. Phases timed by ${cpuTime ? 'the process\'s CPU time (RS_LOOP_TIME=cpu)' : 'the wall clock'}. Loop clock: ${clock}.\n\n`;
-md += `The two loopTiming rows run the same storm and 6 µs iterations with \`loopTiming: 'totals'\` (sampler.loopTiming: ${totalsTiming}): no per-iteration hook, the loop counters from libuv at a 10 ms timer; on against no sampler.\n\n`;
+md += `The two loopTiming rows run the same storm and 6 µs iterations with \`loopTiming: 'totals'\` (sampler.loopTiming: ${totalsTiming}): no per-iteration hook, the loop counters from libuv at a 10 ms timer; on against no sampler. The last two compare the two modes (the hook's own cost, all else equal: the GC callbacks and timers both modes run are in neither difference): \`'iteration'\` on, \`'totals'\` off.\n\n`;
 md += `The watchdog row compares a sampler with the watchdog (threshold 100 ms, checking every ${wdInterval} ms) against one without, ${wdPairs} triples of the storm. The stall-profiles row compares that watchdog with watchdog.profile: true against it without (profile: false), ${wdPairs} triples of the storm, no stall.\n\n`;
 md += `| iterations | on ns/hop | off ns/hop | cost ns/iteration (A/A) | on/off median (p10–p90) | A/A control median (p10–p90) |\n|---|---:|---:|---:|---:|---:|\n`;
-for (const [name, row] of [['setImmediate storm', stormRow], ['6 µs each', longRow], ['I/O-woken, 6 µs spin', ioRow], ['I/O-woken: idle time locked vs direct', lockedRow], ['loopTiming totals: setImmediate storm', totalsStormRow], ['loopTiming totals: 6 µs each', totalsLongRow], ['watchdog on vs off (storm)', wdRow], ['stall profiles on vs off, no stall (storm)', profileRow]]) {
+for (const [name, row] of [['setImmediate storm', stormRow], ['6 µs each', longRow], ['I/O-woken, 6 µs spin', ioRow], ['I/O-woken: idle time locked vs direct', lockedRow], ['loopTiming totals: setImmediate storm', totalsStormRow], ['loopTiming totals: 6 µs each', totalsLongRow], ['loopTiming iteration vs totals (storm)', modesRow], ['loopTiming iteration vs totals (6 µs)', modesLongRow], ['watchdog on vs off (storm)', wdRow], ['stall profiles on vs off, no stall (storm)', profileRow]]) {
   md += `| ${name} | ${fmt(row.onNsPerHop)} | ${fmt(row.offNsPerHop)} | ${fmt(row.costNsPerHop)} (${fmt(row.controlNsPerHop)}) | ${fmt(row.median, 3)} (${fmt(row.min, 3)}–${fmt(row.max, 3)}) | ${fmt(row.controlMedian, 3)} (${fmt(row.controlP10, 3)}–${fmt(row.controlP90, 3)}) |\n`;
 }
 report('loop-overhead', md, rows, quick);

@@ -65,6 +65,8 @@ const RUN_FLAGS: ReadonlyArray<[string, string, string]> = [
   ['watchdog-ms', 'RUNTIME_SAMPLER_WATCHDOG_MS', 'stall threshold, ms (0: no watchdog; default 100)'],
   ['stall-stack', 'RUNTIME_SAMPLER_STALL_STACK', 'capture the JavaScript stack of each stall (shown by /diagnose and /alerts)'],
   ['stall-profile', 'RUNTIME_SAMPLER_STALL_PROFILE', 'profile each stall (served at /debug/stalls with --debug)'],
+  ['loop-timing', 'RUNTIME_SAMPLER_LOOP_TIMING', 'iteration (every loop iteration timed; default) or totals (no per-iteration hook)'],
+  ['detail', 'RUNTIME_SAMPLER_DETAIL', '/metrics detail: standard (default, ≤ 120 series) or full'],
   ['threadpool-probe-ms', 'RUNTIME_SAMPLER_THREADPOOL_PROBE_MS', 'threadpool probe period, ms (0: no probe, or 10–60000; default 1000)'],
   ['window-ms', 'RUNTIME_SAMPLER_WINDOW_MS', 'readiness and live-page window, ms (default 10000)'],
   ['ready-loop-delay-p99-ms', 'RUNTIME_SAMPLER_READY_LOOP_DELAY_P99_MS', 'load shedding: /readyz loop delay p99 limit, ms (default: none)'],

@@ -103,7 +103,7 @@ export async function doctor(version: string): Promise<DoctorReport> {
     for (let i = 0; i < 20 && sampler.loopClock === 'calibrating'; i++) await sleep(10);
     report.loopClock = sampler.loopClock;
     report.loopIdleRead = sampler.loopIdleRead;
-    {
+    if (!js) {
       const probe = new api.Sampler({ watchdog: false, loopTiming: 'totals', v8Histograms: false, threadpoolProbeMs: 0 });
       try {
         report.loopTiming = probe.loopTiming;

@@ -48,6 +48,7 @@ Monitor* Monitor::Create(napi_env env, v8::Isolate* isolate, uv_loop_t* loop, do
   m->cgroup_.Open(options.cgroup_mode, options.cgroup_root);
   m->space_count_ = space_count;
   m->stall_threshold_ns_ = static_cast<uint64_t>(options.watchdog_threshold_ms) * 1000000u;
+  m->totals_ = options.loop_totals && LoopCountAvailable();
   {
     SeqWriteSection section(m->block_.main_seq());
     StoreSlot(m->block_.main() + MAIN_WATCHDOG_ENABLED, options.watchdog_threshold_ms != 0 ? 1 : 0);

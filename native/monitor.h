@@ -136,7 +136,9 @@ class Monitor : private WatchdogProbe {
   // loopTiming 'totals' (loop_monitor.cc): the timer that publishes the loop counters and
   // the watchdog's heartbeat, and the end of a stall the watchdog flagged.
   static void TotalsTimerCb(uv_timer_t* handle);
+  static bool LoopCountAvailable();
   void OnTotalsTimer();
+  uint64_t TakeTotalsGap(uint64_t now, uint64_t idle);
   void EndFlaggedStall(uint64_t now);
   // Finds libuv's idle-time field for this loop's libuv (loop_monitor.cc); VerifyIdleField
   // compares it with uv_metrics_idle_time()'s answer, read on the loop thread in the check.
@@ -281,7 +283,7 @@ class Monitor : private WatchdogProbe {
   // loopTiming 'totals' (loop_monitor.cc): no check handle. The totals timer publishes the
   // loop counters every totals_period_ms_ and stores the iteration count (libuv's
   // loop_count since start) into live_iterations_: the watchdog's heartbeat.
-  bool totals_ = false;
+  bool totals_ = false;  // set by Create(), for the monitor's life
   uv_timer_t totals_timer_{};
   uint32_t totals_period_ms_ = 10;
   uint64_t run_start_loop_count_ = 0;  // libuv's loop_count when the period began

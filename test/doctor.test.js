@@ -28,6 +28,8 @@ test('doctor --json: the binary, the runtime and every check, as this process se
   assert.equal(d.runtime, { node: process.version, abi: process.versions.modules, platform: `${process.platform}-${process.arch}`, libc: d.runtime.libc, uv: process.versions.uv, v8: process.versions.v8 });
   if (process.platform === 'linux') assert.match(d.runtime.libc, /^(glibc \d+\.\d+|not glibc)/);
   assert.ok(['tsc', 'monotonic'].includes(d.loopClock));
+  // What loopTiming: 'totals' gets: it needs uv_metrics_info() (libuv 1.45+).
+  assert.is(d.loopTiming, nativeInfo.uvMetricsInfo ? 'totals' : 'iteration');
   const checks = Object.fromEntries(d.checks.map((c) => [c.name, c]));
   assert.equal(Object.keys(checks), ['gc', 'v8Histograms', 'heapSpaces', 'loop', 'loopEvents', 'watchdog', 'openFds', 'publish', 'process']);
   assert.is(checks.loopEvents.ok, nativeInfo.uvMetricsInfo, checks.loopEvents.detail);

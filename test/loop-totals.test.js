@@ -23,8 +23,11 @@ const hasLoopCount = uvMajor > 1 || (uvMajor === 1 && uvMinor >= 45);
 const native = nativeInfo.backend === 'native';
 const needsTotals = !native ? 'the JavaScript backend has no loop hook to leave out'
   : !hasLoopCount ? `libuv ${process.versions.uv} has no uv_metrics_info() (1.45+): 'totals' falls back to 'iteration' (checked below)` : null;
+// Platform skips, expected under CI too (test:versions runs this file under Node 18).
+const testTotals = (name, fn) => testUnless(test, needsTotals, name, fn, { expected: true });
+const testNative = (name, fn) => testUnless(test, native ? null : 'the JavaScript backend has no loop hook', name, fn, { expected: true });
 
-testUnless(test, needsTotals, 'totals: no iteration is timed, and the counters equal the hook\'s beside it', async () => {
+testTotals('totals: no iteration is timed, and the counters equal the hook\'s beside it', async () => {
   const hook = new Sampler().start();
   const totals = new Sampler({ loopTiming: 'totals' }).start();
   assert.is(hook.loopTiming, 'iteration');
@@ -97,7 +100,7 @@ testUnless(test, needsTotals, 'totals: no iteration is timed, and the counters e
   totals.close();
 });
 
-testUnless(test, needsTotals, 'totals: published at least every 10 ms without a read', async () => {
+testTotals('totals: published at least every 10 ms without a read', async () => {
   const s = new Sampler({ loopTiming: 'totals', refreshIntervalMs: 60000 }).start();
   await sleep(20);
   const view = Sampler.attach(s.share());
@@ -110,7 +113,7 @@ testUnless(test, needsTotals, 'totals: published at least every 10 ms without a 
   s.close();
 });
 
-testUnless(test, needsTotals, 'totals: the watchdog sees a block, records it with its stack, and no storm or short iteration is one', async () => {
+testTotals('totals: the watchdog sees a block, records it with its stack, and no storm or short iteration is one', async () => {
   const s = new Sampler({ loopTiming: 'totals', watchdog: { thresholdMs: 100, captureStack: true } }).start();
   const stalls = [];
   s.onStall((e) => stalls.push(e));
@@ -148,7 +151,7 @@ testUnless(test, needsTotals, 'totals: the watchdog sees a block, records it wit
   s.close();
 });
 
-testUnless(test, needsTotals, 'totals: stop() and start() keep counting; a stall at stop is recorded', async () => {
+testTotals('totals: stop() and start() keep counting; a stall at stop is recorded', async () => {
   const s = new Sampler({ loopTiming: 'totals', watchdog: { thresholdMs: 50 } }).start();
   for (let i = 0; i < 200; i++) await turn();
   await sleep(15);
@@ -177,16 +180,42 @@ testUnless(test, needsTotals, 'totals: stop() and start() keep counting; a stall
   s.close();
 });
 
+testTotals('totals in a worker: its own loop counted; terminated while the totals timer runs', async () => {
+  const { Worker } = require('node:worker_threads');
+  const w = new Worker(`
+    const { parentPort } = require('node:worker_threads');
+    const { Sampler } = require(${JSON.stringify(path.join(__dirname, '..'))});
+    const s = new Sampler({ loopTiming: 'totals', watchdog: { thresholdMs: 50 } }).start();
+    let n = 0;
+    (function hop() {
+      if (++n < 3000) return setImmediate(hop);
+      setTimeout(() => {
+        const loop = s.read().loop;
+        parentPort.postMessage({ timing: s.loopTiming, iterations: loop.iterations, busy: loop.busyNs, stalls: s.read().stall.count });
+        setInterval(() => {}, 1000); // kept running: terminated with the sampler open
+      }, 25);
+    })();
+  `, { eval: true });
+  const m = await new Promise((resolve, reject) => { w.once('message', resolve); w.once('error', reject); });
+  assert.is(m.timing, 'totals');
+  assert.ok(m.iterations >= 3000 && m.iterations < 3100, `worker iterations ${m.iterations}`);
+  assert.ok(m.busy > 0);
+  assert.is(m.stalls, 0);
+  assert.is(await w.terminate(), 1);
+});
+
 test('loopTiming: only \'iteration\' or \'totals\', named in the error', () => {
   assert.throws(() => new Sampler({ loopTiming: 'fast' }), (e) => e instanceof RangeError && /loopTiming must be 'iteration' or 'totals', got "fast"/.test(e.message));
   assert.throws(() => new Sampler({ loopTiming: 1 }), (e) => e instanceof TypeError && /loopTiming must be 'iteration' or 'totals', got 1/.test(e.message));
   assert.throws(() => new Sampler({ loopTiming: null }), (e) => e instanceof TypeError && /loopTiming/.test(e.message));
   const s = new Sampler({ loopTiming: undefined });
   assert.is(s.options.loopTiming, 'iteration');
-  assert.is(s.loopTiming, 'iteration');
+  assert.is(s.loopTiming, native ? 'iteration' : 'totals'); // the JS backend has no hook
   s.close();
   const t = new Sampler({ loopTiming: 'totals' });
   assert.is(t.options.loopTiming, 'totals');
+  // Known before start(): what this libuv gives (the JS backend: no hook at all).
+  assert.is(t.loopTiming, !native || hasLoopCount ? 'totals' : 'iteration');
   // A share handle carries it; a forged one is checked.
   const h = t.share();
   assert.is(h.options.loopTiming, 'totals');
@@ -205,7 +234,7 @@ test('RUNTIME_SAMPLER_LOOP_TIMING: iteration by default, totals or iteration (an
   assert.equal(bad.problems, ['RUNTIME_SAMPLER_LOOP_TIMING="sampled" is not valid (iteration or totals); using iteration']);
 });
 
-testUnless(test, native ? null : 'the JavaScript backend has no loop hook', 'the preload takes RUNTIME_SAMPLER_LOOP_TIMING; below libuv 1.45 totals falls back to iteration', () => {
+testNative('the preload takes RUNTIME_SAMPLER_LOOP_TIMING; below libuv 1.45 totals falls back to iteration', () => {
   const r = spawnSync(process.execPath, ['-r', 'runtime-sampler/register', '-e', `
     const { registered } = require('runtime-sampler');
     const { sampler } = registered();
@@ -230,6 +259,18 @@ testUnless(test, native ? null : 'the JavaScript backend has no loop hook', 'the
     assert.is(out.timing, 'iteration', 'libuv without uv_metrics_info keeps the hook');
     assert.ok(out.hist >= 2000, r.stdout);
   }
+});
+
+testNative('runtime-sampler run --loop-timing: the preload\'s setting; a bad value is a usage error', () => {
+  const BIN = path.join(__dirname, '..', 'bin', 'runtime-sampler.js');
+  const app = 'const { sampler } = require("runtime-sampler").registered(); console.log("TIMING " + sampler.loopTiming + " " + sampler.options.loopTiming)';
+  const ok = spawnSync(process.execPath, [BIN, 'run', '--port', '0', '--loop-timing', 'totals', '--', '-e', app], { cwd: path.join(__dirname, '..'), encoding: 'utf8', timeout: 30000 });
+  assert.is(ok.status, 0, ok.stderr);
+  assert.match(ok.stdout, new RegExp(`^TIMING ${hasLoopCount ? 'totals' : 'iteration'} totals$`, 'm'));
+  const bad = spawnSync(process.execPath, [BIN, 'run', '--port', '0', '--loop-timing', 'sometimes', '--', '-e', app], { cwd: path.join(__dirname, '..'), encoding: 'utf8', timeout: 30000 });
+  assert.is(bad.status, 2, bad.stdout);
+  assert.match(bad.stderr, /--loop-timing="sometimes" is not valid \(iteration or totals\)/);
+  assert.not.match(bad.stdout, /TIMING/);
 });
 
 test.run();

@@ -32,7 +32,8 @@ namespace rs {
 class WatchdogProbe {
  public:
   virtual ~WatchdogProbe() = default;
-  // Iterations the loop has completed (a counter the loop thread stores each iteration).
+  // Iterations the loop has completed (a counter the loop thread stores: each iteration,
+  // or, without a per-iteration hook, at a periodic tick).
   virtual uint64_t Iterations() = 0;
   // The loop's cumulative idle time, ns: grows while it waits for events. Thread-safe.
   virtual uint64_t IdleNs() = 0;

@@ -45,17 +45,6 @@ uint64_t LoopEvents(uv_loop_t* loop, uint64_t* pending, uint64_t* loop_count = n
   return 0;
 }
 
-// loopTiming 'totals' needs libuv's loop count: uv_metrics_info(), libuv 1.45+, at build
-// time and in the running process (uv_version(), not the headers).
-bool LoopCountAvailable() {
-#if RS_HAVE_UV_METRICS_INFO
-  const unsigned version = uv_version();
-  return (version >> 16) > 1 || ((version >> 16) == 1 && ((version >> 8) & 0xff) >= 45);
-#else
-  return false;
-#endif
-}
-
 // The totals timer's period: the watchdog's heartbeat. The watchdog sees the loop move when
 // the timer runs (or the loop waits for events), so an iteration busy for the threshold
 // minus a period can look like a stall: a tenth of the threshold keeps that within 10%.
@@ -70,6 +59,17 @@ uint32_t TotalsPeriodMs(uint64_t stall_threshold_ns) {
 
 }  // namespace
 
+// loopTiming 'totals' needs libuv's loop count: uv_metrics_info(), libuv 1.45+, at build
+// time and in the running process (uv_version(), not the headers).
+bool Monitor::LoopCountAvailable() {
+#if RS_HAVE_UV_METRICS_INFO
+  const unsigned version = uv_version();
+  return (version >> 16) > 1 || ((version >> 16) == 1 && ((version >> 8) & 0xff) >= 45);
+#else
+  return false;
+#endif
+}
+
 void Monitor::StartLoop(uint64_t now) {
   // Node enables idle-time accounting on every loop it creates; asking again is harmless
   // and covers embedders that did not.
@@ -78,7 +78,6 @@ void Monitor::StartLoop(uint64_t now) {
   run_start_ns_ = iter_start_ns_ = now;
   judge_stalls_ = false;
   run_start_idle_ns_ = iter_start_idle_ns_ = uv_metrics_idle_time(loop_);
-  totals_ = options_.loop_totals && LoopCountAvailable();
   run_start_events_ = LoopEvents(loop_, &run_start_pending_, &run_start_loop_count_);
   iterations_base_ = iterations_;
   busy_base_ns_ = busy_total_ns_;
@@ -120,10 +119,7 @@ void Monitor::StopLoop() {
   if (totals_ && flagged_stall_.load(std::memory_order_acquire) != 0) {
     // A stall still flagged at stop: its iteration is running now (a stop from inside it)
     // or ended since the last tick. Recorded up to now.
-    const uint64_t idle = uv_metrics_idle_time(loop_);
-    const uint64_t idle_gap = idle > totals_prev_idle_ns_ ? idle - totals_prev_idle_ns_ : 0;
-    const uint64_t gap = now > totals_prev_ns_ ? now - totals_prev_ns_ : 0;
-    const uint64_t busy_gap = gap > idle_gap ? gap - idle_gap : 0;
+    const uint64_t busy_gap = TakeTotalsGap(now, uv_metrics_idle_time(loop_));
     if (busy_gap > flagged_gap_max_ns_) flagged_gap_max_ns_ = busy_gap;
     EndFlaggedStall(now);
   }
@@ -510,11 +506,7 @@ void Monitor::TotalsTimerCb(uv_timer_t* handle) {
 void Monitor::OnTotalsTimer() {
   const uint64_t now = MonotonicNs();
   const uint64_t idle = uv_metrics_idle_time(loop_);
-  const uint64_t idle_gap = idle > totals_prev_idle_ns_ ? idle - totals_prev_idle_ns_ : 0;
-  const uint64_t gap = now > totals_prev_ns_ ? now - totals_prev_ns_ : 0;
-  const uint64_t busy_gap = gap > idle_gap ? gap - idle_gap : 0;
-  totals_prev_ns_ = now;
-  totals_prev_idle_ns_ = idle;
+  const uint64_t busy_gap = TakeTotalsGap(now, idle);
   PublishLoop(now, idle, true);
   const uint64_t flagged = flagged_stall_.load(std::memory_order_acquire);
   if (flagged != 0) {
@@ -523,6 +515,16 @@ void Monitor::OnTotalsTimer() {
     if (iterations_ != flagged - 1) EndFlaggedStall(now);
   }
   live_iterations_.store(iterations_, std::memory_order_relaxed);
+}
+
+// Busy time since the previous totals tick (elapsed minus libuv's idle time), which becomes
+// `now` and `idle`.
+uint64_t Monitor::TakeTotalsGap(uint64_t now, uint64_t idle) {
+  const uint64_t idle_gap = idle > totals_prev_idle_ns_ ? idle - totals_prev_idle_ns_ : 0;
+  const uint64_t gap = now > totals_prev_ns_ ? now - totals_prev_ns_ : 0;
+  totals_prev_ns_ = now;
+  totals_prev_idle_ns_ = idle;
+  return gap > idle_gap ? gap - idle_gap : 0;
 }
 
 // The stall's busy time is not measured per iteration in this mode: it is the busiest
