@@ -187,14 +187,32 @@ test('nodejs_gc_duration_seconds buckets: exactly what observe() would count, on
   const h = collectDefaultMetrics({ register: reg, sampler: s, gcDurationBuckets: bounds });
   const events = [];
   s.onGC((e) => events.push(e));
-  const before = await gcDurations(reg);
-  events.length = 0;
+  // The baseline scrape and the events' reset must see the same GCs: a GC between them (the
+  // scrape allocates, and awaits) would be in one and not the other (ci23: 35 against 34).
+  // read() delivers every pending event first, so equal counts around both mean none fell
+  // in between.
+  let before;
+  for (let tries = 0; ; tries++) {
+    const c0 = s.read().gc.count;
+    before = await gcDurations(reg);
+    const c1 = s.read().gc.count;
+    events.length = 0;
+    if (c1 === c0) break;
+    assert.ok(tries < 20, 'a GC fell between the baseline scrape and the reset 20 times running');
+  }
   for (let slice = 0; slice < 40; slice++) {
     allocate(3);
     if (slice % 8 === 7) globalThis.gc();
     await new Promise((r) => setImmediate(r));
   }
-  const after = await gcDurations(reg);
+  // Likewise the final scrape and the events: no GC between them.
+  let after;
+  for (let tries = 0; ; tries++) {
+    const c0 = s.read().gc.count;
+    after = await gcDurations(reg);
+    if (s.read().gc.count === c0) break;
+    assert.ok(tries < 20, 'a GC fell inside the final scrape 20 times running');
+  }
   // The reference: prom-client's own Histogram, each of those GCs observe()d.
   const ref = new client.Histogram({ name: 'ref_gc_duration_seconds', help: 'ref', labelNames: ['kind'], buckets: bounds, registers: [] });
   for (const e of events) ref.observe({ kind: KIND[e.type] }, e.pauseNs / 1e9);
