@@ -76,8 +76,6 @@ class Monitor : private WatchdogProbe {
   // on the loop thread without libuv's mutex), "verifying" (the field is known but not yet
   // confirmed against uv_metrics_idle_time) or "locked" (uv_metrics_idle_time only).
   const char* loop_idle_read() const {
-    // (loopTiming 'totals' reads it by uv_metrics_idle_time() at its timer: "locked".)
-    if (totals_) return "locked";
     return idle_direct_ ? "direct" : idle_field_ != nullptr ? "verifying" : "locked";
   }
   // How loop time is taken (loop_monitor.cc): "iteration" (the check hook, every
@@ -281,11 +279,10 @@ class Monitor : private WatchdogProbe {
   uint64_t prev_delay_ns_ = 0;
 
   // loopTiming 'totals' (loop_monitor.cc): no check handle. The totals timer publishes the
-  // loop counters every totals_period_ms_ and stores the iteration count (libuv's
+  // loop counters every TotalsPeriodMs() and stores the iteration count (libuv's
   // loop_count since start) into live_iterations_: the watchdog's heartbeat.
   bool totals_ = false;  // set by Create(), for the monitor's life
   uv_timer_t totals_timer_{};
-  uint32_t totals_period_ms_ = 10;
   uint64_t run_start_loop_count_ = 0;  // libuv's loop_count when the period began
   uint64_t iterations_base_ = 0;       // iterations of earlier started periods
   uint64_t totals_prev_ns_ = 0;        // the previous totals tick, and libuv's idle time then

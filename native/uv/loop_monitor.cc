@@ -74,7 +74,9 @@ void Monitor::StartLoop(uint64_t now) {
   // Node enables idle-time accounting on every loop it creates; asking again is harmless
   // and covers embedders that did not.
   uv_loop_configure(loop_, UV_METRICS_IDLE_TIME);
-  FindIdleField();
+  // (loopTiming 'totals' reads the idle time only by uv_metrics_idle_time(), at its timer:
+  // no field, so loopIdleRead says "locked".)
+  if (!totals_) FindIdleField();
   run_start_ns_ = iter_start_ns_ = now;
   judge_stalls_ = false;
   run_start_idle_ns_ = iter_start_idle_ns_ = uv_metrics_idle_time(loop_);
@@ -97,12 +99,12 @@ void Monitor::StartLoop(uint64_t now) {
     }
   }
   if (totals_) {
-    totals_period_ms_ = TotalsPeriodMs(stall_threshold_ns_);
+    const uint32_t period_ms = TotalsPeriodMs(stall_threshold_ns_);
     totals_prev_ns_ = now;
     totals_prev_idle_ns_ = run_start_idle_ns_;
     flagged_stall_.store(0, std::memory_order_relaxed);
     flagged_gap_max_ns_ = 0;
-    uv_timer_start(&totals_timer_, TotalsTimerCb, totals_period_ms_, totals_period_ms_);
+    uv_timer_start(&totals_timer_, TotalsTimerCb, period_ms, period_ms);
   } else {
     VerifyIdleField(run_start_idle_ns_);
     UpdateFastPath();
@@ -490,7 +492,7 @@ void Monitor::PublishLoop(uint64_t now, uint64_t idle, bool count_totals) {
 }
 
 // loopTiming 'totals': no check handle, so nothing runs per iteration. Every
-// totals_period_ms_ (10 ms, or a tenth of the stall threshold) this timer publishes the
+// TotalsPeriodMs() (10 ms, or a tenth of the stall threshold) this timer publishes the
 // loop counters: busy and idle totals from the clock and uv_metrics_idle_time(), exact as
 // the hook's; iterations and events from uv_metrics_info(). There is no per-iteration
 // time: no iteration histogram, last or max iteration (NaN). The iteration count is taken
