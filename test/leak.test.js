@@ -1,4 +1,5 @@
 // tier: extra — three 60-second workloads
+// run: alone — its 60 s workloads need their mark-compacts paced as on an idle machine
 // Leak detection against real workloads in child processes (test/fixtures/leak-child.cjs),
 // all three at once: a retained-array leak must be flagged within 10 major GCs; a steady
 // churn and a warm-up that plateaus must run 60 s without a leak flag.

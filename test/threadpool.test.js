@@ -1,4 +1,5 @@
 // tier: extra — child processes that saturate libuv's threadpool with pbkdf2 (~15 s)
+// run: alone — an idle pool's probe delays are held to a p99 below 25 ms
 // The threadpool probe (threadpoolProbeMs): an empty work item queued on libuv's pool every
 // period, its delay from submission to start recorded in histograms.threadpoolDelay. The
 // issue's proof — a saturated pool pushes the probe's p99 past 150 ms, an idle one stays

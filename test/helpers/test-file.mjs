@@ -1,6 +1,6 @@
 // What test/run.mjs and scripts/test-sanitizers.mjs both need to run a test file: its
-// header (the first four lines may say `node-flags: …`, `tier: extra — why` and `versions:
-// current|edges — why`), and how to read what uvu printed.
+// header (the first four lines may say `node-flags: …`, `tier: extra — why`, `versions:
+// current|edges — why` and `run: alone — why`), and how to read what uvu printed.
 
 import { readFileSync } from 'node:fs';
 
@@ -16,6 +16,10 @@ export function testFileHeader(path) {
     // inspector, module loading), not on V8's or libuv's internals that the native code reads:
     // it runs under the oldest and the newest Node line, not under those between.
     versions: /\bversions:\s*(\w+)/.exec(head)?.[1] ?? 'all',
+    // `run: alone`: what it judges depends on having the machine to itself (a GC's pacing,
+    // a wait measured against a wall-clock bound), so `test/run.mjs --jobs N` runs it with
+    // no other file beside it.
+    alone: /\brun:\s*alone\b/.test(head),
   };
 }
 
