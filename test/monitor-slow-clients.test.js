@@ -1,4 +1,5 @@
 // tier: extra — holds 400 hostile sockets for half a minute
+// run: alone — health probes are held to 100 ms while 400 sockets churn
 // The monitor bounds every connection itself (node:http's headersTimeout does not close a
 // socket that sends nothing, nor one that trickles): silent and trickling sockets are closed
 // within SERVER_LIMITS' bounds, a flood of them never locks health probes out (the oldest

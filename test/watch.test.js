@@ -1,5 +1,6 @@
 // node-flags: --expose-gc
 // tier: extra — watchers held for their `for` durations against real workloads (~30 s)
+// run: alone — its workloads are paced by timers (50 forced GCs a second) that a busy machine slows
 // Watchers: `for` durations, dedup, hysteresis, severity groups, each condition against a
 // real signal, a watcher on another thread seeing a stall, GC-heavy and quiet workloads,
 // the heap snapshot action, the built-in rules against the shipped Prometheus rules, and

@@ -10,7 +10,22 @@ import { SamplerAggregate } from '../aggregate';
 import { createMonitorServer, DebugInspector, MonitorServerOptions } from './http';
 import { ClusterMembers } from './cluster';
 import { StallStore } from './stalls';
-import { heapSnapshotThread } from './snapshot';
+import { heapSnapshotThread, INSPECTOR_SETTLE_MS, snapshotThreadsExited } from './snapshot';
+
+/** When this thread last disconnected a session of the main thread's inspector (ms, Date.now()). */
+let lastDisconnect = -Infinity;
+
+/**
+ * Resolves once no inspector session of this thread or of its snapshot threads can still be
+ * in the main thread's hands: every snapshot thread has exited, and INSPECTOR_SETTLE_MS have
+ * passed since this thread's last disconnect (Node aborts the process when the main thread
+ * removes a session of a thread being torn down; see snapshot.ts).
+ */
+async function inspectorSettled(): Promise<void> {
+  await snapshotThreadsExited();
+  const wait = lastDisconnect + INSPECTOR_SETTLE_MS - Date.now();
+  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+}
 
 interface MonitorWorkerData extends Omit<MonitorServerOptions, 'inspector' | 'processes'> {
   handles: SharedSampler[];
@@ -46,6 +61,7 @@ function mainThreadInspector(): DebugInspector {
         return JSON.stringify(profile);
       } finally {
         s.disconnect();
+        lastDisconnect = Date.now();
       }
     },
   };
@@ -80,7 +96,7 @@ function main(): void {
       void flushAlerts(data.alertFlushMs ?? 0).finally(() => {
         stop();
         cluster?.close();
-        server.close(() => process.exit(0));
+        server.close(() => void inspectorSettled().finally(() => process.exit(0)));
         server.closeAllConnections?.();
       });
     } else if (m === 'stats') {

@@ -4,14 +4,17 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { Session } from 'node:inspector';
 import { snapshotWriter } from './snapshot';
 
-const { fd, maxBytes } = workerData as { fd: number; maxBytes: number };
+const { fd, maxBytes, settleMs } = workerData as { fd: number; maxBytes: number; settleMs: number };
 const writer = snapshotWriter(fd, maxBytes);
 const session = new Session();
 // The inspector's answer does not keep the thread's loop alive; this does, until it arrives.
 const alive = setInterval(() => {}, 60_000);
+// The result goes out at once; the thread ends settleMs later, so that the main thread has
+// removed the disconnected session before this thread's inspector is torn down
+// (INSPECTOR_SETTLE_MS in snapshot.ts: Node aborts the process otherwise).
 const done = (result: object): void => {
-  clearInterval(alive);
   parentPort!.postMessage(result);
+  setTimeout(() => clearInterval(alive), settleMs);
 };
 try {
   session.connectToMainThread();

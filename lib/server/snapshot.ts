@@ -16,6 +16,27 @@ import { join } from 'node:path';
 /** The snapshot thread's heap beyond what a batch of chunks can hold, MB. */
 const SNAPSHOT_HEAP_BASE_MB = 64;
 
+/**
+ * How long a thread lives on after it disconnected an inspector session of the main thread,
+ * ms. Node's inspector aborts the whole process when the main thread removes a worker's
+ * session while that worker's inspector is being torn down (`MainThreadInterface::Post`
+ * calls `shared_from_this()` on the worker's interface under destruction: std::bad_weak_ptr,
+ * built without exceptions, is abort()). Seen in 1 of 4 runs of test/monitor-http.test.js
+ * beside a CPU hog: the snapshot thread disconnected and ended at once. The main thread
+ * removes the session at its next interrupt, inside JavaScript too, so a thread that waits
+ * this long after its disconnect is not torn down while that happens (unless the main thread
+ * spends all of it in one native call).
+ */
+export const INSPECTOR_SETTLE_MS = 500;
+
+/** Snapshot threads not yet exited. */
+const liveThreads = new Set<Promise<void>>();
+
+/** Resolves when every snapshot thread started so far has exited. */
+export function snapshotThreadsExited(): Promise<void> {
+  return Promise.all([...liveThreads]).then(() => undefined);
+}
+
 export interface SnapshotWriter {
   /** Writes one chunk; once the snapshot has passed maxBytes, nothing more is written. */
   chunk(s: string): void;
@@ -53,26 +74,34 @@ interface SnapshotResult {
 export function heapSnapshotThread(fd: number, maxBytes: number): Promise<number> {
   const heapMb = SNAPSHOT_HEAP_BASE_MB + Math.ceil(maxBytes / 2 ** 20);
   return new Promise((resolve, reject) => {
-    let result: SnapshotResult | null = null;
-    let failure: Error | null = null;
+    let settled = false;
+    const settle = (e: Error | null, bytes = 0): void => {
+      if (settled) return;
+      settled = true;
+      if (e === null) resolve(bytes);
+      else reject(e);
+    };
     const worker = new Worker(join(__dirname, 'snapshot-worker.js'), {
-      workerData: { fd, maxBytes },
+      workerData: { fd, maxBytes, settleMs: INSPECTOR_SETTLE_MS },
       resourceLimits: { maxOldGenerationSizeMb: heapMb },
     });
+    // The result arrives first; the thread exits INSPECTOR_SETTLE_MS later (see above).
     worker.on('message', (m: SnapshotResult) => {
-      result = m;
+      if (m.error !== undefined) settle(new Error(m.error));
+      else settle(null, m.bytes ?? 0);
     });
     worker.on('error', (e: NodeJS.ErrnoException) => {
-      failure = e.code === 'ERR_WORKER_OUT_OF_MEMORY'
+      settle(e.code === 'ERR_WORKER_OUT_OF_MEMORY'
         ? new Error(`the heap snapshot thread ran out of memory (its heap limit: ${heapMb} MB)`)
-        : e;
+        : e);
     });
-    worker.on('exit', (code) => {
-      const r = result;
-      if (failure !== null) reject(failure);
-      else if (r === null) reject(new Error(`the heap snapshot thread exited (code ${code}) without a result`));
-      else if (r.error !== undefined) reject(new Error(r.error));
-      else resolve(r.bytes!);
+    const exited = new Promise<void>((done) => {
+      worker.once('exit', (code) => {
+        settle(new Error(`the heap snapshot thread exited (code ${code}) without a result`));
+        liveThreads.delete(exited);
+        done();
+      });
     });
+    liveThreads.add(exited);
   });
 }
