@@ -164,15 +164,14 @@ async function measure(label, triples, n, spinUs, onSampler = s, offSampler = nu
   );
   const ratios = on.map((v, i) => v / off[i]);
   const aa = control.map((v, i) => v / off[i]);
-  const [costLo, costHi] = bootstrapMedian(on.map((v, i) => v - off[i]));
-  const [controlLo, controlHi] = bootstrapMedian(control.map((v, i) => v - off[i]));
+  const cost = on.map((v, i) => v - off[i]);
+  const controlCost = control.map((v, i) => v - off[i]);
   return {
     unit: 'ratio on/off', runs: triples, hops: n,
     median: median(ratios), min: quantile(ratios, 0.1), max: quantile(ratios, 0.9), spread: 'p10–p90',
     controlMedian: median(aa), controlP10: quantile(aa, 0.1), controlP90: quantile(aa, 0.9),
-    onNsPerHop: median(on), offNsPerHop: median(off), costNsPerHop: median(on.map((v, i) => v - off[i])),
-    controlNsPerHop: median(control.map((v, i) => v - off[i])),
-    costCi95: [costLo, costHi], controlCi95: [controlLo, controlHi],
+    onNsPerHop: median(on), offNsPerHop: median(off), costNsPerHop: median(cost),
+    controlNsPerHop: median(controlCost), costCi95: bootstrapMedian(cost), controlCi95: bootstrapMedian(controlCost),
   };
 }
 

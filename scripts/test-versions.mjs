@@ -39,11 +39,13 @@ const versions = (only.length ? NODE_TARGETS.filter((v) => only.some((o) => v.st
 if (checkPrebuilds(root, NODE_TARGETS).length) buildPrebuilds(NODE_TARGETS);
 const dists = new Map(versions.map((v) => [v, ensureNodeDist(v)]));
 
+/** A line between the oldest and the newest: it leaves out the `versions: edges` files. */
+const isMiddle = (v) => v !== NODE_TARGETS[0] && v !== NODE_TARGETS[NODE_TARGETS.length - 1];
+
 function runVersion(v) {
   const dist = dists.get(v);
   const binary = join(root, 'prebuilds', platformDir, `node.abi${headerAbi(dist)}.glibc.node`);
-  const middle = v !== NODE_TARGETS[0] && v !== NODE_TARGETS[NODE_TARGETS.length - 1];
-  const args = [join(root, 'test', 'run.mjs'), '--other-node', ...(middle ? ['--middle-node'] : []), ...(tier === 'all' ? ['--extra', '--no-package'] : [])];
+  const args = [join(root, 'test', 'run.mjs'), '--other-node', ...(isMiddle(v) ? ['--middle-node'] : []), ...(tier === 'all' ? ['--extra', '--no-package'] : [])];
   return new Promise((resolve) => {
     const child = spawn(join(dist, 'bin', 'node'), args, {
       cwd: root,
@@ -85,8 +87,7 @@ function record({ v, status, out }) {
 }
 
 // The oldest and the newest line first: they run the most files (the middle ones leave out
-// the \`versions: edges\` files), so two lanes end closer together.
-const isMiddle = (v) => v !== NODE_TARGETS[0] && v !== NODE_TARGETS[NODE_TARGETS.length - 1];
+// the `versions: edges` files), so two lanes end closer together.
 const queue = [...versions].sort((a, b) => Number(isMiddle(a)) - Number(isMiddle(b)));
 await Promise.all(
   Array.from({ length: Math.min(jobs, queue.length) }, async () => {

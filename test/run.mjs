@@ -111,7 +111,7 @@ async function runPart(name, argv, summary, { timeout, what }) {
     child.stdout.on('data', (d) => chunks.push(d));
     child.stderr.on('data', (d) => chunks.push(d));
     let timedOut = false;
-    const timer = timeout ? setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, timeout) : null;
+    const timer = timeout ? setTimeout(() => { timedOut = true; child.kill('SIGTERM'); }, timeout) : null;
     child.on('error', (error) => chunks.push(Buffer.from(`${error.stack}\n`)));
     child.on('close', (status, signal) => {
       if (timer) clearTimeout(timer);
@@ -126,7 +126,7 @@ async function runPart(name, argv, summary, { timeout, what }) {
   const out = stripAnsi(r.out);
   const secs = ((Date.now() - t0) / 1000).toFixed(1);
   const counts = summary(out);
-  const timedOut = r.timedOut;
+  const { timedOut } = r;
   if (counts === null) {
     failed++;
     failures.push(name);

@@ -2,19 +2,19 @@
 // through node:inspector, writes it to the descriptor it was given, posts the result and ends.
 import { parentPort, workerData } from 'node:worker_threads';
 import { Session } from 'node:inspector';
-import { snapshotWriter } from './snapshot';
+import { INSPECTOR_SETTLE_MS, snapshotWriter } from './snapshot';
 
-const { fd, maxBytes, settleMs } = workerData as { fd: number; maxBytes: number; settleMs: number };
+const { fd, maxBytes } = workerData as { fd: number; maxBytes: number };
 const writer = snapshotWriter(fd, maxBytes);
 const session = new Session();
 // The inspector's answer does not keep the thread's loop alive; this does, until it arrives.
 const alive = setInterval(() => {}, 60_000);
-// The result goes out at once; the thread ends settleMs later, so that the main thread has
-// removed the disconnected session before this thread's inspector is torn down
-// (INSPECTOR_SETTLE_MS in snapshot.ts: Node aborts the process otherwise).
+// The result goes out at once; the thread ends INSPECTOR_SETTLE_MS later, so that the main
+// thread has removed the disconnected session before this thread's inspector is torn down
+// (snapshot.ts: Node aborts the process otherwise).
 const done = (result: object): void => {
   parentPort!.postMessage(result);
-  setTimeout(() => clearInterval(alive), settleMs);
+  setTimeout(() => clearInterval(alive), INSPECTOR_SETTLE_MS);
 };
 try {
   session.connectToMainThread();

@@ -82,7 +82,7 @@ export function heapSnapshotThread(fd: number, maxBytes: number): Promise<number
       else reject(e);
     };
     const worker = new Worker(join(__dirname, 'snapshot-worker.js'), {
-      workerData: { fd, maxBytes, settleMs: INSPECTOR_SETTLE_MS },
+      workerData: { fd, maxBytes },
       resourceLimits: { maxOldGenerationSizeMb: heapMb },
     });
     // The result arrives first; the thread exits INSPECTOR_SETTLE_MS later (see above).
